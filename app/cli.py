@@ -1,0 +1,204 @@
+"""The `koopmatch` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from app.config import ROOT, get_settings
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    return config
+
+
+def _session() -> Session:
+    from app.db import get_sessionmaker
+
+    return get_sessionmaker()()
+
+
+def _encoder(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    if getattr(args, "no_embeddings", False):
+        return None
+    from app.main import _load_default_encoder
+
+    return _load_default_encoder()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.taxonomy.service import sync_taxonomy
+
+    command.upgrade(alembic_config(), args.revision)
+    with _session() as session, session.begin():
+        changed = sync_taxonomy(session)
+    print(f"database at {args.revision}; taxonomy rows changed: {changed}")
+    return 0
+
+
+def _import(path: Path, args: argparse.Namespace, *, partial: bool, dry_run: bool) -> int:
+    from app.imports.parsing import ImportFileError
+    from app.imports.service import ImportRejected, run_import
+
+    data = path.read_bytes()
+    encoder = _encoder(args)
+    with _session() as session:
+        bar = tqdm(desc=f"importing {path.name}", unit="org", disable=not sys.stderr.isatty())
+        try:
+            report = run_import(
+                session,
+                data=data,
+                filename=path.name,
+                partial=partial,
+                dry_run=dry_run,
+                encoder=encoder,
+                progress=bar.update,
+            )
+        except ImportFileError as exc:
+            print(f"{path}: cannot import: {exc}", file=sys.stderr)
+            return 2
+        except ImportRejected as exc:
+            report = exc.report
+            session.rollback()
+            _print_report(path, report)
+            print("nothing was written (atomic import); use --partial to write the valid rows",
+                  file=sys.stderr)
+            return 1
+        finally:
+            bar.close()
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    _print_report(path, report)
+    return 1 if report.errors else 0
+
+
+def _print_report(path: Path, report: object) -> None:
+    from app.imports.service import ImportReport
+
+    assert isinstance(report, ImportReport)
+    for err in report.errors:
+        where = f"line {err.line}" if err.line is not None else "file"
+        field = f" {err.field}:" if err.field else ""
+        print(f"{path}:{where}:{field} {err.reason}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"{path}: warning: {warning}", file=sys.stderr)
+    verb = "would write" if report.dry_run else ("wrote" if report.written else "wrote nothing")
+    print(
+        f"{path.name}: {report.rows} rows, {report.accepted} valid, {report.rejected} rejected; "
+        f"{verb}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    return _import(Path(args.file), args, partial=args.partial, dry_run=args.dry_run)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    return _import(get_settings().seed_file, args, partial=False, dry_run=False)
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.embeddings import embed_organizations
+    from app.models import Organization
+
+    encoder = _encoder(args)
+    if encoder is None:
+        print("embeddings are switched off (KOOPMATCH_EMBEDDING_MODEL=none)", file=sys.stderr)
+        return 2
+    with _session() as session, session.begin():
+        from sqlalchemy.orm import selectinload
+
+        orgs = list(
+            session.scalars(select(Organization).options(selectinload(Organization.competences)))
+        )
+        with tqdm(total=len(orgs), desc="re-encoding", unit="org") as bar:
+            count = embed_organizations(orgs, encoder, force=args.force, progress=bar.update)
+    print(f"encoded {count} texts with {encoder.name}")
+    return 0
+
+
+def cmd_wait_for_db(args: argparse.Namespace) -> int:
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import get_engine
+
+    deadline = time.monotonic() + args.timeout
+    while True:
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+            print("database is up")
+            return 0
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                print(f"database not reachable after {args.timeout} s: {exc}", file=sys.stderr)
+                return 1
+            time.sleep(1)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("app.asgi:app", host=args.host, port=args.port, reload=args.reload)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="koopmatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    wait = sub.add_parser("wait-for-db", help="wait until the database accepts connections")
+    wait.add_argument("--timeout", type=float, default=60.0)
+    wait.set_defaults(func=cmd_wait_for_db)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database schema and the NACE table")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load the demo organisations (idempotent)")
+    seed.add_argument("--no-embeddings", action="store_true")
+    seed.set_defaults(func=cmd_seed)
+
+    imp = sub.add_parser("import", help="import organisations from JSON, JSON Lines, CSV or XLSX")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    imp.add_argument("--partial", action="store_true", help="write the valid rows despite bad ones")
+    imp.add_argument("--no-embeddings", action="store_true")
+    imp.set_defaults(func=cmd_import)
+
+    reindex = sub.add_parser("reindex", help="re-encode competences and profiles")
+    reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
+    reindex.set_defaults(func=cmd_reindex)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

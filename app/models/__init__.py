@@ -1,0 +1,7 @@
+"""All ORM classes, imported here so Alembic and the app see one metadata."""
+
+from app.models.base import Base
+from app.models.organization import Competence, KnownRelationship, Organization
+from app.models.taxonomy import NaceCode
+
+__all__ = ["Base", "Competence", "KnownRelationship", "NaceCode", "Organization"]

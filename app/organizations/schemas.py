@@ -1,0 +1,306 @@
+"""Request and response bodies for organisations; `OrganizationRecord` is the public import contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated, Any, Self
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.taxonomy.nace import nace_entries, normalize_nace_code
+
+
+class CompetenceKind(enum.StrEnum):
+    core = "core"
+    complementary = "complementary"
+    peripheral = "peripheral"
+
+
+class RelationshipType(enum.StrEnum):
+    customer = "customer"
+    supplier = "supplier"
+    partner = "partner"
+
+
+class CooperationInterest(enum.StrEnum):
+    data_sharing = "data_sharing"
+    product_development = "product_development"
+    purchasing_sales = "purchasing_sales"
+    competence_building = "competence_building"
+    training = "training"
+
+
+class Visibility(enum.StrEnum):
+    public = "public"
+    members = "members"
+    private = "private"
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH")
+    return code
+
+
+def _check_nace(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = normalize_nace_code(value)
+    # NACE Rev. 2 classes that Rev. 2.1 renumbered (62.01 -> 62.10) are still common in
+    # registers; they are kept as given as long as their division exists
+    if code is None or (code not in nace_entries() and code[:2] not in nace_entries()):
+        raise ValueError("unknown NACE code (expected e.g. 'C', '26', '26.5' or '26.51')")
+    return code
+
+
+def _check_website(value: str | None) -> str | None:
+    if value is None:
+        return None
+    url = value.strip()
+    if "://" not in url:
+        url = "https://" + url
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme.lower() not in {"http", "https"} or "." not in host or " " in url:
+        raise ValueError("must be an http(s) address such as https://www.example.de")
+    return url
+
+
+def _check_founded(value: int | None) -> int | None:
+    if value is not None and not 1500 <= value <= dt.date.today().year:
+        raise ValueError(f"must be a year between 1500 and {dt.date.today().year}")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Str300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+# optional strings: blank means null
+_Blank = BeforeValidator(_blank_to_none)
+OptStr20 = Annotated[Annotated[str, StringConstraints(max_length=20)] | None, _Blank]
+OptStr200 = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, _Blank]
+OptStr300 = Annotated[Annotated[str, StringConstraints(max_length=300)] | None, _Blank]
+OptStr2000 = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, _Blank]
+OptStr20000 = Annotated[Annotated[str, StringConstraints(max_length=20000)] | None, _Blank]
+
+Country = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_country)]
+NaceCode = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_nace)]
+Website = Annotated[
+    Annotated[str, StringConstraints(max_length=500)] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_check_website),
+]
+Founded = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_founded)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CompetenceIn(_Strict):
+    kind: CompetenceKind
+    label: Str200
+    description: OptStr2000 = None
+
+
+class RelationshipIn(_Strict):
+    """A known customer, supplier or partner: another organisation by external_id, or just a name."""
+
+    type: RelationshipType
+    external_id: OptStr200 = None
+    name: OptStr300 = None
+    revenue_share: Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0, le=1)]
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> Self:
+        if (self.external_id is None) == (self.name is None):
+            raise ValueError("give exactly one of external_id or name")
+        return self
+
+
+def _unique_competences(items: list[CompetenceIn]) -> list[CompetenceIn]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for item in items:
+        key = (item.kind.value, item.label.casefold())
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def _check_revenue_shares(items: list[RelationshipIn]) -> list[RelationshipIn]:
+    total = sum(r.revenue_share or 0.0 for r in items if r.type is RelationshipType.customer)
+    if total > 1.0 + 1e-9:
+        raise ValueError(f"customer revenue shares add up to {total:.2f}, more than 1")
+    return items
+
+
+def _unique_interests(items: list[CooperationInterest]) -> list[CooperationInterest]:
+    return list(dict.fromkeys(items))
+
+
+Competences = Annotated[
+    list[CompetenceIn], Field(max_length=200), AfterValidator(_unique_competences)
+]
+Relationships = Annotated[
+    list[RelationshipIn], Field(max_length=500), AfterValidator(_check_revenue_shares)
+]
+Interests = Annotated[list[CooperationInterest], AfterValidator(_unique_interests)]
+
+
+class OrganizationFields(_Strict):
+    """The profile fields shared by create, import and full update."""
+
+    name: Str300
+    description: OptStr20000 = None
+    nace_code: NaceCode = None
+    country: Country = None
+    city: OptStr200 = None
+    postal_code: OptStr20 = None
+    latitude: Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=-90, le=90)]
+    longitude: Annotated[
+        float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=-180, le=180)
+    ]
+    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0)]
+    website: Website = None
+    founded: Founded = None
+    competences: Competences = Field(default_factory=list)
+    relationships: Relationships = Field(default_factory=list)
+    cooperation_interests: Interests = Field(default_factory=list)
+    visibility: Visibility = Visibility.public
+
+    @model_validator(mode="after")
+    def _coordinates_in_pairs(self) -> Self:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together: give both or neither")
+        return self
+
+
+class OrganizationCreate(OrganizationFields):
+    external_id: OptStr200 = None
+
+
+class OrganizationRecord(OrganizationFields):
+    """One record of the public import contract (external_id required: re-imports update by it)."""
+
+    external_id: Str200
+
+
+class OrganizationPatch(_Strict):
+    """Partial update; lists given here replace the stored lists as a whole."""
+
+    version: int | None = Field(
+        default=None, description="The version you read; a stale one gives 409. Or send If-Match."
+    )
+    external_id: OptStr200 = None
+    name: Str300 | None = None
+    description: OptStr20000 = None
+    nace_code: NaceCode = None
+    country: Country = None
+    city: OptStr200 = None
+    postal_code: OptStr20 = None
+    latitude: Annotated[float | None, Field(default=None, ge=-90, le=90)]
+    longitude: Annotated[float | None, Field(default=None, ge=-180, le=180)]
+    employees: Annotated[int | None, Field(default=None, ge=0)]
+    website: Website = None
+    founded: Founded = None
+    competences: Competences | None = None
+    relationships: Relationships | None = None
+    cooperation_interests: Interests | None = None
+    visibility: Visibility | None = None
+
+    @field_validator("name", "visibility")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class CompetenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: CompetenceKind
+    label: str
+    description: str | None
+
+
+class RelationshipOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: RelationshipType
+    related_organization_id: int | None
+    external_id: str | None
+    name: str
+    revenue_share: float | None
+
+
+class OrganizationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str | None
+    name: str
+    description: str | None
+    nace_code: str | None
+    country: str | None
+    city: str | None
+    postal_code: str | None
+    latitude: float | None
+    longitude: float | None
+    employees: int | None
+    website: str | None
+    founded: int | None
+    cooperation_interests: list[CooperationInterest]
+    visibility: Visibility
+    version: int
+    created_at: dt.datetime
+    modified_at: dt.datetime
+    competences: list[CompetenceOut]
+    relationships: list[RelationshipOut]
+
+
+class OrganizationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str | None
+    name: str
+    nace_code: str | None
+    country: str | None
+    city: str | None
+    employees: int | None
+    cooperation_interests: list[CooperationInterest]
+    visibility: Visibility
+
+
+class OrganizationPage(BaseModel):
+    items: list[OrganizationSummary]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,267 @@
+"""Business rules for organisation profiles. Services flush but never commit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.embeddings import Encoder, embed_organizations
+from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.models import Competence, KnownRelationship, Organization
+from app.models.base import utcnow
+from app.organizations import repository
+from app.organizations.repository import OrganizationQuery
+from app.organizations.schemas import (
+    CompetenceIn,
+    OrganizationCreate,
+    OrganizationFields,
+    OrganizationPatch,
+    RelationshipIn,
+)
+
+SCALAR_FIELDS = (
+    "name",
+    "description",
+    "nace_code",
+    "country",
+    "city",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "employees",
+    "website",
+    "founded",
+    "visibility",
+)
+# fields whose change makes the stored profile vector stale
+_TEXT_FIELDS = {"name", "description"}
+
+
+def list_organizations(
+    session: Session, *, query: OrganizationQuery, limit: int, offset: int
+) -> tuple[list[Organization], int]:
+    return repository.list_organizations(session, query, limit=limit, offset=offset)
+
+
+def get_organization(session: Session, *, organization_id: int) -> Organization:
+    org = repository.get_organization(session, organization_id)
+    if org is None:
+        raise NotFound(f"No organisation with id {organization_id}.")
+    return org
+
+
+def set_scalars(org: Organization, values: Mapping[str, Any]) -> None:
+    """Copy scalar profile fields; a changed name or description invalidates the profile vector."""
+    for name in SCALAR_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if hasattr(value, "value"):  # enums are stored as their value
+            value = value.value
+        if getattr(org, name) != value:
+            setattr(org, name, value)
+            if name in _TEXT_FIELDS:
+                org.profile_embedding = None
+
+
+def set_interests(org: Organization, interests: Sequence[Any]) -> None:
+    values = [getattr(i, "value", i) for i in interests]
+    if list(org.cooperation_interests or []) != values:
+        org.cooperation_interests = values
+
+
+def set_competences(org: Organization, competences: Sequence[CompetenceIn]) -> None:
+    """Replace the competence list, keeping rows (and their vectors) that did not change."""
+    wanted = [(c.kind.value, c.label, c.description) for c in competences]
+    current = [(c.kind, c.label, c.description) for c in org.competences]
+    if wanted == current:
+        return
+    existing = {(c.kind, c.label, c.description): c for c in org.competences}
+    org.competences = [
+        existing.pop(key, None) or Competence(kind=key[0], label=key[1], description=key[2])
+        for key in wanted
+    ]
+    org.profile_embedding = None
+
+
+def set_relationships(
+    org: Organization, relationships: Sequence[RelationshipIn], linked: Mapping[str, int]
+) -> None:
+    """Replace the known relationships; `linked` maps external_ids to organisation ids.
+
+    A relationship given by name is linked too when the name is an external_id in `linked`.
+    """
+    wanted = []
+    for rel in relationships:
+        ref = rel.external_id if rel.external_id is not None else rel.name
+        assert ref is not None
+        related_id = linked.get(ref)
+        wanted.append((rel.type.value, related_id, ref, rel.revenue_share))
+    current = [
+        (r.type, r.related_organization_id, r.name, r.revenue_share) for r in org.relationships
+    ]
+    if wanted == current:
+        return
+    org.modified_at = utcnow()  # a collection change alone would not bump the version
+    org.relationships = [
+        KnownRelationship(
+            type=kind, related_organization_id=related_id, name=name, revenue_share=share
+        )
+        for kind, related_id, name, share in wanted
+    ]
+
+
+def resolve_relationships(
+    session: Session, relationships: Sequence[RelationshipIn], *, field: str = "relationships"
+) -> dict[str, int]:
+    """Look up referenced organisations; an unknown external_id is an error naming the field."""
+    refs = {r.external_id for r in relationships if r.external_id is not None}
+    refs |= {r.name for r in relationships if r.name is not None}
+    found = repository.organization_ids_by_external_id(session, refs)
+    errors = [
+        {
+            "field": f"{field}[{i}].external_id",
+            "message": f"no organisation with external_id {rel.external_id!r}",
+        }
+        for i, rel in enumerate(relationships)
+        if rel.external_id is not None and rel.external_id not in found
+    ]
+    if errors:
+        raise Invalid("A relationship refers to an unknown organisation.", errors=errors)
+    return found
+
+
+def _check_external_id_free(
+    session: Session, external_id: str | None, *, own_id: int | None = None
+) -> None:
+    if external_id is None:
+        return
+    other = repository.organization_ids_by_external_id(session, [external_id]).get(external_id)
+    if other is not None and other != own_id:
+        raise Conflict(
+            f"external_id {external_id!r} is already used by organisation {other}.",
+            errors=[{"field": "external_id", "message": "already in use"}],
+        )
+
+
+def _check_self_reference(org: Organization) -> None:
+    for i, rel in enumerate(org.relationships):
+        if org.id is not None and rel.related_organization_id == org.id:
+            raise Invalid(
+                "An organisation cannot be its own customer, supplier or partner.",
+                errors=[{"field": f"relationships[{i}]", "message": "refers to itself"}],
+            )
+
+
+def apply_fields(
+    org: Organization, data: OrganizationFields, linked: Mapping[str, int], *, fields: set[str]
+) -> None:
+    values = {name: getattr(data, name) for name in fields}
+    set_scalars(org, values)
+    if "cooperation_interests" in fields:
+        set_interests(org, data.cooperation_interests)
+    if "competences" in fields:
+        set_competences(org, data.competences)
+    if "relationships" in fields:
+        set_relationships(org, data.relationships, linked)
+
+
+def create_organization(
+    session: Session, *, data: OrganizationCreate, encoder: Encoder | None
+) -> Organization:
+    _check_external_id_free(session, data.external_id)
+    linked = resolve_relationships(session, data.relationships)
+    org = Organization(
+        external_id=data.external_id, competences=[], relationships=[], cooperation_interests=[]
+    )
+    apply_fields(org, data, linked, fields=set(OrganizationFields.model_fields))
+    if encoder is not None:
+        embed_organizations([org], encoder)
+    session.add(org)
+    session.flush()
+    return org
+
+
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version in an If-Match header (`"3"`, `W/"3"` or `3`); `*` means any version."""
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header.strip())
+    if match is None:
+        raise PreconditionFailed(
+            "If-Match must carry the ETag you read, for example \"3\".",
+            errors=[{"field": "If-Match", "message": "not an ETag of this API"}],
+        )
+    return int(match.group(1))
+
+
+def update_organization(
+    session: Session,
+    *,
+    organization: Organization,
+    patch: OrganizationPatch,
+    if_match: int | None,
+    encoder: Encoder | None,
+) -> Organization:
+    if if_match is not None and if_match != organization.version:
+        raise PreconditionFailed(
+            f"The organisation is at version {organization.version}, not {if_match}.",
+            current_version=organization.version,
+        )
+    if patch.version is not None and patch.version != organization.version:
+        raise Conflict(
+            f"The organisation was changed meanwhile: version {organization.version}, "
+            f"you sent {patch.version}. Read it again and reapply your change.",
+            errors=[{"field": "version", "message": "stale"}],
+            current_version=organization.version,
+        )
+    fields = set(patch.model_fields_set) - {"version"}
+    if "external_id" in fields and patch.external_id != organization.external_id:
+        _check_external_id_free(session, patch.external_id, own_id=organization.id)
+        organization.external_id = patch.external_id
+    latitude = patch.latitude if "latitude" in fields else organization.latitude
+    longitude = patch.longitude if "longitude" in fields else organization.longitude
+    if (latitude is None) != (longitude is None):
+        raise Invalid(
+            "latitude and longitude go together: give both or neither.",
+            errors=[{"field": "latitude" if latitude is None else "longitude", "message": "missing"}],
+        )
+    linked: dict[str, int] = {}
+    if patch.relationships is not None:
+        linked = resolve_relationships(session, patch.relationships)
+    # None in a list field means "not given"; the schema forbids null for name and visibility
+    fields -= {f for f in ("competences", "relationships", "cooperation_interests") if getattr(patch, f) is None}
+    set_scalars(organization, {name: getattr(patch, name) for name in fields & set(SCALAR_FIELDS)})
+    if patch.cooperation_interests is not None:
+        set_interests(organization, patch.cooperation_interests)
+    if patch.competences is not None:
+        set_competences(organization, patch.competences)
+    if patch.relationships is not None:
+        set_relationships(organization, patch.relationships, linked)
+    _check_self_reference(organization)
+    if encoder is not None:
+        embed_organizations([organization], encoder)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("The organisation was changed by someone else meanwhile.") from exc
+    return organization
+
+
+def delete_organization(
+    session: Session, *, organization: Organization, if_match: int | None
+) -> None:
+    if if_match is not None and if_match != organization.version:
+        raise PreconditionFailed(
+            f"The organisation is at version {organization.version}, not {if_match}.",
+            current_version=organization.version,
+        )
+    session.delete(organization)
+    session.flush()
