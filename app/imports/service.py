@@ -131,30 +131,32 @@ def run_import(
     existing = repository.organizations_by_external_id(
         session, [r.record.external_id for r in accepted], with_profile=True
     )
-    before = {ext: org.version for ext, org in existing.items()}
-    orgs: list[tuple[ValidRow, Organization]] = []
-    for row in accepted:
-        org = existing.get(row.record.external_id)
-        if org is None:
-            org = Organization(
-                external_id=row.record.external_id,
-                competences=[],
-                relationships=[],
-                cooperation_interests=[],
-            )
-            session.add(org)
-            report.created += 1
-        apply_fields(org, row.record, {}, fields=_FIELDS)
-        orgs.append((row, org))
-    session.flush()
-    linked = repository.organization_ids_by_external_id(session, refs)
-    for row, org in orgs:
-        set_relationships(org, row.record.relationships, linked)
-    if encoder is not None:
-        embed_organizations([org for _, org in orgs], encoder, progress=progress)
-    elif progress is not None:
-        progress(len(orgs))
-    session.flush()
+    with session.no_autoflush:
+        before = {ext: org.version for ext, org in existing.items()}
+        orgs: list[tuple[ValidRow, Organization]] = []
+        for row in accepted:
+            org = existing.get(row.record.external_id)
+            if org is None:
+                org = Organization(
+                    external_id=row.record.external_id,
+                    competences=[],
+                    relationships=[],
+                    cooperation_interests=[],
+                )
+                session.add(org)
+                report.created += 1
+            apply_fields(org, row.record, {}, fields=_FIELDS)
+            orgs.append((row, org))
+        # targets: the file's own organisations (new ones too) and those already stored
+        linked = repository.organizations_by_external_id(session, refs - file_ids)
+        linked.update({row.record.external_id: org for row, org in orgs})
+        for row, org in orgs:
+            set_relationships(org, row.record.relationships, linked)
+        if encoder is not None:
+            embed_organizations([org for _, org in orgs], encoder, progress=progress)
+        elif progress is not None:
+            progress(len(orgs))
+    session.flush()  # one flush: each organisation is inserted or updated once
     for ext, version in before.items():
         if existing[ext].version != version:
             report.updated += 1

@@ -89,39 +89,37 @@ def set_competences(org: Organization, competences: Sequence[CompetenceIn]) -> N
 
 
 def set_relationships(
-    org: Organization, relationships: Sequence[RelationshipIn], linked: Mapping[str, int]
+    org: Organization, relationships: Sequence[RelationshipIn], linked: Mapping[str, Organization]
 ) -> None:
-    """Replace the known relationships; `linked` maps external_ids to organisation ids.
+    """Replace the known relationships; `linked` maps external_ids to organisations.
 
     A relationship given by name is linked too when the name is an external_id in `linked`.
+    Targets may be new (unflushed) organisations: the rows refer to the objects.
     """
-    wanted = []
+    wanted: list[tuple[str, Organization | None, str, float | None]] = []
     for rel in relationships:
         ref = rel.external_id if rel.external_id is not None else rel.name
         assert ref is not None
-        related_id = linked.get(ref)
-        wanted.append((rel.type.value, related_id, ref, rel.revenue_share))
+        wanted.append((rel.type.value, linked.get(ref), ref, rel.revenue_share))
     current = [
         (r.type, r.related_organization_id, r.name, r.revenue_share) for r in org.relationships
     ]
-    if wanted == current:
+    if [(k, t.id if t is not None else None, n, s) for k, t, n, s in wanted] == current:
         return
     org.modified_at = utcnow()  # a collection change alone would not bump the version
     org.relationships = [
-        KnownRelationship(
-            type=kind, related_organization_id=related_id, name=name, revenue_share=share
-        )
-        for kind, related_id, name, share in wanted
+        KnownRelationship(type=kind, related_organization=target, name=name, revenue_share=share)
+        for kind, target, name, share in wanted
     ]
 
 
 def resolve_relationships(
     session: Session, relationships: Sequence[RelationshipIn], *, field: str = "relationships"
-) -> dict[str, int]:
+) -> dict[str, Organization]:
     """Look up referenced organisations; an unknown external_id is an error naming the field."""
     refs = {r.external_id for r in relationships if r.external_id is not None}
     refs |= {r.name for r in relationships if r.name is not None}
-    found = repository.organization_ids_by_external_id(session, refs)
+    found = repository.organizations_by_external_id(session, refs)
     errors = [
         {
             "field": f"{field}[{i}].external_id",
@@ -150,7 +148,7 @@ def _check_external_id_free(
 
 def _check_self_reference(org: Organization) -> None:
     for i, rel in enumerate(org.relationships):
-        if org.id is not None and rel.related_organization_id == org.id:
+        if rel.related_organization is org:
             raise Invalid(
                 "An organisation cannot be its own customer, supplier or partner.",
                 errors=[{"field": f"relationships[{i}]", "message": "refers to itself"}],
@@ -158,7 +156,11 @@ def _check_self_reference(org: Organization) -> None:
 
 
 def apply_fields(
-    org: Organization, data: OrganizationFields, linked: Mapping[str, int], *, fields: set[str]
+    org: Organization,
+    data: OrganizationFields,
+    linked: Mapping[str, Organization],
+    *,
+    fields: set[str],
 ) -> None:
     values = {name: getattr(data, name) for name in fields}
     set_scalars(org, values)
@@ -233,7 +235,7 @@ def update_organization(
             "latitude and longitude go together: give both or neither.",
             errors=[{"field": "latitude" if latitude is None else "longitude", "message": "missing"}],
         )
-    linked: dict[str, int] = {}
+    linked: dict[str, Organization] = {}
     if patch.relationships is not None:
         linked = resolve_relationships(session, patch.relationships)
     # None in a list field means "not given"; the schema forbids null for name and visibility

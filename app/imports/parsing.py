@@ -1,0 +1,861 @@
+"""Reading import files (JSON array, JSON Lines, CSV, XLSX) into rows shaped like the contract.
+
+Parsing is pure: no database, no web framework. It finds records and maps spreadsheet columns onto
+the contract (`OrganizationRecord`); it does not check values, which is the job of
+`validation.validate_rows`. Structural problems that concern one record (undecodable bytes, a CSV
+line with more cells than the header, a JSON Lines line that is not JSON) become `RowError`s;
+problems that make the whole file unusable raise `ImportFileError`.
+
+A file without any record (an empty file, a CSV/XLSX with a header row only, an empty JSON array)
+raises `ImportFileError`: an import that would silently do nothing is almost always a mistake.
+
+Relationship cells (`customers`, `suppliers`, `partners`) are emitted as
+`{"type": ..., "name": entry, "revenue_share": share}`: parsing cannot know whether an entry is an
+external_id or a company name, so the import service links a name to an organisation when it equals
+an external_id in the file or the database, and keeps it as a name otherwise.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, get_args
+
+import clevercsv
+
+ImportFormat = Literal["json", "jsonl", "csv", "xlsx"]
+FORMATS: tuple[str, ...] = get_args(ImportFormat)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One record in the contract's shape, values unchecked.
+
+    `line` is 1-based: CSV/JSONL the physical line where the record starts, XLSX the sheet row,
+    JSON array the line where the object starts.
+    """
+
+    line: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A rejected record: `field` is a contract path such as "competences[2].label", or None."""
+
+    line: int | None
+    field: str | None
+    reason: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    format: ImportFormat
+    rows: list[SourceRow]
+    errors: list[RowError]
+    warnings: list[str]
+
+
+class ImportFileError(Exception):
+    """The whole file is unusable; the message names the problem."""
+
+
+# --- column names -------------------------------------------------------------------------------
+
+SCALAR_COLUMNS = (
+    "external_id",
+    "name",
+    "description",
+    "nace_code",
+    "country",
+    "city",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "employees",
+    "website",
+    "founded",
+    "visibility",
+)
+COMPETENCE_COLUMNS = {"core": "core", "complementary": "complementary", "peripheral": "peripheral"}
+RELATIONSHIP_COLUMNS = {"customers": "customer", "suppliers": "supplier", "partners": "partner"}
+LIST_COLUMNS = ("cooperation_interests",)
+REQUIRED_COLUMNS = ("external_id", "name")
+# Values where a German decimal comma ("48,1372") is read as a decimal point.
+_DECIMAL_COLUMNS = frozenset({"latitude", "longitude"})
+
+# Headers hub staff commonly use, keyed by their normalised form (see `_normalize_header`).
+HEADER_ALIASES: dict[str, str] = {
+    "id": "external_id",
+    "externe_id": "external_id",
+    "externe_kennung": "external_id",
+    "kennung": "external_id",
+    "firma": "name",
+    "firmenname": "name",
+    "unternehmen": "name",
+    "organisation": "name",
+    "organization": "name",
+    "beschreibung": "description",
+    "nace": "nace_code",
+    "nace_wz": "nace_code",
+    "wz": "nace_code",
+    "wz_code": "nace_code",
+    "wz_2008": "nace_code",
+    "land": "country",
+    "country_code": "country",
+    "ort": "city",
+    "stadt": "city",
+    "plz": "postal_code",
+    "postleitzahl": "postal_code",
+    "zip": "postal_code",
+    "zip_code": "postal_code",
+    "postcode": "postal_code",
+    "lat": "latitude",
+    "breitengrad": "latitude",
+    "lon": "longitude",
+    "lng": "longitude",
+    "längengrad": "longitude",
+    "laengengrad": "longitude",
+    "mitarbeiter": "employees",
+    "mitarbeitende": "employees",
+    "anzahl_mitarbeiter": "employees",
+    "beschäftigte": "employees",
+    "beschaeftigte": "employees",
+    "webseite": "website",
+    "homepage": "website",
+    "internetseite": "website",
+    "url": "website",
+    "gründungsjahr": "founded",
+    "gruendungsjahr": "founded",
+    "gegründet": "founded",
+    "gegruendet": "founded",
+    "kernkompetenzen": "core",
+    "kernkompetenz": "core",
+    "core_competences": "core",
+    "komplementäre_kompetenzen": "complementary",
+    "komplementaere_kompetenzen": "complementary",
+    "complementary_competences": "complementary",
+    "periphere_kompetenzen": "peripheral",
+    "peripheral_competences": "peripheral",
+    "kunden": "customers",
+    "lieferanten": "suppliers",
+    "partner": "partners",
+    "kooperationsinteressen": "cooperation_interests",
+    "kooperationsinteresse": "cooperation_interests",
+    "sichtbarkeit": "visibility",
+}
+KNOWN_COLUMNS = frozenset(
+    [*SCALAR_COLUMNS, *COMPETENCE_COLUMNS, *RELATIONSHIP_COLUMNS, *LIST_COLUMNS]
+)
+_HEADER_SEPARATORS = re.compile(r"[\s\-/.]+")
+
+
+def _normalize_header(raw: str) -> str:
+    return _HEADER_SEPARATORS.sub("_", raw.strip().casefold()).strip("_")
+
+
+def column_for_header(raw: str) -> str | None:
+    """The contract column a header cell names ("Kernkompetenzen" -> "core"), or None if unknown."""
+    key = _normalize_header(raw)
+    if key in KNOWN_COLUMNS:
+        return key
+    return HEADER_ALIASES.get(key)
+
+
+# --- format detection ---------------------------------------------------------------------------
+
+_EXTENSIONS: dict[str, ImportFormat] = {
+    "json": "json",
+    "jsonl": "jsonl",
+    "ndjson": "jsonl",
+    "csv": "csv",
+    "tsv": "csv",
+    "txt": "csv",
+    "xlsx": "xlsx",
+    "xlsm": "xlsx",
+}
+_CONTENT_TYPES: dict[str, ImportFormat] = {
+    "application/json": "json",
+    "text/json": "json",
+    "application/x-ndjson": "jsonl",
+    "application/ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "application/jsonlines": "jsonl",
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/tab-separated-values": "csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and password-protected .xlsx)
+_BOM = codecs.BOM_UTF8
+
+
+def _leading_text(data: bytes) -> bytes:
+    return data.removeprefix(_BOM).lstrip()
+
+
+def detect_format(
+    data: bytes, *, filename: str | None = None, content_type: str | None = None
+) -> ImportFormat:
+    """Guess the format: binary signature first, then extension, then content type, then content."""
+    if data.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if data.startswith(_OLE_MAGIC):
+        raise ImportFileError(
+            "the file is an old Excel .xls workbook (or a password-protected one); "
+            "save it as .xlsx or CSV and import that"
+        )
+    if not _leading_text(data):
+        raise ImportFileError("the file is empty")
+    if filename and "." in filename:
+        extension = filename.rsplit(".", 1)[1].strip().lower()
+        if extension in _EXTENSIONS:
+            return _EXTENSIONS[extension]
+    if content_type:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type in _CONTENT_TYPES:
+            return _CONTENT_TYPES[media_type]
+    head = _leading_text(data)
+    if head.startswith(b"["):
+        return "json"
+    if head.startswith(b"{"):
+        # One object over many lines ({"items": [...]}) is JSON; one object per line is JSONL.
+        try:
+            document = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            return "jsonl"
+        return "json" if isinstance(document, dict) else "jsonl"
+    return "csv"
+
+
+def parse_file(
+    data: bytes,
+    *,
+    filename: str | None = None,
+    content_type: str | None = None,
+    format: ImportFormat | None = None,
+) -> ParsedFile:
+    """Read every record of an import file; raises only `ImportFileError`."""
+    if format is not None and format not in FORMATS:
+        raise ImportFileError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    if not _leading_text(data):
+        raise ImportFileError("the file is empty")
+    fmt = format or detect_format(data, filename=filename, content_type=content_type)
+    try:
+        if fmt == "json":
+            parsed = _parse_json(data)
+        elif fmt == "jsonl":
+            parsed = _parse_jsonl(data)
+        elif fmt == "csv":
+            parsed = _parse_csv(data)
+        else:
+            parsed = _parse_xlsx(data)
+    except ImportFileError:
+        raise
+    except RecursionError as exc:  # absurdly nested JSON
+        raise ImportFileError("the file is nested too deeply to be read") from exc
+    if not parsed.rows and not parsed.errors:
+        raise ImportFileError("the file holds no records")
+    return parsed
+
+
+# --- text decoding ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    text: str  # with its line ending
+    error: str | None  # why the line's bytes are not UTF-8, if they are not
+
+
+def _split_lines(data: bytes) -> list[_Line]:
+    """Physical lines, decoded one by one so that one bad byte spoils only its own line."""
+    offset = len(_BOM) if data.startswith(_BOM) else 0
+    separator = b"\n" if b"\n" in data else b"\r"  # classic Mac files end lines with CR alone
+    lines: list[_Line] = []
+    for number, raw in enumerate(_chunks(data, offset, separator), start=1):
+        start, chunk = raw
+        try:
+            lines.append(_Line(number, chunk.decode("utf-8"), None))
+        except UnicodeDecodeError as exc:
+            bad = chunk[exc.start]
+            reason = (
+                f"line {number} is not valid UTF-8: byte 0x{bad:02X} at byte offset "
+                f"{start + exc.start} of the file (position {exc.start + 1} in the line) cannot be "
+                "read; save the file as UTF-8 and import it again"
+            )
+            lines.append(_Line(number, chunk.decode("utf-8", errors="replace"), reason))
+    return lines
+
+
+def _chunks(data: bytes, offset: int, separator: bytes) -> Iterator[tuple[int, bytes]]:
+    start = offset
+    size = len(data)
+    while start < size:
+        end = data.find(separator, start)
+        if end < 0:
+            yield start, data[start:]
+            return
+        yield start, data[start : end + 1]
+        start = end + 1
+
+
+def _decode_whole(data: bytes) -> str:
+    """The file as text, for formats where one bad byte makes the whole file unreadable."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        bad = next(line for line in _split_lines(data) if line.error is not None)
+        raise ImportFileError(str(bad.error)) from None
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+_decoder = json.JSONDecoder()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_error(exc: json.JSONDecodeError) -> ImportFileError:
+    return ImportFileError(
+        f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    )
+
+
+def _parse_json(data: bytes) -> ParsedFile:
+    text = _decode_whole(data)
+    pos = _skip(text, 0)
+    try:
+        if text.startswith("[", pos):
+            elements, end = _scan_array(text, pos)
+        elif text.startswith("{", pos):
+            elements, end = _scan_wrapper(text, pos)
+        else:
+            raise ImportFileError(
+                "the file is not a JSON array of organisations (it must start with '[')"
+            )
+    except json.JSONDecodeError as exc:
+        raise _json_error(exc) from None
+    end = _skip(text, end)
+    if end != len(text):
+        line = text.count("\n", 0, end) + 1
+        raise ImportFileError(f"the file is not valid JSON: unexpected content at line {line}")
+    rows: list[SourceRow] = []
+    errors: list[RowError] = []
+    for index, (line, value) in enumerate(elements):
+        if isinstance(value, dict):
+            rows.append(SourceRow(line, value))
+        else:
+            errors.append(
+                RowError(
+                    line,
+                    None,
+                    f"element {index + 1} of the array is {_json_kind(value)}, "
+                    "not an organisation object {...}",
+                )
+            )
+    return ParsedFile("json", rows, errors, [])
+
+
+def _skip(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _scan_array(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
+    """Elements of the array at `text[pos] == "["` with the line each starts on; the end index."""
+    elements: list[tuple[int, Any]] = []
+    line = text.count("\n", 0, pos) + 1
+    counted = pos
+    pos = _skip(text, pos + 1)
+    if text.startswith("]", pos):
+        return elements, pos + 1
+    while True:
+        line += text.count("\n", counted, pos)
+        counted = pos
+        value, pos = _decoder.raw_decode(text, pos)
+        elements.append((line, value))
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+        elif text.startswith("]", pos):
+            return elements, pos + 1
+        else:
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+
+
+def _scan_wrapper(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
+    """The records of `{"items": [...]}` or `{"organizations": [...]}`."""
+    pos = _skip(text, pos + 1)
+    found: list[tuple[int, Any]] | None = None
+    keys: list[str] = []
+    if text.startswith("}", pos):
+        pos += 1
+    else:
+        while True:
+            if not text.startswith('"', pos):
+                raise json.JSONDecodeError(
+                    "Expecting property name enclosed in double quotes", text, pos
+                )
+            key, pos = _decoder.raw_decode(text, pos)
+            keys.append(key)
+            pos = _skip(text, pos)
+            if not text.startswith(":", pos):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
+            pos = _skip(text, pos + 1)
+            if found is None and key in ("items", "organizations") and text.startswith("[", pos):
+                found, pos = _scan_array(text, pos)
+            else:
+                _, pos = _decoder.raw_decode(text, pos)
+            pos = _skip(text, pos)
+            if text.startswith(",", pos):
+                pos = _skip(text, pos + 1)
+            elif text.startswith("}", pos):
+                pos += 1
+                break
+            else:
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+    if found is None:
+        raise ImportFileError(
+            "the JSON file holds an object, not an array; an object is accepted only when it has "
+            "an "
+            '"items" or "organizations" array of organisations'
+            + (f" (its keys: {', '.join(keys[:10])})" if keys else "")
+        )
+    return found, pos
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return "an object"
+
+
+# --- JSON Lines ---------------------------------------------------------------------------------
+
+
+def _parse_jsonl(data: bytes) -> ParsedFile:
+    rows: list[SourceRow] = []
+    errors: list[RowError] = []
+    for line in _split_lines(data):
+        if line.error is not None:
+            errors.append(RowError(line.number, None, line.error))
+            continue
+        if not line.text.strip():
+            continue
+        try:
+            value = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            errors.append(
+                RowError(
+                    line.number,
+                    None,
+                    f"line {line.number} is not valid JSON: {exc.msg} at column {exc.colno}",
+                )
+            )
+            continue
+        if isinstance(value, dict):
+            rows.append(SourceRow(line.number, value))
+        else:
+            errors.append(
+                RowError(
+                    line.number,
+                    None,
+                    f"line {line.number} holds {_json_kind(value)}, "
+                    "not an organisation object {...}",
+                )
+            )
+    return ParsedFile("jsonl", rows, errors, [])
+
+
+# --- spreadsheets (CSV and XLSX share the column mapping) ----------------------------------------
+
+_LIST_SEPARATORS = re.compile(r"[;\r\n]+")
+_INTEREST_SEPARATORS = re.compile(r"[;,\r\n]+")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+_PERCENT = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*%")
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    columns: list[str | None]  # per cell position: contract column, or None if ignored
+    labels: list[str]  # the header cells as written
+    line: int
+
+
+def _build_header(
+    cells: Sequence[Any], line: int, *, spreadsheet: bool
+) -> tuple[_Header, list[str]]:
+    """Map the header row onto contract columns; warnings for ignored columns."""
+    labels = ["" if cell is None else str(cell).strip() for cell in cells]
+    columns: list[str | None] = []
+    warnings: list[str] = []
+    first_position: dict[str, int] = {}
+    for position, label in enumerate(labels):
+        column = column_for_header(label) if label else None
+        where = _column_name(position, spreadsheet=spreadsheet)
+        if label and column is None:
+            hint = ""
+            if _normalize_header(label) in ("competences", "relationships"):
+                hint = (
+                    " (spreadsheets list competences in core/complementary/peripheral columns "
+                    "and relationships in customers/suppliers/partners columns)"
+                )
+            warnings.append(
+                f"column {where} '{label}' is not part of the import format and was ignored{hint}"
+            )
+        if column is not None:
+            if column in first_position:
+                other = first_position[column]
+                raise ImportFileError(
+                    f"the header row (line {line}) has two columns for '{column}': "
+                    f"{_column_name(other, spreadsheet=spreadsheet)} '{labels[other]}' and "
+                    f"{where} '{label}'; keep only one"
+                )
+            first_position[column] = position
+        columns.append(column)
+    if not first_position:
+        raise ImportFileError(
+            f"no header row: the first non-empty row (line {line}) names none of the import "
+            "columns (external_id, name, description, ...)"
+        )
+    missing = [column for column in REQUIRED_COLUMNS if column not in first_position]
+    if missing:
+        raise ImportFileError(
+            f"the header row (line {line}) has no {' and no '.join(missing)} column; "
+            "every record needs external_id and name"
+        )
+    return _Header(columns, labels, line), warnings
+
+
+def _column_name(position: int, *, spreadsheet: bool) -> str:
+    """XLSX columns by letter (A, B, ..., AA), CSV columns by number (1-based)."""
+    if not spreadsheet:
+        return str(position + 1)
+    letters = ""
+    number = position + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _split_list(value: Any, separators: re.Pattern[str]) -> list[str]:
+    if _is_blank(value):
+        return []
+    return [part.strip() for part in separators.split(_cell_text(value)) if part.strip()]
+
+
+def _decimal_point(value: Any) -> Any:
+    """'48,1372' -> '48.1372' (only a lone comma between digits is unambiguous)."""
+    if isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value):
+        return value.replace(",", ".")
+    return value
+
+
+def _share(raw: str) -> str | None:
+    """A revenue share as written in a cell: '0.35', '0,35' and '35%' all give '0.35'."""
+    text = raw.strip()
+    if not text:
+        return None
+    percent = _PERCENT.fullmatch(text)
+    if percent:
+        try:
+            return str(Decimal(percent.group(1).replace(",", ".")) / 100)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+            return text
+    return str(_decimal_point(text))
+
+
+def _relationships(value: Any, kind: str) -> list[dict[str, Any]]:
+    entries = []
+    for part in _split_list(value, _LIST_SEPARATORS):
+        name, separator, share = part.rpartition("=")
+        if not separator:
+            name, share = part, ""
+        entries.append({"type": kind, "name": name.strip() or None, "revenue_share": _share(share)})
+    return entries
+
+
+def _record(header: _Header, cells: Sequence[Any]) -> dict[str, Any]:
+    """One spreadsheet row in the contract's shape (cells beyond the header are left out)."""
+    data: dict[str, Any] = {}
+    competences: list[dict[str, Any]] | None = None
+    relationships: list[dict[str, Any]] | None = None
+    for position, column in enumerate(header.columns):
+        if column is None:
+            continue
+        value = cells[position] if position < len(cells) else None
+        if isinstance(value, str):
+            value = value.strip()
+        if column in COMPETENCE_COLUMNS:
+            competences = competences if competences is not None else []
+            competences.extend(
+                {"kind": COMPETENCE_COLUMNS[column], "label": label, "description": None}
+                for label in _split_list(value, _LIST_SEPARATORS)
+            )
+        elif column in RELATIONSHIP_COLUMNS:
+            relationships = relationships if relationships is not None else []
+            relationships.extend(_relationships(value, RELATIONSHIP_COLUMNS[column]))
+        elif column in LIST_COLUMNS:
+            data[column] = _split_list(value, _INTEREST_SEPARATORS)
+        elif _is_blank(value):
+            data[column] = None
+        else:
+            data[column] = _decimal_point(value) if column in _DECIMAL_COLUMNS else value
+    # Competences from three columns are kept in the order core, complementary, peripheral.
+    if competences is not None:
+        order = list(COMPETENCE_COLUMNS.values())
+        competences.sort(key=lambda item: order.index(item["kind"]))
+        data["competences"] = competences
+    if relationships is not None:
+        order = list(RELATIONSHIP_COLUMNS.values())
+        relationships.sort(key=lambda item: order.index(item["type"]))
+        data["relationships"] = relationships
+    return data
+
+
+def _external_id(header: _Header, cells: Sequence[Any]) -> str | None:
+    position = header.columns.index("external_id")
+    if position < len(cells) and not _is_blank(cells[position]):
+        return _cell_text(cells[position]).strip()
+    return None
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+_SNIFF_LINES = 200
+_SNIFF_CHARS = 64_000
+_DELIMITERS = (",", ";", "\t", "|")
+_SEP_HINT = re.compile(r"sep=(.)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    delimiter: str
+    quotechar: str
+    escapechar: str | None
+
+
+def _sniff(lines: Sequence[_Line]) -> _Dialect:
+    sample_lines: list[str] = []
+    size = 0
+    for line in lines:
+        if line.error is None and line.text.strip():
+            sample_lines.append(line.text)
+            size += len(line.text)
+            if len(sample_lines) >= _SNIFF_LINES or size >= _SNIFF_CHARS:
+                break
+    sample = "".join(sample_lines)
+    try:
+        found = clevercsv.Detector().detect(sample, delimiters=list(_DELIMITERS))
+    except Exception:  # the detector is a heuristic; fall back to the stdlib sniffer below
+        found = None
+    if found is not None and found.delimiter in _DELIMITERS:
+        return _Dialect(found.delimiter, found.quotechar or '"', found.escapechar or None)
+    try:
+        stdlib = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS))
+        return _Dialect(stdlib.delimiter, stdlib.quotechar or '"', stdlib.escapechar)
+    except csv.Error:
+        pass
+    # Neither sniffer decided (e.g. a single data row): the delimiter used most in the header wins.
+    first = sample_lines[0] if sample_lines else ""
+    counts = {delimiter: first.count(delimiter) for delimiter in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+    return _Dialect(delimiter if counts[delimiter] else ",", '"', None)
+
+
+def _parse_csv(data: bytes) -> ParsedFile:
+    lines = _split_lines(data)
+    warnings: list[str] = []
+    dialect: _Dialect | None = None
+    first_content = next((line for line in lines if line.text.strip()), None)
+    if first_content is not None and first_content.error is None:
+        hint = _SEP_HINT.fullmatch(first_content.text.strip())
+        if hint and hint.group(1) in _DELIMITERS:
+            # Excel writes "sep=;" as the first line to name the delimiter.
+            dialect = _Dialect(hint.group(1), '"', None)
+            lines = [line for line in lines if line.number != first_content.number]
+    if dialect is None:
+        dialect = _sniff(lines)
+    bad_lines = {line.number: line.error for line in lines if line.error is not None}
+
+    source = iter(lines)
+    consumed: list[int] = []  # physical line numbers in the order the csv reader took them
+
+    def texts() -> Iterator[str]:
+        for line in source:
+            consumed.append(line.number)
+            yield line.text
+
+    reader = csv.reader(
+        texts(),
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        escapechar=dialect.escapechar,
+        doublequote=True,
+        strict=False,
+    )
+    header: _Header | None = None
+    rows: list[SourceRow] = []
+    errors: list[RowError] = []
+    taken = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line_number = consumed[taken] if taken < len(consumed) else None
+            taken = len(consumed)
+            errors.append(RowError(line_number, None, f"line {line_number} cannot be read: {exc}"))
+            continue
+        # The reader takes whole lines and never reads ahead, so the lines taken by this call
+        # are exactly this record's lines.
+        span = consumed[taken:]
+        taken = len(consumed)
+        start = span[0] if span else 0
+        broken = [bad_lines[number] for number in span if number in bad_lines]
+        if header is None:
+            if not any(cell.strip() for cell in cells):
+                continue
+            if broken:
+                raise ImportFileError(f"the header row cannot be read: {broken[0]}")
+            header, header_warnings = _build_header(cells, start, spreadsheet=False)
+            warnings.extend(header_warnings)
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        external_id = _external_id(header, cells)
+        if broken:
+            errors.extend(RowError(start, None, reason, external_id) for reason in broken)
+            continue
+        if len(cells) > len(header.columns):
+            errors.append(
+                RowError(
+                    start,
+                    None,
+                    f"line {start} has {len(cells)} cells but the header has "
+                    f"{len(header.columns)} columns; is there a stray '{_show(dialect.delimiter)}' "
+                    "or an unquoted delimiter inside a value?",
+                    external_id,
+                )
+            )
+            continue
+        unnamed = [
+            position
+            for position, column in enumerate(header.columns)
+            if position < len(cells)
+            and column is None
+            and not header.labels[position]
+            and cells[position].strip()
+        ]
+        if unnamed:
+            errors.append(
+                RowError(
+                    start,
+                    None,
+                    f"line {start} has a value in column {unnamed[0] + 1}, which has no header; "
+                    "is there a stray delimiter?",
+                    external_id,
+                )
+            )
+            continue
+        rows.append(SourceRow(start, _record(header, cells)))
+    if header is None:
+        if bad_lines:
+            first_bad = next(iter(bad_lines.values()))
+            raise ImportFileError(f"the header row cannot be read: {first_bad}")
+        raise ImportFileError("the file is empty")
+    return ParsedFile("csv", rows, errors, warnings)
+
+
+def _show(delimiter: str) -> str:
+    return "\\t" if delimiter == "\t" else delimiter
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+
+def _parse_xlsx(data: bytes) -> ParsedFile:
+    # openpyxl is imported here: it is slow to import and only spreadsheets need it.
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+    except Exception as exc:  # openpyxl raises many kinds of errors for damaged workbooks
+        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+    try:
+        return _read_sheet(workbook)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # a damaged sheet part, found only while streaming it
+        raise ImportFileError(f"the XLSX workbook cannot be read ({exc})") from None
+    finally:
+        workbook.close()
+
+
+def _read_sheet(workbook: Any) -> ParsedFile:
+    if not workbook.worksheets:
+        raise ImportFileError("the XLSX workbook has no worksheet")
+    sheet = workbook.worksheets[0]
+    # Some writers store a wrong sheet size; without it read-only mode reads every row.
+    sheet.reset_dimensions()
+    header: _Header | None = None
+    rows: list[SourceRow] = []
+    warnings: list[str] = []
+    unnamed_warned: set[int] = set()
+    for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+        if all(_is_blank(cell) for cell in cells):
+            continue
+        if header is None:
+            header, header_warnings = _build_header(cells, number, spreadsheet=True)
+            warnings.extend(header_warnings)
+            continue
+        for position, cell in enumerate(cells):
+            beyond = position >= len(header.columns)
+            if _is_blank(cell) or position in unnamed_warned:
+                continue
+            if beyond or (header.columns[position] is None and not header.labels[position]):
+                unnamed_warned.add(position)
+                warnings.append(
+                    f"column {_column_name(position, spreadsheet=True)} has values (first in row "
+                    f"{number}) but no header; they were ignored"
+                )
+        rows.append(SourceRow(number, _record(header, cells)))
+    if header is None:
+        raise ImportFileError(f"the first worksheet '{sheet.title}' is empty")
+    return ParsedFile("xlsx", rows, [], warnings)

@@ -1,0 +1,291 @@
+"""Checking parsed rows against the import contract (`OrganizationRecord`).
+
+Every problem becomes a `RowError` with the record's line, a field path in contract terms
+("competences[1].kind") and a sentence hub staff understand; nothing here raises. Relationships that
+name an external_id are not looked up: the import service resolves them against the file and the
+database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from app.imports.parsing import RowError, SourceRow
+from app.organizations.schemas import (
+    CompetenceKind,
+    CooperationInterest,
+    OrganizationRecord,
+    RelationshipType,
+    Visibility,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRow:
+    line: int
+    record: OrganizationRecord
+
+
+# Spreadsheets turn ids, postal codes and NACE codes into numbers; as text they are what was meant.
+_TEXT_FIELDS = ("external_id", "postal_code", "nace_code")
+_REQUIRED_FIELDS = frozenset({"external_id", "name"})
+# Enum values as hub staff write them: any case, spaces or hyphens for underscores, some German.
+_ENUM_ALIASES: dict[str, str] = {
+    "öffentlich": "public",
+    "oeffentlich": "public",
+    "mitglieder": "members",
+    "nur_mitglieder": "members",
+    "privat": "private",
+    "kern": "core",
+    "kernkompetenz": "core",
+    "komplementär": "complementary",
+    "komplementaer": "complementary",
+    "peripher": "peripheral",
+    "kunde": "customer",
+    "lieferant": "supplier",
+    "datenaustausch": "data_sharing",
+    "produktentwicklung": "product_development",
+    "einkauf_vertrieb": "purchasing_sales",
+    "einkauf_und_vertrieb": "purchasing_sales",
+    "kompetenzaufbau": "competence_building",
+    "weiterbildung": "training",
+    "schulung": "training",
+}
+_ENUM_SEPARATORS = re.compile(r"[\s\-/]+")
+_ENUM_VALUES = frozenset(
+    item.value
+    for enum_type in (Visibility, CooperationInterest, CompetenceKind, RelationshipType)
+    for item in enum_type
+)
+
+
+def validate_rows(rows: Sequence[SourceRow]) -> tuple[list[ValidRow], list[RowError]]:
+    """Valid records and the errors of the others, both in file order; never raises.
+
+    A repeated external_id is an error on every occurrence after the first (the first stays valid
+    if it is otherwise valid).
+    """
+    valid: list[ValidRow] = []
+    errors: list[RowError] = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        data = row.data if isinstance(row.data, dict) else {}
+        external_id = _raw_external_id(data)
+        if external_id is not None:
+            if external_id in first_line:
+                errors.append(
+                    RowError(
+                        row.line,
+                        "external_id",
+                        f"external_id '{external_id}' appears more than once in the file; "
+                        f"it was first used on line {first_line[external_id]}",
+                        external_id,
+                    )
+                )
+                continue
+            first_line[external_id] = row.line
+        if not isinstance(row.data, dict):
+            errors.append(RowError(row.line, None, "the record is not an object", external_id))
+            continue
+        try:
+            record = OrganizationRecord.model_validate(_prepare(row.data))
+        except ValidationError as exc:
+            errors.extend(
+                RowError(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
+                for error in exc.errors(include_url=False)
+            )
+            continue
+        except Exception as exc:  # a checker tripped over an input nobody foresaw: reject the row
+            errors.append(
+                RowError(row.line, None, f"the record cannot be checked ({exc})", external_id)
+            )
+            continue
+        valid.append(ValidRow(row.line, record))
+    return valid, errors
+
+
+def _raw_external_id(data: dict[str, Any]) -> str | None:
+    value = _as_text(data.get("external_id"))
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _as_text(value: Any) -> Any:
+    """Numbers from spreadsheets as the text they stand for (1017.0 -> "1017")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
+def _enum_value(value: Any) -> Any:
+    if not isinstance(value, str) or value in _ENUM_VALUES:
+        return value
+    key = _ENUM_SEPARATORS.sub("_", value.strip().casefold())
+    key = _ENUM_ALIASES.get(key, key)
+    # An unknown value stays as written, so the error message quotes what the file says.
+    return key if key in _ENUM_VALUES else value
+
+
+def _prepare(data: dict[str, Any]) -> dict[str, Any]:
+    """Lenient conversions the contract model does not make itself; the rest is left as is."""
+    # null means "not given": the optional fields then take their defaults. (It also keeps explicit
+    # nulls away from the model's constrained optional fields, which reject them with a TypeError.)
+    prepared = {
+        key: value for key, value in data.items() if value is not None or key in _REQUIRED_FIELDS
+    }
+    for field in _TEXT_FIELDS:
+        if field in prepared:
+            prepared[field] = _as_text(prepared[field])
+    founded = prepared.get("founded")
+    if isinstance(founded, dt.date):  # a date cell in a spreadsheet (datetime is a date too)
+        prepared["founded"] = founded.year
+    if "visibility" in prepared:
+        prepared["visibility"] = _enum_value(prepared["visibility"])
+    interests = prepared.get("cooperation_interests")
+    if isinstance(interests, list):
+        prepared["cooperation_interests"] = [_enum_value(item) for item in interests]
+    for field, key in (("competences", "kind"), ("relationships", "type")):
+        items = prepared.get(field)
+        if isinstance(items, list):
+            prepared[field] = [_prepare_entry(item, key) for item in items]
+    return prepared
+
+
+def _prepare_entry(item: Any, enum_key: str) -> Any:
+    if not isinstance(item, dict):
+        return item
+    entry = {key: value for key, value in item.items() if value is not None or key == "label"}
+    if enum_key in entry:
+        entry[enum_key] = _enum_value(entry[enum_key])
+    return entry
+
+
+def _path(loc: tuple[int | str, ...]) -> str | None:
+    """("competences", 1, "kind") -> "competences[1].kind"; () -> None (the record as a whole)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or None
+
+
+_ALLOWED = {
+    "visibility": [item.value for item in Visibility],
+    "cooperation_interests": [item.value for item in CooperationInterest],
+    "kind": [item.value for item in CompetenceKind],
+    "type": [item.value for item in RelationshipType],
+}
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) + 2 <= limit else f"'{value[: limit - 5]}...'"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "empty"
+    return type(value).__name__
+
+
+def _reason(error: ErrorDetails, data: dict[str, Any]) -> str:
+    """A sentence for one pydantic error, with the entry it concerns when it is in a list."""
+    return _message(error) + _context(error["loc"], data)
+
+
+def _message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    loc = error["loc"]
+    last = next((part for part in reversed(loc) if isinstance(part, str)), "")
+    if kind == "missing":
+        return "a value is required"
+    if kind == "extra_forbidden":
+        return "is not a field of the import format"
+    if kind == "enum":
+        allowed = _ALLOWED.get(last)
+        listed = ", ".join(allowed) if allowed else str(ctx.get("expected", ""))
+        return f"{_show(value)} is not allowed; allowed values: {listed}"
+    if kind in ("string_too_long", "too_long") and isinstance(value, str):
+        return f"is too long: {len(value)} characters, at most {ctx.get('max_length')} are allowed"
+    if kind == "too_long":
+        return f"has too many entries: {ctx.get('actual_length')}, at most {ctx.get('max_length')}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_type" and value is None:
+        return "a value is required"
+    if kind == "string_type":
+        return f"must be text, not {_kind_of(value)}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number, not {_show(value)}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, not {_show(value)}"
+    if kind == "finite_number" or (
+        kind in ("greater_than_equal", "less_than_equal")
+        and isinstance(value, float)
+        and math.isnan(value)
+    ):
+        return f"must be a finite number, not {_show(value)}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx.get('ge')}, not {_show(value)}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}, not {_show(value)}"
+    if kind == "list_type":
+        return f"must be a list, not {_kind_of(value)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be an object {{...}}, not {_kind_of(value)}"
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        return message.removeprefix("Value error, ")
+    return str(error["msg"])
+
+
+def _context(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """ " (competence core 'Sensorik')" for an error inside a competence or relationship entry."""
+    if (
+        len(loc) < 2
+        or loc[0] not in ("competences", "relationships")
+        or not isinstance(loc[1], int)
+    ):
+        return ""
+    items = data.get(str(loc[0]))
+    if not isinstance(items, list) or not 0 <= loc[1] < len(items):
+        return ""
+    item = items[loc[1]]
+    if not isinstance(item, dict):
+        return ""
+    if loc[0] == "competences":
+        label = item.get("label")
+        return f" (competence {_show(label, 40)})" if isinstance(label, str) else ""
+    reference = item.get("external_id") or item.get("name")
+    if not isinstance(reference, str):
+        return ""
+    return f" ({item.get('type', 'relationship')} {_show(reference, 40)})"
