@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from app.config import ROOT, get_settings
+from app.embeddings import Encoder
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -28,7 +29,7 @@ def _session() -> Session:
     return get_sessionmaker()()
 
 
-def _encoder(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _encoder(args: argparse.Namespace) -> Encoder | None:
     if getattr(args, "no_embeddings", False):
         return None
     from app.main import _load_default_encoder
@@ -71,8 +72,10 @@ def _import(path: Path, args: argparse.Namespace, *, partial: bool, dry_run: boo
             report = exc.report
             session.rollback()
             _print_report(path, report)
-            print("nothing was written (atomic import); use --partial to write the valid rows",
-                  file=sys.stderr)
+            print(
+                "nothing was written (atomic import); use --partial to write the valid rows",
+                file=sys.stderr,
+            )
             return 1
         finally:
             bar.close()

@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from matching.encoders import Encoder
 from app.models import Organization
+from matching.encoders import Encoder
 
 BATCH = 256
 

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matching.errors import DimensionMismatch, InvalidFilter, MatchingError
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -76,7 +78,12 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
@@ -120,9 +127,29 @@ def register_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem(422, "Invalid input", f"Invalid value for: {fields}", errors=errors)
 
+    @app.exception_handler(MatchingError)
+    async def _matching(_request: Request, exc: MatchingError) -> JSONResponse:
+        if isinstance(exc, InvalidFilter):
+            return problem(422, "Invalid filter", str(exc))
+        if isinstance(exc, DimensionMismatch):
+            return problem(
+                503,
+                "Embeddings out of date",
+                f"{exc}. Stored vectors were made by another model: run `koopmatch reindex`.",
+            )
+        return problem(500, "Matching failed", str(exc))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         return problem(
             exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None)
         )
+
+
+def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses that answer with application/problem+json."""
+    return {
+        status: {"description": text, "content": {PROBLEM_JSON: {}}}
+        for status, text in described.items()
+    }

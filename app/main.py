@@ -14,6 +14,8 @@ from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import problem, register_error_handlers
 from app.imports.router import router as imports_router
+from app.matches.index import IndexCache
+from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.taxonomy.router import router as taxonomy_router
 
@@ -52,6 +54,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         lifespan=lifespan,
     )
     register_error_handlers(app)
+    app.state.match_index = IndexCache()
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -65,5 +68,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
 
     app.include_router(imports_router)
     app.include_router(organizations_router)
+    app.include_router(matches_router)
     app.include_router(taxonomy_router)
     return app

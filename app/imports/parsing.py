@@ -26,7 +26,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal, get_args
 
 import clevercsv
@@ -201,6 +201,18 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (and password-pr
 _BOM = codecs.BOM_UTF8
 
 
+def _utf16_to_utf8(data: bytes) -> bytes:
+    """Excel's "Unicode text" export is UTF-16 with a byte order mark; everything else is UTF-8."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"the file starts like UTF-16 text but byte offset {exc.start} cannot be read as UTF-16"
+        ) from None
+
+
 def _leading_text(data: bytes) -> bytes:
     return data.removeprefix(_BOM).lstrip()
 
@@ -211,6 +223,7 @@ def detect_format(
     """Guess the format: binary signature first, then extension, then content type, then content."""
     if data.startswith(_ZIP_MAGIC):
         return "xlsx"
+    data = _utf16_to_utf8(data)
     if data.startswith(_OLE_MAGIC):
         raise ImportFileError(
             "the file is an old Excel .xls workbook (or a password-protected one); "
@@ -249,6 +262,7 @@ def parse_file(
     """Read every record of an import file; raises only `ImportFileError`."""
     if format is not None and format not in FORMATS:
         raise ImportFileError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    data = _utf16_to_utf8(data)
     if not _leading_text(data):
         raise ImportFileError("the file is empty")
     fmt = format or detect_format(data, filename=filename, content_type=content_type)
@@ -347,6 +361,8 @@ def _parse_json(data: bytes) -> ParsedFile:
             )
     except json.JSONDecodeError as exc:
         raise _json_error(exc) from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ImportFileError(f"the file is not valid JSON: {exc}") from None
     end = _skip(text, end)
     if end != len(text):
         line = text.count("\n", 0, end) + 1
@@ -473,6 +489,9 @@ def _parse_jsonl(data: bytes) -> ParsedFile:
                 )
             )
             continue
+        except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+            errors.append(RowError(line.number, None, f"line {line.number} cannot be read: {exc}"))
+            continue
         if isinstance(value, dict):
             rows.append(SourceRow(line.number, value))
         else:
@@ -591,10 +610,8 @@ def _share(raw: str) -> str | None:
         return None
     percent = _PERCENT.fullmatch(text)
     if percent:
-        try:
-            return str(Decimal(percent.group(1).replace(",", ".")) / 100)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-            return text
+        # Decimal keeps the text exact: "1.4%" gives "0.014", float division 0.013999999999999999.
+        return str(Decimal(percent.group(1).replace(",", ".")) / 100)
     return str(_decimal_point(text))
 
 
@@ -687,7 +704,7 @@ def _sniff(lines: Sequence[_Line]) -> _Dialect:
     try:
         stdlib = csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS))
         return _Dialect(stdlib.delimiter, stdlib.quotechar or '"', stdlib.escapechar)
-    except csv.Error:
+    except Exception:  # csv.Error when undecided; a heuristic must not fail the import
         pass
     # Neither sniffer decided (e.g. a single data row): the delimiter used most in the header wins.
     first = sample_lines[0] if sample_lines else ""
@@ -828,16 +845,24 @@ def _parse_xlsx(data: bytes) -> ParsedFile:
         workbook.close()
 
 
+# Codes that a spreadsheet silently changes when it stores them as numbers.
+_NUMERIC_CODE_LOSS = {
+    "postal_code": "leading zeros are lost (01067 becomes 1067)",
+    "nace_code": "trailing zeros are lost (62.10 becomes 62.1)",
+}
+
+
 def _read_sheet(workbook: Any) -> ParsedFile:
     if not workbook.worksheets:
         raise ImportFileError("the XLSX workbook has no worksheet")
     sheet = workbook.worksheets[0]
-    # Some writers store a wrong sheet size; without it read-only mode reads every row.
+    # Some writers store a wrong sheet size; forgetting it makes read-only mode read every row.
     sheet.reset_dimensions()
     header: _Header | None = None
     rows: list[SourceRow] = []
     warnings: list[str] = []
     unnamed_warned: set[int] = set()
+    numeric_warned: set[str] = set()
     for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
         if all(_is_blank(cell) for cell in cells):
             continue
@@ -855,7 +880,16 @@ def _read_sheet(workbook: Any) -> ParsedFile:
                     f"column {_column_name(position, spreadsheet=True)} has values (first in row "
                     f"{number}) but no header; they were ignored"
                 )
-        rows.append(SourceRow(number, _record(header, cells)))
+        record = _record(header, cells)
+        for column, lost in _NUMERIC_CODE_LOSS.items():
+            value = record.get(column)
+            if column not in numeric_warned and isinstance(value, int | float):
+                numeric_warned.add(column)
+                warnings.append(
+                    f"{column} is stored as a number in the sheet (first in row {number}: "
+                    f"{_cell_text(value)}); {lost}; format the column as text to keep codes exact"
+                )
+        rows.append(SourceRow(number, record))
     if header is None:
         raise ImportFileError(f"the first worksheet '{sheet.title}' is empty")
     return ParsedFile("xlsx", rows, [], warnings)

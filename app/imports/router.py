@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 from app.deps import EncoderDep, SessionDep
-from app.errors import PROBLEM_JSON, BadRequest, PayloadTooLarge, problem
+from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
 from app.imports.parsing import ImportFileError
 from app.imports.schemas import ImportReportOut
 from app.imports.service import ImportRejected, run_import
@@ -83,15 +83,14 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
     "/import",
     response_model=ImportReportOut,
     openapi_extra=_BODY_DOC,
-    responses={
-        400: {"description": "The file cannot be read as a whole", "content": {PROBLEM_JSON: {}}},
-        413: {"description": "File too large", "content": {PROBLEM_JSON: {}}},
-        422: {
-            "description": "Atomic import with rejected rows: nothing written; `errors` names "
-            "each row's line, field and reason",
-            "content": {PROBLEM_JSON: {}},
-        },
-    },
+    responses=problem_responses(
+        {
+            400: "The file cannot be read as a whole",
+            413: "File too large",
+            422: "Atomic import with rejected rows: nothing written; `errors` names each row's "
+            "line, field and reason",
+        }
+    ),
 )
 async def import_organizations(
     request: Request,

@@ -42,7 +42,9 @@ class ImportRejected(Exception):
         self.report = report
 
 
-def _reference_errors(rows: list[ValidRow], known: set[str]) -> tuple[list[ValidRow], list[RowError]]:
+def _reference_errors(
+    rows: list[ValidRow], known: set[str]
+) -> tuple[list[ValidRow], list[RowError]]:
     """Drop rows whose relationships name an external_id that exists nowhere; repeat until stable.
 
     In partial mode a row can lose its target when that target's own row is rejected, hence the loop.
@@ -51,7 +53,8 @@ def _reference_errors(rows: list[ValidRow], known: set[str]) -> tuple[list[Valid
     accepted = rows
     while True:
         available = known | {r.record.external_id for r in accepted}
-        kept, dropped = [], []
+        kept: list[tuple[ValidRow, RowError | None]] = []
+        dropped: list[tuple[ValidRow, RowError | None]] = []
         for row in accepted:
             problem = _row_reference_error(row, available)
             (dropped if problem else kept).append((row, problem))
@@ -67,7 +70,9 @@ def _row_reference_error(row: ValidRow, available: set[str]) -> RowError | None:
         ref = rel.external_id if rel.external_id is not None else rel.name
         if ref == record.external_id:
             return RowError(
-                row.line, f"relationships[{i}]", "an organisation cannot be related to itself",
+                row.line,
+                f"relationships[{i}]",
+                "an organisation cannot be related to itself",
                 record.external_id,
             )
         if rel.external_id is not None and rel.external_id not in available:

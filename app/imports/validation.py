@@ -60,11 +60,10 @@ _ENUM_ALIASES: dict[str, str] = {
     "schulung": "training",
 }
 _ENUM_SEPARATORS = re.compile(r"[\s\-/]+")
-_ENUM_VALUES = frozenset(
-    item.value
-    for enum_type in (Visibility, CooperationInterest, CompetenceKind, RelationshipType)
-    for item in enum_type
-)
+_VISIBILITIES = frozenset(item.value for item in Visibility)
+_INTERESTS = frozenset(item.value for item in CooperationInterest)
+_KINDS = frozenset(item.value for item in CompetenceKind)
+_TYPES = frozenset(item.value for item in RelationshipType)
 
 
 def validate_rows(rows: Sequence[SourceRow]) -> tuple[list[ValidRow], list[RowError]]:
@@ -96,20 +95,27 @@ def validate_rows(rows: Sequence[SourceRow]) -> tuple[list[ValidRow], list[RowEr
             errors.append(RowError(row.line, None, "the record is not an object", external_id))
             continue
         try:
-            record = OrganizationRecord.model_validate(_prepare(row.data))
-        except ValidationError as exc:
-            errors.extend(
-                RowError(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
-                for error in exc.errors(include_url=False)
-            )
-            continue
+            outcome = _check(row, external_id)
         except Exception as exc:  # a checker tripped over an input nobody foresaw: reject the row
-            errors.append(
+            outcome = [
                 RowError(row.line, None, f"the record cannot be checked ({exc})", external_id)
-            )
-            continue
-        valid.append(ValidRow(row.line, record))
+            ]
+        if isinstance(outcome, ValidRow):
+            valid.append(outcome)
+        else:
+            errors.extend(outcome)
     return valid, errors
+
+
+def _check(row: SourceRow, external_id: str | None) -> ValidRow | list[RowError]:
+    try:
+        record = OrganizationRecord.model_validate(_prepare(row.data))
+    except ValidationError as exc:
+        return [
+            RowError(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
+            for error in exc.errors(include_url=False)
+        ]
+    return ValidRow(row.line, record)
 
 
 def _raw_external_id(data: dict[str, Any]) -> str | None:
@@ -130,13 +136,13 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-def _enum_value(value: Any) -> Any:
-    if not isinstance(value, str) or value in _ENUM_VALUES:
+def _enum_value(value: Any, allowed: frozenset[str]) -> Any:
+    if not isinstance(value, str) or value in allowed:
         return value
     key = _ENUM_SEPARATORS.sub("_", value.strip().casefold())
     key = _ENUM_ALIASES.get(key, key)
     # An unknown value stays as written, so the error message quotes what the file says.
-    return key if key in _ENUM_VALUES else value
+    return key if key in allowed else value
 
 
 def _prepare(data: dict[str, Any]) -> dict[str, Any]:
@@ -153,23 +159,26 @@ def _prepare(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(founded, dt.date):  # a date cell in a spreadsheet (datetime is a date too)
         prepared["founded"] = founded.year
     if "visibility" in prepared:
-        prepared["visibility"] = _enum_value(prepared["visibility"])
+        prepared["visibility"] = _enum_value(prepared["visibility"], _VISIBILITIES)
     interests = prepared.get("cooperation_interests")
     if isinstance(interests, list):
-        prepared["cooperation_interests"] = [_enum_value(item) for item in interests]
-    for field, key in (("competences", "kind"), ("relationships", "type")):
+        prepared["cooperation_interests"] = [_enum_value(item, _INTERESTS) for item in interests]
+    for field, key, allowed in (
+        ("competences", "kind", _KINDS),
+        ("relationships", "type", _TYPES),
+    ):
         items = prepared.get(field)
         if isinstance(items, list):
-            prepared[field] = [_prepare_entry(item, key) for item in items]
+            prepared[field] = [_prepare_entry(item, key, allowed) for item in items]
     return prepared
 
 
-def _prepare_entry(item: Any, enum_key: str) -> Any:
+def _prepare_entry(item: Any, enum_key: str, allowed: frozenset[str]) -> Any:
     if not isinstance(item, dict):
         return item
     entry = {key: value for key, value in item.items() if value is not None or key == "label"}
     if enum_key in entry:
-        entry[enum_key] = _enum_value(entry[enum_key])
+        entry[enum_key] = _enum_value(entry[enum_key], allowed)
     return entry
 
 
@@ -255,9 +264,9 @@ def _message(error: ErrorDetails) -> str:
     ):
         return f"must be a finite number, not {_show(value)}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, not {_show(value)}"
+        return f"must be at least {_bound(ctx.get('ge'))}, not {_show(value)}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}, not {_show(value)}"
+        return f"must be at most {_bound(ctx.get('le'))}, not {_show(value)}"
     if kind == "list_type":
         return f"must be a list, not {_kind_of(value)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -266,6 +275,11 @@ def _message(error: ErrorDetails) -> str:
         message = str(ctx.get("error", error["msg"]))
         return message.removeprefix("Value error, ")
     return str(error["msg"])
+
+
+def _bound(limit: Any) -> str:
+    """A limit as people write it: 180, not 180.0."""
+    return f"{limit:g}" if isinstance(limit, float) else str(limit)
 
 
 def _context(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:

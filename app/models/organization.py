@@ -61,7 +61,7 @@ class Organization(Base):
         lazy="raise",
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
         CheckConstraint("visibility IN ('public', 'members', 'private')", name="visibility"),
         CheckConstraint("employees IS NULL OR employees >= 0", name="employees_non_negative"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -39,8 +39,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(query: OrganizationQuery) -> list:  # type: ignore[type-arg]
-    conditions = []
+def _conditions(query: OrganizationQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if query.external_id is not None:
         conditions.append(Organization.external_id == query.external_id)
     if query.q:
@@ -60,7 +60,12 @@ def _conditions(query: OrganizationQuery) -> list:  # type: ignore[type-arg]
         conditions.append(Organization.country.in_(list(query.countries)))
     if query.nace_prefixes:
         conditions.append(
-            or_(*(Organization.nace_code.startswith(p, autoescape=True) for p in query.nace_prefixes))
+            or_(
+                *(
+                    Organization.nace_code.startswith(p, autoescape=True)
+                    for p in query.nace_prefixes
+                )
+            )
         )
     if query.competence or query.competence_kind:
         competence_conditions = [Competence.organization_id == Organization.id]
@@ -132,5 +137,6 @@ def organization_ids_by_external_id(
             )
         )
         for external_id, org_id in rows:
-            found[external_id] = org_id
+            if external_id is not None:
+                found[external_id] = org_id
     return found

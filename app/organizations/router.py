@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
 from app.deps import EncoderDep, OrganizationDep, SessionDep
-from app.errors import PROBLEM_JSON
+from app.errors import problem_responses
 from app.organizations import service
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
@@ -26,19 +26,20 @@ NacePrefix = Annotated[str, StringConstraints(pattern=r"^([A-Za-z]|\d{2}(\.\d{1,
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
-_PROBLEM = {"content": {PROBLEM_JSON: {}}}
-NOT_FOUND = {404: {"description": "No such organisation", **_PROBLEM}}
-INVALID = {422: {"description": "Invalid input, with field-level errors", **_PROBLEM}}
+NOT_FOUND = "No such organisation"
+INVALID = "Invalid input, with field-level errors"
 
 
 def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-@router.get("", response_model=OrganizationPage, responses=INVALID)
+@router.get("", response_model=OrganizationPage, responses=problem_responses({422: INVALID}))
 def list_organizations(
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=200, description="Text in name, description or competences")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in name, description or competences")
+    ] = None,
     country: Annotated[list[CountryParam], Query(max_length=50)] = [],  # noqa: B006
     nace: Annotated[list[NacePrefix], Query(max_length=50)] = [],  # noqa: B006
     competence: Annotated[str | None, Query(max_length=200)] = None,
@@ -71,7 +72,7 @@ def list_organizations(
     "",
     response_model=OrganizationOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "external_id already used", **_PROBLEM}, **INVALID},
+    responses=problem_responses({409: "external_id already used", 422: INVALID}),
 )
 def create_organization(
     body: OrganizationCreate, session: SessionDep, encoder: EncoderDep, response: Response
@@ -84,7 +85,11 @@ def create_organization(
     return OrganizationOut.model_validate(org)
 
 
-@router.get("/{organization_id}", response_model=OrganizationOut, responses=NOT_FOUND)
+@router.get(
+    "/{organization_id}",
+    response_model=OrganizationOut,
+    responses=problem_responses({404: NOT_FOUND}),
+)
 def read_organization(organization: OrganizationDep, response: Response) -> OrganizationOut:
     """Read one organisation with its competences and relationships."""
     _etag(response, organization.version)
@@ -94,12 +99,14 @@ def read_organization(organization: OrganizationDep, response: Response) -> Orga
 @router.patch(
     "/{organization_id}",
     response_model=OrganizationOut,
-    responses={
-        **NOT_FOUND,
-        **INVALID,
-        409: {"description": "Stale version in the body", **_PROBLEM},
-        412: {"description": "If-Match does not match the current version", **_PROBLEM},
-    },
+    responses=problem_responses(
+        {
+            404: NOT_FOUND,
+            409: "Stale version in the body",
+            412: "If-Match does not match the current version",
+            422: INVALID,
+        }
+    ),
 )
 def update_organization(
     organization: OrganizationDep,
@@ -126,7 +133,9 @@ def update_organization(
     "/{organization_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**NOT_FOUND, 412: {"description": "If-Match mismatch", **_PROBLEM}},
+    responses=problem_responses(
+        {404: NOT_FOUND, 412: "If-Match does not match the current version"}
+    ),
 )
 def delete_organization(
     organization: OrganizationDep,

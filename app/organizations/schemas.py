@@ -104,6 +104,11 @@ OptStr200 = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, 
 OptStr300 = Annotated[Annotated[str, StringConstraints(max_length=300)] | None, _Blank]
 OptStr2000 = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, _Blank]
 OptStr20000 = Annotated[Annotated[str, StringConstraints(max_length=20000)] | None, _Blank]
+# optional numbers: the range sits on the inner type, so an explicit null is simply null
+Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, _Blank]
+Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, _Blank]
+Employees = Annotated[Annotated[int, Field(ge=0)] | None, _Blank]
+Share = Annotated[Annotated[float, Field(ge=0, le=1)] | None, _Blank]
 
 Country = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_country)]
 NaceCode = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_nace)]
@@ -131,7 +136,7 @@ class RelationshipIn(_Strict):
     type: RelationshipType
     external_id: OptStr200 = None
     name: OptStr300 = None
-    revenue_share: Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0, le=1)]
+    revenue_share: Share = None
 
     @model_validator(mode="after")
     def _one_reference(self) -> Self:
@@ -180,11 +185,9 @@ class OrganizationFields(_Strict):
     country: Country = None
     city: OptStr200 = None
     postal_code: OptStr20 = None
-    latitude: Annotated[float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=-90, le=90)]
-    longitude: Annotated[
-        float | None, BeforeValidator(_blank_to_none), Field(default=None, ge=-180, le=180)
-    ]
-    employees: Annotated[int | None, BeforeValidator(_blank_to_none), Field(default=None, ge=0)]
+    latitude: Latitude = None
+    longitude: Longitude = None
+    employees: Employees = None
     website: Website = None
     founded: Founded = None
     competences: Competences = Field(default_factory=list)
@@ -222,9 +225,9 @@ class OrganizationPatch(_Strict):
     country: Country = None
     city: OptStr200 = None
     postal_code: OptStr20 = None
-    latitude: Annotated[float | None, Field(default=None, ge=-90, le=90)]
-    longitude: Annotated[float | None, Field(default=None, ge=-180, le=180)]
-    employees: Annotated[int | None, Field(default=None, ge=0)]
+    latitude: Latitude = None
+    longitude: Longitude = None
+    employees: Employees = None
     website: Website = None
     founded: Founded = None
     competences: Competences | None = None

@@ -82,7 +82,9 @@ def set_competences(org: Organization, competences: Sequence[CompetenceIn]) -> N
         return
     existing = {(c.kind, c.label, c.description): c for c in org.competences}
     org.competences = [
-        existing.pop(key, None) or Competence(kind=key[0], label=key[1], description=key[2])
+        existing.pop(key)
+        if key in existing
+        else Competence(kind=key[0], label=key[1], description=key[2])
         for key in wanted
     ]
     org.profile_embedding = None
@@ -198,7 +200,7 @@ def parse_if_match(header: str | None) -> int | None:
     match = _ETAG.match(header.strip())
     if match is None:
         raise PreconditionFailed(
-            "If-Match must carry the ETag you read, for example \"3\".",
+            'If-Match must carry the ETag you read, for example "3".',
             errors=[{"field": "If-Match", "message": "not an ETag of this API"}],
         )
     return int(match.group(1))
@@ -233,13 +235,19 @@ def update_organization(
     if (latitude is None) != (longitude is None):
         raise Invalid(
             "latitude and longitude go together: give both or neither.",
-            errors=[{"field": "latitude" if latitude is None else "longitude", "message": "missing"}],
+            errors=[
+                {"field": "latitude" if latitude is None else "longitude", "message": "missing"}
+            ],
         )
     linked: dict[str, Organization] = {}
     if patch.relationships is not None:
         linked = resolve_relationships(session, patch.relationships)
     # None in a list field means "not given"; the schema forbids null for name and visibility
-    fields -= {f for f in ("competences", "relationships", "cooperation_interests") if getattr(patch, f) is None}
+    fields -= {
+        f
+        for f in ("competences", "relationships", "cooperation_interests")
+        if getattr(patch, f) is None
+    }
     set_scalars(organization, {name: getattr(patch, name) for name in fields & set(SCALAR_FIELDS)})
     if patch.cooperation_interests is not None:
         set_interests(organization, patch.cooperation_interests)

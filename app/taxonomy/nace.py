@@ -10,7 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 LEVELS = {1: "section", 2: "division", 3: "group", 4: "class"}
-_GERMAN_LABELS = Path(__file__).resolve().parents[2] / "seed_data" / "nace_sections_divisions_de.csv"
+_GERMAN_LABELS = (
+    Path(__file__).resolve().parents[2] / "seed_data" / "nace_sections_divisions_de.csv"
+)
 _CODE = re.compile(r"^(?:[A-Za-z](?=\d))?(\d{2})(?:\.?(\d)(\d)?)?$")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from app.deps import SessionDep
-from app.errors import PROBLEM_JSON
+from app.errors import problem_responses
 from app.taxonomy import service
 from app.taxonomy.schemas import NaceCodeDetail, NaceCodeOut, NaceCodePage
 
@@ -17,14 +17,21 @@ router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
 @router.get("/nace", response_model=NaceCodePage)
 def list_nace_codes(
     session: SessionDep,
-    level: Annotated[int | None, Query(ge=1, le=4, description="1 section, 2 division, 3 group, 4 class")] = None,
+    level: Annotated[
+        int | None, Query(ge=1, le=4, description="1 section, 2 division, 3 group, 4 class")
+    ] = None,
     parent: Annotated[str | None, Query(max_length=8)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the English or German label, or a code prefix")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Text in the English or German label, or a code prefix"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> NaceCodePage:
     """List NACE codes by level, parent or text."""
-    rows, total = service.list_codes(session, level=level, parent=parent, q=q, limit=limit, offset=offset)
+    rows, total = service.list_codes(
+        session, level=level, parent=parent, q=q, limit=limit, offset=offset
+    )
     return NaceCodePage(
         items=[NaceCodeOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
@@ -33,7 +40,7 @@ def list_nace_codes(
 @router.get(
     "/nace/{code}",
     response_model=NaceCodeDetail,
-    responses={404: {"description": "Unknown code", "content": {PROBLEM_JSON: {}}}},
+    responses=problem_responses({404: "Unknown code"}),
 )
 def read_nace_code(session: SessionDep, code: Annotated[str, Path(max_length=8)]) -> NaceCodeDetail:
     """One NACE code with its ancestors and children."""

@@ -38,7 +38,13 @@ def sync_taxonomy(session: Session) -> int:
 
 
 def list_codes(
-    session: Session, *, level: int | None, parent: str | None, q: str | None, limit: int, offset: int
+    session: Session,
+    *,
+    level: int | None,
+    parent: str | None,
+    q: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[NaceCode], int]:
     conditions = []
     if level is not None:
@@ -48,11 +54,19 @@ def list_codes(
     if q:
         pattern = f"%{q}%"
         conditions.append(
-            or_(NaceCode.label_en.ilike(pattern), NaceCode.label_de.ilike(pattern), NaceCode.code.startswith(q))
+            or_(
+                NaceCode.label_en.ilike(pattern),
+                NaceCode.label_de.ilike(pattern),
+                NaceCode.code.startswith(q),
+            )
         )
     total = session.scalar(select(func.count()).select_from(NaceCode).where(*conditions)) or 0
     rows = session.scalars(
-        select(NaceCode).where(*conditions).order_by(NaceCode.level, NaceCode.code).limit(limit).offset(offset)
+        select(NaceCode)
+        .where(*conditions)
+        .order_by(NaceCode.level, NaceCode.code)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(rows), int(total)
 
@@ -62,7 +76,7 @@ def get_code(session: Session, *, code: str) -> tuple[NaceCode, list[NaceCode], 
     row = session.get(NaceCode, code.upper() if code.isalpha() else code)
     if row is None:
         raise NotFound(f"No NACE code {code!r}.")
-    ancestors = []
+    ancestors: list[NaceCode] = []
     parent = row.parent_code
     while parent is not None:
         node = session.get(NaceCode, parent)
@@ -71,6 +85,8 @@ def get_code(session: Session, *, code: str) -> tuple[NaceCode, list[NaceCode], 
         ancestors.insert(0, node)
         parent = node.parent_code
     children = list(
-        session.scalars(select(NaceCode).where(NaceCode.parent_code == row.code).order_by(NaceCode.code))
+        session.scalars(
+            select(NaceCode).where(NaceCode.parent_code == row.code).order_by(NaceCode.code)
+        )
     )
     return row, ancestors, children

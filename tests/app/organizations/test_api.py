@@ -78,7 +78,10 @@ def test_create_links_relationships_by_external_id_and_keeps_names(client: TestC
     )
     created = create(client, body)
     rels = created["relationships"]
-    assert [(r["type"], r["related_organization_id"], r["external_id"], r["name"], r["revenue_share"]) for r in rels] == [
+    assert [
+        (r["type"], r["related_organization_id"], r["external_id"], r["name"], r["revenue_share"])
+        for r in rels
+    ] == [
         ("customer", customer["id"], "C-1", "C-1", 0.6),
         ("supplier", None, None, "Großhandel Nord", None),
     ]
@@ -91,7 +94,10 @@ def test_unknown_relationship_target_names_the_field(client: TestClient) -> None
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"] == [
-        {"field": "relationships[0].external_id", "message": "no organisation with external_id 'nope'"}
+        {
+            "field": "relationships[0].external_id",
+            "message": "no organisation with external_id 'nope'",
+        }
     ]
     assert client.get(API, params={"external_id": "X-1"}).json()["total"] == 0
 
@@ -167,7 +173,12 @@ def test_patch_replaces_competences_and_keeps_unchanged_rows(client: TestClient)
     first_id = created["competences"][0]["id"]
     response = client.patch(
         url,
-        json={"competences": [{"kind": "core", "label": "Füllstandsensorik"}, {"kind": "complementary", "label": "Cloud-Anbindung"}]},
+        json={
+            "competences": [
+                {"kind": "core", "label": "Füllstandsensorik"},
+                {"kind": "complementary", "label": "Cloud-Anbindung"},
+            ]
+        },
     )
     assert response.status_code == 200
     comps = response.json()["competences"]
@@ -202,7 +213,9 @@ def test_delete_and_404(client: TestClient) -> None:
 
 def test_deleting_a_related_organisation_keeps_the_name(client: TestClient) -> None:
     customer = create(client, org("C-9", "Großkunde AG"))
-    supplier = create(client, org("S-9", "Zulieferer", relationships=[{"type": "customer", "external_id": "C-9"}]))
+    supplier = create(
+        client, org("S-9", "Zulieferer", relationships=[{"type": "customer", "external_id": "C-9"}])
+    )
     assert client.delete(f"{API}/{customer['id']}").status_code == 204
     rel = client.get(f"{API}/{supplier['id']}").json()["relationships"][0]
     assert (rel["related_organization_id"], rel["name"]) == (None, "C-9")
@@ -217,11 +230,23 @@ def test_list_filters_and_pagination(client: TestClient) -> None:
             "Alpen Maschinenbau GmbH",
             country="AT",
             nace_code="28.29",
-            competences=[{"kind": "core", "label": "Sondermaschinenbau"}, {"kind": "complementary", "label": "Sensorik"}],
+            competences=[
+                {"kind": "core", "label": "Sondermaschinenbau"},
+                {"kind": "complementary", "label": "Sensorik"},
+            ],
             cooperation_interests=["training"],
         ),
     )
-    create(client, org("K-1", "Kunststoff Meier", country="DE", nace_code="22.29", cooperation_interests=["training", "purchasing_sales"]))
+    create(
+        client,
+        org(
+            "K-1",
+            "Kunststoff Meier",
+            country="DE",
+            nace_code="22.29",
+            cooperation_interests=["training", "purchasing_sales"],
+        ),
+    )
 
     def names(**params: Any) -> list[str]:
         response = client.get(API, params=params)
@@ -258,3 +283,28 @@ def test_competences_are_embedded_on_write(client: TestClient, db_session, encod
     comps = db_session.query(Competence).filter_by(organization_id=created["id"]).all()
     assert [c.embedding_model for c in comps] == [encoder.name] * 4
     assert all(len(c.embedding) == 4 * encoder.dim for c in comps)
+
+
+def test_explicit_nulls_are_accepted_everywhere(client: TestClient) -> None:
+    body = org(
+        "N-1",
+        "Nullwerte GmbH",
+        description=None,
+        nace_code=None,
+        country=None,
+        latitude=None,
+        longitude=None,
+        employees=None,
+        website=None,
+        founded=None,
+        competences=[{"kind": "core", "label": "Fräsen", "description": None}],
+        relationships=[
+            {"type": "partner", "name": "Irgendwer", "external_id": None, "revenue_share": None}
+        ],
+    )
+    created = create(client, body)
+    assert (created["employees"], created["latitude"], created["relationships"][0]["name"]) == (
+        None,
+        None,
+        "Irgendwer",
+    )

@@ -1,0 +1,113 @@
+"""Partner matches: for a stored organisation, or for a need typed in German or English."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.deps import EncoderDep, OrganizationDep, SessionDep
+from app.errors import problem_responses
+from app.matches import service
+from app.matches.index import IndexCache
+from app.matches.schemas import (
+    CountryCode,
+    MatchPage,
+    NacePrefix,
+    SearchOut,
+    SearchRequest,
+)
+from app.organizations.schemas import CooperationInterest
+from matching import Filters
+
+router = APIRouter(prefix="/api/v1", tags=["matches"])
+
+
+def get_index_cache(request: Request) -> IndexCache:
+    cache: IndexCache = request.app.state.match_index
+    return cache
+
+
+IndexDep = Annotated[IndexCache, Depends(get_index_cache)]
+
+
+@router.get(
+    "/organizations/{organization_id}/matches",
+    response_model=MatchPage,
+    responses=problem_responses(
+        {404: "No such organisation", 422: "Invalid filter", 503: "No embedding model loaded"}
+    ),
+)
+def organization_matches(
+    organization: OrganizationDep,
+    session: SessionDep,
+    encoder: EncoderDep,
+    cache: IndexDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    include_competitors: bool = True,
+    exclude_known: Annotated[
+        bool, Query(description="Leave out existing customers, suppliers and partners")
+    ] = True,
+    country: Annotated[list[CountryCode], Query(max_length=50)] = [],  # noqa: B006
+    max_distance_km: Annotated[float | None, Query(gt=0, le=20000)] = None,
+    nace: Annotated[
+        list[NacePrefix], Query(max_length=50, description="NACE prefixes to keep")
+    ] = [],  # noqa: B006
+    exclude_nace: Annotated[list[NacePrefix], Query(max_length=50)] = [],  # noqa: B006
+    min_employees: Annotated[int | None, Query(ge=0)] = None,
+    max_employees: Annotated[int | None, Query(ge=0)] = None,
+    cooperation_interest: Annotated[list[CooperationInterest], Query(max_length=5)] = [],  # noqa: B006
+    exclude: Annotated[
+        list[int], Query(max_length=1000, description="Organisation ids to leave out")
+    ] = [],  # noqa: B006
+) -> MatchPage:
+    """Rank cooperation partners for an organisation, with the reasons for each match."""
+    filters = Filters(
+        countries=frozenset(c.upper() for c in country),
+        max_distance_km=max_distance_km,
+        nace_include=tuple(nace),
+        nace_exclude=tuple(exclude_nace),
+        min_employees=min_employees,
+        max_employees=max_employees,
+        cooperation_interests=frozenset(i.value for i in cooperation_interest),
+        include_competitors=include_competitors,
+        exclude_known=exclude_known,
+        exclude_ids=frozenset(exclude),
+    )
+    items = service.matches_for(
+        session,
+        organization_id=organization.id,
+        filters=filters,
+        limit=limit,
+        cache=cache,
+        encoder=encoder,
+    )
+    assert encoder is not None
+    return MatchPage(items=items, encoder=encoder.name)
+
+
+@router.post(
+    "/matches/search",
+    response_model=SearchOut,
+    responses=problem_responses({422: "Invalid request", 503: "No embedding model loaded"}),
+)
+def search_matches(
+    body: SearchRequest, session: SessionDep, encoder: EncoderDep, cache: IndexDep
+) -> SearchOut:
+    """Find organisations whose core competences cover a need typed in German or English."""
+    need, filters = service.parse_search(body)
+    items = service.search(
+        session,
+        need_phrases=need,
+        filters=filters,
+        limit=body.limit,
+        cache=cache,
+        encoder=encoder,
+    )
+    assert encoder is not None
+    return SearchOut(
+        items=items,
+        encoder=encoder.name,
+        need="; ".join(need),
+        applied_filters=service.describe_filters(filters),
+    )

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.organizations.schemas import CooperationInterest
+
+
+class MatchedOrganization(BaseModel):
+    id: int
+    external_id: str | None
+    name: str
+    nace_code: str | None
+    country: str | None
+    city: str | None
+
+
+class CompetenceRef(BaseModel):
+    id: int | None
+    label: str | None
+    kind: str | None = None
+
+
+class ReasonOut(BaseModel):
+    direction: Literal["they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile"]
+    mine: CompetenceRef | None = Field(description="The asking side's competence or need")
+    theirs: CompetenceRef | None = Field(description="The matched organisation's competence")
+    similarity: float
+    text: str
+
+
+class MatchOut(BaseModel):
+    organization: MatchedOrganization
+    score: float
+    relation: Literal["complementary", "competitor"]
+    components: dict[str, float]
+    reasons: list[ReasonOut]
+    shared_interests: list[str]
+
+
+class MatchPage(BaseModel):
+    items: list[MatchOut]
+    encoder: str
+
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+NacePrefix = Annotated[str, StringConstraints(pattern=r"^\d{2}(\.\d{1,2})?$")]
+
+
+class Origin(BaseModel):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2000)
+    ] = Field(
+        description="What you are looking for, in German or English, e.g. "
+        "'wir suchen jemanden für OPC-UA-Anbindung in Süddeutschland'"
+    )
+    limit: int = Field(default=10, ge=1, le=100)
+    country: list[CountryCode] = Field(default_factory=list, max_length=50)
+    nace: list[NacePrefix] = Field(default_factory=list, max_length=50)
+    exclude_nace: list[NacePrefix] = Field(default_factory=list, max_length=50)
+    min_employees: int | None = Field(default=None, ge=0)
+    max_employees: int | None = Field(default=None, ge=0)
+    cooperation_interest: list[CooperationInterest] = Field(default_factory=list)
+    max_distance_km: float | None = Field(default=None, gt=0, le=20000)
+    origin: Origin | None = None
+    exclude: list[int] = Field(default_factory=list, max_length=1000)
+    use_place_names: bool = Field(
+        default=True,
+        description="Turn place names in the text (countries, German states, 'Süddeutschland') "
+        "into filters",
+    )
+
+
+class SearchOut(MatchPage):
+    need: str = Field(
+        description="The need text that was matched, after place names were taken out"
+    )
+    applied_filters: dict[str, object]

@@ -1,0 +1,195 @@
+"""Partner matches for a stored organisation or a typed need."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.embeddings import Encoder
+from app.errors import Invalid, ServiceUnavailable
+from app.matches.index import FittedIndex, IndexCache
+from app.matches.schemas import (
+    CompetenceRef,
+    MatchedOrganization,
+    MatchOut,
+    ReasonOut,
+    SearchRequest,
+)
+from matching import Filters, Match, Reason
+from matching.text import parse_need
+
+_KIND_WORD = {"complementary": "strategic", "peripheral": "supporting", None: ""}
+
+
+def reason_text(reason: Reason, *, typed_need: bool = False) -> str:
+    sim = f"similarity {reason.similarity:.2f}"
+    need = _KIND_WORD.get(reason.need_kind, "")
+    need_word = f"{need} need" if need else "need"
+    if reason.direction == "they_cover_my_need":
+        whose = "your search" if typed_need else f"your {need_word}"
+        return f"Their core competence “{reason.target_label}” covers {whose} “{reason.query_label}” ({sim})."
+    if reason.direction == "i_cover_their_need":
+        return (
+            f"Your core competence “{reason.query_label}” covers their {need_word} "
+            f"“{reason.target_label}” ({sim})."
+        )
+    if reason.direction == "shared_core":
+        return (
+            f"You both offer this: your “{reason.query_label}” and their “{reason.target_label}” "
+            f"({sim})."
+        )
+    return f"Your profiles describe related activities ({sim})."
+
+
+def _reason_out(reason: Reason, index: FittedIndex, *, typed_need: bool) -> ReasonOut:
+    my_kind = reason.need_kind if reason.direction == "they_cover_my_need" else "core"
+    their_kind = reason.need_kind if reason.direction == "i_cover_their_need" else "core"
+    mine = (
+        CompetenceRef(id=reason.query_competence_id, label=reason.query_label, kind=my_kind)
+        if reason.query_label is not None
+        else None
+    )
+    theirs = (
+        CompetenceRef(id=reason.target_competence_id, label=reason.target_label, kind=their_kind)
+        if reason.target_label is not None
+        else None
+    )
+    if reason.direction == "similar_profile":
+        mine = theirs = None
+    return ReasonOut(
+        direction=reason.direction,
+        mine=mine,
+        theirs=theirs,
+        similarity=round(reason.similarity, 4),
+        text=reason_text(reason, typed_need=typed_need),
+    )
+
+
+def to_out(match: Match, index: FittedIndex, *, typed_need: bool = False) -> MatchOut:
+    info = index.info[match.target_id]
+    return MatchOut(
+        organization=MatchedOrganization(
+            id=info.id,
+            external_id=info.external_id,
+            name=info.name,
+            nace_code=info.nace_code,
+            country=info.country,
+            city=info.city,
+        ),
+        score=round(match.score, 6),
+        relation=match.relation,
+        components={k: round(v, 6) for k, v in match.components.items()},
+        reasons=[_reason_out(r, index, typed_need=typed_need) for r in match.reasons],
+        shared_interests=list(match.shared_interests),
+    )
+
+
+def _index(session: Session, cache: IndexCache, encoder: Encoder | None) -> FittedIndex:
+    if encoder is None:
+        raise ServiceUnavailable(
+            "Matching needs an embedding model; this server runs with KOOPMATCH_EMBEDDING_MODEL=none."
+        )
+    return cache.get(session, encoder.name)
+
+
+def matches_for(
+    session: Session,
+    *,
+    organization_id: int,
+    filters: Filters,
+    limit: int,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> list[MatchOut]:
+    index = _index(session, cache, encoder)
+    query = index.profiles[organization_id]
+    if (
+        filters.max_distance_km is not None
+        and filters.origin is None
+        and (query.latitude is None or query.longitude is None)
+    ):
+        raise Invalid(
+            "max_distance_km needs the organisation's coordinates, and it has none.",
+            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+        )
+    matches = index.matcher.match(query, filters=filters, limit=limit)
+    return [to_out(m, index) for m in matches]
+
+
+def search(
+    session: Session,
+    *,
+    need_phrases: list[str],
+    filters: Filters,
+    limit: int,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> list[MatchOut]:
+    index = _index(session, cache, encoder)
+    assert encoder is not None
+    if filters.max_distance_km is not None and filters.origin is None:
+        raise Invalid(
+            "max_distance_km needs an origin (latitude and longitude) in a free-text search.",
+            errors=[{"field": "origin", "message": "required with max_distance_km"}],
+        )
+    vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
+    matches = index.matcher.search(vectors, need_phrases, filters=filters, limit=limit)
+    return [to_out(m, index, typed_need=True) for m in matches]
+
+
+def with_origin(filters: Filters, latitude: float | None, longitude: float | None) -> Filters:
+    if latitude is None or longitude is None:
+        return filters
+    return replace(filters, origin=(latitude, longitude))
+
+
+def parse_search(body: SearchRequest) -> tuple[list[str], Filters]:
+    """The need phrases and filters of a free-text search; explicit filters beat place names."""
+    filters = Filters(
+        countries=frozenset(c.upper() for c in body.country),
+        max_distance_km=body.max_distance_km,
+        origin=(body.origin.latitude, body.origin.longitude) if body.origin else None,
+        nace_include=tuple(body.nace),
+        nace_exclude=tuple(body.exclude_nace),
+        min_employees=body.min_employees,
+        max_employees=body.max_employees,
+        cooperation_interests=frozenset(i.value for i in body.cooperation_interest),
+        include_competitors=True,
+        exclude_known=False,
+        exclude_ids=frozenset(body.exclude),
+    )
+    text = body.text
+    if body.use_place_names:
+        hint = parse_need(text)
+        text = hint.need_text
+        filters = hint.apply(filters)
+    # an explicit list ("a; b" or one need per line) is several needs; prose stays one
+    phrases = [p.strip() for p in re.split(r"[;\n]+", text) if len(p.strip()) >= 2]
+    return phrases or [body.text], filters
+
+
+def describe_filters(filters: Filters) -> dict[str, object]:
+    """The filters that restrict anything, for the response."""
+    out: dict[str, object] = {}
+    if filters.countries:
+        out["country"] = sorted(filters.countries)
+    if filters.origin is not None:
+        out["origin"] = {"latitude": filters.origin[0], "longitude": filters.origin[1]}
+    if filters.max_distance_km is not None:
+        out["max_distance_km"] = filters.max_distance_km
+    for name, value in (
+        ("nace", list(filters.nace_include)),
+        ("exclude_nace", list(filters.nace_exclude)),
+        ("cooperation_interest", sorted(filters.cooperation_interests)),
+        ("exclude", sorted(filters.exclude_ids)),
+    ):
+        if value:
+            out[name] = value
+    if filters.min_employees is not None:
+        out["min_employees"] = filters.min_employees
+    if filters.max_employees is not None:
+        out["max_employees"] = filters.max_employees
+    return out
