@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     wait.set_defaults(func=cmd_wait_for_db)
 
     migrate = sub.add_parser("migrate", help="upgrade the database schema and the NACE table")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.add_argument("revision", nargs="?", default="heads")
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="load the demo organisations (idempotent)")

@@ -57,7 +57,7 @@ def migrated_url(backend: str, request: pytest.FixtureRequest, tmp: Path) -> str
         url = f"sqlite:///{tmp / 'test.db'}"
     else:
         url = _fresh_postgres_database(request.getfixturevalue("_pg_server_url"))
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
     return url
 
 
