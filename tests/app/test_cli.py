@@ -1,0 +1,137 @@
+"""The `koopmatch` command end to end in subprocesses, on SQLite and PostgreSQL.
+
+Also the container start-up sequence of docker-compose.yml (wait for the database, migrate, seed,
+serve), run without Docker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BACKENDS, _fresh_postgres_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+    else:
+        url = _fresh_postgres_database(request.getfixturevalue("_pg_server_url"))
+    return {
+        **os.environ,
+        "KOOPMATCH_DATABASE_URL": url,
+        "KOOPMATCH_EMBEDDING_MODEL": "hashing",
+        "KOOPMATCH_ENVIRONMENT": "development",
+    }
+
+
+def koopmatch(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_json(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n]")
+    return path
+
+
+def test_migrate_upgrades_and_downgrades(env: dict[str, str]) -> None:
+    first = koopmatch(env, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "taxonomy rows changed: 1047" in first.stdout
+    again = koopmatch(env, "migrate")
+    assert "taxonomy rows changed: 0" in again.stdout
+    down = subprocess.run(
+        [sys.executable, "-m", "alembic", "downgrade", "base"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    assert down.returncode == 0, down.stderr
+    up = koopmatch(env, "migrate")
+    assert up.returncode == 0, up.stderr
+    assert "taxonomy rows changed: 1047" in up.stdout
+
+
+def test_import_dry_run_atomic_and_partial(env: dict[str, str], tmp_path: Path) -> None:
+    assert koopmatch(env, "migrate").returncode == 0
+    good = {"external_id": "G-1", "name": "Gut GmbH", "country": "DE"}
+    bad = {"external_id": "B-1", "name": "Schlecht", "employees": -4}
+    path = write_json(tmp_path / "orgs.json", [good, bad])
+
+    dry = koopmatch(env, "import", str(path), "--dry-run")
+    assert dry.returncode == 1
+    assert f"{path}:line 3: employees:" in dry.stderr
+    assert "nothing was written" in dry.stderr
+
+    atomic = koopmatch(env, "import", str(path))
+    assert atomic.returncode == 1
+    assert "nothing was written (atomic import)" in atomic.stderr
+
+    partial = koopmatch(env, "import", str(path), "--partial")
+    assert partial.returncode == 1
+    assert "orgs.json: 2 rows, 1 valid, 1 rejected; wrote: 1 created, 0 updated, 0 unchanged" in partial.stdout
+
+    clean = write_json(tmp_path / "clean.json", [good])
+    again = koopmatch(env, "import", str(clean))
+    assert again.returncode == 0
+    assert "wrote: 0 created, 0 updated, 1 unchanged" in again.stdout
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    failed = koopmatch(env, "import", str(empty))
+    assert failed.returncode == 2
+    assert "cannot import" in failed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_container_start_sequence_serves_the_demo(env: dict[str, str]) -> None:
+    """wait-for-db -> migrate -> seed -> serve, as docker-compose.yml runs it."""
+    for step in (["wait-for-db", "--timeout", "30"], ["migrate"], ["seed"]):
+        done = koopmatch(env, *step)
+        assert done.returncode == 0, (step, done.stdout, done.stderr)
+    seeded = koopmatch(env, "seed")
+    assert "wrote: 0 created, 0 updated, 170 unchanged" in seeded.stdout
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+        assert health.json() == {"status": "ok"}
+        listing = httpx.get(f"http://127.0.0.1:{port}/api/v1/organizations", params={"limit": 5}, timeout=10)
+        assert listing.status_code == 200
+        assert listing.json()["total"] == 170
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
