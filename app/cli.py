@@ -134,6 +134,45 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_match(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from app.matches.index import IndexCache
+    from app.matches.service import matches_for
+    from app.models import Organization
+    from matching import Filters
+
+    encoder = _encoder(args)
+    with _session() as session:
+        ref = args.organization
+        org_id = session.scalar(select(Organization.id).where(Organization.external_id == ref))
+        if org_id is None and ref.isdigit():
+            org_id = session.scalar(select(Organization.id).where(Organization.id == int(ref)))
+        if org_id is None:
+            print(f"no organisation with external_id or id {ref!r}", file=sys.stderr)
+            return 2
+        filters = Filters(
+            include_competitors=not args.no_competitors,
+            exclude_known=not args.include_known,
+            countries=frozenset(c.upper() for c in args.country),
+        )
+        items = matches_for(
+            session,
+            organization_id=org_id,
+            filters=filters,
+            limit=args.limit,
+            cache=IndexCache(),
+            encoder=encoder,
+        )
+    for rank, item in enumerate(items, 1):
+        org = item.organization
+        where = ", ".join(x for x in (org.city, org.country) if x)
+        print(f"{rank:2}. {item.score:.3f}  {org.name} ({where}; NACE {org.nace_code}) [{item.relation}]")
+        for reason in item.reasons[: args.reasons]:
+            print(f"      - {reason.text}")
+    return 0
+
+
 def cmd_wait_for_db(args: argparse.Namespace) -> int:
     import time
 
@@ -191,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--partial", action="store_true", help="write the valid rows despite bad ones")
     imp.add_argument("--no-embeddings", action="store_true")
     imp.set_defaults(func=cmd_import)
+
+    match = sub.add_parser("match", help="show the best partners for an organisation")
+    match.add_argument("organization", help="external_id or id")
+    match.add_argument("--limit", type=int, default=10)
+    match.add_argument("--reasons", type=int, default=3, help="reasons shown per match")
+    match.add_argument("--country", action="append", default=[], help="repeatable")
+    match.add_argument("--no-competitors", action="store_true")
+    match.add_argument("--include-known", action="store_true", help="keep existing partners")
+    match.set_defaults(func=cmd_match)
 
     reindex = sub.add_parser("reindex", help="re-encode competences and profiles")
     reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
