@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from app.config import ROOT, get_settings
 from app.embeddings import Encoder
+from app.events.cli import register as register_event_commands
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -243,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="re-encode competences and profiles")
     reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
     reindex.set_defaults(func=cmd_reindex)
+
+    register_event_commands(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Matchmaking events: registration, requests, recommendations, schedules and agendas."""

@@ -1,0 +1,644 @@
+"""HTTP endpoints for matchmaking events: setup, registration, requests, schedules, agendas."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from app.deps import EncoderDep, SessionDep
+from app.errors import problem_responses
+from app.events import exports, service
+from app.events.schemas import (
+    AgendaOut,
+    AvailabilitySet,
+    EventCreate,
+    EventOut,
+    EventPage,
+    EventPatch,
+    MeetingOut,
+    MeetingPatch,
+    ParticipantCreate,
+    ParticipantOut,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+    PreferenceOut,
+    PreferenceSet,
+    RecommendationPage,
+    RequestCreate,
+    RequestOut,
+    RequestStatus,
+    RescheduleRequest,
+    ScheduleOut,
+    ScheduleRequest,
+    SlotGeneration,
+    SlotOut,
+    TableOut,
+    TablesSet,
+)
+from app.matches.router import IndexDep
+from app.models.event import Event, EventPerson, Participant
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+PathId = Annotated[int, Path(ge=1, le=2**62)]
+INVALID = "Invalid input, with field-level errors"
+NO_EVENT = "No such event"
+
+
+def valid_event_id(session: SessionDep, event_id: PathId) -> Event:
+    """Load an event, or 404."""
+    return service.get_event(session, event_id=event_id)
+
+
+EventDep = Annotated[Event, Depends(valid_event_id)]
+
+
+def valid_participant_id(
+    session: SessionDep, event: EventDep, participant_id: PathId
+) -> Participant:
+    """Load a participant of the event, or 404."""
+    return service.get_participant(session, event=event, participant_id=participant_id)
+
+
+ParticipantDep = Annotated[Participant, Depends(valid_participant_id)]
+
+
+def valid_person_id(session: SessionDep, event: EventDep, person_id: PathId) -> EventPerson:
+    """Load a person of the event, or 404."""
+    return service.get_person(session, event=event, person_id=person_id)
+
+
+PersonDep = Annotated[EventPerson, Depends(valid_person_id)]
+
+
+# ---------------------------------------------------------------- events
+
+
+@router.get("", response_model=EventPage, responses=problem_responses({422: INVALID}))
+def list_events(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> EventPage:
+    """List events."""
+    items, total = service.list_events(session, limit=limit, offset=offset)
+    return EventPage(
+        items=[service.event_out(e) for e in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "",
+    response_model=EventOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses({422: INVALID}),
+)
+def create_event(body: EventCreate, session: SessionDep, response: Response) -> EventOut:
+    """Create an event with its dates and settings."""
+    event = service.create_event(session, data=body)
+    response.headers["Location"] = f"/api/v1/events/{event.id}"
+    return service.event_out(event)
+
+
+@router.get("/{event_id}", response_model=EventOut, responses=problem_responses({404: NO_EVENT}))
+def read_event(event: EventDep) -> EventOut:
+    """Read one event."""
+    return service.event_out(event)
+
+
+@router.patch(
+    "/{event_id}",
+    response_model=EventOut,
+    responses=problem_responses({404: NO_EVENT, 409: "Change conflicts with slots", 422: INVALID}),
+)
+def update_event(event: EventDep, body: EventPatch, session: SessionDep) -> EventOut:
+    """Change an event's name, venue, time zone, dates or settings (e.g. close registration)."""
+    return service.event_out(service.update_event(session, event=event, data=body))
+
+
+@router.delete(
+    "/{event_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({404: NO_EVENT}),
+)
+def delete_event(event: EventDep, session: SessionDep) -> Response:
+    """Delete an event with everything in it."""
+    service.delete_event(session, event=event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---------------------------------------------------------------- slots and tables
+
+
+@router.get(
+    "/{event_id}/slots", response_model=list[SlotOut], responses=problem_responses({404: NO_EVENT})
+)
+def list_slots(event: EventDep, session: SessionDep) -> list[SlotOut]:
+    """The event's meeting slots in time order."""
+    zone = service.zone_of(event)
+    return [service.slot_out(s, zone) for s in service.list_slots(session, event=event)]
+
+
+@router.post(
+    "/{event_id}/slots",
+    response_model=list[SlotOut],
+    responses=problem_responses({404: NO_EVENT, 409: "A schedule exists", 422: INVALID}),
+)
+def generate_slots(event: EventDep, body: SlotGeneration, session: SessionDep) -> list[SlotOut]:
+    """Generate one date's slots from start, end, slot length and breaks; returns all slots."""
+    zone = service.zone_of(event)
+    return [
+        service.slot_out(s, zone) for s in service.generate_slots(session, event=event, data=body)
+    ]
+
+
+@router.get(
+    "/{event_id}/tables",
+    response_model=list[TableOut],
+    responses=problem_responses({404: NO_EVENT}),
+)
+def list_tables(event: EventDep, session: SessionDep) -> list[TableOut]:
+    """The event's meeting tables."""
+    return [
+        TableOut(id=t.id, name=t.name, position=t.position)
+        for t in service.list_tables(session, event=event)
+    ]
+
+
+@router.put(
+    "/{event_id}/tables",
+    response_model=list[TableOut],
+    responses=problem_responses({404: NO_EVENT, 409: "A schedule exists", 422: INVALID}),
+)
+def set_tables(event: EventDep, body: TablesSet, session: SessionDep) -> list[TableOut]:
+    """Replace the event's tables by a count (named 1..n) or by names."""
+    return [
+        TableOut(id=t.id, name=t.name, position=t.position)
+        for t in service.set_tables(session, event=event, data=body)
+    ]
+
+
+# ---------------------------------------------------------------- participants and people
+
+
+@router.get(
+    "/{event_id}/participants",
+    response_model=list[ParticipantOut],
+    responses=problem_responses({404: NO_EVENT}),
+)
+def list_participants(event: EventDep, session: SessionDep) -> list[ParticipantOut]:
+    """Registered organisations with their people."""
+    return [
+        service.participant_out(session, p) for p in service.list_participants(session, event=event)
+    ]
+
+
+@router.post(
+    "/{event_id}/participants",
+    response_model=ParticipantOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        {404: NO_EVENT, 409: "Registration closed or already registered", 422: INVALID}
+    ),
+)
+def register_participant(
+    event: EventDep, body: ParticipantCreate, session: SessionDep
+) -> ParticipantOut:
+    """Register an organisation with the people who will attend."""
+    participant = service.register_participant(session, event=event, data=body)
+    return service.participant_out(session, participant)
+
+
+@router.get(
+    "/{event_id}/participants/{participant_id}",
+    response_model=ParticipantOut,
+    responses=problem_responses({404: "No such event or participant"}),
+)
+def read_participant(participant: ParticipantDep, session: SessionDep) -> ParticipantOut:
+    """One participant with its people."""
+    return service.participant_out(session, participant)
+
+
+@router.delete(
+    "/{event_id}/participants/{participant_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({404: "No such event or participant", 409: "In the schedule"}),
+)
+def delete_participant(
+    event: EventDep, participant: ParticipantDep, session: SessionDep
+) -> Response:
+    """Withdraw a participant's registration."""
+    service.delete_participant(session, event=event, participant=participant)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{event_id}/participants/{participant_id}/people",
+    response_model=PersonOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        {404: "No such event or participant", 409: "Registration closed", 422: INVALID}
+    ),
+)
+def add_person(
+    event: EventDep, participant: ParticipantDep, body: PersonIn, session: SessionDep
+) -> PersonOut:
+    """Add a person to a participant."""
+    person = service.add_person(session, event=event, participant=participant, data=body)
+    return service.person_out(person, ())
+
+
+@router.get(
+    "/{event_id}/people/{person_id}",
+    response_model=PersonOut,
+    responses=problem_responses({404: "No such event or person"}),
+)
+def read_person(person: PersonDep, session: SessionDep) -> PersonOut:
+    """One person with their unavailable slots."""
+    return service.person_out(person, service.unavailable_of(session, person=person))
+
+
+@router.patch(
+    "/{event_id}/people/{person_id}",
+    response_model=PersonOut,
+    responses=problem_responses({404: "No such event or person", 409: "Email taken", 422: INVALID}),
+)
+def update_person(person: PersonDep, body: PersonPatch, session: SessionDep) -> PersonOut:
+    """Change a person's name, email, role or no-show mark."""
+    person = service.update_person(session, person=person, data=body)
+    return service.person_out(person, service.unavailable_of(session, person=person))
+
+
+@router.delete(
+    "/{event_id}/people/{person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({404: "No such event or person", 409: "In the schedule"}),
+)
+def delete_person(event: EventDep, person: PersonDep, session: SessionDep) -> Response:
+    """Remove a person from the event."""
+    service.delete_person(session, event=event, person=person)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/{event_id}/people/{person_id}/unavailable",
+    response_model=PersonOut,
+    responses=problem_responses({404: "No such event or person", 422: INVALID}),
+)
+def set_unavailable(
+    event: EventDep, person: PersonDep, body: AvailabilitySet, session: SessionDep
+) -> PersonOut:
+    """Replace the slots in which a person cannot meet."""
+    away = service.set_unavailable(session, event=event, person=person, data=body)
+    return service.person_out(person, away)
+
+
+# ---------------------------------------------------------------- requests
+
+
+def _request_out(request: object) -> RequestOut:
+    return RequestOut.model_validate(request, from_attributes=True)
+
+
+@router.get(
+    "/{event_id}/requests",
+    response_model=list[RequestOut],
+    responses=problem_responses({404: NO_EVENT, 422: INVALID}),
+)
+def list_requests(
+    event: EventDep,
+    session: SessionDep,
+    person_id: Annotated[int | None, Query(ge=1, le=2**62, description="Sent or received")] = None,
+    status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
+) -> list[RequestOut]:
+    """Meeting requests of the event, optionally of one person or in one status."""
+    items = service.list_requests(
+        session,
+        event=event,
+        person_id=person_id,
+        status=status_filter.value if status_filter else None,
+    )
+    return [_request_out(r) for r in items]
+
+
+@router.post(
+    "/{event_id}/requests",
+    response_model=RequestOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        {404: NO_EVENT, 409: "Registration closed or request exists", 422: INVALID}
+    ),
+)
+def create_request(event: EventDep, body: RequestCreate, session: SessionDep) -> RequestOut:
+    """Ask another participant's person for a meeting."""
+    return _request_out(service.create_request(session, event=event, data=body))
+
+
+@router.get(
+    "/{event_id}/requests/{request_id}",
+    response_model=RequestOut,
+    responses=problem_responses({404: "No such event or request"}),
+)
+def read_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+    """One meeting request."""
+    return _request_out(service.get_request(session, event=event, request_id=request_id))
+
+
+def _answer(session: SessionDep, event: Event, request_id: int, action: str) -> RequestOut:
+    request = service.get_request(session, event=event, request_id=request_id)
+    return _request_out(service.answer_request(session, request=request, action=action))
+
+
+ANSWER_ERRORS = problem_responses({404: "No such event or request", 409: "Already answered"})
+
+
+@router.post(
+    "/{event_id}/requests/{request_id}/accept", response_model=RequestOut, responses=ANSWER_ERRORS
+)
+def accept_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+    """Accept a pending request (the receiving side)."""
+    return _answer(session, event, request_id, "accept")
+
+
+@router.post(
+    "/{event_id}/requests/{request_id}/decline", response_model=RequestOut, responses=ANSWER_ERRORS
+)
+def decline_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+    """Decline a pending request (the receiving side)."""
+    return _answer(session, event, request_id, "decline")
+
+
+@router.post(
+    "/{event_id}/requests/{request_id}/withdraw", response_model=RequestOut, responses=ANSWER_ERRORS
+)
+def withdraw_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+    """Withdraw a pending or accepted request (the sender)."""
+    return _answer(session, event, request_id, "withdraw")
+
+
+# ---------------------------------------------------------------- preferences, recommendations
+
+
+@router.get(
+    "/{event_id}/participants/{participant_id}/preferences",
+    response_model=list[PreferenceOut],
+    responses=problem_responses({404: "No such event or participant"}),
+)
+def list_preferences(participant: ParticipantDep, session: SessionDep) -> list[PreferenceOut]:
+    """A participant's preferences toward others."""
+    return [
+        PreferenceOut.model_validate(p, from_attributes=True)
+        for p in service.list_preferences(session, participant=participant)
+    ]
+
+
+@router.put(
+    "/{event_id}/participants/{participant_id}/preferences/{target_participant_id}",
+    response_model=PreferenceOut,
+    responses=problem_responses({404: "No such event or participant", 422: INVALID}),
+)
+def set_preference(
+    event: EventDep,
+    participant: ParticipantDep,
+    target_participant_id: PathId,
+    body: PreferenceSet,
+    session: SessionDep,
+) -> PreferenceOut:
+    """Set must_meet, would_like or not_interested toward another participant."""
+    pref = service.set_preference(
+        session,
+        event=event,
+        participant=participant,
+        target_id=target_participant_id,
+        kind=body.kind.value,
+    )
+    return PreferenceOut.model_validate(pref, from_attributes=True)
+
+
+@router.delete(
+    "/{event_id}/participants/{participant_id}/preferences/{target_participant_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({404: "No such event, participant or preference"}),
+)
+def delete_preference(
+    participant: ParticipantDep, target_participant_id: PathId, session: SessionDep
+) -> Response:
+    """Remove a preference."""
+    service.delete_preference(session, participant=participant, target_id=target_participant_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{event_id}/participants/{participant_id}/recommendations",
+    response_model=RecommendationPage,
+    responses=problem_responses(
+        {404: "No such event or participant", 503: "No embedding model loaded"}
+    ),
+)
+def recommendations(
+    event: EventDep,
+    participant: ParticipantDep,
+    session: SessionDep,
+    encoder: EncoderDep,
+    cache: IndexDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> RecommendationPage:
+    """The best partners among the event's participants, with the engine's reasons."""
+    items = service.recommendations(
+        session, event=event, participant=participant, limit=limit, cache=cache, encoder=encoder
+    )
+    assert encoder is not None
+    return RecommendationPage(items=items, encoder=encoder.name)
+
+
+# ---------------------------------------------------------------- schedule
+
+
+@router.post(
+    "/{event_id}/schedule",
+    response_model=ScheduleOut,
+    responses=problem_responses(
+        {
+            404: NO_EVENT,
+            409: "No slots or tables, contradictory locks, or the schedule is published",
+            422: INVALID,
+            500: "The solver's schedule failed validation; nothing stored",
+        }
+    ),
+)
+def solve_schedule(
+    event: EventDep,
+    session: SessionDep,
+    encoder: EncoderDep,
+    cache: IndexDep,
+    body: ScheduleRequest | None = None,
+) -> ScheduleOut:
+    """Compute a draft schedule (locked meetings kept) and store it with its report."""
+    row = service.run_schedule(
+        session, event=event, options=body or ScheduleRequest(), cache=cache, encoder=encoder
+    )
+    return service.schedule_out(session, event=event, row=row)
+
+
+@router.post(
+    "/{event_id}/reschedule",
+    response_model=ScheduleOut,
+    responses=problem_responses(
+        {
+            404: NO_EVENT,
+            409: "No schedule yet, or contradictory locks",
+            422: INVALID,
+            500: "The solver's schedule failed validation; nothing stored",
+        }
+    ),
+)
+def reschedule(
+    event: EventDep,
+    body: RescheduleRequest,
+    session: SessionDep,
+    encoder: EncoderDep,
+    cache: IndexDep,
+) -> ScheduleOut:
+    """Re-optimise from a slot on after no-shows or late changes; earlier meetings are kept."""
+    row = service.run_reschedule(session, event=event, options=body, cache=cache, encoder=encoder)
+    return service.schedule_out(session, event=event, row=row)
+
+
+@router.get(
+    "/{event_id}/schedule",
+    response_model=ScheduleOut,
+    responses=problem_responses({404: "No such event or no schedule"}),
+)
+def read_schedule(event: EventDep, session: SessionDep) -> ScheduleOut:
+    """The stored schedule with its report."""
+    row = service.get_schedule(session, event=event)
+    return service.schedule_out(session, event=event, row=row)
+
+
+@router.delete(
+    "/{event_id}/schedule",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({404: "No such event or no schedule"}),
+)
+def delete_schedule(event: EventDep, session: SessionDep) -> Response:
+    """Delete the stored schedule and its meetings."""
+    service.delete_schedule(session, event=event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{event_id}/schedule/publish",
+    response_model=ScheduleOut,
+    responses=problem_responses({404: "No such event or no schedule"}),
+)
+def publish_schedule(event: EventDep, session: SessionDep) -> ScheduleOut:
+    """Publish the schedule: participants can then fetch their agendas."""
+    row = service.publish_schedule(session, event=event)
+    return service.schedule_out(session, event=event, row=row)
+
+
+@router.patch(
+    "/{event_id}/meetings/{meeting_id}",
+    response_model=MeetingOut,
+    responses=problem_responses({404: "No such event or meeting", 422: INVALID}),
+)
+def update_meeting(
+    event: EventDep, meeting_id: PathId, body: MeetingPatch, session: SessionDep
+) -> MeetingOut:
+    """Lock a meeting (kept by every later solve) or unlock it."""
+    service.set_meeting_lock(session, event=event, meeting_id=meeting_id, locked=body.locked)
+    schedule = service.schedule_out(
+        session, event=event, row=service.get_schedule(session, event=event)
+    )
+    return next(m for m in schedule.meetings if m.id == meeting_id)
+
+
+# ---------------------------------------------------------------- exports
+
+CSV = "text/csv; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+EXPORT_ERRORS = problem_responses(
+    {404: "No such event, person or schedule", 409: "Schedule not published yet"}
+)
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get(
+    "/{event_id}/schedule/table-plan.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **EXPORT_ERRORS},
+)
+def table_plan(event: EventDep, session: SessionDep) -> Response:
+    """The organiser's table plan: one row per meeting (drafts included)."""
+    loaded = service.load_agendas(session, event=event, published_only=False)
+    body = exports.table_plan_csv(loaded.event, loaded.plan)
+    return Response(body, media_type=CSV, headers=_attachment(f"event-{event.id}-tables.csv"))
+
+
+@router.get(
+    "/{event_id}/agenda.html",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}, **EXPORT_ERRORS},
+)
+def event_agenda_html(event: EventDep, session: SessionDep) -> Response:
+    """Printable agendas of every person, one page each (drafts included)."""
+    loaded = service.load_agendas(session, event=event, published_only=False)
+    return Response(exports.agenda_html(loaded.event, loaded.agendas), media_type=HTML)
+
+
+@router.get(
+    "/{event_id}/people/{person_id}/agenda.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **EXPORT_ERRORS},
+)
+def person_agenda_ics(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+    """A person's published agenda as iCalendar, one event per meeting."""
+    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    stamp = loaded.row.published_at or loaded.row.solved_at
+    body = exports.agenda_ics(loaded.event, loaded.agendas[0], stamp=stamp)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers=_attachment(f"event-{event.id}-person-{person_id}.ics"),
+    )
+
+
+@router.get(
+    "/{event_id}/people/{person_id}/agenda.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **EXPORT_ERRORS},
+)
+def person_agenda_csv(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+    """A person's published agenda as CSV."""
+    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    body = exports.agenda_csv(loaded.event, loaded.agendas[0])
+    return Response(
+        body, media_type=CSV, headers=_attachment(f"event-{event.id}-person-{person_id}.csv")
+    )
+
+
+@router.get(
+    "/{event_id}/people/{person_id}/agenda.json",
+    response_model=AgendaOut,
+    responses=EXPORT_ERRORS,
+)
+def person_agenda_json(event: EventDep, person_id: PathId, session: SessionDep) -> AgendaOut:
+    """A person's published agenda as JSON (times in the event's time zone)."""
+    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    return service.agenda_out(loaded)
+
+
+@router.get(
+    "/{event_id}/people/{person_id}/agenda.html",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}, **EXPORT_ERRORS},
+)
+def person_agenda_html(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+    """A person's published agenda as a printable page."""
+    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    return Response(exports.agenda_html(loaded.event, loaded.agendas), media_type=HTML)

@@ -1,0 +1,350 @@
+"""Request and response bodies for matchmaking events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import zoneinfo
+from typing import Annotated, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.matches.schemas import MatchedOrganization, ReasonOut
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TableName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        max_length=320,
+        pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$",
+    ),
+]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+def _check_timezone(value: str) -> str:
+    # zoneinfo accepts file paths relative to the tz database; only plain IANA keys are wanted
+    if not value or value.startswith("/") or ".." in value:
+        raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)") from exc
+    return value
+
+
+TimeZoneName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_check_timezone)
+]
+
+
+def _unique_dates(value: list[dt.date]) -> list[dt.date]:
+    if len(set(value)) != len(value):
+        raise ValueError("dates must be distinct")
+    return sorted(value)
+
+
+EventDates = Annotated[
+    list[dt.date], Field(min_length=1, max_length=31), AfterValidator(_unique_dates)
+]
+
+
+class PreferenceKind(enum.StrEnum):
+    must_meet = "must_meet"
+    would_like = "would_like"
+    not_interested = "not_interested"
+
+
+class RequestStatus(enum.StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    withdrawn = "withdrawn"
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    venue: Name | None = None
+    timezone: TimeZoneName = Field(description="IANA time zone of the venue, e.g. Europe/Berlin")
+    dates: EventDates
+    max_meetings: int = Field(8, ge=0, le=200, description="Meetings per person at most")
+    min_meetings: int = Field(3, ge=0, le=200, description="Meetings per person aimed for")
+    allow_competitors: bool = Field(True, description="Whether competitors may be proposed")
+    registration_open: bool = True
+
+
+class EventPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    venue: Name | None = None
+    timezone: TimeZoneName | None = None
+    dates: EventDates | None = None
+    max_meetings: int | None = Field(None, ge=0, le=200)
+    min_meetings: int | None = Field(None, ge=0, le=200)
+    allow_competitors: bool | None = None
+    registration_open: bool | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    name: str
+    venue: str | None
+    timezone: str
+    dates: list[dt.date]
+    max_meetings: int
+    min_meetings: int
+    allow_competitors: bool
+    registration_open: bool
+    created_at: dt.datetime
+    modified_at: dt.datetime
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class Break(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("a break must end after it starts")
+        return self
+
+
+class SlotGeneration(BaseModel):
+    """Slots of one date, in the event's local time; replaces that date's slots."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date
+    start: dt.time = Field(description="Local time of the first slot, e.g. 09:00")
+    end: dt.time = Field(description="Local time by which the last slot ends")
+    slot_minutes: int = Field(ge=5, le=240)
+    breaks: list[Break] = Field(default_factory=list, max_length=20)
+
+
+class SlotOut(BaseModel):
+    id: int
+    date: dt.date
+    starts_at: dt.datetime = Field(description="UTC")
+    ends_at: dt.datetime = Field(description="UTC")
+    local_start: str = Field(description="ISO 8601 in the event's time zone")
+    local_end: str
+    position: int
+
+
+class TablesSet(BaseModel):
+    """A number of tables (named 1..n) or their names; replaces the event's tables."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int | None = Field(None, ge=1, le=2000)
+    names: list[TableName] | None = Field(None, min_length=1, max_length=2000)
+
+
+class TableOut(BaseModel):
+    id: int
+    name: str
+    position: int
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: PersonName
+    email: Email
+    role: PersonName | None = None
+
+
+class PersonPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: PersonName | None = None
+    email: Email | None = None
+    role: PersonName | None = None
+    no_show: bool | None = None
+
+
+class PersonOut(BaseModel):
+    id: int
+    participant_id: int
+    name: str
+    email: str
+    role: str | None
+    no_show: bool
+    unavailable_slot_ids: list[int]
+
+
+class ParticipantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: Id
+    people: list[PersonIn] = Field(min_length=1, max_length=20)
+
+
+class ParticipantOut(BaseModel):
+    id: int
+    event_id: int
+    organization_id: int
+    organization_name: str
+    people: list[PersonOut]
+
+
+class AvailabilitySet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unavailable_slot_ids: list[Id] = Field(max_length=1000)
+
+
+class RequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_person_id: Id
+    to_person_id: Id
+    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class RequestOut(BaseModel):
+    id: int
+    event_id: int
+    from_person_id: int
+    to_person_id: int
+    message: str | None
+    status: RequestStatus
+    created_at: dt.datetime
+    answered_at: dt.datetime | None
+
+
+class PreferenceSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PreferenceKind
+
+
+class PreferenceOut(BaseModel):
+    participant_id: int
+    target_participant_id: int
+    kind: PreferenceKind
+
+
+class RecommendationOut(BaseModel):
+    participant_id: int
+    organization: MatchedOrganization
+    score: float
+    relation: str
+    reasons: list[ReasonOut]
+    shared_interests: list[str]
+
+
+class RecommendationPage(BaseModel):
+    items: list[RecommendationOut]
+    encoder: str
+
+
+class ScheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_limit: float = Field(10.0, gt=0, le=300, description="Solver time limit in seconds")
+    recommendations_per_participant: int = Field(
+        10, ge=0, le=100, description="Engine-recommended partners added as candidates (0: none)"
+    )
+
+
+class RescheduleRequest(ScheduleRequest):
+    from_slot_id: Id = Field(description="First slot that may still change")
+    no_show_person_ids: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class MeetingOut(BaseModel):
+    id: int
+    slot_id: int
+    table_id: int
+    table: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    person_a_id: int
+    person_b_id: int
+    kind: str
+    value: float | None
+    locked: bool
+
+
+class MeetingPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locked: bool
+
+
+class ReportOut(BaseModel):
+    meetings: int
+    requests_satisfied: dict[str, int] = Field(description="Candidate pairs met, by kind")
+    requested: dict[str, int] = Field(description="Candidate pairs, by kind")
+    below_minimum: list[int] = Field(description="Person ids below the target minimum")
+    without_meeting: list[int]
+    idle_gaps_total: int
+    idle_gaps_mean: float
+    total_value: float
+    upper_bound: float | None
+    gap: float | None
+    solve_seconds: float
+    solver_status: str
+    dropped_pairs: int
+
+
+class ScheduleOut(BaseModel):
+    event_id: int
+    status: str = Field(description="draft or published")
+    solved_at: dt.datetime
+    published_at: dt.datetime | None
+    meetings: list[MeetingOut]
+    report: ReportOut
+
+
+class AgendaPartner(BaseModel):
+    person_id: int
+    name: str
+    role: str | None
+    organization_id: int
+    organization: str
+
+
+class AgendaItem(BaseModel):
+    meeting_id: int
+    starts_at: dt.datetime = Field(description="In the event's time zone")
+    ends_at: dt.datetime
+    table: str
+    partner: AgendaPartner
+    kind: str
+
+
+class AgendaOut(BaseModel):
+    event_id: int
+    event: str
+    venue: str | None
+    timezone: str
+    person_id: int
+    person: str
+    organization: str
+    meetings: list[AgendaItem]

@@ -1,0 +1,1079 @@
+"""Business rules of matchmaking events: registration, requests, recommendations, schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.embeddings import Encoder
+from app.errors import AppError, Conflict, Invalid, NotFound, ServiceUnavailable
+from app.events import repository as repo
+from app.events.exports import Agenda, AgendaEntry, EventInfo, PersonInfo, PlanRow
+from app.events.schemas import (
+    AgendaItem,
+    AgendaOut,
+    AgendaPartner,
+    AvailabilitySet,
+    EventCreate,
+    EventOut,
+    EventPatch,
+    MeetingOut,
+    ParticipantCreate,
+    ParticipantOut,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+    RecommendationOut,
+    ReportOut,
+    RequestCreate,
+    RescheduleRequest,
+    ScheduleOut,
+    ScheduleRequest,
+    SlotGeneration,
+    SlotOut,
+    TablesSet,
+)
+from app.matches.index import FittedIndex, IndexCache
+from app.matches.service import to_out
+from app.models.base import utcnow
+from app.models.event import (
+    Event,
+    EventDate,
+    EventPerson,
+    EventSchedule,
+    EventTable,
+    MeetingRequest,
+    Participant,
+    Preference,
+    ScheduledMeeting,
+    TimeSlot,
+)
+from matching import Filters, Match
+from matching.scheduling import (
+    CandidatePair,
+    Instance,
+    InvalidInstance,
+    Meeting,
+    Options,
+    PairKind,
+    Schedule,
+    ScheduleReport,
+    pair_key,
+    pair_values,
+    report,
+    reschedule,
+    rescheduling_instance,
+    solve,
+    validate,
+)
+from matching.scheduling import Participant as SchedulingParticipant
+
+# engine scores become the within-tier part of a pair's value, which the scheduler wants in [0, 1)
+_MAX_SCORE = 0.999
+
+
+class ScheduleRejected(AppError):
+    """The solver returned a schedule that the independent validator refuses; nothing is stored."""
+
+    status = 500
+    title = "Schedule rejected"
+
+
+def _invalid(field_name: str, message: str) -> Invalid:
+    return Invalid(f"{field_name}: {message}", errors=[{"field": field_name, "message": message}])
+
+
+# ---------------------------------------------------------------- events
+
+
+def zone_of(event: Event) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(event.timezone)
+
+
+def event_out(event: Event) -> EventOut:
+    return EventOut(
+        id=event.id,
+        name=event.name,
+        venue=event.venue,
+        timezone=event.timezone,
+        dates=[d.day for d in event.dates],
+        max_meetings=event.max_meetings,
+        min_meetings=event.min_meetings,
+        allow_competitors=event.allow_competitors,
+        registration_open=event.registration_open,
+        created_at=event.created_at,
+        modified_at=event.modified_at,
+    )
+
+
+def _check_limits(min_meetings: int, max_meetings: int) -> None:
+    if min_meetings > max_meetings:
+        raise _invalid("min_meetings", f"must not exceed max_meetings ({max_meetings})")
+
+
+def create_event(session: Session, *, data: EventCreate) -> Event:
+    _check_limits(data.min_meetings, data.max_meetings)
+    event = Event(
+        name=data.name,
+        venue=data.venue,
+        timezone=data.timezone,
+        max_meetings=data.max_meetings,
+        min_meetings=data.min_meetings,
+        allow_competitors=data.allow_competitors,
+        registration_open=data.registration_open,
+    )
+    event.dates = [EventDate(day=d) for d in data.dates]
+    session.add(event)
+    session.flush()
+    return event
+
+
+def get_event(session: Session, *, event_id: int) -> Event:
+    event = repo.get_event(session, event_id)
+    if event is None:
+        raise NotFound(f"No event with id {event_id}.")
+    return event
+
+
+def list_events(session: Session, *, limit: int, offset: int) -> tuple[list[Event], int]:
+    return repo.list_events(session, limit=limit, offset=offset)
+
+
+def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
+    values = data.model_dump(exclude_unset=True)
+    for key in ("name", "timezone", "max_meetings", "min_meetings"):
+        if key in values and values[key] is None:
+            raise _invalid(key, "must not be null")
+    for key in ("allow_competitors", "registration_open"):
+        if key in values and values[key] is None:
+            raise _invalid(key, "must not be null")
+    _check_limits(
+        values.get("min_meetings", event.min_meetings),
+        values.get("max_meetings", event.max_meetings),
+    )
+    slots = repo.slots(session, event.id)
+    if "timezone" in values and values["timezone"] != event.timezone and slots:
+        # stored slots are instants; moving them to another zone would change their wall time
+        raise Conflict(
+            "The time zone cannot change once slots exist; delete and regenerate the slots.",
+            errors=[{"field": "timezone", "message": "slots exist"}],
+        )
+    if "dates" in values:
+        new_days = values.pop("dates")
+        if new_days is None:
+            raise _invalid("dates", "must not be null")
+        used = {s.day for s in slots}
+        dropped = used - set(new_days)
+        if dropped:
+            raise Conflict(
+                "Dates with slots cannot be removed: "
+                + ", ".join(d.isoformat() for d in sorted(dropped)),
+                errors=[{"field": "dates", "message": "a removed date has slots"}],
+            )
+        keep = {d.day: d for d in event.dates}
+        event.dates = [keep.get(d) or EventDate(day=d) for d in new_days]
+    for key, value in values.items():
+        setattr(event, key, value)
+    event.modified_at = utcnow()
+    session.flush()
+    return event
+
+
+def delete_event(session: Session, *, event: Event) -> None:
+    session.delete(event)
+    session.flush()
+
+
+# ---------------------------------------------------------------- slots and tables
+
+
+def slot_out(slot: TimeSlot, zone: zoneinfo.ZoneInfo) -> SlotOut:
+    return SlotOut(
+        id=slot.id,
+        date=slot.day,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        local_start=slot.starts_at.astimezone(zone).isoformat(),
+        local_end=slot.ends_at.astimezone(zone).isoformat(),
+        position=slot.position,
+    )
+
+
+def slot_times(
+    day: dt.date,
+    start: dt.time,
+    end: dt.time,
+    minutes: int,
+    breaks: Iterable[tuple[dt.time, dt.time]],
+    zone: zoneinfo.ZoneInfo,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Back-to-back slots of ``minutes`` from ``start`` to ``end`` (local), skipping breaks.
+
+    A slot that would overlap a break starts when the break ends. Returns UTC (start, end) pairs.
+    """
+    length = dt.timedelta(minutes=minutes)
+    pauses = [(dt.datetime.combine(day, a), dt.datetime.combine(day, b)) for a, b in breaks]
+    t = dt.datetime.combine(day, start)
+    stop = dt.datetime.combine(day, end)
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    while t + length <= stop:
+        clash = [b for a, b in pauses if t < b and t + length > a]
+        if clash:
+            t = max(clash)
+            continue
+        # wall-clock times in the venue's zone, stored as instants
+        out.append(
+            (
+                t.replace(tzinfo=zone).astimezone(dt.UTC),
+                (t + length).replace(tzinfo=zone).astimezone(dt.UTC),
+            )
+        )
+        t += length
+    return out
+
+
+def list_slots(session: Session, *, event: Event) -> list[TimeSlot]:
+    return repo.slots(session, event.id)
+
+
+def _schedule_exists(session: Session, event: Event) -> bool:
+    return repo.schedule(session, event.id) is not None
+
+
+def generate_slots(session: Session, *, event: Event, data: SlotGeneration) -> list[TimeSlot]:
+    if data.date not in {d.day for d in event.dates}:
+        raise _invalid("date", "not one of the event's dates")
+    if data.end <= data.start:
+        raise _invalid("end", "must be after start")
+    if _schedule_exists(session, event):
+        raise Conflict(
+            "The event has a schedule; delete it before changing slots.",
+            errors=[{"field": "date", "message": "schedule exists"}],
+        )
+    times = slot_times(
+        data.date,
+        data.start,
+        data.end,
+        data.slot_minutes,
+        [(b.start, b.end) for b in data.breaks],
+        zone_of(event),
+    )
+    if not times:
+        raise _invalid("slot_minutes", "no slot fits between start and end outside the breaks")
+    length = dt.timedelta(minutes=data.slot_minutes)
+    overlap = any(later[0] < earlier[1] for earlier, later in pairwise(times))
+    if overlap or any(b - a != length for a, b in times):
+        # around a daylight-saving change wall-clock slots would be shorter, longer or overlap
+        raise _invalid("start", "the slots cross a daylight-saving change in the event's zone")
+    repo.delete_slots_of_day(session, event.id, data.date)
+    session.add_all(
+        TimeSlot(event_id=event.id, day=data.date, starts_at=a, ends_at=b, position=0)
+        for a, b in times
+    )
+    session.flush()
+    slots = repo.slots(session, event.id)
+    for i, slot in enumerate(slots):
+        slot.position = i
+    session.flush()
+    return slots
+
+
+def set_tables(session: Session, *, event: Event, data: TablesSet) -> list[EventTable]:
+    if (data.count is None) == (data.names is None):
+        raise Invalid(
+            "Give either count or names.",
+            errors=[
+                {"field": "count", "message": "give either count or names"},
+                {"field": "names", "message": "give either count or names"},
+            ],
+        )
+    if data.names is not None:
+        seen: set[str] = set()
+        for i, name in enumerate(data.names):
+            if name in seen:
+                raise _invalid(f"names[{i}]", f"duplicate table name {name!r}")
+            seen.add(name)
+        names = list(data.names)
+    else:
+        assert data.count is not None
+        names = [str(i) for i in range(1, data.count + 1)]
+    if _schedule_exists(session, event):
+        raise Conflict("The event has a schedule; delete it before changing tables.")
+    repo.delete_tables(session, event.id)
+    session.flush()
+    session.add_all(
+        EventTable(event_id=event.id, name=name, position=i) for i, name in enumerate(names)
+    )
+    session.flush()
+    return repo.tables(session, event.id)
+
+
+def list_tables(session: Session, *, event: Event) -> list[EventTable]:
+    return repo.tables(session, event.id)
+
+
+# ---------------------------------------------------------------- participants and people
+
+
+def person_out(person: EventPerson, unavailable: Iterable[int]) -> PersonOut:
+    return PersonOut(
+        id=person.id,
+        participant_id=person.participant_id,
+        name=person.name,
+        email=person.email,
+        role=person.role,
+        no_show=person.no_show,
+        unavailable_slot_ids=sorted(unavailable),
+    )
+
+
+def participant_out(session: Session, participant: Participant) -> ParticipantOut:
+    away = repo.unavailable(session, [p.id for p in participant.people])
+    return ParticipantOut(
+        id=participant.id,
+        event_id=participant.event_id,
+        organization_id=participant.organization_id,
+        organization_name=participant.organization.name,
+        people=[person_out(p, away.get(p.id, ())) for p in participant.people],
+    )
+
+
+def _require_open(event: Event) -> None:
+    if not event.registration_open:
+        raise Conflict(f"Registration for event {event.id} is closed.")
+
+
+def register_participant(session: Session, *, event: Event, data: ParticipantCreate) -> Participant:
+    _require_open(event)
+    if repo.get_organization(session, data.organization_id) is None:
+        raise _invalid("organization_id", f"no organisation with id {data.organization_id}")
+    if repo.participant_of_organization(session, event.id, data.organization_id) is not None:
+        raise Conflict(
+            f"Organisation {data.organization_id} is already registered for this event.",
+            errors=[{"field": "organization_id", "message": "already registered"}],
+        )
+    seen: set[str] = set()
+    for i, person in enumerate(data.people):
+        if person.email in seen:
+            raise _invalid(f"people[{i}].email", "duplicate email within the participant")
+        seen.add(person.email)
+    participant = Participant(event_id=event.id, organization_id=data.organization_id)
+    participant.people = [EventPerson(name=p.name, email=p.email, role=p.role) for p in data.people]
+    session.add(participant)
+    session.flush()
+    return get_participant(session, event=event, participant_id=participant.id)
+
+
+def get_participant(session: Session, *, event: Event, participant_id: int) -> Participant:
+    participant = repo.get_participant(session, event.id, participant_id)
+    if participant is None:
+        raise NotFound(f"No participant {participant_id} in event {event.id}.")
+    return participant
+
+
+def list_participants(session: Session, *, event: Event) -> list[Participant]:
+    return repo.participants(session, event.id)
+
+
+def _in_schedule(session: Session, event: Event, person_ids: list[int]) -> bool:
+    return repo.count_meetings(session, event.id, person_ids=person_ids) > 0
+
+
+def delete_participant(session: Session, *, event: Event, participant: Participant) -> None:
+    if _in_schedule(session, event, [p.id for p in participant.people]):
+        raise Conflict("The participant has scheduled meetings; reschedule without them first.")
+    session.delete(participant)
+    session.flush()
+
+
+def add_person(
+    session: Session, *, event: Event, participant: Participant, data: PersonIn
+) -> EventPerson:
+    _require_open(event)
+    if any(p.email == data.email for p in participant.people):
+        raise Conflict(
+            f"{data.email} is already registered for this participant.",
+            errors=[{"field": "email", "message": "already registered"}],
+        )
+    person = EventPerson(
+        participant_id=participant.id, name=data.name, email=data.email, role=data.role
+    )
+    session.add(person)
+    session.flush()
+    return get_person(session, event=event, person_id=person.id)
+
+
+def get_person(session: Session, *, event: Event, person_id: int) -> EventPerson:
+    person = repo.get_person(session, event.id, person_id)
+    if person is None:
+        raise NotFound(f"No person {person_id} in event {event.id}.")
+    return person
+
+
+def update_person(session: Session, *, person: EventPerson, data: PersonPatch) -> EventPerson:
+    values = data.model_dump(exclude_unset=True)
+    for key in ("name", "email", "no_show"):
+        if key in values and values[key] is None:
+            raise _invalid(key, "must not be null")
+    if "email" in values and values["email"] != person.email:
+        others = repo.get_participant(session, person.participant.event_id, person.participant_id)
+        assert others is not None
+        if any(p.email == values["email"] and p.id != person.id for p in others.people):
+            raise Conflict(
+                f"{values['email']} is already registered for this participant.",
+                errors=[{"field": "email", "message": "already registered"}],
+            )
+    for key, value in values.items():
+        setattr(person, key, value)
+    session.flush()
+    return person
+
+
+def delete_person(session: Session, *, event: Event, person: EventPerson) -> None:
+    if _in_schedule(session, event, [person.id]):
+        raise Conflict("The person has scheduled meetings; reschedule without them first.")
+    session.delete(person)
+    session.flush()
+
+
+def unavailable_of(session: Session, *, person: EventPerson) -> set[int]:
+    return repo.unavailable(session, [person.id]).get(person.id, set())
+
+
+def set_unavailable(
+    session: Session, *, event: Event, person: EventPerson, data: AvailabilitySet
+) -> set[int]:
+    known = {s.id for s in repo.slots(session, event.id)}
+    for i, slot_id in enumerate(data.unavailable_slot_ids):
+        if slot_id not in known:
+            raise _invalid(f"unavailable_slot_ids[{i}]", f"no slot {slot_id} in this event")
+    repo.set_unavailable(session, person.id, set(data.unavailable_slot_ids))
+    return set(data.unavailable_slot_ids)
+
+
+# ---------------------------------------------------------------- requests and preferences
+
+
+def create_request(session: Session, *, event: Event, data: RequestCreate) -> MeetingRequest:
+    _require_open(event)
+    sender = repo.get_person(session, event.id, data.from_person_id)
+    if sender is None:
+        raise _invalid("from_person_id", f"no person {data.from_person_id} in this event")
+    receiver = repo.get_person(session, event.id, data.to_person_id)
+    if receiver is None:
+        raise _invalid("to_person_id", f"no person {data.to_person_id} in this event")
+    if sender.id == receiver.id:
+        raise _invalid("to_person_id", "a person cannot request a meeting with themself")
+    if sender.participant_id == receiver.participant_id:
+        raise _invalid("to_person_id", "both people belong to the same organisation")
+    existing = repo.open_request_between(session, sender.id, receiver.id)
+    if existing is not None:
+        raise Conflict(
+            f"Request {existing.id} between these people is already {existing.status}.",
+            request_id=existing.id,
+        )
+    request = MeetingRequest(
+        event_id=event.id,
+        from_person_id=sender.id,
+        to_person_id=receiver.id,
+        message=data.message or None,
+        status="requested",
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def get_request(session: Session, *, event: Event, request_id: int) -> MeetingRequest:
+    request = repo.get_request(session, event.id, request_id)
+    if request is None:
+        raise NotFound(f"No meeting request {request_id} in event {event.id}.")
+    return request
+
+
+def list_requests(
+    session: Session, *, event: Event, person_id: int | None, status: str | None
+) -> list[MeetingRequest]:
+    return repo.requests(session, event.id, person_id=person_id, status=status)
+
+
+_TRANSITIONS = {
+    "accept": ({"requested"}, "accepted"),
+    "decline": ({"requested"}, "declined"),
+    "withdraw": ({"requested", "accepted"}, "withdrawn"),
+}
+
+
+def answer_request(session: Session, *, request: MeetingRequest, action: str) -> MeetingRequest:
+    """Accept or decline (the receiving side) or withdraw (the sender) a request."""
+    allowed, target = _TRANSITIONS[action]
+    if request.status not in allowed:
+        raise Conflict(
+            f"Request {request.id} is {request.status}; it cannot be {target} now.",
+            status_now=request.status,
+        )
+    request.status = target
+    request.answered_at = utcnow()
+    session.flush()
+    return request
+
+
+def set_preference(
+    session: Session, *, event: Event, participant: Participant, target_id: int, kind: str
+) -> Preference:
+    if target_id == participant.id:
+        raise _invalid("target_participant_id", "a participant has no preference toward itself")
+    get_participant(session, event=event, participant_id=target_id)
+    pref = repo.get_preference(session, participant.id, target_id)
+    if pref is None:
+        pref = Preference(participant_id=participant.id, target_participant_id=target_id, kind=kind)
+        session.add(pref)
+    else:
+        pref.kind = kind
+    session.flush()
+    return pref
+
+
+def delete_preference(session: Session, *, participant: Participant, target_id: int) -> None:
+    pref = repo.get_preference(session, participant.id, target_id)
+    if pref is None:
+        raise NotFound(f"Participant {participant.id} has no preference toward {target_id}.")
+    session.delete(pref)
+    session.flush()
+
+
+def list_preferences(session: Session, *, participant: Participant) -> list[Preference]:
+    return repo.preferences_of(session, participant.id)
+
+
+# ---------------------------------------------------------------- recommendations
+
+
+def _index(session: Session, cache: IndexCache, encoder: Encoder | None) -> FittedIndex:
+    if encoder is None:
+        raise ServiceUnavailable(
+            "Recommendations need an embedding model; this server runs without one."
+        )
+    return cache.get(session, encoder.name)
+
+
+def _event_matches(
+    index: FittedIndex,
+    organization_id: int,
+    event_orgs: set[int],
+    *,
+    include_competitors: bool,
+    limit: int,
+) -> list[Match]:
+    """The engine's ranking of ``organization_id``'s partners, restricted to ``event_orgs``."""
+    query = index.profiles.get(organization_id)
+    if query is None or limit <= 0:
+        return []
+    outside = frozenset(index.profiles) - event_orgs
+    filters = Filters(
+        include_competitors=include_competitors, exclude_known=False, exclude_ids=outside
+    )
+    return index.matcher.match(query, filters=filters, limit=limit)
+
+
+def recommendations(
+    session: Session,
+    *,
+    event: Event,
+    participant: Participant,
+    limit: int,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> list[RecommendationOut]:
+    index = _index(session, cache, encoder)
+    by_org = {p.organization_id: p.id for p in repo.participants(session, event.id)}
+    found = _event_matches(
+        index,
+        participant.organization_id,
+        set(by_org) - {participant.organization_id},
+        include_competitors=event.allow_competitors,
+        limit=limit,
+    )
+    out = []
+    for match in found:
+        shown = to_out(match, index)
+        out.append(
+            RecommendationOut(
+                participant_id=by_org[match.target_id],
+                organization=shown.organization,
+                score=shown.score,
+                relation=shown.relation,
+                reasons=shown.reasons,
+                shared_interests=shown.shared_interests,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- scheduling
+
+
+@dataclass
+class EventInstance:
+    """A stored event as a scheduling instance, with what is needed to store the answer."""
+
+    instance: Instance
+    no_shows: set[int]
+    stored: list[ScheduledMeeting] = field(default_factory=list)
+
+
+def _engine_scores(
+    session: Session,
+    event: Event,
+    participants: list[Participant],
+    *,
+    per_participant: int,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> tuple[dict[tuple[int, int], float], set[tuple[int, int]]]:
+    """Engine scores of organisation pairs, and the pairs each side ranks in its top ``k``.
+
+    Without an embedding model the event is scheduled from explicit requests and preferences.
+    """
+    if encoder is None or per_participant <= 0 or len(participants) < 2:
+        return {}, set()
+    index = cache.get(session, encoder.name)
+    orgs = {p.organization_id for p in participants}
+    scores: dict[tuple[int, int], float] = {}
+    top: set[tuple[int, int]] = set()
+    for org in sorted(orgs):
+        # every other participant is scored, so requests and preferences get a score too
+        found = _event_matches(
+            index,
+            org,
+            orgs - {org},
+            include_competitors=event.allow_competitors,
+            limit=len(orgs),
+        )
+        for rank, match in enumerate(found):
+            key = pair_key(org, match.target_id)
+            scores[key] = max(scores.get(key, 0.0), min(max(match.score, 0.0), _MAX_SCORE))
+            if rank < per_participant:
+                top.add(key)
+    return scores, top
+
+
+def build_instance(
+    session: Session,
+    *,
+    event: Event,
+    options: ScheduleRequest,
+    cache: IndexCache,
+    encoder: Encoder | None,
+    no_show_everywhere: bool,
+) -> EventInstance:
+    """The scheduling instance of the stored event.
+
+    Candidate pairs: accepted requests, must-meet and would-like preferences (between every
+    person of the two organisations) and engine recommendations; not-interested (either way) is
+    forbidden. Locked meetings are kept. With ``no_show_everywhere`` people marked as no-shows
+    get no meeting at all (a fresh schedule); otherwise ``reschedule`` handles them.
+    """
+    slots = repo.slots(session, event.id)
+    tables = repo.tables(session, event.id)
+    if not slots:
+        raise Conflict("The event has no slots; generate them first.")
+    if not tables:
+        raise Conflict("The event has no tables; set them first.")
+    participants = repo.participants(session, event.id)
+    people = [person for p in participants for person in p.people]
+    org_of = {person.id: p.organization_id for p in participants for person in p.people}
+    people_of_org: dict[int, list[int]] = {
+        p.organization_id: [person.id for person in p.people] for p in participants
+    }
+    org_of_participant = {p.id: p.organization_id for p in participants}
+    away = repo.unavailable(session, [p.id for p in people])
+    all_slots = frozenset(s.id for s in slots)
+    no_shows = {p.id for p in people if p.no_show}
+    members = [
+        SchedulingParticipant(
+            person=person.id,
+            organisation=org_of[person.id],
+            unavailable=all_slots
+            if (no_show_everywhere and person.id in no_shows)
+            else frozenset(away.get(person.id, ())),
+            max_meetings=event.max_meetings,
+            min_meetings=event.min_meetings,
+        )
+        for person in people
+    ]
+    scores, top = _engine_scores(
+        session,
+        event,
+        participants,
+        per_participant=options.recommendations_per_participant,
+        cache=cache,
+        encoder=encoder,
+    )
+
+    def score(a: int, b: int) -> float:
+        return scores.get(pair_key(org_of[a], org_of[b]), 0.0)
+
+    pairs: list[CandidatePair] = []
+    for request in repo.requests(session, event.id, status="accepted"):
+        a, b = request.from_person_id, request.to_person_id
+        pairs.append(CandidatePair(a, b, score(a, b), "accepted_request"))
+    forbidden: set[tuple[int, int]] = set()
+    for pref in repo.preferences(session, event.id):
+        org_a = org_of_participant[pref.participant_id]
+        org_b = org_of_participant[pref.target_participant_id]
+        for a in people_of_org[org_a]:
+            for b in people_of_org[org_b]:
+                if pref.kind == "not_interested":
+                    forbidden.add(pair_key(a, b))
+                else:
+                    kind: PairKind = "must_meet" if pref.kind == "must_meet" else "would_like"
+                    pairs.append(CandidatePair(a, b, score(a, b), kind))
+    for org_a, org_b in sorted(top):
+        for a in people_of_org.get(org_a, ()):
+            for b in people_of_org.get(org_b, ()):
+                pairs.append(CandidatePair(a, b, scores[(org_a, org_b)], "recommended"))
+    # a pair someone is not interested in is no candidate (and not counted as wished for)
+    pairs = [c for c in pairs if pair_key(c.a, c.b) not in forbidden]
+    stored = repo.meetings(session, event.id)
+    locked = tuple(
+        Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in stored if m.locked
+    )
+    instance = Instance(
+        slots=[s.id for s in slots],
+        tables=[t.id for t in tables],
+        participants=members,
+        pairs=pairs,
+        forbidden=sorted(forbidden),
+        locked=locked,
+        options=Options(time_limit=options.time_limit),
+    )
+    return EventInstance(instance=instance, no_shows=no_shows, stored=stored)
+
+
+def _report_json(rep: ScheduleReport) -> dict[str, Any]:
+    return {
+        "meetings": rep.meetings,
+        "requests_satisfied": dict(rep.satisfied),
+        "requested": dict(rep.requested),
+        "below_minimum": list(rep.below_minimum),
+        "without_meeting": list(rep.with_zero),
+        "idle_gaps_total": rep.idle_total,
+        "idle_gaps_mean": rep.idle_mean,
+        "total_value": rep.total_value,
+        "upper_bound": rep.upper_bound,
+        "gap": rep.gap,
+        "solve_seconds": rep.solve_seconds,
+        "solver_status": rep.status,
+        "dropped_pairs": rep.dropped,
+    }
+
+
+def _check_and_store(
+    session: Session,
+    *,
+    event: Event,
+    instance: Instance,
+    schedule: Schedule,
+    stored: list[ScheduledMeeting],
+    status: str,
+) -> EventSchedule:
+    violations = validate(instance, schedule)
+    if violations:
+        raise ScheduleRejected(
+            f"The solver's schedule breaks {len(violations)} rule(s); nothing was stored.",
+            errors=[
+                {"field": v.kind, "message": v.detail, "persons": list(v.persons), "slot": v.slot}
+                for v in violations[:50]
+            ],
+        )
+    values = pair_values(instance)
+    wanted = {(m.slot, m.table, m.a, m.b) for m in schedule.meetings}
+    kept: set[tuple[int, int, int, int]] = set()
+    for old in stored:
+        key = (old.slot_id, old.table_id, old.person_a_id, old.person_b_id)
+        if key in wanted:
+            kept.add(key)
+        else:
+            session.delete(old)
+    # deletes first: a new meeting may take a table that an old one frees
+    session.flush()
+    for m in schedule.meetings:
+        if (m.slot, m.table, m.a, m.b) in kept:
+            continue
+        value, kind = values.get(m.pair, (None, "manual"))
+        session.add(
+            ScheduledMeeting(
+                event_id=event.id,
+                slot_id=m.slot,
+                table_id=m.table,
+                person_a_id=m.a,
+                person_b_id=m.b,
+                kind=kind,
+                value=value,
+                locked=False,
+            )
+        )
+    row = repo.schedule(session, event.id)
+    body = _report_json(report(instance, schedule))
+    if row is None:
+        row = EventSchedule(event_id=event.id, status=status, solver_status=schedule.status)
+        session.add(row)
+    row.status = status
+    row.solver_status = schedule.status
+    row.report = body
+    row.solved_at = utcnow()
+    session.flush()
+    return row
+
+
+def run_schedule(
+    session: Session,
+    *,
+    event: Event,
+    options: ScheduleRequest,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> EventSchedule:
+    """Solve the event from scratch (keeping locked meetings) and store a draft schedule."""
+    existing = repo.schedule(session, event.id)
+    if existing is not None and existing.status == "published":
+        raise Conflict("The schedule is published; use reschedule to change it during the event.")
+    built = build_instance(
+        session, event=event, options=options, cache=cache, encoder=encoder, no_show_everywhere=True
+    )
+    try:
+        schedule = solve(built.instance)
+    except InvalidInstance as exc:
+        raise Conflict(f"The event cannot be scheduled as it stands: {exc}") from exc
+    return _check_and_store(
+        session,
+        event=event,
+        instance=built.instance,
+        schedule=schedule,
+        stored=built.stored,
+        status="draft",
+    )
+
+
+def run_reschedule(
+    session: Session,
+    *,
+    event: Event,
+    options: RescheduleRequest,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> EventSchedule:
+    """Re-optimise from one slot on after no-shows or late changes; earlier meetings stay."""
+    existing = repo.schedule(session, event.id)
+    if existing is None:
+        raise Conflict("The event has no schedule yet; solve it first.")
+    if options.from_slot_id not in {s.id for s in repo.slots(session, event.id)}:
+        raise _invalid("from_slot_id", f"no slot {options.from_slot_id} in this event")
+    for i, person_id in enumerate(options.no_show_person_ids):
+        person = repo.get_person(session, event.id, person_id)
+        if person is None:
+            raise _invalid(f"no_show_person_ids[{i}]", f"no person {person_id} in this event")
+        person.no_show = True
+    session.flush()
+    built = build_instance(
+        session,
+        event=event,
+        options=options,
+        cache=cache,
+        encoder=encoder,
+        no_show_everywhere=False,
+    )
+    previous = Schedule(
+        meetings=tuple(
+            Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in built.stored
+        ),
+        status="feasible",
+    )
+    try:
+        instance = rescheduling_instance(
+            built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
+        )
+        schedule = reschedule(
+            built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
+        )
+    except InvalidInstance as exc:
+        raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
+    return _check_and_store(
+        session,
+        event=event,
+        instance=instance,
+        schedule=schedule,
+        stored=built.stored,
+        status=existing.status,
+    )
+
+
+def get_schedule(session: Session, *, event: Event) -> EventSchedule:
+    row = repo.schedule(session, event.id)
+    if row is None:
+        raise NotFound(f"Event {event.id} has no schedule yet.")
+    return row
+
+
+def publish_schedule(session: Session, *, event: Event) -> EventSchedule:
+    row = get_schedule(session, event=event)
+    if row.status != "published":
+        row.status = "published"
+        row.published_at = utcnow()
+        session.flush()
+    return row
+
+
+def delete_schedule(session: Session, *, event: Event) -> None:
+    row = get_schedule(session, event=event)
+    for m in repo.meetings(session, event.id):
+        session.delete(m)
+    session.delete(row)
+    session.flush()
+
+
+def set_meeting_lock(session: Session, *, event: Event, meeting_id: int, locked: bool) -> None:
+    meeting = repo.get_meeting(session, event.id, meeting_id)
+    if meeting is None:
+        raise NotFound(f"No meeting {meeting_id} in event {event.id}.")
+    meeting.locked = locked
+    session.flush()
+
+
+def meeting_out(
+    meeting: ScheduledMeeting, slots: dict[int, TimeSlot], tables: dict[int, EventTable]
+) -> MeetingOut:
+    slot = slots[meeting.slot_id]
+    return MeetingOut(
+        id=meeting.id,
+        slot_id=meeting.slot_id,
+        table_id=meeting.table_id,
+        table=tables[meeting.table_id].name,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        person_a_id=meeting.person_a_id,
+        person_b_id=meeting.person_b_id,
+        kind=meeting.kind,
+        value=meeting.value,
+        locked=meeting.locked,
+    )
+
+
+def schedule_out(session: Session, *, event: Event, row: EventSchedule) -> ScheduleOut:
+    slots = {s.id: s for s in repo.slots(session, event.id)}
+    tables = {t.id: t for t in repo.tables(session, event.id)}
+    return ScheduleOut(
+        event_id=event.id,
+        status=row.status,
+        solved_at=row.solved_at,
+        published_at=row.published_at,
+        meetings=[meeting_out(m, slots, tables) for m in repo.meetings(session, event.id)],
+        report=ReportOut.model_validate(row.report),
+    )
+
+
+# ---------------------------------------------------------------- agendas and exports
+
+
+def event_info(event: Event) -> EventInfo:
+    return EventInfo(id=event.id, name=event.name, venue=event.venue, timezone=event.timezone)
+
+
+def person_info(person: EventPerson) -> PersonInfo:
+    return PersonInfo(
+        id=person.id,
+        name=person.name,
+        role=person.role,
+        organization_id=person.participant.organization_id,
+        organization=person.participant.organization.name,
+    )
+
+
+@dataclass(frozen=True)
+class Agendas:
+    event: EventInfo
+    row: EventSchedule
+    agendas: list[Agenda]
+    plan: list[PlanRow]
+
+
+def load_agendas(
+    session: Session, *, event: Event, person_id: int | None = None, published_only: bool
+) -> Agendas:
+    """Every person's agenda (or one person's) and the table plan of the stored schedule.
+
+    Participants see a schedule once it is published; the organiser also sees drafts.
+    """
+    if person_id is not None:
+        get_person(session, event=event, person_id=person_id)
+    row = repo.schedule(session, event.id)
+    if row is None:
+        raise NotFound(f"Event {event.id} has no schedule yet.")
+    if published_only and row.status != "published":
+        raise Conflict(f"The schedule of event {event.id} is not published yet.")
+    people = {p.id: person_info(p) for p in repo.people(session, event.id)}
+    slots = {s.id: s for s in repo.slots(session, event.id)}
+    tables = {t.id: t for t in repo.tables(session, event.id)}
+    entries: dict[int, list[AgendaEntry]] = {p: [] for p in people}
+    plan: list[PlanRow] = []
+    for m in repo.meetings(session, event.id):
+        slot = slots[m.slot_id]
+        table = tables[m.table_id].name
+        a, b = people[m.person_a_id], people[m.person_b_id]
+        plan.append(
+            PlanRow(slot.position, slot.starts_at, slot.ends_at, table, a, b, m.kind, m.locked)
+        )
+        for me, other in ((a, b), (b, a)):
+            entries[me.id].append(
+                AgendaEntry(
+                    meeting_id=m.id,
+                    starts_at=slot.starts_at,
+                    ends_at=slot.ends_at,
+                    table=table,
+                    partner=other,
+                    kind=m.kind,
+                    person_a_id=m.person_a_id,
+                    person_b_id=m.person_b_id,
+                )
+            )
+    chosen = [person_id] if person_id is not None else list(people)
+    agendas = [Agenda(person=people[p], entries=entries[p]) for p in chosen]
+    return Agendas(event=event_info(event), row=row, agendas=agendas, plan=plan)
+
+
+def agenda_out(loaded: Agendas) -> AgendaOut:
+    agenda = loaded.agendas[0]
+    zone = loaded.event.zone
+    return AgendaOut(
+        event_id=loaded.event.id,
+        event=loaded.event.name,
+        venue=loaded.event.venue,
+        timezone=loaded.event.timezone,
+        person_id=agenda.person.id,
+        person=agenda.person.name,
+        organization=agenda.person.organization,
+        meetings=[
+            AgendaItem(
+                meeting_id=e.meeting_id,
+                starts_at=e.starts_at.astimezone(zone),
+                ends_at=e.ends_at.astimezone(zone),
+                table=e.table,
+                partner=AgendaPartner(
+                    person_id=e.partner.id,
+                    name=e.partner.name,
+                    role=e.partner.role,
+                    organization_id=e.partner.organization_id,
+                    organization=e.partner.organization,
+                ),
+                kind=e.kind,
+            )
+            for e in agenda.entries
+        ],
+    )
