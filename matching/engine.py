@@ -1,0 +1,832 @@
+"""Partner ranking: retrieval by nearest neighbours, complementarity-aware scoring, explanations.
+
+Arrays in, ids and scores out. The matcher never sees an encoder: every vector it handles was
+computed when a profile was written, and free-text needs arrive already encoded.
+
+Retrieval: the query's needs against all core competences, its cores against all cores and all
+needs, and its profile vector against all profile vectors (exact matrix products, or faiss HNSW
+above `ann_threshold` rows). When no more organisations than `candidate_pool` pass the filters,
+all of them are scored instead, so small or heavily filtered sets are ranked exactly.
+
+Scoring: the components of `matching.weights.COMPONENTS`, combined as described there.
+Similarities are calibrated before they count: c = clip((cos - floor) / (1 - floor), 0, 1), where
+`floor` sits just above the cosines of random pairs of competences (learned at `fit`), so that
+encoders with different baselines (hashing, USE, MiniLM) give comparable component values.
+A profile without core competences offers its description (profile vector) instead; a need that
+only the other side's description answers counts with `Weights.description_offer`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
+from matching.geo import haversine_km
+from matching.types import (
+    CompetenceKind,
+    Filters,
+    Match,
+    ProfileVec,
+    Reason,
+    Relation,
+)
+from matching.weights import COMPONENTS, Weights
+
+_COL = {name: i for i, name in enumerate(COMPONENTS)}
+_NEED_KINDS = ("complementary", "peripheral")
+# Components that link a particular pair; a candidate needs one of them above zero.
+_EVIDENCE = (
+    "need_coverage", "reciprocal_coverage", "profile_similarity", "core_overlap", "network"
+)
+# A floor estimated from a handful of vectors is noise; below these sizes the fixed
+# `Weights.fallback_floor` is used instead.
+_MIN_CALIBRATION_ROWS = 40
+_MIN_CALIBRATION_OWNERS = 5
+_CALIBRATION_PAIRS = 4000
+
+
+def nace_division(code: str | None) -> str | None:
+    """The two-digit NACE division of a code ("26.51" -> "26"), None if unknown or a letter."""
+    if not code:
+        return None
+    digits = code.strip().replace(" ", "")
+    if len(digits) >= 2 and digits[:2].isdigit():
+        return digits[:2]
+    return None
+
+
+def nace_matches(code: str | None, prefixes: Sequence[str]) -> bool:
+    """True if `code` starts with one of `prefixes` (dots and spaces ignored, "62.1" ~ "621")."""
+    if not code:
+        return False
+    norm = _nace_key(code)
+    return any(norm.startswith(_nace_key(p)) for p in prefixes if _nace_key(p))
+
+
+def _nace_key(code: str) -> str:
+    return code.strip().replace(".", "").replace(" ", "").upper()
+
+
+def harmonic_with_floor(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarray:
+    """(1 - floor) * harmonic mean + floor * arithmetic mean, elementwise on (n,) arrays.
+
+    The harmonic mean is 0 when one side is 0 (RECON's reciprocity); the floor keeps one-sided
+    matches visible, below two-sided ones of the same total.
+    """
+    s = a + b
+    h = np.divide(2.0 * a * b, s, out=np.zeros_like(s), where=s > 0)
+    return (1.0 - floor) * h + floor * s / 2.0
+
+
+@dataclass
+class _Side:
+    """One organisation's arrays: cores (incl. a pseudo core from the profile vector), needs."""
+
+    id: int | None
+    core: np.ndarray  # (nc, d)
+    core_ids: list[int | None]  # None marks the pseudo core (profile vector)
+    core_labels: list[str | None]
+    need: np.ndarray  # (nn, d)
+    need_w: np.ndarray  # (nn,)
+    need_ids: list[int | None]
+    need_labels: list[str]
+    need_kinds: list[CompetenceKind]
+    profile: np.ndarray | None  # (d,)
+    division: str | None
+    interests: frozenset[str]
+    neighbours: frozenset[int]
+    profile_offers: bool = True  # False for a typed search: its text states needs, not offers
+
+
+class Matcher:
+    """Ranks fitted organisations as cooperation partners for a query organisation or need.
+
+    Parameters
+    ----------
+    weights : score weights and shaping parameters (defaults: `Weights()`).
+    candidate_pool : nearest neighbours retrieved per source (needs->cores, cores->cores,
+        cores->needs, profile->profiles), split evenly over the query's vectors; when no more
+        organisations than this pass the filters, all of them are scored.
+    ann_threshold : above this many rows a vector set is searched with a faiss HNSW index
+        instead of an exact matrix product.
+    """
+
+    def __init__(
+        self,
+        weights: Weights | None = None,
+        *,
+        candidate_pool: int = 300,
+        ann_threshold: int = 50_000,
+        hnsw_m: int = 32,
+        hnsw_ef_search: int = 128,
+        hnsw_ef_construction: int = 80,
+    ) -> None:
+        self.weights = weights
+        self.candidate_pool = candidate_pool
+        self.ann_threshold = ann_threshold
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_search = hnsw_ef_search
+        self.hnsw_ef_construction = hnsw_ef_construction
+
+    # ------------------------------------------------------------------ fitting
+    @property
+    def weights_(self) -> Weights:
+        """The weights in use."""
+        return self.weights if self.weights is not None else Weights()
+
+    def fit(self, profiles: Sequence[ProfileVec]) -> Matcher:
+        """Index the organisations that can be returned as matches."""
+        w = self.weights_
+        self.profiles_: list[ProfileVec] = list(profiles)
+        self.row_of_id_: dict[int, int] = {}
+        for row, p in enumerate(self.profiles_):
+            if p.id in self.row_of_id_:
+                raise MatchingError(f"duplicate profile id {p.id}")
+            self.row_of_id_[p.id] = row
+        self.dim_: int | None = None
+        for p in self.profiles_:
+            for v in [c.vector for c in p.competences] + [p.profile_vector]:
+                self._check_dim(v)
+
+        # Symmetric known-relationship graph over all ids (partners may be unfitted ids).
+        adj: dict[int, set[int]] = {}
+        for p in self.profiles_:
+            for q in p.known_partner_ids:
+                if q == p.id:
+                    continue
+                adj.setdefault(p.id, set()).add(q)
+                adj.setdefault(q, set()).add(p.id)
+        self.adjacency_: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in adj.items()}
+
+        sides = [self._side(p) for p in self.profiles_]
+        self.sides_: list[_Side] = sides
+        d = self.dim_ or 1
+        self.core_start_ = np.zeros(len(sides) + 1, dtype=np.int64)
+        self.need_start_ = np.zeros(len(sides) + 1, dtype=np.int64)
+        for i, s in enumerate(sides):
+            self.core_start_[i + 1] = self.core_start_[i] + len(s.core)
+            self.need_start_[i + 1] = self.need_start_[i] + len(s.need)
+        self.core_mat_ = _stack([s.core for s in sides], d)
+        self.need_mat_ = _stack([s.need for s in sides], d)
+        self.need_w_ = (
+            np.concatenate([s.need_w for s in sides]) if sides else np.zeros(0, dtype=np.float64)
+        )
+        for i, s in enumerate(sides):
+            # Views into the stacked matrices, so every vector is held once.
+            s.core = self.core_mat_[self.core_start_[i] : self.core_start_[i + 1]]
+            s.need = self.need_mat_[self.need_start_[i] : self.need_start_[i + 1]]
+        self.core_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.core_start_))
+        self.need_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.need_start_))
+        self.has_profile_ = np.array([s.profile is not None for s in sides], dtype=bool)
+        self.profile_mat_ = np.zeros((len(sides), d), dtype=np.float32)
+        for i, s in enumerate(sides):
+            if s.profile is not None:
+                self.profile_mat_[i] = s.profile
+        self.profile_rows_ = np.flatnonzero(self.has_profile_)
+
+        self.sim_floor_, self.profile_floor_, self.description_floor_ = self._calibrate(w)
+
+        self.core_index_ = self._build_index(self.core_mat_)
+        self.need_index_ = self._build_index(self.need_mat_)
+        self.profile_search_mat_ = np.ascontiguousarray(self.profile_mat_[self.profile_rows_])
+        self.profile_index_ = self._build_index(self.profile_search_mat_)
+
+        # Metadata as arrays, for vectorised filters.
+        n = len(sides)
+        self.lat_ = np.full(n, np.nan)
+        self.lon_ = np.full(n, np.nan)
+        self.employees_ = np.full(n, np.nan)
+        for i, p in enumerate(self.profiles_):
+            if p.latitude is not None and p.longitude is not None:
+                self.lat_[i], self.lon_[i] = p.latitude, p.longitude
+            if p.employees is not None:
+                self.employees_[i] = p.employees
+        self.country_ = np.array([(p.country or "").upper() for p in self.profiles_], dtype=str)
+        self.nace_key_ = np.array([_nace_key(p.nace_code or "") for p in self.profiles_], dtype=str)
+        # Who lists whom: "exclude_known" also drops candidates that list the query.
+        listed_by: dict[int, list[int]] = {}
+        for row, p in enumerate(self.profiles_):
+            for pid in p.known_partner_ids:
+                listed_by.setdefault(pid, []).append(row)
+        self.listed_by_: dict[int, np.ndarray] = {
+            k: np.array(v, dtype=np.int64) for k, v in listed_by.items()
+        }
+        return self
+
+    def _check_dim(self, v: np.ndarray | None) -> None:
+        if v is None:
+            return
+        v = np.asarray(v)
+        if v.ndim != 1:
+            raise DimensionMismatch(f"expected a 1-d vector, got shape {v.shape}")
+        if self.dim_ is None:
+            self.dim_ = int(v.shape[0])
+        elif v.shape[0] != self.dim_:
+            raise DimensionMismatch(f"vector of dimension {v.shape[0]}, index has {self.dim_}")
+
+    def _side(self, p: ProfileVec) -> _Side:
+        w = self.weights_
+        d = self.dim_ or 1
+        cores = [c for c in p.competences if c.kind == "core"]
+        needs = [c for c in p.competences if c.kind in _NEED_KINDS]
+        core_vecs = [c.vector for c in cores]
+        core_ids: list[int | None] = [c.id for c in cores]
+        core_labels: list[str | None] = [c.label for c in cores]
+        profile = None if p.profile_vector is None else np.asarray(p.profile_vector, np.float32)
+        if not cores and profile is not None:
+            # Without stated core competences the description says what the firm offers.
+            core_vecs, core_ids, core_labels = [profile], [None], [None]
+        neighbours = set(p.known_partner_ids) | set(self.adjacency_.get(p.id, frozenset()))
+        neighbours.discard(p.id)
+        return _Side(
+            id=p.id,
+            core=_stack([np.asarray(v, np.float32)[None, :] for v in core_vecs], d),
+            core_ids=core_ids,
+            core_labels=core_labels,
+            need=_stack([np.asarray(c.vector, np.float32)[None, :] for c in needs], d),
+            need_w=np.array([w.need_weight(c.kind) for c in needs], dtype=np.float64),
+            need_ids=[c.id for c in needs],
+            need_labels=[c.label for c in needs],
+            need_kinds=[c.kind for c in needs],
+            profile=profile,
+            division=nace_division(p.nace_code),
+            interests=frozenset(p.cooperation_interests),
+            neighbours=frozenset(neighbours),
+        )
+
+    def _calibrate(self, w: Weights) -> tuple[float, float, float]:
+        """Cosine floors from the cosines between random rows of different profiles."""
+        rng = np.random.default_rng(0)
+
+        def floor(
+            mat: np.ndarray, owner: np.ndarray, spread: float, kind: np.ndarray | None = None
+        ) -> float | None:
+            if len(mat) < _MIN_CALIBRATION_ROWS or len(np.unique(owner)) < _MIN_CALIBRATION_OWNERS:
+                return None
+            i = rng.integers(0, len(mat), _CALIBRATION_PAIRS)
+            j = rng.integers(0, len(mat), _CALIBRATION_PAIRS)
+            keep = owner[i] != owner[j]
+            if kind is not None:
+                keep &= kind[i] != kind[j]
+            if not keep.any():
+                return None
+            sims = np.einsum("ij,ij->i", mat[i[keep]], mat[j[keep]])
+            q16, q50 = np.quantile(sims, [0.16, 0.5])
+            return float(np.clip(q50 + spread * (q50 - q16), -1.0, 0.9))
+
+        real = np.array(
+            [cid is not None for s in self.sides_ for cid in s.core_ids], dtype=bool
+        )
+        comp = np.vstack([self.core_mat_[real], self.need_mat_])
+        owner = np.concatenate([self.core_owner_[real], self.need_owner_])
+        sim_floor = w.similarity_floor
+        if sim_floor is None:
+            sim_floor = floor(comp, owner, w.floor_spread)
+        prof_floor = w.profile_floor
+        rows = self.profile_rows_
+        if prof_floor is None:
+            prof_floor = floor(self.profile_mat_[rows], rows, w.profile_floor_spread)
+        desc_floor = w.description_floor
+        if desc_floor is None and len(rows):
+            # Competence phrases against descriptions: stack both and keep mixed pairs only.
+            mixed = np.vstack([comp, self.profile_mat_[rows]])
+            kind = np.concatenate([np.zeros(len(comp), bool), np.ones(len(rows), bool)])
+            desc_floor = floor(mixed, np.concatenate([owner, rows]), w.floor_spread, kind)
+        return (
+            sim_floor if sim_floor is not None else w.fallback_floor,
+            prof_floor if prof_floor is not None else w.fallback_floor,
+            desc_floor if desc_floor is not None else w.fallback_floor,
+        )
+
+    def _build_index(self, mat: np.ndarray) -> Any:
+        if len(mat) <= self.ann_threshold or len(mat) == 0:
+            return None
+        import faiss
+
+        index = faiss.IndexHNSWFlat(mat.shape[1], self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.hnsw_ef_construction
+        index.hnsw.efSearch = self.hnsw_ef_search
+        index.add(np.ascontiguousarray(mat, dtype=np.float32))
+        return index
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "profiles_"):
+            raise NotFitted("call fit() first")
+
+    # ------------------------------------------------------------------ public API
+    def match(
+        self, query: ProfileVec, *, filters: Filters = Filters(), limit: int = 10
+    ) -> list[Match]:
+        """The best `limit` partners for `query` (fitted or not; never itself)."""
+        self._check_fitted()
+        filters = filters if filters is not None else Filters()  # tolerate None from callers
+        for v in [c.vector for c in query.competences] + [query.profile_vector]:
+            self._check_dim(v)
+        side = self._side(query)
+        origin = filters.origin
+        if origin is None and query.latitude is not None and query.longitude is not None:
+            origin = (query.latitude, query.longitude)
+        return self._rank(side, query, filters, origin, limit)
+
+    def search(
+        self,
+        need_vectors: np.ndarray,
+        need_labels: Sequence[str],
+        *,
+        filters: Filters = Filters(),
+        limit: int = 10,
+    ) -> list[Match]:
+        """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows."""
+        self._check_fitted()
+        filters = filters if filters is not None else Filters()  # tolerate None from callers
+        vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
+        if len(vecs) != len(need_labels):
+            raise MatchingError("need_vectors and need_labels differ in length")
+        for v in vecs:
+            self._check_dim(v)
+        d = self.dim_ or vecs.shape[1]
+        mean = vecs.mean(axis=0) if len(vecs) else np.zeros(d, np.float32)
+        norm = float(np.linalg.norm(mean))
+        side = _Side(
+            id=None,
+            core=np.zeros((0, d), np.float32),
+            core_ids=[],
+            core_labels=[],
+            need=vecs.reshape(-1, d),
+            need_w=np.full(len(vecs), self.weights_.complementary_need),
+            need_ids=[None] * len(vecs),
+            need_labels=list(need_labels),
+            need_kinds=["complementary"] * len(vecs),
+            profile=(mean / norm).astype(np.float32) if norm > 0 else None,
+            division=None,
+            interests=frozenset(),
+            neighbours=frozenset(),
+            profile_offers=False,
+        )
+        return self._rank(side, None, filters, filters.origin, limit)
+
+    def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
+        """(len(candidate_ids), n_components) raw components in `Weights.component_names()` order.
+
+        Candidates must be fitted profiles. No filter is applied, so weights can be learned from
+        labelled pairs: `Weights().from_vector(LogisticRegression().fit(X, y).coef_[0])`.
+        """
+        self._check_fitted()
+        for v in [c.vector for c in query.competences] + [query.profile_vector]:
+            self._check_dim(v)
+        try:
+            rows = np.array([self.row_of_id_[i] for i in candidate_ids], dtype=np.int64)
+        except KeyError as exc:
+            raise MatchingError(f"unknown candidate id {exc.args[0]}") from exc
+        side = self._side(query)
+        feats, _, _ = self._features(side, rows)
+        return feats
+
+    # ------------------------------------------------------------------ ranking
+    def _rank(
+        self,
+        side: _Side,
+        query: ProfileVec | None,
+        filters: Filters,
+        origin: tuple[float, float] | None,
+        limit: int,
+    ) -> list[Match]:
+        w = self.weights_
+        if limit <= 0 or not self.profiles_:
+            return []
+        allowed = self._allowed(side, query, filters, origin)
+        if allowed.sum() <= self.candidate_pool:
+            rows = np.flatnonzero(allowed)
+        else:
+            rows = self._retrieve(side)
+            rows = rows[allowed[rows]]
+        if len(rows) == 0:
+            return []
+        feats, overlap_ok, _ = self._features(side, rows)
+        relation = np.where(overlap_ok, "competitor", "complementary")
+        # Shared interests and activity alone say nothing about this pair: a firm linked by no
+        # competence, text or partner is not offered as a match.
+        keep = feats[:, [_COL[c] for c in _EVIDENCE]].max(axis=1) > 0
+        if side.id is not None:
+            opted_out = np.array([self.profiles_[r].exclude_from_competitors for r in rows])
+            keep &= ~(overlap_ok & (opted_out | (not filters.include_competitors)))
+        rows, feats, relation = rows[keep], feats[keep], relation[keep]
+        scores = self._scores(feats, relation == "competitor", w)
+        order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
+        out = []
+        for k in order:
+            r = int(rows[k])
+            rel: Relation = "competitor" if relation[k] == "competitor" else "complementary"
+            cand = self.profiles_[r]
+            shared = tuple(sorted(side.interests & cand.cooperation_interests))
+            out.append(
+                Match(
+                    target_id=cand.id,
+                    score=float(scores[k]),
+                    relation=rel,
+                    components={n: float(feats[k, i]) for i, n in enumerate(COMPONENTS)},
+                    reasons=self._reasons(side, r, rel, feats[k, _COL["profile_similarity"]]),
+                    shared_interests=shared,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _scores(feats: np.ndarray, competitor: np.ndarray, w: Weights) -> np.ndarray:
+        """(n,) scores from (n, n_components) features; see matching.weights for the formula."""
+        vec = w.vector()
+        coop = _COL["coopetition"]
+        base_w = vec.copy()
+        base_w[coop] = 0.0
+        base = feats @ base_w
+        comp = w.competitor_factor * (base + vec[coop] * feats[:, coop])
+        return np.where(competitor, comp, base)
+
+    def _allowed(
+        self,
+        side: _Side,
+        query: ProfileVec | None,
+        filters: Filters,
+        origin: tuple[float, float] | None,
+    ) -> np.ndarray:
+        """(n_profiles,) bool mask of candidates that pass every filter except competitors."""
+        n = len(self.profiles_)
+        ok = np.ones(n, dtype=bool)
+        if side.id is not None and side.id in self.row_of_id_:
+            ok[self.row_of_id_[side.id]] = False
+        for pid in filters.exclude_ids:
+            if pid in self.row_of_id_:
+                ok[self.row_of_id_[pid]] = False
+        if filters.exclude_known and query is not None:
+            for pid in query.known_partner_ids:
+                if pid in self.row_of_id_:
+                    ok[self.row_of_id_[pid]] = False
+            ok[self.listed_by_.get(query.id, np.zeros(0, dtype=np.int64))] = False
+        if filters.max_distance_km is not None:
+            if filters.max_distance_km < 0:
+                raise InvalidFilter("max_distance_km must not be negative")
+            if origin is None:
+                raise InvalidFilter("max_distance_km needs query coordinates or an origin")
+            has = ~np.isnan(self.lat_)
+            dist = np.full(n, np.inf)
+            dist[has] = haversine_km(origin[0], origin[1], self.lat_[has], self.lon_[has])
+            ok &= dist <= filters.max_distance_km
+        if (
+            filters.min_employees is not None
+            and filters.max_employees is not None
+            and filters.min_employees > filters.max_employees
+        ):
+            raise InvalidFilter("min_employees is greater than max_employees")
+        if filters.min_employees is not None:
+            ok &= ~np.isnan(self.employees_) & (self.employees_ >= filters.min_employees)
+        if filters.max_employees is not None:
+            ok &= ~np.isnan(self.employees_) & (self.employees_ <= filters.max_employees)
+        if filters.countries:
+            ok &= np.isin(self.country_, [c.upper() for c in filters.countries])
+        if filters.nace_include:
+            ok &= self._nace_mask(filters.nace_include)
+        if filters.nace_exclude:
+            ok &= ~self._nace_mask(filters.nace_exclude)
+        if filters.cooperation_interests:
+            wanted = filters.cooperation_interests
+            rows = np.flatnonzero(ok)
+            ok[rows] = [bool(wanted & self.profiles_[r].cooperation_interests) for r in rows]
+        return ok
+
+    def _nace_mask(self, prefixes: Sequence[str]) -> np.ndarray:
+        """(n_profiles,) bool: the NACE code starts with one of the prefixes."""
+        mask = np.zeros(len(self.profiles_), dtype=bool)
+        for p in prefixes:
+            key = _nace_key(p)
+            if key:
+                mask |= np.char.startswith(self.nace_key_, key) & (self.nace_key_ != "")
+        return mask
+
+    def _retrieve(self, side: _Side) -> np.ndarray:
+        """Unique profile rows near the query: needs->cores, cores->cores, cores->needs, profile.
+
+        Each source contributes about `candidate_pool` rows, split evenly over the query's
+        vectors, so a profile with many competences does not widen the net.
+        """
+        pool = self.candidate_pool
+        found: list[np.ndarray] = []
+        groups = [(g, max(1, -(-pool // len(g)))) for g in (side.need, side.core) if len(g)]
+        if groups and len(self.core_mat_):
+            for hits in _topk_groups(self.core_index_, self.core_mat_, groups):
+                found.append(self.core_owner_[hits])
+        if len(side.core) and len(self.need_mat_):
+            k = max(1, -(-pool // len(side.core)))
+            for hits in _topk_groups(self.need_index_, self.need_mat_, [(side.core, k)]):
+                found.append(self.need_owner_[hits])
+        if side.profile is not None and len(self.profile_rows_):
+            groups = [(side.profile[None, :], pool)]
+            for hits in _topk_groups(self.profile_index_, self.profile_search_mat_, groups):
+                found.append(self.profile_rows_[hits])
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([f.ravel() for f in found]))
+
+    def _calib(self, sims: np.ndarray, floor: float) -> np.ndarray:
+        return np.clip((sims - floor) / (1.0 - floor), 0.0, 1.0)
+
+    def _features(
+        self, side: _Side, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw components for candidate rows.
+
+        Returns (features (n, n_components), competitor (n,) bool, need_coverage_defined (n,)).
+        """
+        w = self.weights_
+        n = len(rows)
+        feats = np.zeros((n, len(COMPONENTS)), dtype=np.float64)
+        tau = w.softmax_temperature
+
+        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
+        n_start, n_len = self.need_start_[rows], np.diff(self.need_start_)[rows]
+        core_idx = _ranges(c_start, c_len)
+        need_idx = _ranges(n_start, n_len)
+        core_seg = _seg_starts(c_len)
+        need_seg = _seg_starts(n_len)
+
+        # My needs and my cores against all their cores: one gather, one matrix product.
+        qn = len(side.need)
+        mine = np.vstack([side.need, side.core])  # (qn + qc, d)
+        cal_all = np.zeros((len(mine), len(core_idx)))
+        if len(mine) and len(core_idx):
+            cal_all = self._calib(mine @ self.core_mat_[core_idx].T, self.sim_floor_)
+        # need_coverage: their core covers my needs.
+        a = np.zeros(n)
+        a_defined = np.full(n, qn > 0)
+        offer = w.description_offer
+        if qn:
+            soft = np.zeros((qn, n))
+            if len(core_idx):
+                soft = _segment_softmax_mean(cal_all[:qn], core_seg, c_len, tau)  # (qn, n)
+            if offer > 0:
+                # A need the description answers counts too, discounted against stated cores.
+                d = self._calib(side.need @ self.profile_mat_[rows].T, self.description_floor_)
+                soft = np.maximum(soft, offer * d * self.has_profile_[rows])
+            a = (side.need_w @ soft) / side.need_w.sum()
+        # reciprocal_coverage: my core covers their needs.
+        b = np.zeros(n)
+        b_defined = n_len > 0
+        if len(need_idx):
+            their_needs = self.need_mat_[need_idx]  # (m, d)
+            per_need = np.zeros(len(need_idx))
+            if len(side.core):
+                cal = self._calib(their_needs @ side.core.T, self.sim_floor_)  # (m, qc)
+                per_need = _softmax_mean(cal, tau)  # (m,)
+            if offer > 0 and side.profile is not None and side.profile_offers:
+                d = self._calib(their_needs @ side.profile, self.description_floor_)
+                per_need = np.maximum(per_need, offer * d)
+            nw = self.need_w_[need_idx]
+            num = _segment_sum(per_need * nw, need_seg, n_len)
+            den = _segment_sum(nw, need_seg, n_len)
+            b = np.divide(num, den, out=np.zeros(n), where=den > 0)
+        prior = w.missing_side_prior
+        mutual = harmonic_with_floor(
+            np.where(a_defined, a, prior), np.where(b_defined, b, prior), w.one_sided_floor
+        )
+
+        # core_overlap: F1-like agreement of the two core sets (competitor signal).
+        overlap = np.zeros(n)
+        if len(side.core) and len(core_idx):
+            cal = cal_all[qn:]  # (qc, m)
+            best_q = _segment_max(cal, core_seg, c_len)  # (qc, n): best cand core per q core
+            prec = best_q.mean(axis=0)
+            rec = _segment_sum(cal.max(axis=0), core_seg, c_len) / np.maximum(c_len, 1)
+            overlap = np.divide(
+                2 * prec * rec, prec + rec, out=np.zeros(n), where=(prec + rec) > 0
+            )
+
+        prof = np.zeros(n)
+        if side.profile is not None:
+            sims = self.profile_mat_[rows] @ side.profile
+            prof = np.where(self.has_profile_[rows], self._calib(sims, self.profile_floor_), 0.0)
+
+        cross = np.zeros(n)
+        same_div = np.zeros(n, dtype=bool)
+        known_div = np.zeros(n, dtype=bool)
+        interests = np.zeros(n)
+        coop = np.zeros(n)
+        network = np.zeros(n)
+        activity = np.zeros(n)
+        coop_w = w.coopetition_interest_weights()
+        for k, r in enumerate(rows):
+            cand = self.sides_[r]
+            if side.division is not None and cand.division is not None:
+                known_div[k] = True
+                same_div[k] = side.division == cand.division
+            union = side.interests | cand.interests
+            shared = side.interests & cand.interests
+            if union:
+                interests[k] = len(shared) / len(union)
+                den_w = sum(coop_w.get(i, 0.0) for i in union)
+                if den_w > 0:
+                    coop[k] = sum(coop_w.get(i, 0.0) for i in shared) / den_w
+            network[k] = self._adamic_adar(side, cand)
+            if cand.id is not None:
+                activity[k] = math.log1p(len(self.adjacency_.get(cand.id, ())))
+        cross = np.where(known_div & ~same_div, a, 0.0)
+
+        feats[:, _COL["need_coverage"]] = a
+        feats[:, _COL["reciprocal_coverage"]] = b
+        feats[:, _COL["mutual"]] = mutual
+        feats[:, _COL["profile_similarity"]] = prof
+        feats[:, _COL["core_overlap"]] = overlap
+        feats[:, _COL["cross_industry"]] = cross
+        feats[:, _COL["shared_interests"]] = interests
+        feats[:, _COL["network"]] = network
+        feats[:, _COL["activity"]] = activity
+        feats[:, _COL["coopetition"]] = coop
+
+        competitor = np.where(
+            known_div,
+            same_div & (overlap >= w.competitor_overlap),
+            (overlap >= w.competitor_overlap_no_nace) & (prof >= w.competitor_profile_similarity),
+        )
+        if side.id is None:
+            competitor[:] = False
+        return feats, competitor, a_defined
+
+    def _adamic_adar(self, side: _Side, cand: _Side) -> float:
+        """Squashed Adamic-Adar index: common known partners, rarer ones count more."""
+        common = side.neighbours & cand.neighbours
+        if not common:
+            return 0.0
+        total = 0.0
+        for z in common:
+            deg = len(self.adjacency_.get(z, frozenset()) | {side.id})
+            total += 1.0 / math.log(max(deg, 2))
+        return total / (1.0 + total)
+
+    # ------------------------------------------------------------------ explanations
+    def _reasons(
+        self, side: _Side, row: int, relation: Relation, prof_sim: float
+    ) -> tuple[Reason, ...]:
+        """Pairs behind a match, strongest first (by calibrated contribution), at most
+        `max_reasons`. A need answered by a description rather than a competence has None as
+        the id and label of that side."""
+        w = self.weights_
+        cand = self.sides_[row]
+        found: list[tuple[float, Reason]] = []
+
+        def covers(
+            needs: np.ndarray, cores: np.ndarray, profile: np.ndarray | None
+        ) -> list[tuple[int, int | None, float, float]]:
+            """Per need: (need index, best core index or None = description, strength, cos)."""
+            out: list[tuple[int, int | None, float, float]] = []
+            core_sims = needs @ cores.T if len(cores) else np.zeros((len(needs), 0))
+            desc_sims = needs @ profile if profile is not None else None
+            for i in range(len(needs)):
+                best: tuple[int | None, float, float] = (None, 0.0, 0.0)
+                if core_sims.shape[1]:
+                    j = int(core_sims[i].argmax())
+                    c = float(self._calib(core_sims[i, j], self.sim_floor_))
+                    best = (j, c, float(core_sims[i, j]))
+                if desc_sims is not None and w.description_offer > 0:
+                    c = w.description_offer * float(
+                        self._calib(desc_sims[i], self.description_floor_)
+                    )
+                    if c > best[1]:
+                        best = (None, c, float(desc_sims[i]))
+                if best[1] > 0:
+                    out.append((i, best[0], best[1], best[2]))
+            return out
+
+        for i, j, strength, cos in covers(side.need, cand.core, cand.profile):
+            found.append((strength, Reason(
+                direction="they_cover_my_need",
+                query_competence_id=side.need_ids[i],
+                query_label=side.need_labels[i],
+                target_competence_id=cand.core_ids[j] if j is not None else None,
+                target_label=cand.core_labels[j] if j is not None else None,
+                need_kind=side.need_kinds[i],
+                similarity=cos,
+            )))
+        my_offer = side.profile if side.profile_offers else None
+        for i, j, strength, cos in covers(cand.need, side.core, my_offer):
+            found.append((strength, Reason(
+                direction="i_cover_their_need",
+                query_competence_id=side.core_ids[j] if j is not None else None,
+                query_label=side.core_labels[j] if j is not None else None,
+                target_competence_id=cand.need_ids[i],
+                target_label=cand.need_labels[i],
+                need_kind=cand.need_kinds[i],
+                similarity=cos,
+            )))
+        if (relation == "competitor" or not found) and len(side.core) and len(cand.core):
+            sims = side.core @ cand.core.T
+            for i, j in enumerate(sims.argmax(axis=1)):
+                strength = float(self._calib(sims[i, j], self.sim_floor_))
+                # Both sides must be stated competences: a description is not a "core".
+                if strength > 0 and side.core_ids[i] is not None and cand.core_ids[j] is not None:
+                    found.append((strength, Reason(
+                        direction="shared_core",
+                        query_competence_id=side.core_ids[i],
+                        query_label=side.core_labels[i],
+                        target_competence_id=cand.core_ids[j],
+                        target_label=cand.core_labels[j],
+                        need_kind=None,
+                        similarity=float(sims[i, j]),
+                    )))
+        if not found and prof_sim > 0 and side.profile is not None and cand.profile is not None:
+            found.append((prof_sim, Reason(
+                direction="similar_profile",
+                query_competence_id=None,
+                query_label=None,
+                target_competence_id=None,
+                target_label=None,
+                need_kind=None,
+                similarity=float(side.profile @ cand.profile),
+            )))
+        found.sort(key=lambda x: -x[0])
+        return tuple(r for _, r in found[: w.max_reasons])
+
+
+# ---------------------------------------------------------------------- array helpers
+def _stack(blocks: Sequence[np.ndarray], d: int) -> np.ndarray:
+    """Row-stack (k_i, d) blocks into (sum k_i, d) float32; (0, d) if there are none."""
+    blocks = [b for b in blocks if len(b)]
+    if not blocks:
+        return np.zeros((0, d), dtype=np.float32)
+    return np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of range(s, s + l) for each pair; (sum lengths,) int64."""
+    if len(lengths) == 0 or lengths.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - _seg_starts(lengths), lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def _seg_starts(lengths: np.ndarray) -> np.ndarray:
+    """Start of each segment in the concatenation: (n,) int64."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
+def _segment_sum(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sum of each segment of the last axis; empty segments give 0. (..., m) -> (..., n)."""
+    out = np.zeros((*values.shape[:-1], len(lengths)), dtype=np.float64)
+    nz = lengths > 0
+    if nz.any():
+        out[..., nz] = np.add.reduceat(values, starts[nz], axis=-1)
+    return out
+
+
+def _segment_max(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Max of each segment of the last axis; empty segments give 0. (..., m) -> (..., n)."""
+    out = np.zeros((*values.shape[:-1], len(lengths)), dtype=np.float64)
+    nz = lengths > 0
+    if nz.any():
+        out[..., nz] = np.maximum.reduceat(values, starts[nz], axis=-1)
+    return out
+
+
+def _segment_softmax_mean(
+    values: np.ndarray, starts: np.ndarray, lengths: np.ndarray, tau: float
+) -> np.ndarray:
+    """Softmax-weighted mean per segment of the last axis: a soft max that never exceeds the
+    max, so more competences on the other side do not inflate coverage. (q, m) -> (q, n)."""
+    e = np.exp((values - 1.0) / tau)  # values lie in [0, 1]; shifting by 1 avoids overflow
+    num = _segment_sum(values * e, starts, lengths)
+    den = _segment_sum(e, starts, lengths)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _softmax_mean(values: np.ndarray, tau: float) -> np.ndarray:
+    """Softmax-weighted mean along the last axis. (m, k) -> (m,)."""
+    e = np.exp((values - 1.0) / tau)
+    return np.asarray((values * e).sum(axis=-1) / e.sum(axis=-1))
+
+
+def _topk_groups(
+    index: Any, mat: np.ndarray, groups: Sequence[tuple[np.ndarray, int]]
+) -> list[np.ndarray]:
+    """For each group (queries (q, d), k): row indices of the k nearest rows of `mat` (n, d) for
+    every query, flattened to (q * k,). All groups share one pass over `mat` (one matrix
+    product, or one faiss search)."""
+    queries = np.ascontiguousarray(np.vstack([g for g, _ in groups]), dtype=np.float32)
+    bounds = np.cumsum([0] + [len(g) for g, _ in groups])
+    out = []
+    if index is not None:
+        k_max = min(max(k for _, k in groups), len(mat))
+        index.hnsw.efSearch = max(index.hnsw.efSearch, 2 * k_max)
+        _, ids = index.search(queries, k_max)  # sorted by similarity
+        for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
+            part = ids[lo:hi, : min(k, k_max)]
+            out.append(np.asarray(part[part >= 0], dtype=np.int64))
+        return out
+    sims = queries @ mat.T
+    for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
+        if k >= len(mat):
+            out.append(np.tile(np.arange(len(mat)), hi - lo))
+        else:
+            out.append(np.argpartition(-sims[lo:hi], k - 1, axis=1)[:, :k].ravel())
+    return out

@@ -1,0 +1,96 @@
+"""Value types exchanged between the engine, the web service and the benchmarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+CompetenceKind = Literal["core", "complementary", "peripheral"]
+Relation = Literal["complementary", "competitor"]
+ReasonDirection = Literal[
+    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile"
+]
+
+COOPERATION_INTERESTS: tuple[str, ...] = (
+    "data_sharing",
+    "product_development",
+    "purchasing_sales",
+    "competence_building",
+    "training",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompetenceVec:
+    """One competence with its stored embedding; `vector` is (d,) float32 with unit norm."""
+
+    id: int
+    kind: CompetenceKind
+    label: str
+    vector: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileVec:
+    """An organisation as the engine sees it: metadata plus stored vectors.
+
+    `profile_vector` is the (d,) unit vector of name + description (+ labels), None without text.
+    `nace_code` is NACE Rev. 2.1 without the section letter ("26.51", "26.5", "26") or None.
+    """
+
+    id: int
+    name: str
+    nace_code: str | None
+    country: str | None
+    latitude: float | None
+    longitude: float | None
+    employees: int | None
+    cooperation_interests: frozenset[str]
+    competences: tuple[CompetenceVec, ...]
+    profile_vector: np.ndarray | None
+    known_partner_ids: frozenset[int] = frozenset()
+    exclude_from_competitors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrictions on the returned candidates; every default lets everything through."""
+
+    countries: frozenset[str] = frozenset()
+    max_distance_km: float | None = None
+    origin: tuple[float, float] | None = None
+    nace_include: tuple[str, ...] = ()
+    nace_exclude: tuple[str, ...] = ()
+    min_employees: int | None = None
+    max_employees: int | None = None
+    cooperation_interests: frozenset[str] = frozenset()
+    include_competitors: bool = True
+    exclude_known: bool = True
+    exclude_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One pair of competences (or profiles) that made a match, with its cosine similarity."""
+
+    direction: ReasonDirection
+    query_competence_id: int | None
+    query_label: str | None
+    target_competence_id: int | None
+    target_label: str | None
+    need_kind: CompetenceKind | None
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A ranked candidate: total score, relation, named components and readable reasons."""
+
+    target_id: int
+    score: float
+    relation: Relation
+    components: dict[str, float] = field(default_factory=dict)
+    reasons: tuple[Reason, ...] = ()
+    shared_interests: tuple[str, ...] = ()

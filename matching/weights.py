@@ -1,0 +1,133 @@
+"""Every weight and threshold of the ranking, with its default, in one place.
+
+The total score of a complementary match is the dot product of the component values (in
+`Weights.component_names()` order, as returned by `Matcher.pair_features`) with
+`Weights.vector()`, except `coopetition`, which only counts for competitors:
+
+    score = sum(w_c * f_c for c != "coopetition")                      relation "complementary"
+    score = competitor_factor * (that + coopetition * f_coopetition)   relation "competitor"
+
+The defaults are set by reasoning about the components' scales, not fitted by a search; they
+were revised once after looking at component values on benchmarks/labelled.py (recorded in
+benchmarks/results/engine.md). `dataclasses.replace` or `Weights.from_vector` swaps in learned
+values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+# Order of the columns of `Matcher.pair_features`. Kept stable: learned weights depend on it.
+COMPONENTS: tuple[str, ...] = (
+    "need_coverage",  # their core covers my needs (soft max per need, weighted mean over needs)
+    "reciprocal_coverage",  # my core covers their needs
+    "mutual",  # both directions combined so that one-sided ranks below two-sided
+    "profile_similarity",  # calibrated cosine of the two profile vectors
+    "core_overlap",  # core-core overlap, the competitor signal
+    "cross_industry",  # need_coverage when the NACE divisions differ, else 0
+    "shared_interests",  # Jaccard of cooperation interests
+    "network",  # Adamic-Adar over known partners, squashed to [0, 1)
+    "activity",  # log1p of the candidate's degree in the known-relationship graph
+    "coopetition",  # weighted Jaccard of interests that suit cooperating competitors
+)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of the score components plus the parameters that shape the components."""
+
+    # --- linear weights of the components (same names as COMPONENTS) ---
+    need_coverage: float = 0.5  # the asker's own needs first
+    reciprocal_coverage: float = 0.0
+    mutual: float = 1.0
+    profile_similarity: float = 0.15
+    core_overlap: float = 0.0
+    cross_industry: float = 0.1
+    shared_interests: float = 0.05  # five coarse categories: a tie-breaker
+    network: float = 0.2
+    activity: float = 0.02
+    coopetition: float = 0.3
+
+    # --- how needs count ---
+    complementary_need: float = 1.0  # strategic needs weigh more ...
+    peripheral_need: float = 0.5  # ... than supporting ones
+    softmax_temperature: float = 0.1  # soft max over the other side's competences, per need
+    # A need answered by the other side's description (not by a stated core competence)
+    # counts with this factor; 0 looks at competences only.
+    description_offer: float = 0.5
+
+    # --- combining the two directions (RECON-like harmonic mean with a floor) ---
+    one_sided_floor: float = 0.3  # mutual = (1 - f) * harmonic(a, b) + f * mean(a, b)
+    missing_side_prior: float = 0.25  # coverage assumed for a side that states no needs
+
+    # --- similarity calibration: c = clip((cos - floor) / (1 - floor), 0, 1) ---
+    # floor = median + floor_spread * (median - 16th percentile) of cosines between random
+    # rows of different profiles. The lower half of that distribution is made of unrelated
+    # pairs in any realistic corpus, so the estimate does not depend on how many related
+    # pairs the corpus holds (a plain upper quantile would).
+    # floor_spread 1.0: German/English paraphrases score a mean cosine of 0.46 under the
+    # multilingual encoder (benchmarks/results/engine.md); 2.5 spreads put the floor near 0.35
+    # and silenced many of them.
+    similarity_floor: float | None = None  # None: learned at fit from random competence pairs
+    floor_spread: float = 1.0
+    profile_floor: float | None = None  # None: learned at fit from random profile pairs
+    profile_floor_spread: float = 1.0
+    description_floor: float | None = None  # competence vs description; None: learned at fit
+    fallback_floor: float = 0.25  # used when too few vectors are fitted to estimate a floor
+
+    # --- competitors ---
+    # core_overlap is an F1 of calibrated cosines; a paraphrase in the other language scores
+    # about 0.33 with the multilingual encoder (benchmarks/results/engine.md), so 0.35 asks
+    # for cores that agree at least as well as paraphrases do.
+    competitor_overlap: float = 0.35  # needed when both NACE divisions are equal
+    competitor_overlap_no_nace: float = 0.6  # ... when a NACE code is missing on either side
+    competitor_profile_similarity: float = 0.3  # ... plus this profile similarity then
+    competitor_factor: float = 0.5  # competitors rank below complementary partners
+    coop_purchasing_sales: float = 1.0  # interest weights inside `coopetition`
+    coop_training: float = 1.0
+    coop_data_sharing: float = 1.0
+    coop_competence_building: float = 1.0
+    coop_product_development: float = 0.5
+
+    # --- explanations ---
+    max_reasons: int = 5
+
+    @staticmethod
+    def component_names() -> tuple[str, ...]:
+        """Names of the score components, in the column order of `Matcher.pair_features`."""
+        return COMPONENTS
+
+    def vector(self) -> np.ndarray:
+        """(n_components,) float64 weights in `component_names()` order."""
+        return np.array([getattr(self, name) for name in COMPONENTS], dtype=np.float64)
+
+    def from_vector(self, values: np.ndarray) -> Weights:
+        """A copy with the component weights replaced by `values` ((n_components,))."""
+        if len(values) != len(COMPONENTS):
+            raise ValueError(f"expected {len(COMPONENTS)} weights, got {len(values)}")
+        changes: dict[str, Any] = {
+            n: float(v) for n, v in zip(COMPONENTS, values, strict=True)
+        }
+        return replace(self, **changes)
+
+    def coopetition_interest_weights(self) -> dict[str, float]:
+        """Weight of each cooperation interest inside the coopetition component."""
+        return {
+            "purchasing_sales": self.coop_purchasing_sales,
+            "training": self.coop_training,
+            "data_sharing": self.coop_data_sharing,
+            "competence_building": self.coop_competence_building,
+            "product_development": self.coop_product_development,
+        }
+
+    def need_weight(self, kind: str) -> float:
+        """Weight of a need of this kind; 0 for core competences (they are offers, not needs)."""
+        if kind == "complementary":
+            return self.complementary_need
+        if kind == "peripheral":
+            return self.peripheral_need
+        return 0.0
+

@@ -1,0 +1,71 @@
+"""Place words and request phrasing in typed needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching.text import parse_need
+from matching.types import Filters
+
+
+def test_region_gives_country_origin_and_radius() -> None:
+    h = parse_need("wir suchen jemanden für OPC-UA-Anbindung in Süddeutschland")
+    assert h.need_text == "OPC-UA-Anbindung"
+    assert h.places == ("Süddeutschland",)
+    assert h.countries == frozenset({"DE"})
+    assert h.origin == (48.6, 10.2)
+    assert h.max_distance_km == 250
+
+
+def test_countries_union_without_radius() -> None:
+    h = parse_need("Laserschweißen aus Österreich oder der Schweiz")
+    assert h.need_text == "Laserschweißen"
+    assert h.countries == frozenset({"AT", "CH"})
+    assert h.origin is None
+    assert h.max_distance_km is None
+
+
+@pytest.mark.parametrize(
+    ("text", "need", "countries"),
+    [
+        ("We are looking for a partner for injection moulding in Bavaria", "injection moulding",
+         {"DE"}),
+        ("Oesterreich: Prüflabor für EMV", "Prüflabor für EMV", {"AT"}),
+        ("Wir brauchen Unterstützung bei IT-Sicherheit im DACH-Raum", "IT-Sicherheit",
+         {"DE", "AT", "CH"}),
+        ("CNC-Fräsen Sachsen-Anhalt", "CNC-Fräsen", {"DE"}),
+        ("Kunststoffspritzguss", "Kunststoffspritzguss", set()),
+        ("Hamburger Hafenlogistik", "Hamburger Hafenlogistik", set()),
+        ("Sachsen und Thüringen: Galvanik", "Galvanik", {"DE"}),
+    ],
+)
+def test_need_text_and_countries(text: str, need: str, countries: set[str]) -> None:
+    h = parse_need(text)
+    assert h.need_text == need
+    assert h.countries == frozenset(countries)
+
+
+def test_longer_name_wins_over_contained_name() -> None:
+    h = parse_need("Galvanik in Sachsen-Anhalt")
+    assert h.places == ("Sachsen-Anhalt",)
+    assert h.origin == (51.95, 11.7)
+    h = parse_need("Werkzeugbau Oberösterreich")
+    assert h.places == ("Oberösterreich",)
+    assert h.countries == frozenset({"AT"})
+
+
+def test_text_that_is_only_a_place_keeps_the_text() -> None:
+    h = parse_need("Bayern")
+    assert h.need_text == "Bayern"
+    assert h.places == ("Bayern",)
+
+
+def test_apply_fills_unset_filters_only() -> None:
+    h = parse_need("Spritzguss in Bayern")
+    f = h.apply(Filters())
+    assert f.countries == frozenset({"DE"})
+    assert f.origin == (48.95, 11.4)
+    assert f.max_distance_km == 200
+    explicit = Filters(countries=frozenset({"AT"}), max_distance_km=20, origin=(48.2, 16.4))
+    assert h.apply(explicit) == explicit
+    assert parse_need("Spritzguss").apply(Filters()) == Filters()
