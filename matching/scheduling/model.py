@@ -1,0 +1,173 @@
+"""Data model of a matchmaking event's meeting-scheduling problem and of its schedules.
+
+Everything here is plain data: ids are ints, slots are ordered (consecutive slots matter for idle
+gaps), and a schedule is a set of meetings, each at one (slot, table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+PairKind = Literal["accepted_request", "must_meet", "would_like", "recommended"]
+PAIR_KINDS: tuple[PairKind, ...] = ("accepted_request", "must_meet", "would_like", "recommended")
+
+SolverStatus = Literal["optimal", "feasible", "greedy", "empty"]
+
+
+class SchedulingError(ValueError):
+    """Base class of the scheduler's errors."""
+
+
+class InvalidInstance(SchedulingError):
+    """The instance contradicts itself (unknown ids, conflicting locked meetings, ...)."""
+
+
+def pair_key(a: int, b: int) -> tuple[int, int]:
+    """The unordered pair {a, b} as a sorted tuple."""
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class TierBonus:
+    """Value added to a pair's score by the kind of interest behind it.
+
+    With scores in [0, 1) the defaults order every accepted request above every must-meet, above
+    every would-like, above every pair that only the engine recommends.
+    """
+
+    accepted_request: float = 3.0
+    must_meet: float = 2.0
+    would_like: float = 1.0
+    recommended: float = 0.0
+
+    def of(self, kind: PairKind) -> float:
+        """The bonus of one kind."""
+        return float(getattr(self, kind))
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Weights and limits of the scheduler.
+
+    The objective is ``value + fairness_weight * covered - idle_weight * idle_gaps`` where
+    ``covered`` counts each participant's meetings up to their target minimum. The default fairness
+    weight exceeds any single meeting's value, so reaching minimums comes first. The default
+    ``idle_weight`` makes idle slots a tie-breaker after value, which is the order the decomposed
+    solver follows (stage 2 minimises idle slots for the pairs of stage 1); 0 ignores them.
+
+    When the best selection of pairs would fill more than ``table_fill`` of the tables, the solver
+    gives up to ``value_slack`` of the value bound (never fairness) by leaving out the least
+    valuable pairs: with nearly full tables, a few fewer low-value meetings buy many fewer idle
+    gaps. ``value_slack=0`` maximises value alone.
+    """
+
+    tier_bonus: TierBonus = field(default_factory=TierBonus)
+    fairness_weight: float = 10.0
+    idle_weight: float = 0.001
+    table_fill: float = 0.85
+    value_slack: float = 0.004
+    time_limit: float = 20.0
+    seed: int = 0
+    workers: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One person at the event; ``unavailable`` holds slot ids."""
+
+    person: int
+    organisation: int
+    unavailable: frozenset[int] = frozenset()
+    max_meetings: int = 8
+    min_meetings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePair:
+    """A pair that may meet; ``value`` is the pair's score (before the tier bonus)."""
+
+    a: int
+    b: int
+    value: float
+    kind: PairKind = "recommended"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Meeting:
+    """A meeting of persons ``a`` and ``b`` (stored with ``a < b``) at one slot and table."""
+
+    slot: int
+    table: int
+    a: int
+    b: int
+
+    @classmethod
+    def of(cls, a: int, b: int, slot: int, table: int) -> Meeting:
+        """A meeting with its persons in canonical order."""
+        lo, hi = pair_key(a, b)
+        return cls(slot=slot, table=table, a=lo, b=hi)
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return pair_key(self.a, self.b)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A scheduling problem.
+
+    ``tables`` is a count (ids ``0..n-1``) or a sequence of table ids. ``forbidden`` holds pairs in
+    either direction (not-interested). ``locked`` meetings (held already or fixed by the organiser)
+    are kept as they are. No new meeting is placed in a ``closed_slots`` slot (used when
+    re-scheduling: slots already past).
+    """
+
+    slots: Sequence[int]
+    tables: int | Sequence[int]
+    participants: Sequence[Participant]
+    pairs: Sequence[CandidatePair]
+    forbidden: Iterable[tuple[int, int]] = ()
+    locked: Sequence[Meeting] = ()
+    closed_slots: frozenset[int] = frozenset()
+    options: Options = field(default_factory=Options)
+
+    @property
+    def table_ids(self) -> tuple[int, ...]:
+        if isinstance(self.tables, int):
+            return tuple(range(self.tables))
+        return tuple(self.tables)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A solver's answer.
+
+    ``upper_bound`` bounds the total value (tier bonus + score) of any schedule of the instance;
+    ``dropped`` lists pairs chosen in stage 1 that no slot could take.
+    """
+
+    meetings: tuple[Meeting, ...]
+    status: SolverStatus
+    upper_bound: float | None = None
+    solve_seconds: float = 0.0
+    dropped: tuple[tuple[int, int], ...] = ()
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def pair_values(instance: Instance) -> dict[tuple[int, int], tuple[float, PairKind]]:
+    """Value (tier bonus + score) and kind of every candidate pair, keyed by sorted pair.
+
+    A pair listed more than once (say, an accepted request that the engine also recommends) keeps
+    its most valuable entry.
+    """
+    bonus = instance.options.tier_bonus
+    out: dict[tuple[int, int], tuple[float, PairKind]] = {}
+    for p in instance.pairs:
+        key = pair_key(p.a, p.b)
+        v = bonus.of(p.kind) + float(p.value)
+        old = out.get(key)
+        if old is None or v > old[0]:
+            out[key] = (v, p.kind)
+    return out
