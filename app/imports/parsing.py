@@ -31,6 +31,8 @@ from typing import Any, Literal, get_args
 
 import clevercsv
 
+from app.organizations.schemas import SCALAR_FIELDS
+
 ImportFormat = Literal["json", "jsonl", "csv", "xlsx"]
 FORMATS: tuple[str, ...] = get_args(ImportFormat)
 
@@ -71,21 +73,7 @@ class ImportFileError(Exception):
 
 # --- column names -------------------------------------------------------------------------------
 
-SCALAR_COLUMNS = (
-    "external_id",
-    "name",
-    "description",
-    "nace_code",
-    "country",
-    "city",
-    "postal_code",
-    "latitude",
-    "longitude",
-    "employees",
-    "website",
-    "founded",
-    "visibility",
-)
+SCALAR_COLUMNS = ("external_id", *SCALAR_FIELDS)
 COMPETENCE_COLUMNS = {"core": "core", "complementary": "complementary", "peripheral": "peripheral"}
 RELATIONSHIP_COLUMNS = {"customers": "customer", "suppliers": "supplier", "partners": "partner"}
 LIST_COLUMNS = ("cooperation_interests",)

@@ -120,6 +120,23 @@ Website = Annotated[
 Founded = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_founded)]
 
 
+# the contract's single-valued fields, in contract order (external_id aside)
+SCALAR_FIELDS = (
+    "name",
+    "description",
+    "nace_code",
+    "country",
+    "city",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "employees",
+    "website",
+    "founded",
+    "visibility",
+)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -16,6 +16,7 @@ from app.models.base import utcnow
 from app.organizations import repository
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
+    SCALAR_FIELDS,
     CompetenceIn,
     OrganizationCreate,
     OrganizationFields,
@@ -23,20 +24,6 @@ from app.organizations.schemas import (
     RelationshipIn,
 )
 
-SCALAR_FIELDS = (
-    "name",
-    "description",
-    "nace_code",
-    "country",
-    "city",
-    "postal_code",
-    "latitude",
-    "longitude",
-    "employees",
-    "website",
-    "founded",
-    "visibility",
-)
 # fields whose change makes the stored profile vector stale
 _TEXT_FIELDS = {"name", "description"}
 
