@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from app.auth.cli import register as register_auth_commands
 from app.config import ROOT, get_settings
 from app.embeddings import Encoder
 from app.events.cli import register as register_event_commands
@@ -110,7 +111,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    return _import(get_settings().seed_file, args, partial=False, dry_run=False)
+    from app.auth.service import ensure_demo_admin
+
+    code = _import(get_settings().seed_file, args, partial=False, dry_run=False)
+    with _session() as session, session.begin():
+        demo = ensure_demo_admin(session)
+    if demo is not None:
+        print(f"demo admin (development only): {demo[0]} / {demo[1]}")
+    return code
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
@@ -168,7 +176,9 @@ def cmd_match(args: argparse.Namespace) -> int:
     for rank, item in enumerate(items, 1):
         org = item.organization
         where = ", ".join(x for x in (org.city, org.country) if x)
-        print(f"{rank:2}. {item.score:.3f}  {org.name} ({where}; NACE {org.nace_code}) [{item.relation}]")
+        print(
+            f"{rank:2}. {item.score:.3f}  {org.name} ({where}; NACE {org.nace_code}) [{item.relation}]"
+        )
         for reason in item.reasons[: args.reasons]:
             print(f"      - {reason.text}")
     return 0
@@ -245,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
     reindex.set_defaults(func=cmd_reindex)
 
+    register_auth_commands(sub)
     register_event_commands(sub)
     return parser
 

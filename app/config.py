@@ -18,6 +18,17 @@ class Settings(BaseSettings):
     embedding_model: str = "default"
     max_import_bytes: int = 50 * 1024 * 1024
     seed_file: Path = ROOT / "seed_data" / "organizations.json"
+    # bearer credentials: login tokens are short-lived, API keys for integrations long-lived
+    access_token_minutes: int = 12 * 60
+    api_key_days: int = 365
+    api_key_max_days: int = 3 * 365
+    # failed logins allowed per e-mail address and client IP within the window, then 429
+    login_max_failures: int = 5
+    login_window_seconds: int = 60
+    # argon2id cost; raising them makes stored hashes be upgraded at the next login
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 4
 
 
 @cache

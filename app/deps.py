@@ -7,10 +7,39 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from app.auth import service as auth_service
+from app.auth.deps import (
+    AdminUser,
+    CurrentToken,
+    CurrentUser,
+    EventManagerUser,
+    OptionalUser,
+    StaffUser,
+    require_roles,
+)
+from app.auth.schemas import MAX_ID
+from app.auth.security import Unauthorized
 from app.db import get_session
 from app.embeddings import Encoder
+from app.errors import Forbidden, NotFound
 from app.models import Organization
 from app.organizations import service
+
+__all__ = [
+    "AdminUser",
+    "CurrentToken",
+    "CurrentUser",
+    "EditableOrganizationDep",
+    "EncoderDep",
+    "EventManagerUser",
+    "OptionalUser",
+    "OrganizationDep",
+    "ReadableOrganizationDep",
+    "SessionDep",
+    "StaffUser",
+    "VisibleOrganizationDep",
+    "require_roles",
+]
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
@@ -24,10 +53,49 @@ EncoderDep = Annotated[Encoder | None, Depends(get_encoder)]
 
 
 def valid_organization_id(
-    session: SessionDep, organization_id: Annotated[int, Path(ge=1, le=2**62)]
+    session: SessionDep, organization_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> Organization:
-    """Load an organisation with its profile, or 404."""
+    """Load an organisation with its profile, or 404 (no access check: use the ones below)."""
     return service.get_organization(session, organization_id=organization_id)
 
 
 OrganizationDep = Annotated[Organization, Depends(valid_organization_id)]
+
+
+def _hidden(organization_id: int) -> NotFound:
+    # the same answer as for an id that does not exist, so private profiles do not leak
+    return NotFound(f"No organisation with id {organization_id}.")
+
+
+def readable_organization(user: OptionalUser, organization: OrganizationDep) -> Organization:
+    """Anonymous callers: public profiles only (401 for members-only, 404 for private ones)."""
+    if not auth_service.may_see(user, organization):
+        raise _hidden(organization.id)
+    if user is None and organization.visibility != "public":
+        raise Unauthorized("This profile is shown to logged-in users only.")
+    return organization
+
+
+ReadableOrganizationDep = Annotated[Organization, Depends(readable_organization)]
+
+
+def visible_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:
+    """Any logged-in caller; private profiles only for staff and the organisation's members."""
+    if not auth_service.may_see(user, organization):
+        raise _hidden(organization.id)
+    return organization
+
+
+VisibleOrganizationDep = Annotated[Organization, Depends(visible_organization)]
+
+
+def editable_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:
+    """Staff edit any profile, a member only its own (403; 404 where it is hidden)."""
+    if not auth_service.may_see(user, organization):
+        raise _hidden(organization.id)
+    if not auth_service.may_edit(user, organization):
+        raise Forbidden("Only hub staff and the organisation's own members may change it.")
+    return organization
+
+
+EditableOrganizationDep = Annotated[Organization, Depends(editable_organization)]

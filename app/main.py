@@ -10,9 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.auth.router import router as auth_router
+from app.auth.router import users_router
+from app.auth.security import AuthError
 from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import problem, register_error_handlers
+from app.events.router import router as events_router
 from app.imports.router import router as imports_router
 from app.matches.index import IndexCache
 from app.matches.router import router as matches_router
@@ -33,11 +37,24 @@ def _load_default_encoder() -> Encoder | None:
     return encoder
 
 
+def _check_startup() -> None:
+    from app.auth.service import check_startup
+    from app.db import get_sessionmaker
+
+    settings = get_settings()
+    if settings.environment == "development":
+        return
+    with get_sessionmaker()() as session:
+        check_startup(session, settings)
+
+
 def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> FastAPI:
     """Build the app; pass `encoder` to skip loading the configured model (tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # outside development, refuse to serve with default secrets
+        await run_in_threadpool(_check_startup)
         if encoder is not None:
             app.state.encoder = encoder
         elif load_encoder:
@@ -54,6 +71,13 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         lifespan=lifespan,
     )
     register_error_handlers(app)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
+        )
+
     app.state.match_index = IndexCache()
 
     @app.exception_handler(Exception)
@@ -66,8 +90,11 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         """Liveness probe."""
         return {"status": "ok"}
 
+    app.include_router(auth_router)
+    app.include_router(users_router)
     app.include_router(imports_router)
     app.include_router(organizations_router)
     app.include_router(matches_router)
     app.include_router(taxonomy_router)
+    app.include_router(events_router)
     return app

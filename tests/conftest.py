@@ -78,7 +78,9 @@ def db_session(engine: Engine) -> Iterator[Session]:
     """A session whose commits only release savepoints; everything is rolled back at the end."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:

@@ -42,7 +42,7 @@ from app.models.event import Event, EventPerson, Participant
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
-PathId = Annotated[int, Path(ge=1, le=2**62)]
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVALID = "Invalid input, with field-level errors"
 NO_EVENT = "No such event"
 
@@ -310,7 +310,9 @@ def _request_out(request: object) -> RequestOut:
 def list_requests(
     event: EventDep,
     session: SessionDep,
-    person_id: Annotated[int | None, Query(ge=1, le=2**62, description="Sent or received")] = None,
+    person_id: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Sent or received")
+    ] = None,
     status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
 ) -> list[RequestOut]:
     """Meeting requests of the event, optionally of one person or in one status."""

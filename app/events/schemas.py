@@ -30,7 +30,7 @@ Email = Annotated[
         pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$",
     ),
 ]
-Id = Annotated[int, Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 def _check_timezone(value: str) -> str:

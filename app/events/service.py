@@ -771,7 +771,7 @@ def _report_json(rep: ScheduleReport) -> dict[str, Any]:
         "gap": rep.gap,
         "solve_seconds": rep.solve_seconds,
         "solver_status": rep.status,
-        "dropped_pairs": rep.dropped,
+        "dropped_pairs": len(rep.dropped),
     }
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
-from app.deps import EncoderDep, SessionDep
+from app.deps import EncoderDep, SessionDep, StaffUser
 from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
 from app.imports.parsing import ImportFileError
 from app.imports.schemas import ImportReportOut
@@ -86,6 +86,8 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
     responses=problem_responses(
         {
             400: "The file cannot be read as a whole",
+            401: "No valid token",
+            403: "Only hub staff import",
             413: "File too large",
             422: "Atomic import with rejected rows: nothing written; `errors` names each row's "
             "line, field and reason",
@@ -94,6 +96,7 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
 )
 async def import_organizations(
     request: Request,
+    _staff: StaffUser,
     session: SessionDep,
     encoder: EncoderDep,
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing")] = False,

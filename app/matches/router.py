@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.deps import EncoderDep, OrganizationDep, SessionDep
+from app.deps import CurrentUser, EncoderDep, SessionDep, VisibleOrganizationDep
 from app.errors import problem_responses
 from app.matches import service
 from app.matches.index import IndexCache
@@ -35,11 +35,16 @@ IndexDep = Annotated[IndexCache, Depends(get_index_cache)]
     "/organizations/{organization_id}/matches",
     response_model=MatchPage,
     responses=problem_responses(
-        {404: "No such organisation", 422: "Invalid filter", 503: "No embedding model loaded"}
+        {
+            401: "No valid token",
+            404: "No such organisation",
+            422: "Invalid filter",
+            503: "No embedding model loaded",
+        }
     ),
 )
 def organization_matches(
-    organization: OrganizationDep,
+    organization: VisibleOrganizationDep,
     session: SessionDep,
     encoder: EncoderDep,
     cache: IndexDep,
@@ -89,10 +94,16 @@ def organization_matches(
 @router.post(
     "/matches/search",
     response_model=SearchOut,
-    responses=problem_responses({422: "Invalid request", 503: "No embedding model loaded"}),
+    responses=problem_responses(
+        {401: "No valid token", 422: "Invalid request", 503: "No embedding model loaded"}
+    ),
 )
 def search_matches(
-    body: SearchRequest, session: SessionDep, encoder: EncoderDep, cache: IndexDep
+    body: SearchRequest,
+    _user: CurrentUser,
+    session: SessionDep,
+    encoder: EncoderDep,
+    cache: IndexDep,
 ) -> SearchOut:
     """Find organisations whose core competences cover a need typed in German or English."""
     need, filters = service.parse_search(body)

@@ -7,8 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
-from app.deps import EncoderDep, OrganizationDep, SessionDep
-from app.errors import problem_responses
+from app.auth import service as auth_service
+from app.auth.schemas import OrganizationTeaser, OrganizationTeaserPage
+from app.auth.security import Unauthorized
+from app.deps import (
+    CurrentUser,
+    EditableOrganizationDep,
+    EncoderDep,
+    OptionalUser,
+    ReadableOrganizationDep,
+    SessionDep,
+    StaffUser,
+)
+from app.errors import Forbidden, problem_responses
 from app.organizations import service
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
@@ -28,15 +39,24 @@ router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
 NOT_FOUND = "No such organisation"
 INVALID = "Invalid input, with field-level errors"
+UNAUTHORIZED = "No valid token"
+FORBIDDEN = "The caller may not change this organisation"
 
 
 def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-@router.get("", response_model=OrganizationPage, responses=problem_responses({422: INVALID}))
+@router.get(
+    "",
+    response_model=OrganizationPage | OrganizationTeaserPage,
+    responses=problem_responses(
+        {401: "Invalid token, or `q`/`external_id` without one", 422: INVALID}
+    ),
+)
 def list_organizations(
     session: SessionDep,
+    user: OptionalUser,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in name, description or competences")
     ] = None,
@@ -48,8 +68,17 @@ def list_organizations(
     external_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> OrganizationPage:
-    """List organisations with filters and pagination."""
+) -> OrganizationPage | OrganizationTeaserPage:
+    """List organisations with filters and pagination; anonymous callers get public teasers."""
+    if user is None and (q is not None or external_id is not None):
+        # name and description search would tell who is behind an anonymous teaser
+        raise Unauthorized("Searching by text or external_id needs a token.")
+    if user is None:
+        visibility = ["public"]
+    elif auth_service.is_staff(user):
+        visibility = []
+    else:
+        visibility = ["public", "members"]
     query = OrganizationQuery(
         q=q,
         countries=[c.upper() for c in country],
@@ -58,8 +87,13 @@ def list_organizations(
         competence_kind=competence_kind.value if competence_kind else None,
         cooperation_interests=[i.value for i in cooperation_interest],
         external_id=external_id,
+        visibility=visibility,
     )
     items, total = service.list_organizations(session, query=query, limit=limit, offset=offset)
+    if user is None:
+        return OrganizationTeaserPage(
+            items=auth_service.teasers(session, items), total=total, limit=limit, offset=offset
+        )
     return OrganizationPage(
         items=[OrganizationSummary.model_validate(o) for o in items],
         total=total,
@@ -72,10 +106,21 @@ def list_organizations(
     "",
     response_model=OrganizationOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses({409: "external_id already used", 422: INVALID}),
+    responses=problem_responses(
+        {
+            401: UNAUTHORIZED,
+            403: "Only hub staff create organisations",
+            409: "external_id already used",
+            422: INVALID,
+        }
+    ),
 )
 def create_organization(
-    body: OrganizationCreate, session: SessionDep, encoder: EncoderDep, response: Response
+    body: OrganizationCreate,
+    _staff: StaffUser,
+    session: SessionDep,
+    encoder: EncoderDep,
+    response: Response,
 ) -> OrganizationOut:
     """Create an organisation with its competences and relationships."""
     org = service.create_organization(session, data=body, encoder=encoder)
@@ -87,11 +132,17 @@ def create_organization(
 
 @router.get(
     "/{organization_id}",
-    response_model=OrganizationOut,
-    responses=problem_responses({404: NOT_FOUND}),
+    response_model=OrganizationOut | OrganizationTeaser,
+    responses=problem_responses(
+        {401: "Shown to logged-in users only (or an invalid token)", 404: NOT_FOUND}
+    ),
 )
-def read_organization(organization: OrganizationDep, response: Response) -> OrganizationOut:
-    """Read one organisation with its competences and relationships."""
+def read_organization(
+    organization: ReadableOrganizationDep, user: OptionalUser, response: Response
+) -> OrganizationOut | OrganizationTeaser:
+    """Read one organisation with its competences and relationships (anonymous: a teaser)."""
+    if user is None:
+        return auth_service.teaser(organization, organization.competences)
     _etag(response, organization.version)
     return OrganizationOut.model_validate(organization)
 
@@ -101,6 +152,8 @@ def read_organization(organization: OrganizationDep, response: Response) -> Orga
     response_model=OrganizationOut,
     responses=problem_responses(
         {
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
             404: NOT_FOUND,
             409: "Stale version in the body",
             412: "If-Match does not match the current version",
@@ -109,7 +162,8 @@ def read_organization(organization: OrganizationDep, response: Response) -> Orga
     ),
 )
 def update_organization(
-    organization: OrganizationDep,
+    organization: EditableOrganizationDep,
+    user: CurrentUser,
     body: OrganizationPatch,
     session: SessionDep,
     encoder: EncoderDep,
@@ -117,6 +171,13 @@ def update_organization(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> OrganizationOut:
     """Change some fields; send the version you read (body) or its ETag (If-Match)."""
+    if (
+        "external_id" in body.model_fields_set
+        and body.external_id != organization.external_id
+        and not auth_service.is_staff(user)
+    ):
+        # imports update by external_id, so only hub staff may re-key a profile
+        raise Forbidden("Only hub staff may change the external_id.")
     org = service.update_organization(
         session,
         organization=organization,
@@ -134,11 +195,16 @@ def update_organization(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(
-        {404: NOT_FOUND, 412: "If-Match does not match the current version"}
+        {
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            412: "If-Match does not match the current version",
+        }
     ),
 )
 def delete_organization(
-    organization: OrganizationDep,
+    organization: EditableOrganizationDep,
     session: SessionDep,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Response:

@@ -36,7 +36,9 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def koopmatch(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def koopmatch(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
@@ -61,7 +63,11 @@ def test_migrate_upgrades_and_downgrades(env: dict[str, str]) -> None:
     assert "taxonomy rows changed: 0" in again.stdout
     down = subprocess.run(
         [sys.executable, "-m", "alembic", "downgrade", "base"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert down.returncode == 0, down.stderr
     up = koopmatch(env, "migrate")
@@ -86,7 +92,10 @@ def test_import_dry_run_atomic_and_partial(env: dict[str, str], tmp_path: Path) 
 
     partial = koopmatch(env, "import", str(path), "--partial")
     assert partial.returncode == 1
-    assert "orgs.json: 2 rows, 1 valid, 1 rejected; wrote: 1 created, 0 updated, 0 unchanged" in partial.stdout
+    assert (
+        "orgs.json: 2 rows, 1 valid, 1 rejected; wrote: 1 created, 0 updated, 0 unchanged"
+        in partial.stdout
+    )
 
     clean = write_json(tmp_path / "clean.json", [good])
     again = koopmatch(env, "import", str(clean))
@@ -116,7 +125,11 @@ def test_container_start_sequence_serves_the_demo(env: dict[str, str]) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -129,9 +142,13 @@ def test_container_start_sequence_serves_the_demo(env: dict[str, str]) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.3)
         assert health.json() == {"status": "ok"}
-        listing = httpx.get(f"http://127.0.0.1:{port}/api/v1/organizations", params={"limit": 5}, timeout=10)
+        listing = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/organizations", params={"limit": 5}, timeout=10
+        )
         assert listing.status_code == 200
-        assert listing.json()["total"] == 170
+        assert (
+            listing.json()["total"] == 159
+        )  # public teasers: 170 seeded, 11 members-only or private
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -82,8 +82,16 @@ def test_unknown_model_raises_encoder_unavailable() -> None:
 @pytest.mark.model
 def test_use_multilingual_relates_german_and_english() -> None:
     enc = load_encoder("use-multilingual")
-    v = enc.encode(["Kunststoffspritzguss", "plastic injection moulding", "IT-Sicherheit",
-                    "IT security", "Brot und Backwaren", ""])
+    v = enc.encode(
+        [
+            "Kunststoffspritzguss",
+            "plastic injection moulding",
+            "IT-Sicherheit",
+            "IT security",
+            "Brot und Backwaren",
+            "",
+        ]
+    )
     assert v.shape == (6, 512)
     assert enc.name == "use-multilingual-v3"
     sims = v @ v.T

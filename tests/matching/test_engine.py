@@ -18,12 +18,30 @@ SENS, MOULD, SOFT, MACH, BREAD, LOGI, ACC = range(7)
 # Basis vectors make every cosine exactly 0 or 1, so expected values can be written down.
 # Every weight is spelt out, so the expected values below do not move with the defaults.
 W = Weights(
-    need_coverage=0.25, reciprocal_coverage=0.0, mutual=1.0, profile_similarity=0.3,
-    core_overlap=0.0, cross_industry=0.15, shared_interests=0.1, network=0.2, activity=0.02,
-    coopetition=0.3, complementary_need=1.0, peripheral_need=0.5, softmax_temperature=0.1,
-    one_sided_floor=0.3, missing_side_prior=0.25, similarity_floor=0.1, profile_floor=0.0,
-    competitor_overlap=0.5, competitor_overlap_no_nace=0.7, competitor_profile_similarity=0.5,
-    competitor_factor=0.5, max_reasons=5, description_offer=0.5, description_floor=0.1,
+    need_coverage=0.25,
+    reciprocal_coverage=0.0,
+    mutual=1.0,
+    profile_similarity=0.3,
+    core_overlap=0.0,
+    cross_industry=0.15,
+    shared_interests=0.1,
+    network=0.2,
+    activity=0.02,
+    coopetition=0.3,
+    complementary_need=1.0,
+    peripheral_need=0.5,
+    softmax_temperature=0.1,
+    one_sided_floor=0.3,
+    missing_side_prior=0.25,
+    similarity_floor=0.1,
+    profile_floor=0.0,
+    competitor_overlap=0.5,
+    competitor_overlap_no_nace=0.7,
+    competitor_profile_similarity=0.5,
+    competitor_factor=0.5,
+    max_reasons=5,
+    description_offer=0.5,
+    description_floor=0.1,
 )
 
 
@@ -83,17 +101,47 @@ def world() -> list[ProfileVec]:
     """Sensor maker (1) with a moulder (2, two-sided), a software firm (3, one-sided), a
     competitor (4), a bakery (5), a machine builder that needs sensors (6), an accountant (7)."""
     return [
-        org(1, core=(SENS,), comp=(MOULD, SOFT), peri=(ACC,), nace="26.51", coords=MUNICH,
-            employees=40, interests=("product_development", "training")),
-        org(2, core=(MOULD,), comp=(SENS,), nace="22.29", coords=STUTTGART, employees=120,
-            interests=("product_development",)),
-        org(3, core=(SOFT,), nace="62.01", country="AT", coords=VIENNA, employees=15,
-            interests=("data_sharing",)),
-        org(4, core=(SENS,), comp=(MOULD,), nace="26.51", coords=BERLIN, employees=300,
-            interests=("purchasing_sales", "training")),
+        org(
+            1,
+            core=(SENS,),
+            comp=(MOULD, SOFT),
+            peri=(ACC,),
+            nace="26.51",
+            coords=MUNICH,
+            employees=40,
+            interests=("product_development", "training"),
+        ),
+        org(
+            2,
+            core=(MOULD,),
+            comp=(SENS,),
+            nace="22.29",
+            coords=STUTTGART,
+            employees=120,
+            interests=("product_development",),
+        ),
+        org(
+            3,
+            core=(SOFT,),
+            nace="62.01",
+            country="AT",
+            coords=VIENNA,
+            employees=15,
+            interests=("data_sharing",),
+        ),
+        org(
+            4,
+            core=(SENS,),
+            comp=(MOULD,),
+            nace="26.51",
+            coords=BERLIN,
+            employees=300,
+            interests=("purchasing_sales", "training"),
+        ),
         org(5, core=(BREAD,), comp=(LOGI,), nace="10.71", employees=8),
-        org(6, core=(MACH,), comp=(SENS,), nace="28.41", country="CH", coords=ZURICH,
-            employees=500),
+        org(
+            6, core=(MACH,), comp=(SENS,), nace="28.41", country="CH", coords=ZURICH, employees=500
+        ),
         org(7, core=(ACC,), nace=None, employees=None),
     ]
 
@@ -107,8 +155,15 @@ def ids(matches: list) -> list[int]:
 
 
 # ---------------------------------------------------------------- brute-force oracle
-def oracle_features(q: ProfileVec, c: ProfileVec, all_profiles: list[ProfileVec], w: Weights,
-                    floor: float, pfloor: float, dfloor: float) -> dict[str, float]:
+def oracle_features(
+    q: ProfileVec,
+    c: ProfileVec,
+    all_profiles: list[ProfileVec],
+    w: Weights,
+    floor: float,
+    pfloor: float,
+    dfloor: float,
+) -> dict[str, float]:
     """Straight loops over the definitions in matching.weights / matching.engine."""
 
     def cal(s: float, f: float) -> float:
@@ -193,8 +248,14 @@ def oracle_features(q: ProfileVec, c: ProfileVec, all_profiles: list[ProfileVec]
     }
 
 
-def oracle_rank(q: ProfileVec, profiles: list[ProfileVec], w: Weights, floor: float,
-                pfloor: float, dfloor: float) -> list[tuple[int, float, str]]:
+def oracle_rank(
+    q: ProfileVec,
+    profiles: list[ProfileVec],
+    w: Weights,
+    floor: float,
+    pfloor: float,
+    dfloor: float,
+) -> list[tuple[int, float, str]]:
     rows = []
     for c in profiles:
         if c.id == q.id or c.id in q.known_partner_ids or q.id in c.known_partner_ids:
@@ -204,16 +265,30 @@ def oracle_rank(q: ProfileVec, profiles: list[ProfileVec], w: Weights, floor: fl
         if dq and dc:
             competitor = dq == dc and f["core_overlap"] >= w.competitor_overlap
         else:
-            competitor = (f["core_overlap"] >= w.competitor_overlap_no_nace
-                          and f["profile_similarity"] >= w.competitor_profile_similarity)
+            competitor = (
+                f["core_overlap"] >= w.competitor_overlap_no_nace
+                and f["profile_similarity"] >= w.competitor_profile_similarity
+            )
         if competitor and c.exclude_from_competitors:
             continue
-        if max(f[k] for k in ("need_coverage", "reciprocal_coverage", "profile_similarity",
-                              "core_overlap", "network")) == 0:
+        if (
+            max(
+                f[k]
+                for k in (
+                    "need_coverage",
+                    "reciprocal_coverage",
+                    "profile_similarity",
+                    "core_overlap",
+                    "network",
+                )
+            )
+            == 0
+        ):
             continue
         base = sum(getattr(w, n) * f[n] for n in COMPONENTS if n != "coopetition")
-        score = w.competitor_factor * (base + w.coopetition * f["coopetition"]) if competitor \
-            else base
+        score = (
+            w.competitor_factor * (base + w.coopetition * f["coopetition"]) if competitor else base
+        )
         rows.append((c.id, score, "competitor" if competitor else "complementary"))
     rows.sort(key=lambda r: (-r[1], r[0]))
     return rows
@@ -233,24 +308,35 @@ def random_world(seed: int, n: int = 14, d: int = 6) -> list[ProfileVec]:
             comps.append(CompetenceVec(cid, kind, f"l{cid}", v / np.linalg.norm(v)))  # type: ignore[arg-type]
         pv = rng.normal(size=d).astype(np.float32)
         partners = frozenset(int(x) for x in rng.choice(n + 3, size=int(rng.integers(0, 3))))
-        profiles.append(ProfileVec(
-            id=i, name=f"r{i}", nace_code=[None, "26.1", "26.5", "62.0"][int(rng.integers(0, 4))],
-            country="DE", latitude=None, longitude=None, employees=None,
-            cooperation_interests=frozenset(
-                x for x in interests if rng.random() < 0.5),
-            competences=tuple(comps),
-            profile_vector=(pv / np.linalg.norm(pv)) if rng.random() < 0.8 else None,
-            known_partner_ids=partners - {i},
-        ))
+        profiles.append(
+            ProfileVec(
+                id=i,
+                name=f"r{i}",
+                nace_code=[None, "26.1", "26.5", "62.0"][int(rng.integers(0, 4))],
+                country="DE",
+                latitude=None,
+                longitude=None,
+                employees=None,
+                cooperation_interests=frozenset(x for x in interests if rng.random() < 0.5),
+                competences=tuple(comps),
+                profile_vector=(pv / np.linalg.norm(pv)) if rng.random() < 0.8 else None,
+                known_partner_ids=partners - {i},
+            )
+        )
     return profiles
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 def test_ranking_matches_bruteforce_oracle(seed: int) -> None:
     profiles = random_world(seed)
-    w = Weights(similarity_floor=0.2, profile_floor=0.1, description_floor=0.15,
-                competitor_overlap=0.3, competitor_overlap_no_nace=0.4,
-                competitor_profile_similarity=0.2)
+    w = Weights(
+        similarity_floor=0.2,
+        profile_floor=0.1,
+        description_floor=0.15,
+        competitor_overlap=0.3,
+        competitor_overlap_no_nace=0.4,
+        competitor_profile_similarity=0.2,
+    )
     matcher = Matcher(w).fit(profiles)
     compared = 0
     for q in profiles:
@@ -267,9 +353,9 @@ def test_ranking_matches_bruteforce_oracle(seed: int) -> None:
 def test_pair_features_match_oracle_for_an_unfitted_query(seed: int) -> None:
     profiles = random_world(seed)
     query, rest = profiles[0], profiles[1:]
-    matcher = Matcher(
-        Weights(similarity_floor=0.2, profile_floor=0.1, description_floor=0.15)
-    ).fit(rest)
+    matcher = Matcher(Weights(similarity_floor=0.2, profile_floor=0.1, description_floor=0.15)).fit(
+        rest
+    )
     cand = [p.id for p in rest]
     got = matcher.pair_features(query, cand)
     assert got.shape == (len(rest), len(COMPONENTS))
@@ -370,7 +456,9 @@ def test_description_only_profile_gets_matches() -> None:
     # 4 needs only moulding, 1 needs moulding among three needs; nobody else is related.
     # 2 offers moulding too, in the same division: a competitor.
     assert [(x.target_id, x.relation) for x in m] == [
-        (4, "complementary"), (1, "complementary"), (2, "competitor")
+        (4, "complementary"),
+        (1, "complementary"),
+        (2, "competitor"),
     ]
     assert m[0].components["reciprocal_coverage"] == pytest.approx(1.0)
     assert m[1].components["reciprocal_coverage"] == pytest.approx(1.0 / 2.5)
@@ -587,8 +675,12 @@ def test_reasons_belong_to_the_right_side_on_random_profiles(seed: int) -> None:
                     assert theirs[r.target_competence_id].kind == "core"
                 else:
                     assert r.query_competence_id is None and r.target_competence_id is None
-    assert directions == {"they_cover_my_need", "i_cover_their_need", "shared_core",
-                          "similar_profile"}
+    assert directions == {
+        "they_cover_my_need",
+        "i_cover_their_need",
+        "shared_core",
+        "similar_profile",
+    }
 
 
 def test_reasons_and_shared_interests_for_a_two_sided_match() -> None:
@@ -613,11 +705,13 @@ def test_search_free_text_need() -> None:
     assert m[0].reasons[0].target_competence_id == 300 + SOFT
     # Only firms offering sensors answer a sensor need (2 and 6 need sensors themselves).
     assert ids(matcher.search(np.stack([e(SENS)]), ["Sensorik"])) == [1, 4]
-    only_at = matcher.search(np.stack([e(SENS)]), ["Sensorik"],
-                             filters=Filters(countries=frozenset({"AT"})))
+    only_at = matcher.search(
+        np.stack([e(SENS)]), ["Sensorik"], filters=Filters(countries=frozenset({"AT"}))
+    )
     assert only_at == []
-    near = matcher.search(np.stack([e(SENS)]), ["Sensorik"],
-                          filters=Filters(max_distance_km=300, origin=STUTTGART))
+    near = matcher.search(
+        np.stack([e(SENS)]), ["Sensorik"], filters=Filters(max_distance_km=300, origin=STUTTGART)
+    )
     assert ids(near) == [1]  # 4 (Berlin) is 510 km away
     with pytest.raises(InvalidFilter):
         matcher.search(np.stack([e(SENS)]), ["x"], filters=Filters(max_distance_km=10))
@@ -636,8 +730,20 @@ def test_ann_path_agrees_with_exact_path() -> None:
             cid += 1
             comps.append(CompetenceVec(cid, kind, f"l{cid}", v / np.linalg.norm(v)))  # type: ignore[arg-type]
         pv = rng.normal(size=d).astype(np.float32)
-        profiles.append(ProfileVec(i, f"o{i}", None, "DE", None, None, None, frozenset(),
-                                   tuple(comps), pv / np.linalg.norm(pv)))
+        profiles.append(
+            ProfileVec(
+                i,
+                f"o{i}",
+                None,
+                "DE",
+                None,
+                None,
+                None,
+                frozenset(),
+                tuple(comps),
+                pv / np.linalg.norm(pv),
+            )
+        )
     w = Weights(similarity_floor=0.1, profile_floor=0.0)
     exact = Matcher(w, candidate_pool=8, ann_threshold=10**9).fit(profiles)
     ann = Matcher(w, candidate_pool=8, ann_threshold=0).fit(profiles)
@@ -649,8 +755,10 @@ def test_ann_path_agrees_with_exact_path() -> None:
         assert [m.score for m in a] == pytest.approx([m.score for m in b])
     # The pool really restricts what is scored: a pool covering everything ranks differently.
     full = Matcher(w, candidate_pool=n).fit(profiles)
-    assert sum(ids(full.match(q, limit=10)) != ids(exact.match(q, limit=10))
-               for q in profiles[:20]) > 0
+    assert (
+        sum(ids(full.match(q, limit=10)) != ids(exact.match(q, limit=10)) for q in profiles[:20])
+        > 0
+    )
 
 
 def test_dimension_mismatch_raises() -> None:

@@ -28,11 +28,17 @@ def test_countries_union_without_radius() -> None:
 @pytest.mark.parametrize(
     ("text", "need", "countries"),
     [
-        ("We are looking for a partner for injection moulding in Bavaria", "injection moulding",
-         {"DE"}),
+        (
+            "We are looking for a partner for injection moulding in Bavaria",
+            "injection moulding",
+            {"DE"},
+        ),
         ("Oesterreich: Prüflabor für EMV", "Prüflabor für EMV", {"AT"}),
-        ("Wir brauchen Unterstützung bei IT-Sicherheit im DACH-Raum", "IT-Sicherheit",
-         {"DE", "AT", "CH"}),
+        (
+            "Wir brauchen Unterstützung bei IT-Sicherheit im DACH-Raum",
+            "IT-Sicherheit",
+            {"DE", "AT", "CH"},
+        ),
         ("CNC-Fräsen Sachsen-Anhalt", "CNC-Fräsen", {"DE"}),
         ("Kunststoffspritzguss", "Kunststoffspritzguss", set()),
         ("Hamburger Hafenlogistik", "Hamburger Hafenlogistik", set()),

@@ -8,7 +8,10 @@ URL = "/api/v1/taxonomy/nace"
 
 
 def test_table_holds_every_section_division_group_and_class(client: TestClient) -> None:
-    counts = {level: client.get(URL, params={"level": level, "limit": 1}).json()["total"] for level in (1, 2, 3, 4)}
+    counts = {
+        level: client.get(URL, params={"level": level, "limit": 1}).json()["total"]
+        for level in (1, 2, 3, 4)
+    }
     assert counts == {1: 22, 2: 87, 3: 287, 4: 651}
     assert sum(counts.values()) == len(nace_entries())
 

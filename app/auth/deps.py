@@ -1,0 +1,91 @@
+"""Who is calling: bearer-token dependencies and role checks for the routers.
+
+CurrentUser        any valid token (401 without one)
+OptionalUser       the user, or None for anonymous callers (an invalid token is still 401)
+AdminUser          role admin (403 for other roles)
+StaffUser          admin or curator: hub staff who edit any profile
+EventManagerUser   admin or organizer: runs matchmaking events
+require_roles(...) build a dependency for another set of roles
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.auth import service
+from app.auth.security import Unauthorized
+from app.db import get_session
+from app.errors import Forbidden
+from app.models.user import ApiToken, Role, User
+
+TOKEN_URL = "/api/v1/auth/token"
+
+# auto_error=False: anonymous callers reach routes that serve teasers; the scheme still shows
+# in OpenAPI, so the docs offer a login form
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description="A login token from POST /api/v1/auth/token, or an API key",
+)
+
+
+def get_current_token(
+    session: Annotated[Session, Depends(get_session)],
+    secret: Annotated[str | None, Depends(bearer_scheme)],
+) -> ApiToken | None:
+    """The presented token (with its user), None without one; 401 for a bad or expired one."""
+    if not secret:
+        return None
+    token = service.token_for_secret(session, secret=secret)
+    if token is None:
+        raise Unauthorized("The token is invalid, expired or revoked.")
+    return token
+
+
+OptionalToken = Annotated[ApiToken | None, Depends(get_current_token)]
+
+
+def get_optional_user(token: OptionalToken) -> User | None:
+    return token.user if token is not None else None
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def get_current_token_required(token: OptionalToken) -> ApiToken:
+    if token is None:
+        raise Unauthorized("Log in first: send `Authorization: Bearer <token>`.")
+    return token
+
+
+CurrentToken = Annotated[ApiToken, Depends(get_current_token_required)]
+
+
+def get_current_user(token: CurrentToken) -> User:
+    return token.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only the given roles through (403 for the others)."""
+    allowed = frozenset(role.value for role in roles)
+    names = " or ".join(role.value for role in roles)
+
+    def dependency(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"This needs the role {names}; you are {user.role}.")
+        return user
+
+    return dependency
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+StaffUser = Annotated[User, Depends(require_roles(Role.admin, Role.curator))]
+EventManagerUser = Annotated[User, Depends(require_roles(Role.admin, Role.organizer))]

@@ -1,0 +1,277 @@
+"""HTTP endpoints for login, tokens, API keys and (for admins) user accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import service
+from app.auth.deps import AdminUser, CurrentToken, CurrentUser
+from app.auth.ratelimit import LoginLimiter
+from app.auth.schemas import (
+    MAX_ID,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    LoginIn,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserPage,
+    UserPatch,
+)
+from app.auth.security import TooManyRequests, Unauthorized, normalize_email
+from app.config import get_settings
+from app.deps import SessionDep
+from app.errors import problem_responses
+from app.models.base import utcnow
+from app.models.user import Role, TokenKind, User
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+UNAUTHORIZED = "No valid token"
+FORBIDDEN = "The caller's role may not do this"
+INVALID = "Invalid input, with field-level errors"
+_FORM = {"type": "string", "minLength": 1, "maxLength": 320}
+_LOGIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The OAuth2 password form (`username` is the e-mail) or JSON.",
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "username": _FORM,
+                        "password": {"type": "string", "minLength": 1, "maxLength": 256},
+                    },
+                    "required": ["username", "password"],
+                }
+            },
+            "application/json": {"schema": LoginIn.model_json_schema()},
+        },
+    }
+}
+
+
+def login_limiter(request: Request) -> LoginLimiter:
+    limiter = getattr(request.app.state, "login_limiter", None)
+    if limiter is None:
+        settings = get_settings()
+        limiter = LoginLimiter(
+            max_failures=settings.login_max_failures, window=settings.login_window_seconds
+        )
+        request.app.state.login_limiter = limiter
+    return limiter
+
+
+async def _read_login(request: Request) -> LoginIn:
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("application/json"):
+            return LoginIn.model_validate_json(await request.body())
+        form = await request.form(max_files=0, max_fields=10)
+        fields = {
+            "email": form.get("username"),
+            "password": form.get("password"),
+        }
+        return LoginIn.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+    except Exception as exc:  # a malformed form body
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "cannot read the form", "type": "value_error"}]
+        ) from exc
+
+
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    openapi_extra=_LOGIN_BODY,
+    responses=problem_responses(
+        {401: "Wrong e-mail or password", 422: INVALID, 429: "Too many failed logins"}
+    ),
+)
+async def login(request: Request, session: SessionDep) -> TokenOut:
+    """Log in with e-mail and password; returns a bearer token."""
+    body = await _read_login(request)
+    limiter = login_limiter(request)
+    key = (normalize_email(body.email), request.client.host if request.client else "")
+    wait = limiter.retry_after(key)
+    if wait:
+        raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
+    user = await run_in_threadpool(
+        service.authenticate, session, email=body.email, password=body.password
+    )
+    if user is None:
+        limiter.failed(key)
+        raise Unauthorized("Wrong e-mail or password.")
+    limiter.succeeded(key)
+    token, secret = service.issue_token(
+        session, user=user, kind=TokenKind.login, lifetime=service.login_lifetime()
+    )
+    return TokenOut(
+        access_token=secret,
+        expires_in=int((token.expires_at - utcnow()).total_seconds()),
+        expires_at=token.expires_at,
+    )
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses({401: UNAUTHORIZED}),
+)
+def logout(token: CurrentToken, session: SessionDep) -> Response:
+    """Revoke the token this request was made with."""
+    service.revoke_token(session, token=token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserOut, responses=problem_responses({401: UNAUTHORIZED}))
+def me(user: CurrentUser) -> UserOut:
+    """The account the token belongs to."""
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses({401: UNAUTHORIZED, 422: INVALID}),
+)
+def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+    """Create an API key for the caller; the secret is shown only in this response."""
+    token, secret = service.issue_token(
+        session,
+        user=user,
+        kind=TokenKind.api_key,
+        name=body.name,
+        lifetime=service.api_key_lifetime(body.expires_in_days),
+    )
+    return ApiKeyCreated(**ApiKeyOut.model_validate(token).model_dump(), secret=secret)
+
+
+@router.get(
+    "/api-keys", response_model=list[ApiKeyOut], responses=problem_responses({401: UNAUTHORIZED})
+)
+def list_api_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
+    """The caller's API keys, revoked and expired ones included (never their secrets)."""
+    return [ApiKeyOut.model_validate(t) for t in service.list_api_keys(session, user=user)]
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses({401: UNAUTHORIZED, 404: "No such API key of yours"}),
+)
+def delete_api_key(
+    key_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
+) -> Response:
+    """Revoke an API key (admins: anyone's)."""
+    token = service.get_api_key(session, user=user, key_id=key_id)
+    service.revoke_token(session, token=token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- user administration (admins) ------------------------------------------------------------
+
+USER_NOT_FOUND = "No such user"
+_ADMIN_ERRORS = {401: UNAUTHORIZED, 403: FORBIDDEN}
+
+
+def valid_user_id(
+    session: SessionDep, _admin: AdminUser, user_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> User:
+    """Load a user, or 404 (admins only)."""
+    return service.get_user(session, user_id=user_id)
+
+
+UserDep = Annotated[User, Depends(valid_user_id)]
+
+
+@users_router.post(
+    "",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses({**_ADMIN_ERRORS, 409: "E-mail already used", 422: INVALID}),
+)
+def create_user(
+    body: UserCreate, _admin: AdminUser, session: SessionDep, response: Response
+) -> UserOut:
+    """Create an account (members need their organisation)."""
+    user = service.create_user(session, data=body)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserOut.model_validate(user)
+
+
+@users_router.get(
+    "", response_model=UserPage, responses=problem_responses({**_ADMIN_ERRORS, 422: INVALID})
+)
+def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    role: Role | None = None,
+    organization_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> UserPage:
+    """List accounts, by e-mail, with filters."""
+    users, total = service.list_users(
+        session,
+        role=role,
+        organization_id=organization_id,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
+    return UserPage(
+        items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset
+    )
+
+
+@users_router.get(
+    "/{user_id}",
+    response_model=UserOut,
+    responses=problem_responses({**_ADMIN_ERRORS, 404: USER_NOT_FOUND}),
+)
+def read_user(user: UserDep) -> UserOut:
+    """One account."""
+    return UserOut.model_validate(user)
+
+
+@users_router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    responses=problem_responses(
+        {**_ADMIN_ERRORS, 404: USER_NOT_FOUND, 409: "Would leave no active admin", 422: INVALID}
+    ),
+)
+def update_user(user: UserDep, body: UserPatch, session: SessionDep) -> UserOut:
+    """Change name, role, organisation, password or the active flag."""
+    return UserOut.model_validate(service.update_user(session, user=user, patch=body))
+
+
+@users_router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        {**_ADMIN_ERRORS, 404: USER_NOT_FOUND, 409: "Would leave no active admin"}
+    ),
+)
+def deactivate_user(user: UserDep, session: SessionDep) -> Response:
+    """Deactivate an account and revoke its tokens (the record is kept)."""
+    service.deactivate_user(session, user=user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,374 @@
+"""Business rules for accounts, credentials and who may see or change what.
+
+Services flush but never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from app.auth import repository
+from app.auth.schemas import (
+    CompetenceTeaser,
+    OrganizationTeaser,
+    UserCreate,
+    UserPatch,
+    industry_of,
+    size_class,
+)
+from app.auth.security import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    dummy_hash,
+    hash_password,
+    hash_secret,
+    needs_rehash,
+    new_secret,
+    normalize_email,
+    verify_password,
+)
+from app.config import Settings, get_settings
+from app.errors import Conflict, Invalid, NotFound
+from app.models import Competence, Organization
+from app.models.base import utcnow
+from app.models.user import ApiToken, Role, TokenKind, User
+
+log = logging.getLogger("koopmatch.auth")
+
+DEMO_ADMIN_EMAIL = "admin@koopmatch.example"
+DEMO_ADMIN_PASSWORD = "koopmatch-demo"
+STAFF = frozenset({Role.admin.value, Role.curator.value})
+# passwords that ship in examples and compose files; refused outside development
+DEFAULT_DB_PASSWORDS = frozenset({"koopmatch", "postgres", "password", "secret", "changeme"})
+# how often the last-used time of a token is written (not on every request)
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
+
+
+# --- who may see or change an organisation --------------------------------------------------
+
+
+def is_staff(user: User | None) -> bool:
+    return user is not None and user.role in STAFF
+
+
+def is_own_organization(user: User | None, organization_id: int) -> bool:
+    return (
+        user is not None
+        and user.role == Role.member.value
+        and user.organization_id == organization_id
+    )
+
+
+def may_see(user: User | None, organization: Organization) -> bool:
+    """Whether the caller may know the organisation exists (private ones are hidden)."""
+    if organization.visibility != "private":
+        return True
+    return is_staff(user) or is_own_organization(user, organization.id)
+
+
+def may_read_full(user: User | None, organization: Organization) -> bool:
+    """Whether the caller may read the full profile (anonymous callers get teasers)."""
+    if user is None:
+        return organization.visibility == "public"
+    return may_see(user, organization)
+
+
+def may_edit(user: User | None, organization: Organization) -> bool:
+    return is_staff(user) or is_own_organization(user, organization.id)
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def _check_password(password: str, *, field: str = "password") -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise Invalid(
+            f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+            errors=[{"field": field, "message": "wrong length"}],
+        )
+
+
+def _check_organization(session: Session, organization_id: int | None) -> None:
+    if organization_id is not None and not repository.organization_exists(session, organization_id):
+        raise Invalid(
+            f"No organisation with id {organization_id}.",
+            errors=[{"field": "organization_id", "message": "no such organisation"}],
+        )
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def list_users(
+    session: Session,
+    *,
+    role: Role | None,
+    organization_id: int | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[User], int]:
+    return repository.list_users(
+        session,
+        role=role.value if role else None,
+        organization_id=organization_id,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def create_user(session: Session, *, data: UserCreate) -> User:
+    email = normalize_email(data.email)
+    if repository.get_user_by_email(session, email) is not None:
+        raise Conflict(
+            f"An account for {email} exists already.",
+            errors=[{"field": "email", "message": "already in use"}],
+        )
+    _check_organization(session, data.organization_id)
+    if data.password is not None:
+        _check_password(data.password)
+    user = User(
+        email=email,
+        name=data.name,
+        role=data.role.value,
+        organization_id=data.organization_id if data.role is Role.member else None,
+        password_hash=hash_password(data.password) if data.password is not None else None,
+        is_active=data.is_active,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _revoke_all(session: Session, user: User) -> int:
+    now = utcnow()
+    tokens = repository.live_tokens(session, user_id=user.id)
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def _keep_an_admin(session: Session, user: User, *, role: str, active: bool) -> None:
+    was_admin = user.role == Role.admin.value and user.is_active
+    stays_admin = role == Role.admin.value and active
+    if was_admin and not stays_admin and repository.count_active_admins(session) <= 1:
+        raise Conflict("This is the last active admin; make another admin first.")
+
+
+def update_user(session: Session, *, user: User, patch: UserPatch) -> User:
+    fields = patch.model_fields_set
+    role = patch.role.value if patch.role is not None else user.role
+    active = patch.is_active if patch.is_active is not None else user.is_active
+    organization_id = patch.organization_id if "organization_id" in fields else None
+    if role == Role.member.value and organization_id is None:
+        organization_id = user.organization_id
+    if (role == Role.member.value) != (organization_id is not None):
+        raise Invalid(
+            "Members need an organization_id; other roles take none.",
+            errors=[{"field": "organization_id", "message": "does not fit the role"}],
+        )
+    _check_organization(session, organization_id)
+    _keep_an_admin(session, user, role=role, active=active)
+    if patch.name is not None:
+        user.name = patch.name
+    # a change of role or organisation ends the sessions that were granted under the old one
+    if role != user.role or organization_id != user.organization_id or not active:
+        _revoke_all(session, user)
+    user.role = role
+    user.organization_id = organization_id
+    user.is_active = active
+    if patch.password is not None:
+        _check_password(patch.password)
+        user.password_hash = hash_password(patch.password)
+    session.flush()
+    return user
+
+
+def deactivate_user(session: Session, *, user: User) -> User:
+    """Switch an account off and revoke its tokens; the row stays for the record."""
+    _keep_an_admin(session, user, role=user.role, active=False)
+    user.is_active = False
+    _revoke_all(session, user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+# --- credentials -----------------------------------------------------------------------------
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None; upgrades an outdated hash."""
+    user = repository.get_user_by_email(session, normalize_email(email))
+    if user is None or user.password_hash is None:
+        verify_password(dummy_hash(), password)  # same work as a real check
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+def issue_token(
+    session: Session,
+    *,
+    user: User,
+    kind: TokenKind,
+    lifetime: dt.timedelta,
+    name: str | None = None,
+) -> tuple[ApiToken, str]:
+    """A new bearer credential; the secret is returned once and only its hash is stored."""
+    secret = new_secret(kind)
+    now = utcnow()
+    token = ApiToken(
+        user_id=user.id,
+        kind=kind.value,
+        name=name,
+        token_hash=hash_secret(secret),
+        prefix=secret[:12],
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def login_lifetime(settings: Settings | None = None) -> dt.timedelta:
+    return dt.timedelta(minutes=(settings or get_settings()).access_token_minutes)
+
+
+def api_key_lifetime(days: int | None, settings: Settings | None = None) -> dt.timedelta:
+    settings = settings or get_settings()
+    if days is None:
+        days = settings.api_key_days
+    if days > settings.api_key_max_days:
+        raise Invalid(
+            f"API keys live at most {settings.api_key_max_days} days.",
+            errors=[{"field": "expires_in_days", "message": "too long"}],
+        )
+    return dt.timedelta(days=days)
+
+
+def token_for_secret(session: Session, *, secret: str) -> ApiToken | None:
+    """The live token for a presented secret (its user loaded), or None."""
+    token = repository.token_by_hash(session, hash_secret(secret))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = utcnow()
+    if token.expires_at <= now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return token
+
+
+def revoke_token(session: Session, *, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    session.flush()
+
+
+def list_api_keys(session: Session, *, user: User) -> list[ApiToken]:
+    return repository.list_api_keys(session, user_id=user.id)
+
+
+def get_api_key(session: Session, *, user: User, key_id: int) -> ApiToken:
+    """One API key of the caller (admins: anyone's); others' keys are not found."""
+    token = repository.get_token(session, key_id)
+    if (
+        token is None
+        or token.kind != TokenKind.api_key.value
+        or (token.user_id != user.id and user.role != Role.admin.value)
+    ):
+        raise NotFound(f"No API key with id {key_id}.")
+    return token
+
+
+# --- start-up and demo data ------------------------------------------------------------------
+
+
+def ensure_demo_admin(session: Session) -> tuple[str, str] | None:
+    """In development, create the demo admin; its (email, password) when created, else None."""
+    if get_settings().environment != "development":
+        return None
+    if repository.get_user_by_email(session, DEMO_ADMIN_EMAIL) is not None:
+        return None
+    session.add(
+        User(
+            email=DEMO_ADMIN_EMAIL,
+            name="Demo admin",
+            role=Role.admin.value,
+            password_hash=hash_password(DEMO_ADMIN_PASSWORD),
+            is_active=True,
+        )
+    )
+    session.flush()
+    return DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+
+
+def startup_problems(session: Session, settings: Settings) -> list[str]:
+    """Reasons to refuse to serve outside development: secrets everyone knows."""
+    if settings.environment == "development":
+        return []
+    problems = []
+    demo = repository.get_user_by_email(session, DEMO_ADMIN_EMAIL)
+    if demo is not None and demo.is_active:
+        problems.append(
+            f"the demo admin {DEMO_ADMIN_EMAIL} (published password) is active; "
+            "deactivate or delete it"
+        )
+    password = urlsplit(settings.database_url).password
+    if password is not None and password.lower() in DEFAULT_DB_PASSWORDS:
+        problems.append(
+            "the database password is a well-known default; set a strong one in "
+            "KOOPMATCH_DATABASE_URL"
+        )
+    return problems
+
+
+def check_startup(session: Session, settings: Settings) -> None:
+    """Raise outside development when a default secret is in use; warn when no admin exists."""
+    problems = startup_problems(session, settings)
+    if problems:
+        raise RuntimeError(f"refusing to start in {settings.environment!r}: " + "; ".join(problems))
+    if settings.environment != "development" and repository.count_active_admins(session) == 0:
+        log.warning(
+            "no active admin account: create one with "
+            "`koopmatch create-user --email ... --role admin`"
+        )
+
+
+def teasers(session: Session, organizations: list[Organization]) -> list[OrganizationTeaser]:
+    """Teasers of public profiles, competences loaded in one query."""
+    competences = repository.competences_by_organization(session, [o.id for o in organizations])
+    return [teaser(o, competences[o.id]) for o in organizations]
+
+
+def teaser(organization: Organization, competences: list[Competence]) -> OrganizationTeaser:
+    return OrganizationTeaser(
+        id=organization.id,
+        industry=industry_of(organization.nace_code),
+        country=organization.country,
+        city=organization.city,
+        size_class=size_class(organization.employees),
+        competences=[CompetenceTeaser(kind=c.kind, label=c.label) for c in competences],
+        cooperation_interests=list(organization.cooperation_interests or []),
+    )
