@@ -660,8 +660,11 @@ class Matcher:
         if not common:
             return 0.0
         total = 0.0
+        empty: frozenset[int] = frozenset()
         for z in common:
-            deg = len(self.adjacency_.get(z, frozenset()) | {side.id})
+            # z's degree, counting the query even when it is not part of the fitted graph
+            partners = self.adjacency_.get(z, empty)
+            deg = len(partners) + (side.id not in partners)
             total += 1.0 / math.log(max(deg, 2))
         return total / (1.0 + total)
 

@@ -9,8 +9,11 @@ The total score of a complementary match is the dot product of the component val
 
 The defaults are set by reasoning about the components' scales, not fitted by a search; they
 were revised once after looking at component values on benchmarks/labelled.py (recorded in
-benchmarks/results/engine.md). `dataclasses.replace` or `Weights.from_vector` swaps in learned
-values.
+benchmarks/results/engine.md). The three weights that real cooperation data can set
+(profile_similarity, network, activity) are the values `matching.learning.fit_weights` learned on
+the history split of the CORDIS benchmark, novel-partner variant, multilingual encoder
+(benchmarks/results/quality.md); the components that do not vary there keep their reasoned
+values. `dataclasses.replace` or `Weights.from_vector` swaps in other learned values.
 """
 
 from __future__ import annotations
@@ -43,12 +46,12 @@ class Weights:
     need_coverage: float = 0.5  # the asker's own needs first
     reciprocal_coverage: float = 0.0
     mutual: float = 1.0
-    profile_similarity: float = 0.15
+    profile_similarity: float = 0.13  # learned (CORDIS history)
     core_overlap: float = 0.0
     cross_industry: float = 0.1
     shared_interests: float = 0.05  # five coarse categories: a tie-breaker
-    network: float = 0.2
-    activity: float = 0.02
+    network: float = 0.203  # learned (CORDIS history)
+    activity: float = 0.037  # learned (CORDIS history)
     coopetition: float = 0.3
 
     # --- how needs count ---
