@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,11 @@ _COL = {name: i for i, name in enumerate(COMPONENTS)}
 _NEED_KINDS = ("complementary", "peripheral")
 # Components that link a particular pair; a candidate needs one of them above zero.
 _EVIDENCE = (
-    "need_coverage", "reciprocal_coverage", "profile_similarity", "core_overlap", "network"
+    "need_coverage",
+    "reciprocal_coverage",
+    "profile_similarity",
+    "core_overlap",
+    "network",
 )
 # A floor estimated from a handful of vectors is noise; below these sizes the fixed
 # `Weights.fallback_floor` is used instead.
@@ -279,9 +283,7 @@ class Matcher:
             q16, q50 = np.quantile(sims, [0.16, 0.5])
             return float(np.clip(q50 + spread * (q50 - q16), -1.0, 0.9))
 
-        real = np.array(
-            [cid is not None for s in self.sides_ for cid in s.core_ids], dtype=bool
-        )
+        real = np.array([cid is not None for s in self.sides_ for cid in s.core_ids], dtype=bool)
         comp = np.vstack([self.core_mat_[real], self.need_mat_])
         owner = np.concatenate([self.core_owner_[real], self.need_owner_])
         sim_floor = w.similarity_floor
@@ -325,6 +327,9 @@ class Matcher:
         """The best `limit` partners for `query` (fitted or not; never itself)."""
         self._check_fitted()
         filters = filters if filters is not None else Filters()  # tolerate None from callers
+        if self.dim_ is None:
+            # nothing fitted carries a vector, so text cannot be compared; partners still can
+            query = replace(query, competences=(), profile_vector=None)
         for v in [c.vector for c in query.competences] + [query.profile_vector]:
             self._check_dim(v)
         side = self._side(query)
@@ -347,6 +352,8 @@ class Matcher:
         vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
         if len(vecs) != len(need_labels):
             raise MatchingError("need_vectors and need_labels differ in length")
+        if self.dim_ is None:
+            return []  # no fitted vector to compare a typed need with
         for v in vecs:
             self._check_dim(v)
         d = self.dim_ or vecs.shape[1]
@@ -534,9 +541,7 @@ class Matcher:
     def _calib(self, sims: np.ndarray, floor: float) -> np.ndarray:
         return np.clip((sims - floor) / (1.0 - floor), 0.0, 1.0)
 
-    def _features(
-        self, side: _Side, rows: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _features(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw components for candidate rows.
 
         Returns (features (n, n_components), competitor (n,) bool, need_coverage_defined (n,)).
@@ -600,9 +605,7 @@ class Matcher:
             best_q = _segment_max(cal, core_seg, c_len)  # (qc, n): best cand core per q core
             prec = best_q.mean(axis=0)
             rec = _segment_sum(cal.max(axis=0), core_seg, c_len) / np.maximum(c_len, 1)
-            overlap = np.divide(
-                2 * prec * rec, prec + rec, out=np.zeros(n), where=(prec + rec) > 0
-            )
+            overlap = np.divide(2 * prec * rec, prec + rec, out=np.zeros(n), where=(prec + rec) > 0)
 
         prof = np.zeros(n)
         if side.profile is not None:
@@ -703,51 +706,71 @@ class Matcher:
             return out
 
         for i, j, strength, cos in covers(side.need, cand.core, cand.profile):
-            found.append((strength, Reason(
-                direction="they_cover_my_need",
-                query_competence_id=side.need_ids[i],
-                query_label=side.need_labels[i],
-                target_competence_id=cand.core_ids[j] if j is not None else None,
-                target_label=cand.core_labels[j] if j is not None else None,
-                need_kind=side.need_kinds[i],
-                similarity=cos,
-            )))
+            found.append(
+                (
+                    strength,
+                    Reason(
+                        direction="they_cover_my_need",
+                        query_competence_id=side.need_ids[i],
+                        query_label=side.need_labels[i],
+                        target_competence_id=cand.core_ids[j] if j is not None else None,
+                        target_label=cand.core_labels[j] if j is not None else None,
+                        need_kind=side.need_kinds[i],
+                        similarity=cos,
+                    ),
+                )
+            )
         my_offer = side.profile if side.profile_offers else None
         for i, j, strength, cos in covers(cand.need, side.core, my_offer):
-            found.append((strength, Reason(
-                direction="i_cover_their_need",
-                query_competence_id=side.core_ids[j] if j is not None else None,
-                query_label=side.core_labels[j] if j is not None else None,
-                target_competence_id=cand.need_ids[i],
-                target_label=cand.need_labels[i],
-                need_kind=cand.need_kinds[i],
-                similarity=cos,
-            )))
+            found.append(
+                (
+                    strength,
+                    Reason(
+                        direction="i_cover_their_need",
+                        query_competence_id=side.core_ids[j] if j is not None else None,
+                        query_label=side.core_labels[j] if j is not None else None,
+                        target_competence_id=cand.need_ids[i],
+                        target_label=cand.need_labels[i],
+                        need_kind=cand.need_kinds[i],
+                        similarity=cos,
+                    ),
+                )
+            )
         if (relation == "competitor" or not found) and len(side.core) and len(cand.core):
             sims = side.core @ cand.core.T
             for i, j in enumerate(sims.argmax(axis=1)):
                 strength = float(self._calib(sims[i, j], self.sim_floor_))
                 # Both sides must be stated competences: a description is not a "core".
                 if strength > 0 and side.core_ids[i] is not None and cand.core_ids[j] is not None:
-                    found.append((strength, Reason(
-                        direction="shared_core",
-                        query_competence_id=side.core_ids[i],
-                        query_label=side.core_labels[i],
-                        target_competence_id=cand.core_ids[j],
-                        target_label=cand.core_labels[j],
-                        need_kind=None,
-                        similarity=float(sims[i, j]),
-                    )))
+                    found.append(
+                        (
+                            strength,
+                            Reason(
+                                direction="shared_core",
+                                query_competence_id=side.core_ids[i],
+                                query_label=side.core_labels[i],
+                                target_competence_id=cand.core_ids[j],
+                                target_label=cand.core_labels[j],
+                                need_kind=None,
+                                similarity=float(sims[i, j]),
+                            ),
+                        )
+                    )
         if not found and prof_sim > 0 and side.profile is not None and cand.profile is not None:
-            found.append((prof_sim, Reason(
-                direction="similar_profile",
-                query_competence_id=None,
-                query_label=None,
-                target_competence_id=None,
-                target_label=None,
-                need_kind=None,
-                similarity=float(side.profile @ cand.profile),
-            )))
+            found.append(
+                (
+                    prof_sim,
+                    Reason(
+                        direction="similar_profile",
+                        query_competence_id=None,
+                        query_label=None,
+                        target_competence_id=None,
+                        target_label=None,
+                        need_kind=None,
+                        similarity=float(side.profile @ cand.profile),
+                    ),
+                )
+            )
         found.sort(key=lambda x: -x[0])
         return tuple(r for _, r in found[: w.max_reasons])
 

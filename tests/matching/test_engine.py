@@ -807,3 +807,33 @@ def test_weights_vector_roundtrip() -> None:
     assert w2.max_reasons == w.max_reasons
     with pytest.raises(ValueError):
         w.from_vector(np.zeros(3))
+
+
+def test_a_fitted_set_without_vectors_answers_without_error() -> None:
+    """Profiles stored before any encoder ran: text cannot match, known partners still can."""
+    bare = [
+        ProfileVec(
+            id=i,
+            name=f"org {i}",
+            nace_code=None,
+            country=None,
+            latitude=None,
+            longitude=None,
+            employees=None,
+            cooperation_interests=frozenset(),
+            competences=(),
+            profile_vector=None,
+            known_partner_ids=frozenset({3}) if i in (1, 2) else frozenset(),
+        )
+        for i in (1, 2, 3)
+    ]
+    matcher = Matcher().fit(bare)
+    vector = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
+    assert matcher.search(vector[None, :], ["Sensorik"]) == []
+    query = replace(
+        bare[0],
+        competences=(CompetenceVec(10, "complementary", "Sensorik", vector),),
+        profile_vector=vector,
+    )
+    # 1 and 2 share partner 3: the network alone links them
+    assert [m.target_id for m in matcher.match(query)] == [2]

@@ -247,3 +247,25 @@ def test_search_validation(client: TestClient, ids: dict[str, int]) -> None:
     assert response.json()["errors"] == [
         {"field": "origin", "message": "required with max_distance_km"}
     ]
+
+
+def test_profiles_without_vectors_give_empty_answers_not_errors(
+    client: TestClient, db_session
+) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Competence, Organization
+
+    for name in ("Ohne Vektor GmbH", "Auch ohne AG"):
+        db_session.add(
+            Organization(
+                name=name,
+                visibility="public",
+                cooperation_interests=[],
+                competences=[Competence(kind="core", label="Drucksensoren")],
+            )
+        )
+    db_session.commit()
+    response = client.post("/api/v1/matches/search", json={"text": "Drucksensoren"})
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == []
+    first = client.get(API, params={"limit": 1}).json()["items"][0]["id"]
+    assert client.get(f"{API}/{first}/matches").json()["items"] == []
