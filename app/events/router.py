@@ -1,13 +1,33 @@
-"""HTTP endpoints for matchmaking events: setup, registration, requests, schedules, agendas."""
+"""HTTP endpoints for matchmaking events: setup, registration, requests, schedules, agendas.
+
+Access. Every route needs a token (401 without one). An id that does not exist is 404, except
+that on the event managers' routes the role is checked first (403 to others for any id).
+
+- Readers (any role): events, slots, tables, participants with their people, one person, and
+  the schedule once it is published. Meeting requests: event managers see all of them, everyone
+  else those sent or received by people of the own organisation (curators: none).
+- Event managers (admin, organizer) run the event, everyone else gets 403: create, change and
+  delete events; slots and tables; register and withdraw participants, add, change and remove
+  people, set their availability; solve, reschedule, publish and delete the schedule, lock
+  meetings; read the draft schedule, the table plan and the event's printable agenda.
+- A member acts for the own organisation's participant: sends requests as one of its people,
+  accepts or declines requests to them, withdraws requests from them, reads and sets its
+  preferences, reads its recommendations and its people's agendas. Event managers may do all
+  of this for any participant; members of other organisations and curators get 403 (curators
+  belong to no organisation, so events are read-only to them).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.deps import EncoderDep, SessionDep
-from app.errors import problem_responses
+from app.auth import service as auth_service
+from app.auth.deps import get_current_user
+from app.deps import CurrentUser, EncoderDep, SessionDep, require_roles
+from app.errors import Forbidden, problem_responses
 from app.events import exports, service
 from app.events.schemas import (
     AgendaOut,
@@ -38,13 +58,35 @@ from app.events.schemas import (
     TablesSet,
 )
 from app.matches.router import IndexDep
-from app.models.event import Event, EventPerson, Participant
+from app.models.event import Event, EventPerson, MeetingRequest, Participant
+from app.models.user import Role, User
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(
+    prefix="/api/v1/events",
+    tags=["events"],
+    dependencies=[Depends(get_current_user)],
+    responses=problem_responses({401: "No token, or an invalid one"}),
+)
 
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVALID = "Invalid input, with field-level errors"
 NO_EVENT = "No such event"
+MANAGERS = frozenset({Role.admin.value, Role.organizer.value})
+# route-level: runs before the path ids are looked up, so others get 403 for any id
+MANAGER_ONLY = [Depends(require_roles(Role.admin, Role.organizer))]
+NOT_MANAGER = "Only event managers (admin, organizer)"
+NOT_OWN = "Neither an event manager nor a member of the participant's organisation"
+
+
+def is_event_manager(user: User) -> bool:
+    return user.role in MANAGERS
+
+
+def acts_for(user: User, organization_id: int | None) -> bool:
+    """Event managers act for every participant, a member for the own organisation's."""
+    if is_event_manager(user):
+        return True
+    return organization_id is not None and auth_service.is_own_organization(user, organization_id)
 
 
 def valid_event_id(session: SessionDep, event_id: PathId) -> Event:
@@ -73,6 +115,54 @@ def valid_person_id(session: SessionDep, event: EventDep, person_id: PathId) -> 
 PersonDep = Annotated[EventPerson, Depends(valid_person_id)]
 
 
+def own_participant(user: CurrentUser, participant: ParticipantDep) -> Participant:
+    """The participant, for event managers and members of its organisation (else 403)."""
+    if not acts_for(user, participant.organization_id):
+        raise Forbidden("Only event managers and the participant's own members may do this.")
+    return participant
+
+
+OwnParticipantDep = Annotated[Participant, Depends(own_participant)]
+
+
+def own_person(user: CurrentUser, person: PersonDep) -> EventPerson:
+    """The person, for event managers and members of the person's organisation (else 403)."""
+    if not acts_for(user, person.participant.organization_id):
+        raise Forbidden("Only event managers and the person's own organisation may do this.")
+    return person
+
+
+OwnPersonDep = Annotated[EventPerson, Depends(own_person)]
+
+
+def _request_for(*sides: str, who: str) -> Callable[..., MeetingRequest]:
+    """A dependency: load a request (404), then let managers and the given sides through."""
+
+    def dependency(
+        user: CurrentUser, session: SessionDep, event: EventDep, request_id: PathId
+    ) -> MeetingRequest:
+        request = service.get_request(session, event=event, request_id=request_id)
+        if not is_event_manager(user):
+            orgs = service.organizations_of_people(session, event=event)
+            if not any(acts_for(user, orgs.get(getattr(request, side))) for side in sides):
+                raise Forbidden(f"Only event managers and {who} may do this.")
+        return request
+
+    return dependency
+
+
+VisibleRequestDep = Annotated[
+    MeetingRequest,
+    Depends(_request_for("from_person_id", "to_person_id", who="the two organisations")),
+]
+ReceivedRequestDep = Annotated[
+    MeetingRequest, Depends(_request_for("to_person_id", who="the receiving organisation"))
+]
+SentRequestDep = Annotated[
+    MeetingRequest, Depends(_request_for("from_person_id", who="the sending organisation"))
+]
+
+
 # ---------------------------------------------------------------- events
 
 
@@ -93,7 +183,8 @@ def list_events(
     "",
     response_model=EventOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses({422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 422: INVALID}),
 )
 def create_event(body: EventCreate, session: SessionDep, response: Response) -> EventOut:
     """Create an event with its dates and settings."""
@@ -111,7 +202,10 @@ def read_event(event: EventDep) -> EventOut:
 @router.patch(
     "/{event_id}",
     response_model=EventOut,
-    responses=problem_responses({404: NO_EVENT, 409: "Change conflicts with slots", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: NO_EVENT, 409: "Change conflicts with slots", 422: INVALID}
+    ),
 )
 def update_event(event: EventDep, body: EventPatch, session: SessionDep) -> EventOut:
     """Change an event's name, venue, time zone, dates or settings (e.g. close registration)."""
@@ -121,7 +215,8 @@ def update_event(event: EventDep, body: EventPatch, session: SessionDep) -> Even
 @router.delete(
     "/{event_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses({404: NO_EVENT}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 404: NO_EVENT}),
 )
 def delete_event(event: EventDep, session: SessionDep) -> Response:
     """Delete an event with everything in it."""
@@ -144,7 +239,10 @@ def list_slots(event: EventDep, session: SessionDep) -> list[SlotOut]:
 @router.post(
     "/{event_id}/slots",
     response_model=list[SlotOut],
-    responses=problem_responses({404: NO_EVENT, 409: "A schedule exists", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: NO_EVENT, 409: "A schedule exists", 422: INVALID}
+    ),
 )
 def generate_slots(event: EventDep, body: SlotGeneration, session: SessionDep) -> list[SlotOut]:
     """Generate one date's slots from start, end, slot length and breaks; returns all slots."""
@@ -170,7 +268,10 @@ def list_tables(event: EventDep, session: SessionDep) -> list[TableOut]:
 @router.put(
     "/{event_id}/tables",
     response_model=list[TableOut],
-    responses=problem_responses({404: NO_EVENT, 409: "A schedule exists", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: NO_EVENT, 409: "A schedule exists", 422: INVALID}
+    ),
 )
 def set_tables(event: EventDep, body: TablesSet, session: SessionDep) -> list[TableOut]:
     """Replace the event's tables by a count (named 1..n) or by names."""
@@ -199,8 +300,14 @@ def list_participants(event: EventDep, session: SessionDep) -> list[ParticipantO
     "/{event_id}/participants",
     response_model=ParticipantOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=MANAGER_ONLY,
     responses=problem_responses(
-        {404: NO_EVENT, 409: "Registration closed or already registered", 422: INVALID}
+        {
+            403: NOT_MANAGER,
+            404: NO_EVENT,
+            409: "Registration closed or already registered",
+            422: INVALID,
+        }
     ),
 )
 def register_participant(
@@ -224,7 +331,10 @@ def read_participant(participant: ParticipantDep, session: SessionDep) -> Partic
 @router.delete(
     "/{event_id}/participants/{participant_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses({404: "No such event or participant", 409: "In the schedule"}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: "No such event or participant", 409: "In the schedule"}
+    ),
 )
 def delete_participant(
     event: EventDep, participant: ParticipantDep, session: SessionDep
@@ -238,8 +348,14 @@ def delete_participant(
     "/{event_id}/participants/{participant_id}/people",
     response_model=PersonOut,
     status_code=status.HTTP_201_CREATED,
+    dependencies=MANAGER_ONLY,
     responses=problem_responses(
-        {404: "No such event or participant", 409: "Registration closed", 422: INVALID}
+        {
+            403: NOT_MANAGER,
+            404: "No such event or participant",
+            409: "Registration closed",
+            422: INVALID,
+        }
     ),
 )
 def add_person(
@@ -263,7 +379,10 @@ def read_person(person: PersonDep, session: SessionDep) -> PersonOut:
 @router.patch(
     "/{event_id}/people/{person_id}",
     response_model=PersonOut,
-    responses=problem_responses({404: "No such event or person", 409: "Email taken", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: "No such event or person", 409: "Email taken", 422: INVALID}
+    ),
 )
 def update_person(person: PersonDep, body: PersonPatch, session: SessionDep) -> PersonOut:
     """Change a person's name, email, role or no-show mark."""
@@ -274,7 +393,10 @@ def update_person(person: PersonDep, body: PersonPatch, session: SessionDep) -> 
 @router.delete(
     "/{event_id}/people/{person_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses({404: "No such event or person", 409: "In the schedule"}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses(
+        {403: NOT_MANAGER, 404: "No such event or person", 409: "In the schedule"}
+    ),
 )
 def delete_person(event: EventDep, person: PersonDep, session: SessionDep) -> Response:
     """Remove a person from the event."""
@@ -285,7 +407,8 @@ def delete_person(event: EventDep, person: PersonDep, session: SessionDep) -> Re
 @router.put(
     "/{event_id}/people/{person_id}/unavailable",
     response_model=PersonOut,
-    responses=problem_responses({404: "No such event or person", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 404: "No such event or person", 422: INVALID}),
 )
 def set_unavailable(
     event: EventDep, person: PersonDep, body: AvailabilitySet, session: SessionDep
@@ -310,18 +433,27 @@ def _request_out(request: object) -> RequestOut:
 def list_requests(
     event: EventDep,
     session: SessionDep,
+    user: CurrentUser,
     person_id: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Sent or received")
     ] = None,
     status_filter: Annotated[RequestStatus | None, Query(alias="status")] = None,
 ) -> list[RequestOut]:
-    """Meeting requests of the event, optionally of one person or in one status."""
+    """Meeting requests of the event (members: their organisation's), optionally filtered."""
     items = service.list_requests(
         session,
         event=event,
         person_id=person_id,
         status=status_filter.value if status_filter else None,
     )
+    if not is_event_manager(user):
+        orgs = service.organizations_of_people(session, event=event)
+        items = [
+            r
+            for r in items
+            if acts_for(user, orgs.get(r.from_person_id))
+            or acts_for(user, orgs.get(r.to_person_id))
+        ]
     return [_request_out(r) for r in items]
 
 
@@ -330,54 +462,66 @@ def list_requests(
     response_model=RequestOut,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(
-        {404: NO_EVENT, 409: "Registration closed or request exists", 422: INVALID}
+        {
+            403: "The sender is not one of your organisation's people",
+            404: NO_EVENT,
+            409: "Registration closed or request exists",
+            422: INVALID,
+        }
     ),
 )
-def create_request(event: EventDep, body: RequestCreate, session: SessionDep) -> RequestOut:
-    """Ask another participant's person for a meeting."""
+def create_request(
+    event: EventDep, body: RequestCreate, session: SessionDep, user: CurrentUser
+) -> RequestOut:
+    """Ask another participant's person for a meeting (as one of your organisation's people)."""
+    sender_org = service.organizations_of_people(session, event=event).get(body.from_person_id)
+    # an unknown sender is left to the service (422)
+    if sender_org is not None and not acts_for(user, sender_org):
+        raise Forbidden("Send requests as one of your own organisation's people.")
     return _request_out(service.create_request(session, event=event, data=body))
 
 
 @router.get(
     "/{event_id}/requests/{request_id}",
     response_model=RequestOut,
-    responses=problem_responses({404: "No such event or request"}),
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or request"}),
 )
-def read_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
-    """One meeting request."""
-    return _request_out(service.get_request(session, event=event, request_id=request_id))
+def read_request(request: VisibleRequestDep) -> RequestOut:
+    """One meeting request (event managers and the two organisations)."""
+    return _request_out(request)
 
 
-def _answer(session: SessionDep, event: Event, request_id: int, action: str) -> RequestOut:
-    request = service.get_request(session, event=event, request_id=request_id)
+def _answer(session: SessionDep, request: MeetingRequest, action: str) -> RequestOut:
     return _request_out(service.answer_request(session, request=request, action=action))
 
 
-ANSWER_ERRORS = problem_responses({404: "No such event or request", 409: "Already answered"})
+ANSWER_ERRORS = problem_responses(
+    {403: NOT_OWN, 404: "No such event or request", 409: "Already answered"}
+)
 
 
 @router.post(
     "/{event_id}/requests/{request_id}/accept", response_model=RequestOut, responses=ANSWER_ERRORS
 )
-def accept_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+def accept_request(request: ReceivedRequestDep, session: SessionDep) -> RequestOut:
     """Accept a pending request (the receiving side)."""
-    return _answer(session, event, request_id, "accept")
+    return _answer(session, request, "accept")
 
 
 @router.post(
     "/{event_id}/requests/{request_id}/decline", response_model=RequestOut, responses=ANSWER_ERRORS
 )
-def decline_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+def decline_request(request: ReceivedRequestDep, session: SessionDep) -> RequestOut:
     """Decline a pending request (the receiving side)."""
-    return _answer(session, event, request_id, "decline")
+    return _answer(session, request, "decline")
 
 
 @router.post(
     "/{event_id}/requests/{request_id}/withdraw", response_model=RequestOut, responses=ANSWER_ERRORS
 )
-def withdraw_request(event: EventDep, request_id: PathId, session: SessionDep) -> RequestOut:
+def withdraw_request(request: SentRequestDep, session: SessionDep) -> RequestOut:
     """Withdraw a pending or accepted request (the sender)."""
-    return _answer(session, event, request_id, "withdraw")
+    return _answer(session, request, "withdraw")
 
 
 # ---------------------------------------------------------------- preferences, recommendations
@@ -386,9 +530,9 @@ def withdraw_request(event: EventDep, request_id: PathId, session: SessionDep) -
 @router.get(
     "/{event_id}/participants/{participant_id}/preferences",
     response_model=list[PreferenceOut],
-    responses=problem_responses({404: "No such event or participant"}),
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or participant"}),
 )
-def list_preferences(participant: ParticipantDep, session: SessionDep) -> list[PreferenceOut]:
+def list_preferences(participant: OwnParticipantDep, session: SessionDep) -> list[PreferenceOut]:
     """A participant's preferences toward others."""
     return [
         PreferenceOut.model_validate(p, from_attributes=True)
@@ -399,11 +543,11 @@ def list_preferences(participant: ParticipantDep, session: SessionDep) -> list[P
 @router.put(
     "/{event_id}/participants/{participant_id}/preferences/{target_participant_id}",
     response_model=PreferenceOut,
-    responses=problem_responses({404: "No such event or participant", 422: INVALID}),
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or participant", 422: INVALID}),
 )
 def set_preference(
     event: EventDep,
-    participant: ParticipantDep,
+    participant: OwnParticipantDep,
     target_participant_id: PathId,
     body: PreferenceSet,
     session: SessionDep,
@@ -422,10 +566,10 @@ def set_preference(
 @router.delete(
     "/{event_id}/participants/{participant_id}/preferences/{target_participant_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses({404: "No such event, participant or preference"}),
+    responses=problem_responses({403: NOT_OWN, 404: "No such event, participant or preference"}),
 )
 def delete_preference(
-    participant: ParticipantDep, target_participant_id: PathId, session: SessionDep
+    participant: OwnParticipantDep, target_participant_id: PathId, session: SessionDep
 ) -> Response:
     """Remove a preference."""
     service.delete_preference(session, participant=participant, target_id=target_participant_id)
@@ -436,12 +580,12 @@ def delete_preference(
     "/{event_id}/participants/{participant_id}/recommendations",
     response_model=RecommendationPage,
     responses=problem_responses(
-        {404: "No such event or participant", 503: "No embedding model loaded"}
+        {403: NOT_OWN, 404: "No such event or participant", 503: "No embedding model loaded"}
     ),
 )
 def recommendations(
     event: EventDep,
-    participant: ParticipantDep,
+    participant: OwnParticipantDep,
     session: SessionDep,
     encoder: EncoderDep,
     cache: IndexDep,
@@ -461,8 +605,10 @@ def recommendations(
 @router.post(
     "/{event_id}/schedule",
     response_model=ScheduleOut,
+    dependencies=MANAGER_ONLY,
     responses=problem_responses(
         {
+            403: NOT_MANAGER,
             404: NO_EVENT,
             409: "No slots or tables, contradictory locks, or the schedule is published",
             422: INVALID,
@@ -487,8 +633,10 @@ def solve_schedule(
 @router.post(
     "/{event_id}/reschedule",
     response_model=ScheduleOut,
+    dependencies=MANAGER_ONLY,
     responses=problem_responses(
         {
+            403: NOT_MANAGER,
             404: NO_EVENT,
             409: "No schedule yet, or contradictory locks",
             422: INVALID,
@@ -511,18 +659,23 @@ def reschedule(
 @router.get(
     "/{event_id}/schedule",
     response_model=ScheduleOut,
-    responses=problem_responses({404: "No such event or no schedule"}),
+    responses=problem_responses(
+        {403: "A draft, shown to event managers only", 404: "No such event or no schedule"}
+    ),
 )
-def read_schedule(event: EventDep, session: SessionDep) -> ScheduleOut:
-    """The stored schedule with its report."""
+def read_schedule(event: EventDep, session: SessionDep, user: CurrentUser) -> ScheduleOut:
+    """The stored schedule with its report (drafts: event managers only)."""
     row = service.get_schedule(session, event=event)
+    if row.status != "published" and not is_event_manager(user):
+        raise Forbidden("The schedule is a draft until the organiser publishes it.")
     return service.schedule_out(session, event=event, row=row)
 
 
 @router.delete(
     "/{event_id}/schedule",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses({404: "No such event or no schedule"}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 404: "No such event or no schedule"}),
 )
 def delete_schedule(event: EventDep, session: SessionDep) -> Response:
     """Delete the stored schedule and its meetings."""
@@ -533,7 +686,8 @@ def delete_schedule(event: EventDep, session: SessionDep) -> Response:
 @router.post(
     "/{event_id}/schedule/publish",
     response_model=ScheduleOut,
-    responses=problem_responses({404: "No such event or no schedule"}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 404: "No such event or no schedule"}),
 )
 def publish_schedule(event: EventDep, session: SessionDep) -> ScheduleOut:
     """Publish the schedule: participants can then fetch their agendas."""
@@ -544,7 +698,8 @@ def publish_schedule(event: EventDep, session: SessionDep) -> ScheduleOut:
 @router.patch(
     "/{event_id}/meetings/{meeting_id}",
     response_model=MeetingOut,
-    responses=problem_responses({404: "No such event or meeting", 422: INVALID}),
+    dependencies=MANAGER_ONLY,
+    responses=problem_responses({403: NOT_MANAGER, 404: "No such event or meeting", 422: INVALID}),
 )
 def update_meeting(
     event: EventDep, meeting_id: PathId, body: MeetingPatch, session: SessionDep
@@ -564,6 +719,8 @@ HTML = "text/html; charset=utf-8"
 EXPORT_ERRORS = problem_responses(
     {404: "No such event, person or schedule", 409: "Schedule not published yet"}
 )
+MANAGER_EXPORT_ERRORS = {**EXPORT_ERRORS, **problem_responses({403: NOT_MANAGER})}
+PERSON_EXPORT_ERRORS = {**EXPORT_ERRORS, **problem_responses({403: NOT_OWN})}
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -573,7 +730,8 @@ def _attachment(name: str) -> dict[str, str]:
 @router.get(
     "/{event_id}/schedule/table-plan.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **EXPORT_ERRORS},
+    dependencies=MANAGER_ONLY,
+    responses={200: {"content": {"text/csv": {}}}, **MANAGER_EXPORT_ERRORS},
 )
 def table_plan(event: EventDep, session: SessionDep) -> Response:
     """The organiser's table plan: one row per meeting (drafts included)."""
@@ -585,7 +743,8 @@ def table_plan(event: EventDep, session: SessionDep) -> Response:
 @router.get(
     "/{event_id}/agenda.html",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, **EXPORT_ERRORS},
+    dependencies=MANAGER_ONLY,
+    responses={200: {"content": {"text/html": {}}}, **MANAGER_EXPORT_ERRORS},
 )
 def event_agenda_html(event: EventDep, session: SessionDep) -> Response:
     """Printable agendas of every person, one page each (drafts included)."""
@@ -596,51 +755,51 @@ def event_agenda_html(event: EventDep, session: SessionDep) -> Response:
 @router.get(
     "/{event_id}/people/{person_id}/agenda.ics",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, **EXPORT_ERRORS},
+    responses={200: {"content": {"text/calendar": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_ics(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+def person_agenda_ics(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
     """A person's published agenda as iCalendar, one event per meeting."""
-    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
     stamp = loaded.row.published_at or loaded.row.solved_at
     body = exports.agenda_ics(loaded.event, loaded.agendas[0], stamp=stamp)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers=_attachment(f"event-{event.id}-person-{person_id}.ics"),
+        headers=_attachment(f"event-{event.id}-person-{person.id}.ics"),
     )
 
 
 @router.get(
     "/{event_id}/people/{person_id}/agenda.csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **EXPORT_ERRORS},
+    responses={200: {"content": {"text/csv": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_csv(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+def person_agenda_csv(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
     """A person's published agenda as CSV."""
-    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
     body = exports.agenda_csv(loaded.event, loaded.agendas[0])
     return Response(
-        body, media_type=CSV, headers=_attachment(f"event-{event.id}-person-{person_id}.csv")
+        body, media_type=CSV, headers=_attachment(f"event-{event.id}-person-{person.id}.csv")
     )
 
 
 @router.get(
     "/{event_id}/people/{person_id}/agenda.json",
     response_model=AgendaOut,
-    responses=EXPORT_ERRORS,
+    responses=PERSON_EXPORT_ERRORS,
 )
-def person_agenda_json(event: EventDep, person_id: PathId, session: SessionDep) -> AgendaOut:
+def person_agenda_json(event: EventDep, person: OwnPersonDep, session: SessionDep) -> AgendaOut:
     """A person's published agenda as JSON (times in the event's time zone)."""
-    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
     return service.agenda_out(loaded)
 
 
 @router.get(
     "/{event_id}/people/{person_id}/agenda.html",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, **EXPORT_ERRORS},
+    responses={200: {"content": {"text/html": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_html(event: EventDep, person_id: PathId, session: SessionDep) -> Response:
+def person_agenda_html(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
     """A person's published agenda as a printable page."""
-    loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
+    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
     return Response(exports.agenda_html(loaded.event, loaded.agendas), media_type=HTML)

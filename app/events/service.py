@@ -416,6 +416,11 @@ def get_person(session: Session, *, event: Event, person_id: int) -> EventPerson
     return person
 
 
+def organizations_of_people(session: Session, *, event: Event) -> dict[int, int]:
+    """Which organisation each person of the event attends for: person id -> organisation id."""
+    return {p.id: p.participant.organization_id for p in repo.people(session, event.id)}
+
+
 def update_person(session: Session, *, person: EventPerson, data: PersonPatch) -> EventPerson:
     values = data.model_dump(exclude_unset=True)
     for key in ("name", "email", "no_show"):

@@ -3,7 +3,9 @@
 A route that is not in ROUTES fails `test_route_has_an_entry`, so a new endpoint needs its
 row here. Roles: anonymous, a member of the target organisation, a member of another one,
 organizer, curator, admin. Routes on an organisation are run against a `members` profile and,
-where the answer differs, a `private` and a `public` one.
+where the answer differs, a `private` and a `public` one. Event routes run against an event in
+which the member's own organisation, another one and a third take part, with a published
+schedule and, where the answer differs, a `draft` one or none (`unscheduled`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -21,8 +23,19 @@ from sqlalchemy.orm import Session
 from app.auth.security import password_hasher
 from app.auth.service import issue_token, login_lifetime
 from app.embeddings import Encoder, embed_organizations
+from app.events import service as events
+from app.events.schemas import (
+    EventCreate,
+    ParticipantCreate,
+    RequestCreate,
+    ScheduleRequest,
+    SlotGeneration,
+    TablesSet,
+)
 from app.main import create_app
+from app.matches.index import IndexCache
 from app.models import Competence, Organization
+from app.models.event import Event
 from app.models.user import ApiToken, Role, TokenKind, User
 from tests.app.conftest import Account, AccountFactory, ClientFactory
 
@@ -32,7 +45,8 @@ LOGIN_PASSWORD = "matrix password 1"
 
 # routes whose access rules come in a later step; each is expected to lack an entry
 # (strict xfail): give the routes their entries, then drop the prefix from here
-PENDING_PREFIXES = ("/api/v1/events",)
+PENDING_PREFIXES: tuple[str, ...] = ()
+VARIANTS = ("members", "private", "public", "draft", "unscheduled")
 
 
 @dataclass(frozen=True)
@@ -42,12 +56,21 @@ class Case:
     expect: str
     private: str | None = None  # the same against a private profile, where it differs
     public: str | None = None  # and a public one
+    draft: str | None = None  # the event's schedule is a draft, where it differs
+    unscheduled: str | None = None  # the event has no schedule, where it differs
+    # "{name}" (a whole string) in json or params stands for the world's value of that name
     json: Any = None
     data: dict[str, str] | None = None
     params: dict[str, str] = field(default_factory=dict)
 
-    def statuses(self, visibility: str) -> tuple[int, ...]:
-        text = {"members": self.expect, "private": self.private, "public": self.public}[visibility]
+    def statuses(self, variant: str) -> tuple[int, ...]:
+        text = {
+            "members": self.expect,
+            "private": self.private,
+            "public": self.public,
+            "draft": self.draft,
+            "unscheduled": self.unscheduled,
+        }[variant]
         assert text is not None
         codes = tuple(int(c) for c in text.split())
         assert len(codes) == len(ROLES)
@@ -58,6 +81,22 @@ ALL_200 = "200 200 200 200 200 200"
 TOKEN_ONLY = "401 200 200 200 200 200"
 ADMIN_ONLY = "401 403 403 403 403 200"
 STAFF_ONLY = "401 403 403 403 200 200"
+MANAGER = "401 403 403 200 403 200"  # event managers: admin, organizer
+# event managers and members of the participant's (person's, sender's...) organisation
+OWN_OR_MANAGER = "401 200 403 200 403 200"
+EVENTS = "/api/v1/events"
+EVENT = "/api/v1/events/{event_id}"
+PARTICIPANT = EVENT + "/participants/{participant_id}"
+PERSON = EVENT + "/people/{person_id}"
+REQUEST = EVENT + "/requests/{request_id}"
+PREFERENCE = PARTICIPANT + "/preferences/{target_participant_id}"
+NEW_EVENT = {
+    "name": "Matrix-Treffen",
+    "timezone": "Europe/Berlin",
+    "dates": ["2026-03-11"],
+    "max_meetings": 3,
+    "min_meetings": 1,
+}
 
 ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/health"): Case(ALL_200),
@@ -110,6 +149,75 @@ ROUTES: dict[tuple[str, str], Case] = {
     # the taxonomy is public
     ("GET", "/api/v1/taxonomy/nace"): Case(ALL_200),
     ("GET", "/api/v1/taxonomy/nace/{code}"): Case(ALL_200),
+    # events: reading needs a token, running the event is for managers
+    ("GET", EVENTS): Case(TOKEN_ONLY),
+    ("POST", EVENTS): Case("401 403 403 201 403 201", json=NEW_EVENT),
+    ("GET", EVENT): Case(TOKEN_ONLY),
+    ("PATCH", EVENT): Case(MANAGER, json={"venue": "Halle 2"}),
+    ("DELETE", EVENT): Case("401 403 403 204 403 204"),
+    ("GET", EVENT + "/slots"): Case(TOKEN_ONLY),
+    # slots and tables stay as they are while a schedule exists
+    ("POST", EVENT + "/slots"): Case(
+        "401 403 403 409 403 409",
+        unscheduled=MANAGER,
+        json={"date": "2026-03-10", "start": "13:00", "end": "14:00", "slot_minutes": 30},
+    ),
+    ("GET", EVENT + "/tables"): Case(TOKEN_ONLY),
+    ("PUT", EVENT + "/tables"): Case(
+        "401 403 403 409 403 409", unscheduled=MANAGER, json={"count": 3}
+    ),
+    # participants and people: read by all, managed by event managers
+    ("GET", EVENT + "/participants"): Case(TOKEN_ONLY),
+    ("POST", EVENT + "/participants"): Case(
+        "401 403 403 201 403 201",
+        json={
+            "organization_id": "{unregistered_organization_id}",
+            "people": [{"name": "Fritz Vier", "email": "fritz@fourth.example"}],
+        },
+    ),
+    ("GET", PARTICIPANT): Case(TOKEN_ONLY),
+    ("DELETE", PARTICIPANT): Case("401 403 403 204 403 204"),
+    ("POST", PARTICIPANT + "/people"): Case(
+        "401 403 403 201 403 201", json={"name": "Nina Neu", "email": "nina@target.example"}
+    ),
+    ("GET", PERSON): Case(TOKEN_ONLY),
+    ("PATCH", PERSON): Case(MANAGER, json={"role": "CTO"}),
+    ("DELETE", PERSON): Case("401 403 403 204 403 204"),
+    ("PUT", PERSON + "/unavailable"): Case(MANAGER, json={"unavailable_slot_ids": ["{slot_id}"]}),
+    # requests: the request in the world goes from member_own's person to member_other's;
+    # the list is filtered (test_members_list_only_their_organisations_requests)
+    ("GET", EVENT + "/requests"): Case(TOKEN_ONLY),
+    ("POST", EVENT + "/requests"): Case(
+        "401 201 403 201 403 201",
+        json={"from_person_id": "{person_id}", "to_person_id": "{third_person_id}"},
+    ),
+    ("GET", REQUEST): Case("401 200 200 200 403 200"),
+    ("POST", REQUEST + "/accept"): Case("401 403 200 200 403 200"),
+    ("POST", REQUEST + "/decline"): Case("401 403 200 200 403 200"),
+    ("POST", REQUEST + "/withdraw"): Case(OWN_OR_MANAGER),
+    # preferences and recommendations of member_own's participant
+    ("GET", PARTICIPANT + "/preferences"): Case(OWN_OR_MANAGER),
+    ("PUT", PREFERENCE): Case(OWN_OR_MANAGER, json={"kind": "would_like"}),
+    ("DELETE", PREFERENCE): Case("401 204 403 204 403 204"),
+    ("GET", PARTICIPANT + "/recommendations"): Case(OWN_OR_MANAGER),
+    # the schedule: a published one is solved again only by rescheduling
+    ("POST", EVENT + "/schedule"): Case(
+        "401 403 403 409 403 409", draft=MANAGER, json={"recommendations_per_participant": 0}
+    ),
+    ("POST", EVENT + "/reschedule"): Case(
+        MANAGER, json={"from_slot_id": "{slot_id}", "recommendations_per_participant": 0}
+    ),
+    ("GET", EVENT + "/schedule"): Case(TOKEN_ONLY, draft=MANAGER),
+    ("DELETE", EVENT + "/schedule"): Case("401 403 403 204 403 204"),
+    ("POST", EVENT + "/schedule/publish"): Case(MANAGER),
+    ("PATCH", EVENT + "/meetings/{meeting_id}"): Case(MANAGER, json={"locked": True}),
+    ("GET", EVENT + "/schedule/table-plan.csv"): Case(MANAGER, draft=MANAGER),
+    ("GET", EVENT + "/agenda.html"): Case(MANAGER, draft=MANAGER),
+    # a person's agenda: their organisation and event managers, once published
+    ("GET", PERSON + "/agenda.ics"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
+    ("GET", PERSON + "/agenda.csv"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
+    ("GET", PERSON + "/agenda.json"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
+    ("GET", PERSON + "/agenda.html"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
 }
 
 
@@ -193,6 +301,93 @@ def _organization(
     return org.id
 
 
+def _event(session: Session, encoder: Encoder, own: int, other: int, third: int) -> dict[str, str]:
+    """An event with a published schedule; the path and body values of the event routes.
+
+    Own, other and third organisation take part with one person each; own's person asked
+    other's for a meeting (pending), other's asked third's (pending). Own is not interested
+    in other, other must meet third: the schedule has that one meeting, own has none.
+    """
+    event = events.create_event(
+        session,
+        data=EventCreate.model_validate(
+            {
+                "name": "Matrix-Brokerage",
+                "timezone": "Europe/Berlin",
+                "dates": ["2026-03-10"],
+                "max_meetings": 3,
+                "min_meetings": 1,
+            }
+        ),
+    )
+    slots = events.generate_slots(
+        session,
+        event=event,
+        data=SlotGeneration.model_validate(
+            {"date": "2026-03-10", "start": "09:00", "end": "10:00", "slot_minutes": 20}
+        ),
+    )
+    events.set_tables(session, event=event, data=TablesSet(count=2))
+
+    def register(organization_id: int, name: str, email: str) -> tuple[int, int]:
+        body = {"organization_id": organization_id, "people": [{"name": name, "email": email}]}
+        participant = events.register_participant(
+            session, event=event, data=ParticipantCreate.model_validate(body)
+        )
+        return participant.id, participant.people[0].id
+
+    own_participant, own_person = register(own, "Olga Eigen", "olga@target.example")
+    other_participant, other_person = register(other, "Otto Anders", "otto@other.example")
+    third_participant, third_person = register(third, "Thea Dritt", "thea@third.example")
+    request = events.create_request(
+        session,
+        event=event,
+        data=RequestCreate(from_person_id=own_person, to_person_id=other_person),
+    )
+    other_request = events.create_request(
+        session,
+        event=event,
+        data=RequestCreate(from_person_id=other_person, to_person_id=third_person),
+    )
+    events.set_preference(
+        session,
+        event=event,
+        participant=events.get_participant(session, event=event, participant_id=own_participant),
+        target_id=other_participant,
+        kind="not_interested",
+    )
+    events.set_preference(
+        session,
+        event=event,
+        participant=events.get_participant(session, event=event, participant_id=other_participant),
+        target_id=third_participant,
+        kind="must_meet",
+    )
+    row = events.run_schedule(
+        session,
+        event=event,
+        options=ScheduleRequest(recommendations_per_participant=0),
+        cache=IndexCache(),
+        encoder=encoder,
+    )
+    events.publish_schedule(session, event=event)
+    meetings = events.schedule_out(session, event=event, row=row).meetings
+    assert [(m.person_a_id, m.person_b_id) for m in meetings] == [
+        tuple(sorted((other_person, third_person)))
+    ]
+    return {
+        "event_id": str(event.id),
+        "participant_id": str(own_participant),
+        "target_participant_id": str(other_participant),
+        "person_id": str(own_person),
+        "third_person_id": str(third_person),
+        "request_id": str(request.id),
+        "other_request_id": str(other_request.id),
+        "meeting_id": str(meetings[0].id),
+        "slot_id": str(slots[1].id),
+    }
+
+
 @pytest.fixture
 def world(
     db_session: Session,
@@ -203,7 +398,9 @@ def world(
     visibility = getattr(request, "param", "members")
     target = _organization(db_session, encoder, "Target GmbH", visibility, ["Füllstandsensorik"])
     other = _organization(db_session, encoder, "Other AG", "public", ["IoT-Plattform"])
-    _organization(db_session, encoder, "Third KG", "members", ["Kunststoffspritzguss"])
+    third = _organization(db_session, encoder, "Third KG", "members", ["Kunststoffspritzguss"])
+    unregistered = _organization(db_session, encoder, "Vierte SE", "public", ["Drucksensoren"])
+    event_values = _event(db_session, encoder, target, other, third)
     login_user = User(
         email=LOGIN_EMAIL,
         name="Login",
@@ -235,6 +432,8 @@ def world(
             "key_id": str(key.id),
             "user_id": str(own.user.id),
             "code": "26",
+            "unregistered_organization_id": str(unregistered),
+            **event_values,
         },
     )
 
@@ -244,39 +443,69 @@ def _cells() -> Iterator[Any]:
         case = ROUTES.get((method, path))
         if case is None:
             continue
-        for visibility in ("members", "private", "public"):
-            if visibility != "members" and getattr(case, visibility) is None:
+        for variant in VARIANTS:
+            if variant != "members" and getattr(case, variant) is None:
                 continue
             for role in ROLES:
                 yield pytest.param(
                     method,
                     path,
-                    visibility,
+                    variant,
                     role,
-                    id=f"{method} {path} [{visibility}] {role}",
+                    id=f"{method} {path} [{variant}] {role}",
                 )
 
 
-@pytest.mark.parametrize(("method", "path", "visibility", "role"), list(_cells()))
+def _fill(value: Any, values: dict[str, str]) -> Any:
+    """`value` with every "{name}" string replaced by the world's value, as an int."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\{(\w+)\}", value)
+        return int(values[found.group(1)]) if found else value
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+def _set_variant(session: Session, world: World, variant: str) -> None:
+    if variant in ("private", "public"):
+        org = session.get(Organization, int(world.path_values["organization_id"]))
+        assert org is not None
+        org.visibility = variant
+    elif variant in ("draft", "unscheduled"):
+        event = session.get(Event, int(world.path_values["event_id"]))
+        assert event is not None
+        if variant == "draft":
+            row = events.get_schedule(session, event=event)
+            row.status, row.published_at = "draft", None
+        else:
+            events.delete_schedule(session, event=event)
+    session.commit()
+
+
+@pytest.mark.parametrize(("method", "path", "variant", "role"), list(_cells()))
 def test_status(
     method: str,
     path: str,
-    visibility: str,
+    variant: str,
     role: str,
     world: World,
     client_for: ClientFactory,
     db_session: Session,
 ) -> None:
     case = ROUTES[(method, path)]
-    if visibility != "members":
-        org = db_session.get(Organization, int(world.path_values["organization_id"]))
-        assert org is not None
-        org.visibility = visibility
-        db_session.commit()
-    expected = case.statuses(visibility)[ROLES.index(role)]
+    _set_variant(db_session, world, variant)
+    expected = case.statuses(variant)[ROLES.index(role)]
     url = re.sub(r"\{(\w+)\}", lambda m: world.path_values[m.group(1)], path)
     client = client_for(world.accounts[role])
-    response = client.request(method, url, json=case.json, data=case.data, params=case.params)
+    response = client.request(
+        method,
+        url,
+        json=_fill(case.json, world.path_values),
+        data=case.data,
+        params=cast(dict[str, str], _fill(case.params, world.path_values)),
+    )
     assert response.status_code == expected, response.text
     if expected in (401, 403, 404):
         assert response.headers["content-type"] == "application/problem+json"
@@ -293,3 +522,45 @@ def test_a_new_route_without_a_row_is_caught() -> None:
 
     missing = [r for r in _app_routes(app) if r not in ROUTES and not _pending(r[1])]
     assert missing == [("GET", "/api/v1/something-new")]
+
+
+def test_members_list_only_their_organisations_requests(
+    world: World, client_for: ClientFactory
+) -> None:
+    url = f"{EVENTS}/{world.path_values['event_id']}/requests"
+    own, others = int(world.path_values["request_id"]), int(world.path_values["other_request_id"])
+    seen = {
+        role: sorted(r["id"] for r in client_for(world.accounts[role]).get(url).json())
+        for role in ROLES[1:]
+    }
+    both = sorted([own, others])
+    assert seen == {
+        "member_own": [own],
+        "member_other": both,
+        "organizer": both,
+        "curator": [],
+        "admin": both,
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "tail"),
+    [
+        ("GET", ""),
+        ("GET", "/participants/{missing}/preferences"),
+        ("GET", "/participants/{missing}/recommendations"),
+        ("GET", "/requests/{missing}"),
+        ("POST", "/requests/{missing}/accept"),
+        ("POST", "/requests/{missing}/withdraw"),
+        ("GET", "/people/{missing}/agenda.ics"),
+    ],
+)
+def test_ids_that_do_not_exist_are_404_for_members(
+    method: str, tail: str, world: World, client_for: ClientFactory
+) -> None:
+    missing = "2147483647"
+    event_id = missing if tail == "" else world.path_values["event_id"]
+    url = f"{EVENTS}/{event_id}{tail.replace('{missing}', missing)}"
+    response = client_for(world.accounts["member_other"]).request(method, url)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
