@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.embeddings import Encoder
-from app.errors import AppError, Conflict, Invalid, NotFound, ServiceUnavailable
+from app.errors import AppError, Conflict, Invalid, NotFound
 from app.events import repository as repo
 from app.events.exports import Agenda, AgendaEntry, EventInfo, PersonInfo, PlanRow
 from app.events.schemas import (
@@ -40,7 +40,7 @@ from app.events.schemas import (
     TablesSet,
 )
 from app.matches.index import FittedIndex, IndexCache
-from app.matches.service import to_out
+from app.matches.service import fitted_index, to_out
 from app.models.base import utcnow
 from app.models.event import (
     Event,
@@ -560,14 +560,6 @@ def list_preferences(session: Session, *, participant: Participant) -> list[Pref
 # ---------------------------------------------------------------- recommendations
 
 
-def _index(session: Session, cache: IndexCache, encoder: Encoder | None) -> FittedIndex:
-    if encoder is None:
-        raise ServiceUnavailable(
-            "Recommendations need an embedding model; this server runs without one."
-        )
-    return cache.get(session, encoder.name)
-
-
 def _event_matches(
     index: FittedIndex,
     organization_id: int,
@@ -596,7 +588,7 @@ def recommendations(
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> list[RecommendationOut]:
-    index = _index(session, cache, encoder)
+    index = fitted_index(session, cache, encoder)
     by_org = {p.organization_id: p.id for p in repo.participants(session, event.id)}
     found = _event_matches(
         index,

@@ -87,7 +87,8 @@ def to_out(match: Match, index: FittedIndex, *, typed_need: bool = False) -> Mat
     )
 
 
-def _index(session: Session, cache: IndexCache, encoder: Encoder | None) -> FittedIndex:
+def fitted_index(session: Session, cache: IndexCache, encoder: Encoder | None) -> FittedIndex:
+    """The engine fitted on the stored vectors of `encoder`; 503 when no model is loaded."""
     if encoder is None:
         raise ServiceUnavailable(
             "Matching needs an embedding model; this server runs with KOOPMATCH_EMBEDDING_MODEL=none."
@@ -104,7 +105,7 @@ def matches_for(
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> list[MatchOut]:
-    index = _index(session, cache, encoder)
+    index = fitted_index(session, cache, encoder)
     query = index.profiles[organization_id]
     if (
         filters.max_distance_km is not None
@@ -128,7 +129,7 @@ def search(
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> list[MatchOut]:
-    index = _index(session, cache, encoder)
+    index = fitted_index(session, cache, encoder)
     assert encoder is not None
     if filters.max_distance_km is not None and filters.origin is None:
         raise Invalid(
