@@ -53,13 +53,55 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+# German names hub staff type into spreadsheets; English names and alpha-3 codes come from pycountry
+_COUNTRY_ALIASES = {
+    "deutschland": "DE",
+    "österreich": "AT",
+    "oesterreich": "AT",
+    "schweiz": "CH",
+    "frankreich": "FR",
+    "italien": "IT",
+    "niederlande": "NL",
+    "holland": "NL",
+    "belgien": "BE",
+    "luxemburg": "LU",
+    "polen": "PL",
+    "tschechien": "CZ",
+    "slowakei": "SK",
+    "ungarn": "HU",
+    "slowenien": "SI",
+    "kroatien": "HR",
+    "dänemark": "DK",
+    "schweden": "SE",
+    "norwegen": "NO",
+    "finnland": "FI",
+    "spanien": "ES",
+    "großbritannien": "GB",
+    "vereinigtes königreich": "GB",
+    "uk": "GB",
+    "irland": "IE",
+    "rumänien": "RO",
+    "griechenland": "GR",
+    "türkei": "TR",
+}
+
+
 def _check_country(value: str | None) -> str | None:
+    """ISO 3166-1 alpha-2; also takes alpha-3 codes and English or common German names."""
     if value is None:
         return None
-    code = value.strip().upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH")
-    return code
+    text = value.strip()
+    if len(text) == 2 and pycountry.countries.get(alpha_2=text.upper()) is not None:
+        return text.upper()
+    alias = _COUNTRY_ALIASES.get(text.casefold())
+    if alias is not None:
+        return alias
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        raise ValueError(
+            "must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH"
+        ) from None
 
 
 def _check_nace(value: str | None) -> str | None:

@@ -76,7 +76,7 @@ def test_atomic_import_with_bad_rows_writes_nothing(client: TestClient) -> None:
     post_json(client, [GOOD[1]])
     bad = [
         GOOD[0],
-        rec("C-3", "Gamma", country="Germany"),
+        rec("C-3", "Gamma", country="Germania"),
         rec("D-4", "", employees="viele"),
         rec("A-1", "Alpha again"),
     ]

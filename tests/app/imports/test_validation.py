@@ -353,7 +353,7 @@ def test_csv_end_to_end_with_german_headers() -> None:
         "Breitengrad;Längengrad\n"
         'K-1;Kunststoff Meier;DE;120;"Spritzguss; Werkzeugbau";"K-2=35%; Bosch";öffentlich;'
         "48,1;11,5\n"
-        "K-2;Sensorik Müller;Deutschland;viele;;;;;\n"
+        "K-2;Sensorik Müller;Germania;viele;;;;;\n"
         "K-1;Doppelt;DE;;;;;;\n"
         "K-3;Laser Huber;AT;;Laserschneiden;K-1=0,8;privat;;\n"
     ).encode()

@@ -308,3 +308,15 @@ def test_explicit_nulls_are_accepted_everywhere(client: TestClient) -> None:
         None,
         "Irgendwer",
     )
+
+
+def test_country_names_and_alpha3_codes_become_alpha2(client: TestClient) -> None:
+    given = ["Deutschland", "Austria", "CHE", "uk", " it "]
+    countries = [
+        create(client, org(f"L-{i}", f"Land {i}", country=c))["country"]
+        for i, c in enumerate(given)
+    ]
+    assert countries == ["DE", "AT", "CH", "GB", "IT"]
+    response = client.post(API, json=org("L-9", "Nirgendwo", country="Germania"))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["country"]
