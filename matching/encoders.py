@@ -80,12 +80,20 @@ class HashingEncoder:
         if not docs:
             return np.zeros((0, self.dim), dtype=np.float32)
         char = HashingVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), n_features=self.n_char,
-            alternate_sign=False, norm="l2", lowercase=False,
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            n_features=self.n_char,
+            alternate_sign=False,
+            norm="l2",
+            lowercase=False,
         )
         word = HashingVectorizer(
-            analyzer="word", token_pattern=r"(?u)\b\w\w+\b", n_features=self.n_word,
-            alternate_sign=False, norm="l2", lowercase=False,
+            analyzer="word",
+            token_pattern=r"(?u)\b\w\w+\b",
+            n_features=self.n_word,
+            alternate_sign=False,
+            norm="l2",
+            lowercase=False,
         )
         c = char.transform(docs).toarray() * np.sqrt(self.char_weight)
         w = word.transform(docs).toarray() * np.sqrt(1.0 - self.char_weight)
@@ -176,8 +184,11 @@ class SentenceTransformerEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         emb = self._model.encode(
-            list(texts), batch_size=batch_size, convert_to_numpy=True,
-            normalize_embeddings=True, show_progress_bar=False,
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         out = _unit_rows(np.asarray(emb, dtype=np.float32))
         out[[i for i, t in enumerate(texts) if not (t and t.strip())]] = 0.0

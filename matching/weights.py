@@ -111,9 +111,7 @@ class Weights:
         """A copy with the component weights replaced by `values` ((n_components,))."""
         if len(values) != len(COMPONENTS):
             raise ValueError(f"expected {len(COMPONENTS)} weights, got {len(values)}")
-        changes: dict[str, Any] = {
-            n: float(v) for n, v in zip(COMPONENTS, values, strict=True)
-        }
+        changes: dict[str, Any] = {n: float(v) for n, v in zip(COMPONENTS, values, strict=True)}
         return replace(self, **changes)
 
     def coopetition_interest_weights(self) -> dict[str, float]:
@@ -133,4 +131,3 @@ class Weights:
         if kind == "peripheral":
             return self.peripheral_need
         return 0.0
-
