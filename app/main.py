@@ -14,6 +14,7 @@ from app.auth.router import router as auth_router
 from app.auth.router import users_router
 from app.auth.security import AuthError
 from app.config import get_settings
+from app.curation.router import router as curation_router
 from app.embeddings import Encoder
 from app.errors import problem, register_error_handlers
 from app.events.router import router as events_router
@@ -97,4 +98,5 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(matches_router)
     app.include_router(taxonomy_router)
     app.include_router(events_router)
+    app.include_router(curation_router)
     return app

@@ -1,5 +1,6 @@
 """All ORM classes, imported here so Alembic and the app see one metadata."""
 
+from app.models import curation as curation  # registers the merge history table
 from app.models import event as event  # registers the event tables on Base.metadata
 from app.models import user as user  # registers the account tables on Base.metadata
 from app.models.base import Base

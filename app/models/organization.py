@@ -41,6 +41,9 @@ class Organization(Base):
     # profile vector (name + description + labels) and the encoder that made it
     profile_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     embedding_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # set by hub staff who checked the profile (curation); who is the staff e-mail address
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     modified_at: Mapped[dt.datetime] = mapped_column(

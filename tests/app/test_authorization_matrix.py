@@ -146,6 +146,15 @@ ROUTES: dict[tuple[str, str], Case] = {
         TOKEN_ONLY, private="401 200 404 404 200 200", public=TOKEN_ONLY
     ),
     ("POST", "/api/v1/matches/search"): Case(TOKEN_ONLY, json={"text": "Füllstandsensorik"}),
+    # curation: hub staff only
+    ("GET", "/api/v1/curation/duplicates"): Case(STAFF_ONLY),
+    ("POST", "/api/v1/curation/organizations/{organization_id}/verify"): Case(STAFF_ONLY),
+    ("DELETE", "/api/v1/curation/organizations/{organization_id}/verify"): Case(STAFF_ONLY),
+    ("GET", "/api/v1/curation/stale"): Case(STAFF_ONLY),
+    ("POST", "/api/v1/curation/merge"): Case(
+        STAFF_ONLY,
+        json={"keep_id": "{organization_id}", "merge_id": "{unregistered_organization_id}"},
+    ),
     # the taxonomy is public
     ("GET", "/api/v1/taxonomy/nace"): Case(ALL_200),
     ("GET", "/api/v1/taxonomy/nace/{code}"): Case(ALL_200),
