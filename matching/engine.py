@@ -19,6 +19,8 @@ only the other side's description answers counts with `Weights.description_offer
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,6 +78,81 @@ def _nace_key(code: str) -> str:
     return code.strip().replace(".", "").replace(" ", "").upper()
 
 
+_WORD = re.compile(r"[^\W_]+")
+# words that carry no subject in a typed need, German and English
+_STOPWORDS = frozenset(
+    [
+        "und",
+        "oder",
+        "für",
+        "fuer",
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einer",
+        "mit",
+        "von",
+        "vom",
+        "zur",
+        "zum",
+        "im",
+        "in",
+        "an",
+        "auf",
+        "aus",
+        "bei",
+        "als",
+        "bis",
+        "wir",
+        "ich",
+        "suchen",
+        "suche",
+        "jemanden",
+        "partner",
+        "partnerin",
+        "unternehmen",
+        "firma",
+        "and",
+        "or",
+        "for",
+        "the",
+        "of",
+        "to",
+        "on",
+        "with",
+        "a",
+        "an",
+        "by",
+        "from",
+        "we",
+        "our",
+        "looking",
+        "search",
+        "someone",
+        "company",
+        "partners",
+    ]
+)
+
+
+def lexical_tokens(text: str | None) -> frozenset[str]:
+    """The words of a phrase, case-folded, without stop words and one-letter tokens.
+
+    Hyphens and punctuation split words, so "OPC-UA-Anbindung" gives {"opc", "ua", "anbindung"}.
+    """
+    if not text:
+        return frozenset()
+    return frozenset(
+        t for t in _WORD.findall(text.casefold()) if len(t) > 1 and t not in _STOPWORDS
+    )
+
+
 def harmonic_with_floor(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarray:
     """(1 - floor) * harmonic mean + floor * arithmetic mean, elementwise on (n,) arrays.
 
@@ -105,6 +182,7 @@ class _Side:
     interests: frozenset[str]
     neighbours: frozenset[int]
     profile_offers: bool = True  # False for a typed search: its text states needs, not offers
+    need_tokens: list[frozenset[str]] | None = None  # typed search: words of each need
 
 
 class Matcher:
@@ -185,6 +263,13 @@ class Matcher:
             s.core = self.core_mat_[self.core_start_[i] : self.core_start_[i + 1]]
             s.need = self.need_mat_[self.need_start_[i] : self.need_start_[i + 1]]
         self.core_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.core_start_))
+        # Words of every core label, with their IDF, for typed searches: acronyms and standards
+        # ("OPC UA", "ISO 13485") are exact evidence that sentence encoders blur.
+        self.core_tokens_ = [lexical_tokens(label) for s in sides for label in s.core_labels]
+        df = Counter(t for tokens in self.core_tokens_ for t in tokens)
+        n_labels = len(self.core_tokens_)
+        self.idf_ = {t: math.log((n_labels + 1) / (c + 1)) + 1.0 for t, c in df.items()}
+        self.idf_unseen_ = math.log(n_labels + 1) + 1.0
         self.need_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.need_start_))
         self.has_profile_ = np.array([s.profile is not None for s in sides], dtype=bool)
         self.profile_mat_ = np.zeros((len(sides), d), dtype=np.float32)
@@ -374,6 +459,7 @@ class Matcher:
             interests=frozenset(),
             neighbours=frozenset(),
             profile_offers=False,
+            need_tokens=[lexical_tokens(label) for label in need_labels],
         )
         return self._rank(side, None, filters, filters.origin, limit)
 
@@ -538,6 +624,22 @@ class Matcher:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate([f.ravel() for f in found]))
 
+    def _lexical(
+        self, need_tokens: Sequence[frozenset[str]], core_rows: Sequence[int] | np.ndarray
+    ) -> np.ndarray:
+        """(len(need_tokens), len(core_rows)): IDF-weighted share of a need's words in a core label."""
+        out = np.zeros((len(need_tokens), len(core_rows)))
+        for i, tokens in enumerate(need_tokens):
+            weight = {t: self.idf_.get(t, self.idf_unseen_) for t in tokens}
+            total = sum(weight.values())
+            if total <= 0:
+                continue
+            for k, r in enumerate(core_rows):
+                shared = tokens & self.core_tokens_[r]
+                if shared:
+                    out[i, k] = sum(weight[t] for t in shared) / total
+        return out
+
     def _calib(self, sims: np.ndarray, floor: float) -> np.ndarray:
         return np.clip((sims - floor) / (1.0 - floor), 0.0, 1.0)
 
@@ -564,6 +666,9 @@ class Matcher:
         cal_all = np.zeros((len(mine), len(core_idx)))
         if len(mine) and len(core_idx):
             cal_all = self._calib(mine @ self.core_mat_[core_idx].T, self.sim_floor_)
+            if side.need_tokens is not None and qn:
+                lexical = w.lexical_match * self._lexical(side.need_tokens, core_idx)
+                cal_all[:qn] = np.maximum(cal_all[:qn], lexical)
         # need_coverage: their core covers my needs.
         a = np.zeros(n)
         a_defined = np.full(n, qn > 0)
@@ -683,7 +788,10 @@ class Matcher:
         found: list[tuple[float, Reason]] = []
 
         def covers(
-            needs: np.ndarray, cores: np.ndarray, profile: np.ndarray | None
+            needs: np.ndarray,
+            cores: np.ndarray,
+            profile: np.ndarray | None,
+            lexical: np.ndarray | None = None,
         ) -> list[tuple[int, int | None, float, float]]:
             """Per need: (need index, best core index or None = description, strength, cos)."""
             out: list[tuple[int, int | None, float, float]] = []
@@ -692,9 +800,11 @@ class Matcher:
             for i in range(len(needs)):
                 best: tuple[int | None, float, float] = (None, 0.0, 0.0)
                 if core_sims.shape[1]:
-                    j = int(core_sims[i].argmax())
-                    c = float(self._calib(core_sims[i, j], self.sim_floor_))
-                    best = (j, c, float(core_sims[i, j]))
+                    strength = self._calib(core_sims[i], self.sim_floor_)
+                    if lexical is not None:
+                        strength = np.maximum(strength, lexical[i])
+                    j = int(strength.argmax())
+                    best = (j, float(strength[j]), float(core_sims[i, j]))
                 if desc_sims is not None and w.description_offer > 0:
                     c = w.description_offer * float(
                         self._calib(desc_sims[i], self.description_floor_)
@@ -705,7 +815,11 @@ class Matcher:
                     out.append((i, best[0], best[1], best[2]))
             return out
 
-        for i, j, strength, cos in covers(side.need, cand.core, cand.profile):
+        lexical = None
+        if side.need_tokens is not None and len(cand.core):
+            rows = range(int(self.core_start_[row]), int(self.core_start_[row + 1]))
+            lexical = w.lexical_match * self._lexical(side.need_tokens, list(rows))
+        for i, j, strength, cos in covers(side.need, cand.core, cand.profile, lexical):
             found.append(
                 (
                     strength,

@@ -58,6 +58,9 @@ class Weights:
     complementary_need: float = 1.0  # strategic needs weigh more ...
     peripheral_need: float = 0.5  # ... than supporting ones
     softmax_temperature: float = 0.1  # soft max over the other side's competences, per need
+    # a typed search's words found in a core label count like this calibrated similarity
+    # (IDF-weighted share of the need's words); only free-text searches use it
+    lexical_match: float = 0.8
     # A need answered by the other side's description (not by a stated core competence)
     # counts with this factor; 0 looks at competences only.
     description_offer: float = 0.5

@@ -837,3 +837,61 @@ def test_a_fitted_set_without_vectors_answers_without_error() -> None:
     )
     # 1 and 2 share partner 3: the network alone links them
     assert [m.target_id for m in matcher.match(query)] == [2]
+
+
+def _firm(pid: int, label: str, vector: np.ndarray) -> ProfileVec:
+    return ProfileVec(
+        id=pid,
+        name=f"firm {pid}",
+        nace_code="62.10",
+        country="DE",
+        latitude=None,
+        longitude=None,
+        employees=None,
+        cooperation_interests=frozenset(),
+        competences=(CompetenceVec(pid * 10, "core", label, vector),),
+        profile_vector=None,
+    )
+
+
+def test_typed_search_counts_shared_words_such_as_acronyms() -> None:
+    """Vectors orthogonal to the need: only the words "OPC" and "UA" link firm 1 to it."""
+    dim = 8
+    basis = np.eye(dim, dtype=np.float32)
+    firms = [
+        _firm(1, "OPC UA and MQTT integration", basis[1]),
+        _firm(2, "Kunststoffspritzguss", basis[2]),
+        _firm(3, "Cloud hosting", basis[3]),
+        _firm(4, "Schweißen", basis[4]),
+        _firm(5, "Lasertechnik", basis[5]),
+    ]
+    matcher = Matcher().fit(firms)
+    found = matcher.search(basis[0][None, :], ["OPC-UA-Anbindung"])
+    assert [m.target_id for m in found] == [1]
+    reason = found[0].reasons[0]
+    assert (
+        reason.direction,
+        reason.query_label,
+        reason.target_label,
+        reason.target_competence_id,
+    ) == (
+        "they_cover_my_need",
+        "OPC-UA-Anbindung",
+        "OPC UA and MQTT integration",
+        10,
+    )
+    # the words count only for typed searches: a stored profile with that need gets nothing
+    query = replace(
+        firms[4],
+        id=99,
+        competences=(CompetenceVec(990, "complementary", "OPC-UA-Anbindung", basis[0]),),
+    )
+    assert matcher.match(query) == []
+
+
+def test_lexical_tokens() -> None:
+    from matching.engine import lexical_tokens
+
+    assert lexical_tokens("Wir suchen jemanden für OPC-UA-Anbindung") == {"opc", "ua", "anbindung"}
+    assert lexical_tokens("ISO 13485 und IEC 62304") == {"iso", "13485", "iec", "62304"}
+    assert lexical_tokens(None) == frozenset()
