@@ -28,3 +28,20 @@ class OrganizationMerge(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     merged_by: Mapped[str] = mapped_column(String(320), nullable=False)
     merged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class CompetenceSynonym(Base):
+    """A competence label hub staff merged into a canonical one.
+
+    ``key`` is the folded label (see app/curation/labels.py); profiles written later with
+    that label get the canonical one.
+    """
+
+    __tablename__ = "competence_synonyms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    canonical: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

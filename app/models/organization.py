@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -38,6 +39,15 @@ class Organization(Base):
     founded: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cooperation_interests: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="public")
+    # who sees which field: {field: "public" | "members" | "partners"}; missing fields take
+    # the defaults in app/organizations/disclosure.py
+    disclosure: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    # left out of the matches and searches of organisations the engine labels competitors
+    hide_from_competitors: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # the contact person: personal data, revealed only to accepted partners by default
+    contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
     # profile vector (name + description + labels) and the encoder that made it
     profile_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     embedding_model: Mapped[str | None] = mapped_column(String(200), nullable=True)

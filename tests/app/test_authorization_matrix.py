@@ -10,9 +10,10 @@ schedule and, where the answer differs, a `draft` one or none (`unscheduled`).
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
@@ -37,53 +38,28 @@ from app.matches.index import IndexCache
 from app.models import Competence, Organization
 from app.models.event import Event
 from app.models.user import ApiToken, Role, TokenKind, User
+from tests.app.authz import (
+    ADMIN_ONLY,
+    ALL_200,
+    MANAGER,
+    OWN_OR_MANAGER,
+    ROLES,
+    STAFF_ONLY,
+    TOKEN_ONLY,
+    VARIANTS,
+    Case,
+)
 from tests.app.conftest import Account, AccountFactory, ClientFactory
 
-ROLES = ("anonymous", "member_own", "member_other", "organizer", "curator", "admin")
 LOGIN_EMAIL = "login@test.example"
 LOGIN_PASSWORD = "matrix password 1"
 
 # routes whose access rules come in a later step; each is expected to lack an entry
 # (strict xfail): give the routes their entries, then drop the prefix from here
 PENDING_PREFIXES: tuple[str, ...] = ()
-VARIANTS = ("members", "private", "public", "draft", "unscheduled")
+# modules with the rows (and world objects) of further domains
+MATRIX_PARTS: tuple[str, ...] = ()
 
-
-@dataclass(frozen=True)
-class Case:
-    """Expected statuses, one per role in ROLES order, against a `members` profile."""
-
-    expect: str
-    private: str | None = None  # the same against a private profile, where it differs
-    public: str | None = None  # and a public one
-    draft: str | None = None  # the event's schedule is a draft, where it differs
-    unscheduled: str | None = None  # the event has no schedule, where it differs
-    # "{name}" (a whole string) in json or params stands for the world's value of that name
-    json: Any = None
-    data: dict[str, str] | None = None
-    params: dict[str, str] = field(default_factory=dict)
-
-    def statuses(self, variant: str) -> tuple[int, ...]:
-        text = {
-            "members": self.expect,
-            "private": self.private,
-            "public": self.public,
-            "draft": self.draft,
-            "unscheduled": self.unscheduled,
-        }[variant]
-        assert text is not None
-        codes = tuple(int(c) for c in text.split())
-        assert len(codes) == len(ROLES)
-        return codes
-
-
-ALL_200 = "200 200 200 200 200 200"
-TOKEN_ONLY = "401 200 200 200 200 200"
-ADMIN_ONLY = "401 403 403 403 403 200"
-STAFF_ONLY = "401 403 403 403 200 200"
-MANAGER = "401 403 403 200 403 200"  # event managers: admin, organizer
-# event managers and members of the participant's (person's, sender's...) organisation
-OWN_OR_MANAGER = "401 200 403 200 403 200"
 EVENTS = "/api/v1/events"
 EVENT = "/api/v1/events/{event_id}"
 PARTICIPANT = EVENT + "/participants/{participant_id}"
@@ -228,6 +204,11 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", PERSON + "/agenda.json"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
     ("GET", PERSON + "/agenda.html"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
 }
+
+_PARTS = [importlib.import_module(name) for name in MATRIX_PARTS]
+for _part in _PARTS:
+    assert not set(_part.ROUTES) & set(ROUTES), f"{_part.__name__} repeats rows"
+    ROUTES.update(_part.ROUTES)
 
 
 def _app_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -434,17 +415,22 @@ def world(
         db_session, user=own.user, kind=TokenKind.api_key, name="k", lifetime=login_lifetime()
     )
     db_session.commit()
-    yield World(
-        accounts=accounts,
-        path_values={
-            "organization_id": str(target),
-            "key_id": str(key.id),
-            "user_id": str(own.user.id),
-            "code": "26",
-            "unregistered_organization_id": str(unregistered),
-            **event_values,
-        },
-    )
+    path_values = {
+        "organization_id": str(target),
+        "key_id": str(key.id),
+        "user_id": str(own.user.id),
+        "code": "26",
+        "unregistered_organization_id": str(unregistered),
+        "other_organization_id": str(other),
+        "third_organization_id": str(third),
+        **event_values,
+    }
+    for part in _PARTS:
+        extend = getattr(part, "extend_world", None)
+        if extend is not None:
+            path_values.update(extend(db_session, dict(path_values), accounts))
+    db_session.commit()
+    yield World(accounts=accounts, path_values=path_values)
 
 
 def _cells() -> Iterator[Any]:
