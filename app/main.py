@@ -14,6 +14,7 @@ from app.auth.router import router as auth_router
 from app.auth.router import users_router
 from app.auth.security import AuthError
 from app.config import get_settings
+from app.cooperation.router import router as cooperation_router
 from app.curation.router import router as curation_router
 from app.embeddings import Encoder
 from app.errors import problem, register_error_handlers
@@ -22,6 +23,7 @@ from app.imports.router import router as imports_router
 from app.matches.index import IndexCache
 from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
+from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
 
 log = logging.getLogger("koopmatch")
@@ -99,4 +101,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(taxonomy_router)
     app.include_router(events_router)
     app.include_router(curation_router)
+    app.include_router(cooperation_router)
+    app.include_router(privacy_router)
     return app

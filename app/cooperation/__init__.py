@@ -1,0 +1,1 @@
+"""Cooperation requests between organisations: the double opt-in that reveals contacts."""

@@ -1,0 +1,1 @@
+"""The audit log, and export and erasure of what is stored about organisations and people."""
