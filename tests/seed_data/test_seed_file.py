@@ -22,8 +22,10 @@ LABELS_FILE = SEED_DIR / "nace_sections_divisions_de.csv"
 FIELDS = {
     "external_id", "name", "description", "nace_code", "country", "city", "postal_code",
     "latitude", "longitude", "employees", "website", "founded", "competences", "relationships",
-    "cooperation_interests", "visibility",
+    "cooperation_interests", "visibility", "contact_name", "contact_email", "contact_phone",
 }
+# what a firm chose to show beyond the defaults, given by some records only
+OPTIONAL_FIELDS = {"disclosure", "hide_from_competitors"}
 KINDS = {"core", "complementary", "peripheral"}
 REL_TYPES = {"customer", "supplier", "partner"}
 INTERESTS = {
@@ -90,7 +92,7 @@ def description_language(text: str) -> str:
 def test_record_count_and_fields() -> None:
     assert len(orgs()) == 170
     for org in orgs():
-        assert set(org) == FIELDS, org["external_id"]
+        assert FIELDS <= set(org) <= FIELDS | OPTIONAL_FIELDS, org["external_id"]
         assert org["name"] and len(org["name"]) <= 300
 
 
@@ -322,3 +324,14 @@ def test_german_labels_cover_every_section_and_division() -> None:
     assert labels["C"] == "Verarbeitendes Gewerbe"
     assert labels["28"] == "Maschinenbau"
     assert labels["72"] == "Forschung und Entwicklung"
+
+
+def test_contacts_are_invented_and_disclosure_choices_vary() -> None:
+    emails = [o["contact_email"] for o in orgs()]
+    assert len(set(emails)) == 170
+    # only reserved example domains: no real person or firm can be reached
+    assert all(e.split("@")[1].endswith(".example") for e in emails)
+    chosen = [o["disclosure"] for o in orgs() if "disclosure" in o]
+    assert len(chosen) == 73
+    assert sum(1 for d in chosen if d.get("name") == "public") == 16
+    assert sum(1 for o in orgs() if o.get("hide_from_competitors")) == 15
