@@ -77,6 +77,8 @@ SCALAR_COLUMNS = ("external_id", *SCALAR_FIELDS)
 COMPETENCE_COLUMNS = {"core": "core", "complementary": "complementary", "peripheral": "peripheral"}
 RELATIONSHIP_COLUMNS = {"customers": "customer", "suppliers": "supplier", "partners": "partner"}
 LIST_COLUMNS = ("cooperation_interests",)
+# a cell of `group=level` pairs or a JSON object, read by validation
+DISCLOSURE_COLUMN = "disclosure"
 REQUIRED_COLUMNS = ("external_id", "name")
 # Values where a German decimal comma ("48,1372") is read as a decimal point.
 _DECIMAL_COLUMNS = frozenset({"latitude", "longitude"})
@@ -140,9 +142,47 @@ HEADER_ALIASES: dict[str, str] = {
     "kooperationsinteressen": "cooperation_interests",
     "kooperationsinteresse": "cooperation_interests",
     "sichtbarkeit": "visibility",
+    "kontakt": "contact_name",
+    "kontaktperson": "contact_name",
+    "kontakt_name": "contact_name",
+    "ansprechpartner": "contact_name",
+    "ansprechpartnerin": "contact_name",
+    "ansprechperson": "contact_name",
+    "contact": "contact_name",
+    "contact_person": "contact_name",
+    "kontakt_e_mail": "contact_email",
+    "kontakt_email": "contact_email",
+    "kontakt_mail": "contact_email",
+    "e_mail": "contact_email",
+    "email": "contact_email",
+    "contact_e_mail": "contact_email",
+    "kontakt_telefon": "contact_phone",
+    "telefon": "contact_phone",
+    "telefonnummer": "contact_phone",
+    "tel": "contact_phone",
+    "phone": "contact_phone",
+    "telephone": "contact_phone",
+    "contact_telephone": "contact_phone",
+    "offenlegung": "disclosure",
+    "freigabe": "disclosure",
+    "freigaben": "disclosure",
+    "sichtbarkeit_felder": "disclosure",
+    "field_visibility": "disclosure",
+    "vor_wettbewerbern_verbergen": "hide_from_competitors",
+    "vor_wettbewerbern_verstecken": "hide_from_competitors",
+    "nicht_für_wettbewerber": "hide_from_competitors",
+    "nicht_fuer_wettbewerber": "hide_from_competitors",
+    "wettbewerber_ausblenden": "hide_from_competitors",
+    "hide_competitors": "hide_from_competitors",
 }
 KNOWN_COLUMNS = frozenset(
-    [*SCALAR_COLUMNS, *COMPETENCE_COLUMNS, *RELATIONSHIP_COLUMNS, *LIST_COLUMNS]
+    [
+        *SCALAR_COLUMNS,
+        *COMPETENCE_COLUMNS,
+        *RELATIONSHIP_COLUMNS,
+        *LIST_COLUMNS,
+        DISCLOSURE_COLUMN,
+    ]
 )
 _HEADER_SEPARATORS = re.compile(r"[\s\-/.]+")
 

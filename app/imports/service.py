@@ -12,10 +12,10 @@ from app.imports.parsing import ImportFileError, RowError, parse_file
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Organization
 from app.organizations import repository
-from app.organizations.schemas import OrganizationFields
+from app.organizations.schemas import SOVEREIGNTY_FIELDS, OrganizationFields
 from app.organizations.service import apply_fields, set_relationships
 
-_FIELDS = set(OrganizationFields.model_fields) - {"relationships"}
+_FIELDS = set(OrganizationFields.model_fields) - {"relationships"} - SOVEREIGNTY_FIELDS
 
 
 @dataclass(slots=True)
@@ -150,7 +150,10 @@ def run_import(
                 )
                 session.add(org)
                 report.created += 1
-            apply_fields(org, row.record, {}, fields=_FIELDS)
+            # contacts, disclosure and the opt-out change only where the file gives them, so a
+            # re-import does not undo what the organisation chose for itself
+            given = SOVEREIGNTY_FIELDS & row.record.model_fields_set
+            apply_fields(org, row.record, {}, fields=_FIELDS | given)
             orgs.append((row, org))
         # targets: the file's own organisations (new ones too) and those already stored
         linked = repository.organizations_by_external_id(session, refs - file_ids)

@@ -9,6 +9,7 @@ database.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from app.imports.parsing import RowError, SourceRow
+from app.organizations.disclosure import GROUPS, LEVELS
 from app.organizations.schemas import (
     CompetenceKind,
     CooperationInterest,
@@ -59,6 +61,45 @@ _ENUM_ALIASES: dict[str, str] = {
     "weiterbildung": "training",
     "schulung": "training",
 }
+# Disclosure groups and levels as hub staff write them (keys after `_ENUM_SEPARATORS`).
+_GROUP_ALIASES: dict[str, str] = {
+    "firmenname": "name",
+    "firma": "name",
+    "webseite": "website",
+    "homepage": "website",
+    "kontakt": "contacts",
+    "kontakte": "contacts",
+    "contact": "contacts",
+    "mitarbeiter": "employees",
+    "mitarbeitende": "employees",
+    "beschäftigte": "employees",
+    "beschaeftigte": "employees",
+    "adresse": "address",
+    "anschrift": "address",
+    "standort": "address",
+    "beschreibung": "description",
+    "beziehungen": "relationships",
+    "gründung": "founded",
+    "gruendung": "founded",
+    "gründungsjahr": "founded",
+    "gruendungsjahr": "founded",
+}
+_LEVEL_ALIASES: dict[str, str] = {
+    "öffentlich": "public",
+    "oeffentlich": "public",
+    "alle": "public",
+    "mitglieder": "members",
+    "partner": "partners",
+}
+_BOOLEAN_WORDS: dict[str, bool] = {
+    "ja": True,
+    "j": True,
+    "wahr": True,
+    "x": True,
+    "nein": False,
+    "falsch": False,
+}
+_PAIR_SEPARATORS = re.compile(r"[;,\n]+")
 _ENUM_SEPARATORS = re.compile(r"[\s\-/]+")
 _VISIBILITIES = frozenset(item.value for item in Visibility)
 _INTERESTS = frozenset(item.value for item in CooperationInterest)
@@ -160,6 +201,11 @@ def _prepare(data: dict[str, Any]) -> dict[str, Any]:
         prepared["founded"] = founded.year
     if "visibility" in prepared:
         prepared["visibility"] = _enum_value(prepared["visibility"], _VISIBILITIES)
+    if "disclosure" in prepared:
+        prepared["disclosure"] = _disclosure(prepared["disclosure"])
+    hide = prepared.get("hide_from_competitors")
+    if isinstance(hide, str) and hide.strip().casefold() in _BOOLEAN_WORDS:
+        prepared["hide_from_competitors"] = _BOOLEAN_WORDS[hide.strip().casefold()]
     interests = prepared.get("cooperation_interests")
     if isinstance(interests, list):
         prepared["cooperation_interests"] = [_enum_value(item, _INTERESTS) for item in interests]
@@ -171,6 +217,46 @@ def _prepare(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(items, list):
             prepared[field] = [_prepare_entry(item, key, allowed) for item in items]
     return prepared
+
+
+def _alias(value: str, aliases: dict[str, str]) -> str:
+    key = _ENUM_SEPARATORS.sub("_", value.strip().casefold())
+    return aliases.get(key, key)
+
+
+def _disclosure(value: Any) -> Any:
+    """`{group: level}` from a JSON object, JSON text or `group=level; group=level`; group and
+    level names in any case, some German. What cannot be read stays as is for the error."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return value
+        else:
+            pairs: dict[str, Any] = {}
+            for part in _PAIR_SEPARATORS.split(text):
+                if not part.strip():
+                    continue
+                group, separator, level = part.partition("=")
+                if not separator:
+                    group, separator, level = part.partition(":")
+                if not separator:
+                    return value
+                pairs[group.strip()] = level.strip()
+            value = pairs
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for group, level in value.items():
+        key = _alias(group, _GROUP_ALIASES) if isinstance(group, str) else group
+        if key not in GROUPS:
+            key = group  # the error then quotes what the file says
+        out[key] = _alias(level, _LEVEL_ALIASES) if isinstance(level, str) else level
+        if out[key] not in LEVELS:
+            out[key] = level
+    return out
 
 
 def _prepare_entry(item: Any, enum_key: str, allowed: frozenset[str]) -> Any:
@@ -237,8 +323,14 @@ def _message(error: ErrorDetails) -> str:
     last = next((part for part in reversed(loc) if isinstance(part, str)), "")
     if kind == "missing":
         return "a value is required"
+    if kind == "extra_forbidden" and loc[:1] == ("disclosure",):
+        return f"is not a group of fields; groups: {', '.join(GROUPS)}"
     if kind == "extra_forbidden":
         return "is not a field of the import format"
+    if kind == "literal_error" and loc[:1] == ("disclosure",):
+        return f"{_show(value)} is not allowed; allowed values: {', '.join(LEVELS)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type") and loc == ("disclosure",):
+        return "must be group=level pairs such as 'contacts=members; name=public', or a JSON object"
     if kind == "enum":
         allowed = _ALLOWED.get(last)
         listed = ", ".join(allowed) if allowed else str(ctx.get("expected", ""))

@@ -25,6 +25,9 @@ class OrgInfo:
     country: str | None
     city: str | None
     visibility: str
+    postal_code: str | None
+    employees: int | None
+    hide_from_competitors: bool
 
 
 @dataclass(slots=True)
@@ -89,6 +92,8 @@ def load_profiles(
             Organization.employees,
             Organization.cooperation_interests,
             Organization.visibility,
+            Organization.postal_code,
+            Organization.hide_from_competitors,
             Organization.profile_embedding,
             Organization.embedding_model,
         ).order_by(Organization.id)
@@ -111,9 +116,20 @@ def load_profiles(
             competences=tuple(competences.get(org.id, ())),
             profile_vector=vector,
             known_partner_ids=frozenset(neighbours.get(org.id, ())),
+            # the organisation's opt-out: the engine leaves it out where it labels a competitor
+            exclude_from_competitors=bool(org.hide_from_competitors),
         )
         info[org.id] = OrgInfo(
-            org.id, org.external_id, org.name, org.nace_code, org.country, org.city, org.visibility
+            org.id,
+            org.external_id,
+            org.name,
+            org.nace_code,
+            org.country,
+            org.city,
+            org.visibility,
+            org.postal_code,
+            org.employees,
+            bool(org.hide_from_competitors),
         )
     return profiles, info
 

@@ -11,6 +11,7 @@ from app.errors import problem_responses
 from app.matches import service
 from app.matches.index import IndexCache
 from app.matches.schemas import (
+    WHOLE_CLASSES,
     CountryCode,
     MatchPage,
     NacePrefix,
@@ -45,6 +46,7 @@ IndexDep = Annotated[IndexCache, Depends(get_index_cache)]
 )
 def organization_matches(
     organization: VisibleOrganizationDep,
+    user: CurrentUser,
     session: SessionDep,
     encoder: EncoderDep,
     cache: IndexDep,
@@ -59,8 +61,8 @@ def organization_matches(
         list[NacePrefix], Query(max_length=50, description="NACE prefixes to keep")
     ] = [],  # noqa: B006
     exclude_nace: Annotated[list[NacePrefix], Query(max_length=50)] = [],  # noqa: B006
-    min_employees: Annotated[int | None, Query(ge=0)] = None,
-    max_employees: Annotated[int | None, Query(ge=0)] = None,
+    min_employees: Annotated[int | None, Query(ge=0, description=WHOLE_CLASSES)] = None,
+    max_employees: Annotated[int | None, Query(ge=0, description=WHOLE_CLASSES)] = None,
     cooperation_interest: Annotated[list[CooperationInterest], Query(max_length=5)] = [],  # noqa: B006
     exclude: Annotated[
         list[int], Query(max_length=1000, description="Organisation ids to leave out")
@@ -79,8 +81,10 @@ def organization_matches(
         exclude_known=exclude_known,
         exclude_ids=frozenset(exclude),
     )
+    filters = service.coarse_employee_filters(filters, user)
     items = service.matches_for(
         session,
+        user=user,
         organization_id=organization.id,
         filters=filters,
         limit=limit,
@@ -100,15 +104,17 @@ def organization_matches(
 )
 def search_matches(
     body: SearchRequest,
-    _user: CurrentUser,
+    user: CurrentUser,
     session: SessionDep,
     encoder: EncoderDep,
     cache: IndexDep,
 ) -> SearchOut:
     """Find organisations whose core competences cover a need typed in German or English."""
     need, filters = service.parse_search(body)
+    filters = service.coarse_employee_filters(filters, user)
     items = service.search(
         session,
+        user=user,
         need_phrases=need,
         filters=filters,
         limit=body.limit,

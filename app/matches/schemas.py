@@ -8,12 +8,20 @@ from app.organizations.schemas import CooperationInterest
 
 
 class MatchedOrganization(BaseModel):
+    """The matched organisation as the caller may see it: hidden attributes are null."""
+
     id: int
     external_id: str | None
-    name: str
+    name: str | None = Field(description="Null until the organisation discloses it to the caller")
     nace_code: str | None
     country: str | None
+    region: str | None = Field(
+        description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
+    )
     city: str | None
+    size_class: Literal["micro", "small", "medium", "large"] | None
+    hidden_fields: list[str] = Field(description="The groups hidden from the caller, sorted")
+    disclosure_level: Literal["owner", "partner", "addressee", "member", "anonymous"]
 
 
 class CompetenceRef(BaseModel):
@@ -53,6 +61,9 @@ class Origin(BaseModel):
     longitude: float = Field(ge=-180, le=180)
 
 
+WHOLE_CLASSES = "Widened to whole size classes (0, 10, 50, 250) for callers other than hub staff"
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,8 +77,8 @@ class SearchRequest(BaseModel):
     country: list[CountryCode] = Field(default_factory=list, max_length=50)
     nace: list[NacePrefix] = Field(default_factory=list, max_length=50)
     exclude_nace: list[NacePrefix] = Field(default_factory=list, max_length=50)
-    min_employees: int | None = Field(default=None, ge=0)
-    max_employees: int | None = Field(default=None, ge=0)
+    min_employees: int | None = Field(default=None, ge=0, description=WHOLE_CLASSES)
+    max_employees: int | None = Field(default=None, ge=0, description=WHOLE_CLASSES)
     cooperation_interest: list[CooperationInterest] = Field(default_factory=list)
     max_distance_km: float | None = Field(default=None, gt=0, le=20000)
     origin: Origin | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -18,7 +19,11 @@ from app.matches.schemas import (
     ReasonOut,
     SearchRequest,
 )
-from matching import Filters, Match, Reason
+from app.models.user import Role, User
+from app.organizations import repository as organization_repository
+from app.organizations.disclosure import FULL, View, redact, region, size_class, views_of
+from matching import Filters, Match, Reason, Weights
+from matching.engine import nace_division
 from matching.text import parse_need
 
 _KIND_WORD = {"complementary": "strategic", "peripheral": "supporting", None: ""}
@@ -68,17 +73,24 @@ def _reason_out(reason: Reason, index: FittedIndex, *, typed_need: bool) -> Reas
     )
 
 
-def to_out(match: Match, index: FittedIndex, *, typed_need: bool = False) -> MatchOut:
+def to_out(
+    match: Match, index: FittedIndex, *, typed_need: bool = False, view: View = FULL
+) -> MatchOut:
+    """A match as the API shows it; `view` is the caller's disclosure view of the target
+    (the full view when left out: callers showing matches to others must pass one)."""
     info = index.info[match.target_id]
+    values = {
+        "id": info.id,
+        "external_id": info.external_id,
+        "name": info.name,
+        "nace_code": info.nace_code,
+        "country": info.country,
+        "region": region(info.country, info.postal_code),
+        "city": info.city,
+        "size_class": size_class(info.employees),
+    }
     return MatchOut(
-        organization=MatchedOrganization(
-            id=info.id,
-            external_id=info.external_id,
-            name=info.name,
-            nace_code=info.nace_code,
-            country=info.country,
-            city=info.city,
-        ),
+        organization=MatchedOrganization.model_validate(redact(values, view)),
         score=round(match.score, 6),
         relation=match.relation,
         components={k: round(v, 6) for k, v in match.components.items()},
@@ -96,9 +108,115 @@ def fitted_index(session: Session, cache: IndexCache, encoder: Encoder | None) -
     return cache.get(session, encoder.name)
 
 
+def _division_competitor(
+    own: str | None, theirs: str | None, overlap: float, profile: float, w: Weights
+) -> bool:
+    # the engine's competitor rule (Matcher._features) on the columns pair_features returns
+    if own is not None and theirs is not None:
+        return own == theirs and overlap >= w.competitor_overlap
+    return overlap >= w.competitor_overlap_no_nace and profile >= w.competitor_profile_similarity
+
+
+def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset[int]:
+    """Organisations that opted out of being shown to competitors and that the engine labels
+    competitors of `organization_id`.
+
+    Matcher.match leaves them out of an organisation's own matches; a typed search has no
+    asking organisation in the engine, and others' match lists are ranked for someone else, so
+    the service leaves them out of what a competitor's members see.
+    """
+    query = index.profiles.get(organization_id)
+    if query is None:
+        return frozenset()
+    opted = [
+        pid
+        for pid, info in index.info.items()
+        if info.hide_from_competitors and pid != organization_id and info.visibility != "private"
+    ]
+    if not opted:
+        return frozenset()
+    if index.dim is None:
+        # nothing fitted carries a vector: compare as Matcher.match does, without text
+        query = replace(query, competences=(), profile_vector=None)
+    feats = index.matcher.pair_features(query, opted)
+    names = Weights.component_names()
+    overlap = feats[:, names.index("core_overlap")]
+    profile = feats[:, names.index("profile_similarity")]
+    w = index.matcher.weights_
+    own = nace_division(query.nace_code)
+    return frozenset(
+        pid
+        for k, pid in enumerate(opted)
+        if _division_competitor(
+            own,
+            nace_division(index.profiles[pid].nace_code),
+            float(overlap[k]),
+            float(profile[k]),
+            w,
+        )
+    )
+
+
+# lower bounds of the size classes (micro, small, medium, large)
+_SIZE_BOUNDS = (0, 10, 50, 250)
+
+
+def coarse_employee_filters(filters: Filters, user: User | None) -> Filters:
+    """For callers who are not hub staff, widen employee bounds to whole size classes.
+
+    Head counts are hidden from non-partners by default while the size class is shown; exact
+    bounds would let anyone narrow a teaser's head count down to the person.
+    """
+    if user is None or user.role in (Role.admin.value, Role.curator.value):
+        return filters
+    low, high = filters.min_employees, filters.max_employees
+    if low is not None and high is not None and low > high:
+        return filters  # the engine rejects it as it stands
+    if low is not None:
+        low = max(b for b in _SIZE_BOUNDS if b <= low)
+    if high is not None:
+        upper = [b - 1 for b in _SIZE_BOUNDS[1:] if high < b]
+        high = upper[0] if upper else None
+    return replace(filters, min_employees=low, max_employees=high)
+
+
+def _caller_organization(user: User | None) -> int | None:
+    if user is not None and user.role == Role.member.value:
+        return user.organization_id
+    return None
+
+
+def _hide_from_caller(index: FittedIndex, user: User | None, filters: Filters) -> Filters:
+    """Leave out what opted out of being shown to the caller's organisation as a competitor."""
+    own = _caller_organization(user)
+    if own is None:
+        return filters
+    hidden = opted_out_competitors(index, own)
+    return replace(filters, exclude_ids=filters.exclude_ids | hidden) if hidden else filters
+
+
+def shown(
+    session: Session,
+    *,
+    user: User | None,
+    index: FittedIndex,
+    matches: Sequence[Match],
+    typed_need: bool = False,
+) -> list[MatchOut]:
+    """Matches as the caller may see them: one query for the targets, one for the views."""
+    targets = organization_repository.organizations_by_id(session, [m.target_id for m in matches])
+    views = views_of(session, user, list(targets.values()))
+    return [
+        to_out(m, index, typed_need=typed_need, view=views[m.target_id])
+        for m in matches
+        if m.target_id in views  # deleted since the index was fitted
+    ]
+
+
 def matches_for(
     session: Session,
     *,
+    user: User | None = None,
     organization_id: int,
     filters: Filters,
     limit: int,
@@ -116,13 +234,16 @@ def matches_for(
             "max_distance_km needs the organisation's coordinates, and it has none.",
             errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
         )
+    if _caller_organization(user) != organization_id:
+        filters = _hide_from_caller(index, user, filters)
     matches = index.matcher.match(query, filters=filters, limit=limit)
-    return [to_out(m, index) for m in matches]
+    return shown(session, user=user, index=index, matches=matches)
 
 
 def search(
     session: Session,
     *,
+    user: User | None = None,
     need_phrases: list[str],
     filters: Filters,
     limit: int,
@@ -136,9 +257,10 @@ def search(
             "max_distance_km needs an origin (latitude and longitude) in a free-text search.",
             errors=[{"field": "origin", "message": "required with max_distance_km"}],
         )
+    filters = _hide_from_caller(index, user, filters)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matches = index.matcher.search(vectors, need_phrases, filters=filters, limit=limit)
-    return [to_out(m, index, typed_need=True) for m in matches]
+    return shown(session, user=user, index=index, matches=matches, typed_need=True)
 
 
 def with_origin(filters: Filters, latitude: float | None, longitude: float | None) -> Filters:

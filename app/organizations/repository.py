@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, String, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, exists, false, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -32,6 +32,44 @@ class OrganizationQuery:
     cooperation_interests: Sequence[str] = ()
     visibility: Sequence[str] = field(default_factory=tuple)
     external_id: str | None = None
+    # the caller's own organisation: listed whatever its visibility
+    own_id: int | None = None
+    # callers who are not staff: text and external_id searches only hit what is disclosed to
+    # them, else a search by name would tell who is behind an anonymous entry
+    restrict_text: bool = False
+    name_ids: Sequence[int] = ()  # organisations whose name the caller sees by a request
+    full_ids: Sequence[int] = ()  # organisations the caller sees fully (own, partners)
+    # by name for staff; by id for the others (an order by hidden names would hint at them)
+    order_by_name: bool = True
+
+
+def _disclosed_to_members(group: str) -> ColumnElement[bool]:
+    """The stored disclosure level of `group` is public or members (JSON as text)."""
+    text = cast(Organization.disclosure, String)
+    return or_(
+        *(
+            text.contains(f'"{group}"{colon}"{level}"')
+            for level in ("public", "members")
+            for colon in (": ", ":")
+        )
+    )
+
+
+def _not_partners_only(group: str) -> ColumnElement[bool]:
+    text = cast(Organization.disclosure, String)
+    return not_(or_(*(text.contains(f'"{group}"{colon}"partners"') for colon in (": ", ":"))))
+
+
+def _name_visible(query: OrganizationQuery) -> ColumnElement[bool]:
+    # the defaults keep names for partners
+    ids = [*query.name_ids, *query.full_ids]
+    return or_(Organization.id.in_(ids) if ids else false(), _disclosed_to_members("name"))
+
+
+def _description_visible(query: OrganizationQuery) -> ColumnElement[bool]:
+    # the default shows descriptions to members
+    ids = list(query.full_ids)
+    return or_(Organization.id.in_(ids) if ids else false(), _not_partners_only("description"))
 
 
 def _like(text: str) -> str:
@@ -43,19 +81,20 @@ def _conditions(query: OrganizationQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.external_id is not None:
         conditions.append(Organization.external_id == query.external_id)
+        if query.restrict_text:
+            conditions.append(_name_visible(query))
     if query.q:
         pattern = _like(query.q)
         label_hit = exists().where(
             Competence.organization_id == Organization.id,
             Competence.label.ilike(pattern, escape="\\"),
         )
-        conditions.append(
-            or_(
-                Organization.name.ilike(pattern, escape="\\"),
-                Organization.description.ilike(pattern, escape="\\"),
-                label_hit,
-            )
-        )
+        name_hit: ColumnElement[bool] = Organization.name.ilike(pattern, escape="\\")
+        description_hit: ColumnElement[bool] = Organization.description.ilike(pattern, escape="\\")
+        if query.restrict_text:
+            name_hit = and_(name_hit, _name_visible(query))
+            description_hit = and_(description_hit, _description_visible(query))
+        conditions.append(or_(name_hit, description_hit, label_hit))
     if query.countries:
         conditions.append(Organization.country.in_(list(query.countries)))
     if query.nace_prefixes:
@@ -82,7 +121,10 @@ def _conditions(query: OrganizationQuery) -> list[ColumnElement[bool]]:
             cast(Organization.cooperation_interests, String).contains(f'"{interest}"')
         )
     if query.visibility:
-        conditions.append(Organization.visibility.in_(list(query.visibility)))
+        visible: ColumnElement[bool] = Organization.visibility.in_(list(query.visibility))
+        if query.own_id is not None:
+            visible = or_(visible, Organization.id == query.own_id)
+        conditions.append(visible)
     return conditions
 
 
@@ -91,12 +133,9 @@ def list_organizations(
 ) -> tuple[list[Organization], int]:
     conditions = _conditions(query)
     total = session.scalar(select(func.count()).select_from(Organization).where(*conditions))
+    order = (Organization.name, Organization.id) if query.order_by_name else (Organization.id,)
     rows = session.scalars(
-        select(Organization)
-        .where(*conditions)
-        .order_by(Organization.name, Organization.id)
-        .limit(limit)
-        .offset(offset)
+        select(Organization).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
     return list(rows), int(total or 0)
 
@@ -139,4 +178,36 @@ def organization_ids_by_external_id(
         for external_id, org_id in rows:
             if external_id is not None:
                 found[external_id] = org_id
+    return found
+
+
+def relationships_by_organization(
+    session: Session, organization_ids: Iterable[int]
+) -> dict[int, list[KnownRelationship]]:
+    """The known relationships of each organisation (linked organisations loaded), by id."""
+    ids = list(set(organization_ids))
+    found: dict[int, list[KnownRelationship]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(KnownRelationship)
+            .where(KnownRelationship.organization_id.in_(ids[start : start + 500]))
+            .options(selectinload(KnownRelationship.related_organization))
+            .order_by(KnownRelationship.id)
+        )
+        for rel in rows:
+            found[rel.organization_id].append(rel)
+    return found
+
+
+def organizations_by_id(
+    session: Session, organization_ids: Iterable[int]
+) -> dict[int, Organization]:
+    """Organisations by id (no profile collections loaded); missing ids are left out."""
+    ids = list(set(organization_ids))
+    found: dict[int, Organization] = {}
+    for start in range(0, len(ids), 500):
+        for org in session.scalars(
+            select(Organization).where(Organization.id.in_(ids[start : start + 500]))
+        ):
+            found[org.id] = org
     return found

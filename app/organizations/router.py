@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
 from app.auth import service as auth_service
-from app.auth.schemas import OrganizationTeaser, OrganizationTeaserPage
 from app.auth.security import Unauthorized
 from app.deps import (
     CurrentUser,
@@ -20,7 +19,9 @@ from app.deps import (
     StaffUser,
 )
 from app.errors import Forbidden, problem_responses
+from app.models.user import Role
 from app.organizations import service
+from app.organizations.disclosure import request_relations
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
     CompetenceKind,
@@ -29,7 +30,8 @@ from app.organizations.schemas import (
     OrganizationOut,
     OrganizationPage,
     OrganizationPatch,
-    OrganizationSummary,
+    PublicTeaser,
+    PublicTeaserPage,
 )
 
 CountryParam = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
@@ -49,7 +51,7 @@ def _etag(response: Response, version: int) -> None:
 
 @router.get(
     "",
-    response_model=OrganizationPage | OrganizationTeaserPage,
+    response_model=OrganizationPage | PublicTeaserPage,
     responses=problem_responses(
         {401: "Invalid token, or `q`/`external_id` without one", 422: INVALID}
     ),
@@ -68,14 +70,22 @@ def list_organizations(
     external_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> OrganizationPage | OrganizationTeaserPage:
+) -> OrganizationPage | PublicTeaserPage:
     """List organisations with filters and pagination; anonymous callers get public teasers."""
     if user is None and (q is not None or external_id is not None):
         # name and description search would tell who is behind an anonymous teaser
         raise Unauthorized("Searching by text or external_id needs a token.")
+    own_id = user.organization_id if user is not None and user.role == Role.member else None
+    name_ids: set[int] = set()
+    full_ids: set[int] = set()
+    if own_id is not None:
+        partners, senders = request_relations(session, own_id)
+        full_ids = {own_id, *partners}
+        name_ids = senders
+    staff = auth_service.is_staff(user)
     if user is None:
         visibility = ["public"]
-    elif auth_service.is_staff(user):
+    elif staff:
         visibility = []
     else:
         visibility = ["public", "members"]
@@ -88,14 +98,19 @@ def list_organizations(
         cooperation_interests=[i.value for i in cooperation_interest],
         external_id=external_id,
         visibility=visibility,
+        own_id=own_id,
+        restrict_text=not staff,
+        name_ids=sorted(name_ids),
+        full_ids=sorted(full_ids),
+        order_by_name=staff,
     )
     items, total = service.list_organizations(session, query=query, limit=limit, offset=offset)
     if user is None:
-        return OrganizationTeaserPage(
+        return PublicTeaserPage(
             items=auth_service.teasers(session, items), total=total, limit=limit, offset=offset
         )
     return OrganizationPage(
-        items=[OrganizationSummary.model_validate(o) for o in items],
+        items=service.organization_summaries(session, user=user, organizations=items),
         total=total,
         limit=limit,
         offset=offset,
@@ -132,19 +147,22 @@ def create_organization(
 
 @router.get(
     "/{organization_id}",
-    response_model=OrganizationOut | OrganizationTeaser,
+    response_model=OrganizationOut | PublicTeaser,
     responses=problem_responses(
         {401: "Shown to logged-in users only (or an invalid token)", 404: NOT_FOUND}
     ),
 )
 def read_organization(
-    organization: ReadableOrganizationDep, user: OptionalUser, response: Response
-) -> OrganizationOut | OrganizationTeaser:
-    """Read one organisation with its competences and relationships (anonymous: a teaser)."""
+    organization: ReadableOrganizationDep,
+    user: OptionalUser,
+    session: SessionDep,
+    response: Response,
+) -> OrganizationOut | PublicTeaser:
+    """Read one organisation as the caller may see it (hidden fields null; anonymous: a teaser)."""
     if user is None:
-        return auth_service.teaser(organization, organization.competences)
+        return auth_service.teasers(session, [organization])[0]
     _etag(response, organization.version)
-    return OrganizationOut.model_validate(organization)
+    return service.organization_view(session, user=user, organization=organization)
 
 
 @router.patch(
@@ -187,7 +205,7 @@ def update_organization(
     )
     org = service.get_organization(session, organization_id=org.id)
     _etag(response, org.version)
-    return OrganizationOut.model_validate(org)
+    return service.organization_view(session, user=user, organization=org)
 
 
 @router.delete(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import pycountry
 from pydantic import (
@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.auth.schemas import OrganizationTeaser
+from app.organizations.disclosure import GROUPS, LEVELS, levels_of, region, size_class
 from app.taxonomy.nace import nace_entries, normalize_nace_code
 
 
@@ -134,6 +136,29 @@ def _check_founded(value: int | None) -> int | None:
     return value
 
 
+def _check_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    email = value.strip()
+    local, at, domain = email.rpartition("@")
+    if (
+        not at
+        or not local
+        or "@" in local
+        or "." not in domain.strip(".")
+        or any(c.isspace() for c in email)
+    ):
+        raise ValueError("must be an e-mail address such as name@example.de")
+    # the domain part is case-insensitive; the local part is kept as written
+    return f"{local}@{domain.lower()}"
+
+
+def _check_phone(value: str | None) -> str | None:
+    if value is not None and sum(c.isdigit() for c in value) < 3:
+        raise ValueError("must be a telephone number such as +49 711 123456")
+    return value
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -160,6 +185,18 @@ Website = Annotated[
     AfterValidator(_check_website),
 ]
 Founded = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_founded)]
+ContactEmail = Annotated[
+    Annotated[str, StringConstraints(max_length=320)] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_check_email),
+]
+ContactPhone = Annotated[
+    Annotated[str, StringConstraints(max_length=50)] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_check_phone),
+]
+DisclosureLevel = Literal["public", "members", "partners"]
+assert set(LEVELS) == {"public", "members", "partners"}
 
 
 # the contract's single-valued fields, in contract order (external_id aside)
@@ -176,6 +213,14 @@ SCALAR_FIELDS = (
     "website",
     "founded",
     "visibility",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "hide_from_competitors",
+)
+# the organisation's own privacy choices: an import changes them only where the file gives them
+SOVEREIGNTY_FIELDS = frozenset(
+    {"disclosure", "hide_from_competitors", "contact_name", "contact_email", "contact_phone"}
 )
 
 
@@ -202,6 +247,33 @@ class RelationshipIn(_Strict):
         if (self.external_id is None) == (self.name is None):
             raise ValueError("give exactly one of external_id or name")
         return self
+
+
+class DisclosureIn(_Strict):
+    """Who sees which group of fields: public, members (signed in) or partners (an accepted
+    cooperation request). A group left out (or null) keeps its default."""
+
+    name: DisclosureLevel | None = Field(default=None, description="name, external_id")
+    website: DisclosureLevel | None = None
+    contacts: DisclosureLevel | None = Field(
+        default=None, description="contact_name, contact_email, contact_phone"
+    )
+    employees: DisclosureLevel | None = Field(
+        default=None, description="the exact head count (the size class is always shown)"
+    )
+    address: DisclosureLevel | None = Field(
+        default=None, description="city, postal_code, latitude, longitude"
+    )
+    description: DisclosureLevel | None = None
+    relationships: DisclosureLevel | None = None
+    founded: DisclosureLevel | None = None
+
+    def levels(self) -> dict[str, str]:
+        """The groups that were given, with their level."""
+        return {group: level for group, level in self.model_dump().items() if level is not None}
+
+
+assert set(DisclosureIn.model_fields) == set(GROUPS)
 
 
 def _unique_competences(items: list[CompetenceIn]) -> list[CompetenceIn]:
@@ -253,6 +325,16 @@ class OrganizationFields(_Strict):
     relationships: Relationships = Field(default_factory=list)
     cooperation_interests: Interests = Field(default_factory=list)
     visibility: Visibility = Visibility.public
+    contact_name: OptStr200 = None
+    contact_email: ContactEmail = None
+    contact_phone: ContactPhone = None
+    disclosure: DisclosureIn = Field(
+        default_factory=DisclosureIn,
+        description="Per group of fields, who sees it; left-out groups keep their defaults",
+    )
+    hide_from_competitors: bool = Field(
+        default=False, description="Never shown in the matches or searches of competitors"
+    )
 
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> Self:
@@ -293,8 +375,16 @@ class OrganizationPatch(_Strict):
     relationships: Relationships | None = None
     cooperation_interests: Interests | None = None
     visibility: Visibility | None = None
+    contact_name: OptStr200 = None
+    contact_email: ContactEmail = None
+    contact_phone: ContactPhone = None
+    disclosure: DisclosureIn | None = Field(
+        default=None,
+        description="Groups given here change; null for a group restores its default",
+    )
+    hide_from_competitors: bool | None = None
 
-    @field_validator("name", "visibility")
+    @field_validator("name", "visibility", "disclosure", "hide_from_competitors")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -316,30 +406,90 @@ class RelationshipOut(BaseModel):
 
     id: int
     type: RelationshipType
-    related_organization_id: int | None
+    related_organization_id: int | None = Field(
+        description="Null when the linked organisation's name is not disclosed to the caller"
+    )
     external_id: str | None
-    name: str
+    name: str | None = Field(
+        description="Null for a linked organisation whose name is not disclosed to the caller"
+    )
     revenue_share: float | None
 
 
-class OrganizationOut(BaseModel):
+LEVEL_DESCRIPTION = (
+    "How the caller sees this organisation: owner (own members and hub staff), partner "
+    "(accepted cooperation request), addressee (it sent the caller's organisation a request), "
+    "member (signed in) or anonymous"
+)
+DisclosureView = Literal["owner", "partner", "addressee", "member", "anonymous"]
+
+
+def derived_attributes(organization: Any) -> dict[str, Any]:
+    """Attributes computed from the full stored profile, before anything is blanked."""
+    return {
+        "region": region(organization.country, organization.postal_code),
+        "size_class": size_class(organization.employees),
+        "verified": organization.verified_at is not None,
+    }
+
+
+class _Disclosed(BaseModel):
+    """Shared by the full profile and the list entry: what disclosure adds to the output.
+
+    Validating an ORM object directly gives the full (owner) representation; the organisations
+    service builds the caller's view (hidden attributes null) from a dict instead.
+    """
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     external_id: str | None
-    name: str
-    description: str | None
+    name: str | None = Field(description="Null when not disclosed to the caller")
     nace_code: str | None
     country: str | None
+    region: str | None = Field(
+        description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
+    )
     city: str | None
+    employees: int | None
+    size_class: Literal["micro", "small", "medium", "large"] | None = Field(
+        description="micro < 10, small < 50, medium < 250 employees, else large"
+    )
+    website: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    cooperation_interests: list[CooperationInterest]
+    visibility: Visibility
+    verified: bool = Field(description="Checked by hub staff")
+    disclosure: dict[str, DisclosureLevel] | None = Field(
+        description="The level of every group (own members and staff only, else null)"
+    )
+    hide_from_competitors: bool | None = Field(
+        description="The competitor opt-out (own members and staff only, else null)"
+    )
+    hidden_fields: list[str] = Field(
+        default_factory=list, description="The groups hidden from the caller, sorted"
+    )
+    disclosure_level: DisclosureView = Field(default="owner", description=LEVEL_DESCRIPTION)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_orm(cls, data: Any) -> Any:
+        if isinstance(data, dict) or not hasattr(data, "verified_at"):
+            return data
+        values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        values.update(derived_attributes(data))
+        values["disclosure"] = levels_of(data)
+        return values
+
+
+class OrganizationOut(_Disclosed):
+    description: str | None
     postal_code: str | None
     latitude: float | None
     longitude: float | None
-    employees: int | None
-    website: str | None
     founded: int | None
-    cooperation_interests: list[CooperationInterest]
-    visibility: Visibility
     version: int
     created_at: dt.datetime
     modified_at: dt.datetime
@@ -347,22 +497,42 @@ class OrganizationOut(BaseModel):
     relationships: list[RelationshipOut]
 
 
-class OrganizationSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    external_id: str | None
-    name: str
-    nace_code: str | None
-    country: str | None
-    city: str | None
-    employees: int | None
-    cooperation_interests: list[CooperationInterest]
-    visibility: Visibility
+class OrganizationSummary(_Disclosed):
+    pass
 
 
 class OrganizationPage(BaseModel):
     items: list[OrganizationSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class PublicTeaser(OrganizationTeaser):
+    """What anonymous callers see of a public profile: the always-shown attributes plus the
+    groups the organisation made public (the others null)."""
+
+    name: str | None = None
+    external_id: str | None = None
+    region: str | None = None
+    website: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    employees: int | None = None
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    description: str | None = None
+    founded: int | None = None
+    relationships: list[RelationshipOut] = Field(default_factory=list)
+    verified: bool = False
+    hidden_fields: list[str] = Field(default_factory=list)
+    disclosure_level: DisclosureView = "anonymous"
+
+
+class PublicTeaserPage(BaseModel):
+    items: list[PublicTeaser]
     total: int
     limit: int
     offset: int

@@ -9,19 +9,27 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.auth.service import may_see
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
+from app.models.user import User
 from app.organizations import repository
+from app.organizations.disclosure import View, levels_of, redact, views_of
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
     SCALAR_FIELDS,
     CompetenceIn,
+    DisclosureIn,
     OrganizationCreate,
     OrganizationFields,
+    OrganizationOut,
     OrganizationPatch,
+    OrganizationSummary,
     RelationshipIn,
+    RelationshipOut,
+    derived_attributes,
 )
 
 # fields whose change makes the stored profile vector stale
@@ -59,6 +67,20 @@ def set_interests(org: Organization, interests: Sequence[Any]) -> None:
     values = [getattr(i, "value", i) for i in interests]
     if list(org.cooperation_interests or []) != values:
         org.cooperation_interests = values
+
+
+def set_disclosure(org: Organization, disclosure: DisclosureIn, *, merge: bool) -> None:
+    """Store disclosure levels: replace them all, or (merge) change the groups given, where a
+    null group goes back to its default."""
+    stored = dict(org.disclosure or {}) if merge else {}
+    for group in disclosure.model_fields_set if merge else disclosure.levels():
+        level = getattr(disclosure, group)
+        if level is None:
+            stored.pop(group, None)
+        else:
+            stored[group] = level
+    if stored != (org.disclosure or {}):
+        org.disclosure = stored
 
 
 def set_competences(org: Organization, competences: Sequence[CompetenceIn]) -> None:
@@ -159,6 +181,8 @@ def apply_fields(
         set_competences(org, data.competences)
     if "relationships" in fields:
         set_relationships(org, data.relationships, linked)
+    if "disclosure" in fields:
+        set_disclosure(org, data.disclosure, merge=False)
 
 
 def create_organization(
@@ -167,7 +191,11 @@ def create_organization(
     _check_external_id_free(session, data.external_id)
     linked = resolve_relationships(session, data.relationships)
     org = Organization(
-        external_id=data.external_id, competences=[], relationships=[], cooperation_interests=[]
+        external_id=data.external_id,
+        competences=[],
+        relationships=[],
+        cooperation_interests=[],
+        disclosure={},
     )
     apply_fields(org, data, linked, fields=set(OrganizationFields.model_fields))
     if encoder is not None:
@@ -242,6 +270,8 @@ def update_organization(
         set_competences(organization, patch.competences)
     if patch.relationships is not None:
         set_relationships(organization, patch.relationships, linked)
+    if patch.disclosure is not None:
+        set_disclosure(organization, patch.disclosure, merge=True)
     _check_self_reference(organization)
     if encoder is not None:
         embed_organizations([organization], encoder)
@@ -262,3 +292,74 @@ def delete_organization(
         )
     session.delete(organization)
     session.flush()
+
+
+# --- what a caller sees ----------------------------------------------------------------------
+
+_OUT_FIELDS = tuple(OrganizationOut.model_fields)
+_SUMMARY_FIELDS = tuple(OrganizationSummary.model_fields)
+
+
+def _shown_values(org: Organization, view: View, names: Sequence[str]) -> dict[str, Any]:
+    values = {name: getattr(org, name) for name in names if hasattr(org, name)}
+    values.update(derived_attributes(org))
+    owner = view.level == "owner"
+    values["disclosure"] = levels_of(org) if owner else None
+    values["hide_from_competitors"] = org.hide_from_competitors if owner else None
+    return redact(values, view)
+
+
+def shown_relationships(
+    org: Organization, user: User | None, views: dict[int, View]
+) -> list[RelationshipOut]:
+    """The known relationships. To others than the organisation's own members and staff, a
+    linked organisation the caller may not see, or whose name is hidden from the caller, stays
+    anonymous (no id, no external_id, no name): the list is the organisation's statement, the
+    link would disclose the other's identity."""
+    owner = views[org.id].level == "owner"
+    out = []
+    for rel in org.relationships:
+        shown = RelationshipOut.model_validate(rel)
+        related = rel.related_organization
+        if (
+            not owner
+            and related is not None
+            and (not may_see(user, related) or "name" in views[related.id].hidden)
+        ):
+            shown = shown.model_copy(
+                update={"related_organization_id": None, "external_id": None, "name": None}
+            )
+        out.append(shown)
+    return out
+
+
+def related_organizations(organizations: Sequence[Organization]) -> list[Organization]:
+    return [
+        rel.related_organization
+        for org in organizations
+        for rel in org.relationships
+        if rel.related_organization is not None
+    ]
+
+
+def organization_view(
+    session: Session, *, user: User | None, organization: Organization
+) -> OrganizationOut:
+    """The full profile (relationships loaded) as the caller may see it."""
+    views = views_of(session, user, [organization, *related_organizations([organization])])
+    view = views[organization.id]
+    values = _shown_values(organization, view, _OUT_FIELDS)
+    if "relationships" not in view.hidden:
+        values["relationships"] = shown_relationships(organization, user, views)
+    return OrganizationOut.model_validate(values)
+
+
+def organization_summaries(
+    session: Session, *, user: User | None, organizations: Sequence[Organization]
+) -> list[OrganizationSummary]:
+    """List entries as the caller may see them; one query for the whole page."""
+    views = views_of(session, user, organizations)
+    return [
+        OrganizationSummary.model_validate(_shown_values(o, views[o.id], _SUMMARY_FIELDS))
+        for o in organizations
+    ]

@@ -52,19 +52,45 @@ def test_anonymous_list_shows_only_public_teasers(
 ) -> None:
     response = anon_client.get(API)
     assert response.status_code == 200
+    # only the always-shown attributes and "founded" (public by default): no name, no city
     assert response.json() == {
         "items": [
             {
                 "id": orgs["public"],
                 "industry": "26",
                 "country": "DE",
-                "city": "Stuttgart",
+                "region": "DE-7",
+                "city": None,
                 "size_class": "medium",
                 "competences": [
                     {"kind": "core", "label": "Füllstandsensorik"},
                     {"kind": "complementary", "label": "IoT-Plattform"},
                 ],
                 "cooperation_interests": ["product_development"],
+                "name": None,
+                "external_id": None,
+                "website": None,
+                "contact_name": None,
+                "contact_email": None,
+                "contact_phone": None,
+                "employees": None,
+                "postal_code": None,
+                "latitude": None,
+                "longitude": None,
+                "description": None,
+                "founded": None,
+                "relationships": [],
+                "verified": False,
+                "hidden_fields": [
+                    "address",
+                    "contacts",
+                    "description",
+                    "employees",
+                    "name",
+                    "relationships",
+                    "website",
+                ],
+                "disclosure_level": "anonymous",
             }
         ],
         "total": 1,
@@ -87,14 +113,17 @@ def test_anonymous_read_public_teaser_members_401_private_404(
 ) -> None:
     teaser = anon_client.get(f"{API}/{orgs['public']}")
     assert teaser.status_code == 200
-    assert set(teaser.json()) == {
+    shown = {k for k, v in teaser.json().items() if v not in (None, [], False)}
+    assert shown == {
         "id",
         "industry",
         "country",
-        "city",
+        "region",
         "size_class",
         "competences",
         "cooperation_interests",
+        "hidden_fields",
+        "disclosure_level",
     }
     assert "etag" not in teaser.headers
     assert anon_client.get(f"{API}/{orgs['members']}").status_code == 401
@@ -112,11 +141,16 @@ def test_members_see_public_and_members_profiles_staff_see_all(
 ) -> None:
     member = client_for(make_account(Role.member, orgs["public"]))
     listed = member.get(API).json()
-    assert [i["name"] for i in listed["items"]] == ["Members AG", "Sensotec GmbH"]
-    assert listed["items"][1]["employees"] == 85
+    # ordered by id; another organisation's name and head count are for its partners
+    assert [(i["id"], i["name"]) for i in listed["items"]] == [
+        (orgs["public"], "Sensotec GmbH"),
+        (orgs["members"], None),
+    ]
+    assert listed["items"][0]["employees"] == 85
+    assert (listed["items"][1]["employees"], listed["items"][1]["size_class"]) == (None, "micro")
     full = member.get(f"{API}/{orgs['members']}")
     assert full.status_code == 200
-    assert full.json()["name"] == "Members AG"
+    assert (full.json()["name"], full.json()["nace_code"]) == (None, "C")
     # another organisation's private profile does not exist for a member
     hidden = member.get(f"{API}/{orgs['private']}")
     assert hidden.status_code == 404

@@ -108,13 +108,18 @@ def test_two_sided_partner_first_private_never_known_left_out(
     assert names(items) == ["B", "C"]
     assert items[0]["relation"] == "complementary"
     assert items[0]["score"] > items[1]["score"]
+    # hub staff see everything
     assert items[0]["organization"] == {
         "id": ids["B"],
         "external_id": "B",
         "name": "Beta Kunststofftechnik GmbH",
         "nace_code": "22.26",
         "country": "DE",
+        "region": "DE",
         "city": None,
+        "size_class": "medium",
+        "hidden_fields": [],
+        "disclosure_level": "owner",
     }
     assert items[0]["shared_interests"] == ["product_development"]
     assert set(items[0]["components"]) >= {

@@ -1,0 +1,213 @@
+"""Matches and searches as members see them: anonymous teasers, staged disclosure, opt-out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.matches.service import fitted_index, opted_out_competitors
+from app.models.cooperation import CooperationRequest
+from app.models.user import Role
+from tests.app.conftest import AccountFactory, ClientFactory
+from tests.app.matches.test_api import API, NETWORK, ids, matches, names
+
+__all__ = ["ids"]  # the fixture, shared with test_api
+
+SEARCH = "/api/v1/matches/search"
+HIDDEN_BY_DEFAULT = ["contacts", "employees", "name", "relationships", "website"]
+
+
+@pytest.fixture
+def member_of(client_for: ClientFactory, make_account: AccountFactory, ids: dict[str, int]) -> Any:
+    def make(key: str) -> TestClient:
+        return client_for(make_account(Role.member, ids[key]))
+
+    return make
+
+
+def found(client: TestClient, text: str, **extra: Any) -> list[dict[str, Any]]:
+    response = client.post(SEARCH, json={"text": text, **extra})
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def ids_of(items: list[dict[str, Any]]) -> list[int]:
+    return [m["organization"]["id"] for m in items]
+
+
+def test_members_see_anonymous_teasers_of_their_matches(
+    member_of: Any, ids: dict[str, int]
+) -> None:
+    items = matches(member_of("A"), ids["A"])
+    assert ids_of(items) == [ids["B"], ids["C"]]
+    assert [m["organization"] for m in items] == [
+        {
+            "id": ids["B"],
+            "external_id": None,
+            "name": None,
+            "nace_code": "22.26",
+            "country": "DE",
+            "region": "DE",
+            "city": None,
+            "size_class": "medium",
+            "hidden_fields": HIDDEN_BY_DEFAULT,
+            "disclosure_level": "member",
+        },
+        {
+            "id": ids["C"],
+            "external_id": None,
+            "name": None,
+            "nace_code": "22.26",
+            "country": "CH",
+            "region": "CH",
+            "city": None,
+            "size_class": "large",
+            "hidden_fields": HIDDEN_BY_DEFAULT,
+            "disclosure_level": "member",
+        },
+    ]
+
+
+def test_reasons_mention_competences_only(member_of: Any, ids: dict[str, int]) -> None:
+    labels = {c["label"] for body in NETWORK for c in body["competences"]}
+    for items in (
+        matches(member_of("A"), ids["A"], exclude_known="false"),
+        found(member_of("D"), "Kunststoffspritzguss; Drucksensoren"),
+    ):
+        assert items
+        for item in items:
+            for reason in item["reasons"]:
+                quoted = set(re.findall(r"“([^”]*)”", reason["text"]))
+                assert quoted <= labels, reason["text"]
+                rest = re.sub(r"“[^”]*”", "", reason["text"])
+                for body in NETWORK:
+                    assert body["name"] not in rest
+                    assert body["name"].split()[0] not in rest
+
+
+def test_an_accepted_request_discloses_the_partner_in_matches_and_search(
+    db_session: Session, member_of: Any, ids: dict[str, int]
+) -> None:
+    db_session.add(
+        CooperationRequest(
+            from_organization_id=ids["B"],
+            to_organization_id=ids["A"],
+            type="product_development",
+            status="accepted",
+        )
+    )
+    db_session.commit()
+    member = member_of("A")
+    items = matches(member, ids["A"])
+    shown = {m["organization"]["id"]: m["organization"] for m in items}
+    assert (shown[ids["B"]]["name"], shown[ids["B"]]["disclosure_level"]) == (
+        "Beta Kunststofftechnik GmbH",
+        "partner",
+    )
+    assert (shown[ids["C"]]["name"], shown[ids["C"]]["disclosure_level"]) == (None, "member")
+    searched = {
+        m["organization"]["id"]: m["organization"]["name"]
+        for m in found(member, "Kunststoffspritzguss", use_place_names=False)
+    }
+    assert searched == {ids["B"]: "Beta Kunststofftechnik GmbH", ids["C"]: None}
+
+
+def test_search_results_are_teasers_for_members_full_for_staff(
+    client: TestClient, member_of: Any, ids: dict[str, int]
+) -> None:
+    items = found(member_of("D"), "Kunststoffspritzguss in der Schweiz")
+    assert [m["organization"] for m in items] == [
+        {
+            "id": ids["C"],
+            "external_id": None,
+            "name": None,
+            "nace_code": "22.26",
+            "country": "CH",
+            "region": "CH",
+            "city": None,
+            "size_class": "large",
+            "hidden_fields": HIDDEN_BY_DEFAULT,
+            "disclosure_level": "member",
+        }
+    ]
+    staff = found(client, "Kunststoffspritzguss in der Schweiz")
+    assert [m["organization"]["name"] for m in staff] == ["Gamma Spritzguss AG"]
+
+
+def test_opted_out_competitor_is_never_shown_to_its_competitor(
+    client: TestClient, member_of: Any, ids: dict[str, int]
+) -> None:
+    # B and C share their core in NACE 22.26: competitors; A is B's complementary partner
+    before = {m["organization"]["id"]: m["relation"] for m in matches(client, ids["B"])}
+    assert before == {ids["A"]: "complementary", ids["C"]: "competitor"}
+    for key in ("C", "A"):  # A opts out too, but it is nobody's competitor here
+        response = client.patch(f"{API}/{ids[key]}", json={"hide_from_competitors": True})
+        assert response.status_code == 200, response.text
+    # B's matches, whoever asks, even with include_competitors=true
+    for caller in (client, member_of("B"), member_of("D")):
+        assert ids_of(matches(caller, ids["B"], include_competitors="true")) == [ids["A"]]
+    # a typed search by B's members
+    b_member = member_of("B")
+    text = "Kunststoffspritzguss"
+    assert ids["C"] not in ids_of(found(b_member, text, use_place_names=False))
+    assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == []
+    # A's match list, when B's members look at it
+    assert ids_of(matches(b_member, ids["A"])) == [ids["B"]]
+    # non-competitors still see C
+    assert ids_of(matches(client, ids["A"])) == [ids["B"], ids["C"]]
+    assert ids_of(matches(member_of("A"), ids["A"])) == [ids["B"], ids["C"]]
+    assert ids_of(found(member_of("A"), "Kunststoffspritzguss in der Schweiz")) == [ids["C"]]
+    assert ids_of(found(member_of("D"), "Kunststoffspritzguss in der Schweiz")) == [ids["C"]]
+    assert ids_of(found(client, "Kunststoffspritzguss in der Schweiz")) == [ids["C"]]
+    # opting back in
+    assert (
+        client.patch(f"{API}/{ids['C']}", json={"hide_from_competitors": False}).status_code == 200
+    )
+    assert names(matches(client, ids["B"])) == ["A", "C"]
+    assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == [ids["C"]]
+
+
+def test_the_services_competitor_rule_agrees_with_the_engine(
+    client: TestClient, db_session: Session, ids: dict[str, int], app: Any, encoder: Any
+) -> None:
+    for key in ("A", "B", "C", "D"):
+        assert (
+            client.patch(f"{API}/{ids[key]}", json={"hide_from_competitors": True}).status_code
+            == 200
+        )
+    index = fitted_index(db_session, app.state.match_index, encoder)
+    assert opted_out_competitors(index, ids["B"]) == {ids["C"]}
+    assert opted_out_competitors(index, ids["C"]) == {ids["B"]}
+    assert opted_out_competitors(index, ids["A"]) == set()
+    assert opted_out_competitors(index, ids["D"]) == set()
+    # E is private: never a candidate, but it may ask; B and C share its core and division
+    assert opted_out_competitors(index, ids["E"]) == {ids["B"], ids["C"]}
+
+
+def test_employee_filters_work_on_whole_size_classes_for_members(
+    client: TestClient, member_of: Any, ids: dict[str, int]
+) -> None:
+    # B has 120 employees (medium), C 300 (large)
+    member = member_of("D")
+    assert ids_of(matches(member, ids["A"], min_employees=121, max_employees=130)) == [ids["B"]]
+    assert ids_of(matches(client, ids["A"], min_employees=121, max_employees=130)) == []
+    assert ids_of(matches(member, ids["A"], min_employees=251)) == [ids["C"]]
+    assert ids_of(matches(member, ids["A"], max_employees=249)) == [ids["B"]]
+    response = member.post(
+        SEARCH, json={"text": "Kunststoffspritzguss", "min_employees": 119, "max_employees": 120}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["applied_filters"] == {"min_employees": 50, "max_employees": 249}
+    assert ids_of(body["items"]) == [ids["B"]]
+    staff = client.post(
+        SEARCH, json={"text": "Kunststoffspritzguss", "min_employees": 121, "max_employees": 130}
+    ).json()
+    assert (staff["applied_filters"], staff["items"]) == (
+        {"min_employees": 121, "max_employees": 130},
+        [],
+    )

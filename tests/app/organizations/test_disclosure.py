@@ -1,0 +1,505 @@
+"""Per-field disclosure of profiles: defaults, levels, staged disclosure by cooperation requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.models.cooperation import CooperationRequest
+from app.models.user import Role
+from app.organizations import disclosure
+from tests.app.conftest import AccountFactory, ClientFactory
+
+API = "/api/v1/organizations"
+
+OWNER = {
+    "external_id": "O-1",
+    "name": "Sensotec GmbH",
+    "description": "Kapazitive Füllstandsensoren",
+    "nace_code": "26.51",
+    "country": "DE",
+    "city": "Stuttgart",
+    "postal_code": "70173",
+    "latitude": 48.7758,
+    "longitude": 9.1829,
+    "employees": 30,
+    "website": "https://sensotec.example",
+    "founded": 1998,
+    "contact_name": "Erika Muster",
+    "contact_email": "Erika.Muster@Sensotec.EXAMPLE",
+    "contact_phone": "+49 711 123456",
+    "competences": [{"kind": "core", "label": "Füllstandsensorik"}],
+    "relationships": [{"type": "customer", "external_id": "T-1", "revenue_share": 0.3}],
+    "cooperation_interests": ["product_development"],
+}
+HIDDEN_BY_DEFAULT = ["contacts", "employees", "name", "relationships", "website"]
+
+
+@pytest.fixture
+def ids(client: TestClient) -> dict[str, int]:
+    """O (the profile under test, public), V (the viewer's organisation), T (O's customer)."""
+    out = {}
+    for body in (
+        {"external_id": "T-1", "name": "Tertia KG", "country": "AT", "postal_code": "1010"},
+        {"external_id": "V-1", "name": "Viewer AG", "country": "CH", "employees": 300},
+        OWNER,
+        {"external_id": "X-1", "name": "Privat GmbH", "visibility": "private"},
+    ):
+        response = client.post(API, json=body)
+        assert response.status_code == 201, response.text
+        out[body["external_id"][0]] = response.json()["id"]
+    return out
+
+
+@pytest.fixture
+def viewer(
+    client_for: ClientFactory, make_account: AccountFactory, ids: dict[str, int]
+) -> TestClient:
+    """A member of V."""
+    return client_for(make_account(Role.member, ids["V"]))
+
+
+@pytest.fixture
+def owner(
+    client_for: ClientFactory, make_account: AccountFactory, ids: dict[str, int]
+) -> TestClient:
+    """A member of O."""
+    return client_for(make_account(Role.member, ids["O"]))
+
+
+def request(session: Session, from_id: int, to_id: int, status: str) -> None:
+    session.add(
+        CooperationRequest(
+            from_organization_id=from_id,
+            to_organization_id=to_id,
+            type="product_development",
+            status=status,
+        )
+    )
+    session.commit()
+
+
+def read(client: TestClient, org_id: int) -> dict[str, Any]:
+    response = client.get(f"{API}/{org_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_defaults_for_a_member_of_another_organisation(
+    viewer: TestClient, ids: dict[str, int]
+) -> None:
+    body = read(viewer, ids["O"])
+    hidden_or_shown = (
+        "name",
+        "external_id",
+        "website",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "employees",
+        "relationships",
+        "description",
+        "founded",
+    )
+    assert {k: body[k] for k in hidden_or_shown} == {
+        "name": None,
+        "external_id": None,
+        "website": None,
+        "contact_name": None,
+        "contact_email": None,
+        "contact_phone": None,
+        "employees": None,
+        "relationships": [],
+        "description": "Kapazitive Füllstandsensoren",
+        "founded": 1998,
+    }
+    assert body["employees"] is None
+    assert (body["size_class"], body["region"], body["nace_code"]) == ("small", "DE-7", "26.51")
+    assert (body["city"], body["postal_code"], body["latitude"]) == ("Stuttgart", "70173", 48.7758)
+    assert [c["label"] for c in body["competences"]] == ["Füllstandsensorik"]
+    assert body["hidden_fields"] == HIDDEN_BY_DEFAULT
+    assert body["disclosure_level"] == "member"
+    assert body["disclosure"] is None
+    assert body["hide_from_competitors"] is None
+    assert body["verified"] is False
+    assert body["id"] == ids["O"]
+
+
+def test_own_members_and_staff_see_everything(
+    owner: TestClient,
+    client: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    ids: dict[str, int],
+) -> None:
+    curator = client_for(make_account(Role.curator))
+    for caller in (owner, client, curator):
+        body = read(caller, ids["O"])
+        assert body["name"] == "Sensotec GmbH"
+        assert body["external_id"] == "O-1"
+        assert (body["contact_name"], body["contact_email"], body["contact_phone"]) == (
+            "Erika Muster",
+            "Erika.Muster@sensotec.example",
+            "+49 711 123456",
+        )
+        assert (body["employees"], body["website"]) == (30, "https://sensotec.example")
+        assert [(r["related_organization_id"], r["name"]) for r in body["relationships"]] == [
+            (ids["T"], "T-1")
+        ]
+        assert body["hidden_fields"] == []
+        assert body["disclosure_level"] == "owner"
+        assert body["disclosure"] == disclosure.DEFAULTS
+        assert body["hide_from_competitors"] is False
+
+
+def test_a_level_changed_to_members_or_public_shows_the_group(
+    owner: TestClient, viewer: TestClient, anon_client: TestClient, ids: dict[str, int]
+) -> None:
+    patched = owner.patch(
+        f"{API}/{ids['O']}", json={"disclosure": {"name": "members", "contacts": "public"}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["disclosure"] == disclosure.DEFAULTS | {
+        "name": "members",
+        "contacts": "public",
+    }
+    body = read(viewer, ids["O"])
+    assert (body["name"], body["external_id"]) == ("Sensotec GmbH", "O-1")
+    assert body["contact_email"] == "Erika.Muster@sensotec.example"
+    assert body["website"] is None
+    assert body["hidden_fields"] == ["employees", "relationships", "website"]
+    teaser = read(anon_client, ids["O"])
+    assert teaser["name"] is None  # members only
+    assert teaser["contact_phone"] == "+49 711 123456"
+    assert teaser["hidden_fields"] == [
+        "address",
+        "description",
+        "employees",
+        "name",
+        "relationships",
+        "website",
+    ]
+    # a second PATCH changes only the groups it names; null restores the default
+    again = owner.patch(
+        f"{API}/{ids['O']}", json={"disclosure": {"contacts": None, "website": "members"}}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["disclosure"] == disclosure.DEFAULTS | {
+        "name": "members",
+        "website": "members",
+    }
+    body = read(viewer, ids["O"])
+    assert (body["name"], body["website"], body["contact_email"]) == (
+        "Sensotec GmbH",
+        "https://sensotec.example",
+        None,
+    )
+
+
+def test_an_accepted_request_reveals_both_sides(
+    db_session: Session, owner: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    request(db_session, ids["V"], ids["O"], "accepted")
+    body = read(viewer, ids["O"])
+    assert body["disclosure_level"] == "partner"
+    assert body["hidden_fields"] == []
+    assert (body["name"], body["contact_email"], body["employees"]) == (
+        "Sensotec GmbH",
+        "Erika.Muster@sensotec.example",
+        30,
+    )
+    # partners do not see the settings
+    assert (body["disclosure"], body["hide_from_competitors"]) == (None, None)
+    other_way = read(owner, ids["V"])
+    assert other_way["disclosure_level"] == "partner"
+    assert (other_way["name"], other_way["employees"]) == ("Viewer AG", 300)
+    assert disclosure.partner_ids(db_session, ids["O"]) == {ids["V"]}
+    assert disclosure.partner_ids(db_session, ids["V"]) == {ids["O"]}
+    assert disclosure.partner_ids(db_session, ids["T"]) == set()
+
+
+@pytest.mark.parametrize("status", ["pending", "declined"])
+def test_a_request_sent_reveals_the_senders_name_to_the_addressee(
+    db_session: Session, owner: TestClient, viewer: TestClient, ids: dict[str, int], status: str
+) -> None:
+    request(db_session, ids["O"], ids["V"], status)
+    body = read(viewer, ids["O"])
+    assert body["disclosure_level"] == "addressee"
+    assert (body["name"], body["external_id"]) == ("Sensotec GmbH", "O-1")
+    assert (body["contact_name"], body["contact_email"], body["website"]) == (None, None, None)
+    assert body["hidden_fields"] == ["contacts", "employees", "relationships", "website"]
+    # the sender does not learn the addressee's name
+    back = read(owner, ids["V"])
+    assert (back["name"], back["disclosure_level"]) == (None, "member")
+
+
+def test_a_withdrawn_request_reveals_nothing(
+    db_session: Session, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    request(db_session, ids["O"], ids["V"], "withdrawn")
+    request(db_session, ids["V"], ids["O"], "withdrawn")
+    body = read(viewer, ids["O"])
+    assert (body["name"], body["disclosure_level"]) == (None, "member")
+    assert body["hidden_fields"] == HIDDEN_BY_DEFAULT
+
+
+def test_views_of_uses_one_query_for_a_page(
+    db_session: Session, ids: dict[str, int], make_account: AccountFactory
+) -> None:
+    from sqlalchemy import event
+
+    from app.models import Organization
+
+    request(db_session, ids["O"], ids["V"], "pending")
+    request(db_session, ids["T"], ids["V"], "accepted")
+    user = make_account(Role.member, ids["V"]).user
+    orgs = [db_session.get(Organization, i) for i in (ids["O"], ids["T"], ids["V"], ids["X"])]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        views = disclosure.views_of(db_session, user, [o for o in orgs if o is not None])
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert {i: v.level for i, v in views.items()} == {
+        ids["O"]: "addressee",
+        ids["T"]: "partner",
+        ids["V"]: "owner",
+        ids["X"]: "member",
+    }
+    assert views[ids["T"]].full
+    assert views[ids["O"]].hidden == frozenset(
+        {"website", "contact_name", "contact_email", "contact_phone", "employees", "relationships"}
+    )
+    assert disclosure.views_of(db_session, None, [orgs[0]])[ids["O"]].level == "anonymous"
+
+
+def test_list_applies_the_view_and_shows_the_own_private_organisation(
+    db_session: Session,
+    viewer: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    ids: dict[str, int],
+) -> None:
+    request(db_session, ids["V"], ids["T"], "accepted")
+    page = viewer.get(API).json()
+    # by id, not by (partly hidden) name
+    assert [(i["id"], i["name"], i["disclosure_level"]) for i in page["items"]] == [
+        (ids["T"], "Tertia KG", "partner"),
+        (ids["V"], "Viewer AG", "owner"),
+        (ids["O"], None, "member"),
+    ]
+    entry = page["items"][2]
+    assert (entry["employees"], entry["size_class"], entry["region"]) == (None, "small", "DE-7")
+    assert (entry["contact_email"], entry["website"], entry["city"]) == (None, None, "Stuttgart")
+    assert entry["hidden_fields"] == HIDDEN_BY_DEFAULT
+    assert page["total"] == 3
+    insider = client_for(make_account(Role.member, ids["X"]))
+    own = insider.get(API).json()
+    assert [(i["id"], i["name"]) for i in own["items"]] == [
+        (ids["T"], None),
+        (ids["V"], None),
+        (ids["O"], None),
+        (ids["X"], "Privat GmbH"),
+    ]
+    assert own["total"] == 4
+
+
+def test_text_search_only_hits_disclosed_names(
+    db_session: Session, owner: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    def found(**params: str) -> list[int]:
+        response = viewer.get(API, params=params)
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    # the description is shown to members, the name is not
+    assert found(q="Sensotec") == []
+    assert found(external_id="O-1") == []
+    assert found(q="Füllstandsensoren") == [ids["O"]]
+    assert found(q="Viewer") == [ids["V"]]
+    assert (
+        owner.patch(
+            f"{API}/{ids['O']}", json={"disclosure": {"description": "partners"}}
+        ).status_code
+        == 200
+    )
+    assert found(q="Füllstandsensoren") == []
+    assert found(q="Füllstandsensorik") == [ids["O"]]  # competences are always shown
+    assert (
+        owner.patch(f"{API}/{ids['O']}", json={"disclosure": {"name": "members"}}).status_code
+        == 200
+    )
+    assert found(q="Sensotec") == [ids["O"]]
+    assert found(external_id="O-1") == [ids["O"]]
+    assert owner.patch(f"{API}/{ids['O']}", json={"disclosure": {"name": None}}).status_code == 200
+    request(db_session, ids["O"], ids["V"], "pending")
+    assert found(q="Sensotec") == [ids["O"]]
+    assert found(q="Füllstandsensoren") == []  # a request reveals the name only
+
+
+def test_relationships_do_not_reveal_hidden_names_of_linked_organisations(
+    db_session: Session, owner: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    request(db_session, ids["V"], ids["O"], "accepted")
+    rels = read(viewer, ids["O"])["relationships"]
+    # O is a partner of V, T is not: T stays anonymous in O's list
+    assert rels == [
+        {
+            "id": rels[0]["id"],
+            "type": "customer",
+            "related_organization_id": None,
+            "external_id": None,
+            "name": None,
+            "revenue_share": 0.3,
+        }
+    ]
+    request(db_session, ids["V"], ids["T"], "accepted")
+    rels = read(viewer, ids["O"])["relationships"]
+    assert (rels[0]["related_organization_id"], rels[0]["external_id"]) == (ids["T"], "T-1")
+
+
+def test_anonymous_teaser_shows_only_public_groups(
+    owner: TestClient, anon_client: TestClient, ids: dict[str, int]
+) -> None:
+    teaser = read(anon_client, ids["O"])
+    assert teaser == {
+        "id": ids["O"],
+        "industry": "26",
+        "country": "DE",
+        "region": "DE-7",
+        "city": None,
+        "size_class": "small",
+        "competences": [{"kind": "core", "label": "Füllstandsensorik"}],
+        "cooperation_interests": ["product_development"],
+        "name": None,
+        "external_id": None,
+        "website": None,
+        "contact_name": None,
+        "contact_email": None,
+        "contact_phone": None,
+        "employees": None,
+        "postal_code": None,
+        "latitude": None,
+        "longitude": None,
+        "description": None,
+        "founded": 1998,
+        "relationships": [],
+        "verified": False,
+        "hidden_fields": [
+            "address",
+            "contacts",
+            "description",
+            "employees",
+            "name",
+            "relationships",
+            "website",
+        ],
+        "disclosure_level": "anonymous",
+    }
+    everything_public = dict.fromkeys(disclosure.GROUPS, "public")
+    assert (
+        owner.patch(f"{API}/{ids['O']}", json={"disclosure": everything_public}).status_code == 200
+    )
+    teaser = read(anon_client, ids["O"])
+    assert (teaser["name"], teaser["city"], teaser["employees"]) == (
+        "Sensotec GmbH",
+        "Stuttgart",
+        30,
+    )
+    assert teaser["hidden_fields"] == []
+    # T's name is not public: the link stays anonymous
+    assert [(r["related_organization_id"], r["name"]) for r in teaser["relationships"]] == [
+        (None, None)
+    ]
+    listed = anon_client.get(API).json()["items"]
+    assert [(i["id"], i["name"], i["founded"]) for i in listed] == [
+        (ids["T"], None, None),
+        (ids["V"], None, None),
+        (ids["O"], "Sensotec GmbH", 1998),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"disclosure": {"contactz": "public"}}, "disclosure.contactz"),
+        ({"disclosure": {"contacts": "everyone"}}, "disclosure.contacts"),
+        ({"disclosure": ["contacts"]}, "disclosure"),
+        ({"disclosure": None}, "disclosure"),
+        ({"hide_from_competitors": None}, "hide_from_competitors"),
+        ({"contact_email": "erika at sensotec"}, "contact_email"),
+        ({"contact_phone": "call us"}, "contact_phone"),
+        ({"contact_name": "x" * 201}, "contact_name"),
+    ],
+)
+def test_bad_sovereignty_input_is_422_naming_the_field(
+    owner: TestClient, ids: dict[str, int], body: dict[str, Any], field: str
+) -> None:
+    response = owner.patch(f"{API}/{ids['O']}", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_create_validates_disclosure_too(client: TestClient) -> None:
+    response = client.post(API, json={"name": "Neu GmbH", "disclosure": {"founded": "secret"}})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["disclosure.founded"]
+    created = client.post(
+        API,
+        json={
+            "name": "Neu GmbH",
+            "disclosure": {"website": "public"},
+            "hide_from_competitors": True,
+            "contact_email": "info@neu.example",
+        },
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["disclosure"] == disclosure.DEFAULTS | {"website": "public"}
+    assert (body["hide_from_competitors"], body["contact_email"]) == (True, "info@neu.example")
+
+
+def test_members_of_other_organisations_cannot_change_disclosure(
+    viewer: TestClient, owner: TestClient, ids: dict[str, int]
+) -> None:
+    for body in ({"disclosure": {"name": "public"}}, {"hide_from_competitors": True}):
+        response = viewer.patch(f"{API}/{ids['O']}", json=body)
+        assert response.status_code == 403
+    opted = owner.patch(f"{API}/{ids['O']}", json={"hide_from_competitors": True})
+    assert opted.status_code == 200
+    assert opted.json()["hide_from_competitors"] is True
+    assert read(viewer, ids["O"])["hide_from_competitors"] is None
+
+
+def test_size_class_and_region() -> None:
+    assert [disclosure.size_class(n) for n in (None, 0, 9, 10, 49, 50, 249, 250)] == [
+        None,
+        "micro",
+        "micro",
+        "small",
+        "small",
+        "medium",
+        "medium",
+        "large",
+    ]
+    assert [
+        disclosure.region(c, p)
+        for c, p in (
+            ("DE", "70173"),
+            ("AT", "1010"),
+            ("CH", " 8001"),
+            ("DE", None),
+            ("DE", "D-70173"),
+            ("FR", "75001"),
+            (None, "70173"),
+        )
+    ] == ["DE-7", "AT-1", "CH-8", "DE", "DE", "FR", None]
