@@ -10,10 +10,11 @@ KOOPMATCH_API_KEY_MAX_DAYS). Only the SHA-256 of a secret is stored; the secret 
 Passwords are hashed with argon2id and re-hashed at login when the cost settings change.
 Five failed logins per e-mail address and client IP within a minute give 429 + Retry-After.
 
-Reading: anonymous callers see teasers of public profiles (industry, country, city, size
-class, competence labels, cooperation interests); any token shows `public` and `members`
-profiles in full; `private` ones only to admins, curators and the organisation's members,
-everyone else gets 404 as if it did not exist.
+Reading: anonymous callers see teasers of public profiles (industry, country, region, size
+class, competence labels, cooperation interests, and the field groups an organisation made
+public); any token shows `public` and `members` profiles, each field group as far as its
+disclosure level allows (app/organizations/disclosure.py); `private` ones only to admins,
+curators and the organisation's members, everyone else gets 404 as if it did not exist.
 
 Start-up outside development (KOOPMATCH_ENVIRONMENT != "development") refuses to serve while
 the demo admin is active or the database password is a well-known default, and warns when no
