@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -72,6 +72,16 @@ class CooperationRequest(Base):
         ),
         CheckConstraint("from_organization_id <> to_organization_id", name="not_self"),
         Index("ix_cooperation_requests_pair", "from_organization_id", "to_organization_id"),
+        # one open request per pair and kind, whatever path writes it
+        Index(
+            "uq_cooperation_requests_open",
+            "from_organization_id",
+            "to_organization_id",
+            "type",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
 

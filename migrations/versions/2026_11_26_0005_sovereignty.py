@@ -128,6 +128,13 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            "uq_cooperation_requests_open",
+            ["from_organization_id", "to_organization_id", "type"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_cooperation_requests_to_organization_id"),
             ["to_organization_id"],
             unique=False,
@@ -187,6 +194,7 @@ def downgrade() -> None:
     op.drop_table("cooperation_request_events")
     with op.batch_alter_table("cooperation_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cooperation_requests_to_organization_id"))
+        batch_op.drop_index("uq_cooperation_requests_open")
         batch_op.drop_index("ix_cooperation_requests_pair")
         batch_op.drop_index(batch_op.f("ix_cooperation_requests_from_organization_id"))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from app.models.cooperation import CooperationRequest
 from tests.app.cooperation.conftest import BASE, Scene
 
 HIDDEN_FROM_MEMBERS = ["contacts", "employees", "name", "relationships", "website"]
@@ -477,3 +480,26 @@ def test_staff_see_both_sides_whole_and_a_private_sender_is_named(scene: Scene) 
     from_delta = scene.send(scene.member_d, scene.alpha, "data_sharing")
     seen = scene.client(scene.member_a).get(f"{BASE}/{from_delta}").json()["from_organization"]
     assert (seen["name"], seen["disclosure_level"]) == ("Delta Geheim GmbH", "addressee")
+
+
+def test_the_database_holds_one_pending_request_per_pair_and_type(
+    scene: Scene, db_session: Session
+) -> None:
+    def pending(kind: str, status: str = "pending") -> CooperationRequest:
+        return CooperationRequest(
+            from_organization_id=scene.alpha.id,
+            to_organization_id=scene.beta.id,
+            type=kind,
+            status=status,
+        )
+
+    # answered requests of the same kind and an open one of another kind may coexist
+    db_session.add_all(
+        [pending("training", "declined"), pending("training"), pending("data_sharing")]
+    )
+    db_session.flush()
+    savepoint = db_session.begin_nested()
+    db_session.add(pending("training"))
+    with pytest.raises(IntegrityError):
+        db_session.flush()
+    savepoint.rollback()
