@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.imports.parsing import ImportFileError, RowError, parse_file
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Organization
 from app.organizations import repository
 from app.organizations.schemas import SOVEREIGNTY_FIELDS, OrganizationFields
-from app.organizations.service import apply_fields, set_relationships
+from app.organizations.service import apply_fields, canonicalise, set_relationships
 
 _FIELDS = set(OrganizationFields.model_fields) - {"relationships"} - SOVEREIGNTY_FIELDS
 
@@ -136,6 +137,10 @@ def run_import(
     existing = repository.organizations_by_external_id(
         session, [r.record.external_id for r in accepted], with_profile=True
     )
+    # labels hub staff merged into canonical ones: one lookup for the whole file
+    canonical = canonical_labels(
+        session, sorted({c.label for row in accepted for c in row.record.competences})
+    )
     with session.no_autoflush:
         before = {ext: org.version for ext, org in existing.items()}
         orgs: list[tuple[ValidRow, Organization]] = []
@@ -153,7 +158,11 @@ def run_import(
             # contacts, disclosure and the opt-out change only where the file gives them, so a
             # re-import does not undo what the organisation chose for itself
             given = SOVEREIGNTY_FIELDS & row.record.model_fields_set
-            apply_fields(org, row.record, {}, fields=_FIELDS | given)
+            record = row.record
+            if canonical:
+                competences = canonicalise(record.competences, canonical)
+                record = record.model_copy(update={"competences": competences})
+            apply_fields(org, record, {}, fields=_FIELDS | given)
             orgs.append((row, org))
         # targets: the file's own organisations (new ones too) and those already stored
         linked = repository.organizations_by_external_id(session, refs - file_ids)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.service import may_see
+from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.models import Competence, KnownRelationship, Organization
@@ -81,6 +82,32 @@ def set_disclosure(org: Organization, disclosure: DisclosureIn, *, merge: bool) 
             stored[group] = level
     if stored != (org.disclosure or {}):
         org.disclosure = stored
+
+
+def canonicalise(
+    competences: Sequence[CompetenceIn], canonical: Mapping[str, str]
+) -> list[CompetenceIn]:
+    """`competences` with labels hub staff merged into a canonical one replaced by it; a
+    label that becomes a repeat of the same kind goes (the first one stays)."""
+    if not canonical:
+        return list(competences)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in competences:
+        label = canonical.get(item.label, item.label)
+        key = (item.kind.value, label.casefold())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item if label == item.label else item.model_copy(update={"label": label}))
+    return out
+
+
+def with_canonical_labels(
+    session: Session, competences: Sequence[CompetenceIn]
+) -> list[CompetenceIn]:
+    """`canonicalise` with the synonyms stored by curation."""
+    return canonicalise(competences, canonical_labels(session, [c.label for c in competences]))
 
 
 def set_competences(org: Organization, competences: Sequence[CompetenceIn]) -> None:
@@ -190,6 +217,7 @@ def create_organization(
 ) -> Organization:
     _check_external_id_free(session, data.external_id)
     linked = resolve_relationships(session, data.relationships)
+    data = data.model_copy(update={"competences": with_canonical_labels(session, data.competences)})
     org = Organization(
         external_id=data.external_id,
         competences=[],
@@ -267,7 +295,7 @@ def update_organization(
     if patch.cooperation_interests is not None:
         set_interests(organization, patch.cooperation_interests)
     if patch.competences is not None:
-        set_competences(organization, patch.competences)
+        set_competences(organization, with_canonical_labels(session, patch.competences))
     if patch.relationships is not None:
         set_relationships(organization, patch.relationships, linked)
     if patch.disclosure is not None:
