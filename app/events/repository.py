@@ -30,6 +30,18 @@ def get_event(session: Session, event_id: int) -> Event | None:
     )
 
 
+def lock_event(session: Session, event_id: int) -> None:
+    """Lock the event's row until the transaction ends; fail at once if another one holds it.
+
+    PostgreSQL: SELECT ... FOR UPDATE NOWAIT (raises OperationalError, SQLSTATE 55P03). SQLite
+    has no row locks and lets one transaction write at a time: a write that comes second fails
+    when it is attempted (see service.run_schedule), so nothing is locked here.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(select(Event.id).where(Event.id == event_id).with_for_update(nowait=True))
+
+
 def list_events(session: Session, *, limit: int, offset: int) -> tuple[list[Event], int]:
     total = session.scalar(select(func.count()).select_from(Event)) or 0
     items = session.scalars(
@@ -118,6 +130,37 @@ def people(session: Session, event_id: int) -> list[EventPerson]:
             .order_by(EventPerson.id)
         )
     )
+
+
+def people_of_organization(session: Session, event_id: int, organization_id: int) -> set[int]:
+    """Ids of the people who attend the event for the organisation."""
+    return set(
+        session.scalars(
+            select(EventPerson.id)
+            .join(Participant, EventPerson.participant_id == Participant.id)
+            .where(Participant.event_id == event_id, Participant.organization_id == organization_id)
+        )
+    )
+
+
+def accepted_request_pairs(session: Session, event_id: int) -> list[tuple[int, int]]:
+    """(from, to) person ids of the event's accepted meeting requests."""
+    rows = session.execute(
+        select(MeetingRequest.from_person_id, MeetingRequest.to_person_id).where(
+            MeetingRequest.event_id == event_id, MeetingRequest.status == "accepted"
+        )
+    )
+    return [(a, b) for a, b in rows]
+
+
+def meeting_pairs(session: Session, event_id: int) -> list[tuple[int, int]]:
+    """(person a, person b) of every stored meeting of the event."""
+    rows = session.execute(
+        select(ScheduledMeeting.person_a_id, ScheduledMeeting.person_b_id).where(
+            ScheduledMeeting.event_id == event_id
+        )
+    )
+    return [(a, b) for a, b in rows]
 
 
 def unavailable(session: Session, person_ids: Collection[int]) -> dict[int, set[int]]:

@@ -1,15 +1,25 @@
 """HTTP endpoints for matchmaking events: setup, registration, requests, schedules, agendas.
 
 Access. Every route needs a token (401 without one). An id that does not exist is 404, except
-that on the event managers' routes the role is checked first (403 to others for any id).
+that on the event managers' routes the role is checked first (403 to others for any id), and
+on the registration routes curators get 403 for any id.
 
 - Readers (any role): events, slots, tables, participants with their people, one person, and
   the schedule once it is published. Meeting requests: event managers see all of them, everyone
   else those sent or received by people of the own organisation (curators: none).
+- Personal data: an attendee's e-mail is shown to event managers, the attendee's own
+  organisation and organisations with an accepted meeting request or a published meeting with
+  the attendee; to everyone else it is null, with `hidden_fields: ["email"]`. Organisation
+  names are always listed: registering for an event is consent to be listed to its attendees.
 - Event managers (admin, organizer) run the event, everyone else gets 403: create, change and
-  delete events; slots and tables; register and withdraw participants, add, change and remove
-  people, set their availability; solve, reschedule, publish and delete the schedule, lock
-  meetings; read the draft schedule, the table plan and the event's printable agenda.
+  delete events; slots and tables; solve, reschedule, publish and delete the schedule, lock
+  meetings; read the draft schedule, the table plan and the event's printable agenda. They
+  register and withdraw any participant, add, change and remove any people, set availability
+  and no-show marks.
+- A member registers the own organisation (403 for another one) while registration is open and
+  no schedule is published (409 otherwise); until publication it adds (registration open),
+  changes and removes the own organisation's people, sets their availability and withdraws the
+  registration. No-show marks stay with the event managers (403).
 - A member acts for the own organisation's participant: sends requests as one of its people,
   accepts or declines requests to them, withdraws requests from them, reads and sets its
   preferences, reads its recommendations and its people's agendas. Event managers may do all
@@ -71,15 +81,13 @@ router = APIRouter(
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVALID = "Invalid input, with field-level errors"
 NO_EVENT = "No such event"
-MANAGERS = frozenset({Role.admin.value, Role.organizer.value})
 # route-level: runs before the path ids are looked up, so others get 403 for any id
 MANAGER_ONLY = [Depends(require_roles(Role.admin, Role.organizer))]
+# registration routes: members act for their own organisation; curators get 403 for any id
+REGISTRANTS = [Depends(require_roles(Role.admin, Role.organizer, Role.member))]
 NOT_MANAGER = "Only event managers (admin, organizer)"
 NOT_OWN = "Neither an event manager nor a member of the participant's organisation"
-
-
-def is_event_manager(user: User) -> bool:
-    return user.role in MANAGERS
+is_event_manager = service.is_event_manager
 
 
 def acts_for(user: User, organization_id: int | None) -> bool:
@@ -283,16 +291,28 @@ def set_tables(event: EventDep, body: TablesSet, session: SessionDep) -> list[Ta
 
 # ---------------------------------------------------------------- participants and people
 
+CLOSED = "Registration closed, already registered, or (members) the schedule is published"
+PUBLISHED = "In the schedule, or (members) the schedule is published"
+
+
+def _self_service(user: User) -> bool:
+    """Whether the caller changes a registration as a member (the members' rules apply)."""
+    return not is_event_manager(user)
+
 
 @router.get(
     "/{event_id}/participants",
     response_model=list[ParticipantOut],
     responses=problem_responses({404: NO_EVENT}),
 )
-def list_participants(event: EventDep, session: SessionDep) -> list[ParticipantOut]:
-    """Registered organisations with their people."""
+def list_participants(
+    event: EventDep, session: SessionDep, user: CurrentUser
+) -> list[ParticipantOut]:
+    """Registered organisations with their people (e-mails only where the caller may see them)."""
+    access = service.contact_access(session, event=event, user=user)
     return [
-        service.participant_out(session, p) for p in service.list_participants(session, event=event)
+        service.participant_out(session, p, access)
+        for p in service.list_participants(session, event=event)
     ]
 
 
@@ -300,22 +320,27 @@ def list_participants(event: EventDep, session: SessionDep) -> list[ParticipantO
     "/{event_id}/participants",
     response_model=ParticipantOut,
     status_code=status.HTTP_201_CREATED,
-    dependencies=MANAGER_ONLY,
+    dependencies=REGISTRANTS,
     responses=problem_responses(
         {
-            403: NOT_MANAGER,
+            403: "Neither an event manager nor a member of the organisation",
             404: NO_EVENT,
-            409: "Registration closed or already registered",
+            409: CLOSED,
             422: INVALID,
         }
     ),
 )
 def register_participant(
-    event: EventDep, body: ParticipantCreate, session: SessionDep
+    event: EventDep, body: ParticipantCreate, session: SessionDep, user: CurrentUser
 ) -> ParticipantOut:
-    """Register an organisation with the people who will attend."""
-    participant = service.register_participant(session, event=event, data=body)
-    return service.participant_out(session, participant)
+    """Register an organisation with the people who will attend (members: their own)."""
+    if not acts_for(user, body.organization_id):
+        raise Forbidden("Members register their own organisation only.")
+    participant = service.register_participant(
+        session, event=event, data=body, self_service=_self_service(user)
+    )
+    access = service.contact_access(session, event=event, user=user)
+    return service.participant_out(session, participant, access)
 
 
 @router.get(
@@ -323,24 +348,29 @@ def register_participant(
     response_model=ParticipantOut,
     responses=problem_responses({404: "No such event or participant"}),
 )
-def read_participant(participant: ParticipantDep, session: SessionDep) -> ParticipantOut:
+def read_participant(
+    event: EventDep, participant: ParticipantDep, session: SessionDep, user: CurrentUser
+) -> ParticipantOut:
     """One participant with its people."""
-    return service.participant_out(session, participant)
+    access = service.contact_access(session, event=event, user=user)
+    return service.participant_out(session, participant, access)
 
 
 @router.delete(
     "/{event_id}/participants/{participant_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=MANAGER_ONLY,
+    dependencies=REGISTRANTS,
     responses=problem_responses(
-        {403: NOT_MANAGER, 404: "No such event or participant", 409: "In the schedule"}
+        {403: NOT_OWN, 404: "No such event or participant", 409: PUBLISHED}
     ),
 )
 def delete_participant(
-    event: EventDep, participant: ParticipantDep, session: SessionDep
+    event: EventDep, participant: OwnParticipantDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    """Withdraw a participant's registration."""
-    service.delete_participant(session, event=event, participant=participant)
+    """Withdraw a participant's registration (members: their own, before publication)."""
+    service.delete_participant(
+        session, event=event, participant=participant, self_service=_self_service(user)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -348,22 +378,28 @@ def delete_participant(
     "/{event_id}/participants/{participant_id}/people",
     response_model=PersonOut,
     status_code=status.HTTP_201_CREATED,
-    dependencies=MANAGER_ONLY,
+    dependencies=REGISTRANTS,
     responses=problem_responses(
         {
-            403: NOT_MANAGER,
+            403: NOT_OWN,
             404: "No such event or participant",
-            409: "Registration closed",
+            409: "Registration closed, email taken, or (members) the schedule is published",
             422: INVALID,
         }
     ),
 )
 def add_person(
-    event: EventDep, participant: ParticipantDep, body: PersonIn, session: SessionDep
+    event: EventDep,
+    participant: OwnParticipantDep,
+    body: PersonIn,
+    session: SessionDep,
+    user: CurrentUser,
 ) -> PersonOut:
     """Add a person to a participant."""
-    person = service.add_person(session, event=event, participant=participant, data=body)
-    return service.person_out(person, ())
+    person = service.add_person(
+        session, event=event, participant=participant, data=body, self_service=_self_service(user)
+    )
+    return service.person_out(person, (), service.ALL_CONTACTS)
 
 
 @router.get(
@@ -371,51 +407,77 @@ def add_person(
     response_model=PersonOut,
     responses=problem_responses({404: "No such event or person"}),
 )
-def read_person(person: PersonDep, session: SessionDep) -> PersonOut:
+def read_person(
+    event: EventDep, person: PersonDep, session: SessionDep, user: CurrentUser
+) -> PersonOut:
     """One person with their unavailable slots."""
-    return service.person_out(person, service.unavailable_of(session, person=person))
+    access = service.contact_access(session, event=event, user=user)
+    return service.person_out(person, service.unavailable_of(session, person=person), access)
 
 
 @router.patch(
     "/{event_id}/people/{person_id}",
     response_model=PersonOut,
-    dependencies=MANAGER_ONLY,
+    dependencies=REGISTRANTS,
     responses=problem_responses(
-        {403: NOT_MANAGER, 404: "No such event or person", 409: "Email taken", 422: INVALID}
+        {
+            403: NOT_OWN + ", or a member marks a no-show",
+            404: "No such event or person",
+            409: "Email taken, or (members) the schedule is published",
+            422: INVALID,
+        }
     ),
 )
-def update_person(person: PersonDep, body: PersonPatch, session: SessionDep) -> PersonOut:
-    """Change a person's name, email, role or no-show mark."""
-    person = service.update_person(session, person=person, data=body)
-    return service.person_out(person, service.unavailable_of(session, person=person))
+def update_person(
+    person: OwnPersonDep, body: PersonPatch, session: SessionDep, user: CurrentUser
+) -> PersonOut:
+    """Change a person's name, email, role or (event managers) no-show mark."""
+    person = service.update_person(
+        session, person=person, data=body, self_service=_self_service(user)
+    )
+    away = service.unavailable_of(session, person=person)
+    return service.person_out(person, away, service.ALL_CONTACTS)
 
 
 @router.delete(
     "/{event_id}/people/{person_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=MANAGER_ONLY,
-    responses=problem_responses(
-        {403: NOT_MANAGER, 404: "No such event or person", 409: "In the schedule"}
-    ),
+    dependencies=REGISTRANTS,
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or person", 409: PUBLISHED}),
 )
-def delete_person(event: EventDep, person: PersonDep, session: SessionDep) -> Response:
+def delete_person(
+    event: EventDep, person: OwnPersonDep, session: SessionDep, user: CurrentUser
+) -> Response:
     """Remove a person from the event."""
-    service.delete_person(session, event=event, person=person)
+    service.delete_person(session, event=event, person=person, self_service=_self_service(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put(
     "/{event_id}/people/{person_id}/unavailable",
     response_model=PersonOut,
-    dependencies=MANAGER_ONLY,
-    responses=problem_responses({403: NOT_MANAGER, 404: "No such event or person", 422: INVALID}),
+    dependencies=REGISTRANTS,
+    responses=problem_responses(
+        {
+            403: NOT_OWN,
+            404: "No such event or person",
+            409: "(members) The schedule is published",
+            422: INVALID,
+        }
+    ),
 )
 def set_unavailable(
-    event: EventDep, person: PersonDep, body: AvailabilitySet, session: SessionDep
+    event: EventDep,
+    person: OwnPersonDep,
+    body: AvailabilitySet,
+    session: SessionDep,
+    user: CurrentUser,
 ) -> PersonOut:
     """Replace the slots in which a person cannot meet."""
-    away = service.set_unavailable(session, event=event, person=person, data=body)
-    return service.person_out(person, away)
+    away = service.set_unavailable(
+        session, event=event, person=person, data=body, self_service=_self_service(user)
+    )
+    return service.person_out(person, away, service.ALL_CONTACTS)
 
 
 # ---------------------------------------------------------------- requests

@@ -188,13 +188,18 @@ class PersonPatch(BaseModel):
 
 
 class PersonOut(BaseModel):
+    """An attendee. The e-mail is shown to event managers, the person's own organisation and
+    organisations with an accepted request or a published meeting with the person; to everyone
+    else it is null and `hidden_fields` names it."""
+
     id: int
     participant_id: int
     name: str
-    email: str
+    email: str | None
     role: str | None
     no_show: bool
     unavailable_slot_ids: list[int]
+    hidden_fields: list[str] = Field(description="Personal fields withheld from the caller")
 
 
 class ParticipantCreate(BaseModel):
@@ -205,6 +210,10 @@ class ParticipantCreate(BaseModel):
 
 
 class ParticipantOut(BaseModel):
+    """A registered organisation. Its name is always shown: an organisation that registers for
+    an event agrees to be listed to the event's attendees, whatever its profile's disclosure
+    settings say."""
+
     id: int
     event_id: int
     organization_id: int

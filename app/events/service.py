@@ -1,18 +1,36 @@
-"""Business rules of matchmaking events: registration, requests, recommendations, schedules."""
+"""Business rules of matchmaking events: registration, requests, recommendations, schedules.
+
+Personal data of attendees. An attendee's e-mail is shown only to event managers (admin,
+organizer), to members of the attendee's own organisation, and to members of an organisation
+that has an accepted meeting request or a meeting in the published schedule with that attendee
+at this event (see `contact_access`); everyone else who may read the event sees name and role,
+the e-mail as null and `hidden_fields: ["email"]`. Requests, schedules, agendas, the table plan
+and the printable pages carry no e-mail at all.
+
+Organisation names. An organisation that registers for an event agrees to be listed to the
+event's attendees, so participant lists, agendas and table plans name it, whatever its
+profile's disclosure settings hide elsewhere.
+
+Self-service. Members change their own organisation's registration (register, withdraw,
+people, availability) only while no schedule is published; registering and adding people also
+need registration to be open. Event managers keep full control.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.embeddings import Encoder
-from app.errors import AppError, Conflict, Invalid, NotFound
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.events import repository as repo
 from app.events.exports import Agenda, AgendaEntry, EventInfo, PersonInfo, PlanRow
 from app.events.schemas import (
@@ -54,6 +72,7 @@ from app.models.event import (
     ScheduledMeeting,
     TimeSlot,
 )
+from app.models.user import Role, User
 from matching import Filters, Match
 from matching.scheduling import (
     CandidatePair,
@@ -87,6 +106,67 @@ class ScheduleRejected(AppError):
 
 def _invalid(field_name: str, message: str) -> Invalid:
     return Invalid(f"{field_name}: {message}", errors=[{"field": field_name, "message": message}])
+
+
+EVENT_MANAGERS = frozenset({Role.admin.value, Role.organizer.value})
+
+
+def is_event_manager(user: User | None) -> bool:
+    return user is not None and user.role in EVENT_MANAGERS
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def _lock_failed(exc: OperationalError) -> bool:
+    """Whether a database error means that another transaction holds the lock."""
+    # PostgreSQL: lock_not_available (NOWAIT); SQLite: the one writer is busy, or this
+    # transaction's snapshot is older than another one's commit
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "database is locked" in str(exc.orig)
+
+
+def _busy(event: Event) -> Conflict:
+    return Conflict(
+        f"The schedule of event {event.id} is being changed by another request; "
+        "load it again and retry."
+    )
+
+
+@contextmanager
+def lost_race_is_conflict(session: Session, conflict: Conflict) -> Iterator[None]:
+    """Run the block's writes in a savepoint; if another request's writes came first, undo
+    them and raise ``conflict`` (409) instead of the database error (500).
+
+    Another request came first when a unique or foreign key constraint fails after this
+    request's own checks passed, or (SQLite) when its commit made this transaction's snapshot
+    stale. Objects must be added inside the block: the savepoint starts with a flush.
+    """
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
+    except OperationalError as exc:
+        if not _lock_failed(exc):
+            raise
+        raise conflict from exc
+
+
+def lock_event(session: Session, *, event: Event) -> None:
+    """Take the event's lock for a change of its schedule, slots or tables; 409 if it is taken.
+
+    Two solves of one event at once would otherwise both try to store a schedule and the
+    second would fail with a 500. PostgreSQL refuses the second here, at once; SQLite has no
+    row locks, so there the writes that come second fail (see `lost_race_is_conflict`).
+    """
+    try:
+        with session.begin_nested():
+            repo.lock_event(session, event.id)
+    except OperationalError as exc:
+        if not _lock_failed(exc):
+            raise
+        raise _busy(event) from exc
 
 
 # ---------------------------------------------------------------- events
@@ -251,6 +331,7 @@ def generate_slots(session: Session, *, event: Event, data: SlotGeneration) -> l
         raise _invalid("date", "not one of the event's dates")
     if data.end <= data.start:
         raise _invalid("end", "must be after start")
+    lock_event(session, event=event)
     if _schedule_exists(session, event):
         raise Conflict(
             "The event has a schedule; delete it before changing slots.",
@@ -303,6 +384,7 @@ def set_tables(session: Session, *, event: Event, data: TablesSet) -> list[Event
     else:
         assert data.count is not None
         names = [str(i) for i in range(1, data.count + 1)]
+    lock_event(session, event=event)
     if _schedule_exists(session, event):
         raise Conflict("The event has a schedule; delete it before changing tables.")
     repo.delete_tables(session, event.id)
@@ -321,26 +403,75 @@ def list_tables(session: Session, *, event: Event) -> list[EventTable]:
 # ---------------------------------------------------------------- participants and people
 
 
-def person_out(person: EventPerson, unavailable: Iterable[int]) -> PersonOut:
+@dataclass(frozen=True)
+class ContactAccess:
+    """Whose contact details (e-mail) one caller may read at one event."""
+
+    everyone: bool
+    person_ids: frozenset[int] = frozenset()
+
+    def shows(self, person_id: int) -> bool:
+        return self.everyone or person_id in self.person_ids
+
+
+ALL_CONTACTS = ContactAccess(everyone=True)
+NO_CONTACTS = ContactAccess(everyone=False)
+# the attributes of an attendee that only ContactAccess reveals
+CONTACT_FIELDS = ("email",)
+
+
+def contact_access(session: Session, *, event: Event, user: User | None) -> ContactAccess:
+    """The attendees whose e-mail the caller may read at this event.
+
+    Event managers: everyone. A member: the own organisation's people, and the people with whom
+    one of them has an accepted meeting request or a meeting in the published schedule.
+    Curators and anyone else: nobody (they read names and roles only).
+    """
+    if is_event_manager(user):
+        return ALL_CONTACTS
+    if user is None or user.role != Role.member.value or user.organization_id is None:
+        return NO_CONTACTS
+    own = repo.people_of_organization(session, event.id, user.organization_id)
+    if not own:
+        return NO_CONTACTS
+    pairs = repo.accepted_request_pairs(session, event.id)
+    row = repo.schedule(session, event.id)
+    if row is not None and row.status == "published":
+        pairs += repo.meeting_pairs(session, event.id)
+    shown = set(own)
+    for a, b in pairs:
+        if a in own:
+            shown.add(b)
+        if b in own:
+            shown.add(a)
+    return ContactAccess(everyone=False, person_ids=frozenset(shown))
+
+
+def person_out(person: EventPerson, unavailable: Iterable[int], access: ContactAccess) -> PersonOut:
+    shown = access.shows(person.id)
     return PersonOut(
         id=person.id,
         participant_id=person.participant_id,
         name=person.name,
-        email=person.email,
+        email=person.email if shown else None,
         role=person.role,
         no_show=person.no_show,
         unavailable_slot_ids=sorted(unavailable),
+        hidden_fields=[] if shown else list(CONTACT_FIELDS),
     )
 
 
-def participant_out(session: Session, participant: Participant) -> ParticipantOut:
+def participant_out(
+    session: Session, participant: Participant, access: ContactAccess
+) -> ParticipantOut:
     away = repo.unavailable(session, [p.id for p in participant.people])
     return ParticipantOut(
         id=participant.id,
         event_id=participant.event_id,
         organization_id=participant.organization_id,
+        # registering is consent to be listed to the event's attendees (see the module text)
         organization_name=participant.organization.name,
-        people=[person_out(p, away.get(p.id, ())) for p in participant.people],
+        people=[person_out(p, away.get(p.id, ()), access) for p in participant.people],
     )
 
 
@@ -349,15 +480,34 @@ def _require_open(event: Event) -> None:
         raise Conflict(f"Registration for event {event.id} is closed.")
 
 
-def register_participant(session: Session, *, event: Event, data: ParticipantCreate) -> Participant:
+def _require_unpublished(session: Session, event_id: int) -> None:
+    """Members change their registration only until the organiser publishes the schedule."""
+    row = repo.schedule(session, event_id)
+    if row is not None and row.status == "published":
+        raise Conflict(
+            f"The schedule of event {event_id} is published; "
+            "ask the organiser to change the registration."
+        )
+
+
+def _already_registered(organization_id: int) -> Conflict:
+    return Conflict(
+        f"Organisation {organization_id} is already registered for this event.",
+        errors=[{"field": "organization_id", "message": "already registered"}],
+    )
+
+
+def register_participant(
+    session: Session, *, event: Event, data: ParticipantCreate, self_service: bool = False
+) -> Participant:
+    """Register an organisation; ``self_service``: by one of its members (see module text)."""
     _require_open(event)
+    if self_service:
+        _require_unpublished(session, event.id)
     if repo.get_organization(session, data.organization_id) is None:
         raise _invalid("organization_id", f"no organisation with id {data.organization_id}")
     if repo.participant_of_organization(session, event.id, data.organization_id) is not None:
-        raise Conflict(
-            f"Organisation {data.organization_id} is already registered for this event.",
-            errors=[{"field": "organization_id", "message": "already registered"}],
-        )
+        raise _already_registered(data.organization_id)
     seen: set[str] = set()
     for i, person in enumerate(data.people):
         if person.email in seen:
@@ -365,8 +515,8 @@ def register_participant(session: Session, *, event: Event, data: ParticipantCre
         seen.add(person.email)
     participant = Participant(event_id=event.id, organization_id=data.organization_id)
     participant.people = [EventPerson(name=p.name, email=p.email, role=p.role) for p in data.people]
-    session.add(participant)
-    session.flush()
+    with lost_race_is_conflict(session, _already_registered(data.organization_id)):
+        session.add(participant)
     return get_participant(session, event=event, participant_id=participant.id)
 
 
@@ -385,7 +535,11 @@ def _in_schedule(session: Session, event: Event, person_ids: list[int]) -> bool:
     return repo.count_meetings(session, event.id, person_ids=person_ids) > 0
 
 
-def delete_participant(session: Session, *, event: Event, participant: Participant) -> None:
+def delete_participant(
+    session: Session, *, event: Event, participant: Participant, self_service: bool = False
+) -> None:
+    if self_service:
+        _require_unpublished(session, event.id)
     if _in_schedule(session, event, [p.id for p in participant.people]):
         raise Conflict("The participant has scheduled meetings; reschedule without them first.")
     session.delete(participant)
@@ -393,19 +547,27 @@ def delete_participant(session: Session, *, event: Event, participant: Participa
 
 
 def add_person(
-    session: Session, *, event: Event, participant: Participant, data: PersonIn
+    session: Session,
+    *,
+    event: Event,
+    participant: Participant,
+    data: PersonIn,
+    self_service: bool = False,
 ) -> EventPerson:
     _require_open(event)
+    if self_service:
+        _require_unpublished(session, event.id)
+    taken = Conflict(
+        f"{data.email} is already registered for this participant.",
+        errors=[{"field": "email", "message": "already registered"}],
+    )
     if any(p.email == data.email for p in participant.people):
-        raise Conflict(
-            f"{data.email} is already registered for this participant.",
-            errors=[{"field": "email", "message": "already registered"}],
-        )
+        raise taken
     person = EventPerson(
         participant_id=participant.id, name=data.name, email=data.email, role=data.role
     )
-    session.add(person)
-    session.flush()
+    with lost_race_is_conflict(session, taken):
+        session.add(person)
     return get_person(session, event=event, person_id=person.id)
 
 
@@ -421,8 +583,18 @@ def organizations_of_people(session: Session, *, event: Event) -> dict[int, int]
     return {p.id: p.participant.organization_id for p in repo.people(session, event.id)}
 
 
-def update_person(session: Session, *, person: EventPerson, data: PersonPatch) -> EventPerson:
+def update_person(
+    session: Session, *, person: EventPerson, data: PersonPatch, self_service: bool = False
+) -> EventPerson:
     values = data.model_dump(exclude_unset=True)
+    if self_service:
+        if "no_show" in values:
+            # the no-show mark drives rescheduling: the organiser's call
+            raise Forbidden(
+                "Only event managers mark no-shows.",
+                errors=[{"field": "no_show", "message": "event managers only"}],
+            )
+        _require_unpublished(session, person.participant.event_id)
     for key in ("name", "email", "no_show"):
         if key in values and values[key] is None:
             raise _invalid(key, "must not be null")
@@ -440,7 +612,11 @@ def update_person(session: Session, *, person: EventPerson, data: PersonPatch) -
     return person
 
 
-def delete_person(session: Session, *, event: Event, person: EventPerson) -> None:
+def delete_person(
+    session: Session, *, event: Event, person: EventPerson, self_service: bool = False
+) -> None:
+    if self_service:
+        _require_unpublished(session, event.id)
     if _in_schedule(session, event, [person.id]):
         raise Conflict("The person has scheduled meetings; reschedule without them first.")
     session.delete(person)
@@ -452,8 +628,15 @@ def unavailable_of(session: Session, *, person: EventPerson) -> set[int]:
 
 
 def set_unavailable(
-    session: Session, *, event: Event, person: EventPerson, data: AvailabilitySet
+    session: Session,
+    *,
+    event: Event,
+    person: EventPerson,
+    data: AvailabilitySet,
+    self_service: bool = False,
 ) -> set[int]:
+    if self_service:
+        _require_unpublished(session, event.id)
     known = {s.id for s in repo.slots(session, event.id)}
     for i, slot_id in enumerate(data.unavailable_slot_ids):
         if slot_id not in known:
@@ -790,6 +973,26 @@ def _check_and_store(
                 for v in violations[:50]
             ],
         )
+    body = _report_json(report(instance, schedule))
+    # another request may have stored a schedule or changed slots, tables or people meanwhile
+    with lost_race_is_conflict(session, _busy(event)):
+        row = _store(session, event=event, instance=instance, schedule=schedule, stored=stored)
+        row.status = status
+        row.solver_status = schedule.status
+        row.report = body
+        row.solved_at = utcnow()
+    return row
+
+
+def _store(
+    session: Session,
+    *,
+    event: Event,
+    instance: Instance,
+    schedule: Schedule,
+    stored: list[ScheduledMeeting],
+) -> EventSchedule:
+    """Replace the stored meetings by the schedule's (unchanged ones stay); the schedule row."""
     values = pair_values(instance)
     wanted = {(m.slot, m.table, m.a, m.b) for m in schedule.meetings}
     kept: set[tuple[int, int, int, int]] = set()
@@ -817,16 +1020,11 @@ def _check_and_store(
                 locked=False,
             )
         )
-    row = repo.schedule(session, event.id)
-    body = _report_json(report(instance, schedule))
-    if row is None:
-        row = EventSchedule(event_id=event.id, status=status, solver_status=schedule.status)
-        session.add(row)
-    row.status = status
-    row.solver_status = schedule.status
-    row.report = body
-    row.solved_at = utcnow()
     session.flush()
+    row = repo.schedule(session, event.id)
+    if row is None:
+        row = EventSchedule(event_id=event.id, status="draft", solver_status=schedule.status)
+        session.add(row)
     return row
 
 
@@ -838,7 +1036,12 @@ def run_schedule(
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> EventSchedule:
-    """Solve the event from scratch (keeping locked meetings) and store a draft schedule."""
+    """Solve the event from scratch (keeping locked meetings) and store a draft schedule.
+
+    The event's lock is held from the start, so a second solve at the same time gets 409
+    (PostgreSQL: at once; SQLite: when its writes come second).
+    """
+    lock_event(session, event=event)
     existing = repo.schedule(session, event.id)
     if existing is not None and existing.status == "published":
         raise Conflict("The schedule is published; use reschedule to change it during the event.")
@@ -868,6 +1071,7 @@ def run_reschedule(
     encoder: Encoder | None,
 ) -> EventSchedule:
     """Re-optimise from one slot on after no-shows or late changes; earlier meetings stay."""
+    lock_event(session, event=event)
     existing = repo.schedule(session, event.id)
     if existing is None:
         raise Conflict("The event has no schedule yet; solve it first.")
@@ -920,6 +1124,7 @@ def get_schedule(session: Session, *, event: Event) -> EventSchedule:
 
 
 def publish_schedule(session: Session, *, event: Event) -> EventSchedule:
+    lock_event(session, event=event)
     row = get_schedule(session, event=event)
     if row.status != "published":
         row.status = "published"
@@ -929,6 +1134,7 @@ def publish_schedule(session: Session, *, event: Event) -> EventSchedule:
 
 
 def delete_schedule(session: Session, *, event: Event) -> None:
+    lock_event(session, event=event)
     row = get_schedule(session, event=event)
     for m in repo.meetings(session, event.id):
         session.delete(m)
