@@ -262,7 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    if args.command == "serve":  # the server's requests record their own source
+        return int(args.func(args))
+    from app.privacy.audit import acting
+
+    with acting("cli", request=f"koopmatch {args.command}"):
+        return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
 
 from app.config import get_settings
+from app.privacy import audit
+
+# every session of the process records its writes in the audit log
+audit.install()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -46,9 +51,11 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One session per request: commit once at the end, roll back on any error."""
     session = get_sessionmaker()()
+    # writes of callers without a token (login) are still API writes in the audit log
+    session.info[audit.REQUEST_INFO] = f"{request.method} {request.url.path}"
     try:
         yield session
         session.commit()

@@ -16,19 +16,36 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from app.auth import service
 from app.auth.security import Unauthorized
 from app.db import get_session
 from app.errors import Forbidden
 from app.models.user import ApiToken, Role, User
+from app.privacy import audit
 
 TOKEN_URL = "/api/v1/auth/token"
 
+
+class _BearerScheme(OAuth2PasswordBearer):
+    """The bearer scheme; it also opens the request's audit context.
+
+    It runs in the request's own task (it is async), so the context it sets is seen by every
+    later step of the request, including the dependencies and handlers run in worker threads,
+    which fill in the user.
+    """
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        audit.begin_request(request.scope.get("method", "GET"), request.url.path)
+        return await super().__call__(request)
+
+
 # auto_error=False: anonymous callers reach routes that serve teasers; the scheme still shows
 # in OpenAPI, so the docs offer a login form
-bearer_scheme = OAuth2PasswordBearer(
+bearer_scheme = _BearerScheme(
     tokenUrl=TOKEN_URL,
+    scheme_name="OAuth2PasswordBearer",
     auto_error=False,
     description="A login token from POST /api/v1/auth/token, or an API key",
 )
@@ -44,6 +61,7 @@ def get_current_token(
     token = service.token_for_secret(session, secret=secret)
     if token is None:
         raise Unauthorized("The token is invalid, expired or revoked.")
+    audit.set_actor(token.user_id)
     return token
 
 

@@ -135,7 +135,8 @@ class EventPerson(Base):
         ForeignKey("event_participants.id", ondelete="CASCADE"), nullable=False
     )
     name: Mapped[str] = mapped_column(String(200), nullable=False)
-    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    # null once the person is erased (app/privacy): the seat in the event stays, the address goes
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     role: Mapped[str | None] = mapped_column(String(200), nullable=True)
     no_show: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 

@@ -58,6 +58,7 @@ def upgrade() -> None:
             batch_op.f("ix_audit_log_actor_user_id"), ["actor_user_id"], unique=False
         )
         batch_op.create_index("ix_audit_log_entity", ["entity", "entity_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_audit_log_organization_id"), ["organization_id"], unique=False
         )
@@ -168,6 +169,10 @@ def upgrade() -> None:
             batch_op.f("ix_cooperation_request_events_request_id"), ["request_id"], unique=False
         )
 
+    # erasure removes an attendee's address and keeps the seat
+    with op.batch_alter_table("event_people", schema=None) as batch_op:
+        batch_op.alter_column("email", existing_type=sa.String(length=320), nullable=True)
+
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("disclosure", sa.JSON(), nullable=False, server_default="{}"))
         batch_op.add_column(
@@ -181,6 +186,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        "UPDATE event_people SET email = 'erased-' || id || '@erased.invalid' WHERE email IS NULL"
+    )
+    with op.batch_alter_table("event_people", schema=None) as batch_op:
+        batch_op.alter_column("email", existing_type=sa.String(length=320), nullable=False)
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.drop_column("contact_phone")
         batch_op.drop_column("contact_email")
@@ -201,6 +211,7 @@ def downgrade() -> None:
     op.drop_table("cooperation_requests")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_audit_log_at"))
         batch_op.drop_index("ix_audit_log_entity")
         batch_op.drop_index(batch_op.f("ix_audit_log_actor_user_id"))
 
