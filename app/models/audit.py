@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -16,10 +16,10 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, index=True)
-    # the account that wrote; None for the command line and system tasks
-    actor_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    # the account that wrote; None for the command line and system tasks. No foreign key: the
+    # log keeps the id of an account deleted later, even in the write that deletes it (a member
+    # deleting its own organisation takes its account along)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     # "api", "cli" or "system"; with the request line for API writes
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     request: Mapped[str | None] = mapped_column(String(500), nullable=True)
