@@ -40,6 +40,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
 	$(BIN)/python -m benchmarks.scheduling
+	$(BIN)/python -m benchmarks.labels
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache koopmatch.db*
