@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.auth.schemas import size_class as size_class  # part of this module's API
 from app.models.cooperation import CooperationRequest
 from app.models.organization import Organization
 from app.models.user import Role, User
@@ -193,19 +194,6 @@ def redact(values: Mapping[str, Any], view: View) -> dict[str, Any]:
     out["hidden_fields"] = view.hidden_groups
     out["disclosure_level"] = view.level
     return out
-
-
-def size_class(employees: int | None) -> str | None:
-    """The EU SME size class by head count: micro < 10, small < 50, medium < 250, else large."""
-    if employees is None:
-        return None
-    if employees < 10:
-        return "micro"
-    if employees < 50:
-        return "small"
-    if employees < 250:
-        return "medium"
-    return "large"
 
 
 # countries whose postal codes start with a digit that names a region
