@@ -106,6 +106,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            # loc is ("body", character position): name the body, say where it broke
+            reason = (err.get("ctx") or {}).get("error", "not valid JSON")
+            where = f" at character {loc[1]}" if len(loc) > 1 else ""
+            errors.append({"field": "body", "in": "body", "message": f"{reason}{where}"})
+            continue
         # pydantic appends the validator/type name for unions and function validators
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
         message = str(err.get("msg", "invalid"))
@@ -116,13 +122,44 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _unreadable_body(exc: RequestValidationError) -> bool:
+    return any(err.get("type") == "json_invalid" for err in exc.errors())
+
+
+def _login_required(request: Request) -> bool:
+    """No credentials sent to a route that needs a token."""
+    if request.headers.get("authorization"):
+        return False
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    from app.auth.deps import get_current_token_required
+
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        if current.call is get_current_token_required:
+            return True
+        pending.extend(current.dependencies)
+    return False
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if _unreadable_body(exc) and _login_required(request):
+            # the body is parsed before the dependencies run; who calls still comes first
+            return problem(
+                401,
+                "Unauthorized",
+                "Log in first: send `Authorization: Bearer <token>`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         errors = _validation_errors(exc)
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem(422, "Invalid input", f"Invalid value for: {fields}", errors=errors)

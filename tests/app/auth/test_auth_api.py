@@ -320,3 +320,33 @@ def test_token_use_is_recorded_and_the_scheme_documented(
             "flows": {"password": {"scopes": {}, "tokenUrl": "/api/v1/auth/token"}},
         }
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        # no credentials for a route that needs them: who calls comes before what is sent
+        ("/api/v1/organizations", {}, 401),
+        ("/api/v1/cooperation-requests", {}, 401),
+        # the login itself needs no token: the broken body is the problem
+        ("/api/v1/auth/token", {}, 422),
+    ],
+)
+def test_a_malformed_body_without_credentials(
+    anon_client: TestClient, path: str, headers: dict[str, str], expected: int
+) -> None:
+    response = anon_client.post(
+        path, content=b'{"name": ', headers={"content-type": "application/json", **headers}
+    )
+    assert response.status_code == expected, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_malformed_body_with_a_token_is_422_naming_the_body(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/organizations", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "body", "in": "body", "message": "Expecting value at character 9"}
+    ]
