@@ -22,6 +22,7 @@ from app.auth.security import Unauthorized
 from app.db import get_session
 from app.embeddings import Encoder
 from app.errors import Forbidden, NotFound
+from app.matches.index import IndexCache
 from app.models import Organization
 from app.organizations import service
 
@@ -32,6 +33,7 @@ __all__ = [
     "EditableOrganizationDep",
     "EncoderDep",
     "EventManagerUser",
+    "IndexDep",
     "OptionalUser",
     "OrganizationDep",
     "ReadableOrganizationDep",
@@ -50,6 +52,15 @@ def get_encoder(request: Request) -> Encoder | None:
 
 
 EncoderDep = Annotated[Encoder | None, Depends(get_encoder)]
+
+
+def get_index_cache(request: Request) -> IndexCache:
+    """The process's fitted matching engine, refitted when stored profiles change."""
+    cache: IndexCache = request.app.state.match_index
+    return cache
+
+
+IndexDep = Annotated[IndexCache, Depends(get_index_cache)]
 
 
 def valid_organization_id(

@@ -39,9 +39,8 @@ from app.cooperation.schemas import (
     RequestPage,
     RequestStatus,
 )
-from app.deps import CurrentUser, EncoderDep, SessionDep, require_roles
+from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, require_roles
 from app.errors import Forbidden, NotFound, problem_responses
-from app.matches.router import IndexDep
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role, User
 

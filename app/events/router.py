@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.auth import service as auth_service
 from app.auth.deps import get_current_user
-from app.deps import CurrentUser, EncoderDep, SessionDep, require_roles
+from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, require_roles
 from app.errors import Forbidden, problem_responses
 from app.events import exports, service
 from app.events.schemas import (
@@ -67,7 +67,6 @@ from app.events.schemas import (
     TableOut,
     TablesSet,
 )
-from app.matches.router import IndexDep
 from app.models.event import Event, EventPerson, MeetingRequest, Participant
 from app.models.user import Role, User
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from app.deps import CurrentUser, EncoderDep, SessionDep, VisibleOrganizationDep
+from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, VisibleOrganizationDep
 from app.errors import problem_responses
 from app.matches import service
-from app.matches.index import IndexCache
 from app.matches.schemas import (
     WHOLE_CLASSES,
     CountryCode,
@@ -22,14 +21,6 @@ from app.organizations.schemas import CooperationInterest
 from matching import Filters
 
 router = APIRouter(prefix="/api/v1", tags=["matches"])
-
-
-def get_index_cache(request: Request) -> IndexCache:
-    cache: IndexCache = request.app.state.match_index
-    return cache
-
-
-IndexDep = Annotated[IndexCache, Depends(get_index_cache)]
 
 
 @router.get(

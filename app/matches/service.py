@@ -108,6 +108,17 @@ def fitted_index(session: Session, cache: IndexCache, encoder: Encoder | None) -
     return cache.get(session, encoder.name)
 
 
+def hidden_from_competitor(
+    session: Session, cache: IndexCache, encoder: Encoder | None, organization_id: int
+) -> frozenset[int]:
+    """`opted_out_competitors` for reads outside matching (lists, profiles, requests); without
+    any opt-out stored, or without a model to label competitors, nothing is hidden and no
+    index is fitted."""
+    if encoder is None or not organization_repository.any_hidden_from_competitors(session):
+        return frozenset()
+    return opted_out_competitors(cache.get(session, encoder.name), organization_id)
+
+
 def _division_competitor(
     own: str | None, theirs: str | None, overlap: float, profile: float, w: Weights
 ) -> bool:

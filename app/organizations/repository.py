@@ -41,6 +41,8 @@ class OrganizationQuery:
     full_ids: Sequence[int] = ()  # organisations the caller sees fully (own, partners)
     # by name for staff; by id for the others (an order by hidden names would hint at them)
     order_by_name: bool = True
+    # competitors of the caller that opted out of being shown to them
+    exclude_ids: Sequence[int] = ()
 
 
 def _disclosed_to_members(group: str) -> ColumnElement[bool]:
@@ -125,6 +127,8 @@ def _conditions(query: OrganizationQuery) -> list[ColumnElement[bool]]:
         if query.own_id is not None:
             visible = or_(visible, Organization.id == query.own_id)
         conditions.append(visible)
+    if query.exclude_ids:
+        conditions.append(Organization.id.not_in(list(query.exclude_ids)))
     return conditions
 
 
@@ -138,6 +142,14 @@ def list_organizations(
         select(Organization).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
     return list(rows), int(total or 0)
+
+
+def any_hidden_from_competitors(session: Session) -> bool:
+    """Whether any organisation opted out of being shown to its competitors."""
+    found = session.scalar(
+        select(Organization.id).where(Organization.hide_from_competitors.is_(True)).limit(1)
+    )
+    return found is not None
 
 
 def get_organization(session: Session, organization_id: int) -> Organization | None:

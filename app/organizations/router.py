@@ -13,12 +13,14 @@ from app.deps import (
     CurrentUser,
     EditableOrganizationDep,
     EncoderDep,
+    IndexDep,
     OptionalUser,
     ReadableOrganizationDep,
     SessionDep,
     StaffUser,
 )
-from app.errors import Forbidden, problem_responses
+from app.errors import Forbidden, NotFound, problem_responses
+from app.matches import service as matches_service
 from app.models.user import Role
 from app.organizations import service
 from app.organizations.disclosure import request_relations
@@ -59,6 +61,8 @@ def _etag(response: Response, version: int) -> None:
 def list_organizations(
     session: SessionDep,
     user: OptionalUser,
+    cache: IndexDep,
+    encoder: EncoderDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in name, description or competences")
     ] = None,
@@ -78,10 +82,12 @@ def list_organizations(
     own_id = user.organization_id if user is not None and user.role == Role.member else None
     name_ids: set[int] = set()
     full_ids: set[int] = set()
+    hidden: frozenset[int] = frozenset()
     if own_id is not None:
         partners, senders = request_relations(session, own_id)
         full_ids = {own_id, *partners}
         name_ids = senders
+        hidden = matches_service.hidden_from_competitor(session, cache, encoder, own_id)
     staff = auth_service.is_staff(user)
     if user is None:
         visibility = ["public"]
@@ -103,6 +109,7 @@ def list_organizations(
         name_ids=sorted(name_ids),
         full_ids=sorted(full_ids),
         order_by_name=staff,
+        exclude_ids=sorted(hidden),
     )
     items, total = service.list_organizations(session, query=query, limit=limit, offset=offset)
     if user is None:
@@ -157,10 +164,24 @@ def read_organization(
     user: OptionalUser,
     session: SessionDep,
     response: Response,
+    cache: IndexDep,
+    encoder: EncoderDep,
 ) -> OrganizationOut | PublicTeaser:
-    """Read one organisation as the caller may see it (hidden fields null; anonymous: a teaser)."""
+    """Read one organisation as the caller may see it (hidden fields null; anonymous: a teaser).
+
+    A competitor that opted out of being shown to the caller's organisation is not found.
+    """
     if user is None:
         return auth_service.teasers(session, [organization])[0]
+    own_id = user.organization_id if user.role == Role.member else None
+    if (
+        own_id is not None
+        and own_id != organization.id
+        and organization.hide_from_competitors
+        and organization.id
+        in matches_service.hidden_from_competitor(session, cache, encoder, own_id)
+    ):
+        raise NotFound(f"No organisation with id {organization.id}.")
     _etag(response, organization.version)
     return service.organization_view(session, user=user, organization=organization)
 

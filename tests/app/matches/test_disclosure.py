@@ -171,6 +171,33 @@ def test_opted_out_competitor_is_never_shown_to_its_competitor(
     assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == [ids["C"]]
 
 
+def test_opted_out_competitor_is_out_of_its_competitors_list_and_profile_reads(
+    client: TestClient, member_of: Any, ids: dict[str, int]
+) -> None:
+    response = client.patch(f"{API}/{ids['C']}", json={"hide_from_competitors": True})
+    assert response.status_code == 200, response.text
+    everyone = {ids[k] for k in ("A", "B", "C", "D", "E")}
+
+    def listed(caller: TestClient) -> set[int]:
+        body = caller.get(API, params={"limit": 500}).json()
+        return {item["id"] for item in body["items"]} & everyone
+
+    b_member, a_member = member_of("B"), member_of("A")
+    private = ids["E"]
+    # B is C's competitor: C is not listed and reads as if it did not exist
+    assert listed(b_member) == everyone - {ids["C"], private}
+    response = b_member.get(f"{API}/{ids['C']}")
+    assert (response.status_code, response.json()["detail"]) == (
+        404,
+        f"No organisation with id {ids['C']}.",
+    )
+    # everyone else, hub staff included, still finds C
+    assert listed(a_member) == everyone - {private}
+    assert listed(client) == everyone
+    assert a_member.get(f"{API}/{ids['C']}").status_code == 200
+    assert client.get(f"{API}/{ids['C']}").status_code == 200
+
+
 def test_the_services_competitor_rule_agrees_with_the_engine(
     client: TestClient, db_session: Session, ids: dict[str, int], app: Any, encoder: Any
 ) -> None:
