@@ -40,6 +40,8 @@ from matching.types import (
 from matching.weights import COMPONENTS, Weights
 
 _COL = {name: i for i, name in enumerate(COMPONENTS)}
+# Columns of `Matcher.competitor_features`.
+COMPETITOR_FEATURES: tuple[str, ...] = ("core_overlap", "profile_similarity", "core_description")
 _NEED_KINDS = ("complementary", "peripheral")
 # Components that link a particular pair; a candidate needs one of them above zero.
 _EVIDENCE = (
@@ -480,6 +482,31 @@ class Matcher:
         feats, _, _ = self._features(side, rows)
         return feats
 
+    def competitor_features(
+        self, query: ProfileVec, candidate_ids: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The competitor rule's inputs and verdict for fitted candidates, without filters.
+
+        Returns (features (len(candidate_ids), 3) with the columns `COMPETITOR_FEATURES`,
+        competitor (len(candidate_ids),) bool: the `relation` that `match` would give).
+        """
+        self._check_fitted()
+        if self.dim_ is None:
+            query = replace(query, competences=(), profile_vector=None)
+        for v in [c.vector for c in query.competences] + [query.profile_vector]:
+            self._check_dim(v)
+        try:
+            rows = np.array([self.row_of_id_[i] for i in candidate_ids], dtype=np.int64)
+        except KeyError as exc:
+            raise MatchingError(f"unknown candidate id {exc.args[0]}") from exc
+        feats, competitor, core_desc = self._features(self._side(query), rows)
+        cols = feats[:, [_COL["core_overlap"], _COL["profile_similarity"]]]
+        return np.column_stack([cols, core_desc]), competitor
+
+    def competitors(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
+        """(len(candidate_ids),) bool: which fitted candidates `match` labels competitors."""
+        return self.competitor_features(query, candidate_ids)[1]
+
     # ------------------------------------------------------------------ ranking
     def _rank(
         self,
@@ -646,7 +673,7 @@ class Matcher:
     def _features(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw components for candidate rows.
 
-        Returns (features (n, n_components), competitor (n,) bool, need_coverage_defined (n,)).
+        Returns (features (n, n_components), competitor (n,) bool, core_description (n,)).
         """
         w = self.weights_
         n = len(rows)
@@ -717,6 +744,26 @@ class Matcher:
             sims = self.profile_mat_[rows] @ side.profile
             prof = np.where(self.has_profile_[rows], self._calib(sims, self.profile_floor_), 0.0)
 
+        # core_description: my cores against their description and their cores against mine,
+        # averaged both ways. A description names the core again in other words than the
+        # labels, which gives the encoder a second chance to recognise the same niche when two
+        # firms label it differently (competitor evidence only, not a score component).
+        core_desc = np.zeros(n)
+        if len(side.core):
+            mine_on_theirs = self._calib(
+                side.core @ self.profile_mat_[rows].T, self.description_floor_
+            )
+            core_desc += np.where(self.has_profile_[rows], mine_on_theirs.mean(axis=0), 0.0)
+        if side.profile is not None and len(core_idx):
+            if 4 * len(core_idx) > len(self.core_mat_):
+                # most rows are wanted: one product over the stored matrix beats a gather
+                cos = (self.core_mat_ @ side.profile)[core_idx]
+            else:
+                cos = self.core_mat_[core_idx] @ side.profile
+            theirs_on_mine = self._calib(cos, self.description_floor_)
+            core_desc += _segment_sum(theirs_on_mine, core_seg, c_len) / np.maximum(c_len, 1)
+        core_desc /= 2.0
+
         cross = np.zeros(n)
         same_div = np.zeros(n, dtype=bool)
         known_div = np.zeros(n, dtype=bool)
@@ -753,14 +800,22 @@ class Matcher:
         feats[:, _COL["activity"]] = activity
         feats[:, _COL["coopetition"]] = coop
 
+        # Same division: strong core agreement alone, or weaker agreement that the descriptions
+        # confirm (a linear rule; its weights and threshold come from the tuning half of
+        # benchmarks/labelled.py, see matching.weights).
+        evidence = (
+            overlap
+            + w.competitor_profile_weight * prof
+            + w.competitor_description_weight * core_desc
+        )
         competitor = np.where(
             known_div,
-            same_div & (overlap >= w.competitor_overlap),
+            same_div & ((overlap >= w.competitor_overlap) | (evidence >= w.competitor_evidence)),
             (overlap >= w.competitor_overlap_no_nace) & (prof >= w.competitor_profile_similarity),
         )
         if side.id is None:
             competitor[:] = False
-        return feats, competitor, a_defined
+        return feats, competitor, core_desc
 
     def _adamic_adar(self, side: _Side, cand: _Side) -> float:
         """Squashed Adamic-Adar index: common known partners, rarer ones count more."""

@@ -85,11 +85,25 @@ class Weights:
     fallback_floor: float = 0.25  # used when too few vectors are fitted to estimate a floor
 
     # --- competitors ---
+    # Same NACE division: a competitor if core_overlap >= competitor_overlap, or if
+    #   core_overlap + competitor_profile_weight * profile_similarity
+    #       + competitor_description_weight * core_description >= competitor_evidence
+    # where core_description is the calibrated agreement of each side's core labels with the
+    # other side's description (`Matcher.competitor_features`).
     # core_overlap is an F1 of calibrated cosines; a paraphrase in the other language scores
     # about 0.33 with the multilingual encoder (benchmarks/results/engine.md), so 0.35 asks
     # for cores that agree at least as well as paraphrases do.
-    competitor_overlap: float = 0.35  # needed when both NACE divisions are equal
-    competitor_overlap_no_nace: float = 0.6  # ... when a NACE code is missing on either side
+    competitor_overlap: float = 0.35
+    # The evidence weights are a logistic regression's coefficients over the three features,
+    # divided by the core_overlap coefficient; the threshold is the one with the highest recall
+    # at precision >= 0.9. All three are what `benchmarks.labelled.tune_competitor_rule` fits on
+    # the tuning half of the labelled benchmark (competitor groups split with a fixed seed); the
+    # test half and other splits are reported in benchmarks/results/engine.md. The benchmark is
+    # small (48 groups), so other splits give other values: treat them as a first estimate.
+    competitor_evidence: float = 0.48
+    competitor_profile_weight: float = 0.55
+    competitor_description_weight: float = 1.71
+    competitor_overlap_no_nace: float = 0.6  # needed when a NACE code is missing on either side
     competitor_profile_similarity: float = 0.3  # ... plus this profile similarity then
     competitor_factor: float = 0.5  # competitors rank below complementary partners
     coop_purchasing_sales: float = 1.0  # interest weights inside `coopetition`

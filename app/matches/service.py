@@ -22,8 +22,7 @@ from app.matches.schemas import (
 from app.models.user import Role, User
 from app.organizations import repository as organization_repository
 from app.organizations.disclosure import FULL, View, redact, region, size_class, views_of
-from matching import Filters, Match, Reason, Weights
-from matching.engine import nace_division
+from matching import Filters, Match, Reason
 from matching.text import parse_need
 
 _KIND_WORD = {"complementary": "strategic", "peripheral": "supporting", None: ""}
@@ -119,15 +118,6 @@ def hidden_from_competitor(
     return opted_out_competitors(cache.get(session, encoder.name), organization_id)
 
 
-def _division_competitor(
-    own: str | None, theirs: str | None, overlap: float, profile: float, w: Weights
-) -> bool:
-    # the engine's competitor rule (Matcher._features) on the columns pair_features returns
-    if own is not None and theirs is not None:
-        return own == theirs and overlap >= w.competitor_overlap
-    return overlap >= w.competitor_overlap_no_nace and profile >= w.competitor_profile_similarity
-
-
 def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset[int]:
     """Organisations that opted out of being shown to competitors and that the engine labels
     competitors of `organization_id`.
@@ -146,26 +136,8 @@ def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset
     ]
     if not opted:
         return frozenset()
-    if index.dim is None:
-        # nothing fitted carries a vector: compare as Matcher.match does, without text
-        query = replace(query, competences=(), profile_vector=None)
-    feats = index.matcher.pair_features(query, opted)
-    names = Weights.component_names()
-    overlap = feats[:, names.index("core_overlap")]
-    profile = feats[:, names.index("profile_similarity")]
-    w = index.matcher.weights_
-    own = nace_division(query.nace_code)
-    return frozenset(
-        pid
-        for k, pid in enumerate(opted)
-        if _division_competitor(
-            own,
-            nace_division(index.profiles[pid].nace_code),
-            float(overlap[k]),
-            float(profile[k]),
-            w,
-        )
-    )
+    verdict = index.matcher.competitors(query, opted)
+    return frozenset(pid for pid, competitor in zip(opted, verdict, strict=True) if competitor)
 
 
 # lower bounds of the size classes (micro, small, medium, large)

@@ -36,6 +36,9 @@ W = Weights(
     similarity_floor=0.1,
     profile_floor=0.0,
     competitor_overlap=0.5,
+    competitor_evidence=0.48,
+    competitor_profile_weight=0.55,
+    competitor_description_weight=1.71,
     competitor_overlap_no_nace=0.7,
     competitor_profile_similarity=0.5,
     competitor_factor=0.5,
@@ -155,6 +158,46 @@ def ids(matches: list) -> list[int]:
 
 
 # ---------------------------------------------------------------- brute-force oracle
+def oracle_core_description(q: ProfileVec, c: ProfileVec, dfloor: float) -> float:
+    """Each side's cores (or its description when it states none) against the other side's
+    description, calibrated and averaged per side, then over both sides."""
+
+    def cores(p: ProfileVec) -> list[np.ndarray]:
+        vs = [x.vector for x in p.competences if x.kind == "core"]
+        return vs or ([p.profile_vector] if p.profile_vector is not None else [])
+
+    def one_way(a: ProfileVec, b: ProfileVec) -> float:
+        va = cores(a)
+        if not va or b.profile_vector is None:
+            return 0.0
+        vals = [
+            min(max((float(x @ b.profile_vector) - dfloor) / (1 - dfloor), 0.0), 1.0) for x in va
+        ]
+        return sum(vals) / len(vals)
+
+    return (one_way(q, c) + one_way(c, q)) / 2
+
+
+def oracle_competitor(
+    q: ProfileVec, c: ProfileVec, f: dict[str, float], w: Weights, dfloor: float
+) -> bool:
+    """The competitor rule as matching.weights states it."""
+    dq, dc = nace_division(q.nace_code), nace_division(c.nace_code)
+    if dq and dc:
+        evidence = (
+            f["core_overlap"]
+            + w.competitor_profile_weight * f["profile_similarity"]
+            + w.competitor_description_weight * oracle_core_description(q, c, dfloor)
+        )
+        return dq == dc and (
+            f["core_overlap"] >= w.competitor_overlap or evidence >= w.competitor_evidence
+        )
+    return (
+        f["core_overlap"] >= w.competitor_overlap_no_nace
+        and f["profile_similarity"] >= w.competitor_profile_similarity
+    )
+
+
 def oracle_features(
     q: ProfileVec,
     c: ProfileVec,
@@ -261,14 +304,7 @@ def oracle_rank(
         if c.id == q.id or c.id in q.known_partner_ids or q.id in c.known_partner_ids:
             continue
         f = oracle_features(q, c, profiles, w, floor, pfloor, dfloor)
-        dq, dc = nace_division(q.nace_code), nace_division(c.nace_code)
-        if dq and dc:
-            competitor = dq == dc and f["core_overlap"] >= w.competitor_overlap
-        else:
-            competitor = (
-                f["core_overlap"] >= w.competitor_overlap_no_nace
-                and f["profile_similarity"] >= w.competitor_profile_similarity
-            )
+        competitor = oracle_competitor(q, c, f, w, dfloor)
         if competitor and c.exclude_from_competitors:
             continue
         if (
