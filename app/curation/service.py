@@ -8,6 +8,7 @@ beyond the merge history.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 import unicodedata
 from collections import defaultdict
@@ -17,6 +18,8 @@ from difflib import SequenceMatcher
 from urllib.parse import urlsplit
 
 import numpy as np
+from rapidfuzz.distance import Indel
+from rapidfuzz.process import cdist
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -61,8 +64,14 @@ LEGAL_FORMS = frozenset(
 _TRANSLITERATION = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _INNER_DOT = re.compile(r"(?<=\w)\.(?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
-# pairs of names are compared in blocks of this many vectors at a time
+# profile vectors are compared in blocks of this many rows at a time
 _EMBEDDING_BLOCK = 512
+# float32 cosines of unit vectors are this close to the float64 ones (d up to a few thousand)
+_FLOAT32_MARGIN = 1e-4
+# names are compared with the earlier ones in blocks of this many
+_NAME_BLOCK = 256
+# how far below the threshold rapidfuzz's bound on the ratio is cut
+_RATIO_MARGIN = 1e-4
 
 
 def normalise_name(name: str) -> str:
@@ -97,7 +106,9 @@ def name_similarity(a: str, b: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class _Profile:
+class Profile:
+    """What the duplicate search knows of one organisation."""
+
     status: CurationStatus
     name: str  # normalised
     domain: str | None
@@ -106,7 +117,7 @@ class _Profile:
     model: str | None
 
 
-def _load_profiles(session: Session) -> list[_Profile]:
+def _load_profiles(session: Session) -> list[Profile]:
     rows = session.execute(
         select(
             Organization.id,
@@ -133,7 +144,7 @@ def _load_profiles(session: Session) -> list[_Profile]:
         if row.postal_code and row.city and row.postal_code.strip() and row.city.strip():
             location = (row.postal_code.strip().replace(" ", ""), row.city.strip().casefold())
         profiles.append(
-            _Profile(
+            Profile(
                 status=CurationStatus(
                     id=row.id,
                     external_id=row.external_id,
@@ -152,36 +163,95 @@ def _load_profiles(session: Session) -> list[_Profile]:
     return profiles
 
 
-def _name_candidates(profiles: Sequence[_Profile], threshold: float) -> set[tuple[int, int]]:
-    """Index pairs (i < j) whose names are at least `threshold` similar.
+def _similar_enough(
+    matcher: SequenceMatcher[str], first: str, second: str, threshold: float
+) -> bool:
+    """Whether SequenceMatcher(None, first, second).ratio() >= threshold.
 
-    Names are sorted by length: the ratio can reach `threshold` only while the shorter name is
-    at least threshold / (2 - threshold) as long as the longer one, which ends the inner loop
-    early; SequenceMatcher's cheap upper bounds skip most of the rest.
+    The ratio depends on the order of the two strings, so the order is the caller's; the
+    cheap upper bounds come first.
     """
-    compact = [p.name.replace(" ", "") for p in profiles]
-    order = sorted(range(len(profiles)), key=lambda i: (len(compact[i]), i))
-    min_ratio = threshold / (2 - threshold) if threshold < 2 else 1.0
+    matcher.set_seqs(first, second)
+    return (
+        matcher.real_quick_ratio() >= threshold
+        and matcher.quick_ratio() >= threshold
+        and matcher.ratio() >= threshold
+    )
+
+
+def similar_name_pairs(names: Sequence[str], threshold: float) -> set[tuple[int, int]]:
+    """Index pairs (i < j) of normalised names whose `name_similarity` is at least `threshold`.
+
+    The test is difflib's ratio of the names without spaces, the shorter one first (of two
+    equally long names the one with the smaller index). Every pair is compared, but in two
+    stages: rapidfuzz's Indel ratio, 2 * LCS / (len(a) + len(b)), runs over blocks of names
+    in C++ and is never below difflib's ratio (difflib's matching blocks are one common
+    subsequence, at most the longest one), so it drops no pair that difflib would keep; difflib
+    then decides on the few pairs left. Names are sorted by length, because the ratio can reach
+    `threshold` only while the shorter name is at least threshold / (2 - threshold) as long as
+    the longer one; equal names are compared once. Names of punctuation only say nothing and
+    make no pair.
+    """
+    compact = [name.replace(" ", "") for name in names]
+    positions: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(compact):
+        if text:
+            positions[text].append(i)
+    if threshold <= 0:  # every pair: nothing to search
+        kept = sorted(i for members in positions.values() for i in members)
+        return {(a, b) for n, a in enumerate(kept) for b in kept[n + 1 :]}
     found: set[tuple[int, int]] = set()
-    matcher = SequenceMatcher(None)
-    for pos, j in enumerate(order):
-        if not compact[j]:
-            continue  # a name of punctuation only says nothing
-        matcher.set_seq2(compact[j])  # seq2 is the cached side
-        for i in reversed(order[:pos]):
-            if not compact[i] or len(compact[i]) < min_ratio * len(compact[j]):
-                break
-            matcher.set_seq1(compact[i])
-            if (
-                matcher.real_quick_ratio() >= threshold
-                and matcher.quick_ratio() >= threshold
-                and matcher.ratio() >= threshold
-            ):
-                found.add((min(i, j), max(i, j)))
+    if threshold <= 1.0:  # equal names have the ratio 1
+        for members in positions.values():
+            found.update((a, b) for n, a in enumerate(members) for b in members[n + 1 :])
+    unique = sorted(positions, key=lambda text: (len(text), text))
+    lengths = np.array([len(text) for text in unique])  # (m,)
+    min_ratio = threshold / (2 - threshold) if threshold < 2 else 1.0
+    # rapidfuzz rounds its cutoff (a ratio of exactly 0.85 fails a cutoff of 0.85 - 1e-9): the
+    # margin keeps it from dropping a pair at the threshold; difflib decides anyway
+    cutoff = max(threshold - _RATIO_MARGIN, 0.0)
+    matcher: SequenceMatcher[str] = SequenceMatcher(None)
+    for start in range(0, len(unique), _NAME_BLOCK):
+        stop = min(start + _NAME_BLOCK, len(unique))
+        # names in the block are compared with every earlier name long enough for any of them
+        low = int(np.searchsorted(lengths, min_ratio * lengths[start], side="left"))
+        scores = cdist(
+            unique[start:stop],
+            unique[low:stop],
+            scorer=Indel.normalized_similarity,
+            score_cutoff=cutoff,
+            dtype=np.float32,
+            workers=1,
+        )  # (stop - start, stop - low); 0 below the cutoff
+        rows, columns = np.nonzero(scores)
+        later, earlier = rows + start, columns + low
+        keep = (earlier < later) & (lengths[earlier] >= min_ratio * lengths[later])
+        for u, v in zip(earlier[keep].tolist(), later[keep].tolist(), strict=True):
+            found.update(_expand(unique[u], unique[v], positions, matcher, threshold))
     return found
 
 
-def _domain_candidates(profiles: Sequence[_Profile]) -> set[tuple[int, int]]:
+def _expand(
+    short: str,
+    long_: str,
+    positions: dict[str, list[int]],
+    matcher: SequenceMatcher[str],
+    threshold: float,
+) -> Iterable[tuple[int, int]]:
+    """The index pairs of two distinct names (len(short) <= len(long_)) that pass difflib."""
+    verdicts: dict[bool, bool] = {}
+    for i in positions[short]:
+        for j in positions[long_]:
+            # of two equally long names the one with the smaller index goes first
+            swapped = len(short) == len(long_) and j < i
+            if swapped not in verdicts:
+                first, second = (long_, short) if swapped else (short, long_)
+                verdicts[swapped] = _similar_enough(matcher, first, second, threshold)
+            if verdicts[swapped]:
+                yield (min(i, j), max(i, j))
+
+
+def _domain_candidates(profiles: Sequence[Profile]) -> set[tuple[int, int]]:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(profiles):
         if p.domain is not None:
@@ -189,26 +259,34 @@ def _domain_candidates(profiles: Sequence[_Profile]) -> set[tuple[int, int]]:
     return {(a, b) for members in groups.values() for a in members for b in members if a < b}
 
 
-def _embedding_candidates(profiles: Sequence[_Profile], threshold: float) -> set[tuple[int, int]]:
-    """Index pairs whose profile vectors (same model and dimension) have cosine >= threshold."""
+def _embedding_candidates(profiles: Sequence[Profile], threshold: float) -> set[tuple[int, int]]:
+    """Index pairs whose profile vectors (same model and dimension) have cosine >= threshold.
+
+    Blocks of rows are compared in float32 with the later rows only (the upper triangle);
+    the pairs within a small margin of the threshold are decided again in float64.
+    """
     groups: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, p in enumerate(profiles):
         if p.vector is not None and p.model is not None:
             groups[(p.model, p.vector.shape[0])].append(i)
     found: set[tuple[int, int]] = set()
     for members in groups.values():
-        vectors = [v for i in members if (v := profiles[i].vector) is not None]
-        matrix = np.stack(vectors)  # (n, d)
+        exact = np.stack([v for i in members if (v := profiles[i].vector) is not None])  # (n, d)
+        matrix = exact.astype(np.float32)
+        index = np.asarray(members)  # (n,)
         for start in range(0, len(members), _EMBEDDING_BLOCK):
-            block = matrix[start : start + _EMBEDDING_BLOCK] @ matrix.T  # (b, n)
-            for a, b in zip(*np.nonzero(block >= threshold), strict=True):
-                i, j = members[start + int(a)], members[int(b)]
-                if i < j:
-                    found.add((i, j))
+            block = matrix[start : start + _EMBEDDING_BLOCK] @ matrix[start:].T  # (b, n - start)
+            rows, columns = np.nonzero(block >= threshold - _FLOAT32_MARGIN)
+            a, b = rows + start, columns + start
+            keep = a < b
+            a, b = a[keep], b[keep]
+            cosine = np.einsum("ij,ij->i", exact[a], exact[b])  # (k,) in float64
+            keep = cosine >= threshold
+            found.update(zip(index[a[keep]].tolist(), index[b[keep]].tolist(), strict=True))
     return found
 
 
-def _cosine(a: _Profile, b: _Profile) -> float | None:
+def _cosine(a: Profile, b: Profile) -> float | None:
     if a.vector is None or b.vector is None or a.model != b.model:
         return None
     if a.vector.shape != b.vector.shape:
@@ -216,7 +294,16 @@ def _cosine(a: _Profile, b: _Profile) -> float | None:
     return float(np.clip(a.vector @ b.vector, -1.0, 1.0))
 
 
-def _pair(a: _Profile, b: _Profile) -> DuplicatePair:
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float
+    first: int  # index of the profile with the smaller id
+    second: int
+    signals: DuplicateSignals
+
+
+def _signals(a: Profile, b: Profile) -> tuple[float, DuplicateSignals]:
+    """The score of a pair and its signals."""
     names = round(name_similarity(a.name, b.name), 4)
     domain = a.domain if a.domain is not None and a.domain == b.domain else None
     cosine = _cosine(a, b)
@@ -228,17 +315,58 @@ def _pair(a: _Profile, b: _Profile) -> DuplicatePair:
         + EMBEDDING_WEIGHT * max(cosine or 0.0, 0.0)
         + LOCATION_WEIGHT * location
     )
-    return DuplicatePair(
-        score=round(score, 4),
-        first=a.status,
-        second=b.status,
-        signals=DuplicateSignals(
-            name_similarity=names,
-            same_domain=domain,
-            embedding_similarity=cosine,
-            same_location=location,
-        ),
+    signals = DuplicateSignals(
+        name_similarity=names,
+        same_domain=domain,
+        embedding_similarity=cosine,
+        same_location=location,
     )
+    return round(score, 4), signals
+
+
+def _pair(a: Profile, b: Profile) -> DuplicatePair:
+    score, signals = _signals(a, b)
+    return DuplicatePair(score=score, first=a.status, second=b.status, signals=signals)
+
+
+def duplicate_pairs(
+    profiles: Sequence[Profile],
+    *,
+    name_threshold: float,
+    embedding_threshold: float,
+    min_score: float,
+    limit: int,
+) -> DuplicateList:
+    """The `limit` best likely duplicate pairs of `profiles` (see `find_duplicates`).
+
+    `profiles` are ordered by id.
+    """
+    candidates = (
+        similar_name_pairs([p.name for p in profiles], name_threshold)
+        | _domain_candidates(profiles)
+        | _embedding_candidates(profiles, embedding_threshold)
+    )
+    scored = []
+    for i, j in candidates:
+        score, signals = _signals(profiles[i], profiles[j])
+        if score >= min_score:
+            scored.append(_Scored(score, i, j, signals))
+    # only the pairs returned become response objects: thousands of candidates are common
+    best = heapq.nsmallest(
+        limit,
+        scored,
+        key=lambda s: (-s.score, profiles[s.first].status.id, profiles[s.second].status.id),
+    )
+    items = [
+        DuplicatePair(
+            score=s.score,
+            first=profiles[s.first].status,
+            second=profiles[s.second].status,
+            signals=s.signals,
+        )
+        for s in best
+    ]
+    return DuplicateList(items=items, total=len(scored))
 
 
 def find_duplicates(
@@ -256,16 +384,13 @@ def find_duplicates(
     the same postal code and city alone is not enough (neighbours are not duplicates). Pairs
     scoring below `min_score` are left out.
     """
-    profiles = _load_profiles(session)
-    candidates = (
-        _name_candidates(profiles, name_threshold)
-        | _domain_candidates(profiles)
-        | _embedding_candidates(profiles, embedding_threshold)
+    return duplicate_pairs(
+        _load_profiles(session),
+        name_threshold=name_threshold,
+        embedding_threshold=embedding_threshold,
+        min_score=min_score,
+        limit=limit,
     )
-    pairs = [_pair(profiles[i], profiles[j]) for i, j in candidates]
-    pairs = [p for p in pairs if p.score >= min_score]
-    pairs.sort(key=lambda p: (-p.score, p.first.id, p.second.id))
-    return DuplicateList(items=pairs[:limit], total=len(pairs))
 
 
 def curation_status(organization: Organization) -> CurationStatus:

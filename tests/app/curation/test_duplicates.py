@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -7,7 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.curation.service import normalise_name, website_domain
+from app.curation.schemas import CurationStatus
+from app.curation.service import (
+    Profile,
+    duplicate_pairs,
+    normalise_name,
+    similar_name_pairs,
+    website_domain,
+)
 from app.embeddings import to_bytes
 from app.models import Organization
 
@@ -177,3 +185,131 @@ def test_curation_responses_do_not_leak_into_public_schemas(client: TestClient) 
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     assert "verified_at" not in schema["OrganizationOut"]["properties"]
     assert "verified_at" in schema["CurationStatus"]["properties"]
+
+
+# the candidate search without the database
+
+NAMES = [
+    "Sensotec GmbH", "SensoTec AG", "Sensotek GmbH", "Vibronix Messtechnik GmbH",
+    "Vibronix Meßtechnik", "SenseAlp AG", "Kunststofftechnik Oberland GmbH & Co. KG",
+    "Kunststofftechnik Oberland KG", "PolyForm Präzisionsteile GmbH", "Polyform Praezisionsteile",
+    "Moldline Plastics B.V.", "Moldline Plastic BV", "Platinenwerk Erzgebirge GmbH",
+    "Rheintal Elektronikfertigung GmbH", "Rheintal Elektronikfertigungen", "Nordwind Embedded GmbH",
+    "IoTrix GmbH", "Datenhafen Cloud GmbH", "Weserbergland Pumpenbau GmbH",
+    "Weserbergland Pumenbau GmbH", "Aquadyn Pumps S.r.l.", "Servicetechnik Rhein-Main GmbH",
+    "Servicetechnik RheinMain", "Prodexa Software GmbH", "Rhenania Antriebstechnik AG",
+    "Rhenania Antriebstechnik SE", "Lindmatt Werkzeugmaschinen AG", "Brenner Präzisionsteile GmbH",
+    "CNC-Technik Hohenlohe GmbH", "CNC Technik Hohenlohe", "Precimet s.r.o.",
+    "Härtetechnik Main GmbH", "Haertetechnik Main", "Bergmolkerei Allgäu eG",
+    "Bergmolkerei Allgaeu", "Käserei Oberemmental AG", "Kaeserei Oberemmental",
+    "Landbäckerei Hofmeister GmbH", "Landbäckerei Hoffmeister", "Fleischwerk Eifel GmbH",
+    "Schweißtechnik Ost GmbH", "Schweisstechnik Lausitz GmbH", "Lasertechnik Altmark OHG",
+    "Elektrotechnik Altmark SE", "Maier Oberflächentechnik SE", "Meier Oberflächentechnik mbH",
+    "Spurwerk Software GmbH", "Farmtrail ApS", "---", "Sensotec GmbH",
+]  # fmt: skip
+# the planted variants, by position in NAMES, and look-alikes that are not variants
+EXPECTED_AT_085 = {
+    (0, 1), (0, 2), (0, 49), (1, 2), (1, 49), (2, 49),  # Sensotec: legal forms, a typo, again
+    (3, 4),  # Messtechnik / Meßtechnik
+    (6, 7), (8, 9), (10, 11), (13, 14), (18, 19), (21, 22), (24, 25), (28, 29), (31, 32),
+    (33, 34), (35, 36), (37, 38),
+    (40, 41),  # "schweisstechnikost" / "schweisstechniklausitz": exactly 0.85
+    (42, 43),  # Lasertechnik / Elektrotechnik Altmark: 0.85, a look-alike
+    (44, 45),  # Maier / Meier: 0.9583
+}  # fmt: skip
+
+
+def _all_pairs(names: list[str], threshold: float) -> set[tuple[int, int]]:
+    """The oracle: difflib on every pair, the shorter name (then the smaller index) first."""
+    compact = [n.replace(" ", "") for n in names]
+    found = set()
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if not compact[i] or not compact[j]:
+                continue
+            a, b = sorted((i, j), key=lambda k: (len(compact[k]), k))
+            if SequenceMatcher(None, compact[a], compact[b]).ratio() >= threshold:
+                found.add((i, j))
+    return found
+
+
+def test_similar_name_pairs_finds_the_planted_variants() -> None:
+    names = [normalise_name(n) for n in NAMES]
+
+    assert similar_name_pairs(names, 0.85) == EXPECTED_AT_085
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0])
+def test_similar_name_pairs_equal_the_all_pairs_search(threshold: float) -> None:
+    names = [normalise_name(n) for n in NAMES]
+
+    assert similar_name_pairs(names, threshold) == _all_pairs(names, threshold)
+
+
+def test_a_ratio_of_exactly_the_threshold_is_kept() -> None:
+    names = ["schweisstechnik ost", "schweisstechnik lausitz"]
+    assert SequenceMatcher(None, "schweisstechnikost", "schweisstechniklausitz").ratio() == 0.85
+
+    assert similar_name_pairs(names, 0.85) == {(0, 1)}
+    assert similar_name_pairs(names, 0.8501) == set()
+
+
+def test_of_two_equally_long_names_the_first_one_goes_first() -> None:
+    # difflib's ratio depends on the order: 6/7 one way, 5/7 the other
+    assert SequenceMatcher(None, "acabaab", "abcaaab").ratio() == pytest.approx(6 / 7)
+    assert SequenceMatcher(None, "abcaaab", "acabaab").ratio() == pytest.approx(5 / 7)
+
+    assert similar_name_pairs(["acabaab", "abcaaab"], 0.85) == {(0, 1)}
+    assert similar_name_pairs(["abcaaab", "acabaab"], 0.85) == set()
+    # repeated names: each pair is ordered by its own indices
+    assert similar_name_pairs(["abcaaab", "acabaab", "abcaaab"], 0.85) == {(0, 2), (1, 2)}
+
+
+def test_similar_name_pairs_of_empty_and_repeated_names() -> None:
+    assert similar_name_pairs([], 0.85) == set()
+    assert similar_name_pairs(["", "sensotec", ""], 0.5) == set()
+    assert similar_name_pairs(["nordlicht"] * 3 + [""], 0.85) == {(0, 1), (0, 2), (1, 2)}
+    assert similar_name_pairs(["ab", "cd", "abc"], 0.0) == {(0, 1), (0, 2), (1, 2)}
+
+
+def _profile(id_: int, name: str, vector: np.ndarray | None, model: str | None) -> Profile:
+    status = CurationStatus(
+        id=id_,
+        external_id=None,
+        name=name,
+        modified_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        verified_at=None,
+        verified_by=None,
+    )
+    return Profile(
+        status=status, name=normalise_name(name), domain=None, location=None, vector=vector,
+        model=model,
+    )  # fmt: skip
+
+
+def test_vector_candidates_equal_the_all_pairs_search() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((1100, 8))  # more rows than one block
+    # near copies, some of them just above or below the threshold
+    for k, target in enumerate([0.99, 0.9301, 0.9299, 0.95, 0.91, 0.97]):
+        base, other = vectors[k], rng.standard_normal(8)
+        other -= (other @ base) / (base @ base) * base  # orthogonal to base
+        unit, side = base / np.linalg.norm(base), other / np.linalg.norm(other)
+        vectors[1000 + k] = target * unit + np.sqrt(1 - target**2) * side
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    models = ["m"] * 1099 + ["other"]  # the last one is not comparable
+    profiles = [_profile(i + 1, f"Org {i}", vectors[i], models[i]) for i in range(len(vectors))]
+    sims = vectors[:1099] @ vectors[:1099].T
+    expected = {
+        (i + 1, j + 1) for i in range(1099) for j in range(i + 1, 1099) if sims[i, j] >= 0.93
+    }
+
+    result = duplicate_pairs(
+        profiles, name_threshold=1.0, embedding_threshold=0.93, min_score=0, limit=1000
+    )
+
+    found = {(p.first.id, p.second.id) for p in result.items}
+    assert result.total == len(expected)
+    assert found == expected
+    assert {(1, 1001), (2, 1002), (4, 1004), (6, 1006)} <= found
+    assert (3, 1003) not in found and (5, 1005) not in found
