@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
 	$(BIN)/python -m benchmarks.scheduling
 	$(BIN)/python -m benchmarks.labels
+	$(BIN)/python -m benchmarks.curation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache koopmatch.db*
