@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError
 
 PROBLEM_JSON = "application/problem+json"
+
+
+log = logging.getLogger("koopmatch")
 
 
 class AppError(Exception):
@@ -163,6 +168,18 @@ def register_error_handlers(app: FastAPI) -> None:
         errors = _validation_errors(exc)
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem(422, "Invalid input", f"Invalid value for: {fields}", errors=errors)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # the services check what they can before writing; a constraint that still fails means
+        # another request wrote the same thing meanwhile. Nothing of this request was stored.
+        log.warning("constraint violated: %s", exc.orig)
+        return problem(
+            409,
+            "Conflict",
+            "The change conflicts with data stored at the same time by another request; "
+            "nothing was stored. Reload and try again.",
+        )
 
     @app.exception_handler(MatchingError)
     async def _matching(_request: Request, exc: MatchingError) -> JSONResponse:
