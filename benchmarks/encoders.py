@@ -11,6 +11,9 @@ translations ("Kunststoffspritzguss" / "thermoplastic part production"). Measure
 
 Run: `python -m benchmarks.encoders [spec ...]` (default: use-multilingual, minilm, hashing,
 hybrid).
+
+`python -m benchmarks.encoders --floors [spec ...]` prints the relevance floors instead: upper
+quantiles of the unrelated-pair cosines, the source of `matching.relevance.RELEVANCE_FLOORS`.
 """
 
 from __future__ import annotations
@@ -62,8 +65,8 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def measure(spec: str) -> EncoderResult:
-    enc = load_encoder(spec)
+def _phrase_bank() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The phrasings with their concept index (n,) and language (n,), 0 German, 1 English."""
     texts: list[str] = []
     concept: list[int] = []
     lang: list[int] = []
@@ -73,7 +76,73 @@ def measure(spec: str) -> EncoderResult:
                 texts.append(t)
                 concept.append(ci)
                 lang.append(li)
-    c, lg = np.array(concept), np.array(lang)
+    return texts, np.array(concept), np.array(lang)
+
+
+@dataclass
+class FloorResult:
+    name: str
+    n_unrelated: int
+    quantiles: dict[float, float]  # quantile -> cosine, over unrelated pairs (both languages)
+    quantiles_cross: dict[float, float]  # the same over unrelated cross-language pairs
+    related_below: dict[float, float]  # quantile -> share of related cross-language pairs below
+
+
+FLOOR_QUANTILES = (0.9, 0.95, 0.99)
+
+
+def unrelated_floor(spec: str, quantiles: Sequence[float] = FLOOR_QUANTILES) -> FloorResult:
+    """Upper quantiles of the cosines of unrelated phrase pairs (each unordered pair once).
+
+    A typed need whose best cosine with a firm's core lies below the 0.95 quantile is no closer
+    to it than one in twenty pairs of phrases about different things: the relevance floor.
+    """
+    enc = load_encoder(spec)
+    texts, c, lg = _phrase_bank()
+    v = enc.encode(texts)
+    sims = v @ v.T
+    upper = np.triu(np.ones_like(sims, dtype=bool), k=1)
+    same_c = c[:, None] == c[None, :]
+    same_l = lg[:, None] == lg[None, :]
+    unrelated = sims[upper & ~same_c]
+    unrelated_cross = sims[upper & ~same_c & ~same_l]
+    related_cross = sims[upper & same_c & ~same_l]
+    qs = [float(q) for q in quantiles]
+    return FloorResult(
+        name=enc.name,
+        n_unrelated=int(unrelated.size),
+        quantiles={q: float(np.quantile(unrelated, q)) for q in qs},
+        quantiles_cross={q: float(np.quantile(unrelated_cross, q)) for q in qs},
+        related_below={q: float((related_cross < np.quantile(unrelated, q)).mean()) for q in qs},
+    )
+
+
+def run_floors(specs: Sequence[str] = ("use-multilingual", "minilm", "hashing")) -> str:
+    """Markdown table of the relevance floors per encoder."""
+    results = [unrelated_floor(s) for s in specs]
+    head = " | ".join(f"q{q:g} unrelated | q{q:g} cross-lang" for q in FLOOR_QUANTILES)
+    lines = [
+        "## Relevance floors (unrelated-pair cosine quantiles)",
+        "",
+        f"Phrase bank of benchmarks.labelled ({len(PHRASES)} concepts x 6 phrasings), every "
+        f"unordered pair of phrasings of different concepts. {datetime.now(UTC):%Y-%m-%d}, "
+        f"{cpu_model()}, `python -m benchmarks.encoders --floors`. Last column: share of "
+        "related cross-language pairs below the 0.95 quantile.",
+        "",
+        f"| encoder | unrelated pairs | {head} | related below q0.95 |",
+        "|---|---|" + "---|---|" * len(FLOOR_QUANTILES) + "---|",
+    ]
+    for r in results:
+        cells = " | ".join(
+            f"{r.quantiles[q]:.3f} | {r.quantiles_cross[q]:.3f}" for q in FLOOR_QUANTILES
+        )
+        lines.append(f"| {r.name} | {r.n_unrelated} | {cells} | {r.related_below[0.95]:.3f} |")
+    return "\n".join(lines)
+
+
+def measure(spec: str) -> EncoderResult:
+    enc = load_encoder(spec)
+    texts, c, lg = _phrase_bank()
     enc.encode(["warm up"])
     times = []
     for _ in range(3):
@@ -147,4 +216,8 @@ def run(specs: Sequence[str] = ("use-multilingual", "minilm", "hashing", "hybrid
 
 
 if __name__ == "__main__":
-    print(run(sys.argv[1:] or ("use-multilingual", "minilm", "hashing", "hybrid")))
+    args = sys.argv[1:]
+    if args[:1] == ["--floors"]:
+        print(run_floors(args[1:] or ("use-multilingual", "minilm", "hashing")))
+    else:
+        print(run(args or ("use-multilingual", "minilm", "hashing", "hybrid")))

@@ -29,6 +29,7 @@ import numpy as np
 
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
 from matching.geo import haversine_km
+from matching.relevance import SearchMatch, weak_mask
 from matching.types import (
     CompetenceKind,
     Filters,
@@ -432,8 +433,17 @@ class Matcher:
         *,
         filters: Filters = Filters(),
         limit: int = 10,
-    ) -> list[Match]:
-        """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows."""
+        relevance_floor: float | None = None,
+        exclude_weak: bool = False,
+    ) -> list[SearchMatch]:
+        """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows.
+
+        Every result carries `weak` (see `matching.relevance`): no typed need comes within
+        `relevance_floor` cosine of its core competences and none of the need's words occurs in
+        their labels. `relevance_floor` is the encoder's (`matching.relevance.relevance_floor`);
+        None uses the fitted similarity floor `sim_floor_`. `exclude_weak` leaves weak results
+        out before `limit` is applied.
+        """
         self._check_fitted()
         filters = filters if filters is not None else Filters()  # tolerate None from callers
         vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
@@ -463,7 +473,9 @@ class Matcher:
             profile_offers=False,
             need_tokens=[lexical_tokens(label) for label in need_labels],
         )
-        return self._rank(side, None, filters, filters.origin, limit)
+        floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
+        found = self._rank(side, None, filters, filters.origin, limit, floor, exclude_weak)
+        return [m for m in found if isinstance(m, SearchMatch)]
 
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
         """(len(candidate_ids), n_components) raw components in `Weights.component_names()` order.
@@ -515,7 +527,10 @@ class Matcher:
         filters: Filters,
         origin: tuple[float, float] | None,
         limit: int,
+        relevance_floor: float | None = None,
+        exclude_weak: bool = False,
     ) -> list[Match]:
+        """Ranked matches; a typed search (`relevance_floor` set) gets `SearchMatch`es."""
         w = self.weights_
         if limit <= 0 or not self.profiles_:
             return []
@@ -536,25 +551,57 @@ class Matcher:
             opted_out = np.array([self.profiles_[r].exclude_from_competitors for r in rows])
             keep &= ~(overlap_ok & (opted_out | (not filters.include_competitors)))
         rows, feats, relation = rows[keep], feats[keep], relation[keep]
+        best_cos = lexical = np.zeros(len(rows))
+        weak = np.zeros(len(rows), dtype=bool)
+        if relevance_floor is not None:
+            best_cos, lexical = self._need_relevance(side, rows)
+            weak = weak_mask(best_cos, lexical, relevance_floor)
+            if exclude_weak:
+                rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
+                best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
         scores = self._scores(feats, relation == "competitor", w)
         order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
-        out = []
+        out: list[Match] = []
         for k in order:
             r = int(rows[k])
             rel: Relation = "competitor" if relation[k] == "competitor" else "complementary"
             cand = self.profiles_[r]
             shared = tuple(sorted(side.interests & cand.cooperation_interests))
-            out.append(
-                Match(
-                    target_id=cand.id,
-                    score=float(scores[k]),
-                    relation=rel,
-                    components={n: float(feats[k, i]) for i, n in enumerate(COMPONENTS)},
-                    reasons=self._reasons(side, r, rel, feats[k, _COL["profile_similarity"]]),
-                    shared_interests=shared,
-                )
+            fields: dict[str, Any] = dict(
+                target_id=cand.id,
+                score=float(scores[k]),
+                relation=rel,
+                components={n: float(feats[k, i]) for i, n in enumerate(COMPONENTS)},
+                reasons=self._reasons(side, r, rel, feats[k, _COL["profile_similarity"]]),
+                shared_interests=shared,
             )
+            if relevance_floor is None:
+                out.append(Match(**fields))
+            else:
+                out.append(
+                    SearchMatch(
+                        **fields,
+                        best_cosine=float(best_cos[k]),
+                        lexical=float(lexical[k]),
+                        weak=bool(weak[k]),
+                    )
+                )
         return out
+
+    def _need_relevance(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate row: best raw cosine of a typed need with one of its cores, and the
+        best lexical share of a need's words in one core label. Returns ((n,), (n,))."""
+        n = len(rows)
+        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
+        core_idx = _ranges(c_start, c_len)
+        if not len(side.need) or not len(core_idx):
+            return np.full(n, -1.0), np.zeros(n)
+        seg = _seg_starts(c_len)
+        sims = side.need @ self.core_mat_[core_idx].T  # (qn, m)
+        # A candidate without cores cannot reach the floor: -1 is below every cosine.
+        best = np.where(c_len > 0, _segment_max(sims, seg, c_len).max(axis=0), -1.0)
+        lexical = _segment_max(self._lexical(side.need_tokens or [], core_idx), seg, c_len)
+        return best, lexical.max(axis=0)
 
     @staticmethod
     def _scores(feats: np.ndarray, competitor: np.ndarray, w: Weights) -> np.ndarray:

@@ -103,7 +103,7 @@ def search_matches(
     """Find organisations whose core competences cover a need typed in German or English."""
     need, filters = service.parse_search(body)
     filters = service.coarse_employee_filters(filters, user)
-    items = service.search(
+    found = service.search(
         session,
         user=user,
         need_phrases=need,
@@ -111,11 +111,14 @@ def search_matches(
         limit=body.limit,
         cache=cache,
         encoder=encoder,
+        hide_weak=body.hide_weak,
     )
     assert encoder is not None
     return SearchOut(
-        items=items,
+        items=found.items,
         encoder=encoder.name,
         need="; ".join(need),
         applied_filters=service.describe_filters(filters),
+        weak_count=found.weak_count,
+        relevance_floor=found.relevance_floor,
     )

@@ -45,6 +45,13 @@ class MatchOut(BaseModel):
     components: dict[str, float]
     reasons: list[ReasonOut]
     shared_interests: list[str]
+    weak: bool = Field(
+        default=False,
+        description="Typed search only: no typed need comes near this organisation's core "
+        "competences (best cosine below the encoder's relevance floor) and none of its words "
+        "occurs in their labels. Always false in an organisation's match list, whose ranking "
+        "needs stated competences on both sides.",
+    )
 
 
 class MatchPage(BaseModel):
@@ -88,6 +95,11 @@ class SearchRequest(BaseModel):
         description="Turn place names in the text (countries, German states, 'Süddeutschland') "
         "into filters",
     )
+    hide_weak: bool = Field(
+        default=False,
+        description="Leave out weak matches (see MatchOut.weak); the ranking then fills the "
+        "page with the next non-weak organisations",
+    )
 
 
 class SearchOut(MatchPage):
@@ -95,3 +107,11 @@ class SearchOut(MatchPage):
         description="The need text that was matched, after place names were taken out"
     )
     applied_filters: dict[str, object]
+    weak_count: int = Field(
+        description="How many of the best `limit` matches are weak, whether or not hide_weak "
+        "left them out"
+    )
+    relevance_floor: float = Field(
+        description="The cosine a typed need must reach with a core competence to make a "
+        "match non-weak (a property of the encoder)"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from app.models.user import Role, User
 from app.organizations import repository as organization_repository
 from app.organizations.disclosure import FULL, View, redact, region, size_class, views_of
 from matching import Filters, Match, Reason
+from matching.relevance import SearchMatch, relevance_floor
 from matching.text import parse_need
 
 _KIND_WORD = {"complementary": "strategic", "peripheral": "supporting", None: ""}
@@ -34,7 +35,13 @@ def reason_text(reason: Reason, *, typed_need: bool = False) -> str:
     need_word = f"{need} need" if need else "need"
     if reason.direction == "they_cover_my_need":
         whose = "your search" if typed_need else f"your {need_word}"
-        return f"Their core competence “{reason.target_label}” covers {whose} “{reason.query_label}” ({sim})."
+        # a profile without core competences is matched by its description
+        theirs = (
+            "Their profile description"
+            if reason.target_label is None
+            else f"Their core competence “{reason.target_label}”"
+        )
+        return f"{theirs} covers {whose} “{reason.query_label}” ({sim})."
     if reason.direction == "i_cover_their_need":
         return (
             f"Your core competence “{reason.query_label}” covers their {need_word} "
@@ -95,6 +102,8 @@ def to_out(
         components={k: round(v, 6) for k, v in match.components.items()},
         reasons=[_reason_out(r, index, typed_need=typed_need) for r in match.reasons],
         shared_interests=list(match.shared_interests),
+        # only a typed search judges relevance; organisation match lists are never weak
+        weak=isinstance(match, SearchMatch) and match.weak,
     )
 
 
@@ -223,6 +232,13 @@ def matches_for(
     return shown(session, user=user, index=index, matches=matches)
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[MatchOut]
+    weak_count: int  # weak matches among the best `limit`, shown or not
+    relevance_floor: float  # the cosine floor that decided `weak`
+
+
 def search(
     session: Session,
     *,
@@ -232,7 +248,9 @@ def search(
     limit: int,
     cache: IndexCache,
     encoder: Encoder | None,
-) -> list[MatchOut]:
+    hide_weak: bool = False,
+) -> SearchResult:
+    """Organisations for typed needs, each flagged `weak` or not (see matching.relevance)."""
     index = fitted_index(session, cache, encoder)
     assert encoder is not None
     if filters.max_distance_km is not None and filters.origin is None:
@@ -242,8 +260,27 @@ def search(
         )
     filters = _hide_from_caller(index, user, filters)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
-    matches = index.matcher.search(vectors, need_phrases, filters=filters, limit=limit)
-    return shown(session, user=user, index=index, matches=matches, typed_need=True)
+    matcher = index.matcher
+    # unmeasured encoders: the matcher's fitted similarity floor (matching.relevance)
+    floor = relevance_floor(encoder.name)
+    if floor is None:
+        floor = float(matcher.sim_floor_)
+    matches = matcher.search(
+        vectors, need_phrases, filters=filters, limit=limit, relevance_floor=floor
+    )
+    weak_count = sum(m.weak for m in matches)
+    if hide_weak and weak_count:
+        # rank again without the weak ones, so that the page fills with the next relevant ones
+        matches = matcher.search(
+            vectors,
+            need_phrases,
+            filters=filters,
+            limit=limit,
+            relevance_floor=floor,
+            exclude_weak=True,
+        )
+    items = shown(session, user=user, index=index, matches=matches, typed_need=True)
+    return SearchResult(items=items, weak_count=weak_count, relevance_floor=floor)
 
 
 def with_origin(filters: Filters, latitude: float | None, longitude: float | None) -> Filters:

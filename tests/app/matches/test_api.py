@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.matches.service import reason_text
+from matching.types import Reason
+
 API = "/api/v1/organizations"
 
 
@@ -274,3 +277,97 @@ def test_profiles_without_vectors_give_empty_answers_not_errors(
     assert response.json()["items"] == []
     first = client.get(API, params={"limit": 1}).json()["items"][0]["id"]
     assert client.get(f"{API}/{first}/matches").json()["items"] == []
+
+
+# The only OPC UA firm besides "OPC" is in Vienna; the others near Ulm describe themselves with
+# the word "Anbindung" but offer something else (hashing encoder, floor 0.15 in
+# matching.relevance).
+OPC_NETWORK = [
+    {
+        "external_id": "OPC",
+        "name": "Südwest Automatisierung GmbH",
+        "country": "DE",
+        "latitude": 48.14,
+        "longitude": 11.58,
+        "competences": [comp("core", "OPC UA Schnittstellen")],
+    },
+    {
+        "external_id": "WIEN",
+        "name": "Donau Industrial IT GmbH",
+        "country": "AT",
+        "latitude": 48.21,
+        "longitude": 16.37,
+        "competences": [comp("core", "OPC UA Schnittstellen")],
+    },
+    {
+        "external_id": "BAHN",
+        "name": "Bahnanbindung Süd GmbH",
+        "description": "Anbindung an Bahn und Hafen",
+        "country": "DE",
+        "latitude": 48.40,
+        "longitude": 9.99,
+        "competences": [comp("core", "Gleisbau")],
+    },
+    {
+        "external_id": "CLOUD",
+        "name": "Cloud-Anbindung GmbH",
+        "description": "Anbindung von Büros an die Cloud",
+        "country": "DE",
+        "latitude": 48.39,
+        "longitude": 10.01,
+        "competences": [comp("core", "Cloud-Hosting")],
+    },
+]
+OPC_QUERY = "wir suchen jemanden für OPC-UA-Anbindung in Süddeutschland"
+
+
+def test_weak_search_results_are_flagged_and_can_be_hidden(client: TestClient) -> None:
+    for body in OPC_NETWORK:
+        assert client.post(API, json=body).status_code == 201
+    url = "/api/v1/matches/search"
+    response = client.post(url, json={"text": OPC_QUERY})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["need"] == "OPC-UA-Anbindung"
+    # Vienna is outside Süddeutschland; the two "Anbindung" firms come only through their
+    # descriptions, no core label is near the need or shares a word with it
+    assert [(m["organization"]["external_id"], m["weak"]) for m in body["items"]] == [
+        ("OPC", False),
+        ("CLOUD", True),
+        ("BAHN", True),
+    ]
+    assert body["weak_count"] == 2
+    assert body["relevance_floor"] == 0.15
+    hidden = client.post(url, json={"text": OPC_QUERY, "hide_weak": True}).json()
+    assert names(hidden["items"]) == ["OPC"]
+    assert hidden["weak_count"] == 2
+    assert client.post(url, json={"text": OPC_QUERY, "hide_weak": "x"}).status_code == 422
+
+
+def test_organisation_matches_are_never_weak(client: TestClient, ids: dict[str, int]) -> None:
+    items = matches(client, ids["A"])
+    assert [(m["organization"]["external_id"], m["weak"]) for m in items] == [
+        ("B", False),
+        ("C", False),
+    ]
+
+
+def test_a_need_covered_by_a_description_reads_as_such() -> None:
+    def reason(target_label: str | None) -> Reason:
+        return Reason(
+            direction="they_cover_my_need",
+            query_competence_id=None,
+            query_label="OPC-UA-Anbindung",
+            target_competence_id=None,
+            target_label=target_label,
+            need_kind=None,
+            similarity=0.4123,
+        )
+
+    assert reason_text(reason(None), typed_need=True) == (
+        "Their profile description covers your search “OPC-UA-Anbindung” (similarity 0.41)."
+    )
+    assert reason_text(reason("OPC UA and MQTT integration"), typed_need=True) == (
+        "Their core competence “OPC UA and MQTT integration” covers your search "
+        "“OPC-UA-Anbindung” (similarity 0.41)."
+    )
