@@ -164,12 +164,19 @@ def _level(user: User | None, organization_id: int, partners: set[int], senders:
 
 
 def views_of(
-    session: Session, user: User | None, organizations: Sequence[Organization]
+    session: Session,
+    user: User | None,
+    organizations: Sequence[Organization],
+    *,
+    relations: tuple[set[int], set[int]] | None = None,
 ) -> dict[int, View]:
-    """The caller's view of each organisation, by id; one query for the request relations."""
+    """The caller's view of each organisation, by id; one query for the request relations
+    (none when the caller already has them from `request_relations`)."""
     partners: set[int] = set()
     senders: set[int] = set()
-    if (
+    if relations is not None:
+        partners, senders = relations
+    elif (
         user is not None
         and user.role == Role.member.value
         and user.organization_id is not None

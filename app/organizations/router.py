@@ -83,8 +83,9 @@ def list_organizations(
     name_ids: set[int] = set()
     full_ids: set[int] = set()
     hidden: frozenset[int] = frozenset()
+    relations: tuple[set[int], set[int]] | None = None
     if own_id is not None:
-        partners, senders = request_relations(session, own_id)
+        relations = partners, senders = request_relations(session, own_id)
         full_ids = {own_id, *partners}
         name_ids = senders
         hidden = matches_service.hidden_from_competitor(session, cache, encoder, own_id)
@@ -117,7 +118,9 @@ def list_organizations(
             items=auth_service.teasers(session, items), total=total, limit=limit, offset=offset
         )
     return OrganizationPage(
-        items=service.organization_summaries(session, user=user, organizations=items),
+        items=service.organization_summaries(
+            session, user=user, organizations=items, relations=relations
+        ),
         total=total,
         limit=limit,
         offset=offset,

@@ -383,10 +383,15 @@ def organization_view(
 
 
 def organization_summaries(
-    session: Session, *, user: User | None, organizations: Sequence[Organization]
+    session: Session,
+    *,
+    user: User | None,
+    organizations: Sequence[Organization],
+    relations: tuple[set[int], set[int]] | None = None,
 ) -> list[OrganizationSummary]:
-    """List entries as the caller may see them; one query for the whole page."""
-    views = views_of(session, user, organizations)
+    """List entries as the caller may see them; one query for the whole page, none when the
+    caller's request relations are given."""
+    views = views_of(session, user, organizations, relations=relations)
     return [
         OrganizationSummary.model_validate(_shown_values(o, views[o.id], _SUMMARY_FIELDS))
         for o in organizations

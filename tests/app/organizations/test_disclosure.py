@@ -503,3 +503,27 @@ def test_size_class_and_region() -> None:
             (None, "70173"),
         )
     ] == ["DE-7", "AT-1", "CH-8", "DE", "DE", "FR", None]
+
+
+def test_a_members_list_page_reads_its_request_relations_once(
+    db_session: Session, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    from sqlalchemy import event
+
+    request(db_session, ids["O"], ids["V"], "pending")
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        response = viewer.get("/api/v1/organizations", params={"limit": 500})
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert response.status_code == 200, response.text
+    relation_reads = [s for s in statements if "FROM cooperation_requests" in s]
+    assert len(relation_reads) == 1, relation_reads
+    named = {i["id"]: i["name"] for i in response.json()["items"]}
+    assert named[ids["O"]] is not None  # the addressee sees the sender's name
