@@ -19,7 +19,10 @@ class Live:
 
 
 def _live(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, app: str, factory: bool
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    app: str,
+    factory: bool,
 ) -> Iterator[Live]:
     backend = request.param
     url = migrated_url(backend, request, tmp_path_factory.mktemp(f"live-{backend}"))
@@ -34,7 +37,9 @@ def _live(
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
     """A migrated database (SQLite or PostgreSQL), an admin token and a server on it."""
     yield from _live(request, tmp_path_factory, "app.asgi:app", False)
 

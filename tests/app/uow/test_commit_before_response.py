@@ -13,9 +13,9 @@ from tests.app.uow.live import API, client, org_body
 
 def _stored(live: Live, external_id: str) -> int:
     with Session(live.engine) as session:
-        return session.scalar(
-            select(func.count()).where(Organization.external_id == external_id)
-        ) or 0
+        return (
+            session.scalar(select(func.count()).where(Organization.external_id == external_id)) or 0
+        )
 
 
 def test_a_create_is_read_and_patched_by_the_very_next_requests(live: Live) -> None:

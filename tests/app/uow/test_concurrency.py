@@ -96,7 +96,9 @@ def test_two_members_accepting_one_request_at_once_one_wins_the_other_gets_409(
     for request_id in request_ids:
         start = threading.Barrier(2)
 
-        def accept(token: str, request_id: int = request_id, start: threading.Barrier = start) -> int:
+        def accept(
+            token: str, request_id: int = request_id, start: threading.Barrier = start
+        ) -> int:
             with client(live.server, token) as http:
                 start.wait()
                 return http.post(f"{REQUESTS}/{request_id}/accept").status_code
