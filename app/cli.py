@@ -25,10 +25,10 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def _session() -> Session:
+def _session(*, writes: bool = False) -> Session:
     from app.db import get_sessionmaker
 
-    return get_sessionmaker()()
+    return get_sessionmaker(writes=writes)()
 
 
 def _encoder(args: argparse.Namespace) -> Encoder | None:
@@ -55,7 +55,8 @@ def _import(path: Path, args: argparse.Namespace, *, partial: bool, dry_run: boo
 
     data = path.read_bytes()
     encoder = _encoder(args)
-    with _session() as session:
+    # the write lock up front (SQLite): a server writing meanwhile cannot make it fail
+    with _session(writes=not dry_run) as session:
         bar = tqdm(desc=f"importing {path.name}", unit="org", disable=not sys.stderr.isatty())
         try:
             report = run_import(
@@ -209,7 +210,13 @@ def cmd_wait_for_db(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=args.host, port=args.port, reload=args.reload)
+    uvicorn.run(
+        "app.asgi:app",
+        host=args.host,
+        port=args.port,
+        reload=args.reload,
+        workers=None if args.reload else args.workers,
+    )
     return 0
 
 
@@ -221,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes; each admits KOOPMATCH_MAX_SESSIONS requests to the database "
+        "at once with a pool of as many connections",
+    )
     serve.set_defaults(func=cmd_serve)
 
     wait = sub.add_parser("wait-for-db", help="wait until the database accepts connections")

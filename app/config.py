@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024
     argon2_parallelism: int = 4
+    # requests that use the database at once (each holds one pooled connection); the others
+    # queue for a slot. Keep it below AnyIO's 40 worker threads: a request holding a
+    # connection must always find a thread to finish on.
+    max_sessions: int = 32
+    # connections beyond max_sessions for work outside requests (start-up checks)
+    db_pool_overflow: int = 8
+    # how long a request waits for a connection or (SQLite) the write lock before a 503
+    lock_timeout_seconds: float = 20.0
+    # the Retry-After of such a 503
+    retry_after_seconds: float = 1.0
 
 
 @cache

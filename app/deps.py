@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
 from app.auth.deps import (
@@ -19,7 +18,7 @@ from app.auth.deps import (
 )
 from app.auth.schemas import MAX_ID
 from app.auth.security import Unauthorized
-from app.db import get_session
+from app.db import SessionDep
 from app.embeddings import Encoder
 from app.errors import Forbidden, NotFound
 from app.matches.index import IndexCache
@@ -42,8 +41,6 @@ __all__ = [
     "VisibleOrganizationDep",
     "require_roles",
 ]
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_encoder(request: Request) -> Encoder | None:

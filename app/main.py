@@ -25,6 +25,7 @@ from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
+from app.unit_of_work import register_error_handlers as register_database_error_handlers
 
 log = logging.getLogger("koopmatch")
 
@@ -74,6 +75,8 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         lifespan=lifespan,
     )
     register_error_handlers(app)
+    # a busy database is a 503 with Retry-After, a lost race a 409, never a 500
+    register_database_error_handlers(app)
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:

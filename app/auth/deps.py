@@ -15,12 +15,11 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from app.auth import service
 from app.auth.security import Unauthorized
-from app.db import get_session
+from app.db import SessionDep
 from app.errors import Forbidden
 from app.models.user import ApiToken, Role, User
 from app.privacy import audit
@@ -52,7 +51,7 @@ bearer_scheme = _BearerScheme(
 
 
 def get_current_token(
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     secret: Annotated[str | None, Depends(bearer_scheme)],
 ) -> ApiToken | None:
     """The presented token (with its user), None without one; 401 for a bad or expired one."""

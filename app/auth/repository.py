@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import datetime as dt
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Competence, Organization
@@ -53,6 +55,21 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.scalars(
         select(ApiToken).where(ApiToken.token_hash == token_hash).options(joinedload(ApiToken.user))
     ).one_or_none()
+
+
+def record_token_use(
+    session: Session, token_id: int, *, at: dt.datetime, resolution: dt.timedelta
+) -> None:
+    """Set a token's last use to `at` unless one within `resolution` is already stored."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - resolution),
+        )
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def get_token(session: Session, token_id: int) -> ApiToken | None:

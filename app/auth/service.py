@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from app import db
 from app.auth import repository
 from app.auth.schemas import CompetenceTeaser, UserCreate, UserPatch, industry_of
 from app.auth.security import (
@@ -274,7 +275,14 @@ def token_for_secret(session: Session, *, secret: str) -> ApiToken | None:
     if token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
+        # after the request's commit, in a transaction of its own: a read stays a read
+        db.after_commit(
+            session,
+            ("token-use", token.id),
+            lambda s: repository.record_token_use(
+                s, token.id, at=now, resolution=LAST_USED_RESOLUTION
+            ),
+        )
     return token
 
 

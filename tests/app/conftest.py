@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
-from app.db import get_session
+from app.db import finish, get_session
 from app.main import create_app
 from app.models.user import Role, TokenKind, User
 from matching.encoders import load_encoder
@@ -70,7 +70,8 @@ def app(db_session: Session, encoder) -> FastAPI:  # type: ignore[no-untyped-def
     def _session() -> Iterator[Session]:
         try:
             yield db_session
-            db_session.commit()
+            # the request's commit and its deferred bookkeeping (a token's last use)
+            finish(db_session)
         except Exception:
             db_session.rollback()
             raise
