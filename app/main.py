@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
+from app.text_types import reject_control_characters
 
 log = logging.getLogger("koopmatch")
 
@@ -72,6 +73,8 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         description="Cooperation-partner matchmaking for SMEs: competence profiles, "
         "complementarity-aware partner matching, matchmaking events.",
         lifespan=lifespan,
+        # path and query parameters are checked once here for every route
+        dependencies=[Depends(reject_control_characters)],
     )
     register_error_handlers(app)
 
