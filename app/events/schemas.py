@@ -20,9 +20,7 @@ from app.matches.schemas import MatchedOrganization, ReasonOut
 from app.text_types import MAX_INT, check_line, check_text
 
 _Line = AfterValidator(check_line)
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _Line
-]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _Line]
 PersonName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Line
 ]
@@ -263,7 +261,9 @@ class RequestCreate(BaseModel):
     to_person_id: Id
     message: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(check_text)
+            str,
+            StringConstraints(strip_whitespace=True, max_length=2000),
+            AfterValidator(check_text),
         ]
         | None
     ) = None
