@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +26,7 @@ from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
 from app.unit_of_work import register_error_handlers as register_database_error_handlers
+from app.text_types import reject_control_characters
 
 log = logging.getLogger("koopmatch")
 
@@ -73,6 +74,8 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         description="Cooperation-partner matchmaking for SMEs: competence profiles, "
         "complementarity-aware partner matching, matchmaking events.",
         lifespan=lifespan,
+        # path and query parameters are checked once here for every route
+        dependencies=[Depends(reject_control_characters)],
     )
     register_error_handlers(app)
     # a busy database is a 503 with Retry-After, a lost race a 409, never a 500

@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.auth.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_email
 from app.models.user import Role, TokenKind
+from app.text_types import MAX_INT, check_line
 
 
 def _check_email(value: str) -> str:
@@ -30,6 +31,7 @@ def _check_email(value: str) -> str:
 Email = Annotated[
     str,
     StringConstraints(max_length=320, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"),
+    AfterValidator(check_line),
     AfterValidator(_check_email),
 ]
 Password = Annotated[
@@ -37,9 +39,13 @@ Password = Annotated[
 ]
 # a login attempt may carry any password up to the cap: policy is checked when one is set
 LoginPassword = Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(check_line),
+]
 # primary keys are INTEGER: PostgreSQL refuses larger values with an error, not "no row"
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_INT
 OrganizationId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -50,7 +56,9 @@ class _Strict(BaseModel):
 class LoginIn(_Strict):
     """Password login as JSON (the OAuth2 form with `username` works too)."""
 
-    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    email: Annotated[
+        str, StringConstraints(min_length=1, max_length=320), AfterValidator(check_line)
+    ]
     password: LoginPassword
 
 

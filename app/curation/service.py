@@ -589,6 +589,14 @@ def merge_organizations(
         execution_options={"synchronize_session": False},
     )
 
+    # earlier merges into the merged organisation now lead to the kept one, so every external_id
+    # that was ever merged keeps naming a living profile (see `merged_external_ids`)
+    session.execute(
+        update(OrganizationMerge)
+        .where(OrganizationMerge.kept_organization_id == merged.id)
+        .values(kept_organization_id=keep.id),
+        execution_options={"synchronize_session": False},
+    )
     history = OrganizationMerge(
         kept_organization_id=keep.id,
         merged_organization_id=merged.id,
@@ -620,3 +628,27 @@ def merge_organizations(
         repointed_relationships=repointed,
         dropped_relationships=dropped,
     )
+
+
+def merged_external_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """external_id -> id of the organisation it was merged into, for those of `external_ids`
+    that belonged to a merged (deleted) duplicate whose surviving profile still exists.
+
+    Imports use it so that re-importing a duplicate's row updates the surviving profile instead
+    of creating the duplicate again. The latest merge of an external_id wins.
+    """
+    ids = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(OrganizationMerge.merged_external_id, OrganizationMerge.kept_organization_id)
+            .where(
+                OrganizationMerge.merged_external_id.in_(ids[start : start + 500]),
+                OrganizationMerge.kept_organization_id.is_not(None),
+            )
+            .order_by(OrganizationMerge.merged_at, OrganizationMerge.id)
+        )
+        for external_id, kept_id in rows:
+            if external_id is not None and kept_id is not None:
+                found[external_id] = kept_id
+    return found

@@ -17,10 +17,16 @@ from pydantic import (
 )
 
 from app.matches.schemas import MatchedOrganization, ReasonOut
+from app.text_types import MAX_INT, check_line, check_text
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TableName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+_Line = AfterValidator(check_line)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _Line]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Line
+]
+TableName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _Line
+]
 Email = Annotated[
     str,
     StringConstraints(
@@ -29,8 +35,26 @@ Email = Annotated[
         max_length=320,
         pattern=r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$",
     ),
+    _Line,
 ]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
+
+# Event dates: a window wide enough for any real event, narrow enough that every slot's UTC
+# time exists in every time zone (9999-12-31 in Pacific/Pago_Pago overflows datetime)
+FIRST_EVENT_DATE = dt.date(2000, 1, 1)
+LAST_EVENT_DATE = dt.date(2100, 12, 31)
+
+
+def _check_event_date(value: dt.date) -> dt.date:
+    if not FIRST_EVENT_DATE <= value <= LAST_EVENT_DATE:
+        raise ValueError(
+            f"must be a date between {FIRST_EVENT_DATE.isoformat()} and "
+            f"{LAST_EVENT_DATE.isoformat()}"
+        )
+    return value
+
+
+EventDate = Annotated[dt.date, AfterValidator(_check_event_date)]
 
 
 def _check_timezone(value: str) -> str:
@@ -45,18 +69,21 @@ def _check_timezone(value: str) -> str:
 
 
 TimeZoneName = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_check_timezone)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=64),
+    _Line,
+    AfterValidator(_check_timezone),
 ]
 
 
-def _unique_dates(value: list[dt.date]) -> list[dt.date]:
+def _unique_dates(value: list[EventDate]) -> list[EventDate]:
     if len(set(value)) != len(value):
         raise ValueError("dates must be distinct")
     return sorted(value)
 
 
 EventDates = Annotated[
-    list[dt.date], Field(min_length=1, max_length=31), AfterValidator(_unique_dates)
+    list[EventDate], Field(min_length=1, max_length=31), AfterValidator(_unique_dates)
 ]
 
 
@@ -138,7 +165,7 @@ class SlotGeneration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date
+    date: EventDate
     start: dt.time = Field(description="Local time of the first slot, e.g. 09:00")
     end: dt.time = Field(description="Local time by which the last slot ends")
     slot_minutes: int = Field(ge=5, le=240)
@@ -232,7 +259,14 @@ class RequestCreate(BaseModel):
 
     from_person_id: Id
     to_person_id: Id
-    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    message: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, max_length=2000),
+            AfterValidator(check_text),
+        ]
+        | None
+    ) = None
 
 
 class RequestOut(BaseModel):

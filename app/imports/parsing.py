@@ -13,6 +13,13 @@ Relationship cells (`customers`, `suppliers`, `partners`) are emitted as
 `{"type": ..., "name": entry, "revenue_share": share}`: parsing cannot know whether an entry is an
 external_id or a company name, so the import service links a name to an organisation when it equals
 an external_id in the file or the database, and keeps it as a name otherwise.
+
+Every file is bounded by work, not only by bytes (`Limits`): at most `max_records` records and
+`max_cells` spreadsheet cells, and an XLSX workbook whose parts together declare at most
+`max_xlsx_uncompressed_bytes` is opened at all (the zip directory is read before any XML). Text
+formats are read line by line and stop at the first record over the limit, XLSX sheets are
+streamed row by row (openpyxl's read-only mode), so a file beyond a limit is refused after
+bounded work with `ImportTooLarge`, which names the limit.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -47,6 +55,10 @@ class SourceRow:
 
     line: int
     data: dict[str, Any]
+    # Spreadsheets: the competence kinds and relationship types the file's columns cover, by
+    # list ({"relationships": {"customer"}} for a file with a customers column only), so a
+    # re-import changes those and leaves the others alone. None: a list given is all of it.
+    covers: dict[str, frozenset[str]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +81,36 @@ class ParsedFile:
 
 class ImportFileError(Exception):
     """The whole file is unusable; the message names the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much work one import file may ask for; documented in the import contract."""
+
+    # records (organisations) in one file; hubs split larger files into several imports
+    max_records: int = 50_000
+    # spreadsheet cells read, blank ones included (a CSV/XLSX row counts its full width)
+    max_cells: int = 2_500_000
+    # the sum of the sizes an XLSX workbook's zip parts declare once decompressed
+    max_xlsx_uncompressed_bytes: int = 128 * 1024 * 1024
+    # parts in the zip (a workbook has a dozen; thousands mean it is not one)
+    max_xlsx_parts: int = 1_000
+    # Excel's own last row: a row number beyond it is not a spreadsheet's
+    max_sheet_row: int = 1_048_576
+    # characters in one CSV cell (a list of 5,000 relationships fits)
+    max_cell_chars: int = 4 * 1024 * 1024
+
+
+LIMITS = Limits()
+
+
+class ImportTooLarge(ImportFileError):
+    """The file asks for more work than `Limits` allows; `limit` names the exceeded field."""
+
+    def __init__(self, message: str, *, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
 
 
 # --- column names -------------------------------------------------------------------------------
@@ -286,8 +328,10 @@ def parse_file(
     filename: str | None = None,
     content_type: str | None = None,
     format: ImportFormat | None = None,
+    limits: Limits = LIMITS,
 ) -> ParsedFile:
-    """Read every record of an import file; raises only `ImportFileError`."""
+    """Read every record of an import file; raises only `ImportFileError` (`ImportTooLarge`
+    when it exceeds `limits`)."""
     if format is not None and format not in FORMATS:
         raise ImportFileError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     data = _utf16_to_utf8(data)
@@ -296,13 +340,13 @@ def parse_file(
     fmt = format or detect_format(data, filename=filename, content_type=content_type)
     try:
         if fmt == "json":
-            parsed = _parse_json(data)
+            parsed = _parse_json(data, limits)
         elif fmt == "jsonl":
-            parsed = _parse_jsonl(data)
+            parsed = _parse_jsonl(data, limits)
         elif fmt == "csv":
-            parsed = _parse_csv(data)
+            parsed = _parse_csv(data, limits)
         else:
-            parsed = _parse_xlsx(data)
+            parsed = _parse_xlsx(data, limits)
     except ImportFileError:
         raise
     except RecursionError as exc:  # absurdly nested JSON
@@ -322,15 +366,17 @@ class _Line:
     error: str | None  # why the line's bytes are not UTF-8, if they are not
 
 
-def _split_lines(data: bytes) -> list[_Line]:
-    """Physical lines, decoded one by one so that one bad byte spoils only its own line."""
+def _split_lines(data: bytes) -> Iterator[_Line]:
+    """Physical lines, decoded one by one so that one bad byte spoils only its own line.
+
+    Lazy: a reader that stops early (a limit reached) has decoded only what it read.
+    """
     offset = len(_BOM) if data.startswith(_BOM) else 0
     separator = b"\n" if b"\n" in data else b"\r"  # classic Mac files end lines with CR alone
-    lines: list[_Line] = []
     for number, raw in enumerate(_chunks(data, offset, separator), start=1):
         start, chunk = raw
         try:
-            lines.append(_Line(number, chunk.decode("utf-8"), None))
+            yield _Line(number, chunk.decode("utf-8"), None)
         except UnicodeDecodeError as exc:
             bad = chunk[exc.start]
             reason = (
@@ -338,8 +384,25 @@ def _split_lines(data: bytes) -> list[_Line]:
                 f"{start + exc.start} of the file (position {exc.start + 1} in the line) cannot be "
                 "read; save the file as UTF-8 and import it again"
             )
-            lines.append(_Line(number, chunk.decode("utf-8", errors="replace"), reason))
-    return lines
+            yield _Line(number, chunk.decode("utf-8", errors="replace"), reason)
+
+
+def _too_many_records(limits: Limits) -> ImportTooLarge:
+    return ImportTooLarge(
+        f"the file holds more than {limits.max_records:,} records (limit max_records); "
+        "split it into several imports",
+        limit="max_records",
+        value=limits.max_records,
+    )
+
+
+def _too_many_cells(limits: Limits) -> ImportTooLarge:
+    return ImportTooLarge(
+        f"the file holds more than {limits.max_cells:,} cells (limit max_cells, blank cells "
+        "count); remove unused columns or split it into several imports",
+        limit="max_cells",
+        value=limits.max_cells,
+    )
 
 
 def _chunks(data: bytes, offset: int, separator: bytes) -> Iterator[tuple[int, bytes]]:
@@ -375,14 +438,14 @@ def _json_error(exc: json.JSONDecodeError) -> ImportFileError:
     )
 
 
-def _parse_json(data: bytes) -> ParsedFile:
+def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
     text = _decode_whole(data)
     pos = _skip(text, 0)
     try:
         if text.startswith("[", pos):
-            elements, end = _scan_array(text, pos)
+            elements, end = _scan_array(text, pos, limits)
         elif text.startswith("{", pos):
-            elements, end = _scan_wrapper(text, pos)
+            elements, end = _scan_wrapper(text, pos, limits)
         else:
             raise ImportFileError(
                 "the file is not a JSON array of organisations (it must start with '[')"
@@ -417,7 +480,7 @@ def _skip(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _scan_array(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
+def _scan_array(text: str, pos: int, limits: Limits) -> tuple[list[tuple[int, Any]], int]:
     """Elements of the array at `text[pos] == "["` with the line each starts on; the end index."""
     elements: list[tuple[int, Any]] = []
     line = text.count("\n", 0, pos) + 1
@@ -428,6 +491,8 @@ def _scan_array(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
     while True:
         line += text.count("\n", counted, pos)
         counted = pos
+        if len(elements) >= limits.max_records:
+            raise _too_many_records(limits)
         value, pos = _decoder.raw_decode(text, pos)
         elements.append((line, value))
         pos = _skip(text, pos)
@@ -439,7 +504,7 @@ def _scan_array(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
             raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
 
 
-def _scan_wrapper(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
+def _scan_wrapper(text: str, pos: int, limits: Limits) -> tuple[list[tuple[int, Any]], int]:
     """The records of `{"items": [...]}` or `{"organizations": [...]}`."""
     pos = _skip(text, pos + 1)
     found: list[tuple[int, Any]] | None = None
@@ -459,7 +524,7 @@ def _scan_wrapper(text: str, pos: int) -> tuple[list[tuple[int, Any]], int]:
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
             pos = _skip(text, pos + 1)
             if found is None and key in ("items", "organizations") and text.startswith("[", pos):
-                found, pos = _scan_array(text, pos)
+                found, pos = _scan_array(text, pos, limits)
             else:
                 _, pos = _decoder.raw_decode(text, pos)
             pos = _skip(text, pos)
@@ -497,10 +562,12 @@ def _json_kind(value: Any) -> str:
 # --- JSON Lines ---------------------------------------------------------------------------------
 
 
-def _parse_jsonl(data: bytes) -> ParsedFile:
+def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
     rows: list[SourceRow] = []
     errors: list[RowError] = []
     for line in _split_lines(data):
+        if len(rows) + len(errors) >= limits.max_records and line.text.strip():
+            raise _too_many_records(limits)
         if line.error is not None:
             errors.append(RowError(line.number, None, line.error))
             continue
@@ -539,6 +606,8 @@ def _parse_jsonl(data: bytes) -> ParsedFile:
 _LIST_SEPARATORS = re.compile(r"[;\r\n]+")
 _INTEREST_SEPARATORS = re.compile(r"[;,\r\n]+")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_MULTI_LINE_COLUMNS = frozenset({"description"})
 _PERCENT = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*%")
 
 
@@ -547,6 +616,19 @@ class _Header:
     columns: list[str | None]  # per cell position: contract column, or None if ignored
     labels: list[str]  # the header cells as written
     line: int
+
+    @property
+    def covers(self) -> dict[str, frozenset[str]]:
+        """The competence kinds and relationship types that the columns give."""
+        covers: dict[str, frozenset[str]] = {}
+        for list_name, by_column in (
+            ("competences", COMPETENCE_COLUMNS),
+            ("relationships", RELATIONSHIP_COLUMNS),
+        ):
+            kinds = frozenset(by_column[c] for c in self.columns if c in by_column)
+            if kinds:
+                covers[list_name] = kinds
+        return covers
 
 
 def _build_header(
@@ -678,6 +760,9 @@ def _record(header: _Header, cells: Sequence[Any]) -> dict[str, Any]:
         elif _is_blank(value):
             data[column] = None
         else:
+            if isinstance(value, str) and column not in _MULTI_LINE_COLUMNS:
+                # a line break typed into a cell (Alt+Enter) is a space in a one-line field
+                value = _LINE_BREAKS.sub(" ", value)
             data[column] = _decimal_point(value) if column in _DECIMAL_COLUMNS else value
     # Competences from three columns are kept in the order core, complementary, peripheral.
     if competences is not None:
@@ -713,7 +798,7 @@ class _Dialect:
     escapechar: str | None
 
 
-def _sniff(lines: Sequence[_Line]) -> _Dialect:
+def _sniff(lines: Iterable[_Line]) -> _Dialect:
     sample_lines: list[str] = []
     size = 0
     for line in lines:
@@ -741,27 +826,49 @@ def _sniff(lines: Sequence[_Line]) -> _Dialect:
     return _Dialect(delimiter if counts[delimiter] else ",", '"', None)
 
 
-def _parse_csv(data: bytes) -> ParsedFile:
+def _head(lines: Iterator[_Line]) -> list[_Line]:
+    """The first lines, enough for the delimiter sniffer (the rest stay in `lines`)."""
+    head: list[_Line] = []
+    content = size = 0
+    for line in lines:
+        head.append(line)
+        if line.error is None and line.text.strip():
+            content += 1
+            size += len(line.text)
+            if content > _SNIFF_LINES or size >= _SNIFF_CHARS:
+                break
+    return head
+
+
+def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
+    # a list of thousands of relationships is one long cell; the csv default is 128 KiB
+    if csv.field_size_limit() < limits.max_cell_chars:
+        csv.field_size_limit(limits.max_cell_chars)
     lines = _split_lines(data)
+    head = _head(lines)
     warnings: list[str] = []
     dialect: _Dialect | None = None
-    first_content = next((line for line in lines if line.text.strip()), None)
+    first_content = next((line for line in head if line.text.strip()), None)
     if first_content is not None and first_content.error is None:
         hint = _SEP_HINT.fullmatch(first_content.text.strip())
         if hint and hint.group(1) in _DELIMITERS:
             # Excel writes "sep=;" as the first line to name the delimiter.
             dialect = _Dialect(hint.group(1), '"', None)
-            lines = [line for line in lines if line.number != first_content.number]
+            head = [line for line in head if line.number != first_content.number]
     if dialect is None:
-        dialect = _sniff(lines)
-    bad_lines = {line.number: line.error for line in lines if line.error is not None}
-
-    source = iter(lines)
-    consumed: list[int] = []  # physical line numbers in the order the csv reader took them
+        dialect = _sniff(head)
+    first_bad: str | None = None
+    # the physical lines of the record being read, and the errors of those lines
+    span: list[int] = []
+    broken: list[str] = []
 
     def texts() -> Iterator[str]:
-        for line in source:
-            consumed.append(line.number)
+        nonlocal first_bad
+        for line in itertools.chain(head, lines):
+            span.append(line.number)
+            if line.error is not None:
+                broken.append(line.error)
+                first_bad = first_bad or line.error
             yield line.text
 
     reader = csv.reader(
@@ -773,35 +880,40 @@ def _parse_csv(data: bytes) -> ParsedFile:
         strict=False,
     )
     header: _Header | None = None
+    covers: dict[str, frozenset[str]] = {}
     rows: list[SourceRow] = []
     errors: list[RowError] = []
-    taken = 0
+    cells_read = 0
     while True:
+        # The reader takes whole lines and never reads ahead, so the lines taken by one call
+        # are exactly that record's lines.
+        span.clear()
+        broken.clear()
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            line_number = consumed[taken] if taken < len(consumed) else None
-            taken = len(consumed)
+            line_number = span[0] if span else None
             errors.append(RowError(line_number, None, f"line {line_number} cannot be read: {exc}"))
             continue
-        # The reader takes whole lines and never reads ahead, so the lines taken by this call
-        # are exactly this record's lines.
-        span = consumed[taken:]
-        taken = len(consumed)
         start = span[0] if span else 0
-        broken = [bad_lines[number] for number in span if number in bad_lines]
+        cells_read += len(cells)
+        if cells_read > limits.max_cells:
+            raise _too_many_cells(limits)
         if header is None:
             if not any(cell.strip() for cell in cells):
                 continue
             if broken:
                 raise ImportFileError(f"the header row cannot be read: {broken[0]}")
             header, header_warnings = _build_header(cells, start, spreadsheet=False)
+            covers = header.covers
             warnings.extend(header_warnings)
             continue
         if not any(cell.strip() for cell in cells):
             continue
+        if len(rows) + len(errors) >= limits.max_records:
+            raise _too_many_records(limits)
         external_id = _external_id(header, cells)
         if broken:
             errors.extend(RowError(start, None, reason, external_id) for reason in broken)
@@ -837,10 +949,9 @@ def _parse_csv(data: bytes) -> ParsedFile:
                 )
             )
             continue
-        rows.append(SourceRow(start, _record(header, cells)))
+        rows.append(SourceRow(start, _record(header, cells), covers))
     if header is None:
-        if bad_lines:
-            first_bad = next(iter(bad_lines.values()))
+        if first_bad is not None:
             raise ImportFileError(f"the header row cannot be read: {first_bad}")
         raise ImportFileError("the file is empty")
     return ParsedFile("csv", rows, errors, warnings)
@@ -853,7 +964,38 @@ def _show(delimiter: str) -> str:
 # --- XLSX ---------------------------------------------------------------------------------------
 
 
-def _parse_xlsx(data: bytes) -> ParsedFile:
+def _check_zip(data: bytes, limits: Limits) -> None:
+    """Refuse a workbook whose parts declare more than the limit, before parsing any XML.
+
+    The declared sizes bind: Python's zipfile stops at a part's declared size and checks its
+    CRC, so a part that lies about its size fails to read instead of growing.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+    if len(parts) > limits.max_xlsx_parts:
+        raise ImportTooLarge(
+            f"the XLSX file holds {len(parts):,} parts, more than {limits.max_xlsx_parts:,} "
+            "(limit max_xlsx_parts); it is not a plain workbook",
+            limit="max_xlsx_parts",
+            value=limits.max_xlsx_parts,
+        )
+    declared = sum(part.file_size for part in parts)
+    if declared > limits.max_xlsx_uncompressed_bytes:
+        raise ImportTooLarge(
+            f"the XLSX workbook unpacks to {declared:,} bytes, more than "
+            f"{limits.max_xlsx_uncompressed_bytes:,} (limit max_xlsx_uncompressed_bytes); "
+            "delete unused rows and columns (Ctrl+End shows where the sheet ends) or save it "
+            "as CSV",
+            limit="max_xlsx_uncompressed_bytes",
+            value=limits.max_xlsx_uncompressed_bytes,
+        )
+
+
+def _parse_xlsx(data: bytes, limits: Limits) -> ParsedFile:
+    _check_zip(data, limits)
     # openpyxl is imported here: it is slow to import and only spreadsheets need it.
     import openpyxl
 
@@ -864,7 +1006,7 @@ def _parse_xlsx(data: bytes) -> ParsedFile:
     except Exception as exc:  # openpyxl raises many kinds of errors for damaged workbooks
         raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
     try:
-        return _read_sheet(workbook)
+        return _read_sheet(workbook, limits)
     except ImportFileError:
         raise
     except Exception as exc:  # a damaged sheet part, found only while streaming it
@@ -880,24 +1022,41 @@ _NUMERIC_CODE_LOSS = {
 }
 
 
-def _read_sheet(workbook: Any) -> ParsedFile:
+def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
     if not workbook.worksheets:
         raise ImportFileError("the XLSX workbook has no worksheet")
     sheet = workbook.worksheets[0]
     # Some writers store a wrong sheet size; forgetting it makes read-only mode read every row.
     sheet.reset_dimensions()
     header: _Header | None = None
+    covers: dict[str, frozenset[str]] = {}
     rows: list[SourceRow] = []
     warnings: list[str] = []
     unnamed_warned: set[int] = set()
     numeric_warned: set[str] = set()
+    cells_read = 0
+    # Rows stream from the sheet's XML one at a time; openpyxl fills gaps between row numbers
+    # with empty rows, so the row number is bounded too (a sheet ends at Excel's last row).
     for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+        if number > limits.max_sheet_row:
+            raise ImportTooLarge(
+                f"the sheet has rows beyond row {limits.max_sheet_row:,}, Excel's last row "
+                "(limit max_sheet_row)",
+                limit="max_sheet_row",
+                value=limits.max_sheet_row,
+            )
+        cells_read += len(cells)
+        if cells_read > limits.max_cells:
+            raise _too_many_cells(limits)
         if all(_is_blank(cell) for cell in cells):
             continue
         if header is None:
             header, header_warnings = _build_header(cells, number, spreadsheet=True)
+            covers = header.covers
             warnings.extend(header_warnings)
             continue
+        if len(rows) >= limits.max_records:
+            raise _too_many_records(limits)
         for position, cell in enumerate(cells):
             beyond = position >= len(header.columns)
             if _is_blank(cell) or position in unnamed_warned:
@@ -917,7 +1076,7 @@ def _read_sheet(workbook: Any) -> ParsedFile:
                     f"{column} is stored as a number in the sheet (first in row {number}: "
                     f"{_cell_text(value)}); {lost}; format the column as text to keep codes exact"
                 )
-        rows.append(SourceRow(number, record))
+        rows.append(SourceRow(number, record, covers))
     if header is None:
         raise ImportFileError(f"the first worksheet '{sheet.title}' is empty")
     return ParsedFile("xlsx", rows, [], warnings)

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 from app.deps import EncoderDep, SessionDep, StaffUser
+from app.embeddings import Encoder
 from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
-from app.imports.parsing import ImportFileError
+from app.imports.parsing import LIMITS, ImportFileError, ImportTooLarge
 from app.imports.schemas import ImportReportOut
-from app.imports.service import ImportRejected, run_import
+from app.imports.service import (
+    ImportRejected,
+    ImportReport,
+    encode_import,
+    read_file,
+    write_import,
+)
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["import"])
 
@@ -68,27 +80,85 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
         data = await upload.read(limit + 1)
         filename, file_type = upload.filename, upload.content_type
     else:
-        data = b""
+        # chunks are collected and joined once: appending to bytes would copy the body so far
+        # on every chunk (quadratic in the upload's size)
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
-            data += chunk
-            if len(data) > limit:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
                 break
+        data = b"".join(chunks)
         filename, file_type = None, content_type or None
     if len(data) > limit:
         raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
     return data, filename, file_type
 
 
+@contextmanager
+def _reader(session: Session) -> Iterator[Session]:
+    """A session for the import's reads before it writes: its own connection when the request's
+    session is bound to an engine, so no write transaction (no SQLite write lock) is open while
+    the encoder runs; the request's session itself when it is bound to one connection."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        yield session
+        return
+    reader = Session(bind=bind)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _import(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str | None,
+    content_type: str | None,
+    partial: bool,
+    dry_run: bool,
+    replace: bool,
+    encoder: Encoder | None,
+) -> ImportReport:
+    read = read_file(data, filename=filename, content_type=content_type)
+    vectors: dict[str, np.ndarray] = {}
+    if encoder is not None and not dry_run:
+        with _reader(session) as reader:
+            vectors = encode_import(reader, read, encoder=encoder, partial=partial, replace=replace)
+    return write_import(
+        session,
+        read,
+        partial=partial,
+        dry_run=dry_run,
+        replace=replace,
+        encoder=encoder,
+        vectors=vectors,
+    )
+
+
+_LIMITS_DOC = (
+    f"Limits: {LIMITS.max_records:,} records and {LIMITS.max_cells:,} spreadsheet cells per "
+    f"file; an XLSX workbook may unpack to {LIMITS.max_xlsx_uncompressed_bytes:,} bytes."
+)
+
+
 @router.post(
     "/import",
     response_model=ImportReportOut,
     openapi_extra=_BODY_DOC,
+    description="Upsert organisations by external_id from JSON, JSON Lines, CSV or XLSX. A "
+    "field the file does not state keeps its stored value; an empty cell or null clears it; "
+    "`replace=true` makes the file the whole truth. " + _LIMITS_DOC,
     responses=problem_responses(
         {
             400: "The file cannot be read as a whole",
             401: "No valid token",
             403: "Only hub staff import",
-            413: "File too large",
+            413: "File too large, or beyond a limit on records, cells or unpacked size "
+            "(`limit` names it)",
             422: "Atomic import with rejected rows: nothing written; `errors` names each row's "
             "line, field and reason",
         }
@@ -101,20 +171,34 @@ async def import_organizations(
     encoder: EncoderDep,
     dry_run: Annotated[bool, Query(description="Validate and report; write nothing")] = False,
     partial: Annotated[bool, Query(description="Write the good rows even if some are bad")] = False,
+    replace: Annotated[
+        bool,
+        Query(
+            description="The file is the whole truth: fields and list entries it does not "
+            "state are cleared (contacts, disclosure and the competitor opt-out excepted)"
+        ),
+    ] = False,
 ) -> JSONResponse:
     """Upsert organisations by external_id from JSON, JSON Lines, CSV or XLSX."""
     data, filename, content_type = await _read_upload(request)
     try:
         report = await run_in_threadpool(
-            run_import,
+            _import,
             session,
             data=data,
             filename=filename,
             content_type=content_type,
             partial=partial,
             dry_run=dry_run,
+            replace=replace,
             encoder=encoder,
         )
+    except ImportTooLarge as exc:
+        raise PayloadTooLarge(
+            f"The file cannot be imported: {exc}",
+            errors=[{"field": "file", "message": str(exc), "limit": exc.limit}],
+            limit={"name": exc.limit, "value": exc.value},
+        ) from exc
     except ImportFileError as exc:
         raise BadRequest(
             f"The file cannot be imported: {exc}", errors=[{"field": "file", "message": str(exc)}]

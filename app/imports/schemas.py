@@ -21,5 +21,6 @@ class ImportReportOut(BaseModel):
     unchanged: int
     rejected: int
     written: bool
+    replace: bool
     errors: list[RowErrorOut]
     warnings: list[str]

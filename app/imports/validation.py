@@ -32,8 +32,48 @@ from app.organizations.schemas import (
 
 @dataclass(frozen=True, slots=True)
 class ValidRow:
+    """A checked record. `given` names the contract fields the file states for it, an explicit
+    null or empty cell included (it clears the stored value); a field not in `given` was absent
+    (no column, no key) and leaves the stored value alone. `covers` as in `SourceRow`."""
+
     line: int
     record: OrganizationRecord
+    given: frozenset[str] = frozenset(OrganizationRecord.model_fields)
+    covers: dict[str, frozenset[str]] | None = None
+
+
+# Fields an explicitly empty cell (or a JSON null) clears. The others keep their stored value
+# when empty: a blank visibility, opt-out or disclosure cell is not taken as "make it public".
+CLEARABLE = frozenset(
+    {
+        "description",
+        "nace_code",
+        "country",
+        "city",
+        "postal_code",
+        "latitude",
+        "longitude",
+        "employees",
+        "website",
+        "founded",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "competences",
+        "relationships",
+        "cooperation_interests",
+    }
+)
+_CONTRACT_FIELDS = frozenset(OrganizationRecord.model_fields)
+
+
+def given_fields(data: dict[str, Any]) -> frozenset[str]:
+    """The contract fields a record states: present with a value, or empty where that clears."""
+    return frozenset(
+        key
+        for key, value in data.items()
+        if key in _CONTRACT_FIELDS and (value is not None or key in CLEARABLE)
+    )
 
 
 # Spreadsheets turn ids, postal codes and NACE codes into numbers; as text they are what was meant.
@@ -156,7 +196,7 @@ def _check(row: SourceRow, external_id: str | None) -> ValidRow | list[RowError]
             RowError(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
             for error in exc.errors(include_url=False)
         ]
-    return ValidRow(row.line, record)
+    return ValidRow(row.line, record, given_fields(row.data), row.covers)
 
 
 def _raw_external_id(data: dict[str, Any]) -> str | None:

@@ -212,14 +212,15 @@ def relationships_by_organization(
 
 
 def organizations_by_id(
-    session: Session, organization_ids: Iterable[int]
+    session: Session, organization_ids: Iterable[int], *, with_profile: bool = False
 ) -> dict[int, Organization]:
-    """Organisations by id (no profile collections loaded); missing ids are left out."""
+    """Organisations by id (profile collections only `with_profile`); missing ids left out."""
     ids = list(set(organization_ids))
     found: dict[int, Organization] = {}
     for start in range(0, len(ids), 500):
-        for org in session.scalars(
-            select(Organization).where(Organization.id.in_(ids[start : start + 500]))
-        ):
+        stmt = select(Organization).where(Organization.id.in_(ids[start : start + 500]))
+        if with_profile:
+            stmt = stmt.options(*full_profile())
+        for org in session.scalars(stmt):
             found[org.id] = org
     return found

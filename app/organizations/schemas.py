@@ -21,6 +21,7 @@ from pydantic import (
 from app.auth.schemas import OrganizationTeaser
 from app.organizations.disclosure import GROUPS, LEVELS, levels_of, region, size_class
 from app.taxonomy.nace import nace_entries, normalize_nace_code
+from app.text_types import check_line, check_text
 
 
 class CompetenceKind(enum.StrEnum):
@@ -159,39 +160,60 @@ def _check_phone(value: str | None) -> str | None:
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Line = AfterValidator(check_line)
+_MultiLine = AfterValidator(check_text)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _Line]
 
 
-Str200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Str300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Str200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Line
+]
+Str300 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _Line
+]
 # optional strings: blank means null
 _Blank = BeforeValidator(_blank_to_none)
-OptStr20 = Annotated[Annotated[str, StringConstraints(max_length=20)] | None, _Blank]
-OptStr200 = Annotated[Annotated[str, StringConstraints(max_length=200)] | None, _Blank]
-OptStr300 = Annotated[Annotated[str, StringConstraints(max_length=300)] | None, _Blank]
-OptStr2000 = Annotated[Annotated[str, StringConstraints(max_length=2000)] | None, _Blank]
-OptStr20000 = Annotated[Annotated[str, StringConstraints(max_length=20000)] | None, _Blank]
+OptStr20 = Annotated[Annotated[str, StringConstraints(max_length=20), _Line] | None, _Blank]
+OptStr200 = Annotated[Annotated[str, StringConstraints(max_length=200), _Line] | None, _Blank]
+OptStr300 = Annotated[Annotated[str, StringConstraints(max_length=300), _Line] | None, _Blank]
+# descriptions may span lines (tab, CR, LF); other control characters are refused
+OptStr2000 = Annotated[
+    Annotated[str, StringConstraints(max_length=2000), _MultiLine] | None, _Blank
+]
+OptStr20000 = Annotated[
+    Annotated[str, StringConstraints(max_length=20000), _MultiLine] | None, _Blank
+]
 # optional numbers: the range sits on the inner type, so an explicit null is simply null
 Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, _Blank]
 Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, _Blank]
-Employees = Annotated[Annotated[int, Field(ge=0)] | None, _Blank]
+# the largest employers have about 2.3 million staff; the column is a 32-bit INTEGER
+MAX_EMPLOYEES = 10_000_000
+Employees = Annotated[Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)] | None, _Blank]
 Share = Annotated[Annotated[float, Field(ge=0, le=1)] | None, _Blank]
 
-Country = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_country)]
-NaceCode = Annotated[str | None, BeforeValidator(_blank_to_none), AfterValidator(_check_nace)]
+Country = Annotated[
+    Annotated[str, StringConstraints(max_length=100), _Line] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_check_country),
+]
+NaceCode = Annotated[
+    Annotated[str, StringConstraints(max_length=20), _Line] | None,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_check_nace),
+]
 Website = Annotated[
-    Annotated[str, StringConstraints(max_length=500)] | None,
+    Annotated[str, StringConstraints(max_length=500), _Line] | None,
     BeforeValidator(_blank_to_none),
     AfterValidator(_check_website),
 ]
 Founded = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_founded)]
 ContactEmail = Annotated[
-    Annotated[str, StringConstraints(max_length=320)] | None,
+    Annotated[str, StringConstraints(max_length=320), _Line] | None,
     BeforeValidator(_blank_to_none),
     AfterValidator(_check_email),
 ]
 ContactPhone = Annotated[
-    Annotated[str, StringConstraints(max_length=50)] | None,
+    Annotated[str, StringConstraints(max_length=50), _Line] | None,
     BeforeValidator(_blank_to_none),
     AfterValidator(_check_phone),
 ]
@@ -298,13 +320,21 @@ def _unique_interests(items: list[CooperationInterest]) -> list[CooperationInter
     return list(dict.fromkeys(items))
 
 
+# per organisation; research institutes list thousands of project partners (CORDIS: 609 ECSEL
+# partners of one Fraunhofer institute alone)
+MAX_COMPETENCES = 200
+MAX_RELATIONSHIPS = 5_000
 Competences = Annotated[
-    list[CompetenceIn], Field(max_length=200), AfterValidator(_unique_competences)
+    list[CompetenceIn], Field(max_length=MAX_COMPETENCES), AfterValidator(_unique_competences)
 ]
 Relationships = Annotated[
-    list[RelationshipIn], Field(max_length=500), AfterValidator(_check_revenue_shares)
+    list[RelationshipIn],
+    Field(max_length=MAX_RELATIONSHIPS),
+    AfterValidator(_check_revenue_shares),
 ]
-Interests = Annotated[list[CooperationInterest], AfterValidator(_unique_interests)]
+Interests = Annotated[
+    list[CooperationInterest], Field(max_length=100), AfterValidator(_unique_interests)
+]
 
 
 class OrganizationFields(_Strict):

@@ -411,7 +411,7 @@ def _write(session: Session, connection: Connection, pending: Sequence[_Pending]
     connection.execute(insert(AUDIT_TABLE), rows)
 
 
-def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     pending: list[_Pending] = []
     for obj in session.new:
         state = instance_state(obj)
@@ -427,14 +427,25 @@ def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
         item = _update(_plan(table), state)
         if item is not None:
             pending.append(item)
-    for obj in session.deleted:
-        state = instance_state(obj)
+    # the flush's own list of deleted rows: besides `session.delete()` it holds the orphans a
+    # replaced collection dropped (a competence or relationship left out of a new list), which
+    # `session.deleted` does not show
+    for state in _deleted_states(flush_context):
         table = state.mapper.local_table
         if not isinstance(table, Table) or table.name in UNAUDITED:
             continue
         pending.append(_delete(_plan(table), state))
     if pending:
         _write(session, session.connection(), pending)
+
+
+def _deleted_states(flush_context: UOWTransaction) -> list[InstanceState[Any]]:
+    """Rows deleted by this flush, explicit deletes and delete-orphan cascades alike."""
+    return [
+        state
+        for state, (isdelete, listonly) in flush_context.states.items()
+        if isdelete and not listonly
+    ]
 
 
 # --- update() and delete() statements --------------------------------------------------------

@@ -13,6 +13,9 @@ from app.taxonomy.schemas import NaceCodeDetail, NaceCodeOut, NaceCodePage
 
 router = APIRouter(prefix="/api/v1/taxonomy", tags=["taxonomy"])
 
+# what a NACE code can look like; anything else cannot name one (and is refused before any query)
+NACE_CODE_PATTERN = r"^[A-Za-z0-9.]+$"
+
 
 @router.get("/nace", response_model=NaceCodePage)
 def list_nace_codes(
@@ -20,7 +23,7 @@ def list_nace_codes(
     level: Annotated[
         int | None, Query(ge=1, le=4, description="1 section, 2 division, 3 group, 4 class")
     ] = None,
-    parent: Annotated[str | None, Query(max_length=8)] = None,
+    parent: Annotated[str | None, Query(max_length=8, pattern=NACE_CODE_PATTERN)] = None,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Text in the English or German label, or a code prefix"),
@@ -42,7 +45,17 @@ def list_nace_codes(
     response_model=NaceCodeDetail,
     responses=problem_responses({404: "Unknown code"}),
 )
-def read_nace_code(session: SessionDep, code: Annotated[str, Path(max_length=8)]) -> NaceCodeDetail:
+def read_nace_code(
+    session: SessionDep,
+    code: Annotated[
+        str,
+        Path(
+            max_length=8,
+            pattern=NACE_CODE_PATTERN,
+            description="A section letter or a code of digits and dots, e.g. C, 26 or 26.51",
+        ),
+    ],
+) -> NaceCodeDetail:
     """One NACE code with its ancestors and children."""
     row, ancestors, children = service.get_code(session, code=code)
     return NaceCodeDetail(
