@@ -209,7 +209,9 @@ def cmd_wait_for_db(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=args.host, port=args.port, reload=args.reload)
+    uvicorn.run(
+        "app.asgi:app", host=args.host, port=args.port, reload=args.reload, workers=args.workers
+    )
     return 0
 
 
@@ -221,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="server processes (they share one index state)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     wait = sub.add_parser("wait-for-db", help="wait until the database accepts connections")
