@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -293,8 +292,10 @@ class Server:
         }
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--log-level", "warning"],
+            [
+                *(sys.executable, "-m", "uvicorn", "app.asgi:app"),
+                *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+            ],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -486,7 +487,7 @@ def run_latency(
         result["match_after_write_p50"] = pct(after, 50)
         result["match_after_write_max"] = max(after)
         result["rss_end_gb"] = server.rss()
-    except Exception as exc:  # noqa: BLE001 - recorded in the results
+    except Exception as exc:
         result["error"] = repr(exc)[:300]
     finally:
         result["rss_peak_gb"] = server.peak_rss_gb
