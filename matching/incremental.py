@@ -105,17 +105,20 @@ def prepare(matcher: Matcher) -> Matcher:
     m: Any = matcher
     n = len(m.profiles_)
     m.alive_ = np.ones(n, dtype=bool)
+    # one matrix at a time, and the sides' views moved at once, so that each fitted matrix is
+    # freed before the next buffer is allocated (peak memory: one matrix, not all)
     m.core_buf_ = _Buffer(m.core_mat_)
-    m.need_buf_ = _Buffer(m.need_mat_)
-    m.profile_buf_ = _Buffer(m.profile_mat_)
-    m.search_buf_ = _Buffer(m.profile_search_mat_)
     m.core_mat_ = m.core_buf_.data[: len(m.core_mat_)]
-    m.need_mat_ = m.need_buf_.data[: len(m.need_mat_)]
-    m.profile_mat_ = m.profile_buf_.data[:n]
-    m.profile_search_mat_ = m.search_buf_.data[: len(m.profile_search_mat_)]
     for i, s in enumerate(m.sides_):
         s.core = m.core_mat_[m.core_start_[i] : m.core_start_[i + 1]]
+    m.need_buf_ = _Buffer(m.need_mat_)
+    m.need_mat_ = m.need_buf_.data[: len(m.need_mat_)]
+    for i, s in enumerate(m.sides_):
         s.need = m.need_mat_[m.need_start_[i] : m.need_start_[i + 1]]
+    m.profile_buf_ = _Buffer(m.profile_mat_)
+    m.profile_mat_ = m.profile_buf_.data[:n]
+    m.search_buf_ = _Buffer(m.profile_search_mat_)
+    m.profile_search_mat_ = m.search_buf_.data[: len(m.profile_search_mat_)]
     for name in ("core_index_", "need_index_", "profile_index_"):
         index = getattr(m, name)
         if index is not None and not isinstance(index, SharedHNSW):
@@ -123,6 +126,31 @@ def prepare(matcher: Matcher) -> Matcher:
     m.core_df_ = Counter(t for tokens in m.core_tokens_ for t in tokens)
     m.live_core_rows_ = len(m.core_tokens_)
     return matcher
+
+
+def share_vectors(matcher: Matcher) -> dict[int, ProfileVec]:
+    """Point the fitted profiles' vectors at the matcher's own matrices, so every vector is
+    held once (the ones the profiles came with, e.g. views of stored bytes, can be freed).
+
+    Replaces the entries of `matcher.profiles_` (call before readers see the matcher) and
+    returns them by id, for callers that keep their own map of profiles.
+    """
+    prepare(matcher)
+    m: Any = matcher
+    out: dict[int, ProfileVec] = {}
+    for r, p in enumerate(m.profiles_):
+        side = m.sides_[r]
+        cores = iter(side.core) if any(c.kind == "core" for c in p.competences) else iter(())
+        needs = iter(side.need)
+        comps = tuple(
+            replace(c, vector=next(cores) if c.kind == "core" else next(needs))
+            for c in p.competences
+        )
+        vector = m.profile_mat_[r] if m.has_profile_[r] else None
+        shared = replace(p, competences=comps, profile_vector=vector)
+        m.profiles_[r] = shared
+        out[p.id] = shared
+    return out
 
 
 def dead_share(matcher: Matcher) -> float:

@@ -29,7 +29,7 @@ from app.matches import changes
 from app.matches.changes import changes_since, current_version
 from app.models import Competence, KnownRelationship, Organization
 from matching import CompetenceVec, Matcher, ProfileVec
-from matching.incremental import needs_refit, prepare, updated
+from matching.incremental import needs_refit, prepare, share_vectors, updated
 from matching.types import CompetenceKind
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,8 @@ class IndexCache:
         # private profiles are never offered to others
         candidates = [p for p in profiles.values() if info[p.id].visibility != "private"]
         matcher = prepare(Matcher(**self.matcher_params).fit(candidates))
+        # the fitted profiles' vectors become views of the engine's matrices: held once
+        profiles.update(share_vectors(matcher))
         return FittedIndex(version, encoder_name, matcher, profiles, info, _dim(matcher))
 
     def _apply(

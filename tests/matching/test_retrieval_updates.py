@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from matching.engine import Matcher
-from matching.incremental import dead_share, live_profiles, needs_refit, prepare, updated
+from matching.incremental import (
+    dead_share,
+    live_profiles,
+    needs_refit,
+    prepare,
+    share_vectors,
+    updated,
+)
 from matching.types import CompetenceVec, Filters, ProfileVec
 from matching.weights import Weights
 
@@ -179,3 +186,25 @@ def test_many_dead_rows_ask_for_a_refit() -> None:
     assert needs_refit(m2, min_dead=11)
     assert not needs_refit(m2, min_dead=12)
     assert not needs_refit(updated(m, removed=[p.id for p in base[:10]]), min_dead=10)
+
+
+def test_shared_vectors_are_views_of_the_matrices_and_rank_the_same() -> None:
+    base = make_profiles(80, seed=11)
+    m = prepare(fresh(base))
+    before = [ranked(m, q) for q in base[:10]]
+    shared = share_vectors(m)
+    assert sorted(shared) == sorted(p.id for p in base)
+    for p in base:
+        q = shared[p.id]
+        assert [c.id for c in q.competences] == [c.id for c in p.competences]
+        for a, b in zip(p.competences, q.competences, strict=True):
+            assert np.array_equal(a.vector, b.vector)
+            assert np.shares_memory(b.vector, m.core_mat_) or np.shares_memory(
+                b.vector, m.need_mat_
+            )
+        if p.profile_vector is not None:
+            assert np.array_equal(p.profile_vector, q.profile_vector)
+    assert [ranked(m, shared[q.id]) for q in base[:10]] == before
+    # and updates still work on top
+    m2 = updated(m, [replace(shared[base[0].id], country="FR")], [base[1].id])
+    assert base[1].id not in [t for t, _, _ in ranked(m2, shared[base[2].id])]
