@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="server processes; each admits KOOPMATCH_MAX_SESSIONS requests to the database "
-        "at once with a pool of as many connections",
+        "at once with a pool of as many connections; all share one index state",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -21,10 +21,13 @@ from starlette.requests import Request
 
 from app import unit_of_work
 from app.config import get_settings
+from app.matches import changes as index_changes
 from app.privacy import audit
 
 # every session of the process records its writes in the audit log
 audit.install()
+# and raises the matching index's change counter when it writes what the engine reads
+index_changes.install()
 
 log = logging.getLogger("koopmatch")
 

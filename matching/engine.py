@@ -624,6 +624,10 @@ class Matcher:
         """(n_profiles,) bool mask of candidates that pass every filter except competitors."""
         n = len(self.profiles_)
         ok = np.ones(n, dtype=bool)
+        # rows replaced or removed by matching.incremental.updated stay out
+        alive = getattr(self, "alive_", None)
+        if alive is not None:
+            ok &= alive
         if side.id is not None and side.id in self.row_of_id_:
             ok[self.row_of_id_[side.id]] = False
         for pid in filters.exclude_ids:

@@ -1,19 +1,42 @@
-"""The fitted engine over all stored vectors, rebuilt only when the stored profiles change."""
+"""The fitted engine over all stored vectors, kept current by updates instead of refits.
+
+Whether the index is current costs one primary-key read: every write to organisations,
+competences or relationships raises `index_state.version` in its own transaction and lists the
+organisations it touched (app.matches.changes). A process that finds a newer version reloads
+only those organisations (and their partners, whose partner lists follow) and applies them to
+the fitted engine with `matching.incremental.updated`, which leaves the previous generation
+intact for requests still using it. So an update made through any server process is used by
+the next match of every other one, and no request waits for a full fit once an index exists:
+bulk changes (more than `sync_limit` organisations, or a statement that names no rows) and the
+periodic compaction (`matching.incremental.needs_refit`) are fitted on a background thread
+while requests keep answering from the previous index.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
+from app.matches import changes
+from app.matches.changes import changes_since, current_version
 from app.models import Competence, KnownRelationship, Organization
 from matching import CompetenceVec, Matcher, ProfileVec
+from matching.incremental import needs_refit, prepare, share_vectors, updated
 from matching.types import CompetenceKind
+
+log = logging.getLogger(__name__)
+changes.install()
+
+# ids per IN (...) clause when loading a subset of organisations
+_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,29 +53,45 @@ class OrgInfo:
     hide_from_competitors: bool
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FittedIndex:
-    token: tuple[Any, ...]
+    version: int  # index_state.version the index reflects
+    encoder_name: str
     matcher: Matcher
     profiles: dict[int, ProfileVec]  # every organisation, private ones too (they may ask)
     info: dict[int, OrgInfo]
     dim: int | None
 
 
-def _token(session: Session, encoder_name: str) -> tuple[Any, ...]:
-    row = session.execute(
-        select(func.count(), func.max(Organization.id), func.max(Organization.modified_at))
-    ).one()
-    competences = session.scalar(select(func.count()).select_from(Competence))
-    return (encoder_name, *row, competences)
+def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
 
 
 def load_profiles(
-    session: Session, encoder_name: str
+    session: Session, encoder_name: str, ids: Collection[int] | None = None
 ) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
-    """ProfileVecs from stored vectors of `encoder_name`; vectors of other models are ignored."""
+    """ProfileVecs from stored vectors of `encoder_name` (vectors of other models are ignored),
+    of every organisation or of `ids` only (ids without a row are left out)."""
+    if ids is None:
+        parts: list[list[int] | None] = [None]
+    else:
+        parts = list(_chunks(ids))
+    profiles: dict[int, ProfileVec] = {}
+    info: dict[int, OrgInfo] = {}
+    for part in parts:
+        p, i = _load(session, encoder_name, part)
+        profiles.update(p)
+        info.update(i)
+    return profiles, info
+
+
+def _load(
+    session: Session, encoder_name: str, ids: list[int] | None
+) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
     competences: dict[int, list[CompetenceVec]] = defaultdict(list)
-    rows = session.execute(
+    comp_query = (
         select(
             Competence.id,
             Competence.organization_id,
@@ -63,41 +102,48 @@ def load_profiles(
         .where(Competence.embedding_model == encoder_name, Competence.embedding.is_not(None))
         .order_by(Competence.id)
     )
-    for comp_id, org_id, kind, label, blob in rows:
+    rel_query = select(
+        KnownRelationship.organization_id, KnownRelationship.related_organization_id
+    ).where(KnownRelationship.related_organization_id.is_not(None))
+    org_query = select(
+        Organization.id,
+        Organization.external_id,
+        Organization.name,
+        Organization.nace_code,
+        Organization.country,
+        Organization.city,
+        Organization.latitude,
+        Organization.longitude,
+        Organization.employees,
+        Organization.cooperation_interests,
+        Organization.visibility,
+        Organization.postal_code,
+        Organization.hide_from_competitors,
+        Organization.profile_embedding,
+        Organization.embedding_model,
+    ).order_by(Organization.id)
+    if ids is not None:
+        comp_query = comp_query.where(Competence.organization_id.in_(ids))
+        rel_query = rel_query.where(
+            or_(
+                KnownRelationship.organization_id.in_(ids),
+                KnownRelationship.related_organization_id.in_(ids),
+            )
+        )
+        org_query = org_query.where(Organization.id.in_(ids))
+    for comp_id, org_id, kind, label, blob in session.execute(comp_query):
         assert blob is not None  # filtered above
         competences[org_id].append(
             CompetenceVec(comp_id, cast(CompetenceKind, kind), label, from_bytes(blob))
         )
     neighbours: dict[int, set[int]] = defaultdict(set)
-    for a, b in session.execute(
-        select(KnownRelationship.organization_id, KnownRelationship.related_organization_id).where(
-            KnownRelationship.related_organization_id.is_not(None)
-        )
-    ):
+    for a, b in session.execute(rel_query):
         if b is not None:
             neighbours[a].add(b)
             neighbours[b].add(a)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
-    for org in session.execute(
-        select(
-            Organization.id,
-            Organization.external_id,
-            Organization.name,
-            Organization.nace_code,
-            Organization.country,
-            Organization.city,
-            Organization.latitude,
-            Organization.longitude,
-            Organization.employees,
-            Organization.cooperation_interests,
-            Organization.visibility,
-            Organization.postal_code,
-            Organization.hide_from_competitors,
-            Organization.profile_embedding,
-            Organization.embedding_model,
-        ).order_by(Organization.id)
-    ):
+    for org in session.execute(org_query):
         vector = (
             from_bytes(org.profile_embedding)
             if org.profile_embedding is not None and org.embedding_model == encoder_name
@@ -134,25 +180,153 @@ def load_profiles(
     return profiles, info
 
 
-class IndexCache:
-    """Holds one FittedIndex; `get` refits when the database changed since the last fit."""
+def _dim(matcher: Matcher) -> int | None:
+    return cast(int | None, getattr(matcher, "dim_", None))
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+
+class IndexCache:
+    """Holds the current FittedIndex of a process; `get` brings it up to date.
+
+    `sync_limit`: at most this many changed organisations are applied inside the request that
+    notices them (an update of milliseconds); larger change sets are fitted in the background.
+    `matcher_params` go to `Matcher(...)` for every full fit.
+    """
+
+    def __init__(self, *, sync_limit: int = 200, matcher_params: dict[str, Any] | None = None):
+        self.sync_limit = sync_limit
+        self.matcher_params = dict(matcher_params or {})
+        self._lock = threading.Lock()  # one writer of _current at a time
         self._current: FittedIndex | None = None
+        self._worker: threading.Thread | None = None
+        # how the index was kept current: "fits", "background_fits", "updates", "private"
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def current(self) -> FittedIndex | None:
+        return self._current
 
     def get(self, session: Session, encoder_name: str) -> FittedIndex:
-        token = _token(session, encoder_name)
+        version = current_version(session)
         current = self._current
-        if current is not None and current.token == token:
+        own_writes = bool(session.info.get(changes.UNCOMMITTED))
+        if (
+            current is not None
+            and current.encoder_name == encoder_name
+            and current.version >= version
+            and not own_writes
+        ):
             return current
+        if own_writes:
+            # the session's own writes are not committed: an index for this request only
+            self.stats["private"] += 1
+            return self._brought_up(session, current, encoder_name, version)
         with self._lock:
-            if self._current is not None and self._current.token == token:
-                return self._current
-            profiles, info = load_profiles(session, encoder_name)
-            # private profiles are never offered to others
-            candidates = [p for p in profiles.values() if info[p.id].visibility != "private"]
-            matcher = Matcher().fit(candidates)
-            dims = [len(p.profile_vector) for p in candidates if p.profile_vector is not None]
-            self._current = FittedIndex(token, matcher, profiles, info, dims[0] if dims else None)
+            current = self._current
+            if current is not None and current.encoder_name == encoder_name:
+                if current.version >= version:
+                    return current  # another request caught up meanwhile
+                changed = changes_since(session, current.version, version)
+                if None not in changed and len(changed) <= self.sync_limit:
+                    self._current = self._apply(session, current, cast(set[int], changed), version)
+                    self.stats["updates"] += 1
+                    if needs_refit(self._current.matcher):
+                        self._start_background(session, encoder_name)
+                    return self._current
+                self._start_background(session, encoder_name)
+                return current
+            # nothing to answer from yet: the first fit runs here
+            self._current = self._fit(session, encoder_name, version)
+            self.stats["fits"] += 1
             return self._current
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a background fit to finish (command line, tests, benchmarks)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    # ------------------------------------------------------------------ building
+    def _fit(self, session: Session, encoder_name: str, version: int) -> FittedIndex:
+        profiles, info = load_profiles(session, encoder_name)
+        # private profiles are never offered to others
+        candidates = [p for p in profiles.values() if info[p.id].visibility != "private"]
+        matcher = prepare(Matcher(**self.matcher_params).fit(candidates))
+        # the fitted profiles' vectors become views of the engine's matrices: held once
+        profiles.update(share_vectors(matcher))
+        return FittedIndex(version, encoder_name, matcher, profiles, info, _dim(matcher))
+
+    def _apply(
+        self, session: Session, index: FittedIndex, changed: set[int], version: int
+    ) -> FittedIndex:
+        """`index` with the organisations in `changed` reloaded, and their partners (old and
+        new), whose partner lists change with theirs."""
+        loaded, info = load_profiles(session, index.encoder_name, changed)
+        partners: set[int] = set()
+        for pid in changed:
+            for source in (index.profiles.get(pid), loaded.get(pid)):
+                if source is not None:
+                    partners |= source.known_partner_ids
+        extra = partners - changed
+        if extra:
+            more, more_info = load_profiles(session, index.encoder_name, extra)
+            loaded.update(more)
+            info.update(more_info)
+        touched = changed | extra
+        profiles = dict(index.profiles)
+        infos = dict(index.info)
+        for pid in touched:
+            if pid in loaded:
+                profiles[pid], infos[pid] = loaded[pid], info[pid]
+            else:
+                profiles.pop(pid, None)
+                infos.pop(pid, None)
+        upserts = [loaded[p] for p in sorted(loaded) if info[p].visibility != "private"]
+        removed = [p for p in touched if p not in loaded or info[p].visibility == "private"]
+        matcher = updated(index.matcher, upserts, removed)
+        return FittedIndex(version, index.encoder_name, matcher, profiles, infos, _dim(matcher))
+
+    def _brought_up(
+        self, session: Session, index: FittedIndex | None, encoder_name: str, version: int
+    ) -> FittedIndex:
+        if index is None or index.encoder_name != encoder_name:
+            return self._fit(session, encoder_name, version)
+        changed = changes_since(session, index.version, version)
+        if None in changed:
+            return self._fit(session, encoder_name, version)
+        return self._apply(session, index, cast(set[int], changed), version)
+
+    def _start_background(self, session: Session, encoder_name: str) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            return
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        self._worker = threading.Thread(
+            target=self._rebuild, args=(engine, encoder_name), name="match-index", daemon=True
+        )
+        self._worker.start()
+
+    def _rebuild(self, engine: Engine, encoder_name: str) -> None:
+        """A full fit on a connection of its own; published once it caught up with updates
+        that requests applied meanwhile (never an index older than the current one)."""
+        try:
+            for _attempt in range(3):
+                with Session(engine) as session:
+                    fitted = self._fit(session, encoder_name, current_version(session))
+                with self._lock, Session(engine) as session:
+                    current = self._current
+                    if (
+                        current is not None
+                        and current.encoder_name == encoder_name
+                        and current.version > fitted.version
+                    ):
+                        changed = changes_since(session, fitted.version, current.version)
+                        if None in changed:
+                            continue  # another bulk change came in: fit again
+                        fitted = self._apply(
+                            session, fitted, cast(set[int], changed), current.version
+                        )
+                    self._current = fitted
+                    self.stats["background_fits"] += 1
+                    return
+        except Exception:
+            log.exception("background fit of the matching index failed")

@@ -1,0 +1,134 @@
+"""The change feed of the matching index: which organisations changed, and a counter.
+
+Every transaction that writes organisations, competences or relationships through the ORM
+raises `index_state.version` by one and records the organisations it touched in
+`index_changes`, in the same transaction (so a rollback takes both back). A server process
+knows whether its index is current with one primary-key read, and which organisations to
+reload from the rows after its own version; this works across any number of processes.
+
+Listeners on the Session class, as the audit log's: ``after_flush`` for ORM flushes,
+``do_orm_execute`` for ORM-enabled bulk statements (which name no rows: they record a change of
+everything unless they only touch columns the engine never reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, event, insert, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm.attributes import get_history
+
+from app.models import Competence, KnownRelationship, Organization
+from app.models.index_state import IndexChange, IndexState
+
+STATE: Table = IndexState.__table__  # type: ignore[assignment]
+CHANGES: Table = IndexChange.__table__  # type: ignore[assignment]
+# session.info key: this session wrote index changes that are not committed yet
+UNCOMMITTED = "index_uncommitted"
+# organisation columns the engine does not read: bulk updates of only these change nothing
+_UNREAD = frozenset({"verified_at", "verified_by", "modified_at"})
+_TRACKED = (Organization, Competence, KnownRelationship)
+
+
+def current_version(session: Session) -> int:
+    """The change counter as this session sees it (one primary-key read)."""
+    return int(session.scalar(select(STATE.c.version).where(STATE.c.id == 1)) or 0)
+
+
+def changes_since(session: Session, after: int, upto: int) -> set[int | None]:
+    """Organisations changed in (after, upto]; None in the set means anything may have."""
+    rows = session.execute(
+        select(CHANGES.c.organization_id)
+        .where(CHANGES.c.version > after, CHANGES.c.version <= upto)
+        .distinct()
+    )
+    return {r[0] for r in rows}
+
+
+def record(connection: Connection, organization_ids: Iterable[int | None]) -> int:
+    """Raise the counter and record `organization_ids` (None: everything); the new version."""
+    ids = set(organization_ids)
+    version = connection.execute(
+        update(STATE)
+        .where(STATE.c.id == 1)
+        .values(version=STATE.c.version + 1)
+        .returning(STATE.c.version)
+    ).scalar_one()
+    connection.execute(
+        insert(CHANGES), [{"version": version, "organization_id": i} for i in sorted_ids(ids)]
+    )
+    return int(version)
+
+
+def sorted_ids(ids: set[int | None]) -> list[int | None]:
+    """None (everything) first, then ascending ids: a stable order for the inserted rows."""
+    return ([None] if None in ids else []) + sorted(i for i in ids if i is not None)
+
+
+def _values(obj: Any, attribute: str) -> set[int]:
+    """Current and previous values of an integer attribute (a moved row touches both sides)."""
+    history = get_history(obj, attribute)
+    return {
+        v
+        for v in (*history.added, *history.unchanged, *history.deleted)
+        if isinstance(v, int) and not isinstance(v, bool)
+    }
+
+
+def _touched(objects: Iterable[Any]) -> set[int | None]:
+    ids: set[int | None] = set()
+    for obj in objects:
+        if isinstance(obj, Organization):
+            ids.add(obj.id)
+        elif isinstance(obj, Competence):
+            ids |= _values(obj, "organization_id")
+        elif isinstance(obj, KnownRelationship):
+            # the related organisation lists this one as a partner too
+            ids |= _values(obj, "organization_id") | _values(obj, "related_organization_id")
+    return ids
+
+
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    written = [
+        *session.new,
+        *(o for o in session.dirty if session.is_modified(o, include_collections=False)),
+        *session.deleted,
+    ]
+    ids = _touched(o for o in written if isinstance(o, _TRACKED))
+    if ids:
+        record(session.connection(), ids)
+        session.info[UNCOMMITTED] = True
+
+
+def _on_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ not in _TRACKED:
+        return
+    if state.is_update and mapper.class_ is Organization:
+        values = getattr(state.statement, "_values", None) or {}
+        names = {getattr(k, "key", k) for k in values}
+        if names and names <= _UNREAD:
+            return
+    record(state.session.connection(), [None])
+    state.session.info[UNCOMMITTED] = True
+
+
+def _settled(session: Session, transaction: Any) -> None:
+    # the outermost transaction ended: its changes are committed or gone
+    if transaction.parent is None:
+        session.info.pop(UNCOMMITTED, None)
+
+
+def install() -> None:
+    """Register the listeners on the Session class (idempotent)."""
+    for name, listener in (
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _on_orm_execute),
+        ("after_transaction_end", _settled),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
