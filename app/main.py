@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.router import router as auth_router
@@ -25,6 +27,10 @@ from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
+from app.web.docs import router as docs_router
+from app.web.headers import SecurityHeadersMiddleware
+from app.web.rendering import STATIC, error_page, wants_page
+from app.web.router import router as web_router
 
 log = logging.getLogger("koopmatch")
 
@@ -72,8 +78,22 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         description="Cooperation-partner matchmaking for SMEs: competence profiles, "
         "complementarity-aware partner matching, matchmaking events.",
         lifespan=lifespan,
+        # /docs is served from the package's own Swagger UI (app.web.docs); no CDN
+        docs_url=None,
+        redoc_url=None,
     )
     register_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    json_http_error = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # a browser asking for a page that does not exist gets a page, API clients JSON
+        if wants_page(request):
+            return error_page(request, exc.status_code)
+        response: Response = await json_http_error(request, exc)
+        return response
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
@@ -103,4 +123,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(curation_router)
     app.include_router(cooperation_router)
     app.include_router(privacy_router)
+    app.include_router(docs_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
