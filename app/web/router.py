@@ -27,7 +27,7 @@ from app.matches.schemas import MatchOut
 from app.models import Organization
 from app.models.user import TokenKind, User
 from app.organizations import service as organization_service
-from app.organizations.schemas import CooperationInterest, OrganizationPatch
+from app.organizations.schemas import CooperationInterest, OrganizationOut, OrganizationPatch
 from app.privacy import service as privacy_service
 from app.privacy.repository import AuditQuery
 from app.web import forms, i18n, policy
@@ -153,6 +153,8 @@ def dashboard(
     if user.organization_id is None:
         return render(request, "dashboard_staff.html", user=user)
     organization = own_organization(session, user)
+    # the profile first: later queries may load the same row again without its collections
+    profile = policy.profile(session, user, organization)
     checks = forms.completeness(organization)
     received, _ = cooperation_service.list_requests(
         session, user=user, organization_id=None, direction="received", status="pending",
@@ -178,7 +180,7 @@ def dashboard(
         request,
         "dashboard.html",
         {
-            "organization": policy.profile(session, user, organization),
+            "organization": profile,
             "checks": checks,
             "complete": sum(done for _, done in checks) / len(checks),
             "received": cooperation_service.requests_out(session, user=user, requests=received),
@@ -327,13 +329,17 @@ def requests_page(request: Request, session: SessionDep, user: MemberUser) -> Re
 
 def _target(
     session: Session, user: User, organization_id: int, cache: IndexDep, encoder: EncoderDep
-) -> Organization:
-    """An organisation the member's organisation may address (404 like a missing one)."""
+) -> OrganizationOut:
+    """An organisation the member's organisation may address, as the member sees it (404
+    like a missing one)."""
     target = organization_service.get_organization(session, organization_id=organization_id)
-    hidden = matches_service.hidden_from_competitor(session, cache, encoder, user.organization_id or 0)
-    if not policy.may_see(user, target) or target.visibility == "private" or target.id in hidden:
+    if not policy.may_see(user, target) or target.visibility == "private":
         raise NotFound(f"No organisation with id {organization_id}.")
-    return target
+    shown = policy.profile(session, user, target)
+    hidden = matches_service.hidden_from_competitor(session, cache, encoder, user.organization_id or 0)
+    if target.id in hidden:
+        raise NotFound(f"No organisation with id {organization_id}.")
+    return shown
 
 
 @router.get("/requests/new")
@@ -349,7 +355,7 @@ def new_request(
     return render(
         request,
         "request_new.html",
-        {"target": policy.profile(session, user, target), "interests": INTERESTS, "error": None,
+        {"target": target, "interests": INTERESTS, "error": None,
          "message": "", "kind": ""},
         user=user,
     )
@@ -376,7 +382,7 @@ def send_request(
         return render(
             request,
             "request_new.html",
-            {"target": policy.profile(session, user, target), "interests": INTERESTS,
+            {"target": target, "interests": INTERESTS,
              "error": error, "message": message, "kind": kind},
             user=user,
             status_code=422 if error != "pending" else 409,
