@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import Engine
 
 from app.db import make_engine
-from tests.conftest import BACKENDS, migrated_url
+from tests.app.conftest import app, client_for, encoder, make_account  # noqa: F401 (fixtures)
+from tests.conftest import BACKENDS, _fresh_postgres_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -72,7 +73,10 @@ def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     backend = request.param
-    database_url = migrated_url(backend, request, tmp_path_factory.mktemp(f"live-{backend}"))
+    if backend == "sqlite":
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('live-sqlite') / 'live.db'}"
+    else:
+        database_url = _fresh_postgres_database(request.getfixturevalue("_pg_server_url"))
     env = _environment(database_url)
     koopmatch = [sys.executable, "-m", "app.cli"]
     subprocess.run([*koopmatch, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
