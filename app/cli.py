@@ -112,13 +112,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from app.auth.service import ensure_demo_admin
+    from app.auth.service import ensure_demo_admin, ensure_demo_members
 
     code = _import(get_settings().seed_file, args, partial=False, dry_run=False)
     with _session() as session, session.begin():
         demo = ensure_demo_admin(session)
+        members = ensure_demo_members(session)
     if demo is not None:
         print(f"demo admin (development only): {demo[0]} / {demo[1]}")
+    for email, password in members:
+        print(f"demo member (development only): {email} / {password}")
     return code
 
 

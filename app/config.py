@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # failed logins allowed per e-mail address and client IP within the window, then 429
     login_max_failures: int = 5
     login_window_seconds: int = 60
+    # unsuccessful logins allowed per client address (any e-mail) within the window, then 429
+    login_address_max_failures: int = 30
+    # proxies (addresses or networks) whose X-Forwarded-For is believed; none by default
+    trusted_proxies: list[str] = []
     # argon2id cost; raising them makes stored hashes be upgraded at the next login
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 64 * 1024

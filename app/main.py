@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.router import router as auth_router
@@ -27,6 +29,10 @@ from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
 from app.unit_of_work import register_error_handlers as register_database_error_handlers
 from app.text_types import reject_control_characters
+from app.web.docs import router as docs_router
+from app.web.headers import SecurityHeadersMiddleware
+from app.web.rendering import STATIC, error_page, wants_page
+from app.web.router import router as web_router
 
 log = logging.getLogger("koopmatch")
 
@@ -76,10 +82,24 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         lifespan=lifespan,
         # path and query parameters are checked once here for every route
         dependencies=[Depends(reject_control_characters)],
+        # /docs is served from the package's own Swagger UI (app.web.docs); no CDN
+        docs_url=None,
+        redoc_url=None,
     )
     register_error_handlers(app)
     # a busy database is a 503 with Retry-After, a lost race a 409, never a 500
     register_database_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    json_http_error = app.exception_handlers[StarletteHTTPException]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # a browser asking for a page that does not exist gets a page, API clients JSON
+        if wants_page(request):
+            return error_page(request, exc.status_code)
+        response: Response = await json_http_error(request, exc)
+        return response
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
@@ -109,4 +129,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(curation_router)
     app.include_router(cooperation_router)
     app.include_router(privacy_router)
+    app.include_router(docs_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

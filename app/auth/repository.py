@@ -122,3 +122,22 @@ def competences_by_organization(
         for competence in rows:
             found[competence.organization_id].append(competence)
     return found
+
+
+def login_tokens(session: Session, *, user_id: int, limit: int) -> list[ApiToken]:
+    """The account's newest login tokens (revoked and expired ones too)."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.kind == TokenKind.login.value)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def user_names(session: Session, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all()
+    return {user_id: name for user_id, name in rows}

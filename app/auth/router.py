@@ -6,12 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import service
 from app.auth.deps import AdminUser, CurrentToken, CurrentUser
-from app.auth.ratelimit import LoginLimiter
+from app.auth.ratelimit import LoginLimiter, client_address
 from app.auth.schemas import (
     MAX_ID,
     ApiKeyCreate,
@@ -60,15 +61,56 @@ _LOGIN_BODY: dict[str, Any] = {
 }
 
 
-def login_limiter(request: Request) -> LoginLimiter:
-    limiter = getattr(request.app.state, "login_limiter", None)
+def _limiter(request: Request, name: str, max_failures: int) -> LoginLimiter:
+    limiter: LoginLimiter | None = getattr(request.app.state, name, None)
     if limiter is None:
-        settings = get_settings()
         limiter = LoginLimiter(
-            max_failures=settings.login_max_failures, window=settings.login_window_seconds
+            max_failures=max_failures, window=get_settings().login_window_seconds
         )
-        request.app.state.login_limiter = limiter
+        setattr(request.app.state, name, limiter)
     return limiter
+
+
+def login_limiter(request: Request) -> LoginLimiter:
+    """Unsuccessful logins per (e-mail, client address)."""
+    return _limiter(request, "login_limiter", get_settings().login_max_failures)
+
+
+def address_limiter(request: Request) -> LoginLimiter:
+    """Unsuccessful logins per client address, whatever the e-mail."""
+    return _limiter(request, "address_limiter", get_settings().login_address_max_failures)
+
+
+def request_address(request: Request) -> str:
+    """The client's address; X-Forwarded-For only from a configured proxy."""
+    return client_address(request, get_settings().trusted_proxies)
+
+
+async def login_user(request: Request, session: Session, *, email: str, password: str) -> User:
+    """Check a password within the login limits (429) and return the account (401 if wrong).
+
+    The attempt is counted before the password is checked, so parallel guesses cannot pass
+    the limit; a success gives its place back.
+    """
+    address = request_address(request)
+    key = (normalize_email(email), address)
+    by_address = (address, "")
+    accounts, addresses = login_limiter(request), address_limiter(request)
+    wait = addresses.attempt(by_address)
+    if wait:
+        raise TooManyRequests(
+            f"Too many failed logins from your address; try again in {wait} s.", retry_after=wait
+        )
+    wait = accounts.attempt(key)
+    if wait:
+        addresses.release(by_address)
+        raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
+    user = await run_in_threadpool(service.authenticate, session, email=email, password=password)
+    if user is None:
+        raise Unauthorized("Wrong e-mail or password.")
+    accounts.succeeded(key)
+    addresses.release(by_address)
+    return user
 
 
 async def _read_login(request: Request) -> LoginIn:
@@ -103,18 +145,7 @@ async def _read_login(request: Request) -> LoginIn:
 async def login(request: Request, session: SessionDep) -> TokenOut:
     """Log in with e-mail and password; returns a bearer token."""
     body = await _read_login(request)
-    limiter = login_limiter(request)
-    key = (normalize_email(body.email), request.client.host if request.client else "")
-    wait = limiter.retry_after(key)
-    if wait:
-        raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
-    user = await run_in_threadpool(
-        service.authenticate, session, email=body.email, password=body.password
-    )
-    if user is None:
-        limiter.failed(key)
-        raise Unauthorized("Wrong e-mail or password.")
-    limiter.succeeded(key)
+    user = await login_user(request, session, email=body.email, password=body.password)
     token, secret = service.issue_token(
         session, user=user, kind=TokenKind.login, lifetime=service.login_lifetime()
     )
@@ -134,6 +165,31 @@ async def login(request: Request, session: SessionDep) -> TokenOut:
 def logout(token: CurrentToken, session: SessionDep) -> Response:
     """Revoke the token this request was made with."""
     service.revoke_token(session, token=token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses({401: UNAUTHORIZED, 422: "Wrong current password, or a weak new one"}),
+)
+async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
+    """Change your password; every session and API key made from the old one ends, this one too."""
+    await run_in_threadpool(
+        service.change_password,
+        session,
+        user=user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

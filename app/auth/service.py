@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from app import db
-from app.auth import repository
+from app.auth import passwords, repository
 from app.auth.schemas import CompetenceTeaser, UserCreate, UserPatch, industry_of
 from app.auth.security import (
     PASSWORD_MAX_LENGTH,
@@ -88,6 +88,12 @@ def _check_password(password: str, *, field: str = "password") -> None:
         raise Invalid(
             f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
             errors=[{"field": field, "message": "wrong length"}],
+        )
+    problem = passwords.weakness(password)
+    if problem is not None:
+        raise Invalid(
+            f"This password is {problem}; choose a longer or less common one.",
+            errors=[{"field": field, "message": problem}],
         )
 
 
@@ -188,6 +194,8 @@ def update_user(session: Session, *, user: User, patch: UserPatch) -> User:
     if patch.password is not None:
         _check_password(patch.password)
         user.password_hash = hash_password(patch.password)
+        # sessions and API keys made while the old password was valid end with it
+        _revoke_all(session, user)
     session.flush()
     return user
 
@@ -201,10 +209,26 @@ def deactivate_user(session: Session, *, user: User) -> User:
     return user
 
 
-def set_password(session: Session, *, user: User, password: str) -> None:
+def set_password(session: Session, *, user: User, password: str) -> int:
+    """Set a new password and revoke every session and API key of the account; the count."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    revoked = _revoke_all(session, user)
     session.flush()
+    return revoked
+
+
+def change_password(
+    session: Session, *, user: User, current_password: str, new_password: str
+) -> int:
+    """The account holder's change: the current password first; every session and API key
+    made from the old one ends (the count)."""
+    if user.password_hash is None or not verify_password(user.password_hash, current_password):
+        raise Invalid(
+            "The current password is wrong.",
+            errors=[{"field": "current_password", "message": "wrong password"}],
+        )
+    return set_password(session, user=user, password=new_password)
 
 
 # --- credentials -----------------------------------------------------------------------------
@@ -286,6 +310,16 @@ def token_for_secret(session: Session, *, secret: str) -> ApiToken | None:
     return token
 
 
+def login_history(session: Session, *, user: User, limit: int = 2) -> list[ApiToken]:
+    """The account's newest sign-ins (login tokens), newest first."""
+    return repository.login_tokens(session, user_id=user.id, limit=limit)
+
+
+def user_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    """Display names of accounts by id (for "changed by ..." notes)."""
+    return repository.user_names(session, sorted(set(user_ids)))
+
+
 def revoke_token(session: Session, *, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
@@ -330,6 +364,39 @@ def ensure_demo_admin(session: Session) -> tuple[str, str] | None:
     return DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
 
+# demo member accounts (development only): a sensor maker and a telematics firm whose needs and
+# offers meet, so a newcomer can walk through a whole cooperation request with two accounts
+DEMO_MEMBERS = (
+    ("demo-member@koopmatch.example", "Demo member (Sensotec)", "KM-DE-0001"),
+    ("demo-partner@koopmatch.example", "Demo partner (Telematik Nord)", "KM-DE-0074"),
+)
+
+
+def ensure_demo_members(session: Session) -> list[tuple[str, str]]:
+    """In development, create the demo member accounts of the seeded organisations that exist;
+    the (email, password) pairs created."""
+    if get_settings().environment != "development":
+        return []
+    created = []
+    for email, name, external_id in DEMO_MEMBERS:
+        organization_id = repository.organization_id_by_reference(session, external_id)
+        if organization_id is None or repository.get_user_by_email(session, email) is not None:
+            continue
+        session.add(
+            User(
+                email=email,
+                name=name,
+                role=Role.member.value,
+                organization_id=organization_id,
+                password_hash=hash_password(DEMO_ADMIN_PASSWORD),
+                is_active=True,
+            )
+        )
+        created.append((email, DEMO_ADMIN_PASSWORD))
+    session.flush()
+    return created
+
+
 def startup_problems(session: Session, settings: Settings) -> list[str]:
     """Reasons to refuse to serve outside development: secrets everyone knows."""
     if settings.environment == "development":
@@ -341,6 +408,12 @@ def startup_problems(session: Session, settings: Settings) -> list[str]:
             f"the demo admin {DEMO_ADMIN_EMAIL} (published password) is active; "
             "deactivate or delete it"
         )
+    for email, _name, _organization in DEMO_MEMBERS:
+        member = repository.get_user_by_email(session, email)
+        if member is not None and member.is_active:
+            problems.append(
+                f"the demo member {email} (published password) is active; deactivate or delete it"
+            )
     password = urlsplit(settings.database_url).password
     if password is not None and password.lower() in DEFAULT_DB_PASSWORDS:
         problems.append(

@@ -1,0 +1,112 @@
+"""German and English: the locale of a request, gettext catalogues, dates and numbers.
+
+The catalogues (`locale/<lang>/LC_MESSAGES/messages.po`) are compiled in memory when first
+used, so no compiled file has to be built or committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import Translations
+from starlette.requests import Request
+
+LOCALES = ("de", "en")
+DEFAULT_LOCALE = "en"
+LOCALE_COOKIE = "km_lang"
+LOCALE_DIR = Path(__file__).with_name("locale")
+# the platform serves German-speaking regions first; times are shown in their zone
+DISPLAY_ZONE = ZoneInfo("Europe/Berlin")
+
+
+def catalogue_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """The compiled catalogue of a locale."""
+    with catalogue_path(locale).open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def _from_accept_language(header: str) -> str | None:
+    """The best of LOCALES by the q-values of an Accept-Language header."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        language = tag.strip().lower().split("-")[0]
+        if language in LOCALES and quality > 0:
+            choices.append((-quality, position, language))
+    return min(choices)[2] if choices else None
+
+
+def request_locale(request: Request) -> str:
+    """The switch's choice (a cookie), else Accept-Language, else English."""
+    chosen = request.cookies.get(LOCALE_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    return _from_accept_language(request.headers.get("accept-language", "")) or DEFAULT_LOCALE
+
+
+class Formatter:
+    """gettext and Babel formatting bound to one locale, for templates and views."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._babel = Locale.parse(locale)
+        self._translations = translations(locale)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self._translations.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self._translations.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    def number(self, value: float | int | None) -> str:
+        return "" if value is None else format_decimal(value, locale=self._babel)
+
+    def percent(self, value: float | None) -> str:
+        return "" if value is None else format_percent(value, locale=self._babel)
+
+    def datetime(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, "medium", tzinfo=DISPLAY_ZONE, locale=self._babel)
+
+    def date(self, value: dt.date | None) -> str:
+        return "" if value is None else format_date(value, "medium", locale=self._babel)
+
+    def callables(self) -> dict[str, Callable[..., str]]:
+        return {
+            "_": self.gettext,
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "fmt_number": self.number,
+            "fmt_percent": self.percent,
+            "fmt_datetime": self.datetime,
+            "fmt_date": self.date,
+        }

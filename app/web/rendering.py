@@ -1,0 +1,146 @@
+"""Templates, the page shell's context, and the route class that turns errors into pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app.errors import AppError
+from app.models.user import User
+from app.web import i18n
+from app.web.session import (
+    CSRF_FIELD,
+    CsrfFailed,
+    LoginRequired,
+    csrf_token,
+    ensure_pre_session,
+    set_pre_session,
+)
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+
+def N_(message: str) -> str:
+    """Mark a string for the catalogue; it is translated where it is shown."""
+    return message
+
+
+NAVIGATION = (
+    ("/dashboard", N_("Dashboard")),
+    ("/partners", N_("Partners for us")),
+    ("/search", N_("Search")),
+    ("/requests", N_("Cooperation requests")),
+    ("/profile", N_("Our profile")),
+    ("/my-data", N_("My data")),
+)
+
+
+def local_path(target: str | None, default: str = "/dashboard") -> str:
+    """`target` when it is a path on this site, else `default` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    user: User | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """A page (or an HTMX partial) in the request's language."""
+    new_pre_session = ensure_pre_session(request)
+    locale = i18n.request_locale(request)
+    formatter = i18n.Formatter(locale)
+    path = request.url.path
+    query = request.url.query
+    here = path + (f"?{query}" if query else "")
+    values: dict[str, Any] = {
+        "request": request,
+        "user": user,
+        "locale": locale,
+        "other_locales": [code for code in i18n.LOCALES if code != locale],
+        "locale_names": {"de": "Deutsch", "en": "English"},
+        "here_quoted": quote(here, safe=""),
+        "path": path,
+        "navigation": NAVIGATION,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(request),
+        **formatter.callables(),
+        **(context or {}),
+    }
+    html = environment.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = locale
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if new_pre_session is not None:
+        set_pre_session(response, new_pre_session)
+    return response
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating (HTML accepted) outside the API and the static files."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")) or path in {"/openapi.json", "/health"}:
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status_code: int, detail: str | None = None) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"status": status_code, "detail": detail},
+        status_code=status_code,
+    )
+
+
+def redirect(request: Request, target: str) -> Response:
+    """A redirect after a form; HTMX requests are told to load the page themselves."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+class WebRoute(APIRoute):
+    """Routes whose failures are pages: sign-in, 403, 404 and friends instead of JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return redirect(request, f"/login?next={quote(here, safe='')}")
+            except CsrfFailed:
+                return error_page(request, 403, "csrf")
+            except AppError as exc:
+                return error_page(request, exc.status, exc.detail)
+            except RequestValidationError:
+                return error_page(request, 400)
+
+        return page_handler

@@ -1,0 +1,644 @@
+"""The member's pages: sign-in, dashboard, partners, search, requests, profile, my data.
+
+Views call the same services as the JSON routers; every shape of an organisation they show
+comes through app.web.policy, so disclosure is decided once, on the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.auth import service as auth_service
+from app.auth.router import login_user
+from app.auth.security import TooManyRequests, Unauthorized
+from app.cooperation import service as cooperation_service
+from app.cooperation.schemas import OutcomeSet, RequestCreate
+from app.deps import EncoderDep, IndexDep, SessionDep
+from app.errors import AppError, Conflict, Invalid, NotFound
+from app.matches import service as matches_service
+from app.matches.schemas import MatchOut
+from app.models import Organization
+from app.models.user import TokenKind, User
+from app.organizations import service as organization_service
+from app.organizations.schemas import CooperationInterest, OrganizationOut, OrganizationPatch
+from app.privacy import service as privacy_service
+from app.privacy.repository import AuditQuery
+from app.web import forms, i18n, policy
+from app.web.deps import MemberUser, OptionalSession, PageUser, RequiredSession, SignedInForm
+from app.web.rendering import WebRoute, local_path, redirect, render
+from app.web.session import check_csrf, clear_session, set_session
+from matching import Filters
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+INTERESTS = [i.value for i in CooperationInterest]
+SIZE_CLASSES = {
+    "micro": (0, 9),
+    "small": (10, 49),
+    "medium": (50, 249),
+    "large": (250, None),
+}
+# the dashboard's "new since your last visit" looks at the best this many matches
+DASHBOARD_MATCHES = 20
+
+
+def finish(session: Session) -> None:
+    """Commit before the response: the page a redirect leads to must see the change."""
+    session.commit()
+
+
+def own_organization(session: Session, user: User) -> Organization:
+    assert user.organization_id is not None
+    return organization_service.get_organization(session, organization_id=user.organization_id)
+
+
+# --- sign-in, language ------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, token: OptionalSession) -> Response:
+    return redirect(request, "/dashboard" if token is not None else "/login")
+
+
+@router.get("/login")
+def login_page(request: Request, token: OptionalSession, next: str | None = None) -> Response:
+    if token is not None:
+        return redirect(request, local_path(next))
+    return render(request, "login.html", {"next": local_path(next), "error": None, "email": ""})
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    check_csrf(request, csrf_token, signed_in=False)
+    target = local_path(next)
+    context: dict[str, Any] = {"next": target, "email": email}
+    if not email.strip() or not password:
+        return render(request, "login.html", {**context, "error": "missing"}, status_code=422)
+    try:
+        user = await login_user(request, session, email=email, password=password)
+    except TooManyRequests as exc:
+        return render(
+            request,
+            "login.html",
+            {**context, "error": "throttled", "wait": exc.headers["Retry-After"]},
+            status_code=429,
+            headers=exc.headers,
+        )
+    except Unauthorized:
+        return render(request, "login.html", {**context, "error": "wrong"}, status_code=401)
+    lifetime = auth_service.login_lifetime()
+    _token, secret = await run_in_threadpool(
+        auth_service.issue_token, session, user=user, kind=TokenKind.login, lifetime=lifetime
+    )
+    await run_in_threadpool(finish, session)
+    response = redirect(request, target)
+    set_session(response, secret, max_age=int(lifetime.total_seconds()))
+    return response
+
+
+@router.post("/logout", dependencies=[SignedInForm])
+def logout(request: Request, session: SessionDep, token: RequiredSession) -> Response:
+    auth_service.revoke_token(session, token=token)
+    finish(session)
+    response = redirect(request, "/login")
+    clear_session(response)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str | None = None) -> Response:
+    """The language switch: remembered in a cookie, then back to the page."""
+    if code not in i18n.LOCALES:
+        raise NotFound(f"No language {code!r}.")
+    response = redirect(request, local_path(next, "/"))
+    response.set_cookie(
+        i18n.LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+    )
+    return response
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+def previous_visit(session: Session, user: User, current: int) -> dt.datetime | None:
+    """When the account signed in before this session (its previous login token)."""
+    tokens = auth_service.login_history(session, user=user)
+    earlier = [t.created_at for t in tokens if t.id != current]
+    return max(earlier) if earlier else None
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    token: RequiredSession,
+    encoder: EncoderDep,
+    cache: IndexDep,
+) -> Response:
+    user = token.user
+    if user.organization_id is None:
+        return render(request, "dashboard_staff.html", user=user)
+    organization = own_organization(session, user)
+    # the profile first: later queries may load the same row again without its collections
+    profile = policy.profile(session, user, organization)
+    checks = forms.completeness(organization)
+    received, _ = cooperation_service.list_requests(
+        session, user=user, organization_id=None, direction="received", status="pending",
+        type_=None, outcome=None, limit=50, offset=0,
+    )
+    sent, _ = cooperation_service.list_requests(
+        session, user=user, organization_id=None, direction="sent", status="pending",
+        type_=None, outcome=None, limit=50, offset=0,
+    )
+    last_visit = previous_visit(session, user, token.id)
+    new_matches: list[MatchOut] = []
+    matching_error = None
+    try:
+        matches = matches_service.matches_for(
+            session, user=user, organization_id=organization.id, filters=Filters(),
+            limit=DASHBOARD_MATCHES, cache=cache, encoder=encoder,
+        )
+        changed = forms.changed_since(session, [m.organization.id for m in matches], last_visit)
+        new_matches = [m for m in matches if m.organization.id in changed][:5]
+    except AppError as exc:
+        matching_error = exc.detail
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "organization": profile,
+            "checks": checks,
+            "complete": sum(done for _, done in checks) / len(checks),
+            "received": cooperation_service.requests_out(session, user=user, requests=received),
+            "sent": cooperation_service.requests_out(session, user=user, requests=sent),
+            "last_visit": last_visit,
+            "new_matches": new_matches,
+            "matching_error": matching_error,
+        },
+        user=user,
+    )
+
+
+# --- partners for us ---------------------------------------------------------------------------
+
+
+@router.get("/partners")
+def partners(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    encoder: EncoderDep,
+    cache: IndexDep,
+    country: Annotated[str, Query(max_length=200)] = "",
+    max_distance_km: Annotated[str, Query(max_length=10)] = "",
+    nace: Annotated[str, Query(max_length=200)] = "",
+    size: Annotated[str, Query(max_length=10)] = "",
+    interest: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
+    include_competitors: Annotated[str | None, Query(max_length=5)] = None,
+    exclude_known: Annotated[str | None, Query(max_length=5)] = None,
+    filtered: Annotated[str | None, Query(max_length=5)] = None,
+) -> Response:
+    """Ranked matches with every filter of the API."""
+    organization = own_organization(session, user)
+    chosen = forms.MatchFilterForm.parse(
+        country=country, max_distance_km=max_distance_km, nace=nace, size=size,
+        interests=interest, include_competitors=include_competitors,
+        exclude_known=exclude_known, submitted=filtered is not None,
+    )
+    items: list[MatchOut] = []
+    error = chosen.error
+    if error is None:
+        low, high = SIZE_CLASSES.get(chosen.size, (None, None))
+        filters = Filters(
+            countries=frozenset(chosen.countries),
+            max_distance_km=chosen.max_distance_km,
+            nace_include=tuple(chosen.nace),
+            min_employees=low,
+            max_employees=high,
+            cooperation_interests=frozenset(chosen.interests),
+            include_competitors=chosen.include_competitors,
+            exclude_known=chosen.exclude_known,
+        )
+        filters = matches_service.coarse_employee_filters(filters, user)
+        try:
+            items = matches_service.matches_for(
+                session, user=user, organization_id=organization.id, filters=filters,
+                limit=20, cache=cache, encoder=encoder,
+            )
+        except AppError as exc:
+            error = exc.detail
+    context = {
+        "form": chosen,
+        "items": items,
+        "error": error,
+        "interests": INTERESTS,
+        "size_classes": list(SIZE_CLASSES),
+        "search_mode": False,
+    }
+    if request.headers.get("hx-request") == "true":
+        return render(request, "partials/match_list.html", context, user=user)
+    return render(request, "partners.html", context, user=user)
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    encoder: EncoderDep,
+    cache: IndexDep,
+    q: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """Free text in German or English; place names become filters."""
+    text = q.strip()
+    items: list[MatchOut] = []
+    error = None
+    weak_count = 0
+    applied: dict[str, object] = {}
+    if len(text) >= 2:
+        from app.matches.schemas import SearchRequest
+
+        body = SearchRequest(text=text, limit=10)
+        need, filters = matches_service.parse_search(body)
+        filters = matches_service.coarse_employee_filters(filters, user)
+        try:
+            found = matches_service.search(
+                session, user=user, need_phrases=need, filters=filters, limit=10,
+                cache=cache, encoder=encoder,
+            )
+            items, weak_count = found.items, found.weak_count
+            applied = matches_service.describe_filters(filters)
+        except AppError as exc:
+            error = exc.detail
+    elif text:
+        error = "short"
+    context = {
+        "q": text,
+        "items": items,
+        "error": error,
+        "weak_count": weak_count,
+        "no_good_match": bool(text) and error is None and all(i.weak for i in items),
+        "applied": applied,
+        "search_mode": True,
+    }
+    if request.headers.get("hx-request") == "true":
+        return render(request, "partials/search_results.html", context, user=user)
+    return render(request, "search.html", context, user=user)
+
+
+# --- cooperation requests ----------------------------------------------------------------------
+
+
+def _requests_context(session: Session, user: User) -> dict[str, Any]:
+    received, _ = cooperation_service.list_requests(
+        session, user=user, organization_id=None, direction="received", status=None,
+        type_=None, outcome=None, limit=200, offset=0,
+    )
+    sent, _ = cooperation_service.list_requests(
+        session, user=user, organization_id=None, direction="sent", status=None,
+        type_=None, outcome=None, limit=200, offset=0,
+    )
+    return {
+        "received": cooperation_service.requests_out(session, user=user, requests=received),
+        "sent": cooperation_service.requests_out(session, user=user, requests=sent),
+        "outcomes": ["talks_started", "agreement_reached", "no_fit"],
+    }
+
+
+@router.get("/requests")
+def requests_page(request: Request, session: SessionDep, user: MemberUser) -> Response:
+    return render(request, "requests.html", _requests_context(session, user), user=user)
+
+
+def _target(
+    session: Session, user: User, organization_id: int, cache: IndexDep, encoder: EncoderDep
+) -> OrganizationOut:
+    """An organisation the member's organisation may address, as the member sees it (404
+    like a missing one)."""
+    target = organization_service.get_organization(session, organization_id=organization_id)
+    if not policy.may_see(user, target) or target.visibility == "private":
+        raise NotFound(f"No organisation with id {organization_id}.")
+    shown = policy.profile(session, user, target)
+    hidden = matches_service.hidden_from_competitor(session, cache, encoder, user.organization_id or 0)
+    if target.id in hidden:
+        raise NotFound(f"No organisation with id {organization_id}.")
+    return shown
+
+
+@router.get("/requests/new")
+def new_request(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    cache: IndexDep,
+    encoder: EncoderDep,
+    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> Response:
+    target = _target(session, user, to, cache, encoder)
+    return render(
+        request,
+        "request_new.html",
+        {"target": target, "interests": INTERESTS, "error": None,
+         "message": "", "kind": ""},
+        user=user,
+    )
+
+
+@router.post("/requests", dependencies=[SignedInForm])
+def send_request(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    cache: IndexDep,
+    encoder: EncoderDep,
+    to: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    kind: Annotated[str, Form(max_length=40)] = "",
+    message: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    target = _target(session, user, to, cache, encoder)
+    try:
+        data = RequestCreate(to_organization_id=target.id, type=kind, message=message or None)  # type: ignore[arg-type]
+        cooperation_service.create_request(session, user=user, data=data, cache=cache, encoder=encoder)
+    except (ValidationError, Conflict, Invalid) as exc:
+        session.rollback()
+        error = "kind" if isinstance(exc, ValidationError) else "pending" if isinstance(exc, Conflict) else "invalid"
+        return render(
+            request,
+            "request_new.html",
+            {"target": target, "interests": INTERESTS,
+             "error": error, "message": message, "kind": kind},
+            user=user,
+            status_code=422 if error != "pending" else 409,
+        )
+    finish(session)
+    return redirect(request, "/requests?sent=1")
+
+
+@router.post("/requests/{request_id}/{action}", dependencies=[SignedInForm])
+def answer_request(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    request_id: int,
+    action: str,
+    outcome: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Accept, decline, withdraw, or record the outcome (the same rules as the API)."""
+    if action not in {"accept", "decline", "withdraw", "outcome"} or not 1 <= request_id < 2**31:
+        raise NotFound("No such page.")
+    cooperation = cooperation_service.get_request(session, request_id=request_id, for_step=True)
+    if not cooperation_service.may_know(user, cooperation):
+        raise NotFound(f"No cooperation request with id {request_id}.")
+    side = {"accept": "to", "decline": "to", "withdraw": "from"}.get(action)
+    sides = cooperation_service.sides_of(user, cooperation)
+    if side is not None and side not in sides:
+        from app.errors import Forbidden
+
+        raise Forbidden("The other side of the request takes this step.")
+    if action == "outcome":
+        try:
+            data = OutcomeSet(outcome=outcome, note=note or None)  # type: ignore[arg-type]
+        except ValidationError:
+            raise Invalid("Choose an outcome.") from None
+        cooperation_service.set_outcome(session, request=cooperation, data=data, user=user)
+    else:
+        cooperation_service.answer_request(session, request=cooperation, action=action, user=user)
+    finish(session)
+    return redirect(request, f"/requests#request-{request_id}")
+
+
+# --- profile editor ----------------------------------------------------------------------------
+
+
+def _profile_context(
+    session: Session,
+    user: User,
+    organization: Organization,
+    form: forms.ProfileForm,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "form": form,
+        "organization": organization,
+        "previews": policy.preview(form.preview_values(), form.disclosure, form.visibility),
+        "dependency": form.dependency_warning(),
+        "interests": INTERESTS,
+        "groups": policy.GROUPS,
+        "levels": policy.LEVELS,
+        "kinds": forms.KINDS,
+        "errors": {},
+        "conflict": None,
+        "saved": False,
+        **extra,
+    }
+
+
+@router.get("/profile")
+def profile_page(
+    request: Request, session: SessionDep, user: MemberUser, saved: str | None = None
+) -> Response:
+    organization = own_organization(session, user)
+    form = forms.ProfileForm.from_organization(organization, policy.levels_of(organization))
+    return render(
+        request,
+        "profile.html",
+        _profile_context(session, user, organization, form, saved=saved is not None),
+        user=user,
+    )
+
+
+@router.post("/profile/preview", dependencies=[SignedInForm])
+async def profile_preview(request: Request, user: MemberUser) -> Response:
+    """The live preview: how a partner, a member and a visitor would see the form's values."""
+    form = forms.ProfileForm.from_form(await request.form())
+    return render(
+        request,
+        "partials/preview.html",
+        {
+            "previews": policy.preview(form.preview_values(), form.disclosure, form.visibility),
+            "dependency": form.dependency_warning(),
+            "groups": policy.GROUPS,
+        },
+        user=user,
+    )
+
+
+@router.get("/profile/row/{what}")
+def profile_row(request: Request, user: MemberUser, what: str, kind: str = "core") -> Response:
+    """A blank row for a new competence or relationship."""
+    if what == "competence" and kind in forms.KINDS:
+        row = forms.CompetenceRow.blank(kind)
+        return render(request, "partials/competence_row.html", {"row": row, "kinds": forms.KINDS}, user=user)
+    if what == "relationship":
+        return render(request, "partials/relationship_row.html", {"row": forms.RelationshipRow.blank()}, user=user)
+    raise NotFound("No such row.")
+
+
+@router.post("/profile", dependencies=[SignedInForm])
+async def profile_save(
+    request: Request, session: SessionDep, user: MemberUser, encoder: EncoderDep
+) -> Response:
+    form = forms.ProfileForm.from_form(await request.form())
+    organization = await run_in_threadpool(own_organization, session, user)
+    try:
+        patch = form.to_patch()
+    except ValidationError as exc:
+        errors = forms.field_errors(exc)
+        return render(
+            request,
+            "profile.html",
+            _profile_context(session, user, organization, form, errors=errors),
+            user=user,
+            status_code=422,
+        )
+    try:
+        await run_in_threadpool(_save_profile, session, organization, patch, encoder)
+    except Conflict:
+        await run_in_threadpool(session.rollback)
+        organization = await run_in_threadpool(own_organization, session, user)
+        changes = await run_in_threadpool(_changes_since, session, organization, form.loaded_at)
+        # the form keeps what the member typed; saving again applies it over the new version
+        form.version = organization.version
+        form.loaded_at = dt.datetime.now(dt.UTC)
+        return render(
+            request,
+            "profile.html",
+            _profile_context(session, user, organization, form, conflict=changes),
+            user=user,
+            status_code=409,
+        )
+    except Invalid as exc:
+        await run_in_threadpool(session.rollback)
+        organization = await run_in_threadpool(own_organization, session, user)
+        errors = {e["field"]: e["message"] for e in (exc.errors or [])} or {"": exc.detail}
+        return render(
+            request,
+            "profile.html",
+            _profile_context(session, user, organization, form, errors=errors),
+            user=user,
+            status_code=422,
+        )
+    return redirect(request, "/profile?saved=1")
+
+
+def _save_profile(
+    session: Session, organization: Organization, patch: OrganizationPatch, encoder: EncoderDep
+) -> None:
+    organization_service.update_organization(
+        session, organization=organization, patch=patch, if_match=None, encoder=encoder
+    )
+    finish(session)
+
+
+def _changes_since(
+    session: Session, organization: Organization, since: dt.datetime | None
+) -> list[dict[str, Any]]:
+    """Who changed which fields of the profile since the form was loaded."""
+    page = privacy_service.audit_page(
+        session, query=AuditQuery(organization_id=organization.id, since=since), limit=50, offset=0
+    )
+    actors = auth_service.user_names(session, [e.actor_user_id for e in page.items if e.actor_user_id])
+    out = []
+    for entry in page.items:
+        fields = sorted(set(entry.changes) - {"version", "modified_at", "profile_embedding", "embedding_model", "embedding"})
+        if not fields and entry.entity == "organizations":
+            continue
+        out.append(
+            {
+                "at": entry.at,
+                "who": actors.get(entry.actor_user_id) if entry.actor_user_id else None,
+                "source": entry.source,
+                "entity": entry.entity,
+                "fields": fields,
+            }
+        )
+    return out
+
+
+# --- my data, account ---------------------------------------------------------------------------
+
+
+@router.get("/my-data")
+def my_data(request: Request, session: SessionDep, user: MemberUser) -> Response:
+    organization = own_organization(session, user)
+    return render(request, "my_data.html", {"organization": organization, "report": None}, user=user)
+
+
+@router.get("/my-data/export")
+def my_data_export(session: SessionDep, user: MemberUser) -> Response:
+    organization = own_organization(session, user)
+    export = privacy_service.export_organization(session, organization=organization)
+    return Response(
+        export.model_dump_json(indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="koopmatch-organization-{organization.id}.json"'
+        },
+    )
+
+
+@router.post("/my-data/erase", dependencies=[SignedInForm])
+def my_data_erase(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    confirm: Annotated[str | None, Form(max_length=10)] = None,
+) -> Response:
+    """Erase the personal data of the organisation's people (its accounts too: this one ends)."""
+    organization = own_organization(session, user)
+    if confirm != "yes":
+        return render(
+            request, "my_data.html", {"organization": organization, "report": None, "error": "confirm"},
+            user=user, status_code=422,
+        )
+    privacy_service.erase_organization(session, organization=organization)
+    finish(session)
+    response = redirect(request, "/login?erased=1")
+    clear_session(response)
+    return response
+
+
+@router.get("/account")
+def account(request: Request, user: PageUser) -> Response:
+    return render(request, "account.html", {"error": None}, user=user)
+
+
+@router.post("/account/password", dependencies=[SignedInForm])
+def account_password(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    current_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """A new password ends every session and API key of the account, this one included."""
+    try:
+        auth_service.change_password(
+            session, user=user, current_password=current_password, new_password=new_password
+        )
+    except Invalid as exc:
+        session.rollback()
+        message = exc.errors[0]["message"] if exc.errors else exc.detail
+        return render(request, "account.html", {"error": message}, user=user, status_code=422)
+    finish(session)
+    response = redirect(request, "/login?changed=1")
+    clear_session(response)
+    return response

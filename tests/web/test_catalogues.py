@@ -1,0 +1,54 @@
+"""German and English are complete: every string of the pages is in both catalogues, translated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from app.web import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "app" / "web"
+KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+
+
+def _source_messages() -> set[str | tuple[str, str]]:
+    found: set[str | tuple[str, str]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(WEB), METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {}}
+    ):
+        found.add(message if isinstance(message, str) else (message[0], message[1]))
+    return found
+
+
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+def test_every_page_string_is_translated(locale: str) -> None:
+    with i18n.catalogue_path(locale).open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    translated = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else tuple(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        translated[key] = all(s.strip() for s in strings) and not message.fuzzy
+    source = _source_messages()
+    assert len(source) > 200  # the extraction found the pages' strings
+    assert sorted(map(str, source - set(translated))) == []
+    assert sorted(str(k) for k, ok in translated.items() if not ok) == []
+    # no leftovers: the catalogue has no string the pages no longer use
+    assert sorted(map(str, set(translated) - source)) == []
+
+
+def test_the_catalogues_translate_at_run_time() -> None:
+    assert i18n.Formatter("de").gettext("Sign in") == "Anmelden"
+    assert i18n.Formatter("en").gettext("Sign in") == "Sign in"
+    german = i18n.Formatter("de")
+    assert german.ngettext("%(num)d partner found", "%(num)d partners found", 3) == "3 Partner gefunden"
+    assert german.number(1234.5) == "1.234,5"
+    assert i18n.Formatter("en").number(1234.5) == "1,234.5"
+    assert german.percent(0.55) == "55\xa0%"  # a no-break space, as German typesetting wants

@@ -1,0 +1,222 @@
+"""Pages in-process: what reaches the browser, the security headers, sessions and forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.cooperation import service as cooperation_service
+from app.cooperation.schemas import RequestCreate
+from app.models.user import Role
+from app.organizations import service as organization_service
+from app.organizations.schemas import OrganizationCreate
+from app.web.headers import CONTENT_SECURITY_POLICY
+from app.web.session import SESSION_COOKIE
+from tests.app.conftest import Account, AccountFactory
+
+SECRETS = {
+    "name": "Geheimwerk Hidden GmbH",
+    "external_id": "SECRET-EXT-42",
+    "contact_name": "Hedwig Heimlich",
+    "contact_email": "hedwig@geheimwerk.example",
+    "contact_phone": "+49 711 999888",
+    "website": "https://geheimwerk.example",
+    "city": "Geheimstadt",
+    "postal_code": "70599",
+    "description": "Unsere geheime Fertigung für Telematikmodule",
+}
+ALL_PARTNERS = {
+    group: "partners"
+    for group in ("name", "website", "contacts", "employees", "address", "description", "relationships", "founded")
+}
+
+
+def _organization(session: Session, encoder, **fields) -> int:  # type: ignore[no-untyped-def]
+    org = organization_service.create_organization(
+        session, data=OrganizationCreate.model_validate(fields), encoder=encoder
+    )
+    session.commit()
+    return org.id
+
+
+@pytest.fixture
+def pair(db_session: Session, encoder) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A sensor maker that needs LTE-M modules, and a hidden maker of them."""
+    own = _organization(
+        db_session,
+        encoder,
+        name="Offene Sensorik GmbH",
+        country="DE",
+        postal_code="76131",
+        city="Karlsruhe",
+        contact_name="Olga Offen",
+        contact_email="olga@offen.example",
+        competences=[
+            {"kind": "core", "label": "Schwingungssensorik"},
+            {"kind": "complementary", "label": "LTE-M-Funkmodule und Telematikmodule"},
+        ],
+        cooperation_interests=["product_development"],
+    )
+    hidden = _organization(
+        db_session,
+        encoder,
+        **SECRETS,
+        country="DE",
+        latitude=48.7311,
+        longitude=9.1377,
+        employees=123,
+        founded=1999,
+        nace_code="26.30",
+        competences=[
+            {"kind": "core", "label": "LTE-M-Funkmodule und Telematikmodule"},
+            {"kind": "complementary", "label": "Schwingungssensorik"},
+        ],
+        cooperation_interests=["product_development"],
+        disclosure=ALL_PARTNERS,
+    )
+    return own, hidden
+
+
+def _browser(app: FastAPI, account: Account) -> TestClient:
+    client = TestClient(app, raise_server_exceptions=False)
+    client.cookies.set(SESSION_COOKIE, account.token)
+    return client
+
+
+def _absent(html: str) -> list[str]:
+    return [key for key, value in SECRETS.items() if value in html]
+
+
+def test_teasers_carry_no_hidden_field_in_the_html(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session, encoder  # type: ignore[no-untyped-def]
+) -> None:
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    partner = make_account(Role.member, hidden)
+    with _browser(app, member) as browser:
+        pages = {
+            "partners": browser.get("/partners"),
+            "search": browser.get("/search", params={"q": "LTE-M-Funkmodule Telematikmodule"}),
+            "request form": browser.get(f"/requests/new?to={hidden}"),
+        }
+        for name, page in pages.items():
+            assert page.status_code == 200, name
+            assert f'href="/requests/new?to={hidden}"' in page.text or name == "request form"
+            assert _absent(page.text) == [], name
+        # a request reveals the sender's name to the addressee, not the addressee's to it
+        cooperation_service.create_request(
+            db_session,
+            user=member.user,
+            data=RequestCreate(to_organization_id=hidden, type="product_development"),
+            cache=app.state.match_index,
+            encoder=encoder,
+        )
+        db_session.commit()
+        requests = browser.get("/requests")
+        assert requests.status_code == 200
+        assert _absent(requests.text) == []
+        # once the other side said yes, the same pages name it and show its contacts
+        request = cooperation_service.list_requests(
+            db_session, user=partner.user, organization_id=None, direction="received",
+            status="pending", type_=None, outcome=None, limit=5, offset=0,
+        )[0][0]
+        cooperation_service.answer_request(db_session, request=request, action="accept", user=partner.user)
+        db_session.commit()
+        requests = browser.get("/requests")
+        assert _absent(requests.text) == [
+            "name", "contact_name", "contact_email", "contact_phone", "website"
+        ]
+
+
+def test_every_response_has_the_security_headers(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int]
+) -> None:
+    member = make_account(Role.member, pair[0])
+    with _browser(app, member) as browser:
+        for path in ("/login", "/dashboard", "/profile", "/static/app.css", "/api/v1/auth/me", "/nowhere"):
+            response = browser.get(path, headers={"accept": "text/html"})
+            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        docs = browser.get("/docs")
+        assert docs.status_code == 200
+        assert "script-src 'self';" in docs.headers["content-security-policy"]
+        assert 'src="/static/vendor/swagger-ui/swagger-ui-bundle.js"' in docs.text
+        assert browser.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+        assert browser.get("/static/vendor/htmx.min.js").status_code == 200
+    # no page has an inline script or style, so the policy needs neither
+    html = browser.get("/profile").text
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
+    assert " style=" not in html and "<style" not in html
+
+
+def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
+    app: FastAPI, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.auth import service as auth_service
+    from app.auth.schemas import UserCreate
+    from app.config import get_settings
+
+    auth_service.create_user(
+        db_session,
+        data=UserCreate(email="carla@example.de", name="Carla", role=Role.curator, password="Zebra-Lampe-42"),
+    )
+    db_session.commit()
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form.text).group(1)  # type: ignore[union-attr]
+        fields = {"email": "carla@example.de", "password": "Zebra-Lampe-42"}
+        refused = browser.post("/login", data=fields, follow_redirects=False)
+        assert refused.status_code == 403
+        assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+        forged = browser.post("/login", data={**fields, "csrf_token": "0" * 64}, follow_redirects=False)
+        assert forged.status_code == 403
+        monkeypatch.setattr(get_settings(), "environment", "production")
+        signed_in = browser.post("/login", data={**fields, "csrf_token": token}, follow_redirects=False)
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/dashboard"
+        cookie = signed_in.headers["set-cookie"]
+        assert cookie.startswith(f"{SESSION_COOKIE}=kmt_")
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
+        monkeypatch.setattr(get_settings(), "environment", "development")
+        # a staff account has no member pages: a clear 403 page, in the browser's language
+        browser.cookies.set(SESSION_COOKIE, cookie.split(";")[0].split("=", 1)[1])
+        page = browser.get("/partners", headers={"accept-language": "de"})
+        assert page.status_code == 403
+        assert "<h1>Nicht erlaubt</h1>" in page.text
+        # a form without the session's token is refused, with the session intact
+        out = browser.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+        assert out.status_code == 403
+        assert browser.get("/dashboard").status_code == 200
+        session_token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/dashboard").text).group(1)  # type: ignore[union-attr]
+        out = browser.post("/logout", data={"csrf_token": session_token}, follow_redirects=False)
+        assert out.status_code == 303
+        assert browser.get("/dashboard", follow_redirects=False).headers["location"] == "/login?next=%2Fdashboard"
+
+
+def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
+    with TestClient(app) as browser:
+        german = browser.get("/login", headers={"accept-language": "de-CH, en;q=0.5"})
+        assert '<html lang="de">' in german.text and "<h1>Anmelden</h1>" in german.text
+        english = browser.get("/login", headers={"accept-language": "fr, en-GB;q=0.8, de;q=0.7"})
+        assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text
+        switched = browser.get("/lang/de?next=/login", follow_redirects=False)
+        assert switched.status_code == 303 and switched.headers["location"] == "/login"
+        browser.cookies.set("km_lang", "de")
+        assert "<h1>Anmelden</h1>" in browser.get("/login", headers={"accept-language": "en"}).text
+        # the switch only leads back to this site
+        assert browser.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"] == "/"
+
+
+def test_unknown_pages_are_a_page_for_browsers_and_json_for_the_api(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        page = client.get("/no/such/page", headers={"accept": "text/html", "accept-language": "en"})
+        assert page.status_code == 404
+        assert "<h1>Not found</h1>" in page.text
+        api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+        assert api.status_code == 404
+        assert api.headers["content-type"] == "application/problem+json"
