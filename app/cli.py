@@ -150,6 +150,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_match(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from app.auth.roles import operator
     from app.matches.index import IndexCache
     from app.matches.service import matches_for
     from app.models import Organization
@@ -171,6 +172,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         )
         items = matches_for(
             session,
+            user=operator(),  # whoever runs the command on the server sees everything
             organization_id=org_id,
             filters=filters,
             limit=args.limit,

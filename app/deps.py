@@ -21,8 +21,10 @@ from app.auth.security import Unauthorized
 from app.db import SessionDep
 from app.embeddings import Encoder
 from app.errors import Forbidden, NotFound
+from app.matches import service as matches_service
 from app.matches.index import IndexCache
 from app.models import Organization
+from app.models.user import Role, User
 from app.organizations import service
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "OrganizationDep",
     "ReadableOrganizationDep",
     "SessionDep",
+    "ShownOrganizationDep",
     "StaffUser",
     "VisibleOrganizationDep",
     "require_roles",
@@ -95,6 +98,41 @@ def visible_organization(user: CurrentUser, organization: OrganizationDep) -> Or
 
 
 VisibleOrganizationDep = Annotated[Organization, Depends(visible_organization)]
+
+
+def hidden_as_competitor(
+    session: Session,
+    user: User | None,
+    organization: Organization,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> bool:
+    """Whether the organisation opted out of being shown to the caller's organisation as its
+    competitor (never for its own members, staff or anonymous callers)."""
+    own_id = user.organization_id if user is not None and user.role == Role.member else None
+    return (
+        own_id is not None
+        and own_id != organization.id
+        and organization.hide_from_competitors
+        and organization.id
+        in matches_service.hidden_from_competitor(session, cache, encoder, own_id)
+    )
+
+
+def shown_organization(
+    user: CurrentUser,
+    organization: VisibleOrganizationDep,
+    session: SessionDep,
+    cache: IndexDep,
+    encoder: EncoderDep,
+) -> Organization:
+    """`visible_organization`, and not found where the competitor opt-out hides it."""
+    if hidden_as_competitor(session, user, organization, cache, encoder):
+        raise _hidden(organization.id)
+    return organization
+
+
+ShownOrganizationDep = Annotated[Organization, Depends(shown_organization)]
 
 
 def editable_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:

@@ -18,6 +18,9 @@ from pydantic import (
 from app.auth.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_email
 from app.models.user import Role, TokenKind
 from app.text_types import MAX_INT, check_line
+from app.organizations.derived import SizeClass
+from app.organizations.derived import industry_of as industry_of
+from app.organizations.derived import size_class as size_class
 
 
 def _check_email(value: str) -> str:
@@ -152,28 +155,6 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 # --- what anonymous callers see of a public profile ------------------------------------------
-
-SizeClass = Literal["micro", "small", "medium", "large"]
-
-
-def size_class(employees: int | None) -> SizeClass | None:
-    """The EU SME size class by head count: micro < 10, small < 50, medium < 250."""
-    if employees is None:
-        return None
-    if employees < 10:
-        return "micro"
-    if employees < 50:
-        return "small"
-    if employees < 250:
-        return "medium"
-    return "large"
-
-
-def industry_of(nace_code: str | None) -> str | None:
-    """The NACE division ('26' of '26.51'), or the section letter when only that is known."""
-    if nace_code is None:
-        return None
-    return nace_code[:2] if nace_code[:2].isdigit() else nace_code[:1]
 
 
 class CompetenceTeaser(BaseModel):

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.auth import passwords, repository
+from app.auth.roles import STAFF as STAFF
+from app.auth.roles import is_staff as is_staff
 from app.auth.schemas import CompetenceTeaser, UserCreate, UserPatch, industry_of
 from app.auth.security import (
     PASSWORD_MAX_LENGTH,
@@ -40,7 +42,6 @@ log = logging.getLogger("koopmatch.auth")
 
 DEMO_ADMIN_EMAIL = "admin@koopmatch.example"
 DEMO_ADMIN_PASSWORD = "koopmatch-demo"
-STAFF = frozenset({Role.admin.value, Role.curator.value})
 # passwords that ship in examples and compose files; refused outside development
 DEFAULT_DB_PASSWORDS = frozenset({"koopmatch", "postgres", "password", "secret", "changeme"})
 # how often the last-used time of a token is written (not on every request)
@@ -48,10 +49,6 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
 
 # --- who may see or change an organisation --------------------------------------------------
-
-
-def is_staff(user: User | None) -> bool:
-    return user is not None and user.role in STAFF
 
 
 def is_own_organization(user: User | None, organization_id: int) -> bool:

@@ -4,8 +4,11 @@ Access. Every route needs a token (401 without one). An id that does not exist i
 that on the event managers' routes the role is checked first (403 to others for any id), and
 on the registration routes curators get 403 for any id.
 
-- Readers (any role): events, slots, tables, participants with their people, one person, and
-  the schedule once it is published. Meeting requests: event managers see all of them, everyone
+- Readers (any role): events, slots, tables and the schedule once it is published.
+- Attendees: participants with their people and one person are read by event managers and
+  members of an organisation registered for the event (403 for everyone else, curators
+  included). An organisation that opted out of being shown to its competitors is left out of
+  the lists a competitor's members read (404 for its participant and people). Meeting requests: event managers see all of them, everyone
   else those sent or received by people of the own organisation (curators: none).
 - Personal data: an attendee's e-mail is shown to event managers, the attendee's own
   organisation and organisations with an accepted meeting request or a published meeting with
@@ -37,7 +40,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from app.auth import service as auth_service
 from app.auth.deps import get_current_user
 from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, require_roles
-from app.errors import Forbidden, problem_responses
+from app.errors import Forbidden, NotFound, problem_responses
 from app.events import exports, service
 from app.events.schemas import (
     AgendaOut,
@@ -168,6 +171,34 @@ ReceivedRequestDep = Annotated[
 SentRequestDep = Annotated[
     MeetingRequest, Depends(_request_for("from_person_id", who="the sending organisation"))
 ]
+
+
+def attendee_reader(user: CurrentUser, session: SessionDep, event: EventDep) -> User:
+    """Event managers and members of a registered organisation (else 403)."""
+    if not service.reads_attendees(session, event=event, user=user):
+        raise Forbidden(
+            "Only event managers and members of a registered organisation read the attendees."
+        )
+    return user
+
+
+AttendeeReader = Annotated[User, Depends(attendee_reader)]
+NOT_ATTENDEE = "Neither an event manager nor a member of a registered organisation"
+
+
+def _not_shown(
+    session: SessionDep,
+    user: User,
+    cache: IndexDep,
+    encoder: EncoderDep,
+    organization_id: int,
+    missing: NotFound,
+) -> None:
+    """404, as for an id that does not exist, where the competitor opt-out hides it."""
+    if organization_id in service.hidden_participants(
+        session, user=user, cache=cache, encoder=encoder
+    ):
+        raise missing
 
 
 # ---------------------------------------------------------------- events
@@ -302,16 +333,22 @@ def _self_service(user: User) -> bool:
 @router.get(
     "/{event_id}/participants",
     response_model=list[ParticipantOut],
-    responses=problem_responses({404: NO_EVENT}),
+    responses=problem_responses({403: NOT_ATTENDEE, 404: NO_EVENT}),
 )
 def list_participants(
-    event: EventDep, session: SessionDep, user: CurrentUser
+    event: EventDep,
+    session: SessionDep,
+    user: AttendeeReader,
+    cache: IndexDep,
+    encoder: EncoderDep,
 ) -> list[ParticipantOut]:
     """Registered organisations with their people (e-mails only where the caller may see them)."""
     access = service.contact_access(session, event=event, user=user)
+    hidden = service.hidden_participants(session, user=user, cache=cache, encoder=encoder)
     return [
         service.participant_out(session, p, access)
         for p in service.list_participants(session, event=event)
+        if p.organization_id not in hidden
     ]
 
 
@@ -345,12 +382,19 @@ def register_participant(
 @router.get(
     "/{event_id}/participants/{participant_id}",
     response_model=ParticipantOut,
-    responses=problem_responses({404: "No such event or participant"}),
+    responses=problem_responses({403: NOT_ATTENDEE, 404: "No such event or participant"}),
 )
 def read_participant(
-    event: EventDep, participant: ParticipantDep, session: SessionDep, user: CurrentUser
+    event: EventDep,
+    participant: ParticipantDep,
+    session: SessionDep,
+    user: AttendeeReader,
+    cache: IndexDep,
+    encoder: EncoderDep,
 ) -> ParticipantOut:
     """One participant with its people."""
+    missing = NotFound(f"No participant {participant.id} in event {event.id}.")
+    _not_shown(session, user, cache, encoder, participant.organization_id, missing)
     access = service.contact_access(session, event=event, user=user)
     return service.participant_out(session, participant, access)
 
@@ -404,12 +448,19 @@ def add_person(
 @router.get(
     "/{event_id}/people/{person_id}",
     response_model=PersonOut,
-    responses=problem_responses({404: "No such event or person"}),
+    responses=problem_responses({403: NOT_ATTENDEE, 404: "No such event or person"}),
 )
 def read_person(
-    event: EventDep, person: PersonDep, session: SessionDep, user: CurrentUser
+    event: EventDep,
+    person: PersonDep,
+    session: SessionDep,
+    user: AttendeeReader,
+    cache: IndexDep,
+    encoder: EncoderDep,
 ) -> PersonOut:
     """One person with their unavailable slots."""
+    missing = NotFound(f"No person {person.id} in event {event.id}.")
+    _not_shown(session, user, cache, encoder, person.participant.organization_id, missing)
     access = service.contact_access(session, event=event, user=user)
     return service.person_out(person, service.unavailable_of(session, person=person), access)
 
@@ -648,13 +699,20 @@ def recommendations(
     event: EventDep,
     participant: OwnParticipantDep,
     session: SessionDep,
+    user: CurrentUser,
     encoder: EncoderDep,
     cache: IndexDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> RecommendationPage:
-    """The best partners among the event's participants, with the engine's reasons."""
+    """The best partners among the event's participants, as the caller may see them."""
     items = service.recommendations(
-        session, event=event, participant=participant, limit=limit, cache=cache, encoder=encoder
+        session,
+        event=event,
+        participant=participant,
+        user=user,
+        limit=limit,
+        cache=cache,
+        encoder=encoder,
     )
     assert encoder is not None
     return RecommendationPage(items=items, encoder=encoder.name)

@@ -9,7 +9,11 @@ and the printable pages carry no e-mail at all.
 
 Organisation names. An organisation that registers for an event agrees to be listed to the
 event's attendees, so participant lists, agendas and table plans name it, whatever its
-profile's disclosure settings hide elsewhere.
+profile's disclosure settings hide elsewhere. The list is the attendees' business only: event
+managers and members of a registered organisation read participants and people, nobody else
+(`reads_attendees`). An organisation that opted out of being shown to its competitors is left
+out of what a competitor's members read. Recommendations show the targets through the caller's
+disclosure view, like any other match list.
 
 Self-service. Members change their own organisation's registration (register, withdraw,
 people, availability) only while no schedule is published; registering and adding people also
@@ -29,6 +33,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from app.auth import roles
 from app.embeddings import Encoder
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.events import repository as repo
@@ -58,7 +63,7 @@ from app.events.schemas import (
     TablesSet,
 )
 from app.matches.index import FittedIndex, IndexCache
-from app.matches.service import fitted_index, to_out
+from app.matches.service import fitted_index, hidden_from_competitor, shown
 from app.models.base import utcnow
 from app.models.event import (
     Event,
@@ -108,11 +113,7 @@ def _invalid(field_name: str, message: str) -> Invalid:
     return Invalid(f"{field_name}: {message}", errors=[{"field": field_name, "message": message}])
 
 
-EVENT_MANAGERS = frozenset({Role.admin.value, Role.organizer.value})
-
-
-def is_event_manager(user: User | None) -> bool:
-    return user is not None and user.role in EVENT_MANAGERS
+is_event_manager = roles.is_event_manager
 
 
 # ---------------------------------------------------------------- concurrency
@@ -447,6 +448,25 @@ def contact_access(session: Session, *, event: Event, user: User | None) -> Cont
     return ContactAccess(everyone=False, person_ids=frozenset(shown))
 
 
+def reads_attendees(session: Session, *, event: Event, user: User | None) -> bool:
+    """Event managers and members of an organisation registered for the event."""
+    if is_event_manager(user):
+        return True
+    if user is None or user.role != Role.member.value or user.organization_id is None:
+        return False
+    return repo.participant_of_organization(session, event.id, user.organization_id) is not None
+
+
+def hidden_participants(
+    session: Session, *, user: User | None, cache: IndexCache, encoder: Encoder | None
+) -> frozenset[int]:
+    """Organisations that opted out of being shown to the caller's organisation as a
+    competitor (event managers and curators: none)."""
+    if user is None or user.role != Role.member.value or user.organization_id is None:
+        return frozenset()
+    return hidden_from_competitor(session, cache, encoder, user.organization_id)
+
+
 def person_out(person: EventPerson, unavailable: Iterable[int], access: ContactAccess) -> PersonOut:
     shown = access.shows(person.id)
     return PersonOut(
@@ -767,33 +787,35 @@ def recommendations(
     *,
     event: Event,
     participant: Participant,
+    user: User,
     limit: int,
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> list[RecommendationOut]:
+    """The best partners among the event's participants, each target shown through the
+    caller's disclosure view; what opted out of the caller's organisation as a competitor is
+    left out."""
     index = fitted_index(session, cache, encoder)
     by_org = {p.organization_id: p.id for p in repo.participants(session, event.id)}
+    hidden = hidden_participants(session, user=user, cache=cache, encoder=encoder)
     found = _event_matches(
         index,
         participant.organization_id,
-        set(by_org) - {participant.organization_id},
+        set(by_org) - {participant.organization_id} - hidden,
         include_competitors=event.allow_competitors,
         limit=limit,
     )
-    out = []
-    for match in found:
-        shown = to_out(match, index)
-        out.append(
-            RecommendationOut(
-                participant_id=by_org[match.target_id],
-                organization=shown.organization,
-                score=shown.score,
-                relation=shown.relation,
-                reasons=shown.reasons,
-                shared_interests=shown.shared_interests,
-            )
+    return [
+        RecommendationOut(
+            participant_id=by_org[item.organization.id],
+            organization=item.organization,
+            score=item.score,
+            relation=item.relation,
+            reasons=item.reasons,
+            shared_interests=item.shared_interests,
         )
-    return out
+        for item in shown(session, user=user, index=index, matches=found)
+    ]
 
 
 # ---------------------------------------------------------------- scheduling

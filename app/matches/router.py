@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, VisibleOrganizationDep
+from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, ShownOrganizationDep
 from app.errors import problem_responses
 from app.matches import service
 from app.matches.schemas import (
@@ -36,7 +36,7 @@ router = APIRouter(prefix="/api/v1", tags=["matches"])
     ),
 )
 def organization_matches(
-    organization: VisibleOrganizationDep,
+    organization: ShownOrganizationDep,
     user: CurrentUser,
     session: SessionDep,
     encoder: EncoderDep,

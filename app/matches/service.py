@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sqlalchemy.orm import Session
 
+from app.auth.roles import is_staff
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.index import FittedIndex, IndexCache
@@ -21,8 +22,21 @@ from app.matches.schemas import (
 )
 from app.models.user import Role, User
 from app.organizations import repository as organization_repository
-from app.organizations.disclosure import FULL, View, redact, region, size_class, views_of
+from app.organizations.derived import region_centre
+from app.organizations.disclosure import (
+    View,
+    caller_level,
+    caller_relations,
+    group_shown,
+    redact,
+    region,
+    size_class,
+    stored_levels,
+    view_of,
+    views_of,
+)
 from matching import Filters, Match, Reason
+from matching.geo import haversine_km
 from matching.relevance import SearchMatch, relevance_floor
 from matching.text import parse_need
 
@@ -79,11 +93,35 @@ def _reason_out(reason: Reason, index: FittedIndex, *, typed_need: bool) -> Reas
     )
 
 
+# components computed from the relationship graph: shown only where the caller may see the
+# relationships they are computed from
+_RELATIONSHIP_COMPONENTS = frozenset({"network", "activity"})
+# what a reason that cites a hidden description says instead
+_HIDDEN_DESCRIPTION = "Their profile"
+
+
+def _redacted_reason(reason: ReasonOut, view: View) -> ReasonOut:
+    """A reason that cites the target's description only where the caller may see it."""
+    if "description" not in view.hidden or not reason.text.startswith("Their profile description"):
+        return reason
+    text = _HIDDEN_DESCRIPTION + reason.text.removeprefix("Their profile description")
+    return reason.model_copy(update={"text": text})
+
+
 def to_out(
-    match: Match, index: FittedIndex, *, typed_need: bool = False, view: View = FULL
+    match: Match,
+    index: FittedIndex,
+    *,
+    view: View,
+    typed_need: bool = False,
+    relationships_shown: bool = True,
 ) -> MatchOut:
-    """A match as the API shows it; `view` is the caller's disclosure view of the target
-    (the full view when left out: callers showing matches to others must pass one)."""
+    """A match as the API shows it through `view`, the caller's disclosure view of the target.
+
+    `relationships_shown`: whether the caller may see the relationships of the asking
+    organisation; the network and activity components are left out unless it may see both
+    sides' relationships.
+    """
     info = index.info[match.target_id]
     values = {
         "id": info.id,
@@ -95,12 +133,20 @@ def to_out(
         "city": info.city,
         "size_class": size_class(info.employees),
     }
+    graph_shown = relationships_shown and "relationships" not in view.hidden
     return MatchOut(
         organization=MatchedOrganization.model_validate(redact(values, view)),
         score=round(match.score, 6),
         relation=match.relation,
-        components={k: round(v, 6) for k, v in match.components.items()},
-        reasons=[_reason_out(r, index, typed_need=typed_need) for r in match.reasons],
+        components={
+            k: round(v, 6)
+            for k, v in match.components.items()
+            if graph_shown or k not in _RELATIONSHIP_COMPONENTS
+        },
+        reasons=[
+            _redacted_reason(_reason_out(r, index, typed_need=typed_need), view)
+            for r in match.reasons
+        ],
         shared_interests=list(match.shared_interests),
         # only a typed search judges relevance; organisation match lists are never weak
         weak=isinstance(match, SearchMatch) and match.weak,
@@ -159,7 +205,7 @@ def coarse_employee_filters(filters: Filters, user: User | None) -> Filters:
     Head counts are hidden from non-partners by default while the size class is shown; exact
     bounds would let anyone narrow a teaser's head count down to the person.
     """
-    if user is None or user.role in (Role.admin.value, Role.curator.value):
+    if user is None or is_staff(user):
         return filters
     low, high = filters.min_employees, filters.max_employees
     if low is not None and high is not None and low > high:
@@ -170,6 +216,70 @@ def coarse_employee_filters(filters: Filters, user: User | None) -> Filters:
         upper = [b - 1 for b in _SIZE_BOUNDS[1:] if high < b]
         high = upper[0] if upper else None
     return replace(filters, min_employees=low, max_employees=high)
+
+
+def _coordinates(
+    session: Session, user: User | None, index: FittedIndex
+) -> dict[int, tuple[float, float]]:
+    """Where each located organisation is, as far as the caller may know: its coordinates
+    where the caller sees its address, else the centre of its region (left out when the
+    region has none)."""
+    relations = caller_relations(session, user)
+    stored = organization_repository.located_disclosures(session)
+    out: dict[int, tuple[float, float]] = {}
+    for pid, profile in index.profiles.items():
+        if profile.latitude is None or profile.longitude is None or pid not in stored:
+            continue
+        level = caller_level(user, pid, *relations)
+        if group_shown(level, "address", stored_levels(stored[pid])["address"]):
+            out[pid] = (profile.latitude, profile.longitude)
+            continue
+        info = index.info[pid]
+        centre = region_centre(info.country, info.postal_code)
+        if centre is not None:
+            out[pid] = centre
+    return out
+
+
+def distance_by_disclosure(
+    session: Session,
+    *,
+    user: User | None,
+    index: FittedIndex,
+    filters: Filters,
+    asking_id: int | None = None,
+) -> Filters:
+    """A distance filter that tells the caller no more than the regions of hidden addresses.
+
+    Hub staff get the engine's exact filter. For everyone else, an organisation whose address
+    the caller may not see is placed at the centre of its region, the asking organisation's
+    too when it is the origin: bisecting the radius from any origin converges on the region's
+    centre, which the profile shows anyway. The distance filter becomes a list of excluded ids.
+    """
+    if filters.max_distance_km is None or is_staff(user):
+        return filters
+    where = _coordinates(session, user, index)
+    origin = filters.origin
+    if origin is None and asking_id is not None:
+        origin = where.get(asking_id)
+    if origin is None:
+        raise Invalid(
+            "max_distance_km needs the organisation's coordinates, and it has none.",
+            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+        )
+    ids = [pid for pid in index.profiles if pid in where]
+    too_far = set(index.profiles) - set(ids)
+    if ids:
+        points = np.array([where[pid] for pid in ids], dtype=np.float64)
+        distance = haversine_km(origin[0], origin[1], points[:, 0], points[:, 1])
+        too_far |= {
+            pid for pid, d in zip(ids, distance, strict=True) if d > filters.max_distance_km
+        }
+    if asking_id is not None:
+        too_far.discard(asking_id)
+    return replace(
+        filters, max_distance_km=None, origin=None, exclude_ids=filters.exclude_ids | too_far
+    )
 
 
 def _caller_organization(user: User | None) -> int | None:
@@ -194,12 +304,22 @@ def shown(
     index: FittedIndex,
     matches: Sequence[Match],
     typed_need: bool = False,
+    relationships_shown: bool = True,
 ) -> list[MatchOut]:
-    """Matches as the caller may see them: one query for the targets, one for the views."""
+    """Matches as the caller may see them: one query for the targets, one for the views.
+
+    `relationships_shown`: whether the caller may see the asking organisation's relationships
+    (a typed search has no asking organisation)."""
     targets = organization_repository.organizations_by_id(session, [m.target_id for m in matches])
     views = views_of(session, user, list(targets.values()))
     return [
-        to_out(m, index, typed_need=typed_need, view=views[m.target_id])
+        to_out(
+            m,
+            index,
+            typed_need=typed_need,
+            view=views[m.target_id],
+            relationships_shown=relationships_shown,
+        )
         for m in matches
         if m.target_id in views  # deleted since the index was fitted
     ]
@@ -228,8 +348,24 @@ def matches_for(
         )
     if _caller_organization(user) != organization_id:
         filters = _hide_from_caller(index, user, filters)
+    filters = distance_by_disclosure(
+        session, user=user, index=index, filters=filters, asking_id=organization_id
+    )
+    asking = organization_repository.organizations_by_id(session, [organization_id])
+    relationships_shown = (
+        "relationships" not in view_of(session, user, asking[organization_id]).hidden
+    )
+    if not relationships_shown:
+        # with and without the known ones, the difference would be the hidden relationships
+        filters = replace(filters, exclude_known=False)
     matches = index.matcher.match(query, filters=filters, limit=limit)
-    return shown(session, user=user, index=index, matches=matches)
+    return shown(
+        session,
+        user=user,
+        index=index,
+        matches=matches,
+        relationships_shown=relationships_shown,
+    )
 
 
 @dataclass(frozen=True)
@@ -259,6 +395,7 @@ def search(
             errors=[{"field": "origin", "message": "required with max_distance_km"}],
         )
     filters = _hide_from_caller(index, user, filters)
+    filters = distance_by_disclosure(session, user=user, index=index, filters=filters)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matcher = index.matcher
     # unmeasured encoders: the matcher's fitted similarity floor (matching.relevance)

@@ -12,17 +12,22 @@ Whether the caller may see the profile at all (private profiles) is decided else
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.auth.schemas import size_class as size_class  # part of this module's API
+from app.auth.roles import is_staff
 from app.models.cooperation import CooperationRequest
 from app.models.organization import Organization
 from app.models.user import Role, User
+from app.organizations.derived import region as region  # part of this module's API
+from app.organizations.derived import size_class as size_class  # part of this module's API
 
 LEVELS = ("public", "members", "partners")
 
@@ -52,7 +57,6 @@ DEFAULTS: dict[str, str] = {
 LIST_ATTRIBUTES = frozenset({"relationships"})
 # the group a sender reveals to the addressee of its request
 ADDRESSEE_GROUPS = frozenset({"name"})
-_STAFF = frozenset({Role.admin.value, Role.curator.value})
 _GROUP_OF = {attribute: group for group, attributes in GROUPS.items() for attribute in attributes}
 
 
@@ -83,36 +87,50 @@ FULL = View(level="owner", hidden=frozenset())
 
 def levels_of(organization: Organization) -> dict[str, str]:
     """The effective level of every group: the stored settings over the defaults."""
-    stored = organization.disclosure or {}
+    return stored_levels(organization.disclosure)
+
+
+def group_shown(caller_level: str, group: str, group_level: str) -> bool:
+    """Whether a caller at `caller_level` sees a group stored at `group_level`: the one rule
+    behind every view and every SQL filter."""
+    if caller_level in ("owner", "partner"):
+        return True
+    if caller_level == "anonymous":
+        return group_level == "public"
+    if caller_level == "addressee" and group in ADDRESSEE_GROUPS:
+        return True
+    return group_level in ("public", "members")
+
+
+def shown_levels(caller_level: str, group: str) -> frozenset[str]:
+    """The stored levels of `group` that a caller at `caller_level` sees."""
+    return frozenset(level for level in LEVELS if group_shown(caller_level, group, level))
+
+
+def _view(level: str, organization: Organization) -> View:
+    return view_for_levels(level, levels_of(organization))
+
+
+def view_for_levels(level: str, levels: Mapping[str, str]) -> View:
+    """The view of a caller at `level` of an organisation whose groups are at `levels`."""
+    return View(
+        level=level,
+        hidden=frozenset(
+            attribute
+            for group, group_level in levels.items()
+            if not group_shown(level, group, group_level)
+            for attribute in GROUPS[group]
+        ),
+    )
+
+
+def stored_levels(stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """The effective level of every group from a stored `disclosure` value."""
+    stored = stored or {}
     return {
         group: stored[group] if stored.get(group) in LEVELS else default
         for group, default in DEFAULTS.items()
     }
-
-
-def _hide(
-    organization: Organization,
-    shown_levels: frozenset[str],
-    shown_groups: frozenset[str] = frozenset(),
-) -> frozenset[str]:
-    return frozenset(
-        attribute
-        for group, level in levels_of(organization).items()
-        if level not in shown_levels and group not in shown_groups
-        for attribute in GROUPS[group]
-    )
-
-
-def _view(level: str, organization: Organization) -> View:
-    if level == "owner" or level == "partner":
-        return View(level=level, hidden=frozenset())
-    if level == "anonymous":
-        return View(level=level, hidden=_hide(organization, frozenset({"public"})))
-    shown_groups = ADDRESSEE_GROUPS if level == "addressee" else frozenset()
-    return View(
-        level=level,
-        hidden=_hide(organization, frozenset({"public", "members"}), shown_groups),
-    )
 
 
 def request_relations(session: Session, organization_id: int) -> tuple[set[int], set[int]]:
@@ -147,10 +165,13 @@ def partner_ids(session: Session, organization_id: int) -> set[int]:
     return request_relations(session, organization_id)[0]
 
 
-def _level(user: User | None, organization_id: int, partners: set[int], senders: set[int]) -> str:
+def caller_level(
+    user: User | None, organization_id: int, partners: set[int], senders: set[int]
+) -> str:
+    """The caller's level for one organisation, given the caller's request relations."""
     if user is None:
         return "anonymous"
-    if user.role in _STAFF:
+    if is_staff(user):
         return "owner"
     if user.role != Role.member.value or user.organization_id is None:
         return "member"
@@ -183,7 +204,14 @@ def views_of(
         and any(o.id != user.organization_id for o in organizations)
     ):
         partners, senders = request_relations(session, user.organization_id)
-    return {o.id: _view(_level(user, o.id, partners, senders), o) for o in organizations}
+    return {o.id: _view(caller_level(user, o.id, partners, senders), o) for o in organizations}
+
+
+def caller_relations(session: Session, user: User | None) -> tuple[set[int], set[int]]:
+    """(partners, senders) of the caller's organisation; empty for all but members."""
+    if user is None or user.role != Role.member.value or user.organization_id is None:
+        return set(), set()
+    return request_relations(session, user.organization_id)
 
 
 def view_of(session: Session, user: User | None, organization: Organization) -> View:
@@ -191,27 +219,120 @@ def view_of(session: Session, user: User | None, organization: Organization) -> 
     return views_of(session, user, [organization])[organization.id]
 
 
+# words of a firm's name that identify nobody: legal forms and fillers
+_LEGAL_WORDS = frozenset(
+    [
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "ohg",
+        "ug",
+        "se",
+        "gbr",
+        "kgaa",
+        "co",
+        "ek",
+        "e.k.",
+        "eg",
+        "e.v.",
+        "ev",
+        "ltd",
+        "inc",
+        "llc",
+        "plc",
+        "sarl",
+        "sa",
+        "sas",
+        "bv",
+        "nv",
+        "srl",
+        "spa",
+        "ab",
+        "as",
+        "oy",
+        "haftungsbeschränkt",
+        "und",
+        "and",
+        "the",
+        "der",
+        "die",
+        "das",
+        "für",
+        "for",
+        "von",
+        "of",
+    ]
+)
+_WORD = re.compile(r"[\w][\w.&'-]*[\w]|[\w]", re.UNICODE)
+MASK = "[…]"
+
+
+def identifying_terms(name: str | None, website: str | None) -> list[str]:
+    """What gives a hidden name away in a text: the name itself, its distinctive words (four
+    letters or more, legal forms left out) and the website's domain label, longest first."""
+    terms: set[str] = set()
+    if name:
+        words = [w for w in _WORD.findall(name) if w.casefold().strip(".") not in _LEGAL_WORDS]
+        terms.update(w for w in words if len(w) >= 4)
+        if words:
+            terms.add(" ".join(words))
+        terms.add(name.strip())
+    if website:
+        host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+        labels = [label for label in host.split(".") if label and label != "www"]
+        if len(labels) >= 2:
+            terms.add(labels[-2])
+            terms.add(".".join(labels[-2:]))
+    return sorted((t for t in terms if len(t) >= 3), key=lambda t: (-len(t), t))
+
+
+def mentions(text: str | None, terms: Sequence[str]) -> list[str]:
+    """The terms that occur in `text` (case-insensitive)."""
+    if not text:
+        return []
+    folded = text.casefold()
+    return [t for t in terms if t.casefold() in folded]
+
+
+def mask(text: str | None, terms: Sequence[str]) -> str | None:
+    """`text` with every term (case-insensitive) replaced by MASK."""
+    if not text or not terms:
+        return text
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    return pattern.sub(MASK, text)
+
+
+def _masked_competence(item: Any, terms: Sequence[str]) -> Any:
+    if isinstance(item, BaseModel):
+        update: dict[str, Any] = {
+            key: mask(getattr(item, key), terms)
+            for key in ("label", "description")
+            if key in type(item).model_fields
+        }
+        return item.model_copy(update=update)
+    values = item if isinstance(item, Mapping) else vars(item)
+    out = {k: values[k] for k in ("id", "kind", "label", "description") if k in values}
+    for key in ("label", "description"):
+        if key in out:
+            out[key] = mask(out[key], terms)
+    return out
+
+
 def redact(values: Mapping[str, Any], view: View) -> dict[str, Any]:
     """A copy of an organisation's attributes with hidden ones blanked (null, [] for lists),
-    plus `hidden_fields` and `disclosure_level`."""
+    plus `hidden_fields` and `disclosure_level`. Where the name is hidden, what gives it away
+    in the description and competences (its words, the website's domain) is masked."""
     out = dict(values)
+    if "name" in view.hidden and out.get("name"):
+        terms = identifying_terms(out.get("name"), out.get("website"))
+        if "description" in out:
+            out["description"] = mask(out["description"], terms)
+        if out.get("competences"):
+            out["competences"] = [_masked_competence(c, terms) for c in out["competences"]]
     for attribute in view.hidden:
         if attribute in out:
             out[attribute] = [] if attribute in LIST_ATTRIBUTES else None
     out["hidden_fields"] = view.hidden_groups
     out["disclosure_level"] = view.level
     return out
-
-
-# countries whose postal codes start with a digit that names a region
-_POSTAL_REGIONS = frozenset({"DE", "AT", "CH"})
-
-
-def region(country: str | None, postal_code: str | None) -> str | None:
-    """Country plus the first postal-code digit for DE/AT/CH ("DE-7"), else the country."""
-    if country is None:
-        return None
-    code = (postal_code or "").strip()
-    if country in _POSTAL_REGIONS and code[:1].isdigit():
-        return f"{country}-{code[0]}"
-    return country

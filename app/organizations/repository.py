@@ -224,3 +224,11 @@ def organizations_by_id(
         for org in session.scalars(stmt):
             found[org.id] = org
     return found
+
+
+def located_disclosures(session: Session) -> dict[int, dict[str, str] | None]:
+    """The stored disclosure settings of every organisation with coordinates, by id."""
+    rows = session.execute(
+        select(Organization.id, Organization.disclosure).where(Organization.latitude.is_not(None))
+    )
+    return {org_id: stored for org_id, stored in rows}

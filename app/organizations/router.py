@@ -18,6 +18,7 @@ from app.deps import (
     ReadableOrganizationDep,
     SessionDep,
     StaffUser,
+    hidden_as_competitor,
 )
 from app.errors import Forbidden, NotFound, problem_responses
 from app.matches import service as matches_service
@@ -176,14 +177,7 @@ def read_organization(
     """
     if user is None:
         return auth_service.teasers(session, [organization])[0]
-    own_id = user.organization_id if user.role == Role.member else None
-    if (
-        own_id is not None
-        and own_id != organization.id
-        and organization.hide_from_competitors
-        and organization.id
-        in matches_service.hidden_from_competitor(session, cache, encoder, own_id)
-    ):
+    if hidden_as_competitor(session, user, organization, cache, encoder):
         raise NotFound(f"No organisation with id {organization.id}.")
     _etag(response, organization.version)
     return service.organization_view(session, user=user, organization=organization)
@@ -226,6 +220,7 @@ def update_organization(
         patch=body,
         if_match=service.parse_if_match(if_match),
         encoder=encoder,
+        editor=user,
     )
     org = service.get_organization(session, organization_id=org.id)
     _etag(response, org.version)

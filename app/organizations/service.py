@@ -152,12 +152,27 @@ def set_relationships(
 
 
 def resolve_relationships(
-    session: Session, relationships: Sequence[RelationshipIn], *, field: str = "relationships"
+    session: Session,
+    relationships: Sequence[RelationshipIn],
+    *,
+    editor: User | None = None,
+    field: str = "relationships",
 ) -> dict[str, Organization]:
-    """Look up referenced organisations; an unknown external_id is an error naming the field."""
+    """Look up referenced organisations; an unknown external_id is an error naming the field.
+
+    With an `editor` who is not hub staff, only organisations whose external_id the editor
+    may see resolve: a hidden one answers exactly as one that does not exist.
+    """
     refs = {r.external_id for r in relationships if r.external_id is not None}
     refs |= {r.name for r in relationships if r.name is not None}
     found = repository.organizations_by_external_id(session, refs)
+    if editor is not None and found:
+        views = views_of(session, editor, list(found.values()))
+        found = {
+            ref: org
+            for ref, org in found.items()
+            if may_see(editor, org) and "external_id" not in views[org.id].hidden
+        }
     errors = [
         {
             "field": f"{field}[{i}].external_id",
@@ -256,7 +271,9 @@ def update_organization(
     patch: OrganizationPatch,
     if_match: int | None,
     encoder: Encoder | None,
+    editor: User | None,
 ) -> Organization:
+    """Apply a patch; relationship targets resolve as `editor` may see them (None: all)."""
     if if_match is not None and if_match != organization.version:
         raise PreconditionFailed(
             f"The organisation is at version {organization.version}, not {if_match}.",
@@ -284,7 +301,7 @@ def update_organization(
         )
     linked: dict[str, Organization] = {}
     if patch.relationships is not None:
-        linked = resolve_relationships(session, patch.relationships)
+        linked = resolve_relationships(session, patch.relationships, editor=editor)
     # None in a list field means "not given"; the schema forbids null for name and visibility
     fields -= {
         f

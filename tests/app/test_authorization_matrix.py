@@ -51,6 +51,8 @@ from tests.app.authz import (
 )
 from tests.app.conftest import Account, AccountFactory, ClientFactory
 
+# event managers and members of the registered organisations (both members' are)
+ATTENDEES = "401 200 200 200 403 200"
 LOGIN_EMAIL = "login@test.example"
 LOGIN_PASSWORD = "matrix password 1"
 
@@ -155,9 +157,10 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("PUT", EVENT + "/tables"): Case(
         "401 403 403 409 403 409", unscheduled=MANAGER, json={"count": 3}
     ),
-    # participants and people: read by all, managed by event managers; members manage their
-    # own organisation's registration until the schedule is published (409 after)
-    ("GET", EVENT + "/participants"): Case(TOKEN_ONLY),
+    # participants and people: read by event managers and members of registered organisations
+    # (curators 403), managed by event managers; members manage their own organisation's
+    # registration until the schedule is published (409 after)
+    ("GET", EVENT + "/participants"): Case(ATTENDEES),
     ("POST", EVENT + "/participants"): Case(
         "401 403 403 201 403 201",
         json={
@@ -165,7 +168,7 @@ ROUTES: dict[tuple[str, str], Case] = {
             "people": [{"name": "Fritz Vier", "email": "fritz@fourth.example"}],
         },
     ),
-    ("GET", PARTICIPANT): Case(TOKEN_ONLY),
+    ("GET", PARTICIPANT): Case(ATTENDEES),
     ("DELETE", PARTICIPANT): Case(
         "401 409 403 204 403 204",
         draft="401 204 403 204 403 204",
@@ -177,7 +180,7 @@ ROUTES: dict[tuple[str, str], Case] = {
         unscheduled="401 201 403 201 403 201",
         json={"name": "Nina Neu", "email": "nina@target.example"},
     ),
-    ("GET", PERSON): Case(TOKEN_ONLY),
+    ("GET", PERSON): Case(ATTENDEES),
     ("PATCH", PERSON): Case(
         "401 409 403 200 403 200",
         draft=OWN_OR_MANAGER,

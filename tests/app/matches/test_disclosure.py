@@ -155,8 +155,9 @@ def test_opted_out_competitor_is_never_shown_to_its_competitor(
     text = "Kunststoffspritzguss"
     assert ids["C"] not in ids_of(found(b_member, text, use_place_names=False))
     assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == []
-    # A's match list, when B's members look at it
-    assert ids_of(matches(b_member, ids["A"])) == [ids["B"]]
+    # A's match list, when B's members look at it: without C, and with A's partner D, since
+    # leaving out A's known partners would show B's members A's partners-only relationships
+    assert ids_of(matches(b_member, ids["A"])) == [ids["B"], ids["D"]]
     # non-competitors still see C
     assert ids_of(matches(client, ids["A"])) == [ids["B"], ids["C"]]
     assert ids_of(matches(member_of("A"), ids["A"])) == [ids["B"], ids["C"]]
@@ -223,7 +224,9 @@ def test_employee_filters_work_on_whole_size_classes_for_members(
     assert ids_of(matches(member, ids["A"], min_employees=121, max_employees=130)) == [ids["B"]]
     assert ids_of(matches(client, ids["A"], min_employees=121, max_employees=130)) == []
     assert ids_of(matches(member, ids["A"], min_employees=251)) == [ids["C"]]
-    assert ids_of(matches(member, ids["A"], max_employees=249)) == [ids["B"]]
+    # D is A's known partner: kept in A's list for D's members, who may not see A's
+    # relationships (leaving known partners out would disclose them)
+    assert ids_of(matches(member, ids["A"], max_employees=249)) == [ids["B"], ids["D"]]
     response = member.post(
         SEARCH, json={"text": "Kunststoffspritzguss", "min_employees": 119, "max_employees": 120}
     )
