@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
 from app.auth.deps import (

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.router import router as auth_router
 from app.auth.router import users_router
@@ -27,8 +27,8 @@ from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
-from app.unit_of_work import register_error_handlers as register_database_error_handlers
 from app.text_types import reject_control_characters
+from app.unit_of_work import register_error_handlers as register_database_error_handlers
 from app.web.docs import router as docs_router
 from app.web.headers import SecurityHeadersMiddleware
 from app.web.rendering import STATIC, error_page, wants_page

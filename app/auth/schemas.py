@@ -17,10 +17,10 @@ from pydantic import (
 
 from app.auth.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_email
 from app.models.user import Role, TokenKind
-from app.text_types import MAX_INT, check_line
 from app.organizations.derived import SizeClass
 from app.organizations.derived import industry_of as industry_of
 from app.organizations.derived import size_class as size_class
+from app.text_types import MAX_INT, check_line
 
 
 def _check_email(value: str) -> str:
