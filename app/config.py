@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # queue for a slot. Keep it below AnyIO's 40 worker threads: a request holding a
     # connection must always find a thread to finish on.
     max_sessions: int = 32
-    # connections beyond max_sessions for work outside requests (start-up checks)
+    # connections beyond max_sessions: SQLite's one writer, work outside requests
     db_pool_overflow: int = 8
     # how long a request waits for a connection or (SQLite) the write lock before a 503
     lock_timeout_seconds: float = 20.0

@@ -74,6 +74,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
+    if url.startswith("postgresql"):
+        # a row lock not had in time fails (55P03, answered 503) instead of waiting forever
+        timeout_ms = int(settings.lock_timeout_seconds * 1000)
+        kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={timeout_ms}"})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -115,7 +119,7 @@ def commit(session: Session) -> None:
     except IntegrityError:
         raise  # another request stored the same thing meanwhile: 409
     except DBAPIError as exc:
-        if unit_of_work.sqlite_busy(exc) or unit_of_work.pg_retryable(exc):
+        if unit_of_work.lock_timed_out(exc) or unit_of_work.pg_retryable(exc):
             raise  # 503 / 409
         log.error("commit failed", exc_info=exc)
         raise unit_of_work.NotStored(

@@ -3,10 +3,10 @@
 Every request that uses the database holds one of a bounded number of session slots (the
 connection pool is sized to match), so requests queue on the event loop for a connection instead
 of failing with "QueuePool limit reached", and never hold a worker thread while they wait. On
-SQLite, which has one writer at a time, a request that writes also takes the process's writer
-lock first (fair, first come first served) and then `BEGIN IMMEDIATE`, so a transaction never
-has to upgrade a read snapshot to a write lock (that fails at once with SQLITE_BUSY in WAL
-mode). A lock that cannot be had in time is a 503 with Retry-After, not a 500.
+SQLite, which has one writer at a time, a request that writes instead takes the process's writer
+lock (fair, first come first served) and then `BEGIN IMMEDIATE`, so a transaction never has to
+upgrade a read snapshot to a write lock (that fails at once with SQLITE_BUSY in WAL mode). A
+lock that cannot be had in time is a 503 with Retry-After, not a 500.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import math
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
@@ -36,12 +36,13 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # POST routes that only read (a search body is too long for a query string)
 READ_ONLY_POSTS = frozenset({"/api/v1/matches/search"})
 
-# PostgreSQL SQLSTATEs of a transaction that lost a race and may simply be tried again
+# PostgreSQL SQLSTATEs of a transaction that lost a race and may simply be tried again (409)
 _PG_RETRYABLE = {
     "40001": "serialization failure",
     "40P01": "deadlock",
-    "55P03": "lock not available",
 }
+# ... and of a lock not had within lock_timeout (503)
+_PG_LOCK_TIMEOUT = "55P03"
 
 
 class DatabaseUnavailable(Exception):
@@ -112,18 +113,21 @@ async def _acquire(lock: asyncio.Semaphore | asyncio.Lock, timeout: float, what:
 
 @asynccontextmanager
 async def admitted(*, exclusive_writer: bool) -> AsyncIterator[None]:
-    """Hold a session slot (and the writer lock, when asked) for the block; 503 after the
-    configured wait. The writer lock is taken first, so waiting writers do not hold slots
-    that readers could use."""
+    """Hold a session slot, or the writer lock when asked, for the block; 503 after the
+    configured wait.
+
+    The one writer of SQLite does not take a slot: the writer lock is its slot. Slow reads
+    (a match that refits the index) holding every slot must not keep the writer, and with it
+    every queued write, waiting.
+    """
     gate = _gate()
     timeout = get_settings().lock_timeout_seconds
-    async with AsyncExitStack() as stack:
-        if exclusive_writer:
-            await _acquire(gate.writer, timeout, "write lock")
-            stack.callback(gate.writer.release)
-        await _acquire(gate.slots, timeout, "database connection")
-        stack.callback(gate.slots.release)
+    lock, what = (gate.writer, "write lock") if exclusive_writer else (gate.slots, "connection")
+    await _acquire(lock, timeout, what)
+    try:
         yield
+    finally:
+        lock.release()
 
 
 @asynccontextmanager
@@ -143,16 +147,24 @@ async def writer_lock_if_free() -> AsyncIterator[bool]:
 # --- database errors -> problem+json -------------------------------------------------------------
 
 
-def sqlite_busy(exc: BaseException) -> bool:
-    """SQLite could not get its lock in time ("database is locked", SQLITE_BUSY)."""
+def _sqlstate(exc: BaseException) -> str | None:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
+
+
+def lock_timed_out(exc: BaseException) -> bool:
+    """The lock was not had in time: SQLite's "database is locked" (SQLITE_BUSY) or
+    PostgreSQL's lock_timeout."""
+    if _sqlstate(exc) == _PG_LOCK_TIMEOUT:
+        return True
     text = str(getattr(exc, "orig", exc)).lower()
     return "database is locked" in text or "database table is locked" in text
 
 
 def pg_retryable(exc: BaseException) -> str | None:
     """The kind of PostgreSQL race (serialisation failure, deadlock, lock), or None."""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return _PG_RETRYABLE.get(sqlstate) if isinstance(sqlstate, str) else None
+    sqlstate = _sqlstate(exc)
+    return _PG_RETRYABLE.get(sqlstate) if sqlstate is not None else None
 
 
 def _problem(
@@ -205,10 +217,10 @@ def register_error_handlers(app: FastAPI) -> None:
 
 def database_error_response(exc: DBAPIError) -> JSONResponse:
     """503 for a lock not had in time, 409 for a lost race, 500 for anything else."""
-    if sqlite_busy(exc):
-        log.warning("SQLite lock not had in time: %s", exc.orig)
+    if lock_timed_out(exc):
+        log.warning("database lock not had in time: %s", exc.orig)
         return _busy_response(
-            "The database is busy: its write lock was not free in time. Nothing was stored; "
+            "The database is busy: a lock this change needs was not free in time. Nothing was stored; "
             "try again shortly.",
             _retry_after(),
         )

@@ -56,6 +56,7 @@ class LiveServer:
     app: str = "app.asgi:app"
     factory: bool = False
     port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,7 +79,9 @@ class LiveServer:
         ]
         if self.factory:
             command.append("--factory")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=server_env(self.database_url))
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=server_env(self.database_url, **self.env)
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
