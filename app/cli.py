@@ -49,43 +49,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(path: Path, args: argparse.Namespace, *, partial: bool, dry_run: bool) -> int:
+def _import(
+    path: Path, args: argparse.Namespace, *, partial: bool, dry_run: bool, replace: bool = False
+) -> int:
+    import numpy as np
+
     from app.imports.parsing import ImportFileError
-    from app.imports.service import ImportRejected, run_import
+    from app.imports.service import ImportRejected, encode_import, read_file, write_import
 
     data = path.read_bytes()
     encoder = _encoder(args)
-    # the write lock up front (SQLite): a server writing meanwhile cannot make it fail
-    with _session(writes=not dry_run) as session:
-        bar = tqdm(desc=f"importing {path.name}", unit="org", disable=not sys.stderr.isatty())
-        try:
-            report = run_import(
-                session,
-                data=data,
-                filename=path.name,
-                partial=partial,
-                dry_run=dry_run,
-                encoder=encoder,
-                progress=bar.update,
-            )
-        except ImportFileError as exc:
-            print(f"{path}: cannot import: {exc}", file=sys.stderr)
-            return 2
-        except ImportRejected as exc:
-            report = exc.report
-            session.rollback()
-            _print_report(path, report)
-            print(
-                "nothing was written (atomic import); use --partial to write the valid rows",
-                file=sys.stderr,
-            )
-            return 1
-        finally:
-            bar.close()
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
+    bar = tqdm(desc=f"importing {path.name}", unit="org", disable=not sys.stderr.isatty())
+    try:
+        read = read_file(data, filename=path.name)
+        # vectors first, in a read-only session: the write transaction below stays short
+        vectors: dict[str, np.ndarray] = {}
+        if encoder is not None and not dry_run:
+            with _session() as reader:
+                vectors = encode_import(
+                    reader,
+                    read,
+                    encoder=encoder,
+                    partial=partial,
+                    replace=replace,
+                    progress=bar.update,
+                )
+        # the write lock up front (SQLite): a server writing meanwhile cannot make it fail
+        with _session(writes=not dry_run) as session:
+            try:
+                report = write_import(
+                    session,
+                    read,
+                    partial=partial,
+                    dry_run=dry_run,
+                    replace=replace,
+                    encoder=encoder,
+                    vectors=vectors,
+                )
+            except ImportRejected as exc:
+                session.rollback()
+                _print_report(path, exc.report)
+                print(
+                    "nothing was written (atomic import); use --partial to write the valid rows",
+                    file=sys.stderr,
+                )
+                return 1
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+    except ImportFileError as exc:
+        print(f"{path}: cannot import: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
     _print_report(path, report)
     return 1 if report.errors else 0
 
@@ -108,7 +125,9 @@ def _print_report(path: Path, report: object) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    return _import(Path(args.file), args, partial=args.partial, dry_run=args.dry_run)
+    return _import(
+        Path(args.file), args, partial=args.partial, dry_run=args.dry_run, replace=args.replace
+    )
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -258,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     imp.add_argument("--partial", action="store_true", help="write the valid rows despite bad ones")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="the file is the whole truth: clear what it does not state (by default a field "
+        "or column the file lacks keeps its stored value)",
+    )
     imp.add_argument("--no-embeddings", action="store_true")
     imp.set_defaults(func=cmd_import)
 

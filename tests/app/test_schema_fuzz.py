@@ -1,12 +1,16 @@
 """Property-based requests generated from the OpenAPI schema: no input gives a 5xx.
 
-Runs in-process against the ASGI app, as an admin, on both database backends, one test per
-operation. Examples per operation are bounded (KOOPMATCH_FUZZ_EXAMPLES, default 10) so the
-suite stays quick; raise it for a deeper run.
+Runs in-process against the ASGI app on both database backends, as an admin, an organizer and
+a member, one test per role that walks every operation, plus the stateful phase (sequences of
+calls linked by the ids earlier responses return). Examples are bounded so the file stays within
+a few minutes: KOOPMATCH_FUZZ_EXAMPLES (default 4) per operation and role,
+KOOPMATCH_FUZZ_SCENARIOS (default 8) stateful scenarios of at most 8 steps; raise them for a
+deeper run.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -20,26 +24,22 @@ from sqlalchemy.orm import Session
 
 from app.auth.service import issue_token, login_lifetime
 from app.embeddings import embed_organizations
-from app.main import create_app
 from app.models import Competence, Organization
 from app.models.user import Role, TokenKind, User
 from tests.app.conftest import Account, AccountFactory
 
-EXAMPLES = int(os.environ.get("KOOPMATCH_FUZZ_EXAMPLES", "10"))
-
-OPERATIONS = sorted(
-    result.ok().label
-    for result in schemathesis.openapi.from_asgi(
-        "/openapi.json", create_app(load_encoder=False)
-    ).get_all_operations()
-)
+EXAMPLES = int(os.environ.get("KOOPMATCH_FUZZ_EXAMPLES", "4"))
+SCENARIOS = int(os.environ.get("KOOPMATCH_FUZZ_SCENARIOS", "8"))
+ROLES = [Role.admin, Role.organizer, Role.member]
 
 
-def _fresh_admin_headers(session: Session, admin: Account) -> dict[str, str]:
-    """A new token for an active admin: earlier examples may have logged out or demoted it."""
-    user = session.get(User, admin.user.id)
+def _fresh_headers(session: Session, account: Account, role: Role, org_id: int) -> dict[str, str]:
+    """A new token for the account in its role: earlier examples may have logged it out,
+    changed its role or deactivated it."""
+    user = session.get(User, account.user.id)
     assert user is not None
-    user.role, user.organization_id, user.is_active = Role.admin.value, None, True
+    user.role, user.is_active = role.value, True
+    user.organization_id = org_id if role is Role.member else None
     _, secret = issue_token(session, user=user, kind=TokenKind.login, lifetime=login_lifetime())
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
@@ -85,31 +85,69 @@ def _existing_ids(session: Session, encoder: Any, admin: Account) -> dict[str, s
     }
 
 
-@pytest.mark.parametrize("label", OPERATIONS)
-def test_no_server_errors(
-    label: str, app: FastAPI, encoder: Any, db_session: Session, make_account: AccountFactory
-) -> None:
-    # the ASGI transport does not run the lifespan, which would set the encoder
-    app.state.encoder = encoder
-    operation = schemathesis.openapi.from_asgi("/openapi.json", app).find_operation_by_label(label)
-    assert operation is not None
-    admin = make_account(Role.admin, email="fuzz-admin@test.example")
-    known = _existing_ids(db_session, encoder, admin)
-
-    @given(case=operation.as_strategy(), use_known=st.booleans())
-    @settings(
-        max_examples=EXAMPLES,
+def _settings(max_examples: int, **extra: Any) -> settings:
+    return settings(
+        max_examples=max_examples,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=list(HealthCheck),
+        **extra,
     )
-    def check(case: Any, use_known: bool) -> None:
-        if use_known and case.path_parameters:
-            for name in case.path_parameters:
-                if name in known:
-                    case.path_parameters[name] = known[name]
-        response = case.call(headers=_fresh_admin_headers(db_session, admin))
-        case.validate_response(response, checks=[not_a_server_error])
 
-    check()
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.value for r in ROLES])
+def test_no_server_errors(
+    role: Role, app: FastAPI, encoder: Any, db_session: Session, make_account: AccountFactory
+) -> None:
+    # the ASGI transport does not run the lifespan, which would set the encoder
+    app.state.encoder = encoder
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    account = make_account(Role.admin, email=f"fuzz-caller-{role.value}@test.example")
+    known = _existing_ids(db_session, encoder, account)
+    org_id = int(known["organization_id"])
+    failures: list[str] = []
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy(), use_known=st.booleans())
+        @_settings(EXAMPLES)
+        def check(case: Any, use_known: bool) -> None:
+            if use_known and case.path_parameters:
+                for name in case.path_parameters:
+                    if name in known:
+                        case.path_parameters[name] = known[name]
+            response = case.call(headers=_fresh_headers(db_session, account, role, org_id))
+            case.validate_response(response, checks=[not_a_server_error])
+
+        try:
+            check()
+        except Exception as exc:  # collect every failing operation, then report them all
+            failures.append(f"{operation.label}: {str(exc)[:2000]}")
+    assert failures == []
+
+
+def test_stateful_sequences_give_no_server_errors(
+    app: FastAPI, encoder: Any, db_session: Session, make_account: AccountFactory
+) -> None:
+    """Sequences of calls, each step fed by what earlier responses returned (ids, links),
+    under the three roles in turn."""
+    app.state.encoder = encoder
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    account = make_account(Role.admin, email="fuzz-stateful@test.example")
+    known = _existing_ids(db_session, encoder, account)
+    org_id = int(known["organization_id"])
+    roles = itertools.cycle(ROLES)
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.role = next(roles)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": _fresh_headers(db_session, account, self.role, org_id)}
+
+        def validate_response(self, response: Any, case: Any, **_kwargs: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error])
+
+    Workflow.run(settings=_settings(SCENARIOS, stateful_step_count=8))
