@@ -190,7 +190,11 @@ def live_profiles(matcher: Matcher) -> list[ProfileVec]:
 
 
 def updated(
-    matcher: Matcher, upserts: Sequence[ProfileVec] = (), removed: Iterable[int] = ()
+    matcher: Matcher,
+    upserts: Sequence[ProfileVec] = (),
+    removed: Iterable[int] = (),
+    *,
+    detached: bool = False,
 ) -> Matcher:
     """A matcher equal to `matcher` with `upserts` added or replacing the profiles of the same
     id, and the ids in `removed` gone (unknown ids are ignored). `matcher` is not changed.
@@ -198,6 +202,10 @@ def updated(
     Ranking with the result equals ranking with `Matcher.fit` on the same live profiles and
     the same similarity floors, up to retrieval: dead rows stay in the nearest-neighbour
     structures until the next fit.
+
+    `detached`: a throw-away generation that writes nothing shared (for changes that may be
+    rolled back): its matrices are copies, and its HNSW indexes do not hold the new rows (they
+    are scored when the filters leave at most `candidate_pool` candidates).
     """
     prepare(matcher)
     old: Any = matcher
@@ -289,8 +297,14 @@ def updated(
     need_rows = _rows(need_blocks, d)
     n_core0, n_need0 = len(old.core_mat_), len(old.need_mat_)
 
-    new.core_buf_, n_core = old.core_buf_.append(n_core0, core_rows)
-    new.need_buf_, n_need = old.need_buf_.append(n_need0, need_rows)
+    def append(buf: _Buffer, used: int, rows: np.ndarray) -> tuple[_Buffer, int]:
+        if detached:
+            copy_ = _Buffer(np.vstack([buf.data[:used], rows]))
+            return copy_, copy_.used
+        return buf.append(used, rows)
+
+    new.core_buf_, n_core = append(old.core_buf_, n_core0, core_rows)
+    new.need_buf_, n_need = append(old.need_buf_, n_need0, need_rows)
     new.core_mat_ = new.core_buf_.data[:n_core]
     new.need_mat_ = new.need_buf_.data[:n_need]
     new.core_start_ = np.concatenate([old.core_start_, n_core0 + np.cumsum(core_lens)])
@@ -331,12 +345,12 @@ def updated(
     for k, s in enumerate(new_sides):
         if s.profile is not None:
             prof_rows[k] = s.profile
-    new.profile_buf_, n_prof = old.profile_buf_.append(n0, prof_rows)
+    new.profile_buf_, n_prof = append(old.profile_buf_, n0, prof_rows)
     new.profile_mat_ = new.profile_buf_.data[:n_prof]
     new.has_profile_ = np.concatenate([old.has_profile_, with_profile])
     new.profile_rows_ = np.concatenate([old.profile_rows_, new_rows[with_profile]])
     n_search0 = len(old.profile_search_mat_)
-    new.search_buf_, n_search = old.search_buf_.append(n_search0, prof_rows[with_profile])
+    new.search_buf_, n_search = append(old.search_buf_, n_search0, prof_rows[with_profile])
     new.profile_search_mat_ = new.search_buf_.data[:n_search]
 
     for name, rows in (
@@ -345,7 +359,7 @@ def updated(
         ("profile_index_", prof_rows[with_profile]),
     ):
         index = getattr(old, name)
-        if index is not None:
+        if index is not None and not detached:
             setattr(new, name, index.add(rows))
 
     # metadata arrays for the filters

@@ -256,7 +256,13 @@ class IndexCache:
         return FittedIndex(version, encoder_name, matcher, profiles, info, _dim(matcher))
 
     def _apply(
-        self, session: Session, index: FittedIndex, changed: set[int], version: int
+        self,
+        session: Session,
+        index: FittedIndex,
+        changed: set[int],
+        version: int,
+        *,
+        detached: bool = False,
     ) -> FittedIndex:
         """`index` with the organisations in `changed` reloaded, and their partners (old and
         new), whose partner lists change with theirs."""
@@ -282,7 +288,7 @@ class IndexCache:
                 infos.pop(pid, None)
         upserts = [loaded[p] for p in sorted(loaded) if info[p].visibility != "private"]
         removed = [p for p in touched if p not in loaded or info[p].visibility == "private"]
-        matcher = updated(index.matcher, upserts, removed)
+        matcher = updated(index.matcher, upserts, removed, detached=detached)
         return FittedIndex(version, index.encoder_name, matcher, profiles, infos, _dim(matcher))
 
     def _brought_up(
@@ -293,7 +299,8 @@ class IndexCache:
         changed = changes_since(session, index.version, version)
         if None in changed:
             return self._fit(session, encoder_name, version)
-        return self._apply(session, index, cast(set[int], changed), version)
+        # nothing of it may stay in the shared index: the writes can still be rolled back
+        return self._apply(session, index, cast(set[int], changed), version, detached=True)
 
     def _start_background(self, session: Session, encoder_name: str) -> None:
         if self._worker is not None and self._worker.is_alive():

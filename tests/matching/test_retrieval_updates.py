@@ -176,6 +176,15 @@ def test_hnsw_rows_are_added_and_old_generations_ignore_them() -> None:
     assert 9000 not in [x.target_id for x in m.match(query, limit=150)]
     assert base[0].id not in [x.target_id for x in m2.match(base[1], limit=150)]
     assert not needs_refit(m2)
+    # a detached generation leaves the shared index and buffers alone
+    m3 = updated(m2, [replace(target, id=9001)], detached=True)
+    assert m2.core_index_.ntotal == m2.core_index_.index.ntotal
+    assert not np.shares_memory(m3.core_mat_, m2.core_mat_)
+    m4 = updated(m2, [replace(target, id=9002)])
+    n_target_cores = sum(c.kind == "core" for c in target.competences)
+    assert n_target_cores > 0
+    assert m4.core_index_.ntotal == m2.core_index_.ntotal + n_target_cores
+    assert np.shares_memory(m4.core_mat_, m2.core_mat_)
 
 
 def test_many_dead_rows_ask_for_a_refit() -> None:
