@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,8 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.router import router as auth_router
 from app.auth.router import users_router
@@ -92,8 +93,8 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         # a browser asking for a page that does not exist gets a page, API clients JSON
         if wants_page(request):
             return error_page(request, exc.status_code)
-        response: Response = await json_http_error(request, exc)
-        return response
+        response = json_http_error(request, exc)
+        return await response if inspect.isawaitable(response) else response
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:

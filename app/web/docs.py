@@ -13,7 +13,9 @@ SWAGGER_UI = STATIC / "vendor" / "swagger-ui"
 router = APIRouter(include_in_schema=False)
 
 # Swagger UI's React components set style attributes; scripts stay 'self' only
-DOCS_POLICY = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DOCS_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">

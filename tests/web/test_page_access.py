@@ -46,7 +46,9 @@ FORMS = {
 
 
 def _organization(session: Session, name: str, visibility: str) -> int:
-    org = Organization(name=name, visibility=visibility, country="DE", cooperation_interests=[], competences=[])
+    org = Organization(
+        name=name, visibility=visibility, country="DE", cooperation_interests=[], competences=[]
+    )
     session.add(org)
     session.flush()
     return org.id
@@ -71,7 +73,10 @@ def world(db_session: Session, make_account: AccountFactory) -> dict[str, object
         "curator": make_account(Role.curator),
         "admin": make_account(Role.admin),
     }
-    return {"accounts": accounts, "values": {"other": other, "private": private, "request": request.id}}
+    return {
+        "accounts": accounts,
+        "values": {"other": other, "private": private, "request": request.id},
+    }
 
 
 def _client(app: FastAPI, account: object) -> TestClient:

@@ -31,7 +31,16 @@ SECRETS = {
 }
 ALL_PARTNERS = {
     group: "partners"
-    for group in ("name", "website", "contacts", "employees", "address", "description", "relationships", "founded")
+    for group in (
+        "name",
+        "website",
+        "contacts",
+        "employees",
+        "address",
+        "description",
+        "relationships",
+        "founded",
+    )
 }
 
 
@@ -92,7 +101,11 @@ def _absent(html: str) -> list[str]:
 
 
 def test_teasers_carry_no_hidden_field_in_the_html(
-    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session, encoder  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    make_account: AccountFactory,
+    pair: tuple[int, int],
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
 ) -> None:
     own, hidden = pair
     member = make_account(Role.member, own)
@@ -121,14 +134,27 @@ def test_teasers_carry_no_hidden_field_in_the_html(
         assert _absent(requests.text) == []
         # once the other side said yes, the same pages name it and show its contacts
         request = cooperation_service.list_requests(
-            db_session, user=partner.user, organization_id=None, direction="received",
-            status="pending", type_=None, outcome=None, limit=5, offset=0,
+            db_session,
+            user=partner.user,
+            organization_id=None,
+            direction="received",
+            status="pending",
+            type_=None,
+            outcome=None,
+            limit=5,
+            offset=0,
         )[0][0]
-        cooperation_service.answer_request(db_session, request=request, action="accept", user=partner.user)
+        cooperation_service.answer_request(
+            db_session, request=request, action="accept", user=partner.user
+        )
         db_session.commit()
         requests = browser.get("/requests")
         assert _absent(requests.text) == [
-            "name", "contact_name", "contact_email", "contact_phone", "website"
+            "name",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "website",
         ]
 
 
@@ -137,7 +163,14 @@ def test_every_response_has_the_security_headers(
 ) -> None:
     member = make_account(Role.member, pair[0])
     with _browser(app, member) as browser:
-        for path in ("/login", "/dashboard", "/profile", "/static/app.css", "/api/v1/auth/me", "/nowhere"):
+        for path in (
+            "/login",
+            "/dashboard",
+            "/profile",
+            "/static/app.css",
+            "/api/v1/auth/me",
+            "/nowhere",
+        ):
             response = browser.get(path, headers={"accept": "text/html"})
             assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
             assert response.headers["x-content-type-options"] == "nosniff", path
@@ -163,7 +196,9 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
 
     auth_service.create_user(
         db_session,
-        data=UserCreate(email="carla@example.de", name="Carla", role=Role.curator, password="Zebra-Lampe-42"),
+        data=UserCreate(
+            email="carla@example.de", name="Carla", role=Role.curator, password="Zebra-Lampe-42"
+        ),
     )
     db_session.commit()
     with TestClient(app, raise_server_exceptions=False) as browser:
@@ -173,10 +208,14 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         refused = browser.post("/login", data=fields, follow_redirects=False)
         assert refused.status_code == 403
         assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
-        forged = browser.post("/login", data={**fields, "csrf_token": "0" * 64}, follow_redirects=False)
+        forged = browser.post(
+            "/login", data={**fields, "csrf_token": "0" * 64}, follow_redirects=False
+        )
         assert forged.status_code == 403
         monkeypatch.setattr(get_settings(), "environment", "production")
-        signed_in = browser.post("/login", data={**fields, "csrf_token": token}, follow_redirects=False)
+        signed_in = browser.post(
+            "/login", data={**fields, "csrf_token": token}, follow_redirects=False
+        )
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/dashboard"
         cookie = signed_in.headers["set-cookie"]
@@ -192,10 +231,15 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         out = browser.post("/logout", data={"csrf_token": token}, follow_redirects=False)
         assert out.status_code == 403
         assert browser.get("/dashboard").status_code == 200
-        session_token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/dashboard").text).group(1)  # type: ignore[union-attr]
+        session_token = re.search(
+            r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/dashboard").text
+        ).group(1)  # type: ignore[union-attr]
         out = browser.post("/logout", data={"csrf_token": session_token}, follow_redirects=False)
         assert out.status_code == 303
-        assert browser.get("/dashboard", follow_redirects=False).headers["location"] == "/login?next=%2Fdashboard"
+        assert (
+            browser.get("/dashboard", follow_redirects=False).headers["location"]
+            == "/login?next=%2Fdashboard"
+        )
 
 
 def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
@@ -209,7 +253,10 @@ def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
         browser.cookies.set("km_lang", "de")
         assert "<h1>Anmelden</h1>" in browser.get("/login", headers={"accept-language": "en"}).text
         # the switch only leads back to this site
-        assert browser.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"] == "/"
+        assert (
+            browser.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"]
+            == "/"
+        )
 
 
 def test_unknown_pages_are_a_page_for_browsers_and_json_for_the_api(app: FastAPI) -> None:

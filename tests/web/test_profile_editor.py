@@ -79,7 +79,9 @@ def own(db_session: Session, encoder) -> int:  # type: ignore[no-untyped-def]
                 "description": "Kunststoffteile für die Fahrzeugindustrie",
                 "country": "DE",
                 "competences": [{"kind": "core", "label": "Kunststoffspritzguss"}],
-                "relationships": [{"type": "customer", "name": "Autowerk Süd AG", "revenue_share": 0.7}],
+                "relationships": [
+                    {"type": "customer", "name": "Autowerk Süd AG", "revenue_share": 0.7}
+                ],
             }
         ),
         encoder=encoder,
@@ -116,7 +118,7 @@ def test_a_stale_form_names_the_change_and_overwrites_nothing(
         stale = browser.post("/profile", data={**form, "name": "Formteil Müller & Söhne GmbH"})
         assert stale.status_code == 409
         assert "Someone changed the profile while you were editing" in stale.text
-        assert f"Test curator · description" in stale.text
+        assert "Test curator · description" in stale.text
         kept = _form(stale.text)
         assert kept["name"] == "Formteil Müller & Söhne GmbH"
         assert int(kept["version"]) == version + 1
@@ -159,7 +161,9 @@ def test_the_preview_follows_the_form(app: FastAPI, make_account: AccountFactory
         page = browser.get("/profile", headers={"accept-language": "en"})
         form = _form(page.text)
         assert form["disclosure-description"] == "members"
-        hidden = browser.post("/profile/preview", data={**form, "disclosure-description": "partners"})
+        hidden = browser.post(
+            "/profile/preview", data={**form, "disclosure-description": "partners"}
+        )
         shown = browser.post("/profile/preview", data={**form, "disclosure-description": "public"})
         assert hidden.status_code == shown.status_code == 200
         description = "Kunststoffteile für die Fahrzeugindustrie"
