@@ -21,9 +21,9 @@ from app.auth.security import TooManyRequests, Unauthorized
 from app.cooperation import service as cooperation_service
 from app.cooperation.schemas import OutcomeSet, RequestCreate
 from app.deps import EncoderDep, IndexDep, SessionDep
-from app.errors import AppError, Conflict, Invalid, NotFound
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.matches import service as matches_service
-from app.matches.schemas import MatchOut
+from app.matches.schemas import MatchOut, SearchRequest
 from app.models import Organization
 from app.models.user import TokenKind, User
 from app.organizations import service as organization_service
@@ -302,8 +302,6 @@ def search(
     weak_count = 0
     applied: dict[str, object] = {}
     if len(text) >= 2:
-        from app.matches.schemas import SearchRequest
-
         body = SearchRequest(text=text, limit=10)
         need, filters = matches_service.parse_search(body)
         filters = matches_service.coarse_employee_filters(filters, user)
@@ -474,8 +472,6 @@ def answer_request(
     side = {"accept": "to", "decline": "to", "withdraw": "from"}.get(action)
     sides = cooperation_service.sides_of(user, cooperation)
     if side is not None and side not in sides:
-        from app.errors import Forbidden
-
         raise Forbidden("The other side of the request takes this step.")
     if action == "outcome":
         try:

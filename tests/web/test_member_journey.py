@@ -130,6 +130,7 @@ def _check(page: Any, lang: str, name: str | None = None) -> None:
     assert axe_violations(page) == []
     if name is not None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{lang}-{name}.png"), full_page=False)
 
 

@@ -267,3 +267,40 @@ def test_unknown_pages_are_a_page_for_browsers_and_json_for_the_api(app: FastAPI
         api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
         assert api.status_code == 404
         assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_my_data_exports_and_erases(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
+) -> None:
+    from app.models import Organization
+    from app.models.user import User
+
+    own, _hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+        export = browser.get("/my-data/export")
+        assert export.status_code == 200
+        assert export.headers["content-disposition"] == (
+            f'attachment; filename="koopmatch-organization-{own}.json"'
+        )
+        assert export.json()["organization"]["contact_email"] == "olga@offen.example"
+        page = browser.get("/my-data")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)  # type: ignore[union-attr]
+        unconfirmed = browser.post("/my-data/erase", data={"csrf_token": token})
+        assert unconfirmed.status_code == 422
+        db_session.expire_all()
+        assert db_session.get(User, member.user.id) is not None
+        erased = browser.post(
+            "/my-data/erase", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+        )
+        assert erased.status_code == 303
+        assert erased.headers["location"] == "/login?erased=1"
+    db_session.expire_all()
+    organization = db_session.get(Organization, own)
+    assert organization is not None
+    assert (organization.name, organization.contact_name, organization.contact_email) == (
+        "Offene Sensorik GmbH",
+        None,
+        None,
+    )
+    assert db_session.get(User, member.user.id) is None
