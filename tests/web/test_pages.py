@@ -304,3 +304,38 @@ def test_my_data_exports_and_erases(
         None,
     )
     assert db_session.get(User, member.user.id) is None
+
+
+def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int]
+) -> None:
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+        english = {"accept-language": "en"}
+        nothing = browser.get(
+            "/search", params={"q": "Weltraumbergbau Quantenkryptographie"}, headers=english
+        )
+        assert nothing.status_code == 200
+        assert "No good match: no organisation fits your search." in nothing.text
+        assert 'class="card match' not in nothing.text
+        fits = browser.get("/search", params={"q": "LTE-M-Funkmodule"}, headers=english)
+        assert "No good match" not in fits.text
+        assert f'href="/requests/new?to={hidden}"' in fits.text
+        # HTMX asks for the result list only; a bad filter is named in the page's language
+        partial = browser.get(
+            "/partners",
+            params={"filtered": "1", "country": "Deutschland"},
+            headers={"hx-request": "true", "accept-language": "de"},
+        )
+        assert partial.status_code == 200
+        assert "<html" not in partial.text
+        assert "Länder sind zweibuchstabige ISO-Codes wie DE, AT oder CH." in partial.text
+        # leaving out competitors and filtering by a country the target is not in
+        elsewhere = browser.get(
+            "/partners", params={"filtered": "1", "country": "AT"}, headers=english
+        )
+        assert f"/requests/new?to={hidden}" not in elsewhere.text
+        assert "No partners match these filters." in elsewhere.text
+        home = browser.get("/partners", params={"filtered": "1", "country": "DE"}, headers=english)
+        assert f'href="/requests/new?to={hidden}"' in home.text
