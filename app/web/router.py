@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
@@ -230,6 +231,7 @@ def partners(
     include_competitors: Annotated[str | None, Query(max_length=5)] = None,
     exclude_known: Annotated[str | None, Query(max_length=5)] = None,
     filtered: Annotated[str | None, Query(max_length=5)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """Ranked matches with every filter of the API."""
     organization = own_organization(session, user)
@@ -264,7 +266,7 @@ def partners(
                 user=user,
                 organization_id=organization.id,
                 filters=filters,
-                limit=20,
+                limit=limit,
                 cache=cache,
                 encoder=encoder,
             )
@@ -277,10 +279,17 @@ def partners(
         "interests": INTERESTS,
         "size_classes": list(SIZE_CLASSES),
         "search_mode": False,
+        "more": _more_url(request, limit) if len(items) == limit and limit < 50 else None,
     }
     if request.headers.get("hx-request") == "true":
         return render(request, "partials/match_list.html", context, user=user)
     return render(request, "partners.html", context, user=user)
+
+
+def _more_url(request: Request, limit: int) -> str:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "limit"]
+    query.append(("limit", str(min(limit + 10, 50))))
+    return "/partners?" + urlencode(query)
 
 
 # --- search ------------------------------------------------------------------------------------
