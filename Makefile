@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite lint format typecheck bench clean
+.PHONY: install run test test-sqlite chromium messages lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)  ## migrate, load the demo data, serve on http://$(HOST):$(PORT)
+run: $(STAMP)  ## migrate, load the demo data, serve the pages at http://$(HOST):$(PORT)/
 	$(BIN)/koopmatch migrate
 	$(BIN)/koopmatch seed
+	@echo "open http://$(HOST):$(PORT)/ and sign in as demo-member@koopmatch.example / koopmatch-demo"
 	$(BIN)/koopmatch serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## the whole suite, on SQLite and PostgreSQL
+# the browser tests drive Debian's Chromium (Playwright cannot download its own browsers here)
+chromium:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) chromium  ## the whole suite, on SQLite and PostgreSQL, browser tests included
 	$(BIN)/pytest -q
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) chromium
 	$(BIN)/pytest -q -k "not postgresql"
+
+messages: $(STAMP)  ## re-extract the pages' strings into the German and English catalogues
+	$(BIN)/pybabel extract -F app/web/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o app/web/locale/messages.pot .
+	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale --no-location --no-fuzzy-matching --ignore-obsolete
+	rm app/web/locale/messages.pot
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -98,8 +99,8 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         # a browser asking for a page that does not exist gets a page, API clients JSON
         if wants_page(request):
             return error_page(request, exc.status_code)
-        response: Response = await json_http_error(request, exc)
-        return response
+        response = json_http_error(request, exc)
+        return await response if inspect.isawaitable(response) else response
 
     @app.exception_handler(AuthError)
     async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:

@@ -22,6 +22,9 @@ def weakness(password: str) -> str | None:
     """Why the password is too weak ("too common", "too simple"), or None."""
     if not password.strip() or len(set(password)) < MIN_DISTINCT:
         return "too simple"
-    if password.casefold() in common_passwords() or password.strip().casefold() in common_passwords():
+    if (
+        password.casefold() in common_passwords()
+        or password.strip().casefold() in common_passwords()
+    ):
         return "too common"
     return None

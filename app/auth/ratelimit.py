@@ -109,7 +109,9 @@ def _networks(
     return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
 
 
-def _trusted(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+def _trusted(
+    address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -179,7 +179,9 @@ class PasswordChange(BaseModel):
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses({401: UNAUTHORIZED, 422: "Wrong current password, or a weak new one"}),
+    responses=problem_responses(
+        {401: UNAUTHORIZED, 422: "Wrong current password, or a weak new one"}
+    ),
 )
 async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
     """Change your password; every session and API key made from the old one ends, this one too."""

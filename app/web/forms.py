@@ -92,14 +92,18 @@ class ProfileForm:
             hide_from_competitors=org.hide_from_competitors,
             interests=list(org.cooperation_interests or []),
             competences=[
-                CompetenceRow(key=str(c.id), kind=c.kind, label=c.label, description=c.description or "")
+                CompetenceRow(
+                    key=str(c.id), kind=c.kind, label=c.label, description=c.description or ""
+                )
                 for c in org.competences
             ],
             relationships=[
                 RelationshipRow(
                     key=str(r.id),
                     type=r.type,
-                    name=r.name if r.related_organization_id is None else (r.related_organization.name if r.related_organization else r.name),
+                    name=r.name
+                    if r.related_organization_id is None
+                    else (r.related_organization.name if r.related_organization else r.name),
                     external_id=r.external_id or "",
                     share="" if r.revenue_share is None else f"{r.revenue_share * 100:g}",
                 )
@@ -125,14 +129,27 @@ class ProfileForm:
                 removed.add(key)
             rows.setdefault(key, {})[match.group(3)] = value.strip()
         competences = [
-            CompetenceRow(key=key, kind=v.get("kind", "core"), label=v.get("label", ""), description=v.get("description", ""))
+            CompetenceRow(
+                key=key,
+                kind=v.get("kind", "core"),
+                label=v.get("label", ""),
+                description=v.get("description", ""),
+            )
             for (what, key), v in rows.items()
             if what == "comp" and (what, key) not in removed and v.get("label")
         ]
         relationships = [
-            RelationshipRow(key=key, type=v.get("type", "customer"), name=v.get("name", ""), external_id=v.get("external_id", ""), share=v.get("share", ""))
+            RelationshipRow(
+                key=key,
+                type=v.get("type", "customer"),
+                name=v.get("name", ""),
+                external_id=v.get("external_id", ""),
+                share=v.get("share", ""),
+            )
             for (what, key), v in rows.items()
-            if what == "rel" and (what, key) not in removed and (v.get("name") or v.get("external_id"))
+            if what == "rel"
+            and (what, key) not in removed
+            and (v.get("name") or v.get("external_id"))
         ]
         loaded = text("loaded_at")
         try:
@@ -153,7 +170,7 @@ class ProfileForm:
             competences=competences,
             relationships=relationships,
             disclosure={
-                group[len("disclosure-"):]: value
+                group[len("disclosure-") :]: value
                 for group, value in data.multi_items()
                 if group.startswith("disclosure-") and isinstance(value, str)
             },

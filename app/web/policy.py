@@ -45,7 +45,9 @@ def profile(session: Session, user: User, organization: Organization) -> Organiz
     return organization_service.organization_view(session, user=user, organization=organization)
 
 
-def anonymous_teasers(session: Session, organizations: Sequence[Organization]) -> list[PublicTeaser]:
+def anonymous_teasers(
+    session: Session, organizations: Sequence[Organization]
+) -> list[PublicTeaser]:
     """What a visitor without an account sees of public profiles."""
     return auth_service.teasers(session, organizations)
 
@@ -60,9 +62,7 @@ class Preview:
     hidden_groups: list[str]
 
 
-def preview(
-    values: Mapping[str, Any], levels: Mapping[str, str], visibility: str
-) -> list[Preview]:
+def preview(values: Mapping[str, Any], levels: Mapping[str, str], visibility: str) -> list[Preview]:
     """How a partner, a member and an anonymous visitor would see a profile with these values
     and disclosure levels (for the editor's preview; nothing is stored)."""
     stand_in = SimpleNamespace(disclosure=dict(levels))

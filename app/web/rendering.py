@@ -37,7 +37,6 @@ environment = Environment(
 )
 
 
-
 def N_(message: str) -> str:
     """Mark a string for the catalogue; it is translated where it is shown."""
     return message

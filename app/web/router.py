@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from pydantic import ValidationError
@@ -21,9 +22,9 @@ from app.auth.security import TooManyRequests, Unauthorized
 from app.cooperation import service as cooperation_service
 from app.cooperation.schemas import OutcomeSet, RequestCreate
 from app.deps import EncoderDep, IndexDep, SessionDep
-from app.errors import AppError, Conflict, Invalid, NotFound
+from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.matches import service as matches_service
-from app.matches.schemas import MatchOut
+from app.matches.schemas import MatchOut, SearchRequest
 from app.models import Organization
 from app.models.user import TokenKind, User
 from app.organizations import service as organization_service
@@ -157,20 +158,39 @@ def dashboard(
     profile = policy.profile(session, user, organization)
     checks = forms.completeness(organization)
     received, _ = cooperation_service.list_requests(
-        session, user=user, organization_id=None, direction="received", status="pending",
-        type_=None, outcome=None, limit=50, offset=0,
+        session,
+        user=user,
+        organization_id=None,
+        direction="received",
+        status="pending",
+        type_=None,
+        outcome=None,
+        limit=50,
+        offset=0,
     )
     sent, _ = cooperation_service.list_requests(
-        session, user=user, organization_id=None, direction="sent", status="pending",
-        type_=None, outcome=None, limit=50, offset=0,
+        session,
+        user=user,
+        organization_id=None,
+        direction="sent",
+        status="pending",
+        type_=None,
+        outcome=None,
+        limit=50,
+        offset=0,
     )
     last_visit = previous_visit(session, user, token.id)
     new_matches: list[MatchOut] = []
     matching_error = None
     try:
         matches = matches_service.matches_for(
-            session, user=user, organization_id=organization.id, filters=Filters(),
-            limit=DASHBOARD_MATCHES, cache=cache, encoder=encoder,
+            session,
+            user=user,
+            organization_id=organization.id,
+            filters=Filters(),
+            limit=DASHBOARD_MATCHES,
+            cache=cache,
+            encoder=encoder,
         )
         changed = forms.changed_since(session, [m.organization.id for m in matches], last_visit)
         new_matches = [m for m in matches if m.organization.id in changed][:5]
@@ -211,13 +231,19 @@ def partners(
     include_competitors: Annotated[str | None, Query(max_length=5)] = None,
     exclude_known: Annotated[str | None, Query(max_length=5)] = None,
     filtered: Annotated[str | None, Query(max_length=5)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """Ranked matches with every filter of the API."""
     organization = own_organization(session, user)
     chosen = forms.MatchFilterForm.parse(
-        country=country, max_distance_km=max_distance_km, nace=nace, size=size,
-        interests=interest, include_competitors=include_competitors,
-        exclude_known=exclude_known, submitted=filtered is not None,
+        country=country,
+        max_distance_km=max_distance_km,
+        nace=nace,
+        size=size,
+        interests=interest,
+        include_competitors=include_competitors,
+        exclude_known=exclude_known,
+        submitted=filtered is not None,
     )
     items: list[MatchOut] = []
     error = chosen.error
@@ -236,8 +262,13 @@ def partners(
         filters = matches_service.coarse_employee_filters(filters, user)
         try:
             items = matches_service.matches_for(
-                session, user=user, organization_id=organization.id, filters=filters,
-                limit=20, cache=cache, encoder=encoder,
+                session,
+                user=user,
+                organization_id=organization.id,
+                filters=filters,
+                limit=limit,
+                cache=cache,
+                encoder=encoder,
             )
         except AppError as exc:
             error = exc.detail
@@ -248,10 +279,17 @@ def partners(
         "interests": INTERESTS,
         "size_classes": list(SIZE_CLASSES),
         "search_mode": False,
+        "more": _more_url(request, limit) if len(items) == limit and limit < 50 else None,
     }
     if request.headers.get("hx-request") == "true":
         return render(request, "partials/match_list.html", context, user=user)
     return render(request, "partners.html", context, user=user)
+
+
+def _more_url(request: Request, limit: int) -> str:
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "limit"]
+    query.append(("limit", str(min(limit + 10, 50))))
+    return "/partners?" + urlencode(query)
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -273,15 +311,18 @@ def search(
     weak_count = 0
     applied: dict[str, object] = {}
     if len(text) >= 2:
-        from app.matches.schemas import SearchRequest
-
         body = SearchRequest(text=text, limit=10)
         need, filters = matches_service.parse_search(body)
         filters = matches_service.coarse_employee_filters(filters, user)
         try:
             found = matches_service.search(
-                session, user=user, need_phrases=need, filters=filters, limit=10,
-                cache=cache, encoder=encoder,
+                session,
+                user=user,
+                need_phrases=need,
+                filters=filters,
+                limit=10,
+                cache=cache,
+                encoder=encoder,
             )
             items, weak_count = found.items, found.weak_count
             applied = matches_service.describe_filters(filters)
@@ -308,12 +349,26 @@ def search(
 
 def _requests_context(session: Session, user: User) -> dict[str, Any]:
     received, _ = cooperation_service.list_requests(
-        session, user=user, organization_id=None, direction="received", status=None,
-        type_=None, outcome=None, limit=200, offset=0,
+        session,
+        user=user,
+        organization_id=None,
+        direction="received",
+        status=None,
+        type_=None,
+        outcome=None,
+        limit=200,
+        offset=0,
     )
     sent, _ = cooperation_service.list_requests(
-        session, user=user, organization_id=None, direction="sent", status=None,
-        type_=None, outcome=None, limit=200, offset=0,
+        session,
+        user=user,
+        organization_id=None,
+        direction="sent",
+        status=None,
+        type_=None,
+        outcome=None,
+        limit=200,
+        offset=0,
     )
     return {
         "received": cooperation_service.requests_out(session, user=user, requests=received),
@@ -336,7 +391,9 @@ def _target(
     if not policy.may_see(user, target) or target.visibility == "private":
         raise NotFound(f"No organisation with id {organization_id}.")
     shown = policy.profile(session, user, target)
-    hidden = matches_service.hidden_from_competitor(session, cache, encoder, user.organization_id or 0)
+    hidden = matches_service.hidden_from_competitor(
+        session, cache, encoder, user.organization_id or 0
+    )
     if target.id in hidden:
         raise NotFound(f"No organisation with id {organization_id}.")
     return shown
@@ -355,8 +412,7 @@ def new_request(
     return render(
         request,
         "request_new.html",
-        {"target": target, "interests": INTERESTS, "error": None,
-         "message": "", "kind": ""},
+        {"target": target, "interests": INTERESTS, "error": None, "message": "", "kind": ""},
         user=user,
     )
 
@@ -374,16 +430,31 @@ def send_request(
 ) -> Response:
     target = _target(session, user, to, cache, encoder)
     try:
-        data = RequestCreate(to_organization_id=target.id, type=kind, message=message or None)  # type: ignore[arg-type]
-        cooperation_service.create_request(session, user=user, data=data, cache=cache, encoder=encoder)
+        data = RequestCreate.model_validate(
+            {"to_organization_id": target.id, "type": kind, "message": message or None}
+        )
+        cooperation_service.create_request(
+            session, user=user, data=data, cache=cache, encoder=encoder
+        )
     except (ValidationError, Conflict, Invalid) as exc:
         session.rollback()
-        error = "kind" if isinstance(exc, ValidationError) else "pending" if isinstance(exc, Conflict) else "invalid"
+        error = (
+            "kind"
+            if isinstance(exc, ValidationError)
+            else "pending"
+            if isinstance(exc, Conflict)
+            else "invalid"
+        )
         return render(
             request,
             "request_new.html",
-            {"target": target, "interests": INTERESTS,
-             "error": error, "message": message, "kind": kind},
+            {
+                "target": target,
+                "interests": INTERESTS,
+                "error": error,
+                "message": message,
+                "kind": kind,
+            },
             user=user,
             status_code=422 if error != "pending" else 409,
         )
@@ -410,12 +481,10 @@ def answer_request(
     side = {"accept": "to", "decline": "to", "withdraw": "from"}.get(action)
     sides = cooperation_service.sides_of(user, cooperation)
     if side is not None and side not in sides:
-        from app.errors import Forbidden
-
         raise Forbidden("The other side of the request takes this step.")
     if action == "outcome":
         try:
-            data = OutcomeSet(outcome=outcome, note=note or None)  # type: ignore[arg-type]
+            data = OutcomeSet.model_validate({"outcome": outcome, "note": note or None})
         except ValidationError:
             raise Invalid("Choose an outcome.") from None
         cooperation_service.set_outcome(session, request=cooperation, data=data, user=user)
@@ -486,9 +555,16 @@ def profile_row(request: Request, user: MemberUser, what: str, kind: str = "core
     """A blank row for a new competence or relationship."""
     if what == "competence" and kind in forms.KINDS:
         row = forms.CompetenceRow.blank(kind)
-        return render(request, "partials/competence_row.html", {"row": row, "kinds": forms.KINDS}, user=user)
+        return render(
+            request, "partials/competence_row.html", {"row": row, "kinds": forms.KINDS}, user=user
+        )
     if what == "relationship":
-        return render(request, "partials/relationship_row.html", {"row": forms.RelationshipRow.blank()}, user=user)
+        return render(
+            request,
+            "partials/relationship_row.html",
+            {"row": forms.RelationshipRow.blank()},
+            user=user,
+        )
     raise NotFound("No such row.")
 
 
@@ -555,10 +631,15 @@ def _changes_since(
     page = privacy_service.audit_page(
         session, query=AuditQuery(organization_id=organization.id, since=since), limit=50, offset=0
     )
-    actors = auth_service.user_names(session, [e.actor_user_id for e in page.items if e.actor_user_id])
+    actors = auth_service.user_names(
+        session, [e.actor_user_id for e in page.items if e.actor_user_id]
+    )
     out = []
     for entry in page.items:
-        fields = sorted(set(entry.changes) - {"version", "modified_at", "profile_embedding", "embedding_model", "embedding"})
+        fields = sorted(
+            set(entry.changes)
+            - {"version", "modified_at", "profile_embedding", "embedding_model", "embedding"}
+        )
         if not fields and entry.entity == "organizations":
             continue
         out.append(
@@ -579,7 +660,9 @@ def _changes_since(
 @router.get("/my-data")
 def my_data(request: Request, session: SessionDep, user: MemberUser) -> Response:
     organization = own_organization(session, user)
-    return render(request, "my_data.html", {"organization": organization, "report": None}, user=user)
+    return render(
+        request, "my_data.html", {"organization": organization, "report": None}, user=user
+    )
 
 
 @router.get("/my-data/export")
@@ -606,8 +689,11 @@ def my_data_erase(
     organization = own_organization(session, user)
     if confirm != "yes":
         return render(
-            request, "my_data.html", {"organization": organization, "report": None, "error": "confirm"},
-            user=user, status_code=422,
+            request,
+            "my_data.html",
+            {"organization": organization, "report": None, "error": "confirm"},
+            user=user,
+            status_code=422,
         )
     privacy_service.erase_organization(session, organization=organization)
     finish(session)

@@ -48,7 +48,10 @@ def test_the_catalogues_translate_at_run_time() -> None:
     assert i18n.Formatter("de").gettext("Sign in") == "Anmelden"
     assert i18n.Formatter("en").gettext("Sign in") == "Sign in"
     german = i18n.Formatter("de")
-    assert german.ngettext("%(num)d partner found", "%(num)d partners found", 3) == "3 Partner gefunden"
+    assert (
+        german.ngettext("%(num)d partner found", "%(num)d partners found", 3)
+        == "3 Partner gefunden"
+    )
     assert german.number(1234.5) == "1.234,5"
     assert i18n.Formatter("en").number(1234.5) == "1,234.5"
     assert german.percent(0.55) == "55\xa0%"  # a no-break space, as German typesetting wants

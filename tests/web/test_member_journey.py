@@ -101,7 +101,9 @@ PAIRS = {
 }
 
 
-def _account(server: LiveServer, external_id: str, lang: str, side: str) -> tuple[str, Organization]:
+def _account(
+    server: LiveServer, external_id: str, lang: str, side: str
+) -> tuple[str, Organization]:
     """A member account (with a password) for a seeded organisation."""
     email = f"{side}-{lang}@journey.example"
     with Session(server.engine) as session, session.begin():
@@ -128,6 +130,7 @@ def _check(page: Any, lang: str, name: str | None = None) -> None:
     assert axe_violations(page) == []
     if name is not None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / f"{lang}-{name}.png"), full_page=False)
 
 
@@ -152,7 +155,10 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
 
     context_a = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
     page = context_a.new_page()
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     # the login page answers in the browser's language (Accept-Language)
     _sign_in(page, live_server, t, email_a)
     _check(page, lang, "dashboard" if shots else None)
@@ -161,7 +167,9 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     page.get_by_role("link", name=t["profile"], exact=True).click()
     assert page.get_by_role("heading", name=t["profile"], level=1).is_visible()
     anonymous = page.get_by_role("region", name=t["anonymous"])
-    website_row = anonymous.locator("dt", has_text=t["website_level"]).locator("xpath=following-sibling::dd[1]")
+    website_row = anonymous.locator("dt", has_text=t["website_level"]).locator(
+        "xpath=following-sibling::dd[1]"
+    )
     assert website_row.inner_text() == t["hidden"]
     page.get_by_role("combobox", name=t["website_level"], exact=True).select_option("public")
     website = org_a.website
@@ -217,7 +225,9 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
 
     # --- the request: kind and message
     page.get_by_label(t["kind"]).select_option(label=t["kind_option"])
-    page.get_by_label(t["message"]).fill(f"Journey {lang}: shall we build the next product together?")
+    page.get_by_label(t["message"]).fill(
+        f"Journey {lang}: shall we build the next product together?"
+    )
     _check(page, lang)
     page.get_by_role("button", name=t["send"]).click()
     page.get_by_role("status").filter(has_text=t["sent"]).wait_for()
@@ -238,7 +248,10 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     # --- member B accepts, and sees A's name and contacts
     context_b = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
     page_b = context_b.new_page()
-    page_b.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page_b.on(
+        "console",
+        lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     _sign_in(page_b, live_server, t, email_b)
     page_b.get_by_role("link", name=t["requests"], exact=True).click()
     item = page_b.locator(f"#request-{request_id}")

@@ -31,7 +31,16 @@ SECRETS = {
 }
 ALL_PARTNERS = {
     group: "partners"
-    for group in ("name", "website", "contacts", "employees", "address", "description", "relationships", "founded")
+    for group in (
+        "name",
+        "website",
+        "contacts",
+        "employees",
+        "address",
+        "description",
+        "relationships",
+        "founded",
+    )
 }
 
 
@@ -92,7 +101,11 @@ def _absent(html: str) -> list[str]:
 
 
 def test_teasers_carry_no_hidden_field_in_the_html(
-    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session, encoder  # type: ignore[no-untyped-def]
+    app: FastAPI,
+    make_account: AccountFactory,
+    pair: tuple[int, int],
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
 ) -> None:
     own, hidden = pair
     member = make_account(Role.member, own)
@@ -121,14 +134,27 @@ def test_teasers_carry_no_hidden_field_in_the_html(
         assert _absent(requests.text) == []
         # once the other side said yes, the same pages name it and show its contacts
         request = cooperation_service.list_requests(
-            db_session, user=partner.user, organization_id=None, direction="received",
-            status="pending", type_=None, outcome=None, limit=5, offset=0,
+            db_session,
+            user=partner.user,
+            organization_id=None,
+            direction="received",
+            status="pending",
+            type_=None,
+            outcome=None,
+            limit=5,
+            offset=0,
         )[0][0]
-        cooperation_service.answer_request(db_session, request=request, action="accept", user=partner.user)
+        cooperation_service.answer_request(
+            db_session, request=request, action="accept", user=partner.user
+        )
         db_session.commit()
         requests = browser.get("/requests")
         assert _absent(requests.text) == [
-            "name", "contact_name", "contact_email", "contact_phone", "website"
+            "name",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "website",
         ]
 
 
@@ -137,7 +163,14 @@ def test_every_response_has_the_security_headers(
 ) -> None:
     member = make_account(Role.member, pair[0])
     with _browser(app, member) as browser:
-        for path in ("/login", "/dashboard", "/profile", "/static/app.css", "/api/v1/auth/me", "/nowhere"):
+        for path in (
+            "/login",
+            "/dashboard",
+            "/profile",
+            "/static/app.css",
+            "/api/v1/auth/me",
+            "/nowhere",
+        ):
             response = browser.get(path, headers={"accept": "text/html"})
             assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
             assert response.headers["x-content-type-options"] == "nosniff", path
@@ -163,7 +196,9 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
 
     auth_service.create_user(
         db_session,
-        data=UserCreate(email="carla@example.de", name="Carla", role=Role.curator, password="Zebra-Lampe-42"),
+        data=UserCreate(
+            email="carla@example.de", name="Carla", role=Role.curator, password="Zebra-Lampe-42"
+        ),
     )
     db_session.commit()
     with TestClient(app, raise_server_exceptions=False) as browser:
@@ -173,10 +208,14 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         refused = browser.post("/login", data=fields, follow_redirects=False)
         assert refused.status_code == 403
         assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
-        forged = browser.post("/login", data={**fields, "csrf_token": "0" * 64}, follow_redirects=False)
+        forged = browser.post(
+            "/login", data={**fields, "csrf_token": "0" * 64}, follow_redirects=False
+        )
         assert forged.status_code == 403
         monkeypatch.setattr(get_settings(), "environment", "production")
-        signed_in = browser.post("/login", data={**fields, "csrf_token": token}, follow_redirects=False)
+        signed_in = browser.post(
+            "/login", data={**fields, "csrf_token": token}, follow_redirects=False
+        )
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/dashboard"
         cookie = signed_in.headers["set-cookie"]
@@ -192,10 +231,15 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         out = browser.post("/logout", data={"csrf_token": token}, follow_redirects=False)
         assert out.status_code == 403
         assert browser.get("/dashboard").status_code == 200
-        session_token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/dashboard").text).group(1)  # type: ignore[union-attr]
+        session_token = re.search(
+            r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/dashboard").text
+        ).group(1)  # type: ignore[union-attr]
         out = browser.post("/logout", data={"csrf_token": session_token}, follow_redirects=False)
         assert out.status_code == 303
-        assert browser.get("/dashboard", follow_redirects=False).headers["location"] == "/login?next=%2Fdashboard"
+        assert (
+            browser.get("/dashboard", follow_redirects=False).headers["location"]
+            == "/login?next=%2Fdashboard"
+        )
 
 
 def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
@@ -209,7 +253,10 @@ def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
         browser.cookies.set("km_lang", "de")
         assert "<h1>Anmelden</h1>" in browser.get("/login", headers={"accept-language": "en"}).text
         # the switch only leads back to this site
-        assert browser.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"] == "/"
+        assert (
+            browser.get("/lang/en?next=//evil.example", follow_redirects=False).headers["location"]
+            == "/"
+        )
 
 
 def test_unknown_pages_are_a_page_for_browsers_and_json_for_the_api(app: FastAPI) -> None:
@@ -220,3 +267,75 @@ def test_unknown_pages_are_a_page_for_browsers_and_json_for_the_api(app: FastAPI
         api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
         assert api.status_code == 404
         assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_my_data_exports_and_erases(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
+) -> None:
+    from app.models import Organization
+    from app.models.user import User
+
+    own, _hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+        export = browser.get("/my-data/export")
+        assert export.status_code == 200
+        assert export.headers["content-disposition"] == (
+            f'attachment; filename="koopmatch-organization-{own}.json"'
+        )
+        assert export.json()["organization"]["contact_email"] == "olga@offen.example"
+        page = browser.get("/my-data")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)  # type: ignore[union-attr]
+        unconfirmed = browser.post("/my-data/erase", data={"csrf_token": token})
+        assert unconfirmed.status_code == 422
+        db_session.expire_all()
+        assert db_session.get(User, member.user.id) is not None
+        erased = browser.post(
+            "/my-data/erase", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+        )
+        assert erased.status_code == 303
+        assert erased.headers["location"] == "/login?erased=1"
+    db_session.expire_all()
+    organization = db_session.get(Organization, own)
+    assert organization is not None
+    assert (organization.name, organization.contact_name, organization.contact_email) == (
+        "Offene Sensorik GmbH",
+        None,
+        None,
+    )
+    assert db_session.get(User, member.user.id) is None
+
+
+def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int]
+) -> None:
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+        english = {"accept-language": "en"}
+        nothing = browser.get(
+            "/search", params={"q": "Weltraumbergbau Quantenkryptographie"}, headers=english
+        )
+        assert nothing.status_code == 200
+        assert "No good match: no organisation fits your search." in nothing.text
+        assert 'class="card match' not in nothing.text
+        fits = browser.get("/search", params={"q": "LTE-M-Funkmodule"}, headers=english)
+        assert "No good match" not in fits.text
+        assert f'href="/requests/new?to={hidden}"' in fits.text
+        # HTMX asks for the result list only; a bad filter is named in the page's language
+        partial = browser.get(
+            "/partners",
+            params={"filtered": "1", "country": "Deutschland"},
+            headers={"hx-request": "true", "accept-language": "de"},
+        )
+        assert partial.status_code == 200
+        assert "<html" not in partial.text
+        assert "Länder sind zweibuchstabige ISO-Codes wie DE, AT oder CH." in partial.text
+        # leaving out competitors and filtering by a country the target is not in
+        elsewhere = browser.get(
+            "/partners", params={"filtered": "1", "country": "AT"}, headers=english
+        )
+        assert f"/requests/new?to={hidden}" not in elsewhere.text
+        assert "No partners match these filters." in elsewhere.text
+        home = browser.get("/partners", params={"filtered": "1", "country": "DE"}, headers=english)
+        assert f'href="/requests/new?to={hidden}"' in home.text

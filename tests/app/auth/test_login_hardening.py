@@ -23,9 +23,18 @@ from app.models.user import Role, User
 PASSWORD = "correct horse battery"
 
 
-def _request(app: FastAPI, client: str = "203.0.113.5", headers: list[tuple[bytes, bytes]] | None = None) -> Request:
+def _request(
+    app: FastAPI, client: str = "203.0.113.5", headers: list[tuple[bytes, bytes]] | None = None
+) -> Request:
     return Request(
-        {"type": "http", "method": "POST", "path": "/api/v1/auth/token", "headers": headers or [], "client": (client, 50000), "app": app}
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/api/v1/auth/token",
+            "headers": headers or [],
+            "client": (client, 50000),
+            "app": app,
+        }
     )
 
 
@@ -82,7 +91,9 @@ def test_a_spray_of_addresses_from_one_client_is_limited_per_client(
 
 async def _other_client(app: FastAPI) -> str:
     try:
-        await auth_router.login_user(_request(app, client="198.51.100.7"), None, email="x@example.de", password="guess")  # type: ignore[arg-type]
+        await auth_router.login_user(
+            _request(app, client="198.51.100.7"), None, email="x@example.de", password="guess"
+        )  # type: ignore[arg-type]
     except Unauthorized:
         return "401"
     return "other"
@@ -118,11 +129,17 @@ def test_forwarded_addresses_count_only_from_a_configured_proxy() -> None:
 
 @pytest.mark.parametrize(
     ("password", "reason"),
-    [("1234567890", "too common"), (" " * 10, "too simple"), ("aaaaaaaaaaaa", "too simple"), ("Password123", "too common")],
+    [
+        ("1234567890", "too common"),
+        (" " * 10, "too simple"),
+        ("aaaaaaaaaaaa", "too simple"),
+        ("Password123", "too common"),
+    ],
 )
 def test_weak_passwords_are_refused(client: TestClient, password: str, reason: str) -> None:
     response = client.post(
-        "/api/v1/users", json={"email": "weak@example.de", "name": "Weak", "role": "curator", "password": password}
+        "/api/v1/users",
+        json={"email": "weak@example.de", "name": "Weak", "role": "curator", "password": password},
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "password", "message": reason}]
@@ -130,7 +147,13 @@ def test_weak_passwords_are_refused(client: TestClient, password: str, reason: s
 
 def test_a_good_password_is_accepted(client: TestClient) -> None:
     response = client.post(
-        "/api/v1/users", json={"email": "good@example.de", "name": "Good", "role": "curator", "password": "Zebra-Lampe-42"}
+        "/api/v1/users",
+        json={
+            "email": "good@example.de",
+            "name": "Good",
+            "role": "curator",
+            "password": "Zebra-Lampe-42",
+        },
     )
     assert response.status_code == 201
 
@@ -150,11 +173,15 @@ def alice(db_session: Session) -> User:
 
 
 def _login(client: TestClient, password: str) -> TestClient:
-    response = client.post("/api/v1/auth/token", data={"username": "alice@example.de", "password": password})
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "alice@example.de", "password": password}
+    )
     return response  # type: ignore[return-value]
 
 
-def test_a_password_change_ends_every_session_and_api_key(anon_client: TestClient, alice: User) -> None:
+def test_a_password_change_ends_every_session_and_api_key(
+    anon_client: TestClient, alice: User
+) -> None:
     first = _login(anon_client, PASSWORD).json()["access_token"]  # type: ignore[attr-defined]
     second = _login(anon_client, PASSWORD).json()["access_token"]  # type: ignore[attr-defined]
     key = anon_client.post(

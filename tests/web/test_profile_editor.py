@@ -1,0 +1,176 @@
+"""The profile editor: a stale form says who changed what and overwrites nothing; errors name
+the field; the revenue dependency is flagged."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.models import Organization
+from app.models.user import Role
+from app.organizations import service as organization_service
+from app.organizations.schemas import OrganizationCreate
+from app.web.session import SESSION_COOKIE
+from tests.app.conftest import AccountFactory
+
+
+class FormValues(HTMLParser):
+    """The values a browser would send for the form with id `form_id`."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.values: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        if tag == "input" and "name" in a:
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.values.append((a["name"], a.get("value") or "on"))
+            else:
+                self.values.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select is not None and "selected" in a:
+            self.values.append((self._select, a["value"]))
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values.append((a["name"], ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            name, value = self.values.pop()
+            self.values.append((name, value + data))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def _form(html: str) -> dict[str, str]:
+    parser = FormValues("profile-form")
+    parser.feed(html)
+    return dict(parser.values)
+
+
+@pytest.fixture
+def own(db_session: Session, encoder) -> int:  # type: ignore[no-untyped-def]
+    org = organization_service.create_organization(
+        db_session,
+        data=OrganizationCreate.model_validate(
+            {
+                "name": "Formteil Müller GmbH",
+                "description": "Kunststoffteile für die Fahrzeugindustrie",
+                "country": "DE",
+                "competences": [{"kind": "core", "label": "Kunststoffspritzguss"}],
+                "relationships": [
+                    {"type": "customer", "name": "Autowerk Süd AG", "revenue_share": 0.7}
+                ],
+            }
+        ),
+        encoder=encoder,
+    )
+    db_session.commit()
+    return org.id
+
+
+def _browser(app: FastAPI, token: str) -> TestClient:
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    client.cookies.set(SESSION_COOKIE, token)
+    return client
+
+
+def test_a_stale_form_names_the_change_and_overwrites_nothing(
+    app: FastAPI, make_account: AccountFactory, own: int, db_session: Session
+) -> None:
+    member = make_account(Role.member, own)
+    curator = make_account(Role.curator)
+    with _browser(app, member.token) as browser, TestClient(app, headers=curator.headers) as api:
+        page = browser.get("/profile", headers={"accept-language": "en"})
+        assert page.status_code == 200
+        # the dependency on one customer is flagged at once
+        assert "One customer carries more than half of your revenue" in page.text
+        form = _form(page.text)
+        assert form["name"] == "Formteil Müller GmbH"
+        version = int(form["version"])
+        # hub staff change the description meanwhile
+        changed = api.patch(
+            f"/api/v1/organizations/{own}",
+            json={"version": version, "description": "Neu: auch Zweikomponenten-Spritzguss"},
+        )
+        assert changed.status_code == 200
+        stale = browser.post("/profile", data={**form, "name": "Formteil Müller & Söhne GmbH"})
+        assert stale.status_code == 409
+        assert "Someone changed the profile while you were editing" in stale.text
+        assert "Test curator · description" in stale.text
+        kept = _form(stale.text)
+        assert kept["name"] == "Formteil Müller & Söhne GmbH"
+        assert int(kept["version"]) == version + 1
+        db_session.expire_all()
+        stored = db_session.get(Organization, own)
+        assert stored is not None
+        assert (stored.name, stored.description) == (
+            "Formteil Müller GmbH",
+            "Neu: auch Zweikomponenten-Spritzguss",
+        )
+        # saving the kept form again is a deliberate choice over the new version
+        again = browser.post("/profile", data=kept)
+        assert again.status_code == 303
+        assert again.headers["location"] == "/profile?saved=1"
+        db_session.expire_all()
+        stored = db_session.get(Organization, own)
+        assert stored is not None
+        assert stored.name == "Formteil Müller & Söhne GmbH"
+
+
+def test_an_invalid_field_is_named_and_nothing_is_stored(
+    app: FastAPI, make_account: AccountFactory, own: int, db_session: Session
+) -> None:
+    member = make_account(Role.member, own)
+    with _browser(app, member.token) as browser:
+        form = _form(browser.get("/profile").text)
+        bad = browser.post("/profile", data={**form, "country": "Atlantis", "founded": "1200"})
+        assert bad.status_code == 422
+        assert 'id="e-country"' in bad.text and 'id="e-founded"' in bad.text
+        assert _form(bad.text)["country"] == "Atlantis"
+        db_session.expire_all()
+        stored = db_session.get(Organization, own)
+        assert stored is not None
+        assert (stored.country, stored.founded) == ("DE", None)
+
+
+def test_the_preview_follows_the_form(app: FastAPI, make_account: AccountFactory, own: int) -> None:
+    member = make_account(Role.member, own)
+    with _browser(app, member.token) as browser:
+        page = browser.get("/profile", headers={"accept-language": "en"})
+        form = _form(page.text)
+        assert form["disclosure-description"] == "members"
+        hidden = browser.post(
+            "/profile/preview", data={**form, "disclosure-description": "partners"}
+        )
+        shown = browser.post("/profile/preview", data={**form, "disclosure-description": "public"})
+        assert hidden.status_code == shown.status_code == 200
+        description = "Kunststoffteile für die Fahrzeugindustrie"
+        # partner, member, anonymous visitor: in that order
+        assert hidden.text.count(description) == 1
+        assert shown.text.count(description) == 3
+        # no dependency once the share is below half
+        rel = next(k for k in form if k.startswith("rel-") and k.endswith("-share"))
+        calm = browser.post("/profile/preview", data={**form, rel: "40"})
+        assert "more than half" not in calm.text
