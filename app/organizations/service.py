@@ -17,7 +17,14 @@ from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import User
 from app.organizations import repository
-from app.organizations.disclosure import View, levels_of, redact, views_of
+from app.organizations.disclosure import (
+    View,
+    identifying_terms,
+    levels_of,
+    mask,
+    redact,
+    views_of,
+)
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
     SCALAR_FIELDS,
@@ -37,10 +44,29 @@ from app.organizations.schemas import (
 _TEXT_FIELDS = {"name", "description"}
 
 
+def _text_hit(candidate: repository.TextCandidate, text: str) -> bool:
+    """Whether `text` occurs in what the caller sees of a profile whose name is hidden: the
+    description (if shown) and competence labels, with the name's words masked."""
+    terms = identifying_terms(candidate.name, candidate.website)
+    needle = text.casefold()
+    shown = [*candidate.labels]
+    if candidate.description_visible and candidate.description:
+        shown.append(candidate.description)
+    return any(needle in (mask(part, terms) or "").casefold() for part in shown)
+
+
 def list_organizations(
     session: Session, *, query: OrganizationQuery, limit: int, offset: int
 ) -> tuple[list[Organization], int]:
-    return repository.list_organizations(session, query, limit=limit, offset=offset)
+    """A page of organisations; a text search by a caller who is not hub staff hits only
+    what the caller sees, a hidden name masked in the text that shows (see disclosure)."""
+    if not (query.q and query.restrict_text):
+        return repository.list_organizations(session, query, limit=limit, offset=offset)
+    ids, hidden = repository.text_candidates(session, query)
+    hits = [i for i in ids if i not in hidden or _text_hit(hidden[i], query.q)]
+    page = hits[offset : offset + limit]
+    found = repository.organizations_by_id(session, page)
+    return [found[i] for i in page], len(hits)
 
 
 def get_organization(session: Session, *, organization_id: int) -> Organization:

@@ -155,6 +155,13 @@ def test_opted_out_competitor_is_never_shown_to_its_competitor(
     text = "Kunststoffspritzguss"
     assert ids["C"] not in ids_of(found(b_member, text, use_place_names=False))
     assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == []
+    # C's own match list is not found for B's members, as C's profile is not
+    hidden = b_member.get(f"{API}/{ids['C']}/matches")
+    assert (hidden.status_code, hidden.json()["detail"]) == (
+        404,
+        f"No organisation with id {ids['C']}.",
+    )
+    assert member_of("D").get(f"{API}/{ids['C']}/matches").status_code == 200
     # A's match list, when B's members look at it: without C, and with A's partner D, since
     # leaving out A's known partners would show B's members A's partners-only relationships
     assert ids_of(matches(b_member, ids["A"])) == [ids["B"], ids["D"]]
