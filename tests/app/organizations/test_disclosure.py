@@ -710,3 +710,54 @@ def test_koopmatch_match_runs_as_the_operator_and_shows_names(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     assert " Datenhafen GmbH (München, DE; NACE 63.11) [complementary]" in lines[0]
+
+
+def test_the_export_leaves_out_others_partners_only_statements(
+    client: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    db_session: Session,
+    ids: dict[str, int],
+) -> None:
+    # O names T as its customer; O keeps its relationships for partners (the default)
+    url = f"{API}/{ids['T']}/export"
+    tertia = client_for(make_account(Role.member, ids["T"]))
+
+    def incoming(caller: TestClient) -> list[tuple[int, str]]:
+        response = caller.get(url)
+        assert response.status_code == 200, response.text
+        return [
+            (r["organization_id"], r["type"]) for r in response.json()["relationships"]["incoming"]
+        ]
+
+    assert incoming(tertia) == []
+    assert incoming(client) == [(ids["O"], "customer")]  # an admin
+    request(db_session, ids["O"], ids["T"], "accepted")  # partners now
+    assert incoming(tertia) == [(ids["O"], "customer")]
+
+
+def test_reasons_do_not_cite_a_description_the_caller_may_not_see(
+    client: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    body = {
+        "external_id": "N-1",
+        "name": "Nebelwerk KG",
+        "description": "Nebelmaschinen",
+        "country": "DE",
+        "disclosure": {"description": "partners"},
+    }
+    created = client.post(API, json=body)
+    assert created.status_code == 201, created.text
+
+    def reasons(caller: TestClient) -> list[str]:
+        response = caller.post("/api/v1/matches/search", json={"text": "Nebelmaschinen"})
+        assert response.status_code == 200, response.text
+        [item] = [
+            i for i in response.json()["items"] if i["organization"]["id"] == created.json()["id"]
+        ]
+        return [r["text"] for r in item["reasons"] if r["direction"] == "they_cover_my_need"]
+
+    [staff] = reasons(client)
+    assert staff.startswith("Their profile description covers your search “Nebelmaschinen”")
+    [member] = reasons(viewer)
+    assert member == staff.replace("Their profile description", "Their profile")
