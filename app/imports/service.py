@@ -13,6 +13,7 @@ from app.imports.parsing import ImportFileError, RowError, parse_file
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Organization
 from app.organizations import repository
+from app.organizations.disclosure import name_mentions
 from app.organizations.schemas import SOVEREIGNTY_FIELDS, OrganizationFields
 from app.organizations.service import apply_fields, canonicalise, set_relationships
 
@@ -174,6 +175,11 @@ def run_import(
         elif progress is not None:
             progress(len(orgs))
     session.flush()  # one flush: each organisation is inserted or updated once
+    for row, org in orgs:
+        report.warnings.extend(
+            f"line {row.line} ({org.external_id}): {w['field']} {w['message']}"
+            for w in name_mentions(org)
+        )
     for ext, version in before.items():
         if existing[ext].version != version:
             report.updated += 1

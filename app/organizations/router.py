@@ -153,7 +153,8 @@ def create_organization(
     org = service.get_organization(session, organization_id=org.id)
     response.headers["Location"] = f"/api/v1/organizations/{org.id}"
     _etag(response, org.version)
-    return OrganizationOut.model_validate(org)
+    out = OrganizationOut.model_validate(org)
+    return out.model_copy(update={"warnings": service.name_warnings(org)})
 
 
 @router.get(
@@ -224,7 +225,8 @@ def update_organization(
     )
     org = service.get_organization(session, organization_id=org.id)
     _etag(response, org.version)
-    return service.organization_view(session, user=user, organization=org)
+    out = service.organization_view(session, user=user, organization=org)
+    return out.model_copy(update={"warnings": service.name_warnings(org)})
 
 
 @router.delete(

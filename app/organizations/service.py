@@ -22,6 +22,7 @@ from app.organizations.disclosure import (
     identifying_terms,
     levels_of,
     mask,
+    name_mentions,
     redact,
     views_of,
 )
@@ -35,6 +36,7 @@ from app.organizations.schemas import (
     OrganizationOut,
     OrganizationPatch,
     OrganizationSummary,
+    ProfileWarning,
     RelationshipIn,
     RelationshipOut,
     derived_attributes,
@@ -363,6 +365,11 @@ def delete_organization(
         )
     session.delete(organization)
     session.flush()
+
+
+def name_warnings(org: Organization) -> list[ProfileWarning]:
+    """Where the profile's text gives away a name it does not show to everyone."""
+    return [ProfileWarning.model_validate(w) for w in name_mentions(org)]
 
 
 # --- what a caller sees ----------------------------------------------------------------------

@@ -761,3 +761,51 @@ def test_reasons_do_not_cite_a_description_the_caller_may_not_see(
     assert staff.startswith("Their profile description covers your search “Nebelmaschinen”")
     [member] = reasons(viewer)
     assert member == staff.replace("Their profile description", "Their profile")
+
+
+def test_a_profile_that_hides_its_name_is_warned_where_its_text_gives_it_away(
+    client: TestClient, owner: TestClient, ids: dict[str, int]
+) -> None:
+    created = client.post(API, json=DATENHAFEN)
+    assert created.status_code == 201, created.text
+    message = (
+        "mentions {}, which gives away the name you do not show to everyone; "
+        "callers who may not see the name read it masked"
+    )
+    assert created.json()["warnings"] == [
+        {
+            "field": "description",
+            "message": message.format(
+                "“datenhafen-bayern.example”, “datenhafen-bayern”, “Datenhafen”"
+            ),
+        },
+        {"field": "competences[1].label", "message": message.format("“Datenhafen”")},
+    ]
+    # O's description does not name it; a rewrite that does is warned, a public name is not
+    url = f"{API}/{ids['O']}"
+    assert owner.patch(url, json={"founded": 1999}).json()["warnings"] == []
+    rewritten = owner.patch(url, json={"description": "Sensotec baut Füllstandsensoren"})
+    assert rewritten.json()["warnings"] == [
+        {"field": "description", "message": message.format("“Sensotec”")}
+    ]
+    public = owner.patch(url, json={"disclosure": {"name": "public"}})
+    assert public.json()["warnings"] == []
+    assert read(owner, ids["O"])["warnings"] == []
+
+
+def test_an_import_warns_where_a_hidden_name_is_in_the_text(client: TestClient) -> None:
+    rows = [
+        {"external_id": "IM-1", "name": "Kaltwerk GmbH", "description": "Kaltwerk kühlt."},
+        {
+            "external_id": "IM-2",
+            "name": "Offen AG",
+            "description": "Offen kühlt.",
+            "disclosure": {"name": "public"},
+        },
+    ]
+    response = client.post(f"{API}/import", json=rows)
+    assert response.status_code == 200, response.text
+    assert [w for w in response.json()["warnings"] if "IM-" in w] == [
+        "line 1 (IM-1): description mentions “Kaltwerk”, which gives away the name you do not "
+        "show to everyone; callers who may not see the name read it masked"
+    ]
