@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.router import router as auth_router
 from app.auth.router import users_router
-from app.auth.security import AuthError
 from app.config import get_settings
 from app.cooperation.router import router as cooperation_router
 from app.curation.router import router as curation_router
@@ -74,12 +73,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         lifespan=lifespan,
     )
     register_error_handlers(app)
-
-    @app.exception_handler(AuthError)
-    async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
-        )
 
     app.state.match_index = IndexCache()
 

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from app.auth import service
-from app.auth.security import Unauthorized
 from app.db import get_session
-from app.errors import Forbidden
+from app.errors import Forbidden, Unauthorized, requires_login
 from app.models.user import ApiToken, Role, User
 from app.privacy import audit
 
@@ -75,6 +74,7 @@ def get_optional_user(token: OptionalToken) -> User | None:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
+@requires_login
 def get_current_token_required(token: OptionalToken) -> ApiToken:
     if token is None:
         raise Unauthorized("Log in first: send `Authorization: Bearer <token>`.")

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
 from app.auth import service as auth_service
-from app.auth.security import Unauthorized
 from app.deps import (
     CurrentUser,
     EditableOrganizationDep,
@@ -20,7 +19,7 @@ from app.deps import (
     StaffUser,
     hidden_as_competitor,
 )
-from app.errors import Forbidden, NotFound, problem_responses
+from app.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from app.matches import service as matches_service
 from app.models.user import Role
 from app.organizations import service
