@@ -22,7 +22,7 @@ from app.deps import (
 from app.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from app.matches import service as matches_service
 from app.models.user import Role
-from app.organizations import service
+from app.organizations import service, views
 from app.organizations.disclosure import request_relations
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
@@ -115,7 +115,7 @@ def list_organizations(
     items, total = service.list_organizations(session, query=query, limit=limit, offset=offset)
     if user is None:
         return PublicTeaserPage(
-            items=auth_service.teasers(session, items), total=total, limit=limit, offset=offset
+            items=views.teasers(session, items), total=total, limit=limit, offset=offset
         )
     return OrganizationPage(
         items=service.organization_summaries(
@@ -176,7 +176,7 @@ def read_organization(
     A competitor that opted out of being shown to the caller's organisation is not found.
     """
     if user is None:
-        return auth_service.teasers(session, [organization])[0]
+        return views.teasers(session, [organization])[0]
     if hidden_as_competitor(session, user, organization, cache, encoder):
         raise NotFound(f"No organisation with id {organization.id}.")
     _etag(response, organization.version)

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth.service import may_see
 from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
@@ -17,13 +16,13 @@ from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import User
 from app.organizations import repository
+from app.organizations.access import may_see
 from app.organizations.disclosure import (
     View,
     identifying_terms,
     levels_of,
     mask,
     name_mentions,
-    redact,
     views_of,
 )
 from app.organizations.repository import OrganizationQuery
@@ -41,6 +40,7 @@ from app.organizations.schemas import (
     RelationshipOut,
     derived_attributes,
 )
+from app.organizations.views import disclosed
 
 # fields whose change makes the stored profile vector stale
 _TEXT_FIELDS = {"name", "description"}
@@ -384,7 +384,7 @@ def _shown_values(org: Organization, view: View, names: Sequence[str]) -> dict[s
     owner = view.level == "owner"
     values["disclosure"] = levels_of(org) if owner else None
     values["hide_from_competitors"] = org.hide_from_competitors if owner else None
-    return redact(values, view)
+    return disclosed(values, view)
 
 
 def shown_relationships(
