@@ -629,12 +629,22 @@ REGION_CENTRE = (47.9, 10.9)  # DE-8, app.organizations.derived.REGION_CENTRES
 ORIGINS = [(48.7758, 9.1829), (49.4521, 11.0767), (47.2692, 11.4041)]
 
 
-def _bisect(caller: TestClient, origin: tuple[float, float], target: int) -> float:
-    """The radius from `origin` at which `target` enters a search, to 1 m, as an attacker
-    would find it."""
+def _bisect(
+    caller: TestClient, origin: tuple[float, float], target: int, matches_of: int | None = None
+) -> float:
+    """The radius from `origin` at which `target` enters a search (or the match list of
+    `matches_of`, located at `origin`), to 1 m, as an attacker would find it."""
     low, high = 0.0, 1000.0
     while high - low > 0.001:
         radius = (low + high) / 2
+        if matches_of is not None:
+            listed = caller.get(
+                f"{API}/{matches_of}/matches", params={"max_distance_km": radius, "limit": 100}
+            )
+            assert listed.status_code == 200, listed.text
+            hit = target in [m["organization"]["id"] for m in listed.json()["items"]]
+            low, high = (low, radius) if hit else (radius, high)
+            continue
         response = caller.post(
             "/api/v1/matches/search",
             json={
@@ -670,6 +680,16 @@ def test_bisecting_distances_to_a_hidden_address_finds_only_its_region(
     # the member ends at the region's centre, tens of kilometres from the address
     assert float(haversine_km(*as_member, *REGION_CENTRE)) < 1.0
     assert float(haversine_km(*as_member, *true)) > 50.0
+    # moving the own organisation to the origin and filtering its own matches: the same
+    viewer_org = viewer.get(API, params={"q": "Viewer"}).json()["items"][0]["id"]
+    body = {
+        "latitude": ORIGINS[0][0],
+        "longitude": ORIGINS[0][1],
+        "competences": [{"kind": "complementary", "label": "Rechenzentrumsbetrieb"}],
+    }
+    assert viewer.patch(f"{API}/{viewer_org}", json=body).status_code == 200
+    own = _bisect(viewer, ORIGINS[0], datenhafen, matches_of=viewer_org)
+    assert abs(own - float(haversine_km(*ORIGINS[0], *REGION_CENTRE))) < 0.01
     # hub staff see the address: the same attack finds it (the control)
     as_staff = _trilaterate([_bisect(client, origin, datenhafen) for origin in ORIGINS])
     assert float(haversine_km(*as_staff, *true)) < 1.0
