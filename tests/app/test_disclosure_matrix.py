@@ -10,7 +10,9 @@ account like any other.
 
 Shapes and routes: the full profile (GET /organizations/{id}; anonymous callers: the teaser),
 the list entry (GET /organizations; anonymous: teasers), the match target in an
-organisation's match list, in a typed search and in event recommendations.
+organisation's match list, in a typed search and in event recommendations, the cooperation
+party (a request's other side) and the event participant (named to the attendees: registering
+is consent to that, whatever the profile hides).
 
 `groups_in_text` checks a rendered page (HTML, CSV, iCalendar) the same way: which groups'
 values occur in it. The web pages call it with their HTML once they exist.
@@ -134,6 +136,7 @@ def groups_in_shape(shape: str, groups: set[str]) -> set[str]:
         "teaser": set(GROUPS),
         "summary": {"name", "website", "contacts", "employees", "address"},
         "match": {"name", "address"},
+        "party": {"name", "website", "contacts", "employees"},
     }[shape]
     return groups & carried
 
@@ -146,6 +149,7 @@ class World:
     partner_org: int
     participants: dict[str, int]
     event_id: int
+    requests: dict[str, int]  # cooperation requests with the target, by the caller that reads it
 
 
 @pytest.fixture
@@ -171,15 +175,26 @@ def world(
     partner_org = create(
         {"external_id": "P-1", "name": "Partnerin KG", "country": "DE", "competences": needs}
     )
-    db_session.add(
-        CooperationRequest(
-            from_organization_id=partner_org,
-            to_organization_id=target,
-            type="product_development",
-            status="accepted",
-        )
+    accepted = CooperationRequest(
+        from_organization_id=partner_org,
+        to_organization_id=target,
+        type="product_development",
+        status="accepted",
     )
+    pending = CooperationRequest(
+        from_organization_id=member_org,
+        to_organization_id=target,
+        type="product_development",
+        status="pending",
+    )
+    db_session.add_all([accepted, pending])
     db_session.commit()
+    requests = {
+        "member": pending.id,
+        "partner": accepted.id,
+        "curator": pending.id,
+        "admin": pending.id,
+    }
     event = client.post(
         EVENTS,
         json={
@@ -206,7 +221,7 @@ def world(
         "curator": client_for(make_account(Role.curator)),
         "admin": client,
     }
-    yield World(clients, target, member_org, partner_org, participants, event_id)
+    yield World(clients, target, member_org, partner_org, participants, event_id, requests)
 
 
 def _set_all(world: World, level: str) -> None:
@@ -260,6 +275,26 @@ def _recommendations(world: World, caller: str) -> dict[str, Any]:
     return _match_target(response.json()["items"], world.target)
 
 
+def _cooperation_party(world: World, caller: str) -> dict[str, Any]:
+    url = f"/api/v1/cooperation-requests/{world.requests[caller]}"
+    response = world.clients[caller].get(url)
+    assert response.status_code == 200, response.text
+    party = response.json()["to_organization"]
+    assert party["id"] == world.target
+    return dict(party)
+
+
+def _event_participant(world: World, caller: str) -> dict[str, Any]:
+    url = f"{EVENTS}/{world.event_id}/participants/{world.participants['target']}"
+    response = world.clients[caller].get(url)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["organization_id"] == world.target
+    # registering is consent to be listed to the attendees by name; nothing else is shown
+    assert body["organization_name"] == TARGET["name"]
+    return {"name": body["organization_name"], "external_id": TARGET["external_id"]}
+
+
 # (route, shape, the callers that reach it: the others are refused by the authorization matrix)
 ROUTES = [
     ("GET /organizations/{id}", _profile, CALLERS),
@@ -271,6 +306,16 @@ ROUTES = [
         _recommendations,
         ("member", "partner", "organiser", "admin"),
     ),
+    (
+        "GET /cooperation-requests/{id}",
+        _cooperation_party,
+        ("member", "partner", "curator", "admin"),
+    ),
+    (
+        "GET /events/{e}/participants/{p}",
+        _event_participant,
+        ("member", "partner", "organiser", "admin"),
+    ),
 ]
 SHAPE_OF = {
     "GET /organizations/{id}": "profile",
@@ -278,6 +323,8 @@ SHAPE_OF = {
     "GET /organizations/{id}/matches": "match",
     "POST /matches/search": "match",
     "GET /events/{e}/participants/{p}/recommendations": "match",
+    "GET /cooperation-requests/{id}": "party",
+    "GET /events/{e}/participants/{p}": "participant",
 }
 
 
@@ -292,10 +339,13 @@ def test_every_group_is_shown_exactly_as_the_policy_says(world: World, level: st
             shape = SHAPE_OF[route]
             if caller == "anonymous" and shape in ("profile", "summary"):
                 shape = "teaser"
-            expected = groups_in_shape(shape, expected_groups(caller, level))
+            if shape == "participant":
+                expected = {"name"}  # the attendees' list names every registered organisation
+            else:
+                expected = groups_in_shape(shape, expected_groups(caller, level))
             seen[(route, caller)] = groups_in_json(item)
             wanted[(route, caller)] = expected
-            if "hidden_fields" in item and shape != "match":
+            if "hidden_fields" in item and shape in ("profile", "summary", "teaser"):
                 hidden = set(GROUPS) - expected_groups(caller, level)
                 assert set(item["hidden_fields"]) == hidden, (route, caller)
             if shape != "teaser" and shape != "summary":
