@@ -18,10 +18,9 @@ from app.auth.deps import (
     require_roles,
 )
 from app.auth.schemas import MAX_ID
-from app.auth.security import Unauthorized
 from app.db import SessionDep
 from app.embeddings import Encoder
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, NotFound, Unauthorized
 from app.matches import service as matches_service
 from app.matches.index import IndexCache
 from app.models import Organization

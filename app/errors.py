@@ -24,6 +24,8 @@ class AppError(Exception):
     status = 400
     title = "Bad request"
     type_ = "about:blank"
+    # response headers: a challenge (401) or a retry delay (429)
+    headers: dict[str, str] | None = None
 
     def __init__(
         self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None, **extra: Any
@@ -72,6 +74,32 @@ class PayloadTooLarge(AppError):
 class ServiceUnavailable(AppError):
     status = 503
     title = "Service unavailable"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012
+
+
+class TooManyRequests(AppError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+# set on the dependency that demands a token (app.auth.deps), so the handlers below can tell a
+# route that needs one without importing the auth package
+LOGIN_REQUIRED = "koopmatch_login_required"
+
+
+def requires_login(dependency: Any) -> Any:
+    """Mark a dependency as the one that demands a token."""
+    setattr(dependency, LOGIN_REQUIRED, True)
+    return dependency
 
 
 def problem(
@@ -139,12 +167,10 @@ def _login_required(request: Request) -> bool:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return False
-    from app.auth.deps import get_current_token_required
-
     pending = [dependant]
     while pending:
         current = pending.pop()
-        if current.call is get_current_token_required:
+        if getattr(current.call, LOGIN_REQUIRED, False):
             return True
         pending.extend(current.dependencies)
     return False
@@ -153,7 +179,9 @@ def _login_required(request: Request) -> bool:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+        return problem(
+            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.router import router as auth_router
 from app.auth.router import users_router
-from app.auth.security import AuthError
 from app.config import get_settings
 from app.cooperation.router import router as cooperation_router
 from app.curation.router import router as curation_router
@@ -101,12 +100,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
             return error_page(request, exc.status_code)
         response = json_http_error(request, exc)
         return await response if inspect.isawaitable(response) else response
-
-    @app.exception_handler(AuthError)
-    async def _auth_error(_request: Request, exc: AuthError) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra
-        )
 
     app.state.match_index = IndexCache()
 

@@ -18,9 +18,8 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import HTTPConnection
 
 from app.auth import service
-from app.auth.security import Unauthorized
 from app.db import SessionDep
-from app.errors import Forbidden
+from app.errors import Forbidden, Unauthorized, requires_login
 from app.models.user import ApiToken, Role, User
 from app.privacy import audit
 
@@ -74,6 +73,7 @@ def get_optional_user(token: OptionalToken) -> User | None:
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
+@requires_login
 def get_current_token_required(token: OptionalToken) -> ApiToken:
     if token is None:
         raise Unauthorized("Log in first: send `Authorization: Bearer <token>`.")

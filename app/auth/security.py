@@ -1,17 +1,17 @@
-"""Password hashing, bearer secrets, and the errors that carry an HTTP challenge."""
+"""Password hashing and bearer secrets."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from functools import cache
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.config import get_settings
-from app.errors import AppError
+from app.errors import TooManyRequests as TooManyRequests
+from app.errors import Unauthorized as Unauthorized
 from app.models.user import TokenKind
 
 # recognisable prefixes let secret scanners find leaked credentials and tell the kinds apart
@@ -19,27 +19,6 @@ TOKEN_PREFIXES = {TokenKind.login: "kmt_", TokenKind.api_key: "kmk_"}
 PASSWORD_MIN_LENGTH = 10
 # argon2 would hash megabytes happily; the cap keeps one request from costing much more
 PASSWORD_MAX_LENGTH = 256
-
-
-class AuthError(AppError):
-    """An error whose response carries headers (a challenge or a retry delay)."""
-
-    headers: dict[str, str] = {}  # noqa: RUF012
-
-
-class Unauthorized(AuthError):
-    status = 401
-    title = "Unauthorized"
-    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012
-
-
-class TooManyRequests(AuthError):
-    status = 429
-    title = "Too many requests"
-
-    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, **extra)
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 @cache

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -17,7 +15,7 @@ from app import db
 from app.auth import passwords, repository
 from app.auth.roles import STAFF as STAFF
 from app.auth.roles import is_staff as is_staff
-from app.auth.schemas import CompetenceTeaser, UserCreate, UserPatch, industry_of
+from app.auth.schemas import UserCreate, UserPatch
 from app.auth.security import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
@@ -31,12 +29,12 @@ from app.auth.security import (
 )
 from app.config import Settings, get_settings
 from app.errors import Conflict, Invalid, NotFound
-from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import ApiToken, Role, TokenKind, User
-from app.organizations import disclosure
-from app.organizations import repository as organization_repository
-from app.organizations.schemas import PublicTeaser, RelationshipOut
+from app.organizations.access import is_own_organization as is_own_organization
+from app.organizations.access import may_edit as may_edit
+from app.organizations.access import may_read_full as may_read_full
+from app.organizations.access import may_see as may_see
 
 log = logging.getLogger("koopmatch.auth")
 
@@ -46,35 +44,6 @@ DEMO_ADMIN_PASSWORD = "koopmatch-demo"
 DEFAULT_DB_PASSWORDS = frozenset({"koopmatch", "postgres", "password", "secret", "changeme"})
 # how often the last-used time of a token is written (not on every request)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
-
-
-# --- who may see or change an organisation --------------------------------------------------
-
-
-def is_own_organization(user: User | None, organization_id: int) -> bool:
-    return (
-        user is not None
-        and user.role == Role.member.value
-        and user.organization_id == organization_id
-    )
-
-
-def may_see(user: User | None, organization: Organization) -> bool:
-    """Whether the caller may know the organisation exists (private ones are hidden)."""
-    if organization.visibility != "private":
-        return True
-    return is_staff(user) or is_own_organization(user, organization.id)
-
-
-def may_read_full(user: User | None, organization: Organization) -> bool:
-    """Whether the caller may read the full profile (anonymous callers get teasers)."""
-    if user is None:
-        return organization.visibility == "public"
-    return may_see(user, organization)
-
-
-def may_edit(user: User | None, organization: Organization) -> bool:
-    return is_staff(user) or is_own_organization(user, organization.id)
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -430,72 +399,3 @@ def check_startup(session: Session, settings: Settings) -> None:
             "no active admin account: create one with "
             "`koopmatch create-user --email ... --role admin`"
         )
-
-
-def teasers(session: Session, organizations: Sequence[Organization]) -> list[PublicTeaser]:
-    """Teasers of public profiles: competences loaded in one query, and the relationships of
-    those that made them public in another."""
-    competences = repository.competences_by_organization(session, [o.id for o in organizations])
-    views = disclosure.views_of(session, None, organizations)
-    shared = [o.id for o in organizations if "relationships" not in views[o.id].hidden]
-    relationships = (
-        organization_repository.relationships_by_organization(session, shared) if shared else {}
-    )
-    related = [
-        rel.related_organization
-        for rels in relationships.values()
-        for rel in rels
-        if rel.related_organization is not None
-    ]
-    related_views = disclosure.views_of(session, None, related)
-    return [
-        teaser(
-            o,
-            competences[o.id],
-            views[o.id],
-            relationships=_anonymous_relationships(relationships.get(o.id, []), related_views),
-        )
-        for o in organizations
-    ]
-
-
-def _anonymous_relationships(
-    relationships: Sequence[KnownRelationship], views: dict[int, disclosure.View]
-) -> list[RelationshipOut]:
-    out = []
-    for rel in relationships:
-        shown = RelationshipOut.model_validate(rel)
-        related = rel.related_organization
-        if related is not None and (
-            related.visibility != "public" or "name" in views[related.id].hidden
-        ):
-            shown = shown.model_copy(
-                update={"related_organization_id": None, "external_id": None, "name": None}
-            )
-        out.append(shown)
-    return out
-
-
-def teaser(
-    organization: Organization,
-    competences: Sequence[Competence],
-    view: disclosure.View,
-    *,
-    relationships: Sequence[RelationshipOut] = (),
-) -> PublicTeaser:
-    """What anonymous callers see: the always-shown attributes and the public groups only."""
-    values: dict[str, Any] = {
-        name: getattr(organization, name)
-        for name in PublicTeaser.model_fields
-        if name not in {"competences", "relationships"} and hasattr(organization, name)
-    }
-    values.update(
-        industry=industry_of(organization.nace_code),
-        region=disclosure.region(organization.country, organization.postal_code),
-        size_class=disclosure.size_class(organization.employees),
-        verified=organization.verified_at is not None,
-        competences=[CompetenceTeaser(kind=c.kind, label=c.label) for c in competences],
-        cooperation_interests=list(organization.cooperation_interests or []),
-        relationships=list(relationships),
-    )
-    return PublicTeaser.model_validate(disclosure.redact(values, view))

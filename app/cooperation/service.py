@@ -35,6 +35,7 @@ from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest, CooperationRequestEvent
 from app.models.user import Role, User
 from app.organizations.disclosure import View, region, size_class, views_of
+from app.organizations.views import disclosed
 from matching import Filters, MatchingError
 
 log = logging.getLogger("koopmatch.cooperation")
@@ -304,29 +305,27 @@ def list_requests(
 
 
 def party_out(organization: Organization, view: View) -> PartyOut:
-    hidden = view.hidden
-
-    def shown(attribute: str, value: object) -> object:
-        return None if attribute in hidden else value
-
-    return PartyOut.model_validate(
-        {
-            "id": organization.id,
-            "external_id": shown("external_id", organization.external_id),
-            "name": shown("name", organization.name),
-            "website": shown("website", organization.website),
-            "contact_name": shown("contact_name", organization.contact_name),
-            "contact_email": shown("contact_email", organization.contact_email),
-            "contact_phone": shown("contact_phone", organization.contact_phone),
-            "employees": shown("employees", organization.employees),
-            "size_class": size_class(organization.employees),
-            "nace_code": organization.nace_code,
-            "country": organization.country,
-            "region": region(organization.country, organization.postal_code),
-            "hidden_fields": view.hidden_groups,
-            "disclosure_level": view.level,
-        }
+    """One side of a request through the caller's view (app.organizations.views.disclosed)."""
+    values = {name: getattr(organization, name) for name in _PARTY_ATTRIBUTES}
+    values.update(
+        size_class=size_class(organization.employees),
+        region=region(organization.country, organization.postal_code),
     )
+    return PartyOut.model_validate(disclosed(values, view))
+
+
+_PARTY_ATTRIBUTES = (
+    "id",
+    "external_id",
+    "name",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "employees",
+    "nace_code",
+    "country",
+)
 
 
 def requests_out(

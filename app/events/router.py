@@ -373,7 +373,7 @@ def register_participant(
     if not acts_for(user, body.organization_id):
         raise Forbidden("Members register their own organisation only.")
     participant = service.register_participant(
-        session, event=event, data=body, self_service=_self_service(user)
+        session, event=event, data=body, self_service=_self_service(user), registrar=user
     )
     access = service.contact_access(session, event=event, user=user)
     return service.participant_out(session, participant, access)

@@ -78,6 +78,7 @@ from app.models.event import (
     TimeSlot,
 )
 from app.models.user import Role, User
+from app.organizations.access import may_see
 from matching import Filters, Match
 from matching.scheduling import (
     CandidatePair,
@@ -518,14 +519,36 @@ def _already_registered(organization_id: int) -> Conflict:
 
 
 def register_participant(
-    session: Session, *, event: Event, data: ParticipantCreate, self_service: bool = False
+    session: Session,
+    *,
+    event: Event,
+    data: ParticipantCreate,
+    self_service: bool = False,
+    registrar: User | None = None,
 ) -> Participant:
-    """Register an organisation; ``self_service``: by one of its members (see module text)."""
+    """Register an organisation; ``self_service``: by one of its members (see module text).
+
+    An organiser (``registrar``) registers public profiles only: registering is consent to be
+    listed to the attendees, which only the organisation's members give for a profile that is
+    not public (they register it themselves; hub admins may on their behalf). A profile the
+    organiser may not see answers as one that does not exist.
+    """
     _require_open(event)
     if self_service:
         _require_unpublished(session, event.id)
-    if repo.get_organization(session, data.organization_id) is None:
+    organization = repo.get_organization(session, data.organization_id)
+    if organization is None or (registrar is not None and not may_see(registrar, organization)):
         raise _invalid("organization_id", f"no organisation with id {data.organization_id}")
+    if (
+        registrar is not None
+        and registrar.role == Role.organizer.value
+        and organization.visibility != "public"
+    ):
+        raise Forbidden(
+            f"Organisation {data.organization_id} does not show its profile publicly: its "
+            "members register it themselves, which is their consent to be listed.",
+            errors=[{"field": "organization_id", "message": "needs the organisation's consent"}],
+        )
     if repo.participant_of_organization(session, event.id, data.organization_id) is not None:
         raise _already_registered(data.organization_id)
     seen: set[str] = set()

@@ -44,6 +44,7 @@ from app.imports.parsing import ImportFileError, ParsedFile, RowError, parse_fil
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Competence, KnownRelationship, Organization
 from app.organizations import repository
+from app.organizations.disclosure import name_mentions
 from app.organizations.schemas import (
     SOVEREIGNTY_FIELDS,
     CompetenceIn,
@@ -524,6 +525,7 @@ def write_import(
     with session.no_autoflush:
         before = {org_id: org.version for org_id, org in stored.items()}
         writes: list[tuple[_Change, Organization]] = []
+        lines: list[int] = []  # each write's line in the file
         for row in plan.accepted:
             target = plan.targets.get(row.record.external_id)
             org = stored.get(target) if target is not None else None
@@ -540,6 +542,7 @@ def write_import(
                 report.created += 1
             apply_fields(org, change.record, {}, fields=change.fields)
             writes.append((change, org))
+            lines.append(row.line)
         # targets: the file's own organisations (new ones too) and those already stored
         refs = _refs(plan.accepted)
         linked: dict[str, Organization] = {}
@@ -554,6 +557,12 @@ def write_import(
         if encoder is not None:
             embed_organizations([org for _, org in writes], _Precomputed(encoder, vectors or {}))
     session.flush()  # one flush: each organisation is inserted or updated once
+    # a profile whose name is hidden is told where its texts give the name away
+    for line, (_, org) in zip(lines, writes, strict=True):
+        report.warnings.extend(
+            f"line {line} ({org.external_id}): {w['field']} {w['message']}"
+            for w in name_mentions(org)
+        )
     for org_id, version in before.items():
         if stored[org_id].version != version:
             report.updated += 1

@@ -28,13 +28,13 @@ from app.organizations.disclosure import (
     caller_level,
     caller_relations,
     group_shown,
-    redact,
     region,
     size_class,
     stored_levels,
     view_of,
     views_of,
 )
+from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
 from matching.relevance import SearchMatch, relevance_floor
@@ -135,7 +135,7 @@ def to_out(
     }
     graph_shown = relationships_shown and "relationships" not in view.hidden
     return MatchOut(
-        organization=MatchedOrganization.model_validate(redact(values, view)),
+        organization=MatchedOrganization.model_validate(disclosed(values, view)),
         score=round(match.score, 6),
         relation=match.relation,
         components={

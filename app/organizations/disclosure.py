@@ -284,7 +284,10 @@ def identifying_terms(name: str | None, website: str | None) -> list[str]:
         if len(labels) >= 2:
             terms.add(labels[-2])
             terms.add(".".join(labels[-2:]))
-    return sorted((t for t in terms if len(t) >= 3), key=lambda t: (-len(t), t))
+    unique: dict[str, str] = {}
+    for term in sorted((t for t in terms if len(t) >= 3), key=lambda t: (-len(t), t)):
+        unique.setdefault(term.casefold(), term)  # "Sensotec" before "sensotec"
+    return list(unique.values())
 
 
 def mentions(text: str | None, terms: Sequence[str]) -> list[str]:
@@ -301,6 +304,33 @@ def mask(text: str | None, terms: Sequence[str]) -> str | None:
         return text
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
     return pattern.sub(MASK, text)
+
+
+def name_mentions(organization: Any) -> list[dict[str, str]]:
+    """Warnings for a profile whose name is not public: where its description or competences
+    give the name away (its words, the website's domain). Those who may not see the name read
+    the text masked; the warning says where, so the organisation can rewrite it."""
+    if stored_levels(getattr(organization, "disclosure", None))["name"] == "public":
+        return []
+    terms = identifying_terms(organization.name, organization.website)
+    out = []
+    found = mentions(organization.description, terms)
+    if found:
+        out.append({"field": "description", "message": _mention_message(found)})
+    for i, competence in enumerate(organization.competences or ()):
+        for key in ("label", "description"):
+            found = mentions(getattr(competence, key, None), terms)
+            if found:
+                out.append({"field": f"competences[{i}].{key}", "message": _mention_message(found)})
+    return out
+
+
+def _mention_message(found: Sequence[str]) -> str:
+    names = ", ".join(f"“{t}”" for t in found)
+    return (
+        f"mentions {names}, which gives away the name you do not show to everyone; "
+        "callers who may not see the name read it masked"
+    )
 
 
 def _masked_competence(item: Any, terms: Sequence[str]) -> Any:

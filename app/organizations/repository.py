@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from app.models import Competence, KnownRelationship, Organization
+from app.organizations import disclosure
 
 
 def full_profile() -> list[ExecutableOption]:
@@ -45,33 +46,38 @@ class OrganizationQuery:
     exclude_ids: Sequence[int] = ()
 
 
-def _disclosed_to_members(group: str) -> ColumnElement[bool]:
-    """The stored disclosure level of `group` is public or members (JSON as text)."""
+def _stored_level_in(group: str, levels: frozenset[str]) -> ColumnElement[bool]:
+    """The effective level of `group` (stored, else the default of disclosure.DEFAULTS) is one
+    of `levels`; the stored settings are JSON, matched as text on both backends."""
     text = cast(Organization.disclosure, String)
-    return or_(
-        *(
-            text.contains(f'"{group}"{colon}"{level}"')
-            for level in ("public", "members")
-            for colon in (": ", ":")
+    stored = [
+        text.contains(f'"{group}"{colon}"{level}"') for level in levels for colon in (": ", ":")
+    ]
+    conditions: list[ColumnElement[bool]] = list(stored)
+    if disclosure.DEFAULTS[group] in levels:
+        unset = and_(
+            *(not_(text.contains(f'"{group}"{colon}"')) for colon in (": ", ":")),
         )
-    )
+        conditions.append(or_(Organization.disclosure.is_(None), unset))
+    return or_(*conditions) if conditions else false()
 
 
-def _not_partners_only(group: str) -> ColumnElement[bool]:
-    text = cast(Organization.disclosure, String)
-    return not_(or_(*(text.contains(f'"{group}"{colon}"partners"') for colon in (": ", ":"))))
+def group_visible(group: str, query: OrganizationQuery) -> ColumnElement[bool]:
+    """`group` is visible to a member of another organisation (disclosure.group_shown), or the
+    organisation is one the caller sees fully, or (name group) one that sent it a request."""
+    ids = list(query.full_ids)
+    if group in disclosure.ADDRESSEE_GROUPS:
+        ids += list(query.name_ids)
+    visible = _stored_level_in(group, disclosure.shown_levels("member", group))
+    return or_(Organization.id.in_(ids) if ids else false(), visible)
 
 
 def _name_visible(query: OrganizationQuery) -> ColumnElement[bool]:
-    # the defaults keep names for partners
-    ids = [*query.name_ids, *query.full_ids]
-    return or_(Organization.id.in_(ids) if ids else false(), _disclosed_to_members("name"))
+    return group_visible("name", query)
 
 
 def _description_visible(query: OrganizationQuery) -> ColumnElement[bool]:
-    # the default shows descriptions to members
-    ids = list(query.full_ids)
-    return or_(Organization.id.in_(ids) if ids else false(), _not_partners_only("description"))
+    return group_visible("description", query)
 
 
 def _like(text: str) -> str:
@@ -130,6 +136,61 @@ def _conditions(query: OrganizationQuery) -> list[ColumnElement[bool]]:
     if query.exclude_ids:
         conditions.append(Organization.id.not_in(list(query.exclude_ids)))
     return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class TextCandidate:
+    """A row hit by a text search whose name the caller may not see, with what masks it."""
+
+    id: int
+    name: str
+    website: str | None
+    description: str | None
+    description_visible: bool
+    labels: list[str]
+
+
+def text_candidates(
+    session: Session, query: OrganizationQuery
+) -> tuple[list[int], dict[int, TextCandidate]]:
+    """Every id hit by the query, in list order, and for those whose name the caller may not
+    see, what a masked text check needs (their hit may come from the name in their text)."""
+    conditions = _conditions(query)
+    order = (Organization.name, Organization.id) if query.order_by_name else (Organization.id,)
+    name_visible = _name_visible(query)
+    rows = session.execute(
+        select(
+            Organization.id,
+            Organization.name,
+            Organization.website,
+            Organization.description,
+            _description_visible(query),
+        )
+        .where(*conditions, not_(name_visible))
+        .order_by(*order)
+    ).all()
+    ids = list(session.scalars(select(Organization.id).where(*conditions).order_by(*order)))
+    labels: dict[int, list[str]] = {row[0]: [] for row in rows}
+    for start in range(0, len(rows), 500):
+        chunk = [row[0] for row in rows[start : start + 500]]
+        for org_id, label in session.execute(
+            select(Competence.organization_id, Competence.label).where(
+                Competence.organization_id.in_(chunk)
+            )
+        ):
+            labels[org_id].append(label)
+    hidden = {
+        org_id: TextCandidate(
+            id=org_id,
+            name=name,
+            website=website,
+            description=description,
+            description_visible=bool(shown),
+            labels=labels[org_id],
+        )
+        for org_id, name, website, description, shown in rows
+    }
+    return ids, hidden
 
 
 def list_organizations(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
 from app.auth import service as auth_service
-from app.auth.security import Unauthorized
 from app.deps import (
     CurrentUser,
     EditableOrganizationDep,
@@ -20,10 +19,10 @@ from app.deps import (
     StaffUser,
     hidden_as_competitor,
 )
-from app.errors import Forbidden, NotFound, problem_responses
+from app.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from app.matches import service as matches_service
 from app.models.user import Role
-from app.organizations import service
+from app.organizations import service, views
 from app.organizations.disclosure import request_relations
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
@@ -116,7 +115,7 @@ def list_organizations(
     items, total = service.list_organizations(session, query=query, limit=limit, offset=offset)
     if user is None:
         return PublicTeaserPage(
-            items=auth_service.teasers(session, items), total=total, limit=limit, offset=offset
+            items=views.teasers(session, items), total=total, limit=limit, offset=offset
         )
     return OrganizationPage(
         items=service.organization_summaries(
@@ -153,7 +152,8 @@ def create_organization(
     org = service.get_organization(session, organization_id=org.id)
     response.headers["Location"] = f"/api/v1/organizations/{org.id}"
     _etag(response, org.version)
-    return OrganizationOut.model_validate(org)
+    out = OrganizationOut.model_validate(org)
+    return out.model_copy(update={"warnings": service.name_warnings(org)})
 
 
 @router.get(
@@ -176,7 +176,7 @@ def read_organization(
     A competitor that opted out of being shown to the caller's organisation is not found.
     """
     if user is None:
-        return auth_service.teasers(session, [organization])[0]
+        return views.teasers(session, [organization])[0]
     if hidden_as_competitor(session, user, organization, cache, encoder):
         raise NotFound(f"No organisation with id {organization.id}.")
     _etag(response, organization.version)
@@ -224,7 +224,8 @@ def update_organization(
     )
     org = service.get_organization(session, organization_id=org.id)
     _etag(response, org.version)
-    return service.organization_view(session, user=user, organization=org)
+    out = service.organization_view(session, user=user, organization=org)
+    return out.model_copy(update={"warnings": service.name_warnings(org)})
 
 
 @router.delete(

@@ -514,7 +514,16 @@ class _Disclosed(BaseModel):
         return values
 
 
+class ProfileWarning(BaseModel):
+    field: str
+    message: str
+
+
 class OrganizationOut(_Disclosed):
+    warnings: list[ProfileWarning] = Field(
+        default_factory=list,
+        description="After a write only: where the text gives away a name that is not public",
+    )
     description: str | None
     postal_code: str | None
     latitude: float | None

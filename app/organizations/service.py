@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.auth.service import may_see
 from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
@@ -17,7 +16,15 @@ from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import User
 from app.organizations import repository
-from app.organizations.disclosure import View, levels_of, redact, views_of
+from app.organizations.access import may_see
+from app.organizations.disclosure import (
+    View,
+    identifying_terms,
+    levels_of,
+    mask,
+    name_mentions,
+    views_of,
+)
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
     SCALAR_FIELDS,
@@ -28,19 +35,40 @@ from app.organizations.schemas import (
     OrganizationOut,
     OrganizationPatch,
     OrganizationSummary,
+    ProfileWarning,
     RelationshipIn,
     RelationshipOut,
     derived_attributes,
 )
+from app.organizations.views import disclosed
 
 # fields whose change makes the stored profile vector stale
 _TEXT_FIELDS = {"name", "description"}
 
 
+def _text_hit(candidate: repository.TextCandidate, text: str) -> bool:
+    """Whether `text` occurs in what the caller sees of a profile whose name is hidden: the
+    description (if shown) and competence labels, with the name's words masked."""
+    terms = identifying_terms(candidate.name, candidate.website)
+    needle = text.casefold()
+    shown = [*candidate.labels]
+    if candidate.description_visible and candidate.description:
+        shown.append(candidate.description)
+    return any(needle in (mask(part, terms) or "").casefold() for part in shown)
+
+
 def list_organizations(
     session: Session, *, query: OrganizationQuery, limit: int, offset: int
 ) -> tuple[list[Organization], int]:
-    return repository.list_organizations(session, query, limit=limit, offset=offset)
+    """A page of organisations; a text search by a caller who is not hub staff hits only
+    what the caller sees, a hidden name masked in the text that shows (see disclosure)."""
+    if not (query.q and query.restrict_text):
+        return repository.list_organizations(session, query, limit=limit, offset=offset)
+    ids, hidden = repository.text_candidates(session, query)
+    hits = [i for i in ids if i not in hidden or _text_hit(hidden[i], query.q)]
+    page = hits[offset : offset + limit]
+    found = repository.organizations_by_id(session, page)
+    return [found[i] for i in page], len(hits)
 
 
 def get_organization(session: Session, *, organization_id: int) -> Organization:
@@ -339,6 +367,11 @@ def delete_organization(
     session.flush()
 
 
+def name_warnings(org: Organization) -> list[ProfileWarning]:
+    """Where the profile's text gives away a name it does not show to everyone."""
+    return [ProfileWarning.model_validate(w) for w in name_mentions(org)]
+
+
 # --- what a caller sees ----------------------------------------------------------------------
 
 _OUT_FIELDS = tuple(OrganizationOut.model_fields)
@@ -351,7 +384,7 @@ def _shown_values(org: Organization, view: View, names: Sequence[str]) -> dict[s
     owner = view.level == "owner"
     values["disclosure"] = levels_of(org) if owner else None
     values["hide_from_competitors"] = org.hide_from_competitors if owner else None
-    return redact(values, view)
+    return disclosed(values, view)
 
 
 def shown_relationships(

@@ -89,13 +89,13 @@ def list_audit(
     responses=problem_responses({401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}),
 )
 def export_organization(
-    organization: OwnOrAdminOrganization, session: SessionDep, response: Response
+    organization: OwnOrAdminOrganization, session: SessionDep, response: Response, user: CurrentUser
 ) -> OrganizationExport:
     """Everything stored about the organisation and its people, as one JSON document."""
     response.headers["Content-Disposition"] = (
         f'attachment; filename="koopmatch-organization-{organization.id}.json"'
     )
-    return service.export_organization(session, organization=organization)
+    return service.export_organization(session, organization=organization, viewer=user)
 
 
 @router.post(

@@ -18,6 +18,8 @@ from app.models.base import utcnow
 from app.models.event import EventPerson
 from app.models.organization import Organization
 from app.models.user import Role, User
+from app.organizations.disclosure import views_of
+from app.organizations.repository import organizations_by_id
 from app.privacy import repository
 from app.privacy.repository import AuditQuery
 from app.privacy.schemas import (
@@ -157,8 +159,26 @@ def _cooperation(session: Session, organization_id: int) -> list[ExportCooperati
     ]
 
 
-def export_organization(session: Session, *, organization: Organization) -> OrganizationExport:
-    """Everything stored about the organisation and its people (no secrets)."""
+def _incoming(
+    session: Session, organization_id: int, viewer: User
+) -> list[ExportIncomingRelationship]:
+    """Statements of other organisations that name this one, where the viewer may read the
+    stating organisation's relationships (a partners-only statement stays its own)."""
+    rows = repository.incoming_relationships(session, organization_id)
+    stating = organizations_by_id(session, [r.organization_id for r in rows])
+    views = views_of(session, viewer, list(stating.values()))
+    return [
+        ExportIncomingRelationship.model_validate(r)
+        for r in rows
+        if r.organization_id in views and "relationships" not in views[r.organization_id].hidden
+    ]
+
+
+def export_organization(
+    session: Session, *, organization: Organization, viewer: User
+) -> OrganizationExport:
+    """Everything stored about the organisation and its people (no secrets), and what others
+    state about it as far as `viewer` may read it."""
     org_id = organization.id
     members = repository.members(session, org_id)
     return OrganizationExport(
@@ -172,10 +192,7 @@ def export_organization(session: Session, *, organization: Organization) -> Orga
                 ExportRelationship.model_validate(r)
                 for r in repository.outgoing_relationships(session, org_id)
             ],
-            incoming=[
-                ExportIncomingRelationship.model_validate(r)
-                for r in repository.incoming_relationships(session, org_id)
-            ],
+            incoming=_incoming(session, org_id, viewer),
         ),
         members=[ExportMember.model_validate(u) for u in members],
         tokens=[

@@ -13,16 +13,20 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.auth.security import password_hasher
 from app.auth.service import issue_token, login_lifetime
+from app.db import get_session
 from app.embeddings import Encoder, embed_organizations
 from app.events import service as events
 from app.events.schemas import (
@@ -49,7 +53,7 @@ from tests.app.authz import (
     VARIANTS,
     Case,
 )
-from tests.app.conftest import Account, AccountFactory, ClientFactory
+from tests.app.conftest import Account
 
 # event managers and members of the registered organisations (both members' are)
 ATTENDEES = "401 200 200 200 403 200"
@@ -414,19 +418,26 @@ def _event(session: Session, encoder: Encoder, own: int, other: int, third: int)
     }
 
 
-@pytest.fixture
-def world(
-    db_session: Session,
-    make_account: AccountFactory,
-    encoder: Encoder,
-    request: pytest.FixtureRequest,
-) -> Iterator[World]:
-    visibility = getattr(request, "param", "members")
-    target = _organization(db_session, encoder, "Target GmbH", visibility, ["Füllstandsensorik"])
-    other = _organization(db_session, encoder, "Other AG", "public", ["IoT-Plattform"])
-    third = _organization(db_session, encoder, "Third KG", "members", ["Kunststoffspritzguss"])
-    unregistered = _organization(db_session, encoder, "Vierte SE", "public", ["Drucksensoren"])
-    event_values = _event(db_session, encoder, target, other, third)
+def _account(session: Session, role: Role, organization_id: int | None, n: int) -> Account:
+    user = User(
+        email=f"{role.value}{n}@test.example",
+        name=f"Test {role.value}",
+        role=role.value,
+        organization_id=organization_id,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    _, secret = issue_token(session, user=user, kind=TokenKind.login, lifetime=login_lifetime())
+    return Account(user=user, token=secret)
+
+
+def _build_world(session: Session, encoder: Encoder, visibility: str = "members") -> World:
+    target = _organization(session, encoder, "Target GmbH", visibility, ["Füllstandsensorik"])
+    other = _organization(session, encoder, "Other AG", "public", ["IoT-Plattform"])
+    third = _organization(session, encoder, "Third KG", "members", ["Kunststoffspritzguss"])
+    unregistered = _organization(session, encoder, "Vierte SE", "public", ["Drucksensoren"])
+    event_values = _event(session, encoder, target, other, third)
     login_user = User(
         email=LOGIN_EMAIL,
         name="Login",
@@ -434,23 +445,22 @@ def world(
         password_hash=_login_hash(),
         is_active=True,
     )
-    db_session.add(login_user)
-    db_session.commit()
+    session.add(login_user)
     accounts: dict[str, Account | None] = {
         "anonymous": None,
-        "member_own": make_account(Role.member, target),
-        "member_other": make_account(Role.member, other),
-        "organizer": make_account(Role.organizer),
-        "curator": make_account(Role.curator),
-        "admin": make_account(Role.admin),
+        "member_own": _account(session, Role.member, target, 1),
+        "member_other": _account(session, Role.member, other, 2),
+        "organizer": _account(session, Role.organizer, None, 3),
+        "curator": _account(session, Role.curator, None, 4),
+        "admin": _account(session, Role.admin, None, 5),
     }
     own = accounts["member_own"]
     assert own is not None
     key: ApiToken
     key, _ = issue_token(
-        db_session, user=own.user, kind=TokenKind.api_key, name="k", lifetime=login_lifetime()
+        session, user=own.user, kind=TokenKind.api_key, name="k", lifetime=login_lifetime()
     )
-    db_session.commit()
+    session.flush()
     path_values = {
         "organization_id": str(target),
         "key_id": str(key.id),
@@ -464,9 +474,70 @@ def world(
     for part in _PARTS:
         extend = getattr(part, "extend_world", None)
         if extend is not None:
-            path_values.update(extend(db_session, dict(path_values), accounts))
-    db_session.commit()
-    yield World(accounts=accounts, path_values=path_values)
+            path_values.update(extend(session, dict(path_values), accounts))
+    session.commit()
+    return World(accounts=accounts, path_values=path_values)
+
+
+@dataclass
+class Shared:
+    """The world, built once per backend inside a transaction that is never committed; each
+    cell runs in a savepoint of it that is rolled back, so no cell sees another's writes."""
+
+    world: World
+    connection: Connection
+    clients: dict[str, TestClient]
+    session: Session | None = None  # the current cell's
+
+
+@pytest.fixture(scope="module")
+def shared(engine: Engine, encoder: Encoder) -> Iterator[Shared]:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    world = _build_world(session, encoder)
+    session.close()
+    app = create_app(encoder=encoder)
+    holder = Shared(world=world, connection=connection, clients={})
+
+    def _session() -> Iterator[Session]:
+        current = holder.session
+        assert current is not None
+        try:
+            yield current
+            current.commit()
+        except Exception:
+            current.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    with ExitStack() as stack:
+        for role, account in world.accounts.items():
+            headers = account.headers if account is not None else {}
+            holder.clients[role] = stack.enter_context(
+                TestClient(app, raise_server_exceptions=False, headers=headers)
+            )
+        try:
+            yield holder
+        finally:
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def cell(shared: Shared) -> Iterator[Session]:
+    """The session of one cell: a savepoint of the shared world, rolled back afterwards."""
+    savepoint = shared.connection.begin_nested()
+    session = Session(
+        bind=shared.connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    shared.session = session
+    try:
+        yield session
+    finally:
+        shared.session = None
+        session.close()
+        savepoint.rollback()
 
 
 def _cells() -> Iterator[Any]:
@@ -521,16 +592,15 @@ def test_status(
     path: str,
     variant: str,
     role: str,
-    world: World,
-    client_for: ClientFactory,
-    db_session: Session,
+    shared: Shared,
+    cell: Session,
 ) -> None:
     case = ROUTES[(method, path)]
-    _set_variant(db_session, world, variant)
+    world = shared.world
+    _set_variant(cell, world, variant)
     expected = case.statuses(variant)[ROLES.index(role)]
     url = re.sub(r"\{(\w+)\}", lambda m: world.path_values[m.group(1)], path)
-    client = client_for(world.accounts[role])
-    response = client.request(
+    response = shared.clients[role].request(
         method,
         url,
         json=_fill(case.json, world.path_values),
@@ -555,14 +625,12 @@ def test_a_new_route_without_a_row_is_caught() -> None:
     assert missing == [("GET", "/api/v1/something-new")]
 
 
-def test_members_list_only_their_organisations_requests(
-    world: World, client_for: ClientFactory
-) -> None:
+def test_members_list_only_their_organisations_requests(shared: Shared, cell: Session) -> None:
+    world = shared.world
     url = f"{EVENTS}/{world.path_values['event_id']}/requests"
     own, others = int(world.path_values["request_id"]), int(world.path_values["other_request_id"])
     seen = {
-        role: sorted(r["id"] for r in client_for(world.accounts[role]).get(url).json())
-        for role in ROLES[1:]
+        role: sorted(r["id"] for r in shared.clients[role].get(url).json()) for role in ROLES[1:]
     }
     both = sorted([own, others])
     assert seen == {
@@ -587,11 +655,12 @@ def test_members_list_only_their_organisations_requests(
     ],
 )
 def test_ids_that_do_not_exist_are_404_for_members(
-    method: str, tail: str, world: World, client_for: ClientFactory
+    method: str, tail: str, shared: Shared, cell: Session
 ) -> None:
+    world = shared.world
     missing = "2147483647"
     event_id = missing if tail == "" else world.path_values["event_id"]
     url = f"{EVENTS}/{event_id}{tail.replace('{missing}', missing)}"
-    response = client_for(world.accounts["member_other"]).request(method, url)
+    response = shared.clients["member_other"].request(method, url)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -4,6 +4,8 @@ through the caller's disclosure view; the competitor opt-out holds in every even
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -110,3 +112,37 @@ def test_an_opted_out_competitor_is_left_out_of_its_competitors_event_lists(
         listed = [p["organization_id"] for p in ok(readers[who].get(s.url("/participants")))]
         assert listed == [s.orgs[k] for k in "ABCD"], who
     assert readers["A"].get(s.url(f"/people/{s.people['c1']}")).status_code == 200
+
+
+def test_an_organiser_registers_only_public_profiles_without_the_organisations_consent(
+    client: TestClient, scenario: Scenario, readers: dict[str, TestClient]
+) -> None:
+    s = scenario
+    organiser = readers["organizer"]
+    url = s.url("/participants")
+
+    def register(caller: TestClient, organization_id: int) -> Any:
+        body = {"organization_id": organization_id, "people": [{"name": "Eva", "email": "e@e.de"}]}
+        return caller.post(url, json=body)
+
+    ok(client.patch(f"{ORGS}/{s.orgs['E']}", json={"visibility": "members"}))
+    refused = register(organiser, s.orgs["E"])
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["errors"] == [
+        {"field": "organization_id", "message": "needs the organisation's consent"}
+    ]
+    assert "Epsilon" not in refused.text
+    # a private profile answers like an id that does not exist
+    hidden = ok(client.post(ORGS, json={"name": "Geheim GmbH", "visibility": "private"}), 201)
+    missing = register(organiser, 2_000_000)
+    private = register(organiser, hidden["id"])
+    assert (missing.status_code, private.status_code) == (422, 422)
+    assert private.json()["errors"] == [
+        {"field": "organization_id", "message": f"no organisation with id {hidden['id']}"}
+    ]
+    assert missing.json()["errors"] == [
+        {"field": "organization_id", "message": "no organisation with id 2000000"}
+    ]
+    # its own members consent by registering; a public profile needs no consent
+    ok(client.patch(f"{ORGS}/{s.orgs['E']}", json={"visibility": "public"}))
+    assert register(organiser, s.orgs["E"]).status_code == 201

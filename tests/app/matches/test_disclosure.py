@@ -155,6 +155,13 @@ def test_opted_out_competitor_is_never_shown_to_its_competitor(
     text = "Kunststoffspritzguss"
     assert ids["C"] not in ids_of(found(b_member, text, use_place_names=False))
     assert ids_of(found(b_member, "Kunststoffspritzguss in der Schweiz")) == []
+    # C's own match list is not found for B's members, as C's profile is not
+    hidden = b_member.get(f"{API}/{ids['C']}/matches")
+    assert (hidden.status_code, hidden.json()["detail"]) == (
+        404,
+        f"No organisation with id {ids['C']}.",
+    )
+    assert member_of("D").get(f"{API}/{ids['C']}/matches").status_code == 200
     # A's match list, when B's members look at it: without C, and with A's partner D, since
     # leaving out A's known partners would show B's members A's partners-only relationships
     assert ids_of(matches(b_member, ids["A"])) == [ids["B"], ids["D"]]
@@ -240,4 +247,27 @@ def test_employee_filters_work_on_whole_size_classes_for_members(
     assert (staff["applied_filters"], staff["items"]) == (
         {"min_employees": 121, "max_employees": 130},
         [],
+    )
+
+
+def test_a_match_list_reveals_no_relationships_the_caller_may_not_see(
+    client: TestClient, member_of: Any, ids: dict[str, int]
+) -> None:
+    # A names D as its partner; A shows its relationships to partners only (the default)
+    def listed(caller: TestClient, exclude_known: str) -> list[dict[str, Any]]:
+        return matches(caller, ids["A"], exclude_known=exclude_known)
+
+    b_member = member_of("B")
+    with_known, without = listed(b_member, "false"), listed(b_member, "true")
+    assert ids_of(with_known) == ids_of(without) == [ids["B"], ids["C"], ids["D"]]
+    assert all(set(m["components"]).isdisjoint({"network", "activity"}) for m in with_known)
+    # A's own members and hub staff: the known partner is left out
+    for caller in (member_of("A"), client):
+        assert ids["D"] in ids_of(listed(caller, "false"))
+        assert ids["D"] not in ids_of(listed(caller, "true"))
+    # the graph components: for staff; A's members do not see B's and C's relationships
+    assert all({"network", "activity"} <= set(m["components"]) for m in listed(client, "true"))
+    assert all(
+        set(m["components"]).isdisjoint({"network", "activity"})
+        for m in listed(member_of("A"), "true")
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
 from app.organizations import disclosure
+from matching.geo import haversine_km
 from tests.app.conftest import AccountFactory, ClientFactory
 
 API = "/api/v1/organizations"
@@ -527,3 +530,302 @@ def test_a_members_list_page_reads_its_request_relations_once(
     assert len(relation_reads) == 1, relation_reads
     named = {i["id"]: i["name"] for i in response.json()["items"]}
     assert named[ids["O"]] is not None  # the addressee sees the sender's name
+
+
+# --- leaks closed: a hidden name in the text, relationship targets, distances, the CLI ----
+
+DATENHAFEN = {
+    "external_id": "DH-1",
+    "name": "Datenhafen GmbH",
+    "website": "https://www.datenhafen-bayern.example",
+    "description": "Datenhafen betreibt Rechenzentren; mehr auf datenhafen-bayern.example.",
+    "nace_code": "63.11",
+    "country": "DE",
+    "city": "München",
+    "postal_code": "80331",
+    "latitude": 48.1351,
+    "longitude": 11.5820,
+    "visibility": "public",
+    "disclosure": {"address": "partners", "description": "public"},
+    "competences": [
+        {"kind": "core", "label": "Rechenzentrumsbetrieb"},
+        {"kind": "core", "label": "Datenhafen Cloud"},
+    ],
+}
+
+
+@pytest.fixture
+def datenhafen(client: TestClient, ids: dict[str, int]) -> int:
+    response = client.post(API, json=DATENHAFEN)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_a_hidden_name_is_masked_in_the_text_and_not_found_by_search(
+    client: TestClient,
+    anon_client: TestClient,
+    viewer: TestClient,
+    owner: TestClient,
+    datenhafen: int,
+) -> None:
+    def found(caller: TestClient, q: str) -> list[int]:
+        response = caller.get(API, params={"q": q})
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    masked = "[…] betreibt Rechenzentren; mehr auf […]."
+    seen = read(viewer, datenhafen)
+    assert (seen["name"], seen["description"]) == (None, masked)
+    assert [c["label"] for c in seen["competences"]] == ["Rechenzentrumsbetrieb", "[…] Cloud"]
+    teaser = read(anon_client, datenhafen)
+    assert (teaser["name"], teaser["description"]) == (None, masked)
+    assert [c["label"] for c in teaser["competences"]] == ["Rechenzentrumsbetrieb", "[…] Cloud"]
+    assert "atenhafen" not in str(seen) + str(teaser)
+    # search: only what the caller sees, masked
+    assert found(viewer, "Datenhafen") == []
+    assert found(viewer, "datenhafen-bayern") == []
+    assert found(viewer, "Rechenzentren") == [datenhafen]
+    assert found(viewer, "Cloud") == [datenhafen]
+    assert found(owner, "Datenhafen") == []  # a member of another organisation (O)
+    # staff and partners see the text as written
+    assert read(client, datenhafen)["description"] == DATENHAFEN["description"]
+    assert found(client, "Datenhafen") == [datenhafen]
+
+
+def test_relationship_targets_resolve_only_to_organisations_the_editor_may_see(
+    viewer: TestClient, ids: dict[str, int]
+) -> None:
+    url = f"{API}/{ids['V']}"
+
+    def link(external_id: str) -> Any:
+        return viewer.patch(
+            url, json={"relationships": [{"type": "partner", "external_id": external_id}]}
+        )
+
+    nonexistent = link("NOPE-1")
+    assert nonexistent.status_code == 422
+    # X-1 is private, O-1 hides its name (and external_id) from V's members: as unknown as NOPE-1
+    for hidden in ("X-1", "O-1"):
+        answer = link(hidden)
+        assert answer.status_code == 422, answer.text
+        assert answer.json() == {
+            **nonexistent.json(),
+            "errors": [
+                {
+                    "field": "relationships[0].external_id",
+                    "message": f"no organisation with external_id {hidden!r}",
+                }
+            ],
+        }
+    # by name, a hidden external_id is not linked either
+    by_name = viewer.patch(url, json={"relationships": [{"type": "partner", "name": "X-1"}]})
+    assert by_name.status_code == 200, by_name.text
+    assert by_name.json()["relationships"][0]["related_organization_id"] is None
+    # T-1 shows nothing but is a members profile whose name is hidden too; V-1 itself is fine
+    assert link("T-1").status_code == 422
+
+
+REGION_CENTRE = (47.9, 10.9)  # DE-8, app.organizations.derived.REGION_CENTRES
+ORIGINS = [(48.7758, 9.1829), (49.4521, 11.0767), (47.2692, 11.4041)]
+
+
+def _bisect(
+    caller: TestClient, origin: tuple[float, float], target: int, matches_of: int | None = None
+) -> float:
+    """The radius from `origin` at which `target` enters a search (or the match list of
+    `matches_of`, located at `origin`), to 1 m, as an attacker would find it."""
+    low, high = 0.0, 1000.0
+    while high - low > 0.001:
+        radius = (low + high) / 2
+        if matches_of is not None:
+            listed = caller.get(
+                f"{API}/{matches_of}/matches", params={"max_distance_km": radius, "limit": 100}
+            )
+            assert listed.status_code == 200, listed.text
+            hit = target in [m["organization"]["id"] for m in listed.json()["items"]]
+            low, high = (low, radius) if hit else (radius, high)
+            continue
+        response = caller.post(
+            "/api/v1/matches/search",
+            json={
+                "text": "Rechenzentrumsbetrieb",
+                "use_place_names": False,
+                "origin": {"latitude": origin[0], "longitude": origin[1]},
+                "max_distance_km": radius,
+            },
+        )
+        assert response.status_code == 200, response.text
+        hit = target in [m["organization"]["id"] for m in response.json()["items"]]
+        low, high = (low, radius) if hit else (radius, high)
+    return high
+
+
+def _trilaterate(distances: list[float]) -> tuple[float, float]:
+    """The point whose distances to ORIGINS fit best, on a 0.005 degree grid over Bavaria."""
+    lat = np.arange(46.5, 50.5, 0.005)
+    lon = np.arange(8.5, 13.5, 0.005)
+    grid_lat, grid_lon = np.meshgrid(lat, lon, indexing="ij")
+    error = np.zeros_like(grid_lat)
+    for (o_lat, o_lon), d in zip(ORIGINS, distances, strict=True):
+        error += (haversine_km(o_lat, o_lon, grid_lat, grid_lon) - d) ** 2
+    i, j = np.unravel_index(np.argmin(error), error.shape)
+    return float(grid_lat[i, j]), float(grid_lon[i, j])
+
+
+def test_bisecting_distances_to_a_hidden_address_finds_only_its_region(
+    client: TestClient, viewer: TestClient, datenhafen: int
+) -> None:
+    true = (DATENHAFEN["latitude"], DATENHAFEN["longitude"])
+    as_member = _trilaterate([_bisect(viewer, origin, datenhafen) for origin in ORIGINS])
+    # the member ends at the region's centre, tens of kilometres from the address
+    assert float(haversine_km(*as_member, *REGION_CENTRE)) < 1.0
+    assert float(haversine_km(*as_member, *true)) > 50.0
+    # moving the own organisation to the origin and filtering its own matches: the same
+    viewer_org = viewer.get(API, params={"q": "Viewer"}).json()["items"][0]["id"]
+    body = {
+        "latitude": ORIGINS[0][0],
+        "longitude": ORIGINS[0][1],
+        "competences": [{"kind": "complementary", "label": "Rechenzentrumsbetrieb"}],
+    }
+    assert viewer.patch(f"{API}/{viewer_org}", json=body).status_code == 200
+    own = _bisect(viewer, ORIGINS[0], datenhafen, matches_of=viewer_org)
+    assert abs(own - float(haversine_km(*ORIGINS[0], *REGION_CENTRE))) < 0.01
+    # hub staff see the address: the same attack finds it (the control)
+    as_staff = _trilaterate([_bisect(client, origin, datenhafen) for origin in ORIGINS])
+    assert float(haversine_km(*as_staff, *true)) < 1.0
+
+
+def test_koopmatch_match_runs_as_the_operator_and_shows_names(
+    client: TestClient,
+    db_session: Session,
+    encoder: Any,
+    datenhafen: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app import cli
+
+    asker = {
+        "external_id": "SW-1",
+        "name": "Speicherwerk AG",
+        "nace_code": "62.01",
+        "country": "DE",
+        "competences": [
+            {"kind": "core", "label": "Softwareentwicklung"},
+            {"kind": "complementary", "label": "Rechenzentrumsbetrieb"},
+        ],
+    }
+    assert client.post(API, json=asker).status_code == 201
+    monkeypatch.setattr(cli, "_session", lambda: db_session)
+    monkeypatch.setattr(cli, "_encoder", lambda args: encoder)
+    args = argparse.Namespace(
+        organization="SW-1",
+        limit=1,
+        reasons=0,
+        country=[],
+        no_competitors=False,
+        include_known=True,
+    )
+    assert cli.cmd_match(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert " Datenhafen GmbH (München, DE; NACE 63.11) [complementary]" in lines[0]
+
+
+def test_the_export_leaves_out_others_partners_only_statements(
+    client: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    db_session: Session,
+    ids: dict[str, int],
+) -> None:
+    # O names T as its customer; O keeps its relationships for partners (the default)
+    url = f"{API}/{ids['T']}/export"
+    tertia = client_for(make_account(Role.member, ids["T"]))
+
+    def incoming(caller: TestClient) -> list[tuple[int, str]]:
+        response = caller.get(url)
+        assert response.status_code == 200, response.text
+        return [
+            (r["organization_id"], r["type"]) for r in response.json()["relationships"]["incoming"]
+        ]
+
+    assert incoming(tertia) == []
+    assert incoming(client) == [(ids["O"], "customer")]  # an admin
+    request(db_session, ids["O"], ids["T"], "accepted")  # partners now
+    assert incoming(tertia) == [(ids["O"], "customer")]
+
+
+def test_reasons_do_not_cite_a_description_the_caller_may_not_see(
+    client: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    body = {
+        "external_id": "N-1",
+        "name": "Nebelwerk KG",
+        "description": "Nebelmaschinen",
+        "country": "DE",
+        "disclosure": {"description": "partners"},
+    }
+    created = client.post(API, json=body)
+    assert created.status_code == 201, created.text
+
+    def reasons(caller: TestClient) -> list[str]:
+        response = caller.post("/api/v1/matches/search", json={"text": "Nebelmaschinen"})
+        assert response.status_code == 200, response.text
+        [item] = [
+            i for i in response.json()["items"] if i["organization"]["id"] == created.json()["id"]
+        ]
+        return [r["text"] for r in item["reasons"] if r["direction"] == "they_cover_my_need"]
+
+    [staff] = reasons(client)
+    assert staff.startswith("Their profile description covers your search “Nebelmaschinen”")
+    [member] = reasons(viewer)
+    assert member == staff.replace("Their profile description", "Their profile")
+
+
+def test_a_profile_that_hides_its_name_is_warned_where_its_text_gives_it_away(
+    client: TestClient, owner: TestClient, ids: dict[str, int]
+) -> None:
+    created = client.post(API, json=DATENHAFEN)
+    assert created.status_code == 201, created.text
+    message = (
+        "mentions {}, which gives away the name you do not show to everyone; "
+        "callers who may not see the name read it masked"
+    )
+    assert created.json()["warnings"] == [
+        {
+            "field": "description",
+            "message": message.format(
+                "“datenhafen-bayern.example”, “datenhafen-bayern”, “Datenhafen”"
+            ),
+        },
+        {"field": "competences[1].label", "message": message.format("“Datenhafen”")},
+    ]
+    # O's description does not name it; a rewrite that does is warned, a public name is not
+    url = f"{API}/{ids['O']}"
+    assert owner.patch(url, json={"founded": 1999}).json()["warnings"] == []
+    rewritten = owner.patch(url, json={"description": "Sensotec baut Füllstandsensoren"})
+    assert rewritten.json()["warnings"] == [
+        {"field": "description", "message": message.format("“Sensotec”")}
+    ]
+    public = owner.patch(url, json={"disclosure": {"name": "public"}})
+    assert public.json()["warnings"] == []
+    assert read(owner, ids["O"])["warnings"] == []
+
+
+def test_an_import_warns_where_a_hidden_name_is_in_the_text(client: TestClient) -> None:
+    rows = [
+        {"external_id": "IM-1", "name": "Kaltwerk GmbH", "description": "Kaltwerk kühlt."},
+        {
+            "external_id": "IM-2",
+            "name": "Offen AG",
+            "description": "Offen kühlt.",
+            "disclosure": {"name": "public"},
+        },
+    ]
+    response = client.post(f"{API}/import", json=rows)
+    assert response.status_code == 200, response.text
+    assert [w for w in response.json()["warnings"] if "IM-" in w] == [
+        "line 1 (IM-1): description mentions “Kaltwerk”, which gives away the name you do not "
+        "show to everyone; callers who may not see the name read it masked"
+    ]

@@ -1,0 +1,381 @@
+"""Every shape x every field group x every level x every caller: a field is shown exactly when
+the disclosure policy says so.
+
+The policy, written out here on its own (not read from app.organizations.disclosure, so that
+a change there has to be made twice on purpose): a group at level "public" is shown to
+everyone, "members" to every signed-in account, "partners" only to organisations with an
+accepted cooperation request with the profile's organisation; hub staff (curator, admin) see
+everything. An organiser, also one who runs an event the organisation attends, is a signed-in
+account like any other.
+
+Shapes and routes: the full profile (GET /organizations/{id}; anonymous callers: the teaser),
+the list entry (GET /organizations; anonymous: teasers), the match target in an
+organisation's match list, in a typed search and in event recommendations, the cooperation
+party (a request's other side) and the event participant (named to the attendees: registering
+is consent to that, whatever the profile hides).
+
+`groups_in_text` checks a rendered page (HTML, CSV, iCalendar) the same way: which groups'
+values occur in it. The web pages call it with their HTML once they exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.models.cooperation import CooperationRequest
+from app.models.user import Role
+from tests.app.conftest import AccountFactory, ClientFactory
+
+API = "/api/v1/organizations"
+EVENTS = "/api/v1/events"
+LEVELS = ("public", "members", "partners")
+CALLERS = ("anonymous", "member", "partner", "organiser", "curator", "admin")
+# which levels each caller sees
+SEES: dict[str, frozenset[str]] = {
+    "anonymous": frozenset({"public"}),
+    "member": frozenset({"public", "members"}),
+    "partner": frozenset(LEVELS),
+    "organiser": frozenset({"public", "members"}),
+    "curator": frozenset(LEVELS),
+    "admin": frozenset(LEVELS),
+}
+
+# the profile under test: every field filled with a value found nowhere else
+TARGET: dict[str, Any] = {
+    "external_id": "ZETA-1",
+    "name": "Zeta Messgeräte GmbH",
+    "website": "https://zeta-messgeraete.example",
+    "contact_name": "Zora Zander",
+    "contact_email": "zora.zander@zeta-messgeraete.example",
+    "contact_phone": "+49 375 999 1234",
+    "employees": 42,
+    "city": "Zwickau",
+    "postal_code": "08056",
+    "latitude": 50.7189,
+    "longitude": 12.4961,
+    "description": "Unverwechselbare Füllstandmessung für Silos",
+    "relationships": [{"type": "customer", "name": "Kundin Quirin KG"}],
+    "founded": 1977,
+    "nace_code": "26.51",
+    "country": "DE",
+    "visibility": "public",
+    "competences": [{"kind": "core", "label": "Füllstandsensorik"}],
+}
+# the attributes of each group, as the API names them, with the value it must show
+GROUP_VALUES: dict[str, dict[str, Any]] = {
+    "name": {"name": TARGET["name"], "external_id": TARGET["external_id"]},
+    "website": {"website": TARGET["website"]},
+    "contacts": {
+        "contact_name": TARGET["contact_name"],
+        "contact_email": TARGET["contact_email"],
+        "contact_phone": TARGET["contact_phone"],
+    },
+    "employees": {"employees": TARGET["employees"]},
+    "address": {
+        "city": TARGET["city"],
+        "postal_code": TARGET["postal_code"],
+        "latitude": TARGET["latitude"],
+        "longitude": TARGET["longitude"],
+    },
+    "description": {"description": TARGET["description"]},
+    "relationships": {"relationships": "Kundin Quirin KG"},
+    "founded": {"founded": TARGET["founded"]},
+}
+GROUPS = tuple(GROUP_VALUES)
+
+
+def expected_groups(caller: str, level: str) -> set[str]:
+    """The groups a caller sees when every group is at `level`."""
+    return set(GROUPS) if level in SEES[caller] else set()
+
+
+def groups_in_json(item: dict[str, Any]) -> set[str]:
+    """The groups whose attributes the shape carries with their values; a group is shown
+    when all of its attributes in the shape are (and none is when it is hidden)."""
+    shown: set[str] = set()
+    for group, values in GROUP_VALUES.items():
+        present = [name for name in values if name in item]
+        if not present:
+            continue
+        states = {_shows(item[name], values[name]) for name in present}
+        assert len(states) == 1, f"{group} half shown: {item}"
+        if states == {True}:
+            shown.add(group)
+    return shown
+
+
+def _shows(value: Any, expected: Any) -> bool:
+    if value is None or value == []:
+        return False
+    if isinstance(value, list):
+        assert [r["name"] for r in value] == [expected]
+        return True
+    assert value == expected
+    return True
+
+
+def groups_in_text(text: str) -> set[str]:
+    """The groups whose values occur in a rendered page (HTML, CSV, iCalendar)."""
+    return {
+        group
+        for group, values in GROUP_VALUES.items()
+        if any(str(v) in text for v in values.values() if not isinstance(v, float))
+    }
+
+
+def groups_in_shape(shape: str, groups: set[str]) -> set[str]:
+    """The groups a shape carries at all."""
+    carried = {
+        "profile": set(GROUPS),
+        "teaser": set(GROUPS),
+        "summary": {"name", "website", "contacts", "employees", "address"},
+        "match": {"name", "address"},
+        "party": {"name", "website", "contacts", "employees"},
+    }[shape]
+    return groups & carried
+
+
+@dataclass
+class World:
+    clients: dict[str, TestClient]
+    target: int
+    member_org: int
+    partner_org: int
+    participants: dict[str, int]
+    event_id: int
+    requests: dict[str, int]  # cooperation requests with the target, by the caller that reads it
+
+
+@pytest.fixture
+def world(
+    client: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    db_session: Session,
+) -> Iterator[World]:
+    def create(body: dict[str, Any]) -> int:
+        response = client.post(API, json=body)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    needs = [
+        {"kind": "core", "label": "Silologistik"},
+        {"kind": "complementary", "label": "Füllstandsensorik"},
+    ]
+    target = create(TARGET)
+    member_org = create(
+        {"external_id": "M-1", "name": "Mitglied AG", "country": "DE", "competences": needs}
+    )
+    partner_org = create(
+        {"external_id": "P-1", "name": "Partnerin KG", "country": "DE", "competences": needs}
+    )
+    accepted = CooperationRequest(
+        from_organization_id=partner_org,
+        to_organization_id=target,
+        type="product_development",
+        status="accepted",
+    )
+    pending = CooperationRequest(
+        from_organization_id=member_org,
+        to_organization_id=target,
+        type="product_development",
+        status="pending",
+    )
+    db_session.add_all([accepted, pending])
+    db_session.commit()
+    requests = {
+        "member": pending.id,
+        "partner": accepted.id,
+        "curator": pending.id,
+        "admin": pending.id,
+    }
+    event = client.post(
+        EVENTS,
+        json={
+            "name": "Silotag",
+            "timezone": "Europe/Berlin",
+            "dates": ["2026-05-05"],
+            "max_meetings": 3,
+            "min_meetings": 1,
+        },
+    )
+    assert event.status_code == 201, event.text
+    event_id = event.json()["id"]
+    participants = {}
+    for key, org in (("target", target), ("member", member_org), ("partner", partner_org)):
+        body = {"organization_id": org, "people": [{"name": f"P {key}", "email": f"{key}@x.de"}]}
+        registered = client.post(f"{EVENTS}/{event_id}/participants", json=body)
+        assert registered.status_code == 201, registered.text
+        participants[key] = registered.json()["id"]
+    clients = {
+        "anonymous": client_for(None),
+        "member": client_for(make_account(Role.member, member_org)),
+        "partner": client_for(make_account(Role.member, partner_org)),
+        "organiser": client_for(make_account(Role.organizer)),
+        "curator": client_for(make_account(Role.curator)),
+        "admin": client,
+    }
+    yield World(clients, target, member_org, partner_org, participants, event_id, requests)
+
+
+def _set_all(world: World, level: str) -> None:
+    response = world.clients["admin"].patch(
+        f"{API}/{world.target}", json={"disclosure": dict.fromkeys(GROUPS, level)}
+    )
+    assert response.status_code == 200, response.text
+
+
+def _profile(world: World, caller: str) -> dict[str, Any]:
+    response = world.clients[caller].get(f"{API}/{world.target}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _list_entry(world: World, caller: str) -> dict[str, Any]:
+    response = world.clients[caller].get(API, params={"limit": 500})
+    assert response.status_code == 200, response.text
+    [item] = [i for i in response.json()["items"] if i["id"] == world.target]
+    return dict(item)
+
+
+def _match_target(items: list[dict[str, Any]], target: int) -> dict[str, Any]:
+    [item] = [i["organization"] for i in items if i["organization"]["id"] == target]
+    return dict(item)
+
+
+def _own_org(world: World, caller: str) -> int:
+    return world.partner_org if caller == "partner" else world.member_org
+
+
+def _matches(world: World, caller: str) -> dict[str, Any]:
+    response = world.clients[caller].get(f"{API}/{_own_org(world, caller)}/matches")
+    assert response.status_code == 200, response.text
+    return _match_target(response.json()["items"], world.target)
+
+
+def _search(world: World, caller: str) -> dict[str, Any]:
+    response = world.clients[caller].post(
+        "/api/v1/matches/search", json={"text": "Füllstandsensorik", "use_place_names": False}
+    )
+    assert response.status_code == 200, response.text
+    return _match_target(response.json()["items"], world.target)
+
+
+def _recommendations(world: World, caller: str) -> dict[str, Any]:
+    participant = world.participants["partner" if caller == "partner" else "member"]
+    url = f"{EVENTS}/{world.event_id}/participants/{participant}/recommendations"
+    response = world.clients[caller].get(url)
+    assert response.status_code == 200, response.text
+    return _match_target(response.json()["items"], world.target)
+
+
+def _cooperation_party(world: World, caller: str) -> dict[str, Any]:
+    url = f"/api/v1/cooperation-requests/{world.requests[caller]}"
+    response = world.clients[caller].get(url)
+    assert response.status_code == 200, response.text
+    party = response.json()["to_organization"]
+    assert party["id"] == world.target
+    return dict(party)
+
+
+def _event_participant(world: World, caller: str) -> dict[str, Any]:
+    url = f"{EVENTS}/{world.event_id}/participants/{world.participants['target']}"
+    response = world.clients[caller].get(url)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["organization_id"] == world.target
+    # registering is consent to be listed to the attendees by name; nothing else is shown
+    assert body["organization_name"] == TARGET["name"]
+    return {"name": body["organization_name"], "external_id": TARGET["external_id"]}
+
+
+# (route, shape, the callers that reach it: the others are refused by the authorization matrix)
+ROUTES = [
+    ("GET /organizations/{id}", _profile, CALLERS),
+    ("GET /organizations", _list_entry, CALLERS),
+    ("GET /organizations/{id}/matches", _matches, CALLERS[1:]),
+    ("POST /matches/search", _search, CALLERS[1:]),
+    (
+        "GET /events/{e}/participants/{p}/recommendations",
+        _recommendations,
+        ("member", "partner", "organiser", "admin"),
+    ),
+    (
+        "GET /cooperation-requests/{id}",
+        _cooperation_party,
+        ("member", "partner", "curator", "admin"),
+    ),
+    (
+        "GET /events/{e}/participants/{p}",
+        _event_participant,
+        ("member", "partner", "organiser", "admin"),
+    ),
+]
+SHAPE_OF = {
+    "GET /organizations/{id}": "profile",
+    "GET /organizations": "summary",
+    "GET /organizations/{id}/matches": "match",
+    "POST /matches/search": "match",
+    "GET /events/{e}/participants/{p}/recommendations": "match",
+    "GET /cooperation-requests/{id}": "party",
+    "GET /events/{e}/participants/{p}": "participant",
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_group_is_shown_exactly_as_the_policy_says(world: World, level: str) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for route, read, callers in ROUTES:
+        for caller in callers:
+            item = read(world, caller)
+            shape = SHAPE_OF[route]
+            if caller == "anonymous" and shape in ("profile", "summary"):
+                shape = "teaser"
+            if shape == "participant":
+                expected = {"name"}  # the attendees' list names every registered organisation
+            else:
+                expected = groups_in_shape(shape, expected_groups(caller, level))
+            seen[(route, caller)] = groups_in_json(item)
+            wanted[(route, caller)] = expected
+            if "hidden_fields" in item and shape in ("profile", "summary", "teaser"):
+                hidden = set(GROUPS) - expected_groups(caller, level)
+                assert set(item["hidden_fields"]) == hidden, (route, caller)
+            if shape != "teaser" and shape != "summary":
+                continue
+            # the teaser page of anonymous callers renders the same groups
+            assert groups_in_text(str(item)) == expected, (route, caller)
+    assert seen == wanted
+
+
+def test_each_group_on_its_own_level(world: World) -> None:
+    """One group at a time at each level, the others at partners: only that group moves."""
+    for group in GROUPS:
+        for level in LEVELS:
+            disclosure = dict.fromkeys(GROUPS, "partners") | {group: level}
+            response = world.clients["admin"].patch(
+                f"{API}/{world.target}", json={"disclosure": disclosure}
+            )
+            assert response.status_code == 200, response.text
+            for caller in ("anonymous", "member", "partner", "curator"):
+                shown = groups_in_json(_profile(world, caller))
+                full = caller in ("partner", "curator")
+                expected = set(GROUPS) if full else ({group} if level in SEES[caller] else set())
+                assert shown == expected, (group, level, caller)
+
+
+def test_the_matrix_helpers_see_hidden_fields() -> None:
+    """The checks themselves: a shown and a hidden value are told apart."""
+    assert groups_in_json({"name": TARGET["name"], "external_id": TARGET["external_id"]}) == {
+        "name"
+    }
+    assert groups_in_json({"name": None, "external_id": None, "city": "Zwickau"}) == {"address"}
+    assert groups_in_text("<td>Zwickau</td><td>Zeta Messgeräte GmbH</td>") == {"address", "name"}
+    assert groups_in_text("<td>[…]</td>") == set()
