@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
 from matching.geo import haversine_km
@@ -51,7 +52,11 @@ _EVIDENCE = (
     "profile_similarity",
     "core_overlap",
     "network",
+    "proximity",
+    "known_partner",
 )
+# Components read from the known-relationship graph.
+_GRAPH = ("network", "activity", "proximity", "known_partner")
 # A floor estimated from a handful of vectors is noise; below these sizes the fixed
 # `Weights.fallback_floor` is used instead.
 _MIN_CALIBRATION_ROWS = 40
@@ -611,7 +616,13 @@ class Matcher:
         base_w = vec.copy()
         base_w[coop] = 0.0
         base = feats @ base_w
-        comp = w.competitor_factor * (base + vec[coop] * feats[:, coop])
+        # Cooperation already seen in the relationship graph is evidence that the pair works
+        # together although it competes: only the other components are discounted.
+        graph_w = np.zeros_like(vec)
+        for name in _GRAPH:
+            graph_w[_COL[name]] = vec[_COL[name]]
+        graph = feats @ graph_w
+        comp = w.competitor_factor * (base - graph + vec[coop] * feats[:, coop]) + graph
         return np.where(competitor, comp, base)
 
     def _allowed(
@@ -822,6 +833,10 @@ class Matcher:
         coop = np.zeros(n)
         network = np.zeros(n)
         activity = np.zeros(n)
+        known = np.array([self.profiles_[r].id in side.neighbours for r in rows], dtype=float)
+        graph = self._graph()
+        proximity = self._proximity(side, rows, graph)
+        activity_scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
         coop_w = w.coopetition_interest_weights()
         for k, r in enumerate(rows):
             cand = self.sides_[r]
@@ -837,7 +852,7 @@ class Matcher:
                     coop[k] = sum(coop_w.get(i, 0.0) for i in shared) / den_w
             network[k] = self._adamic_adar(side, cand)
             if cand.id is not None:
-                activity[k] = math.log1p(len(self.adjacency_.get(cand.id, ())))
+                activity[k] = activity_scale * math.log1p(len(self.adjacency_.get(cand.id, ())))
         cross = np.where(known_div & ~same_div, a, 0.0)
 
         feats[:, _COL["need_coverage"]] = a
@@ -850,6 +865,8 @@ class Matcher:
         feats[:, _COL["network"]] = network
         feats[:, _COL["activity"]] = activity
         feats[:, _COL["coopetition"]] = coop
+        feats[:, _COL["proximity"]] = proximity
+        feats[:, _COL["known_partner"]] = known
 
         # Same division: strong core agreement alone, or weaker agreement that the descriptions
         # confirm (a linear rule; its weights and threshold come from the tuning half of
@@ -867,6 +884,54 @@ class Matcher:
         if side.id is None:
             competitor[:] = False
         return feats, competitor, core_desc
+
+    def _graph(self) -> _Graph:
+        """The known-relationship graph as a sparse row-stochastic matrix, rebuilt when the
+        adjacency changed (the fitted rows come first, unfitted partners after them)."""
+        key = (id(self.adjacency_), len(self.adjacency_), len(self.profiles_),
+               sum(len(v) for v in self.adjacency_.values()))  # fmt: skip
+        cached: _Graph | None = getattr(self, "_graph_cache", None)
+        if cached is not None and cached.key == key:
+            return cached
+        node = dict(self.row_of_id_)
+        for pid in self.adjacency_:
+            node.setdefault(pid, len(node))
+        src, dst = [], []
+        for pid, partners in self.adjacency_.items():
+            for q in partners:
+                src.append(node[pid])
+                dst.append(node[q])
+        size = len(node)
+        deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
+        vals = 1.0 / deg[src] if src else np.zeros(0)
+        trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
+        graph = _Graph(key, node, trans.T.tocsr(), int(deg.max()) if size else 0)
+        self._graph_cache = graph
+        return graph
+
+    def _proximity(self, side: _Side, rows: np.ndarray, graph: _Graph) -> np.ndarray:
+        """(len(rows),) personalised PageRank of each candidate row from the query, truncated
+        after `walk_steps` steps and divided by the highest value over all organisations.
+
+        The walk starts at the query, which steps to one of its known partners; each further
+        step continues to a random partner of the current organisation with probability
+        1 - `walk_restart`. Partners of partners with many shared partners get much of the
+        mass, hubs some of it by their many links (an activity prior the walk earns)."""
+        w = self.weights_
+        start = [graph.node[q] for q in side.neighbours if q in graph.node]
+        if not start or w.walk_steps <= 0:
+            return np.zeros(len(rows))
+        x = np.zeros(graph.transition_t.shape[0])
+        x[start] = 1.0 / len(start)
+        total = x.copy()
+        keep = 1.0 - w.walk_restart
+        for _ in range(w.walk_steps - 1):
+            x = keep * (graph.transition_t @ x)
+            total += x
+        if side.id is not None and side.id in graph.node:
+            total[graph.node[side.id]] = 0.0  # the walk's way back to the query is no partner
+        top = total.max()
+        return total[rows] / top if top > 0 else np.zeros(len(rows))
 
     def _adamic_adar(self, side: _Side, cand: _Side) -> float:
         """Squashed Adamic-Adar index: common known partners, rarer ones count more."""
@@ -993,6 +1058,16 @@ class Matcher:
             )
         found.sort(key=lambda x: -x[0])
         return tuple(r for _, r in found[: w.max_reasons])
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """The known-relationship graph for random walks: node index per organisation id."""
+
+    key: tuple[int, ...]
+    node: dict[int, int]
+    transition_t: sparse.csr_matrix  # (n, n) transposed row-stochastic transition matrix
+    max_degree: int
 
 
 # ---------------------------------------------------------------------- array helpers

@@ -132,9 +132,19 @@ PLACES: dict[str, Place] = {
 }
 
 _FOLD = {"ä": "(?:ä|ae)", "ö": "(?:ö|oe)", "ü": "(?:ü|ue)", "ß": "(?:ß|ss)"}
+# "im Umkreis von 100 km um", "bis 80 km von", "within 100 km of", "100 km around": a radius
+_RADIUS = (
+    r"(?:(?:im\s+)?umkreis\s+von\s+|bis\s+(?:zu\s+)?|maximal\s+|max\.?\s+|höchstens\s+"
+    r"|hoechstens\s+|within\s+|up\s+to\s+|at\s+most\s+)?"
+    r"(?P<km>\d{1,4}(?:[.,]\d+)?)\s*(?:km|kilometer[ns]?|kilometres?)\s*"
+    r"(?:(?:um|rund\s+um|von|vom|ab|of|from|around)\s+)?"
+)
 _PREP = (
     r"(?:(?:oder|und|sowie|or|and)\s+)?"
-    r"(?:(?:in|im|aus|um|bei|nahe|rund\s+um|near|from|around|within)\s+)?"
+    r"(?:" + _RADIUS + "|"
+    r"(?:(?:in|im|aus|um|bei|nahe|rund\s+um|near|from|around|within|close\s+to"
+    r"|in\s+der\s+n(?:ä|ae)he\s+von|in\s+der\s+n(?:ä|ae)he|n(?:ä|ae)he"
+    r"|in\s+the\s+vicinity\s+of|in\s+the\s+area\s+of|im\s+raum)\s+)?)"
     r"(?:(?:der|die|dem|den|the)\s+)?"
 )
 _SUFFIX = r"(?:-?(?:raum|region|gebiet|area))?"
@@ -202,7 +212,11 @@ def parse_need(text: str) -> QueryHint:
     """
     rest = text
     found: list[str] = []
+    radii: list[float] = []
     for name, pattern in _PLACE_RE:
+        for m in pattern.finditer(rest):
+            if m.group("km"):
+                radii.append(float(m.group("km").replace(",", ".")))
         rest, n = pattern.subn(" ", rest)
         if n:
             found.append(name)
@@ -213,6 +227,8 @@ def parse_need(text: str) -> QueryHint:
     origin, radius = None, None
     if len(regions) == 1 and len(found) == 1:
         origin, radius = regions[0].centre, regions[0].radius_km
+        if len(radii) == 1 and radii[0] > 0:
+            radius = radii[0]  # the radius the text names beats the region's default
     need = _REQUEST_RE.sub("", rest, count=1)
     # Connectives left dangling by the removal ("und", "oder", commas) go too.
     need = re.sub(r"\s+(?:und|oder|and|or|bzw\.?)\s*$", "", need.strip(), flags=re.IGNORECASE)

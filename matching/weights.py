@@ -33,8 +33,10 @@ COMPONENTS: tuple[str, ...] = (
     "cross_industry",  # need_coverage when the NACE divisions differ, else 0
     "shared_interests",  # Jaccard of cooperation interests
     "network",  # Adamic-Adar over known partners, squashed to [0, 1)
-    "activity",  # log1p of the candidate's degree in the known-relationship graph
+    "activity",  # log1p(degree) / log1p(highest degree) in the known-relationship graph
     "coopetition",  # weighted Jaccard of interests that suit cooperating competitors
+    "proximity",  # personalised PageRank from the query over known relationships, max = 1
+    "known_partner",  # 1 for a known customer, supplier or partner of the query, else 0
 )
 
 
@@ -51,8 +53,14 @@ class Weights:
     cross_industry: float = 0.1
     shared_interests: float = 0.05  # five coarse categories: a tie-breaker
     network: float = 0.203  # learned (CORDIS history)
-    activity: float = 0.037  # learned (CORDIS history)
+    activity: float = 0.2  # validated on the CORDIS history split (through the import contract)
     coopetition: float = 0.3
+    proximity: float = 1.0  # validated on the CORDIS history split (through the import contract)
+    known_partner: float = 0.0
+
+    # --- network proximity (personalised PageRank, truncated) ---
+    walk_restart: float = 0.15  # chance of jumping back to the query at each step
+    walk_steps: int = 6  # steps of the walk that are summed (1 = direct partners only)
 
     # --- how needs count ---
     complementary_need: float = 1.0  # strategic needs weigh more ...

@@ -277,6 +277,7 @@ def oracle_features(
     nq = set(q.known_partner_ids) | adj.get(q.id, set())
     nc = set(c.known_partner_ids) | adj.get(c.id, set())
     aa = sum(1 / math.log(max(len(adj.get(z, set()) | {q.id}), 2)) for z in (nq & nc) - {q.id})
+    max_deg = max((len(v) for v in adj.values()), default=0)
     return {
         "need_coverage": a or 0.0,
         "reciprocal_coverage": b or 0.0,
@@ -286,9 +287,29 @@ def oracle_features(
         "cross_industry": cross,
         "shared_interests": jacc,
         "network": aa / (1 + aa),
-        "activity": math.log1p(len(adj.get(c.id, set()))),
+        "activity": math.log1p(len(adj.get(c.id, set()))) / math.log1p(max_deg) if max_deg else 0.0,
         "coopetition": coop,
+        "proximity": oracle_walk(q, adj, w).get(c.id, 0.0),
+        "known_partner": float(c.id in nq),
     }
+
+
+def oracle_walk(q: ProfileVec, adj: dict[int, set[int]], w: Weights) -> dict[int, float]:
+    """Truncated personalised PageRank written out step by step, divided by its maximum."""
+    start = (set(q.known_partner_ids) | adj.get(q.id, set())) - {q.id}
+    x = {z: 1.0 / len(start) for z in start} if start else {}
+    total = dict(x)
+    for _ in range(w.walk_steps - 1):
+        nxt: dict[int, float] = {}
+        for u, mass in x.items():
+            for v in adj.get(u, set()):
+                nxt[v] = nxt.get(v, 0.0) + (1 - w.walk_restart) * mass / len(adj[u])
+        x = nxt
+        for v, mass in x.items():
+            total[v] = total.get(v, 0.0) + mass
+    total.pop(q.id, None)
+    top = max(total.values(), default=0.0)
+    return {k: v / top for k, v in total.items()} if top > 0 else {}
 
 
 def oracle_rank(
@@ -316,14 +337,21 @@ def oracle_rank(
                     "profile_similarity",
                     "core_overlap",
                     "network",
+                    "proximity",
+                    "known_partner",
                 )
             )
             == 0
         ):
             continue
         base = sum(getattr(w, n) * f[n] for n in COMPONENTS if n != "coopetition")
+        graph = sum(
+            getattr(w, n) * f[n] for n in ("network", "activity", "proximity", "known_partner")
+        )
         score = (
-            w.competitor_factor * (base + w.coopetition * f["coopetition"]) if competitor else base
+            w.competitor_factor * (base - graph + w.coopetition * f["coopetition"]) + graph
+            if competitor
+            else base
         )
         rows.append((c.id, score, "competitor" if competitor else "complementary"))
     rows.sort(key=lambda r: (-r[1], r[0]))
@@ -643,7 +671,12 @@ def test_network_component_rewards_partners_of_partners() -> None:
     m = {x.target_id: x for x in fitted(profiles).match(profiles[0], limit=10)}
     aa = 1 / math.log(2)
     assert m[5].components["network"] == pytest.approx(aa / (1 + aa))
-    assert m[5].components["activity"] == pytest.approx(math.log1p(1))
+    # 5 has one partner, the busiest organisation (900) two: log1p(1) / log1p(2)
+    assert m[5].components["activity"] == pytest.approx(math.log1p(1) / math.log1p(2))
+    # the walk reaches 5 through 900; 900 itself (no fitted profile) holds the most mass
+    adj = {profiles[0].id: {900}, 5: {900}, 900: {profiles[0].id, 5}}
+    assert m[5].components["proximity"] == pytest.approx(oracle_walk(profiles[0], adj, W)[5])
+    assert 0.0 < m[5].components["proximity"] < 1.0
     assert m[2].components["network"] == 0.0
 
 

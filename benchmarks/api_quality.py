@@ -1,0 +1,426 @@
+"""Partner prediction on CORDIS ECSEL as a user gets it: the import contract and the HTTP API.
+
+Every organisation with history becomes one record of the public import contract
+(`OrganizationRecord`): its name, country, a description (its activity type and the titles and
+topics of its history projects), one core competence per history project (title as the label,
+topic and objective as the description) and its earlier ECSEL co-participants as
+`relationships` of type partner. The file is imported with `koopmatch import` into a fresh SQLite
+database, a real uvicorn server is started on loopback, and each query organisation asks
+`GET /api/v1/organizations/{id}/matches` with `exclude_known=false` (plain) or
+`exclude_known=true` (novel partners, which removes exactly the earlier co-participants). The
+baselines (popularity, past partners, TF-IDF) are computed from the same split in the same run.
+
+`--split history` builds the same task inside the history (profiles before 2018-01-01, queries
+from 2018 consortia) and ranks in-process with the engine fitted on exactly what the server would
+load: the split on which ranking choices are validated. `--split test` is the honest score.
+
+    python -m benchmarks.api_quality                  # test split, through the API
+    python -m benchmarks.api_quality --split history  # validation, in-process
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+
+from benchmarks.cordis import (
+    ACTIVITY_LABELS,
+    RANDOM_SEEDS,
+    TEST_START,
+    CordisData,
+    Query,
+    Scores,
+    Task,
+    build_task,
+    evaluate,
+    load,
+    past_partner_scorer,
+    popularity_scorer,
+    rank_by_scores,
+    tfidf_scorer,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "quality-api.md"
+VALIDATION_END = "2018-01-01"
+LIMIT = 100  # the API's maximum page; MRR counts a first positive below it as 0
+MAX_RELATIONSHIPS = 500  # the import contract's limit per record
+
+
+def external_id(org: int) -> str:
+    return f"pic-{org}"
+
+
+def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, Any]]:
+    """One import record per organisation with history (history projects only)."""
+    proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
+    parts = data.participants[data.participants["projectID"].isin(proj.index)]
+    by_org = parts.groupby("organisationID")["projectID"].apply(sorted)
+    out = []
+    for org in task.org_ids.tolist():
+        comps = []
+        seen: set[str] = set()
+        titles = []
+        for pid in by_org[org]:
+            row = proj.loc[pid]
+            label = str(row["title"]).strip()[:200]
+            titles.append(f"{label} ({row['topics']})")
+            if label.casefold() in seen:
+                continue
+            seen.add(label.casefold())
+            desc = f"{row['topics']}. {row['objective']}"[:2000]
+            comps.append({"kind": "core", "label": label, "description": desc})
+        partners = [
+            {"type": "partner", "external_id": external_id(p)}
+            for p, _ in task.copartners[org].most_common(MAX_RELATIONSHIPS)
+        ]
+        activity = ACTIVITY_LABELS.get(task.activity[org], "organisation")
+        out.append(
+            {
+                "external_id": external_id(org),
+                "name": task.name[org][:300],
+                "country": task.country[org] if len(task.country[org]) == 2 else None,
+                "description": f"{activity[:1].upper()}{activity[1:]}. Projects: "
+                + "; ".join(titles)[:19000],
+                "competences": comps,
+                "relationships": partners,
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------- in-process
+
+
+def _encode(encoder: Any, texts: list[str], cache: Path | None) -> np.ndarray:
+    """(len(texts), d) vectors; with `cache` (a folder outside the repository) they are kept
+    between runs, keyed by the encoder and the texts."""
+    if cache is None:
+        return np.asarray(encoder.encode(texts, batch_size=32))
+    key = hashlib.sha256(("\x00".join([encoder.name, *texts])).encode()).hexdigest()[:20]
+    path = cache / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vecs = np.asarray(encoder.encode(texts, batch_size=32))
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def profile_vectors(
+    recs: Sequence[Mapping[str, Any]], encoder: Any, cache: Path | None = None
+) -> dict[int, Any]:
+    """ProfileVecs exactly as the server loads them after importing `recs` (vectors encoded
+    with the server's text recipes, relationships made symmetric)."""
+    from app.embeddings import competence_text, profile_text
+    from matching import CompetenceVec, ProfileVec
+
+    comp_texts = [
+        competence_text(c["label"], c.get("description")) for r in recs for c in r["competences"]
+    ]
+    prof_texts = [
+        profile_text(
+            cast(
+                Any,
+                SimpleNamespace(
+                    name=r["name"],
+                    description=r.get("description"),
+                    competences=[SimpleNamespace(**c) for c in r["competences"]],
+                ),
+            )
+        )
+        for r in recs
+    ]
+    vecs = _encode(encoder, comp_texts + prof_texts, cache)
+    ids = {r["external_id"]: int(r["external_id"].removeprefix("pic-")) for r in recs}
+    neighbours: dict[int, set[int]] = {i: set() for i in ids.values()}
+    for r in recs:
+        a = ids[r["external_id"]]
+        for rel in r["relationships"]:
+            b = ids[rel["external_id"]]
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    out: dict[int, Any] = {}
+    k = 0
+    for n, r in enumerate(recs):
+        org = ids[r["external_id"]]
+        comps = []
+        for c in r["competences"]:
+            comps.append(CompetenceVec(k, "core", c["label"], vecs[k]))
+            k += 1
+        out[org] = ProfileVec(
+            id=org,
+            name=r["name"],
+            nace_code=None,
+            country=r.get("country"),
+            latitude=None,
+            longitude=None,
+            employees=None,
+            cooperation_interests=frozenset(),
+            competences=tuple(comps),
+            profile_vector=vecs[len(comp_texts) + n],
+            known_partner_ids=frozenset(neighbours[org]),
+        )
+    return out
+
+
+def in_process_rankings(
+    profiles: Mapping[int, Any], orgs: Sequence[int], *, exclude_known: bool, weights: Any = None
+) -> dict[int, list[int]]:
+    from matching import Filters, Matcher
+
+    matcher = Matcher(weights).fit(list(profiles.values()))
+    filters = Filters(exclude_known=exclude_known)
+    return {
+        o: [m.target_id for m in matcher.match(profiles[o], filters=filters, limit=LIMIT)]
+        for o in orgs
+    }
+
+
+# ---------------------------------------------------------------------------------- the API
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A fresh SQLite database filled through `koopmatch import`, served by uvicorn."""
+
+    workdir: Path
+    base: str = ""
+    token: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    import_seconds: float = 0.0
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["KOOPMATCH_DATABASE_URL"] = f"sqlite:///{self.workdir / 'koopmatch.db'}"
+        env["KOOPMATCH_ENVIRONMENT"] = "development"
+        return env
+
+    def koopmatch(self, *args: str) -> str:
+        exe = Path(sys.executable).with_name("koopmatch")
+        done = subprocess.run(
+            [str(exe), *args], env=self.env(), capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"koopmatch {args[0]} failed: {done.stderr[-2000:]}")
+        return done.stdout
+
+    def start(self, recs: Sequence[Mapping[str, Any]]) -> None:
+        path = self.workdir / "cordis.jsonl"
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n")
+        self.koopmatch("migrate")
+        t0 = time.perf_counter()
+        self.koopmatch("import", str(path))
+        self.import_seconds = time.perf_counter() - t0
+        self.koopmatch("create-user", "--email", "bench@example.org", "--role", "admin",
+                       "--no-password")  # fmt: skip
+        self.token = self.koopmatch("create-token", "--email", "bench@example.org").strip()
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        exe = Path(sys.executable).with_name("uvicorn")
+        self.proc = subprocess.Popen(
+            [str(exe), "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            env=self.env(),
+            cwd=REPO_ROOT,
+        )  # fmt: skip
+        for _ in range(600):
+            try:
+                self.get("/health")
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the server did not come up")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    def get(self, path: str, **params: Any) -> Any:
+        url = self.base + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.loads(resp.read())
+
+    def ids(self) -> dict[str, int]:
+        """external_id -> database id, read through the organisation list."""
+        out: dict[str, int] = {}
+        offset = 0
+        while True:
+            page = self.get("/api/v1/organizations", limit=500, offset=offset)
+            for item in page["items"]:
+                out[item["external_id"]] = item["id"]
+            offset += 500
+            if offset >= page["total"]:
+                return out
+
+
+def api_rankings(
+    server: Server, orgs: Sequence[int], *, exclude_known: bool
+) -> tuple[dict[int, list[int]], list[float]]:
+    """Ranked candidates (CORDIS ids) per query organisation, and seconds per request."""
+    ids = server.ids()
+    out: dict[int, list[int]] = {}
+    times = []
+    for org in orgs:
+        t0 = time.perf_counter()
+        page = server.get(
+            f"/api/v1/organizations/{ids[external_id(org)]}/matches",
+            limit=LIMIT,
+            exclude_known=str(exclude_known).lower(),
+        )
+        times.append(time.perf_counter() - t0)
+        out[org] = [
+            int(m["organization"]["external_id"].removeprefix("pic-")) for m in page["items"]
+        ]
+    return out, times
+
+
+# ------------------------------------------------------------------------------------- run
+
+
+def baselines(task: Task, variant: str) -> dict[str, Scores]:
+    queries = task.plain if variant == "plain" else task.novel
+    scorers = {"popularity (past projects)": popularity_scorer(task)}
+    if variant == "plain":
+        scorers["past partners"] = past_partner_scorer(task)
+    out = {}
+    for name, scorer in scorers.items():
+        runs = [evaluate(rank_by_scores(task, scorer, queries, seed=s), queries)
+                for s in range(RANDOM_SEEDS)]  # fmt: skip
+        out[name] = Scores(
+            float(np.mean([r.recall for r in runs])),
+            float(np.mean([r.mrr for r in runs])),
+            float(np.mean([r.ndcg for r in runs])),
+            len(queries),
+        )
+    tfidf = tfidf_scorer(task)
+    out["TF-IDF profile cosine"] = evaluate(rank_by_scores(task, tfidf, queries), queries)
+    return out
+
+
+def score(rankings: Mapping[int, list[int]], queries: Sequence[Query]) -> Scores:
+    return evaluate([rankings[q.org_id] for q in queries], queries)
+
+
+def _row(name: str, s: Scores, extra: str = "") -> str:
+    return f"| {name} | {s.n} | {s.recall:.3f} | {s.mrr:.3f} | {s.ndcg:.3f} | {extra} |"
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Replace the section under `heading` in `path` (or add it), keeping the others."""
+    old = path.read_text() if path.exists() else "## Partner ranking through the API\n\n"
+    start = old.find(heading)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    else:
+        end = old.find("\n### ", start + len(heading))
+        new = old[:start] + text + ("\n" + old[end:] if end >= 0 else "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=["test", "history"], default="test")
+    parser.add_argument("--encoder", default="default", help="in-process runs only")
+    parser.add_argument(
+        "--vector-cache",
+        type=Path,
+        default=None,
+        help="in-process runs: keep encoded vectors in this folder (outside the repository)",
+    )
+    parser.add_argument("--no-write", action="store_true", help="do not write the results file")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    data = load()
+    if args.split == "test":
+        task = build_task(data, history_end=TEST_START)
+        history_end = TEST_START
+    else:
+        task = build_task(data, history_end=VALIDATION_END, query_end=TEST_START)
+        history_end = VALIDATION_END
+    recs = records(data, task, history_end)
+    variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
+    engine: dict[str, Scores] = {}
+    ms: dict[str, float] = {}
+    if args.split == "test":
+        with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
+            server = Server(Path(tmp))
+            try:
+                server.start(recs)
+                for variant, (queries, exclude) in variants.items():
+                    orgs = sorted({q.org_id for q in queries})
+                    ranks, times = api_rankings(server, orgs, exclude_known=exclude)
+                    engine[variant] = score(ranks, queries)
+                    ms[variant] = 1000 * float(np.median(times))
+            finally:
+                server.stop()
+        how = "koopmatch import + HTTP API (uvicorn on 127.0.0.1)"
+    else:
+        from matching.encoders import load_encoder
+
+        profiles = profile_vectors(recs, load_encoder(args.encoder), args.vector_cache)
+        for variant, (queries, exclude) in variants.items():
+            orgs = sorted({q.org_id for q in queries})
+            t0 = time.perf_counter()
+            ranks = in_process_rankings(profiles, orgs, exclude_known=exclude)
+            ms[variant] = 1000 * (time.perf_counter() - t0) / max(len(orgs), 1)
+            engine[variant] = score(ranks, queries)
+        how = "in-process Matcher on the profiles the import would store"
+    lines = [
+        f"### CORDIS ECSEL through the import contract: {args.split} split",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}: `python -m benchmarks.api_quality --split {args.split}` "
+        f"({how}); {len(recs)} organisations imported; whole run "
+        f"{(time.perf_counter() - started) / 60:.1f} min.",
+        "",
+    ]
+    for variant in variants:
+        lines += [
+            f"#### {variant}",
+            "",
+            "| method | queries | Recall@10 | MRR | nDCG@10 | ms/query |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, s in baselines(task, variant).items():
+            lines.append(_row(name, s))
+        lines.append(_row("koopmatch, default weights", engine[variant], f"{ms[variant]:.0f}"))
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section(RESULTS, lines[0], text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
