@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
