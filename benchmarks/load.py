@@ -487,7 +487,9 @@ def main() -> None:
         f"Encoder `{args.encoder}`; {args.orgs} organisations imported first. Mix weights: "
         + ", ".join(f"{k} {v}" for k, v in args.mix.items())
         + ". Every client PATCHes only organisations it created, with the version of its last "
-        "answer; afterwards every organisation created with a 201 must be stored with the value of its last 200 PATCH (`organisation writes` counts these organisations), and every cooperation request answered 201 must be stored.",
+        "answer; afterwards every organisation created with a 201 must be stored with the value "
+        "of its last 200 PATCH (`organisation writes` counts these organisations), and every "
+        "cooperation request answered 201 must be stored.",
         "",
     ]
     if not args.no_write:
