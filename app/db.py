@@ -155,9 +155,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     writes = unit_of_work.request_writes(request.method, request.url.path)
     sqlite = get_engine().dialect.name == "sqlite"
     async with unit_of_work.admitted(exclusive_writer=writes and sqlite):
-        session = Session(
-            bind=get_write_engine() if writes else get_engine(), expire_on_commit=False
-        )
+        session = get_sessionmaker(writes=True)() if writes else get_sessionmaker()()
         # writes of callers without a token (login) are still API writes in the audit log
         session.info[audit.REQUEST_INFO] = f"{request.method} {request.url.path}"
         try:

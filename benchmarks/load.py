@@ -238,12 +238,13 @@ class World:
     base: str
     admin: str
     seeded: list[int]
+    mix: dict[str, int]
 
 
 async def _client(number: int, world: World, until: float, tally: Tally, seed: int) -> None:
     rnd = random.Random(seed * 1000 + number)
-    routes = list(MIX)
-    weights = [MIX[r] for r in routes]
+    routes = list(world.mix)
+    weights = [world.mix[r] for r in routes]
     own: list[tuple[int, int]] = []
     headers = {"Authorization": f"Bearer {world.admin}"}
     async with httpx.AsyncClient(base_url=world.base, headers=headers, timeout=120) as http:
@@ -385,7 +386,7 @@ def _table(tally: Tally, elapsed: float) -> list[str]:
         "| route | requests | req/s | p50 ms | p95 ms | p99 ms | statuses |",
         "|---|---|---|---|---|---|---|",
     ]
-    for route in MIX:
+    for route in tally.statuses:
         values = tally.latencies.get(route, [])
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(tally.statuses[route].items()))
         lines.append(
@@ -406,7 +407,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
         with server(url, args.encoder) as base:
             print(f"[{backend}] seeding {args.orgs} organisations", flush=True)
             seeded = seed_organizations(base, admin, args.orgs)
-            world = World(base, admin, seeded)
+            world = World(base, admin, seeded, args.mix)
             # a warm-up: the first match fits the index, the first search loads the labels
             asyncio.run(_run(world, 2, 3, seed=0))
             print(f"[{backend}] one client for {args.single_duration} s", flush=True)
@@ -446,6 +447,16 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def _mix(text: str) -> dict[str, int]:
+    mix = {}
+    for part in text.split(","):
+        route, _, weight = part.partition("=")
+        if route.strip() not in MIX:
+            raise argparse.ArgumentTypeError(f"unknown route {route!r}; routes: {', '.join(MIX)}")
+        mix[route.strip()] = int(weight)
+    return mix
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -454,6 +465,12 @@ def main() -> None:
     parser.add_argument("--single-duration", type=float, default=20.0)
     parser.add_argument("--orgs", type=int, default=300)
     parser.add_argument("--encoder", default="hashing", help="KOOPMATCH_EMBEDDING_MODEL")
+    parser.add_argument(
+        "--mix",
+        type=_mix,
+        default=dict(MIX),
+        help="route weights, e.g. list=25,read=25,create=10,patch=17 (default: the full mix)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write load.md")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -468,9 +485,11 @@ def main() -> None:
         f"({os.cpu_count()} cores, shared with other work), `{command.strip()}`: server "
         f"(`uvicorn app.asgi:app`, one process) and clients on one machine, over 127.0.0.1. "
         f"Encoder `{args.encoder}`; {args.orgs} organisations imported first. Mix weights: "
-        + ", ".join(f"{k} {v}" for k, v in MIX.items())
+        + ", ".join(f"{k} {v}" for k, v in args.mix.items())
         + ". Every client PATCHes only organisations it created, with the version of its last "
-        "answer; afterwards each organisation write answered 2xx is compared with the database.",
+        "answer; afterwards every organisation created with a 201 must be stored with the value "
+        "of its last 200 PATCH (`organisation writes` counts these organisations), and every "
+        "cooperation request answered 201 must be stored.",
         "",
     ]
     if not args.no_write:

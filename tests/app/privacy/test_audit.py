@@ -256,7 +256,7 @@ def production_sessions(db_session: Session, monkeypatch: pytest.MonkeyPatch) ->
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
     )
-    monkeypatch.setattr(app.db, "get_sessionmaker", lambda: maker)
+    monkeypatch.setattr(app.db, "get_sessionmaker", lambda **_: maker)
     yield
 
 

@@ -36,7 +36,9 @@ def _live(
         engine.dispose()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# one server per backend for all these tests (starting one takes seconds); each test uses
+# its own external_id prefix
+@pytest.fixture(scope="session", params=BACKENDS)
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
