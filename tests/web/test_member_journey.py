@@ -57,6 +57,9 @@ TEXT = {
         "accept": "Annehmen",
         "accepted": "angenommen",
         "sign_out": "Abmelden",
+        "how": "Wie ist es gelaufen?",
+        "met": "Wir haben uns getroffen, Gespräche laufen",
+        "record": "Ergebnis festhalten",
     },
     "en": {
         "sign_in": "Sign in",
@@ -90,6 +93,9 @@ TEXT = {
         "accept": "Accept",
         "accepted": "accepted",
         "sign_out": "Sign out",
+        "how": "How did it go?",
+        "met": "We met, talks started",
+        "record": "Record the outcome",
     },
 }
 
@@ -272,6 +278,14 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     assert item_a.get_by_role("heading", level=3).inner_text() == org_b.name
     assert item_a.get_by_role("link", name=org_b.contact_email).is_visible()
     assert item_a.get_by_text(org_b.contact_name).is_visible()
+
+    # --- A records how it went
+    item_a.get_by_label(t["how"]).select_option(label=t["met"])
+    item_a.get_by_role("button", name=t["record"]).click()
+    page.locator(f"#request-{request_id}").get_by_text(t["met"]).first.wait_for()
+    with Session(live_server.engine) as session:
+        recorded = session.get(CooperationRequest, request_id)
+        assert recorded is not None and recorded.outcome == "talks_started"
 
     # --- signing out ends the session
     page.get_by_role("button", name=t["sign_out"]).click()
