@@ -242,6 +242,32 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         )
 
 
+def test_a_stale_session_cookie_does_not_spoil_the_sign_in_form(
+    app: FastAPI, db_session: Session
+) -> None:
+    from app.auth import service as auth_service
+    from app.auth.schemas import UserCreate
+
+    auth_service.create_user(
+        db_session,
+        data=UserCreate(
+            email="dora@example.de", name="Dora", role=Role.curator, password="Zebra-Lampe-42"
+        ),
+    )
+    db_session.commit()
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        browser.cookies.set(SESSION_COOKIE, "kmt_expired-or-revoked")
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form.text).group(1)  # type: ignore[union-attr]
+        signed_in = browser.post(
+            "/login",
+            data={"email": "dora@example.de", "password": "Zebra-Lampe-42", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/dashboard"
+
+
 def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
     with TestClient(app) as browser:
         german = browser.get("/login", headers={"accept-language": "de-CH, en;q=0.5"})
