@@ -365,3 +365,39 @@ def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
         assert "No partners match these filters." in elsewhere.text
         home = browser.get("/partners", params={"filtered": "1", "country": "DE"}, headers=english)
         assert f'href="/requests/new?to={hidden}"' in home.text
+
+
+def test_the_dashboard_shows_matches_new_since_the_last_visit(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
+) -> None:
+    import datetime as dt
+
+    from app.auth import service as auth_service
+    from app.models import Organization
+    from app.models.base import utcnow
+    from app.models.user import TokenKind
+
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    english = {"accept-language": "en"}
+    with _browser(app, member) as browser:
+        first = browser.get("/dashboard", headers=english)
+        assert "Welcome! This is your first visit: here are your best matches." in first.text
+        assert "Anonymous profile" in first.text
+        # an earlier sign-in yesterday: the hidden organisation was created after it
+        earlier, _ = auth_service.issue_token(
+            db_session, user=member.user, kind=TokenKind.login, lifetime=dt.timedelta(hours=1)
+        )
+        earlier.created_at = utcnow() - dt.timedelta(days=1)
+        db_session.commit()
+        since = browser.get("/dashboard", headers=english)
+        assert "Your last visit:" in since.text
+        assert "Anonymous profile" in since.text
+        # nothing changed since the last visit: nothing new
+        target = db_session.get(Organization, hidden)
+        assert target is not None
+        target.created_at = target.modified_at = utcnow() - dt.timedelta(days=2)
+        db_session.commit()
+        quiet = browser.get("/dashboard", headers=english)
+        assert "No new matches since your last visit." in quiet.text
+        assert "Anonymous profile" not in quiet.text
