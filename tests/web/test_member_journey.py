@@ -143,6 +143,7 @@ def _check(page: Any, lang: str, name: str | None = None) -> None:
 def _sign_in(page: Any, server: LiveServer, t: dict[str, str], email: str) -> None:
     page.goto(server.url + "/")
     assert page.get_by_role("heading", name=t["sign_in"], level=1).is_visible()
+    assert axe_violations(page) == []
     page.get_by_label(t["email"]).fill(email)
     page.get_by_label(t["password"]).fill(PASSWORD + "-journey")
     # the keyboard alone signs in: Enter in the password field sends the form
@@ -287,6 +288,11 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     with Session(live_server.engine) as session:
         recorded = session.get(CooperationRequest, request_id)
         assert recorded is not None and recorded.outcome == "talks_started"
+
+    # --- the remaining pages pass axe too: my data, the account, a page that does not exist
+    for path in ("/no-such-page", "/my-data", "/account"):
+        page.goto(live_server.url + path)
+        assert axe_violations(page) == [], path
 
     # --- signing out ends the session
     page.get_by_role("button", name=t["sign_out"]).click()
