@@ -66,6 +66,7 @@ def main() -> int:
     from app.main import create_app
 
     rows = []
+    load_before = os.getloadavg()[0]
     with TestClient(create_app()) as client:
         form = client.get("/login").text
         token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form)
@@ -106,6 +107,8 @@ def main() -> int:
         f"{dt.date.today().isoformat()}: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores (shared with other work), SQLite, the demo data (170 organisations), "
         "signed in as the demo member; in-process requests, no network. Goal: 300 ms per page.",
+        f"Load average (1 min) of the shared machine: {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after the measurements.",
         "",
         "| page | median ms | p90 ms | bytes | within 300 ms |",
         "| --- | ---: | ---: | ---: | --- |",

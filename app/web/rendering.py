@@ -85,7 +85,7 @@ def render(
         "path": path,
         "navigation": NAVIGATION,
         "csrf_field": CSRF_FIELD,
-        "csrf_token": csrf_token(request),
+        "csrf_token": csrf_token(request, signed_in=user is not None),
         **formatter.callables(),
         **(context or {}),
     }

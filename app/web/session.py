@@ -71,10 +71,11 @@ def _derive(secret: str) -> str:
     return hashlib.sha256(f"koopmatch-csrf:{secret}".encode()).hexdigest()
 
 
-def csrf_token(request: Request) -> str:
-    """The token forms of this page carry (empty until the pre-session cookie is set)."""
-    secret = request.cookies.get(SESSION_COOKIE) or request.state.pre_session
-    return _derive(secret)
+def csrf_token(request: Request, *, signed_in: bool) -> str:
+    """The token the forms of this page carry: from the session when signed in, else from
+    the pre-session cookie (a stale session cookie must not spoil the sign-in form)."""
+    secret = request.cookies.get(SESSION_COOKIE) if signed_in else None
+    return _derive(secret or request.state.pre_session)
 
 
 def ensure_pre_session(request: Request) -> str | None:

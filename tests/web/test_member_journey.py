@@ -57,6 +57,9 @@ TEXT = {
         "accept": "Annehmen",
         "accepted": "angenommen",
         "sign_out": "Abmelden",
+        "how": "Wie ist es gelaufen?",
+        "met": "Wir haben uns getroffen, Gespräche laufen",
+        "record": "Ergebnis festhalten",
     },
     "en": {
         "sign_in": "Sign in",
@@ -90,6 +93,9 @@ TEXT = {
         "accept": "Accept",
         "accepted": "accepted",
         "sign_out": "Sign out",
+        "how": "How did it go?",
+        "met": "We met, talks started",
+        "record": "Record the outcome",
     },
 }
 
@@ -137,9 +143,11 @@ def _check(page: Any, lang: str, name: str | None = None) -> None:
 def _sign_in(page: Any, server: LiveServer, t: dict[str, str], email: str) -> None:
     page.goto(server.url + "/")
     assert page.get_by_role("heading", name=t["sign_in"], level=1).is_visible()
+    assert axe_violations(page) == []
     page.get_by_label(t["email"]).fill(email)
     page.get_by_label(t["password"]).fill(PASSWORD + "-journey")
-    page.get_by_role("button", name=t["sign_in"]).click()
+    # the keyboard alone signs in: Enter in the password field sends the form
+    page.get_by_label(t["password"]).press("Enter")
     page.wait_for_url(re.compile(r"/dashboard$"))
     assert page.get_by_role("heading", name=t["dashboard"], level=1).is_visible()
 
@@ -272,6 +280,19 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     assert item_a.get_by_role("heading", level=3).inner_text() == org_b.name
     assert item_a.get_by_role("link", name=org_b.contact_email).is_visible()
     assert item_a.get_by_text(org_b.contact_name).is_visible()
+
+    # --- A records how it went
+    item_a.get_by_label(t["how"]).select_option(label=t["met"])
+    item_a.get_by_role("button", name=t["record"]).click()
+    page.locator(f"#request-{request_id}").get_by_text(t["met"]).first.wait_for()
+    with Session(live_server.engine) as session:
+        recorded = session.get(CooperationRequest, request_id)
+        assert recorded is not None and recorded.outcome == "talks_started"
+
+    # --- the remaining pages pass axe too: my data, the account, a page that does not exist
+    for path in ("/no-such-page", "/my-data", "/account"):
+        page.goto(live_server.url + path)
+        assert axe_violations(page) == [], path
 
     # --- signing out ends the session
     page.get_by_role("button", name=t["sign_out"]).click()

@@ -242,6 +242,32 @@ def test_sign_in_sets_a_strict_session_cookie_and_needs_the_form_token(
         )
 
 
+def test_a_stale_session_cookie_does_not_spoil_the_sign_in_form(
+    app: FastAPI, db_session: Session
+) -> None:
+    from app.auth import service as auth_service
+    from app.auth.schemas import UserCreate
+
+    auth_service.create_user(
+        db_session,
+        data=UserCreate(
+            email="dora@example.de", name="Dora", role=Role.curator, password="Zebra-Lampe-42"
+        ),
+    )
+    db_session.commit()
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        browser.cookies.set(SESSION_COOKIE, "kmt_expired-or-revoked")
+        form = browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form.text).group(1)  # type: ignore[union-attr]
+        signed_in = browser.post(
+            "/login",
+            data={"email": "dora@example.de", "password": "Zebra-Lampe-42", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/dashboard"
+
+
 def test_language_from_accept_language_and_the_switch(app: FastAPI) -> None:
     with TestClient(app) as browser:
         german = browser.get("/login", headers={"accept-language": "de-CH, en;q=0.5"})
@@ -339,3 +365,39 @@ def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
         assert "No partners match these filters." in elsewhere.text
         home = browser.get("/partners", params={"filtered": "1", "country": "DE"}, headers=english)
         assert f'href="/requests/new?to={hidden}"' in home.text
+
+
+def test_the_dashboard_shows_matches_new_since_the_last_visit(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
+) -> None:
+    import datetime as dt
+
+    from app.auth import service as auth_service
+    from app.models import Organization
+    from app.models.base import utcnow
+    from app.models.user import TokenKind
+
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    english = {"accept-language": "en"}
+    with _browser(app, member) as browser:
+        first = browser.get("/dashboard", headers=english)
+        assert "Welcome! This is your first visit: here are your best matches." in first.text
+        assert "Anonymous profile" in first.text
+        # an earlier sign-in yesterday: the hidden organisation was created after it
+        earlier, _ = auth_service.issue_token(
+            db_session, user=member.user, kind=TokenKind.login, lifetime=dt.timedelta(hours=1)
+        )
+        earlier.created_at = utcnow() - dt.timedelta(days=1)
+        db_session.commit()
+        since = browser.get("/dashboard", headers=english)
+        assert "Your last visit:" in since.text
+        assert "Anonymous profile" in since.text
+        # nothing changed since the last visit: nothing new
+        target = db_session.get(Organization, hidden)
+        assert target is not None
+        target.created_at = target.modified_at = utcnow() - dt.timedelta(days=2)
+        db_session.commit()
+        quiet = browser.get("/dashboard", headers=english)
+        assert "No new matches since your last visit." in quiet.text
+        assert "Anonymous profile" not in quiet.text

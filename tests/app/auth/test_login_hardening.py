@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -65,11 +67,17 @@ async def _guess_all(app: FastAPI, emails: list[str]) -> list[str]:
     return list(await asyncio.gather(*(one(e) for e in emails)))
 
 
+def _run(coroutine: Any) -> Any:
+    """Run a coroutine on a loop of its own (a browser test may hold this thread's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_thirty_parallel_guesses_get_five_password_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     checker = SlowWrongPasswords()
     monkeypatch.setattr(service, "authenticate", checker)
     app = FastAPI()
-    outcomes = asyncio.run(_guess_all(app, ["alice@example.de"] * 30))
+    outcomes = _run(_guess_all(app, ["alice@example.de"] * 30))
     assert checker.calls == 5
     assert sorted(outcomes) == ["401"] * 5 + ["429"] * 25
 
@@ -81,11 +89,11 @@ def test_a_spray_of_addresses_from_one_client_is_limited_per_client(
     monkeypatch.setattr(service, "authenticate", checker)
     app = FastAPI()
     assert get_settings().login_address_max_failures == 30
-    outcomes = asyncio.run(_guess_all(app, [f"random{i}@example.de" for i in range(40)]))
+    outcomes = _run(_guess_all(app, [f"random{i}@example.de" for i in range(40)]))
     assert checker.calls == 30
     assert sorted(outcomes) == ["401"] * 30 + ["429"] * 10
     # another client is not affected
-    other = asyncio.run(_other_client(app))
+    other = _run(_other_client(app))
     assert other == "401"
 
 
