@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Organization
 from app.models.event import (
     Event,
+    EventInvitation,
     EventPerson,
     EventSchedule,
     EventTable,
@@ -299,3 +300,30 @@ def count_meetings(
             or_(ScheduledMeeting.person_a_id.in_(ids), ScheduledMeeting.person_b_id.in_(ids))
         )
     return session.scalar(query) or 0
+
+
+def invitation_of(session: Session, event_id: int, organization_id: int) -> EventInvitation | None:
+    return session.scalar(
+        select(EventInvitation).where(
+            EventInvitation.event_id == event_id,
+            EventInvitation.organization_id == organization_id,
+        )
+    )
+
+
+def invitations(
+    session: Session, event_id: int, organization_id: int | None = None, *, every: bool = False
+) -> list[EventInvitation]:
+    """The event's invitations: all of them (`every`), else those of one organisation."""
+    stmt = select(EventInvitation).where(EventInvitation.event_id == event_id)
+    if not every:
+        stmt = stmt.where(EventInvitation.organization_id == organization_id)
+    return list(session.scalars(stmt.order_by(EventInvitation.id)))
+
+
+def get_invitation(session: Session, event_id: int, invitation_id: int) -> EventInvitation | None:
+    return session.scalar(
+        select(EventInvitation).where(
+            EventInvitation.event_id == event_id, EventInvitation.id == invitation_id
+        )
+    )

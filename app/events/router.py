@@ -49,6 +49,8 @@ from app.events.schemas import (
     EventOut,
     EventPage,
     EventPatch,
+    InvitationAccept,
+    InvitationOut,
     MeetingOut,
     MeetingPatch,
     ParticipantCreate,
@@ -70,7 +72,7 @@ from app.events.schemas import (
     TableOut,
     TablesSet,
 )
-from app.models.event import Event, EventPerson, MeetingRequest, Participant
+from app.models.event import Event, EventInvitation, EventPerson, MeetingRequest, Participant
 from app.models.user import Role, User
 
 router = APIRouter(
@@ -354,29 +356,124 @@ def list_participants(
 
 @router.post(
     "/{event_id}/participants",
-    response_model=ParticipantOut,
+    response_model=ParticipantOut | InvitationOut,
     status_code=status.HTTP_201_CREATED,
     dependencies=REGISTRANTS,
-    responses=problem_responses(
-        {
-            403: "Neither an event manager nor a member of the organisation",
-            404: NO_EVENT,
-            409: CLOSED,
-            422: INVALID,
-        }
-    ),
+    responses={
+        202: {"model": InvitationOut, "description": "Invited: the organisation must consent"},
+        **problem_responses(
+            {
+                403: "Neither an event manager nor a member of the organisation",
+                404: NO_EVENT,
+                409: CLOSED,
+                422: INVALID,
+            }
+        ),
+    },
 )
 def register_participant(
-    event: EventDep, body: ParticipantCreate, session: SessionDep, user: CurrentUser
-) -> ParticipantOut:
-    """Register an organisation with the people who will attend (members: their own)."""
+    event: EventDep,
+    body: ParticipantCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    response: Response,
+) -> ParticipantOut | InvitationOut:
+    """Register an organisation with the people who will attend (members: their own).
+
+    An organiser who registers a profile that is not public invites it instead (202): its
+    members accept the invitation, which is their consent to be listed to the attendees.
+    """
     if not acts_for(user, body.organization_id):
         raise Forbidden("Members register their own organisation only.")
+    if service.needs_consent(session, organization_id=body.organization_id, registrar=user):
+        invitation = service.invite(
+            session, event=event, organization_id=body.organization_id, registrar=user
+        )
+        response.status_code = status.HTTP_202_ACCEPTED
+        return InvitationOut.model_validate(invitation)
     participant = service.register_participant(
         session, event=event, data=body, self_service=_self_service(user), registrar=user
     )
     access = service.contact_access(session, event=event, user=user)
     return service.participant_out(session, participant, access)
+
+
+def valid_invitation_id(
+    session: SessionDep, event: EventDep, invitation_id: PathId
+) -> EventInvitation:
+    """Load an invitation of the event, or 404."""
+    return service.get_invitation(session, event=event, invitation_id=invitation_id)
+
+
+InvitationDep = Annotated[EventInvitation, Depends(valid_invitation_id)]
+
+
+def invited_organisation(user: CurrentUser, invitation: InvitationDep) -> EventInvitation:
+    """The invitation, for members of the invited organisation only (their consent; 403)."""
+    if not auth_service.is_own_organization(user, invitation.organization_id):
+        raise Forbidden("Only members of the invited organisation accept its invitation.")
+    return invitation
+
+
+@router.get(
+    "/{event_id}/invitations",
+    response_model=list[InvitationOut],
+    dependencies=REGISTRANTS,
+    responses=problem_responses({403: "Curators", 404: NO_EVENT}),
+)
+def list_invitations(
+    event: EventDep, session: SessionDep, user: CurrentUser
+) -> list[InvitationOut]:
+    """Open invitations: event managers all, members their own organisation's."""
+    return [
+        InvitationOut.model_validate(i)
+        for i in service.list_invitations(session, event=event, user=user)
+    ]
+
+
+@router.post(
+    "/{event_id}/invitations/{invitation_id}/accept",
+    response_model=ParticipantOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=REGISTRANTS,
+    responses=problem_responses(
+        {
+            403: "Not a member of the invited organisation",
+            404: "No such event or invitation",
+            409: CLOSED,
+            422: INVALID,
+        }
+    ),
+)
+def accept_invitation(
+    event: EventDep,
+    invitation: Annotated[EventInvitation, Depends(invited_organisation)],
+    body: InvitationAccept,
+    session: SessionDep,
+    user: CurrentUser,
+) -> ParticipantOut:
+    """Accept an invitation: the organisation is registered with these people."""
+    participant = service.accept_invitation(
+        session, event=event, invitation=invitation, people=body.people
+    )
+    access = service.contact_access(session, event=event, user=user)
+    return service.participant_out(session, participant, access)
+
+
+@router.delete(
+    "/{event_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=REGISTRANTS,
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or invitation"}),
+)
+def delete_invitation(
+    invitation: InvitationDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Decline an invitation (the invited organisation) or withdraw it (event managers)."""
+    if not acts_for(user, invitation.organization_id):
+        raise Forbidden("Only event managers and the invited organisation may do this.")
+    service.delete_invitation(session, invitation=invitation)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

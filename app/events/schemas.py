@@ -236,6 +236,24 @@ class ParticipantCreate(BaseModel):
     people: list[PersonIn] = Field(min_length=1, max_length=20)
 
 
+class InvitationOut(BaseModel):
+    """An organiser's invitation to an organisation whose profile is not public; its members
+    accept it (registering it) or decline it. It names no organisation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_id: int
+    organization_id: int
+    created_at: dt.datetime
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    people: list[PersonIn] = Field(min_length=1, max_length=20)
+
+
 class ParticipantOut(BaseModel):
     """A registered organisation. Its name is always shown: an organisation that registers for
     an event agrees to be listed to the event's attendees, whatever its profile's disclosure

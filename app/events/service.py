@@ -68,6 +68,7 @@ from app.models.base import utcnow
 from app.models.event import (
     Event,
     EventDate,
+    EventInvitation,
     EventPerson,
     EventSchedule,
     EventTable,
@@ -536,17 +537,10 @@ def register_participant(
     _require_open(event)
     if self_service:
         _require_unpublished(session, event.id)
-    organization = repo.get_organization(session, data.organization_id)
-    if organization is None or (registrar is not None and not may_see(registrar, organization)):
-        raise _invalid("organization_id", f"no organisation with id {data.organization_id}")
-    if (
-        registrar is not None
-        and registrar.role == Role.organizer.value
-        and organization.visibility != "public"
-    ):
+    if needs_consent(session, organization_id=data.organization_id, registrar=registrar):
         raise Forbidden(
-            f"Organisation {data.organization_id} does not show its profile publicly: its "
-            "members register it themselves, which is their consent to be listed.",
+            f"Organisation {data.organization_id} does not show its profile publicly: "
+            "invite it; its members accept the invitation.",
             errors=[{"field": "organization_id", "message": "needs the organisation's consent"}],
         )
     if repo.participant_of_organization(session, event.id, data.organization_id) is not None:
@@ -561,6 +555,68 @@ def register_participant(
     with lost_race_is_conflict(session, _already_registered(data.organization_id)):
         session.add(participant)
     return get_participant(session, event=event, participant_id=participant.id)
+
+
+def needs_consent(session: Session, *, organization_id: int, registrar: User | None) -> bool:
+    """Whether an organiser registering the organisation needs its consent (an invitation its
+    members accept): its profile is not public. 422, as for an id that does not exist, when
+    the registrar may not see it."""
+    organization = repo.get_organization(session, organization_id)
+    if organization is None or (registrar is not None and not may_see(registrar, organization)):
+        raise _invalid("organization_id", f"no organisation with id {organization_id}")
+    return (
+        registrar is not None
+        and registrar.role == Role.organizer.value
+        and organization.visibility != "public"
+    )
+
+
+def invite(
+    session: Session, *, event: Event, organization_id: int, registrar: User
+) -> EventInvitation:
+    """Invite an organisation (see needs_consent); inviting twice keeps the first one."""
+    _require_open(event)
+    if repo.participant_of_organization(session, event.id, organization_id) is not None:
+        raise _already_registered(organization_id)
+    found = repo.invitation_of(session, event.id, organization_id)
+    if found is not None:
+        return found
+    invitation = EventInvitation(
+        event_id=event.id, organization_id=organization_id, invited_by_user_id=registrar.id
+    )
+    with lost_race_is_conflict(session, Conflict("The organisation was invited meanwhile.")):
+        session.add(invitation)
+    return invitation
+
+
+def list_invitations(session: Session, *, event: Event, user: User) -> list[EventInvitation]:
+    """Event managers: every invitation; members: their own organisation's."""
+    return repo.invitations(
+        session, event.id, roles.member_organization(user), every=is_event_manager(user)
+    )
+
+
+def get_invitation(session: Session, *, event: Event, invitation_id: int) -> EventInvitation:
+    invitation = repo.get_invitation(session, event.id, invitation_id)
+    if invitation is None:
+        raise NotFound(f"No invitation {invitation_id} in event {event.id}.")
+    return invitation
+
+
+def accept_invitation(
+    session: Session, *, event: Event, invitation: EventInvitation, people: list[PersonIn]
+) -> Participant:
+    """The organisation's members accept: it is registered (the members' rules apply)."""
+    data = ParticipantCreate(organization_id=invitation.organization_id, people=people)
+    participant = register_participant(session, event=event, data=data, self_service=True)
+    session.delete(invitation)
+    session.flush()
+    return participant
+
+
+def delete_invitation(session: Session, *, invitation: EventInvitation) -> None:
+    session.delete(invitation)
+    session.flush()
 
 
 def get_participant(session: Session, *, event: Event, participant_id: int) -> Participant:

@@ -260,3 +260,28 @@ class ScheduledMeeting(Base):
             name="kind",
         ),
     )
+
+
+class EventInvitation(Base):
+    """An organiser's invitation to an organisation whose profile is not public: its members
+    accept it (registering the organisation, their consent to be listed) or decline it."""
+
+    __tablename__ = "event_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    )
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    invited_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id", "organization_id", name="uq_event_invitations_event_id_organization_id"
+        ),
+    )

@@ -7,7 +7,7 @@ organisation's own members always see everything. Sending a request is the sende
 members of the addressee see the sender's name group while the request is not withdrawn.
 
 Whether the caller may see the profile at all (private profiles) is decided elsewhere
-(app.auth.service.may_see); a View only says which attributes to blank out.
+(app.organizations.access.may_see); a View only says which attributes to blank out.
 """
 
 from __future__ import annotations
@@ -80,9 +80,6 @@ class View:
     def hidden_groups(self) -> list[str]:
         """The names of the hidden groups, sorted (the `hidden_fields` of API output)."""
         return sorted({_GROUP_OF[attribute] for attribute in self.hidden})
-
-
-FULL = View(level="owner", hidden=frozenset())
 
 
 def levels_of(organization: Organization) -> dict[str, str]:

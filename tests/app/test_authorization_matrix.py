@@ -40,7 +40,7 @@ from app.events.schemas import (
 from app.main import create_app
 from app.matches.index import IndexCache
 from app.models import Competence, Organization
-from app.models.event import Event
+from app.models.event import Event, EventInvitation
 from app.models.user import ApiToken, Role, TokenKind, User
 from tests.app.authz import (
     ADMIN_ONLY,
@@ -76,6 +76,7 @@ PARTICIPANT = EVENT + "/participants/{participant_id}"
 PERSON = EVENT + "/people/{person_id}"
 REQUEST = EVENT + "/requests/{request_id}"
 PREFERENCE = PARTICIPANT + "/preferences/{target_participant_id}"
+INVITATION = EVENT + "/invitations/{invitation_id}"
 NEW_EVENT = {
     "name": "Matrix-Treffen",
     "timezone": "Europe/Berlin",
@@ -177,6 +178,13 @@ ROUTES: dict[tuple[str, str], Case] = {
         },
     ),
     ("GET", PARTICIPANT): Case(ATTENDEES),
+    # invitations (an organiser's registration of a profile that is not public): the world's
+    # invites member_own's organisation, which is registered already (409 on accepting)
+    ("GET", EVENT + "/invitations"): Case("401 200 200 200 403 200"),
+    ("POST", INVITATION + "/accept"): Case(
+        "401 409 403 403 403 403", json={"people": [{"name": "Ida", "email": "ida@t.example"}]}
+    ),
+    ("DELETE", INVITATION): Case("401 204 403 204 403 204"),
     ("DELETE", PARTICIPANT): Case(
         "401 409 403 204 403 204",
         draft="401 204 403 204 403 204",
@@ -454,6 +462,8 @@ def _build_world(session: Session, encoder: Encoder, visibility: str = "members"
         "curator": _account(session, Role.curator, None, 4),
         "admin": _account(session, Role.admin, None, 5),
     }
+    invitation = EventInvitation(event_id=int(event_values["event_id"]), organization_id=target)
+    session.add(invitation)
     own = accounts["member_own"]
     assert own is not None
     key: ApiToken
@@ -467,6 +477,7 @@ def _build_world(session: Session, encoder: Encoder, visibility: str = "members"
         "user_id": str(own.user.id),
         "code": "26",
         "unregistered_organization_id": str(unregistered),
+        "invitation_id": str(invitation.id),
         "other_organization_id": str(other),
         "third_organization_id": str(third),
         **event_values,

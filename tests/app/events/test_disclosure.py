@@ -114,11 +114,11 @@ def test_an_opted_out_competitor_is_left_out_of_its_competitors_event_lists(
     assert readers["A"].get(s.url(f"/people/{s.people['c1']}")).status_code == 200
 
 
-def test_an_organiser_registers_only_public_profiles_without_the_organisations_consent(
+def test_an_organiser_invites_a_profile_that_is_not_public_and_its_members_consent(
     client: TestClient, scenario: Scenario, readers: dict[str, TestClient]
 ) -> None:
     s = scenario
-    organiser = readers["organizer"]
+    organiser, epsilon = readers["organizer"], readers["E"]
     url = s.url("/participants")
 
     def register(caller: TestClient, organization_id: int) -> Any:
@@ -126,23 +126,37 @@ def test_an_organiser_registers_only_public_profiles_without_the_organisations_c
         return caller.post(url, json=body)
 
     ok(client.patch(f"{ORGS}/{s.orgs['E']}", json={"visibility": "members"}))
-    refused = register(organiser, s.orgs["E"])
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["errors"] == [
-        {"field": "organization_id", "message": "needs the organisation's consent"}
-    ]
-    assert "Epsilon" not in refused.text
+    invited = register(organiser, s.orgs["E"])
+    assert invited.status_code == 202, invited.text
+    invitation = invited.json()
+    assert set(invitation) == {"id", "event_id", "organization_id", "created_at"}
+    assert "Epsilon" not in invited.text
+    assert [p["organization_id"] for p in ok(organiser.get(url))] == [s.orgs[k] for k in "ABCD"]
     # a private profile answers like an id that does not exist
     hidden = ok(client.post(ORGS, json={"name": "Geheim GmbH", "visibility": "private"}), 201)
-    missing = register(organiser, 2_000_000)
-    private = register(organiser, hidden["id"])
+    missing, private = register(organiser, 2_000_000), register(organiser, hidden["id"])
     assert (missing.status_code, private.status_code) == (422, 422)
     assert private.json()["errors"] == [
         {"field": "organization_id", "message": f"no organisation with id {hidden['id']}"}
     ]
-    assert missing.json()["errors"] == [
-        {"field": "organization_id", "message": "no organisation with id 2000000"}
-    ]
-    # its own members consent by registering; a public profile needs no consent
-    ok(client.patch(f"{ORGS}/{s.orgs['E']}", json={"visibility": "public"}))
-    assert register(organiser, s.orgs["E"]).status_code == 201
+    # the invited organisation sees it; others do not; only its members accept
+    invitations = s.url("/invitations")
+    assert [i["id"] for i in ok(epsilon.get(invitations))] == [invitation["id"]]
+    assert ok(readers["A"].get(invitations)) == []
+    accept = s.url(f"/invitations/{invitation['id']}/accept")
+    people = {"people": [{"name": "Emil Ernst", "email": "emil@epsilon.example"}]}
+    assert organiser.post(accept, json=people).status_code == 403
+    assert readers["A"].post(accept, json=people).status_code == 403
+    participant = ok(epsilon.post(accept, json=people), 201)
+    assert participant["organization_name"] == "Epsilon Kunststoff GmbH"
+    assert ok(epsilon.get(invitations)) == []
+    listed = [p["organization_id"] for p in ok(organiser.get(url))]
+    assert listed == [s.orgs[k] for k in "ABCDE"]
+    # a public profile needs no consent; a declined invitation registers nothing
+    ok(client.patch(f"{ORGS}/{s.orgs['D']}", json={"visibility": "members"}))
+    ok(client.delete(s.url(f"/participants/{s.participants['D']}")), 204)
+    declined = ok(register(organiser, s.orgs["D"]), 202)
+    ok(readers["D"].delete(s.url(f"/invitations/{declined['id']}")), 204)
+    assert s.orgs["D"] not in [p["organization_id"] for p in ok(organiser.get(url))]
+    ok(client.patch(f"{ORGS}/{s.orgs['D']}", json={"visibility": "public"}))
+    assert register(organiser, s.orgs["D"]).status_code == 201
