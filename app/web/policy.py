@@ -1,23 +1,21 @@
 """The one door through which pages learn who sees what.
 
 Every shape a page shows of an organisation is built here from the project's disclosure
-policy (app.organizations.disclosure, app.auth.service and the services that apply them), so
-the pages never decide visibility themselves and the policy can move without touching them.
+policy (app.organizations.disclosure, access and views, and the services that apply them), so
+the pages never decide visibility themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.models import Organization
 from app.models.user import User
-from app.organizations import disclosure
+from app.organizations import access, disclosure, views
 from app.organizations import service as organization_service
 from app.organizations.schemas import OrganizationOut, PublicTeaser
 
@@ -28,11 +26,11 @@ PREVIEW_VIEWERS = ("partner", "member", "anonymous")
 
 
 def may_see(user: User | None, organization: Organization) -> bool:
-    return auth_service.may_see(user, organization)
+    return access.may_see(user, organization)
 
 
 def may_edit(user: User | None, organization: Organization) -> bool:
-    return auth_service.may_edit(user, organization)
+    return access.may_edit(user, organization)
 
 
 def levels_of(organization: Organization) -> dict[str, str]:
@@ -49,7 +47,7 @@ def anonymous_teasers(
     session: Session, organizations: Sequence[Organization]
 ) -> list[PublicTeaser]:
     """What a visitor without an account sees of public profiles."""
-    return auth_service.teasers(session, organizations)
+    return views.teasers(session, organizations)
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,11 @@ class Preview:
 def preview(values: Mapping[str, Any], levels: Mapping[str, str], visibility: str) -> list[Preview]:
     """How a partner, a member and an anonymous visitor would see a profile with these values
     and disclosure levels (for the editor's preview; nothing is stored)."""
-    stand_in = SimpleNamespace(disclosure=dict(levels))
     out = []
     for viewer in PREVIEW_VIEWERS:
-        view = disclosure._view(viewer, stand_in)  # type: ignore[arg-type]
+        view = disclosure.view_for_levels(viewer, levels)
         visible = visibility == "public" or (visibility == "members" and viewer != "anonymous")
-        shown = disclosure.redact(values, view) if visible else {}
+        shown = views.disclosed(values, view) if visible else {}
         out.append(
             Preview(
                 viewer=viewer,
