@@ -18,11 +18,19 @@ from starlette.responses import Response
 
 from app.auth import service as auth_service
 from app.auth.router import login_user
-from app.auth.security import TooManyRequests, Unauthorized
 from app.cooperation import service as cooperation_service
 from app.cooperation.schemas import OutcomeSet, RequestCreate
+from app.db import finish
 from app.deps import EncoderDep, IndexDep, SessionDep
-from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from app.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from app.matches import service as matches_service
 from app.matches.schemas import MatchOut, SearchRequest
 from app.models import Organization
@@ -48,11 +56,6 @@ SIZE_CLASSES = {
 }
 # the dashboard's "new since your last visit" looks at the best this many matches
 DASHBOARD_MATCHES = 20
-
-
-def finish(session: Session) -> None:
-    """Commit before the response: the page a redirect leads to must see the change."""
-    session.commit()
 
 
 def own_organization(session: Session, user: User) -> Organization:
@@ -95,7 +98,7 @@ async def login_submit(
         return render(
             request,
             "login.html",
-            {**context, "error": "throttled", "wait": exc.headers["Retry-After"]},
+            {**context, "error": "throttled", "wait": (exc.headers or {}).get("Retry-After")},
             status_code=429,
             headers=exc.headers,
         )
@@ -586,7 +589,7 @@ async def profile_save(
             status_code=422,
         )
     try:
-        await run_in_threadpool(_save_profile, session, organization, patch, encoder)
+        await run_in_threadpool(_save_profile, session, organization, patch, encoder, user)
     except Conflict:
         await run_in_threadpool(session.rollback)
         organization = await run_in_threadpool(own_organization, session, user)
@@ -616,10 +619,19 @@ async def profile_save(
 
 
 def _save_profile(
-    session: Session, organization: Organization, patch: OrganizationPatch, encoder: EncoderDep
+    session: Session,
+    organization: Organization,
+    patch: OrganizationPatch,
+    encoder: EncoderDep,
+    editor: User,
 ) -> None:
     organization_service.update_organization(
-        session, organization=organization, patch=patch, if_match=None, encoder=encoder
+        session,
+        organization=organization,
+        patch=patch,
+        if_match=None,
+        encoder=encoder,
+        editor=editor,
     )
     finish(session)
 
@@ -668,7 +680,7 @@ def my_data(request: Request, session: SessionDep, user: MemberUser) -> Response
 @router.get("/my-data/export")
 def my_data_export(session: SessionDep, user: MemberUser) -> Response:
     organization = own_organization(session, user)
-    export = privacy_service.export_organization(session, organization=organization)
+    export = privacy_service.export_organization(session, organization=organization, viewer=user)
     return Response(
         export.model_dump_json(indent=2),
         media_type="application/json",
