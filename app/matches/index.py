@@ -208,7 +208,7 @@ class IndexCache:
     def get(self, session: Session, encoder_name: str) -> FittedIndex:
         version = current_version(session)
         current = self._current
-        own_writes = bool(session.info.get(changes.UNCOMMITTED))
+        own_writes = changes.pending(session)
         if (
             current is not None
             and current.encoder_name == encoder_name
@@ -219,7 +219,7 @@ class IndexCache:
         if own_writes:
             # the session's own writes are not committed: an index for this request only
             self.stats["private"] += 1
-            return self._brought_up(session, current, encoder_name, version)
+            return self._brought_up(session, current, encoder_name, version, own_writes)
         with self._lock:
             current = self._current
             if current is not None and current.encoder_name == encoder_name:
@@ -292,11 +292,16 @@ class IndexCache:
         return FittedIndex(version, index.encoder_name, matcher, profiles, infos, _dim(matcher))
 
     def _brought_up(
-        self, session: Session, index: FittedIndex | None, encoder_name: str, version: int
+        self,
+        session: Session,
+        index: FittedIndex | None,
+        encoder_name: str,
+        version: int,
+        own_writes: set[int | None],
     ) -> FittedIndex:
         if index is None or index.encoder_name != encoder_name:
             return self._fit(session, encoder_name, version)
-        changed = changes_since(session, index.version, version)
+        changed = changes_since(session, index.version, version) | own_writes
         if None in changed:
             return self._fit(session, encoder_name, version)
         # nothing of it may stay in the shared index: the writes can still be rolled back

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
-from app.matches.changes import changes_since, current_version
+from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
 from matching.encoders import Encoder
@@ -40,28 +40,36 @@ def test_every_write_counts_once_and_names_its_organisations(db_session: Session
     a = org("Alpha", "Drucksensoren")
     db_session.add(a)
     db_session.flush()
+    # counted when the transaction commits, not at each flush
+    assert pending(db_session) == {a.id}
+    assert current_version(db_session) == v0
+    db_session.commit()
+    assert pending(db_session) == set()
     assert current_version(db_session) == v0 + 1
     assert changes_since(db_session, v0, v0 + 1) == {a.id}
 
     b = org("Beta", "Spritzguss", partner=a)
     db_session.add(b)
-    db_session.flush()
+    db_session.commit()
     # a relationship changes the partner lists of both sides
     assert changes_since(db_session, v0 + 1, v0 + 2) == {a.id, b.id}
 
-    nested = db_session.begin_nested()
     db_session.add(Competence(organization_id=a.id, kind="core", label="Gehäuse"))
     db_session.flush()
-    assert current_version(db_session) == v0 + 3
-    nested.rollback()
-    assert current_version(db_session) == v0 + 2  # a rollback takes the count back
+    db_session.rollback()
+    assert current_version(db_session) == v0 + 2  # a rollback counts nothing
+    assert pending(db_session) == set()
+    db_session.commit()
+    assert current_version(db_session) == v0 + 2  # a transaction without writes neither
 
     # verifying a profile changes nothing the engine reads; renaming in bulk may change anything
     db_session.execute(
         update(Organization).where(Organization.id == a.id).values(verified_by="x@hub.example")
     )
+    db_session.commit()
     assert current_version(db_session) == v0 + 2
     db_session.execute(update(Organization).where(Organization.id == a.id).values(name="A2"))
+    db_session.commit()
     assert current_version(db_session) == v0 + 3
     assert changes_since(db_session, v0 + 2, v0 + 3) == {None}
 
