@@ -8,8 +8,9 @@ the fitted engine with `matching.incremental.updated`, which leaves the previous
 intact for requests still using it. So an update made through any server process is used by
 the next match of every other one, and no request waits for a full fit once an index exists:
 bulk changes (more than `sync_limit` organisations, or a statement that names no rows) and the
-periodic compaction (`matching.incremental.needs_refit`) are fitted on a background thread
-while requests keep answering from the previous index.
+periodic compaction (`matching.incremental.needs_refit`) run on a background thread (an update
+of many organisations at once, or a full fit) while requests keep answering from the previous
+index.
 """
 
 from __future__ import annotations
@@ -198,7 +199,9 @@ class IndexCache:
         self._lock = threading.Lock()  # one writer of _current at a time
         self._current: FittedIndex | None = None
         self._worker: threading.Thread | None = None
-        # how the index was kept current: "fits", "background_fits", "updates", "private"
+        self._background_base: FittedIndex | None = None
+        # how the index was kept current: "fits", "updates", "private", "background_updates",
+        # "background_fits"
         self.stats: Counter[str] = Counter()
 
     @property
@@ -223,16 +226,18 @@ class IndexCache:
         with self._lock:
             current = self._current
             if current is not None and current.encoder_name == encoder_name:
-                if current.version >= version:
-                    return current  # another request caught up meanwhile
+                if current.version >= version or self._updating_in_background():
+                    # caught up meanwhile, or a background update is extending this index
+                    return current
                 changed = changes_since(session, current.version, version)
                 if None not in changed and len(changed) <= self.sync_limit:
                     self._current = self._apply(session, current, cast(set[int], changed), version)
                     self.stats["updates"] += 1
                     if needs_refit(self._current.matcher):
-                        self._start_background(session, encoder_name)
+                        self._start_background(session, encoder_name, None)
                     return self._current
-                self._start_background(session, encoder_name)
+                incremental = None not in changed and not needs_refit(current.matcher)
+                self._start_background(session, encoder_name, current if incremental else None)
                 return current
             # nothing to answer from yet: the first fit runs here
             self._current = self._fit(session, encoder_name, version)
@@ -307,20 +312,44 @@ class IndexCache:
         # nothing of it may stay in the shared index: the writes can still be rolled back
         return self._apply(session, index, cast(set[int], changed), version, detached=True)
 
-    def _start_background(self, session: Session, encoder_name: str) -> None:
+    def _updating_in_background(self) -> bool:
+        return (
+            self._background_base is not None
+            and self._worker is not None
+            and (self._worker.is_alive())
+        )
+
+    def _start_background(
+        self, session: Session, encoder_name: str, base: FittedIndex | None
+    ) -> None:
+        """A background update of `base` (the current index, which requests then leave alone
+        until it is done), or a full fit when `base` is None."""
         if self._worker is not None and self._worker.is_alive():
             return
         bind = session.get_bind()
         engine = bind if isinstance(bind, Engine) else bind.engine
+        self._background_base = base
         self._worker = threading.Thread(
-            target=self._rebuild, args=(engine, encoder_name), name="match-index", daemon=True
+            target=self._rebuild, args=(engine, encoder_name, base), name="match-index", daemon=True
         )
         self._worker.start()
 
-    def _rebuild(self, engine: Engine, encoder_name: str) -> None:
-        """A full fit on a connection of its own; published once it caught up with updates
-        that requests applied meanwhile (never an index older than the current one)."""
+    def _rebuild(self, engine: Engine, encoder_name: str, base: FittedIndex | None) -> None:
+        """Bring `base` up to date with the changes since its version (many organisations at
+        once: loading and appending, no fit), or fit afresh on a connection of its own and
+        publish once caught up with updates that requests applied meanwhile (never an index
+        older than the current one)."""
         try:
+            if base is not None:
+                with Session(engine) as session:
+                    version = current_version(session)
+                    changed = changes_since(session, base.version, version)
+                    if None not in changed:
+                        updated_ = self._apply(session, base, cast(set[int], changed), version)
+                        with self._lock:
+                            self._current = updated_
+                            self.stats["background_updates"] += 1
+                        return
             for _attempt in range(3):
                 with Session(engine) as session:
                     fitted = self._fit(session, encoder_name, current_version(session))
@@ -341,4 +370,6 @@ class IndexCache:
                     self.stats["background_fits"] += 1
                     return
         except Exception:
-            log.exception("background fit of the matching index failed")
+            log.exception("background update of the matching index failed")
+        finally:
+            self._background_base = None

@@ -164,7 +164,7 @@ def _write(engine: Engine, encoder: Encoder, *orgs: Organization) -> list[int]:
     return [o.id for o in orgs]
 
 
-def test_bulk_changes_are_fitted_in_the_background_while_requests_use_the_last_index(
+def test_bulk_changes_are_applied_in_the_background_while_requests_use_the_last_index(
     committed_engine: Engine, encoder: Encoder
 ) -> None:
     first = _write(committed_engine, encoder, org("Alpha", "Drucksensoren"))
@@ -186,13 +186,26 @@ def test_bulk_changes_are_fitted_in_the_background_while_requests_use_the_last_i
         latest = cache.get(session, encoder.name)
         assert latest.version == current_version(session)
     assert set(more) <= set(latest.profiles)
-    assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
+    assert dict(cache.stats) == {"fits": 1, "background_updates": 1}
 
     # one more organisation: applied in the next request, no fit
     last = _write(committed_engine, encoder, org("Gamma", "Drucksensoren", partner=None))
     with Session(committed_engine) as session:
         assert last[0] in cache.get(session, encoder.name).profiles
-    assert dict(cache.stats) == {"fits": 1, "background_fits": 1, "updates": 1}
+    assert dict(cache.stats) == {"fits": 1, "background_updates": 1, "updates": 1}
+
+    # a bulk statement names no rows: a full fit in the background, the last index meanwhile
+    with Session(committed_engine) as session, session.begin():
+        session.execute(update(Organization).values(country="AT"))
+    with Session(committed_engine) as session:
+        assert cache.get(session, encoder.name).version < current_version(session)
+    cache.wait(timeout=60)
+    with Session(committed_engine) as session:
+        latest = cache.get(session, encoder.name)
+        assert latest.version == current_version(session)
+    assert {p.country for p in latest.profiles.values()} == {"AT"}
+    assert cache.stats["background_fits"] == 1
+    assert cache.stats["fits"] == 1
 
 
 def test_two_processes_see_one_state(committed_engine: Engine, encoder: Encoder) -> None:
