@@ -189,7 +189,8 @@ class IndexCache:
     """Holds the current FittedIndex of a process; `get` brings it up to date.
 
     `sync_limit`: at most this many changed organisations are applied inside the request that
-    notices them (an update of milliseconds); larger change sets are fitted in the background.
+    notices them (an update of their rows, no fit); larger change sets are applied in the
+    background.
     `matcher_params` go to `Matcher(...)` for every full fit.
     """
 
