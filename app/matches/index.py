@@ -232,7 +232,15 @@ class IndexCache:
                     return current
                 changed = changes_since(session, current.version, version)
                 if None not in changed and len(changed) <= self.sync_limit:
-                    self._current = self._apply(session, current, cast(set[int], changed), version)
+                    try:
+                        self._current = self._apply(
+                            session, current, cast(set[int], changed), version
+                        )
+                    except Exception:
+                        # whatever went wrong, a fresh fit does not depend on it
+                        log.exception("update of the matching index failed; fitting afresh")
+                        self._start_background(session, encoder_name, None)
+                        return current
                     self.stats["updates"] += 1
                     if needs_refit(self._current.matcher):
                         self._start_background(session, encoder_name, None)
@@ -342,15 +350,18 @@ class IndexCache:
         older than the current one)."""
         try:
             if base is not None:
-                with Session(engine) as session:
-                    version = current_version(session)
-                    changed = changes_since(session, base.version, version)
-                    if None not in changed:
-                        updated_ = self._apply(session, base, cast(set[int], changed), version)
-                        with self._lock:
-                            self._current = updated_
-                            self.stats["background_updates"] += 1
-                        return
+                try:
+                    with Session(engine) as session:
+                        version = current_version(session)
+                        changed = changes_since(session, base.version, version)
+                        if None not in changed:
+                            updated_ = self._apply(session, base, cast(set[int], changed), version)
+                            with self._lock:
+                                self._current = updated_
+                                self.stats["background_updates"] += 1
+                            return
+                except Exception:
+                    log.exception("update of the matching index failed; fitting afresh")
             for _attempt in range(3):
                 with Session(engine) as session:
                     fitted = self._fit(session, encoder_name, current_version(session))

@@ -230,3 +230,25 @@ def test_two_processes_see_one_state(committed_engine: Engine, encoder: Encoder)
         assert index.matcher.adjacency_[a] == frozenset({b})
         assert cache.stats["updates"] == 1
         assert cache.stats["fits"] == 1
+
+
+def test_a_failed_update_falls_back_to_a_fit_in_the_background(
+    committed_engine: Engine, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(committed_engine, encoder, org("Alpha", "Sensoren"))
+    cache = IndexCache()
+    with Session(committed_engine) as session:
+        index = cache.get(session, encoder.name)
+    (new,) = _write(committed_engine, encoder, org("Beta", "Sensoren"))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "_apply", broken)
+        with Session(committed_engine) as session:
+            assert cache.get(session, encoder.name) is index  # the request still gets an answer
+        cache.wait(timeout=60)
+    with Session(committed_engine) as session:
+        assert new in cache.get(session, encoder.name).profiles
+    assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
