@@ -2,13 +2,15 @@
 
 Every transaction that writes organisations, competences or relationships through the ORM
 raises `index_state.version` by one and records the organisations it touched in
-`index_changes`, in the same transaction (so a rollback takes both back). A server process
+`index_changes`, in the same transaction, just before it commits (so a rollback takes both
+back, and writers hold the counter row only for the commit itself). A server process
 knows whether its index is current with one primary-key read, and which organisations to
 reload from the rows after its own version; this works across any number of processes.
 
-Listeners on the Session class, as the audit log's: ``after_flush`` for ORM flushes,
-``do_orm_execute`` for ORM-enabled bulk statements (which name no rows: they record a change of
-everything unless they only touch columns the engine never reads).
+Listeners on the Session class, as the audit log's: ``after_flush`` collects the organisations
+of ORM flushes, ``do_orm_execute`` notes ORM-enabled bulk statements (which name no rows: a
+change of everything, unless they only touch columns the engine never reads), and
+``before_commit`` records them.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from app.models.index_state import IndexChange, IndexState
 
 STATE: Table = IndexState.__table__  # type: ignore[assignment]
 CHANGES: Table = IndexChange.__table__  # type: ignore[assignment]
-# session.info key: this session wrote index changes that are not committed yet
-UNCOMMITTED = "index_uncommitted"
+# session.info key: organisations changed in the session's open transaction
+PENDING = "index_pending"
 # organisation columns the engine does not read: bulk updates of only these change nothing
 _UNREAD = frozenset({"verified_at", "verified_by", "modified_at"})
 _TRACKED = (Organization, Competence, KnownRelationship)
@@ -90,6 +92,13 @@ def _touched(objects: Iterable[Any]) -> set[int | None]:
     return ids
 
 
+def pending(session: Session) -> set[int | None]:
+    """Organisations this session changed in its open transaction (None: anything may have);
+    they reach `index_changes` when it commits."""
+    found: set[int | None] = session.info.get(PENDING, set())
+    return found
+
+
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     written = [
         *session.new,
@@ -98,8 +107,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     ]
     ids = _touched(o for o in written if isinstance(o, _TRACKED))
     if ids:
-        record(session.connection(), ids)
-        session.info[UNCOMMITTED] = True
+        session.info.setdefault(PENDING, set()).update(ids)
 
 
 def _on_orm_execute(state: ORMExecuteState) -> None:
@@ -113,14 +121,22 @@ def _on_orm_execute(state: ORMExecuteState) -> None:
         names = {getattr(k, "key", k) for k in values}
         if names and names <= _UNREAD:
             return
-    record(state.session.connection(), [None])
-    state.session.info[UNCOMMITTED] = True
+    state.session.info.setdefault(PENDING, set()).add(None)
+
+
+def _before_commit(session: Session) -> None:
+    # the counter row is written last, just before the commit, so that concurrent writers
+    # wait for each other only that long (on PostgreSQL it is a row lock until commit)
+    session.flush()
+    ids = session.info.pop(PENDING, None)
+    if ids:
+        record(session.connection(), ids)
 
 
 def _settled(session: Session, transaction: Any) -> None:
-    # the outermost transaction ended: its changes are committed or gone
+    # the outermost transaction ended: its changes are recorded and committed, or gone
     if transaction.parent is None:
-        session.info.pop(UNCOMMITTED, None)
+        session.info.pop(PENDING, None)
 
 
 def install() -> None:
@@ -128,6 +144,7 @@ def install() -> None:
     for name, listener in (
         ("after_flush", _after_flush),
         ("do_orm_execute", _on_orm_execute),
+        ("before_commit", _before_commit),
         ("after_transaction_end", _settled),
     ):
         if not event.contains(Session, name, listener):

@@ -8,8 +8,9 @@ the fitted engine with `matching.incremental.updated`, which leaves the previous
 intact for requests still using it. So an update made through any server process is used by
 the next match of every other one, and no request waits for a full fit once an index exists:
 bulk changes (more than `sync_limit` organisations, or a statement that names no rows) and the
-periodic compaction (`matching.incremental.needs_refit`) are fitted on a background thread
-while requests keep answering from the previous index.
+periodic compaction (`matching.incremental.needs_refit`) run on a background thread (an update
+of many organisations at once, or a full fit) while requests keep answering from the previous
+index.
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ class IndexCache:
     """Holds the current FittedIndex of a process; `get` brings it up to date.
 
     `sync_limit`: at most this many changed organisations are applied inside the request that
-    notices them (an update of milliseconds); larger change sets are fitted in the background.
+    notices them (an update of their rows, no fit); larger change sets are applied in the
+    background.
     `matcher_params` go to `Matcher(...)` for every full fit.
     """
 
@@ -198,7 +200,9 @@ class IndexCache:
         self._lock = threading.Lock()  # one writer of _current at a time
         self._current: FittedIndex | None = None
         self._worker: threading.Thread | None = None
-        # how the index was kept current: "fits", "background_fits", "updates", "private"
+        self._background_base: FittedIndex | None = None
+        # how the index was kept current: "fits", "updates", "private", "background_updates",
+        # "background_fits"
         self.stats: Counter[str] = Counter()
 
     @property
@@ -208,7 +212,7 @@ class IndexCache:
     def get(self, session: Session, encoder_name: str) -> FittedIndex:
         version = current_version(session)
         current = self._current
-        own_writes = bool(session.info.get(changes.UNCOMMITTED))
+        own_writes = changes.pending(session)
         if (
             current is not None
             and current.encoder_name == encoder_name
@@ -219,20 +223,30 @@ class IndexCache:
         if own_writes:
             # the session's own writes are not committed: an index for this request only
             self.stats["private"] += 1
-            return self._brought_up(session, current, encoder_name, version)
+            return self._brought_up(session, current, encoder_name, version, own_writes)
         with self._lock:
             current = self._current
             if current is not None and current.encoder_name == encoder_name:
-                if current.version >= version:
-                    return current  # another request caught up meanwhile
+                if current.version >= version or self._updating_in_background():
+                    # caught up meanwhile, or a background update is extending this index
+                    return current
                 changed = changes_since(session, current.version, version)
                 if None not in changed and len(changed) <= self.sync_limit:
-                    self._current = self._apply(session, current, cast(set[int], changed), version)
+                    try:
+                        self._current = self._apply(
+                            session, current, cast(set[int], changed), version
+                        )
+                    except Exception:
+                        # whatever went wrong, a fresh fit does not depend on it
+                        log.exception("update of the matching index failed; fitting afresh")
+                        self._start_background(session, encoder_name, None)
+                        return current
                     self.stats["updates"] += 1
                     if needs_refit(self._current.matcher):
-                        self._start_background(session, encoder_name)
+                        self._start_background(session, encoder_name, None)
                     return self._current
-                self._start_background(session, encoder_name)
+                incremental = None not in changed and not needs_refit(current.matcher)
+                self._start_background(session, encoder_name, current if incremental else None)
                 return current
             # nothing to answer from yet: the first fit runs here
             self._current = self._fit(session, encoder_name, version)
@@ -292,30 +306,62 @@ class IndexCache:
         return FittedIndex(version, index.encoder_name, matcher, profiles, infos, _dim(matcher))
 
     def _brought_up(
-        self, session: Session, index: FittedIndex | None, encoder_name: str, version: int
+        self,
+        session: Session,
+        index: FittedIndex | None,
+        encoder_name: str,
+        version: int,
+        own_writes: set[int | None],
     ) -> FittedIndex:
         if index is None or index.encoder_name != encoder_name:
             return self._fit(session, encoder_name, version)
-        changed = changes_since(session, index.version, version)
+        changed = changes_since(session, index.version, version) | own_writes
         if None in changed:
             return self._fit(session, encoder_name, version)
         # nothing of it may stay in the shared index: the writes can still be rolled back
         return self._apply(session, index, cast(set[int], changed), version, detached=True)
 
-    def _start_background(self, session: Session, encoder_name: str) -> None:
+    def _updating_in_background(self) -> bool:
+        return (
+            self._background_base is not None
+            and self._worker is not None
+            and (self._worker.is_alive())
+        )
+
+    def _start_background(
+        self, session: Session, encoder_name: str, base: FittedIndex | None
+    ) -> None:
+        """A background update of `base` (the current index, which requests then leave alone
+        until it is done), or a full fit when `base` is None."""
         if self._worker is not None and self._worker.is_alive():
             return
         bind = session.get_bind()
         engine = bind if isinstance(bind, Engine) else bind.engine
+        self._background_base = base
         self._worker = threading.Thread(
-            target=self._rebuild, args=(engine, encoder_name), name="match-index", daemon=True
+            target=self._rebuild, args=(engine, encoder_name, base), name="match-index", daemon=True
         )
         self._worker.start()
 
-    def _rebuild(self, engine: Engine, encoder_name: str) -> None:
-        """A full fit on a connection of its own; published once it caught up with updates
-        that requests applied meanwhile (never an index older than the current one)."""
+    def _rebuild(self, engine: Engine, encoder_name: str, base: FittedIndex | None) -> None:
+        """Bring `base` up to date with the changes since its version (many organisations at
+        once: loading and appending, no fit), or fit afresh on a connection of its own and
+        publish once caught up with updates that requests applied meanwhile (never an index
+        older than the current one)."""
         try:
+            if base is not None:
+                try:
+                    with Session(engine) as session:
+                        version = current_version(session)
+                        changed = changes_since(session, base.version, version)
+                        if None not in changed:
+                            updated_ = self._apply(session, base, cast(set[int], changed), version)
+                            with self._lock:
+                                self._current = updated_
+                                self.stats["background_updates"] += 1
+                            return
+                except Exception:
+                    log.exception("update of the matching index failed; fitting afresh")
             for _attempt in range(3):
                 with Session(engine) as session:
                     fitted = self._fit(session, encoder_name, current_version(session))
@@ -336,4 +382,6 @@ class IndexCache:
                     self.stats["background_fits"] += 1
                     return
         except Exception:
-            log.exception("background fit of the matching index failed")
+            log.exception("background update of the matching index failed")
+        finally:
+            self._background_base = None

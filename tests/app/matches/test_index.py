@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
-from app.matches.changes import changes_since, current_version
+from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
 from matching.encoders import Encoder
@@ -40,28 +40,36 @@ def test_every_write_counts_once_and_names_its_organisations(db_session: Session
     a = org("Alpha", "Drucksensoren")
     db_session.add(a)
     db_session.flush()
+    # counted when the transaction commits, not at each flush
+    assert pending(db_session) == {a.id}
+    assert current_version(db_session) == v0
+    db_session.commit()
+    assert pending(db_session) == set()
     assert current_version(db_session) == v0 + 1
     assert changes_since(db_session, v0, v0 + 1) == {a.id}
 
     b = org("Beta", "Spritzguss", partner=a)
     db_session.add(b)
-    db_session.flush()
+    db_session.commit()
     # a relationship changes the partner lists of both sides
     assert changes_since(db_session, v0 + 1, v0 + 2) == {a.id, b.id}
 
-    nested = db_session.begin_nested()
     db_session.add(Competence(organization_id=a.id, kind="core", label="Gehäuse"))
     db_session.flush()
-    assert current_version(db_session) == v0 + 3
-    nested.rollback()
-    assert current_version(db_session) == v0 + 2  # a rollback takes the count back
+    db_session.rollback()
+    assert current_version(db_session) == v0 + 2  # a rollback counts nothing
+    assert pending(db_session) == set()
+    db_session.commit()
+    assert current_version(db_session) == v0 + 2  # a transaction without writes neither
 
     # verifying a profile changes nothing the engine reads; renaming in bulk may change anything
     db_session.execute(
         update(Organization).where(Organization.id == a.id).values(verified_by="x@hub.example")
     )
+    db_session.commit()
     assert current_version(db_session) == v0 + 2
     db_session.execute(update(Organization).where(Organization.id == a.id).values(name="A2"))
+    db_session.commit()
     assert current_version(db_session) == v0 + 3
     assert changes_since(db_session, v0 + 2, v0 + 3) == {None}
 
@@ -156,7 +164,7 @@ def _write(engine: Engine, encoder: Encoder, *orgs: Organization) -> list[int]:
     return [o.id for o in orgs]
 
 
-def test_bulk_changes_are_fitted_in_the_background_while_requests_use_the_last_index(
+def test_bulk_changes_are_applied_in_the_background_while_requests_use_the_last_index(
     committed_engine: Engine, encoder: Encoder
 ) -> None:
     first = _write(committed_engine, encoder, org("Alpha", "Drucksensoren"))
@@ -178,13 +186,26 @@ def test_bulk_changes_are_fitted_in_the_background_while_requests_use_the_last_i
         latest = cache.get(session, encoder.name)
         assert latest.version == current_version(session)
     assert set(more) <= set(latest.profiles)
-    assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
+    assert dict(cache.stats) == {"fits": 1, "background_updates": 1}
 
     # one more organisation: applied in the next request, no fit
     last = _write(committed_engine, encoder, org("Gamma", "Drucksensoren", partner=None))
     with Session(committed_engine) as session:
         assert last[0] in cache.get(session, encoder.name).profiles
-    assert dict(cache.stats) == {"fits": 1, "background_fits": 1, "updates": 1}
+    assert dict(cache.stats) == {"fits": 1, "background_updates": 1, "updates": 1}
+
+    # a bulk statement names no rows: a full fit in the background, the last index meanwhile
+    with Session(committed_engine) as session, session.begin():
+        session.execute(update(Organization).values(country="AT"))
+    with Session(committed_engine) as session:
+        assert cache.get(session, encoder.name).version < current_version(session)
+    cache.wait(timeout=60)
+    with Session(committed_engine) as session:
+        latest = cache.get(session, encoder.name)
+        assert latest.version == current_version(session)
+    assert {p.country for p in latest.profiles.values()} == {"AT"}
+    assert cache.stats["background_fits"] == 1
+    assert cache.stats["fits"] == 1
 
 
 def test_two_processes_see_one_state(committed_engine: Engine, encoder: Encoder) -> None:
@@ -209,3 +230,25 @@ def test_two_processes_see_one_state(committed_engine: Engine, encoder: Encoder)
         assert index.matcher.adjacency_[a] == frozenset({b})
         assert cache.stats["updates"] == 1
         assert cache.stats["fits"] == 1
+
+
+def test_a_failed_update_falls_back_to_a_fit_in_the_background(
+    committed_engine: Engine, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(committed_engine, encoder, org("Alpha", "Sensoren"))
+    cache = IndexCache()
+    with Session(committed_engine) as session:
+        index = cache.get(session, encoder.name)
+    (new,) = _write(committed_engine, encoder, org("Beta", "Sensoren"))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "_apply", broken)
+        with Session(committed_engine) as session:
+            assert cache.get(session, encoder.name) is index  # the request still gets an answer
+        cache.wait(timeout=60)
+    with Session(committed_engine) as session:
+        assert new in cache.get(session, encoder.name).profiles
+    assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
