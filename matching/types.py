@@ -10,7 +10,7 @@ import numpy as np
 CompetenceKind = Literal["core", "complementary", "peripheral"]
 Relation = Literal["complementary", "competitor"]
 ReasonDirection = Literal[
-    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile"
+    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile", "shared_need"
 ]
 
 COOPERATION_INTERESTS: tuple[str, ...] = (
