@@ -38,6 +38,7 @@ from matching.types import (
     ProfileVec,
     Reason,
     Relation,
+    coopetition_kinds,
 )
 from matching.weights import COMPONENTS, Weights
 
@@ -660,6 +661,16 @@ class Matcher:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
         scores = self._scores(feats, relation == "competitor", w)
+        if side.division is not None and w.coopetition_overlap:
+            # A competitor in the same industry (NACE division) is a coopetition candidate:
+            # the closer the niche (core_overlap), the more joint purchasing, shared capacity
+            # or a joint bid has to offer. Without industry codes the label rests on text
+            # alone and is not promoted.
+            same_industry = np.array(
+                [self.sides_[r].division == side.division for r in rows], dtype=bool
+            )
+            promote = (relation == "competitor") & same_industry
+            scores = scores + w.coopetition_overlap * feats[:, _COL["core_overlap"]] * promote
         order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
         out: list[Match] = []
         for k in order:
@@ -674,6 +685,7 @@ class Matcher:
                 components={n: float(feats[k, i]) for i, n in enumerate(COMPONENTS)},
                 reasons=self._reasons(side, r, rel, feats[k, _COL["profile_similarity"]]),
                 shared_interests=shared,
+                cooperation_kinds=coopetition_kinds(set(shared)) if rel == "competitor" else (),
             )
             if relevance_floor is None:
                 out.append(Match(**fields))

@@ -113,7 +113,11 @@ class Weights:
     competitor_description_weight: float = 1.71
     competitor_overlap_no_nace: float = 0.6  # needed when a NACE code is missing on either side
     competitor_profile_similarity: float = 0.3  # ... plus this profile similarity then
-    competitor_factor: float = 0.5  # competitors rank below complementary partners
+    competitor_factor: float = 0.5  # competitors rank below complementary partners ...
+    # ... unless their niche is close: for competitors in the same NACE division, core_overlap
+    # counts with this weight, so that asked-for competitors reach the first page as
+    # coopetition candidates
+    coopetition_overlap: float = 0.5
     coop_purchasing_sales: float = 1.0  # interest weights inside `coopetition`
     coop_training: float = 1.0
     coop_data_sharing: float = 1.0

@@ -59,6 +59,13 @@ class MatchOut(BaseModel):
     )
     reasons: list[ReasonOut]
     shared_interests: list[str]
+    cooperation_kinds: list[
+        Literal["joint_purchasing_sales", "capacity_sharing", "joint_bids", "training_alliance"]
+    ] = Field(
+        default_factory=list,
+        description="Competitors only: the kinds of coopetition that fit, those your shared "
+        "cooperation interests ask for first",
+    )
     weak: bool = Field(
         default=False,
         description="Typed search only: no typed need comes near this organisation's core "

@@ -285,6 +285,7 @@ def to_out(
             for r in match.reasons
         ],
         shared_interests=list(match.shared_interests),
+        cooperation_kinds=list(match.cooperation_kinds),
         # only a typed search judges relevance; organisation match lists are never weak
         weak=isinstance(match, SearchMatch) and match.weak,
     )
