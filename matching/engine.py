@@ -660,7 +660,11 @@ class Matcher:
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
-        scores = self._scores(feats, relation == "competitor", w)
+        # What the caller asks for comes first: a query that states needs lets the graph
+        # components count only as much as `graph_with_needs`; without needs (nothing but a
+        # profile) proven cooperation structure is the best evidence there is.
+        graph_scale = w.graph_with_needs if len(side.need) else 1.0
+        scores = self._scores(feats, relation == "competitor", w, graph_scale)
         if side.division is not None and w.coopetition_overlap:
             # A competitor in the same industry (NACE division) is a coopetition candidate:
             # the closer the niche (core_overlap), the more joint purchasing, shared capacity
@@ -716,9 +720,14 @@ class Matcher:
         return best, lexical.max(axis=0)
 
     @staticmethod
-    def _scores(feats: np.ndarray, competitor: np.ndarray, w: Weights) -> np.ndarray:
-        """(n,) scores from (n, n_components) features; see matching.weights for the formula."""
+    def _scores(
+        feats: np.ndarray, competitor: np.ndarray, w: Weights, graph_scale: float = 1.0
+    ) -> np.ndarray:
+        """(n,) scores from (n, n_components) features; see matching.weights for the formula.
+        `graph_scale` multiplies the weights of the graph components (`_GRAPH`)."""
         vec = w.vector()
+        for name in _GRAPH:
+            vec[_COL[name]] *= graph_scale
         coop = _COL["coopetition"]
         base_w = vec.copy()
         base_w[coop] = 0.0

@@ -58,7 +58,12 @@ class Weights:
     proximity: float = 1.0  # validated on the CORDIS history split (through the import contract)
     known_partner: float = 0.0
 
-    # --- network proximity (personalised PageRank, truncated) ---
+    # --- the relationship graph (network, activity, proximity, known_partner) ---
+    # A query that states needs scales the graph weights by this: the weights above were
+    # validated on CORDIS, whose profiles state no needs and whose texts say little, so the
+    # graph decides there; where the caller says what it needs, the graph breaks ties.
+    graph_with_needs: float = 0.2
+    # network proximity (personalised PageRank, truncated)
     walk_restart: float = 0.15  # chance of jumping back to the query at each step
     walk_steps: int = 6  # steps of the walk that are summed (1 = direct partners only)
 

@@ -345,10 +345,16 @@ def oracle_rank(
             == 0
         ):
             continue
-        base = sum(getattr(w, n) * f[n] for n in COMPONENTS if n != "coopetition")
-        graph = sum(
-            getattr(w, n) * f[n] for n in ("network", "activity", "proximity", "known_partner")
+        # graph weights shrink for a query that states needs
+        states_needs = any(x.kind != "core" for x in q.competences)
+        scale = w.graph_with_needs if states_needs else 1.0
+        graph_names = ("network", "activity", "proximity", "known_partner")
+        base = sum(
+            getattr(w, n) * f[n] * (scale if n in graph_names else 1.0)
+            for n in COMPONENTS
+            if n != "coopetition"
         )
+        graph = sum(getattr(w, n) * f[n] * scale for n in graph_names)
         score = (
             w.competitor_factor * (base - graph + w.coopetition * f["coopetition"]) + graph
             if competitor

@@ -132,11 +132,11 @@ def test_two_sided_partner_first_private_never_known_left_out(
 def test_known_partners_come_back_on_request(client: TestClient, ids: dict[str, int]) -> None:
     items = matches(client, ids["A"], exclude_known="false")
     again = names(items)
-    # proven cooperation counts: the known partner comes first, then the two-sided match
-    assert again == ["D", "B", "C"]
-    assert items[0]["components"]["known_partner"] == 1.0
-    assert items[0]["components"]["proximity"] == 1.0
-    assert items[1]["components"]["known_partner"] == 0.0
+    # A states needs, so what it needs comes first; the known partner comes back after them
+    assert again == ["B", "C", "D"]
+    assert items[2]["components"]["known_partner"] == 1.0
+    assert items[2]["components"]["proximity"] == 1.0
+    assert items[0]["components"]["known_partner"] == 0.0
     # the partner relation is symmetric: D does not get A either
     assert "A" not in names(matches(client, ids["D"]))
     assert "A" in names(matches(client, ids["D"], exclude_known="false"))
