@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -68,6 +69,17 @@ def external_id(org: int) -> str:
     return f"pic-{org}"
 
 
+# CORDIS writes Greece and the United Kingdom with EU codes, not ISO 3166-1.
+_EU_CODES = {"EL": "GR", "UK": "GB"}
+
+
+def _country(code: str) -> str | None:
+    import pycountry
+
+    code = _EU_CODES.get(code, code)
+    return code if len(code) == 2 and pycountry.countries.get(alpha_2=code) else None
+
+
 def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, Any]]:
     """One import record per organisation with history (history projects only)."""
     proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
@@ -96,7 +108,7 @@ def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, An
             {
                 "external_id": external_id(org),
                 "name": task.name[org][:300],
-                "country": task.country[org] if len(task.country[org]) == 2 else None,
+                "country": _country(task.country[org]),
                 "description": f"{activity[:1].upper()}{activity[1:]}. Projects: "
                 + "; ".join(titles)[:19000],
                 "competences": comps,
@@ -212,6 +224,7 @@ class Server:
     token: str = ""
     proc: subprocess.Popen[bytes] | None = None
     import_seconds: float = 0.0
+    retries: int = 0
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -265,8 +278,18 @@ class Server:
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)
         req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            return json.loads(resp.read())
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(req, timeout=120) as resp:
+                    return json.loads(resp.read())
+            except urllib.error.HTTPError as exc:
+                # SQLite answers "database is locked" now and then while the server writes
+                # (token bookkeeping); the request is asked again, and the retries counted
+                if exc.code < 500 or attempt == 4:
+                    raise
+                self.retries += 1
+                time.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def ids(self) -> dict[str, int]:
         """external_id -> database id, read through the organisation list."""
@@ -382,7 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ms[variant] = 1000 * float(np.median(times))
             finally:
                 server.stop()
-        how = "koopmatch import + HTTP API (uvicorn on 127.0.0.1)"
+        how = (
+            f"koopmatch import ({server.import_seconds / 60:.1f} min, encoding included) + "
+            f"HTTP API (uvicorn on 127.0.0.1; {server.retries} requests asked again after a 5xx)"
+        )
     else:
         from matching.encoders import load_encoder
 

@@ -38,6 +38,7 @@ from matching.types import (
     ProfileVec,
     Reason,
     Relation,
+    coopetition_kinds,
 )
 from matching.weights import COMPONENTS, Weights
 
@@ -482,6 +483,101 @@ class Matcher:
         found = self._rank(side, None, filters, filters.origin, limit, floor, exclude_weak)
         return [m for m in found if isinstance(m, SearchMatch)]
 
+    def seekers(
+        self,
+        need_vectors: np.ndarray,
+        need_labels: Sequence[str],
+        *,
+        filters: Filters = Filters(),
+        limit: int = 10,
+        relevance_floor: float | None = None,
+    ) -> list[Match]:
+        """Organisations that *seek* what the typed needs ask for: partners for joint
+        purchasing, a shared training programme or a joint bid rather than suppliers.
+
+        A candidate qualifies when one of its stated needs comes within `relevance_floor`
+        cosine of a typed need (None: the fitted similarity floor) or shares the need's rarer
+        words; it is ranked by that best cosine (lexical matches count as the floor plus their
+        IDF-weighted share). Each carries one "shared_need" reason and the component
+        `shared_need` (the calibrated similarity, in [0, 1])."""
+        self._check_fitted()
+        vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
+        if len(vecs) != len(need_labels):
+            raise MatchingError("need_vectors and need_labels differ in length")
+        if self.dim_ is None or not len(self.need_mat_) or limit <= 0:
+            return []
+        for v in vecs:
+            self._check_dim(v)
+        floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
+        d = self.dim_
+        side = _Side(
+            id=None,
+            core=np.zeros((0, d), np.float32),
+            core_ids=[],
+            core_labels=[],
+            need=vecs,
+            need_w=np.ones(len(vecs)),
+            need_ids=[None] * len(vecs),
+            need_labels=list(need_labels),
+            need_kinds=["complementary"] * len(vecs),
+            profile=None,
+            division=None,
+            interests=frozenset(),
+            neighbours=frozenset(),
+            profile_offers=False,
+        )
+        allowed = self._allowed(side, None, filters, filters.origin)
+        sims = vecs @ self.need_mat_.T  # (q, m)
+        need_tokens = [lexical_tokens(label) for label in need_labels]
+        their_tokens = [lexical_tokens(label) for s in self.sides_ for label in s.need_labels]
+        lexical = np.zeros_like(sims, dtype=np.float64)
+        for i, tokens in enumerate(need_tokens):
+            weight = {t: self.idf_.get(t, self.idf_unseen_) for t in tokens}
+            total = sum(weight.values())
+            if total <= 0:
+                continue
+            for k, theirs in enumerate(their_tokens):
+                shared = tokens & theirs
+                if shared:
+                    lexical[i, k] = sum(weight[t] for t in shared) / total
+        strength = np.where(
+            lexical >= 0.5, np.maximum(sims, floor + lexical * (1 - floor) / 2), sims
+        )
+        best: dict[int, tuple[float, int, int, float]] = {}
+        for i, k in zip(*np.nonzero(strength >= floor), strict=True):
+            row = int(self.need_owner_[k])
+            if not allowed[row]:
+                continue
+            value = float(strength[i, k])
+            if row not in best or value > best[row][0]:
+                best[row] = (value, int(i), int(k), float(sims[i, k]))
+        order = sorted(best, key=lambda r: (-best[r][0], self.profiles_[r].id))[:limit]
+        out: list[Match] = []
+        for row in order:
+            value, i, k, cos = best[row]
+            cand = self.sides_[row]
+            j = k - int(self.need_start_[row])
+            out.append(
+                Match(
+                    target_id=self.profiles_[row].id,
+                    score=value,
+                    relation="complementary",
+                    components={"shared_need": float(self._calib(np.array(value), floor))},
+                    reasons=(
+                        Reason(
+                            direction="shared_need",
+                            query_competence_id=None,
+                            query_label=side.need_labels[i],
+                            target_competence_id=cand.need_ids[j],
+                            target_label=cand.need_labels[j],
+                            need_kind=cand.need_kinds[j],
+                            similarity=cos,
+                        ),
+                    ),
+                )
+            )
+        return out
+
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
         """(len(candidate_ids), n_components) raw components in `Weights.component_names()` order.
 
@@ -564,7 +660,21 @@ class Matcher:
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
-        scores = self._scores(feats, relation == "competitor", w)
+        # What the caller asks for comes first: a query that states needs lets the graph
+        # components count only as much as `graph_with_needs`; without needs (nothing but a
+        # profile) proven cooperation structure is the best evidence there is.
+        graph_scale = w.graph_with_needs if len(side.need) else 1.0
+        scores = self._scores(feats, relation == "competitor", w, graph_scale)
+        if side.division is not None and w.coopetition_overlap:
+            # A competitor in the same industry (NACE division) is a coopetition candidate:
+            # the closer the niche (core_overlap), the more joint purchasing, shared capacity
+            # or a joint bid has to offer. Without industry codes the label rests on text
+            # alone and is not promoted.
+            same_industry = np.array(
+                [self.sides_[r].division == side.division for r in rows], dtype=bool
+            )
+            promote = (relation == "competitor") & same_industry
+            scores = scores + w.coopetition_overlap * feats[:, _COL["core_overlap"]] * promote
         order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
         out: list[Match] = []
         for k in order:
@@ -579,6 +689,7 @@ class Matcher:
                 components={n: float(feats[k, i]) for i, n in enumerate(COMPONENTS)},
                 reasons=self._reasons(side, r, rel, feats[k, _COL["profile_similarity"]]),
                 shared_interests=shared,
+                cooperation_kinds=coopetition_kinds(set(shared)) if rel == "competitor" else (),
             )
             if relevance_floor is None:
                 out.append(Match(**fields))
@@ -609,9 +720,14 @@ class Matcher:
         return best, lexical.max(axis=0)
 
     @staticmethod
-    def _scores(feats: np.ndarray, competitor: np.ndarray, w: Weights) -> np.ndarray:
-        """(n,) scores from (n, n_components) features; see matching.weights for the formula."""
+    def _scores(
+        feats: np.ndarray, competitor: np.ndarray, w: Weights, graph_scale: float = 1.0
+    ) -> np.ndarray:
+        """(n,) scores from (n, n_components) features; see matching.weights for the formula.
+        `graph_scale` multiplies the weights of the graph components (`_GRAPH`)."""
         vec = w.vector()
+        for name in _GRAPH:
+            vec[_COL[name]] *= graph_scale
         coop = _COL["coopetition"]
         base_w = vec.copy()
         base_w[coop] = 0.0

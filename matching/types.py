@@ -10,7 +10,7 @@ import numpy as np
 CompetenceKind = Literal["core", "complementary", "peripheral"]
 Relation = Literal["complementary", "competitor"]
 ReasonDirection = Literal[
-    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile"
+    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile", "shared_need"
 ]
 
 COOPERATION_INTERESTS: tuple[str, ...] = (
@@ -20,6 +20,27 @@ COOPERATION_INTERESTS: tuple[str, ...] = (
     "competence_building",
     "training",
 )
+
+
+# What two competitors in the same niche can do together.
+COOPETITION_KINDS: tuple[str, ...] = (
+    "joint_purchasing_sales",
+    "capacity_sharing",
+    "joint_bids",
+    "training_alliance",
+)
+
+
+def coopetition_kinds(shared_interests: frozenset[str] | set[str]) -> tuple[str, ...]:
+    """The coopetition kinds for two competitors with these shared cooperation interests:
+    the ones their interests ask for first, then capacity sharing and joint bids, which any
+    two firms with the same core can offer each other."""
+    wanted = []
+    if "purchasing_sales" in shared_interests:
+        wanted.append("joint_purchasing_sales")
+    if shared_interests & {"training", "competence_building"}:
+        wanted.append("training_alliance")
+    return (*wanted, "capacity_sharing", "joint_bids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +115,5 @@ class Match:
     components: dict[str, float] = field(default_factory=dict)
     reasons: tuple[Reason, ...] = ()
     shared_interests: tuple[str, ...] = ()
+    # competitors only: the kinds of coopetition that fit (see COOPETITION_KINDS)
+    cooperation_kinds: tuple[str, ...] = ()

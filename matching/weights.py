@@ -58,7 +58,12 @@ class Weights:
     proximity: float = 1.0  # validated on the CORDIS history split (through the import contract)
     known_partner: float = 0.0
 
-    # --- network proximity (personalised PageRank, truncated) ---
+    # --- the relationship graph (network, activity, proximity, known_partner) ---
+    # A query that states needs scales the graph weights by this: the weights above were
+    # validated on CORDIS, whose profiles state no needs and whose texts say little, so the
+    # graph decides there; where the caller says what it needs, the graph breaks ties.
+    graph_with_needs: float = 0.2
+    # network proximity (personalised PageRank, truncated)
     walk_restart: float = 0.15  # chance of jumping back to the query at each step
     walk_steps: int = 6  # steps of the walk that are summed (1 = direct partners only)
 
@@ -113,7 +118,11 @@ class Weights:
     competitor_description_weight: float = 1.71
     competitor_overlap_no_nace: float = 0.6  # needed when a NACE code is missing on either side
     competitor_profile_similarity: float = 0.3  # ... plus this profile similarity then
-    competitor_factor: float = 0.5  # competitors rank below complementary partners
+    competitor_factor: float = 0.5  # competitors rank below complementary partners ...
+    # ... unless their niche is close: for competitors in the same NACE division, core_overlap
+    # counts with this weight, so that asked-for competitors reach the first page as
+    # coopetition candidates
+    coopetition_overlap: float = 0.5
     coop_purchasing_sales: float = 1.0  # interest weights inside `coopetition`
     coop_training: float = 1.0
     coop_data_sharing: float = 1.0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, ShownOrganizationDep
 from app.errors import problem_responses
@@ -58,6 +58,11 @@ def organization_matches(
     exclude: Annotated[
         list[int], Query(max_length=1000, description="Organisation ids to leave out")
     ] = [],  # noqa: B006
+    lang: Annotated[
+        Literal["de", "en"] | None,
+        Query(description="Language of the reasons; default: Accept-Language, else the profile's"),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> MatchPage:
     """Rank cooperation partners for an organisation, with the reasons for each match."""
     filters = Filters(
@@ -81,6 +86,7 @@ def organization_matches(
         limit=limit,
         cache=cache,
         encoder=encoder,
+        lang=service.language_of(lang, accept_language, organization.description),
     )
     assert encoder is not None
     return MatchPage(items=items, encoder=encoder.name)
@@ -99,6 +105,7 @@ def search_matches(
     session: SessionDep,
     encoder: EncoderDep,
     cache: IndexDep,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> SearchOut:
     """Find organisations whose core competences cover a need typed in German or English."""
     need, filters = service.parse_search(body)
@@ -112,6 +119,9 @@ def search_matches(
         cache=cache,
         encoder=encoder,
         hide_weak=body.hide_weak,
+        exclude_known=body.exclude_known,
+        include_seekers=body.include_seekers,
+        lang=service.language_of(body.lang, accept_language, body.text),
     )
     assert encoder is not None
     return SearchOut(
@@ -120,5 +130,6 @@ def search_matches(
         need="; ".join(need),
         applied_filters=service.describe_filters(filters),
         weak_count=found.weak_count,
+        seeking_the_same=found.seeking_the_same,
         relevance_floor=found.relevance_floor,
     )

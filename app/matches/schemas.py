@@ -31,20 +31,41 @@ class CompetenceRef(BaseModel):
 
 
 class ReasonOut(BaseModel):
-    direction: Literal["they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile"]
+    direction: Literal[
+        "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile", "shared_need"
+    ] = Field(description="shared_need: they seek what the search asks for (search only)")
     mine: CompetenceRef | None = Field(description="The asking side's competence or need")
     theirs: CompetenceRef | None = Field(description="The matched organisation's competence")
-    similarity: float
-    text: str
+    similarity: float = Field(description="Cosine of the two texts (not calibrated)")
+    text: str = Field(
+        description="The reason as a sentence in the caller's language (German or English); "
+        "it says 'covers' only when the similarity reaches the calibrated relevance floor"
+    )
 
 
 class MatchOut(BaseModel):
     organization: MatchedOrganization
     score: float
     relation: Literal["complementary", "competitor"]
-    components: dict[str, float]
+    components: dict[str, float] = Field(
+        description="What the score is made of, each in [0, 1]: need_coverage (their core "
+        "covers your needs), reciprocal_coverage (your core covers theirs), mutual (both "
+        "directions together), profile_similarity, core_overlap (you offer the same), "
+        "cross_industry, shared_interests, network (shared known partners), activity (their "
+        "number of known relationships relative to the busiest organisation), coopetition "
+        "(interests that suit cooperating competitors), proximity (how close they sit to you "
+        "in the network of known relationships), known_partner (1 for a known partner), "
+        "shared_need (search only: they seek the same)"
+    )
     reasons: list[ReasonOut]
     shared_interests: list[str]
+    cooperation_kinds: list[
+        Literal["joint_purchasing_sales", "capacity_sharing", "joint_bids", "training_alliance"]
+    ] = Field(
+        default_factory=list,
+        description="Competitors only: the kinds of coopetition that fit, those your shared "
+        "cooperation interests ask for first",
+    )
     weak: bool = Field(
         default=False,
         description="Typed search only: no typed need comes near this organisation's core "
@@ -95,6 +116,20 @@ class SearchRequest(BaseModel):
         description="Turn place names in the text (countries, German states, 'Süddeutschland') "
         "into filters",
     )
+    lang: Literal["de", "en"] | None = Field(
+        default=None,
+        description="Language of the reasons; default: Accept-Language, else the text's language",
+    )
+    exclude_known: bool = Field(
+        default=False,
+        description="Members: leave out your organisation's known customers, suppliers and "
+        "partners (your own organisation is always left out)",
+    )
+    include_seekers: bool = Field(
+        default=True,
+        description="Also list organisations that seek the same (joint purchasing, training "
+        "alliances, joint bids) in `seeking_the_same`",
+    )
     hide_weak: bool = Field(
         default=False,
         description="Leave out weak matches (see MatchOut.weak); the ranking then fills the "
@@ -110,6 +145,11 @@ class SearchOut(MatchPage):
     weak_count: int = Field(
         description="How many of the best `limit` matches are weak, whether or not hide_weak "
         "left them out"
+    )
+    seeking_the_same: list[MatchOut] = Field(
+        default_factory=list,
+        description="Organisations whose stated needs match the search: candidates for "
+        "seeking together (joint purchasing, a training alliance, a joint bid)",
     )
     relevance_floor: float = Field(
         description="The cosine a typed need must reach with a core competence to make a "

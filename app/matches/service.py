@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Literal, cast
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -40,36 +41,200 @@ from matching.geo import haversine_km
 from matching.relevance import SearchMatch, relevance_floor
 from matching.text import parse_need
 
-_KIND_WORD = {"complementary": "strategic", "peripheral": "supporting", None: ""}
+Lang = Literal["de", "en"]
+
+# German words that rarely occur in English text (and vice versa): enough to tell a profile
+# description or a typed need in one language from the other.
+_GERMAN_WORDS = frozenset(
+    [
+        "und",
+        "der",
+        "die",
+        "das",
+        "für",
+        "fuer",
+        "mit",
+        "von",
+        "wir",
+        "ein",
+        "eine",
+        "einen",
+        "im",
+        "auf",
+        "sowie",
+        "oder",
+        "nicht",
+        "ist",
+        "sind",
+        "unsere",
+        "unser",
+        "unserer",
+        "suchen",
+        "suche",
+        "bieten",
+        "entwicklung",
+        "herstellung",
+        "fertigung",
+        "beratung",
+        "jemanden",
+        "partner",
+        "gesucht",
+        "bereich",
+    ]
+)
+_ENGLISH_WORDS = frozenset(
+    [
+        "and",
+        "the",
+        "for",
+        "with",
+        "from",
+        "we",
+        "our",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "is",
+        "are",
+        "not",
+        "looking",
+        "seeking",
+        "need",
+        "services",
+        "development",
+        "manufacturing",
+        "company",
+        "someone",
+    ]
+)
 
 
-def reason_text(reason: Reason, *, typed_need: bool = False) -> str:
-    sim = f"similarity {reason.similarity:.2f}"
-    need = _KIND_WORD.get(reason.need_kind, "")
-    need_word = f"{need} need" if need else "need"
+def detect_language(text: str | None, default: Lang = "en") -> Lang:
+    """ "de" or "en" by counting common function words (umlauts and ß count for German)."""
+    if not text:
+        return default
+    words = re.findall(r"[^\W\d_]+", text.casefold())
+    german = sum(w in _GERMAN_WORDS for w in words) + sum(ch in "äöüß" for ch in text.casefold())
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    if german == english:
+        return default
+    return "de" if german > english else "en"
+
+
+def language_of(
+    explicit: str | None, accept_language: str | None, fallback_text: str | None
+) -> Lang:
+    """The caller's language: an explicit `lang`, else the first German or English entry of
+    Accept-Language (ordered by q), else the language of `fallback_text` (the profile)."""
+    if explicit in ("de", "en"):
+        return cast(Lang, explicit)
+    if accept_language:
+        ranked: list[tuple[float, int, str]] = []
+        for i, part in enumerate(accept_language.split(",")):
+            tag, _, params = part.strip().partition(";")
+            q = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    q = float(params.strip()[2:])
+                except ValueError:
+                    q = 0.0
+            primary = tag.strip().lower().split("-")[0]
+            if primary in ("de", "en") and q > 0:
+                ranked.append((-q, i, primary))
+        if ranked:
+            return cast(Lang, min(ranked)[2])
+    return detect_language(fallback_text)
+
+
+_NEED_WORD = {
+    "en": {"complementary": "strategic need", "peripheral": "supporting need", None: "need"},
+    "de": {"complementary": "strategischen Bedarf", "peripheral": "Nebenbedarf", None: "Bedarf"},
+}
+
+
+def _q(label: str | None, lang: Lang) -> str:
+    """A label in the language's quotation marks; empty when there is none."""
+    if label is None:
+        return ""
+    return f" „{label}“" if lang == "de" else f" “{label}”"
+
+
+def reason_text(
+    reason: Reason, *, typed_need: bool = False, lang: Lang = "en", floor: float | None = None
+) -> str:
+    """One sentence a managing director understands, in English or German.
+
+    A competence "covers" a need only when the pair's cosine reaches `floor` (the encoder's
+    calibrated relevance floor); below it the sentence says the two are only loosely related.
+    A side without a label (a profile matched by its description) is named as the profile
+    description, never as "None"."""
+    strong = floor is None or reason.similarity >= floor
+    de = lang == "de"
+    need_word = _NEED_WORD[lang].get(reason.need_kind, _NEED_WORD[lang][None])
+    mine, theirs = _q(reason.query_label, lang), _q(reason.target_label, lang)
     if reason.direction == "they_cover_my_need":
-        whose = "your search" if typed_need else f"your {need_word}"
-        # a profile without core competences is matched by its description
-        theirs = (
-            "Their profile description"
-            if reason.target_label is None
-            else f"Their core competence “{reason.target_label}”"
-        )
-        return f"{theirs} covers {whose} “{reason.query_label}” ({sim})."
-    if reason.direction == "i_cover_their_need":
+        if de:
+            offer = (
+                f"Die Kernkompetenz{theirs}"
+                if theirs
+                else "Die Profilbeschreibung des Unternehmens"
+            )
+            if strong:
+                what = ("Ihre Suche" if typed_need else f"Ihren {need_word}") + mine
+                return f"{offer} deckt {what} ab."
+            what = ("Ihrer Suche" if typed_need else f"Ihrem {need_word}") + mine
+            return f"{offer} passt nur entfernt zu {what}."
+        offer = f"Their core competence{theirs}" if theirs else "Their profile description"
+        what = ("your search" if typed_need else f"your {need_word}") + mine
         return (
-            f"Your core competence “{reason.query_label}” covers their {need_word} "
-            f"“{reason.target_label}” ({sim})."
+            f"{offer} covers {what}." if strong else f"{offer} is only loosely related to {what}."
+        )
+    if reason.direction == "i_cover_their_need":
+        if de:
+            offer = f"Ihre Kernkompetenz{mine}" if mine else "Ihre Profilbeschreibung"
+            if strong:
+                return f"{offer} deckt den {need_word} des Unternehmens{theirs} ab."
+            return f"{offer} passt nur entfernt zum {need_word} des Unternehmens{theirs}."
+        offer = f"Your core competence{mine}" if mine else "Your profile description"
+        what = f"their {need_word}{theirs}"
+        return (
+            f"{offer} covers {what}." if strong else f"{offer} is only loosely related to {what}."
         )
     if reason.direction == "shared_core":
+        if de:
+            pair = f"Ihr Angebot{mine} und ihr Angebot{theirs}"
+            return (
+                f"Sie bieten beide Ähnliches an: {pair}."
+                if strong
+                else f"Ihre Angebote berühren sich: {pair}."
+            )
+        pair = f"your offer{mine} and their offer{theirs}"
+        return f"You both offer this: {pair}." if strong else f"Your offers touch: {pair}."
+    if reason.direction == "shared_need":
+        if de:
+            return (
+                f"Sucht ebenfalls: ihr Bedarf{theirs} entspricht Ihrer Suche{mine} "
+                "(gemeinsam einkaufen, ausbilden oder anbieten)."
+            )
         return (
-            f"You both offer this: your “{reason.query_label}” and their “{reason.target_label}” "
-            f"({sim})."
+            f"They are looking for this too: their need{theirs} matches your search{mine} "
+            "(buy, train or bid together)."
         )
-    return f"Your profiles describe related activities ({sim})."
+    if de:
+        return "Ihre Profilbeschreibungen nennen verwandte Tätigkeiten."
+    return "Your profile descriptions name related activities."
 
 
-def _reason_out(reason: Reason, index: FittedIndex, *, typed_need: bool) -> ReasonOut:
+def _reason_out(
+    reason: Reason,
+    index: FittedIndex,
+    *,
+    typed_need: bool,
+    lang: Lang = "en",
+    floor: float | None = None,
+) -> ReasonOut:
     my_kind = reason.need_kind if reason.direction == "they_cover_my_need" else "core"
     their_kind = reason.need_kind if reason.direction == "i_cover_their_need" else "core"
     mine = (
@@ -89,23 +254,39 @@ def _reason_out(reason: Reason, index: FittedIndex, *, typed_need: bool) -> Reas
         mine=mine,
         theirs=theirs,
         similarity=round(reason.similarity, 4),
-        text=reason_text(reason, typed_need=typed_need),
+        text=reason_text(reason, typed_need=typed_need, lang=lang, floor=floor),
     )
 
 
 # components computed from the relationship graph: shown only where the caller may see the
 # relationships they are computed from
-_RELATIONSHIP_COMPONENTS = frozenset({"network", "activity"})
-# what a reason that cites a hidden description says instead
-_HIDDEN_DESCRIPTION = "Their profile"
+_RELATIONSHIP_COMPONENTS = frozenset({"network", "activity", "proximity", "known_partner"})
+# what a reason that cites a hidden description says instead, in either language
+_HIDDEN_DESCRIPTION = {
+    "Their profile description": "Their profile",
+    "Die Profilbeschreibung des Unternehmens": "Das Profil des Unternehmens",
+}
 
 
 def _redacted_reason(reason: ReasonOut, view: View) -> ReasonOut:
     """A reason that cites the target's description only where the caller may see it."""
-    if "description" not in view.hidden or not reason.text.startswith("Their profile description"):
+    if "description" not in view.hidden:
         return reason
-    text = _HIDDEN_DESCRIPTION + reason.text.removeprefix("Their profile description")
-    return reason.model_copy(update={"text": text})
+    for cited, neutral in _HIDDEN_DESCRIPTION.items():
+        if reason.text.startswith(cited):
+            text = neutral + reason.text.removeprefix(cited)
+            return reason.model_copy(update={"text": text})
+    return reason
+
+
+def reason_floor(index: FittedIndex, reason: Reason) -> float:
+    """The cosine from which a reason may say "covers": the encoder's relevance floor for two
+    competences (its fitted similarity floor when never measured), the fitted description
+    floor when one side is a profile description."""
+    if reason.query_label is None or reason.target_label is None:
+        return float(index.matcher.description_floor_)
+    floor = relevance_floor(index.encoder_name)
+    return float(index.matcher.sim_floor_) if floor is None else floor
 
 
 def to_out(
@@ -115,6 +296,7 @@ def to_out(
     view: View,
     typed_need: bool = False,
     relationships_shown: bool = True,
+    lang: Lang = "en",
 ) -> MatchOut:
     """A match as the API shows it through `view`, the caller's disclosure view of the target.
 
@@ -144,10 +326,16 @@ def to_out(
             if graph_shown or k not in _RELATIONSHIP_COMPONENTS
         },
         reasons=[
-            _redacted_reason(_reason_out(r, index, typed_need=typed_need), view)
+            _redacted_reason(
+                _reason_out(
+                    r, index, typed_need=typed_need, lang=lang, floor=reason_floor(index, r)
+                ),
+                view,
+            )
             for r in match.reasons
         ],
         shared_interests=list(match.shared_interests),
+        cooperation_kinds=list(match.cooperation_kinds),
         # only a typed search judges relevance; organisation match lists are never weak
         weak=isinstance(match, SearchMatch) and match.weak,
     )
@@ -305,6 +493,7 @@ def shown(
     matches: Sequence[Match],
     typed_need: bool = False,
     relationships_shown: bool = True,
+    lang: Lang = "en",
 ) -> list[MatchOut]:
     """Matches as the caller may see them: one query for the targets, one for the views.
 
@@ -319,6 +508,7 @@ def shown(
             typed_need=typed_need,
             view=views[m.target_id],
             relationships_shown=relationships_shown,
+            lang=lang,
         )
         for m in matches
         if m.target_id in views  # deleted since the index was fitted
@@ -334,6 +524,7 @@ def matches_for(
     limit: int,
     cache: IndexCache,
     encoder: Encoder | None,
+    lang: Lang = "en",
 ) -> list[MatchOut]:
     index = fitted_index(session, cache, encoder)
     query = index.profiles[organization_id]
@@ -365,6 +556,7 @@ def matches_for(
         index=index,
         matches=matches,
         relationships_shown=relationships_shown,
+        lang=lang,
     )
 
 
@@ -373,6 +565,7 @@ class SearchResult:
     items: list[MatchOut]
     weak_count: int  # weak matches among the best `limit`, shown or not
     relevance_floor: float  # the cosine floor that decided `weak`
+    seeking_the_same: list[MatchOut] = field(default_factory=list)
 
 
 def search(
@@ -385,8 +578,13 @@ def search(
     cache: IndexCache,
     encoder: Encoder | None,
     hide_weak: bool = False,
+    exclude_known: bool = False,
+    include_seekers: bool = True,
+    lang: Lang = "en",
 ) -> SearchResult:
-    """Organisations for typed needs, each flagged `weak` or not (see matching.relevance)."""
+    """Organisations for typed needs, each flagged `weak` or not (see matching.relevance),
+    and those that seek the same. A member's own organisation is never among them; with
+    `exclude_known` neither are its known partners."""
     index = fitted_index(session, cache, encoder)
     assert encoder is not None
     if filters.max_distance_km is not None and filters.origin is None:
@@ -396,6 +594,14 @@ def search(
         )
     filters = _hide_from_caller(index, user, filters)
     filters = distance_by_disclosure(session, user=user, index=index, filters=filters)
+    own = _caller_organization(user)
+    if own is not None:
+        left_out = {own}
+        query = index.profiles.get(own)
+        if exclude_known and query is not None:
+            left_out |= query.known_partner_ids
+            left_out |= {p.id for p in index.profiles.values() if own in p.known_partner_ids}
+        filters = replace(filters, exclude_ids=filters.exclude_ids | left_out)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matcher = index.matcher
     # unmeasured encoders: the matcher's fitted similarity floor (matching.relevance)
@@ -416,8 +622,16 @@ def search(
             relevance_floor=floor,
             exclude_weak=True,
         )
-    items = shown(session, user=user, index=index, matches=matches, typed_need=True)
-    return SearchResult(items=items, weak_count=weak_count, relevance_floor=floor)
+    items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
+    seekers: list[MatchOut] = []
+    if include_seekers:
+        found = matcher.seekers(
+            vectors, need_phrases, filters=filters, limit=limit, relevance_floor=floor
+        )
+        seekers = shown(session, user=user, index=index, matches=found, typed_need=True, lang=lang)
+    return SearchResult(
+        items=items, weak_count=weak_count, relevance_floor=floor, seeking_the_same=seekers
+    )
 
 
 def with_origin(filters: Filters, latitude: float | None, longitude: float | None) -> Filters:

@@ -28,6 +28,7 @@ W = Weights(
     network=0.2,
     activity=0.02,
     coopetition=0.3,
+    coopetition_overlap=0.0,  # the same-industry promotion has its own test
     complementary_need=1.0,
     peripheral_need=0.5,
     softmax_temperature=0.1,
@@ -344,15 +345,24 @@ def oracle_rank(
             == 0
         ):
             continue
-        base = sum(getattr(w, n) * f[n] for n in COMPONENTS if n != "coopetition")
-        graph = sum(
-            getattr(w, n) * f[n] for n in ("network", "activity", "proximity", "known_partner")
+        # graph weights shrink for a query that states needs
+        states_needs = any(x.kind != "core" for x in q.competences)
+        scale = w.graph_with_needs if states_needs else 1.0
+        graph_names = ("network", "activity", "proximity", "known_partner")
+        base = sum(
+            getattr(w, n) * f[n] * (scale if n in graph_names else 1.0)
+            for n in COMPONENTS
+            if n != "coopetition"
         )
+        graph = sum(getattr(w, n) * f[n] * scale for n in graph_names)
         score = (
             w.competitor_factor * (base - graph + w.coopetition * f["coopetition"]) + graph
             if competitor
             else base
         )
+        dq, dc = nace_division(q.nace_code), nace_division(c.nace_code)
+        if competitor and dq is not None and dq == dc:
+            score += w.coopetition_overlap * f["core_overlap"]  # same-industry coopetition
         rows.append((c.id, score, "competitor" if competitor else "complementary"))
     rows.sort(key=lambda r: (-r[1], r[0]))
     return rows
@@ -571,6 +581,19 @@ def test_competitor_labelled_and_ranked_for_coopetition() -> None:
     assert m[4].components["coopetition"] == pytest.approx(1.0 / 2.5)
     base = 0.3 * 1.0 + 0.1 * (1 / 3)
     assert m[4].score == pytest.approx(0.5 * (base + 0.3 * 0.4))
+
+
+def test_same_industry_competitor_is_promoted_with_its_cooperation_kinds() -> None:
+    m = {x.target_id: x for x in fitted().match(world()[0], limit=10)}
+    promoted = Matcher(replace(W, coopetition_overlap=0.5)).fit(world())
+    p = {x.target_id: x for x in promoted.match(world()[0], limit=10)}
+    overlap = m[4].components["core_overlap"]
+    assert overlap > 0
+    assert p[4].score == pytest.approx(m[4].score + 0.5 * overlap)
+    assert p[2].score == pytest.approx(m[2].score)  # complementary partners keep their score
+    # shared interest: training only
+    assert p[4].cooperation_kinds == ("training_alliance", "capacity_sharing", "joint_bids")
+    assert p[2].cooperation_kinds == ()
 
 
 def test_include_competitors_false_drops_them() -> None:

@@ -75,3 +75,22 @@ def test_apply_fills_unset_filters_only() -> None:
     explicit = Filters(countries=frozenset({"AT"}), max_distance_km=20, origin=(48.2, 16.4))
     assert h.apply(explicit) == explicit
     assert parse_need("Spritzguss").apply(Filters()) == Filters()
+
+
+@pytest.mark.parametrize(
+    ("text", "need", "place", "radius"),
+    [
+        ("wir suchen jemanden für OPC-UA-Anbindung im Umkreis von 100 km um Stuttgart",
+         "OPC-UA-Anbindung", "Stuttgart", 100.0),
+        ("Lasertechnik in der Nähe von Stuttgart", "Lasertechnik", "Stuttgart", 50),
+        ("PCB assembly near Munich", "PCB assembly", "Munich", 50),
+        ("EMS partner within 120 km of Munich", "EMS partner", "Munich", 120.0),
+        ("Fräsen bis 80 km um Nürnberg", "Fräsen", "Nürnberg", 80.0),
+    ],
+)  # fmt: skip
+def test_place_phrases_are_read_with_their_radius(
+    text: str, need: str, place: str, radius: float
+) -> None:
+    hint = parse_need(text)
+    assert (hint.need_text, hint.places, hint.max_distance_km) == (need, (place,), radius)
+    assert hint.countries == frozenset({"DE"})

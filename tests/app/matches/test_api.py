@@ -7,9 +7,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.matches.service import reason_text
-from matching.types import Reason
-
 API = "/api/v1/organizations"
 
 
@@ -133,8 +130,13 @@ def test_two_sided_partner_first_private_never_known_left_out(
 
 
 def test_known_partners_come_back_on_request(client: TestClient, ids: dict[str, int]) -> None:
-    again = names(matches(client, ids["A"], exclude_known="false"))
-    assert (again[0], sorted(again)) == ("B", ["B", "C", "D"])
+    items = matches(client, ids["A"], exclude_known="false")
+    again = names(items)
+    # A states needs, so what it needs comes first; the known partner comes back after them
+    assert again == ["B", "C", "D"]
+    assert items[2]["components"]["known_partner"] == 1.0
+    assert items[2]["components"]["proximity"] == 1.0
+    assert items[0]["components"]["known_partner"] == 0.0
     # the partner relation is symmetric: D does not get A either
     assert "A" not in names(matches(client, ids["D"]))
     assert "A" in names(matches(client, ids["D"], exclude_known="false"))
@@ -350,24 +352,3 @@ def test_organisation_matches_are_never_weak(client: TestClient, ids: dict[str, 
         ("B", False),
         ("C", False),
     ]
-
-
-def test_a_need_covered_by_a_description_reads_as_such() -> None:
-    def reason(target_label: str | None) -> Reason:
-        return Reason(
-            direction="they_cover_my_need",
-            query_competence_id=None,
-            query_label="OPC-UA-Anbindung",
-            target_competence_id=None,
-            target_label=target_label,
-            need_kind=None,
-            similarity=0.4123,
-        )
-
-    assert reason_text(reason(None), typed_need=True) == (
-        "Their profile description covers your search “OPC-UA-Anbindung” (similarity 0.41)."
-    )
-    assert reason_text(reason("OPC UA and MQTT integration"), typed_need=True) == (
-        "Their core competence “OPC UA and MQTT integration” covers your search "
-        "“OPC-UA-Anbindung” (similarity 0.41)."
-    )
