@@ -38,19 +38,17 @@ def _fresh_headers(
 ) -> dict[str, str]:
     """A new token for the account in its role: earlier examples may have logged it out,
     changed its role, deactivated it or deleted its organisation."""
+    if role is Role.member and session.get(Organization, home["id"]) is None:
+        replacement = Organization(
+            name="Fuzz Ersatz GmbH", competences=[], relationships=[], cooperation_interests=[]
+        )
+        session.add(replacement)
+        session.flush()
+        home["id"] = replacement.id
     user = session.get(User, account.user.id)
     assert user is not None
     user.role, user.is_active = role.value, True
-    user.organization_id = None
-    if role is Role.member:
-        if session.get(Organization, home["id"]) is None:
-            replacement = Organization(
-                name="Fuzz Ersatz GmbH", competences=[], relationships=[], cooperation_interests=[]
-            )
-            session.add(replacement)
-            session.flush()
-            home["id"] = replacement.id
-        user.organization_id = home["id"]
+    user.organization_id = home["id"] if role is Role.member else None
     _, secret = issue_token(session, user=user, kind=TokenKind.login, lifetime=login_lifetime())
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
