@@ -1004,20 +1004,28 @@ class Matcher:
     def _graph(self) -> _Graph:
         """The known-relationship graph as a sparse row-stochastic matrix, rebuilt when the
         adjacency changed (the fitted rows come first, unfitted partners after them)."""
-        key = (id(self.adjacency_), len(self.adjacency_), len(self.profiles_),
+        # an incremental update (matching.incremental) gives the copy new row and adjacency
+        # maps while the cache attribute is shared: the maps' identities are part of the key
+        key = (id(self.adjacency_), id(self.row_of_id_), len(self.row_of_id_),
+               len(self.adjacency_), len(self.profiles_),
                sum(len(v) for v in self.adjacency_.values()))  # fmt: skip
         cached: _Graph | None = getattr(self, "_graph_cache", None)
         if cached is not None and cached.key == key:
             return cached
+        # a fitted organisation's node is its matrix row; after incremental updates the rows
+        # are not contiguous (replaced ones stay as dead rows), so unfitted partners come after
+        # the highest row
         node = dict(self.row_of_id_)
+        size = max(node.values(), default=-1) + 1
         for pid in self.adjacency_:
-            node.setdefault(pid, len(node))
+            if pid not in node:
+                node[pid] = size
+                size += 1
         src, dst = [], []
         for pid, partners in self.adjacency_.items():
             for q in partners:
                 src.append(node[pid])
                 dst.append(node[q])
-        size = len(node)
         deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
         vals = 1.0 / deg[src] if src else np.zeros(0)
         trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
