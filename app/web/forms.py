@@ -211,7 +211,7 @@ class ProfileForm:
         values: dict[str, Any] = {name: self.values.get(name) or None for name in TEXT_FIELDS}
         values["external_id"] = None
         values["relationships"] = [r.name or r.external_id for r in self.relationships]
-        values["competences"] = [(c.kind, c.label) for c in self.competences]
+        values["competences"] = [{"kind": c.kind, "label": c.label} for c in self.competences]
         return values
 
     def dependency_warning(self) -> RelationshipRow | None:

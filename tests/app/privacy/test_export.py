@@ -98,10 +98,17 @@ def test_the_export_holds_everything_about_the_organisation(
     assert doc["verification"]["verified"] is True
     assert doc["verification"]["verified_by"] == CURATOR_EMAIL
 
-    about = db_session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.organization_id == w.target)
+    about = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.organization_id == w.target).order_by(AuditEntry.id)
+    ).all()
+    # everything written before the export is in it; after it, only the export request's own
+    # token use, written after the request's commit
+    assert [a["id"] for a in doc["audit"]] == [a.id for a in about[:-1]]
+    assert (about[-1].entity, about[-1].action, sorted(about[-1].changes)) == (
+        "api_tokens",
+        "update",
+        ["last_used_at"],
     )
-    assert len(doc["audit"]) == about
     assert {a["organization_id"] for a in doc["audit"]} == {w.target}
 
     # no secrets: neither hashes nor the token itself
