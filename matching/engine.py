@@ -644,6 +644,8 @@ class Matcher:
         if len(rows) == 0:
             return []
         feats, overlap_ok, _ = self._features(side, rows)
+        if not filters.use_graph:
+            feats[:, [_COL[c] for c in _GRAPH]] = 0.0
         relation = np.where(overlap_ok, "competitor", "complementary")
         # Shared interests and activity alone say nothing about this pair: a firm linked by no
         # competence, text or partner is not offered as a match.

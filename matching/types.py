@@ -90,6 +90,9 @@ class Filters:
     include_competitors: bool = True
     exclude_known: bool = True
     exclude_ids: frozenset[int] = frozenset()
+    # False: the known-relationship graph takes no part (no graph components, no graph evidence
+    # that keeps a candidate), for callers who may not see the relationships it is made of
+    use_graph: bool = True
 
 
 @dataclass(frozen=True, slots=True)

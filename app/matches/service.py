@@ -547,8 +547,9 @@ def matches_for(
         "relationships" not in view_of(session, user, asking[organization_id]).hidden
     )
     if not relationships_shown:
-        # with and without the known ones, the difference would be the hidden relationships
-        filters = replace(filters, exclude_known=False)
+        # with and without the known ones, the difference would be the hidden relationships;
+        # and the graph would order the list by them
+        filters = replace(filters, exclude_known=False, use_graph=False)
     matches = index.matcher.match(query, filters=filters, limit=limit)
     return shown(
         session,

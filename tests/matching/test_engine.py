@@ -703,6 +703,28 @@ def test_network_component_rewards_partners_of_partners() -> None:
     assert m[2].components["network"] == 0.0
 
 
+def test_without_the_graph_the_ranking_is_that_of_a_world_without_relationships() -> None:
+    profiles = world()
+    profiles[0] = replace(profiles[0], known_partner_ids=frozenset({900, 5}))
+    profiles[4] = replace(profiles[4], known_partner_ids=frozenset({900}))
+    bare = [replace(p, known_partner_ids=frozenset()) for p in profiles]
+    no_graph = Filters(exclude_known=False, use_graph=False)
+    got = fitted(profiles).match(profiles[0], filters=no_graph, limit=10)
+    want = fitted(bare).match(bare[0], filters=Filters(exclude_known=False), limit=10)
+    assert [(m.target_id, m.relation) for m in got] == [(m.target_id, m.relation) for m in want]
+    assert [m.score for m in got] == pytest.approx([m.score for m in want])
+    for m in got:
+        assert [m.components[c] for c in ("network", "activity", "proximity", "known_partner")] == [
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+        ]
+    # with the graph, the known partner 5 carries graph evidence
+    with_graph = fitted(profiles).match(profiles[0], filters=Filters(exclude_known=False), limit=10)
+    assert {m.target_id: m.components["known_partner"] for m in with_graph}[5] == 1.0
+
+
 # ---------------------------------------------------------------- explanations
 def test_reasons_refer_to_real_competences_of_the_right_side() -> None:
     profiles = world()
