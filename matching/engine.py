@@ -894,14 +894,18 @@ class Matcher:
         if cached is not None and cached.key == key:
             return cached
         node = dict(self.row_of_id_)
+        # every row is a node, dead ones too (matching.incremental.updated keeps their rows
+        # and drops their ids): unfitted partners are numbered after the last row
+        size = len(self.profiles_)
         for pid in self.adjacency_:
-            node.setdefault(pid, len(node))
+            if pid not in node:
+                node[pid] = size
+                size += 1
         src, dst = [], []
         for pid, partners in self.adjacency_.items():
             for q in partners:
                 src.append(node[pid])
                 dst.append(node[q])
-        size = len(node)
         deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
         vals = 1.0 / deg[src] if src else np.zeros(0)
         trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
