@@ -1,7 +1,8 @@
 """Load benchmark: a real server under a realistic mix of reads and writes.
 
     python -m benchmarks.load [--backend sqlite|postgresql|both] [--clients 50] [--duration 60]
-                              [--single-duration 20] [--orgs 300] [--encoder hashing] [--no-write]
+                              [--single-duration 20] [--orgs 300] [--encoder hashing] [--mix ...]
+                           [--read-created] [--no-write]
 
 For each backend a fresh database is migrated (PostgreSQL: a throwaway server from the
 `pgserver` package), filled with `--orgs` organisations through the import API, and served by
@@ -239,6 +240,8 @@ class World:
     admin: str
     seeded: list[int]
     mix: dict[str, int]
+    # each 201 create is read at once by the same client (route "read created")
+    read_created: bool = False
 
 
 async def _client(number: int, world: World, until: float, tally: Tally, seed: int) -> None:
@@ -277,6 +280,10 @@ async def _client(number: int, world: World, until: float, tally: Tally, seed: i
                         created = response.json()
                         own.append((created["id"], created["version"]))
                         tally.organizations[created["id"]] = body["employees"]
+                        if world.read_created:
+                            tally.add(route, started, response.status_code)
+                            route, started = "read created", time.perf_counter()
+                            response = await http.get(f"{API}/{created['id']}")
                 elif route == "patch":
                     index = rnd.randrange(len(own))
                     org_id, version = own[index]
@@ -407,7 +414,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
         with server(url, args.encoder) as base:
             print(f"[{backend}] seeding {args.orgs} organisations", flush=True)
             seeded = seed_organizations(base, admin, args.orgs)
-            world = World(base, admin, seeded, args.mix)
+            world = World(base, admin, seeded, args.mix, args.read_created)
             # a warm-up: the first match fits the index, the first search loads the labels
             asyncio.run(_run(world, 2, 3, seed=0))
             print(f"[{backend}] one client for {args.single_duration} s", flush=True)
@@ -471,6 +478,11 @@ def main() -> None:
         default=dict(MIX),
         help="route weights, e.g. list=25,read=25,create=10,patch=17 (default: the full mix)",
     )
+    parser.add_argument(
+        "--read-created",
+        action="store_true",
+        help="read every organisation answered 201 with the client's very next request",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write load.md")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -489,7 +501,13 @@ def main() -> None:
         + ". Every client PATCHes only organisations it created, with the version of its last "
         "answer; afterwards every organisation created with a 201 must be stored with the value "
         "of its last 200 PATCH (`organisation writes` counts these organisations), and every "
-        "cooperation request answered 201 must be stored.",
+        "cooperation request answered 201 must be stored."
+        + (
+            " Every organisation answered 201 is read by the same client's very next request "
+            "(route `read created`: a 200 shows the create was committed before its answer)."
+            if args.read_created
+            else ""
+        ),
         "",
     ]
     if not args.no_write:

@@ -1014,11 +1014,10 @@ class Matcher:
         cached: _Graph | None = getattr(self, "_graph_cache", None)
         if cached is not None and cached.key == key:
             return cached
-        # a fitted organisation's node is its matrix row; after incremental updates the rows
-        # are not contiguous (replaced ones stay as dead rows), so unfitted partners come after
-        # the highest row
         node = dict(self.row_of_id_)
-        size = max(node.values(), default=-1) + 1
+        # every row is a node, dead ones too (matching.incremental.updated keeps their rows
+        # and drops their ids): unfitted partners are numbered after the last row
+        size = len(self.profiles_)
         for pid in self.adjacency_:
             if pid not in node:
                 node[pid] = size

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
+from app.db import WRITE_OPTION
 from app.deps import EncoderDep, SessionDep, StaffUser
 from app.embeddings import Encoder
 from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
@@ -105,7 +106,9 @@ def _reader(session: Session) -> Iterator[Session]:
     if not isinstance(bind, Engine):
         yield session
         return
-    reader = Session(bind=bind)
+    # a request that writes holds SQLite's write lock from its first read (BEGIN IMMEDIATE):
+    # a reader that began IMMEDIATE too would wait for its own request until the lock timeout
+    reader = Session(bind=bind.execution_options(**{WRITE_OPTION: False}))
     try:
         yield reader
     finally:

@@ -217,3 +217,18 @@ def test_shared_vectors_are_views_of_the_matrices_and_rank_the_same() -> None:
     # and updates still work on top
     m2 = updated(m, [replace(shared[base[0].id], country="FR")], [base[1].id])
     assert base[1].id not in [t for t, _, _ in ranked(m2, shared[base[2].id])]
+
+
+def test_a_removed_profile_keeps_its_row_in_the_partner_graph() -> None:
+    a, b, c, d = make_profiles(4, seed=6)
+    a, b = replace(a, known_partner_ids=frozenset()), replace(b, known_partner_ids=frozenset())
+    c = replace(c, known_partner_ids=frozenset({d.id}))
+    d = replace(d, known_partner_ids=frozenset())
+    m = prepare(fresh([a, b, c, d]))
+    # the first row dies and its id goes; the last row is still a partner in the graph
+    m2 = updated(m, removed=[a.id])
+    oracle = fresh([b, c, d])
+    for query in (b, c, d):
+        assert ranked(m2, query, Filters(exclude_known=False)) == ranked(
+            oracle, query, Filters(exclude_known=False)
+        )
