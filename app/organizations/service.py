@@ -185,11 +185,14 @@ def resolve_relationships(
     *,
     editor: User | None = None,
     field: str = "relationships",
+    already_linked: frozenset[int] = frozenset(),
 ) -> dict[str, Organization]:
     """Look up referenced organisations; an unknown external_id is an error naming the field.
 
     With an `editor` who is not hub staff, only organisations whose external_id the editor
-    may see resolve: a hidden one answers exactly as one that does not exist.
+    may see resolve: a hidden one answers exactly as one that does not exist. Organisations in
+    `already_linked` (the ids the edited profile names already) resolve too: saving a profile
+    again keeps the relationships it has, and reveals nothing new.
     """
     refs = {r.external_id for r in relationships if r.external_id is not None}
     refs |= {r.name for r in relationships if r.name is not None}
@@ -199,7 +202,8 @@ def resolve_relationships(
         found = {
             ref: org
             for ref, org in found.items()
-            if may_see(editor, org) and "external_id" not in views[org.id].hidden
+            if org.id in already_linked
+            or (may_see(editor, org) and "external_id" not in views[org.id].hidden)
         }
     errors = [
         {
@@ -329,7 +333,16 @@ def update_organization(
         )
     linked: dict[str, Organization] = {}
     if patch.relationships is not None:
-        linked = resolve_relationships(session, patch.relationships, editor=editor)
+        linked = resolve_relationships(
+            session,
+            patch.relationships,
+            editor=editor,
+            already_linked=frozenset(
+                r.related_organization_id
+                for r in organization.relationships
+                if r.related_organization_id is not None
+            ),
+        )
     # None in a list field means "not given"; the schema forbids null for name and visibility
     fields -= {
         f

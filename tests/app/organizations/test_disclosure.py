@@ -625,6 +625,46 @@ def test_relationship_targets_resolve_only_to_organisations_the_editor_may_see(
     assert link("T-1").status_code == 422
 
 
+def test_a_profile_saved_again_keeps_the_hidden_organisations_it_names_already(
+    client: TestClient, viewer: TestClient, ids: dict[str, int]
+) -> None:
+    url = f"{API}/{ids['V']}"
+    # hub staff linked V to O, whose external_id V's members may not see
+    staff = client.patch(url, json={"relationships": [{"type": "customer", "external_id": "O-1"}]})
+    assert staff.status_code == 200, staff.text
+    again = viewer.patch(
+        url,
+        json={
+            "relationships": [
+                {"type": "customer", "external_id": "O-1", "revenue_share": 0.6},
+                {"type": "supplier", "name": "Zulieferer GmbH"},
+            ]
+        },
+    )
+    assert again.status_code == 200, again.text
+    assert [
+        (r["type"], r["related_organization_id"], r["revenue_share"])
+        for r in again.json()["relationships"]
+    ] == [("customer", ids["O"], 0.6), ("supplier", None, None)]
+    # a hidden organisation the profile does not name yet still resolves as unknown
+    added = viewer.patch(
+        url,
+        json={
+            "relationships": [
+                {"type": "customer", "external_id": "O-1"},
+                {"type": "partner", "external_id": "T-1"},
+            ]
+        },
+    )
+    assert added.status_code == 422, added.text
+    assert added.json()["errors"] == [
+        {
+            "field": "relationships[1].external_id",
+            "message": "no organisation with external_id 'T-1'",
+        }
+    ]
+
+
 REGION_CENTRE = (47.9, 10.9)  # DE-8, app.organizations.derived.REGION_CENTRES
 ORIGINS = [(48.7758, 9.1829), (49.4521, 11.0767), (47.2692, 11.4041)]
 
