@@ -34,8 +34,8 @@ SCENARIOS = int(os.environ.get("KOOPMATCH_FUZZ_SCENARIOS", "8"))
 ROLES = [Role.admin, Role.organizer, Role.member]
 # Left out for members: deleting or erasing one's own organisation deletes the member's own
 # account and token, which this test's shared session (one transaction for the fixture and the
-# app) still holds, so the next example fails on the deleted token, not on the service. Against a
-# real server these answer 204/200 and store the deletion (tests/app/uow and the privacy tests).
+# app) still holds, so the next example fails on the deleted token, not on the service (with a
+# session of its own, a member's DELETE of its organisation answers 204 and deletes it).
 KNOWN_LATE_COMMIT_FAILURES = {
     (Role.member, "DELETE /api/v1/organizations/{organization_id}"),
     (Role.member, "POST /api/v1/organizations/{organization_id}/erase-personal-data"),
