@@ -52,57 +52,44 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _import(
     path: Path, args: argparse.Namespace, *, partial: bool, dry_run: bool, replace: bool = False
 ) -> int:
-    import numpy as np
-
     from app.imports.parsing import ImportFileError
-    from app.imports.service import ImportRejected, encode_import, read_file, write_import
+    from app.imports.service import ImportRejected, run_import
 
     data = path.read_bytes()
     encoder = _encoder(args)
     bar = tqdm(desc=f"importing {path.name}", unit="org", disable=not sys.stderr.isatty())
-    try:
-        read = read_file(data, filename=path.name)
-        # vectors first, in a read-only session: the write transaction below stays short
-        vectors: dict[str, np.ndarray] = {}
-        if encoder is not None and not dry_run:
-            with _session() as reader:
-                vectors = encode_import(
-                    reader,
-                    read,
-                    encoder=encoder,
-                    partial=partial,
-                    replace=replace,
-                    progress=bar.update,
-                )
-        # the write lock up front (SQLite): a server writing meanwhile cannot make it fail
-        with _session(writes=not dry_run) as session:
-            try:
-                report = write_import(
-                    session,
-                    read,
-                    partial=partial,
-                    dry_run=dry_run,
-                    replace=replace,
-                    encoder=encoder,
-                    vectors=vectors,
-                )
-            except ImportRejected as exc:
-                session.rollback()
-                _print_report(path, exc.report)
-                print(
-                    "nothing was written (atomic import); use --partial to write the valid rows",
-                    file=sys.stderr,
-                )
-                return 1
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
-    except ImportFileError as exc:
-        print(f"{path}: cannot import: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        bar.close()
+    # vectors first, through a reader; the writing session takes the write lock (SQLite: up
+    # front, so a server writing meanwhile cannot make it fail) only when they are ready
+    with _session() as reader, _session(writes=not dry_run) as session:
+        try:
+            report = run_import(
+                session,
+                data=data,
+                filename=path.name,
+                partial=partial,
+                dry_run=dry_run,
+                replace=replace,
+                encoder=encoder,
+                progress=bar.update,
+                reader=reader,
+            )
+        except ImportFileError as exc:
+            print(f"{path}: cannot import: {exc}", file=sys.stderr)
+            return 2
+        except ImportRejected as exc:
+            session.rollback()
+            _print_report(path, exc.report)
+            print(
+                "nothing was written (atomic import); use --partial to write the valid rows",
+                file=sys.stderr,
+            )
+            return 1
+        finally:
+            bar.close()
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
     _print_report(path, report)
     return 1 if report.errors else 0
 

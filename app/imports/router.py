@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -21,13 +20,7 @@ from app.embeddings import Encoder
 from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
 from app.imports.parsing import LIMITS, ImportFileError, ImportTooLarge
 from app.imports.schemas import ImportReportOut
-from app.imports.service import (
-    ImportRejected,
-    ImportReport,
-    encode_import,
-    read_file,
-    write_import,
-)
+from app.imports.service import ImportRejected, ImportReport, run_import
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["import"])
 
@@ -126,20 +119,18 @@ def _import(
     replace: bool,
     encoder: Encoder | None,
 ) -> ImportReport:
-    read = read_file(data, filename=filename, content_type=content_type)
-    vectors: dict[str, np.ndarray] = {}
-    if encoder is not None and not dry_run:
-        with _reader(session) as reader:
-            vectors = encode_import(reader, read, encoder=encoder, partial=partial, replace=replace)
-    return write_import(
-        session,
-        read,
-        partial=partial,
-        dry_run=dry_run,
-        replace=replace,
-        encoder=encoder,
-        vectors=vectors,
-    )
+    with _reader(session) as reader:
+        return run_import(
+            session,
+            data=data,
+            filename=filename,
+            content_type=content_type,
+            partial=partial,
+            dry_run=dry_run,
+            replace=replace,
+            encoder=encoder,
+            reader=reader,
+        )
 
 
 _LIMITS_DOC = (

@@ -583,9 +583,13 @@ def run_import(
     replace: bool = False,
     encoder: Encoder | None = None,
     progress: Callable[[int], None] | None = None,
+    reader: Session | None = None,
 ) -> ImportReport:
     """Import a file: read, encode (before any write), write. Atomic by default: one bad row
     and nothing is written (ImportRejected).
+
+    `reader` is the session the encoding step reads through (default: `session`): one with no
+    write transaction, so `session` first touches the database when the vectors are ready.
 
     Raises ImportFileError when the file as a whole cannot be read.
     """
@@ -593,7 +597,12 @@ def run_import(
     vectors: dict[str, np.ndarray] = {}
     if encoder is not None and not dry_run:
         vectors = encode_import(
-            session, read, encoder=encoder, partial=partial, replace=replace, progress=progress
+            reader if reader is not None else session,
+            read,
+            encoder=encoder,
+            partial=partial,
+            replace=replace,
+            progress=progress,
         )
     elif progress is not None:
         progress(len(read.valid))
