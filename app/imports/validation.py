@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from app.imports.parsing import RowError, SourceRow
 from app.organizations.disclosure import GROUPS, LEVELS
 from app.organizations.schemas import (
+    SCALAR_FIELDS,
     CompetenceKind,
     CooperationInterest,
     OrganizationRecord,
@@ -44,26 +45,11 @@ class ValidRow:
 
 # Fields an explicitly empty cell (or a JSON null) clears. The others keep their stored value
 # when empty: a blank visibility, opt-out or disclosure cell is not taken as "make it public".
-CLEARABLE = frozenset(
-    {
-        "description",
-        "nace_code",
-        "country",
-        "city",
-        "postal_code",
-        "latitude",
-        "longitude",
-        "employees",
-        "website",
-        "founded",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "competences",
-        "relationships",
-        "cooperation_interests",
-    }
-)
+CLEARABLE = (frozenset(SCALAR_FIELDS) - {"name", "visibility", "hide_from_competitors"}) | {
+    "competences",
+    "relationships",
+    "cooperation_interests",
+}
 _CONTRACT_FIELDS = frozenset(OrganizationRecord.model_fields)
 
 

@@ -34,6 +34,7 @@ from app.errors import (
 from app.matches import service as matches_service
 from app.matches.schemas import MatchOut, SearchRequest
 from app.models import Organization
+from app.models.cooperation import CooperationRequest
 from app.models.user import TokenKind, User
 from app.organizations import service as organization_service
 from app.organizations.schemas import CooperationInterest, OrganizationOut, OrganizationPatch
@@ -56,6 +57,22 @@ SIZE_CLASSES = {
 }
 # the dashboard's "new since your last visit" looks at the best this many matches
 DASHBOARD_MATCHES = 20
+
+
+def _pending(session: Session, user: User, direction: str) -> list[CooperationRequest]:
+    """The caller's open cooperation requests in one direction (the first 50)."""
+    requests, _ = cooperation_service.list_requests(
+        session,
+        user=user,
+        organization_id=None,
+        direction=direction,
+        status="pending",
+        type_=None,
+        outcome=None,
+        limit=50,
+        offset=0,
+    )
+    return requests
 
 
 def own_organization(session: Session, user: User) -> Organization:
@@ -160,28 +177,7 @@ def dashboard(
     # the profile first: later queries may load the same row again without its collections
     profile = policy.profile(session, user, organization)
     checks = forms.completeness(organization)
-    received, _ = cooperation_service.list_requests(
-        session,
-        user=user,
-        organization_id=None,
-        direction="received",
-        status="pending",
-        type_=None,
-        outcome=None,
-        limit=50,
-        offset=0,
-    )
-    sent, _ = cooperation_service.list_requests(
-        session,
-        user=user,
-        organization_id=None,
-        direction="sent",
-        status="pending",
-        type_=None,
-        outcome=None,
-        limit=50,
-        offset=0,
-    )
+    received, sent = (_pending(session, user, direction) for direction in ("received", "sent"))
     last_visit = previous_visit(session, user, token.id)
     new_matches: list[MatchOut] = []
     matching_error = None
