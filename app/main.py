@@ -13,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.auth.invitations_router import router as invitations_router
 from app.auth.router import router as auth_router
 from app.auth.router import users_router
 from app.config import get_settings
 from app.cooperation.router import router as cooperation_router
+from app.curation.gaps_router import router as gaps_router
 from app.curation.router import router as curation_router
 from app.embeddings import Encoder
 from app.errors import problem, register_error_handlers
@@ -29,6 +31,7 @@ from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router
 from app.text_types import reject_control_characters
 from app.unit_of_work import register_error_handlers as register_database_error_handlers
+from app.web.curator import router as curator_web_router
 from app.web.docs import router as docs_router
 from app.web.headers import SecurityHeadersMiddleware
 from app.web.rendering import STATIC, error_page, wants_page
@@ -115,15 +118,18 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
 
     app.include_router(auth_router)
     app.include_router(users_router)
+    app.include_router(invitations_router)
     app.include_router(imports_router)
     app.include_router(organizations_router)
     app.include_router(matches_router)
     app.include_router(taxonomy_router)
     app.include_router(events_router)
     app.include_router(curation_router)
+    app.include_router(gaps_router)
     app.include_router(cooperation_router)
     app.include_router(privacy_router)
     app.include_router(docs_router)
     app.include_router(web_router)
+    app.include_router(curator_web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

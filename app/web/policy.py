@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import Organization
-from app.models.user import User
+from app.models.user import Role, User
 from app.organizations import access, disclosure, views
 from app.organizations import service as organization_service
 from app.organizations.schemas import OrganizationOut, PublicTeaser
@@ -77,3 +77,36 @@ def preview(values: Mapping[str, Any], levels: Mapping[str, str], visibility: st
             )
         )
     return out
+
+
+# the audit log's tables that hub staff without the admin role read: the profiles and their
+# curation (accounts, tokens and the rest stay with admins, as in the audit API)
+AUDIT_ENTITIES_CURATION = frozenset(
+    {
+        "organizations",
+        "competences",
+        "relationships",
+        "organization_merges",
+        "competence_synonyms",
+    }
+)
+AUDIT_ENTITIES_ALL = sorted(
+    AUDIT_ENTITIES_CURATION
+    | {
+        "users",
+        "api_tokens",
+        "account_links",
+        "events",
+        "event_participants",
+        "cooperation_requests",
+    }
+)
+
+
+def audit_entities(user: User) -> frozenset[str] | None:
+    """The audit log's tables the user reads on the pages (None: every table, for admins)."""
+    if user.role == Role.admin.value:
+        return None
+    if user.role == Role.curator.value:
+        return AUDIT_ENTITIES_CURATION
+    return frozenset()
