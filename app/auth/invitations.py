@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth import service as auth_service
@@ -46,16 +46,15 @@ def may_issue(issuer: User, account: User) -> bool:
 
 def _close_open_links(session: Session, user: User, now: dt.datetime) -> None:
     """Earlier links of the account stop working: only the newest one may set a password."""
-    session.execute(
-        update(AccountLink)
-        .where(
+    links = session.scalars(
+        select(AccountLink).where(
             AccountLink.user_id == user.id,
             AccountLink.used_at.is_(None),
             AccountLink.expires_at > now,
         )
-        .values(expires_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    ).all()
+    for link in links:
+        link.expires_at = now
 
 
 def issue_link(

@@ -3,7 +3,8 @@ offered by many.
 
 Labels are compared by their folded key (`matching.labels.fold`). A core competence *covers* a
 need when their keys are equal, when the engine's label similarity
-(`matching.labels.string_similarity`, for labels sharing a word) reaches `string_threshold`,
+(`matching.labels.string_similarity`, for labels sharing a word) reaches STRING_THRESHOLD,
+when the core's label contains every word of the need's,
 or when the cosine of their stored competence vectors (one encoder's, as in the label
 suggestions) reaches `threshold`. A need is *open* for an organisation when no other
 organisation offers a covering core: its own offer does not count, it seeks a partner.
@@ -22,11 +23,11 @@ from sqlalchemy.orm import Session
 from app.curation.labels import _label_model, _label_vectors
 from app.embeddings import Encoder
 from app.models import Competence
-from matching.labels import fold, string_similarity
+from matching.labels import fold, group_labels, string_similarity
 
 NEED_KINDS = ("complementary", "peripheral")
 # cosine of two competence vectors from which a core counts as covering a need
-DEFAULT_THRESHOLD = 0.8
+DEFAULT_THRESHOLD = 0.7
 # the engine's label similarity from which a core counts as covering a need
 STRING_THRESHOLD = 0.9
 
@@ -42,7 +43,8 @@ class NeedGap(BaseModel):
 
 
 class CoreSupply(BaseModel):
-    label: str
+    label: str = Field(description="The group's most offered label")
+    labels: list[str] = Field(description="The core labels counted together (synonyms)")
     offered_by: int = Field(description="Organisations with this core competence")
     demanded_by: int = Field(description="Organisations with a need it covers")
 
@@ -91,18 +93,18 @@ def _keys(session: Session) -> dict[str, _Key]:
     return keys
 
 
-def _similarities(
+def _vectors(
     session: Session, need_labels: list[str], core_labels: list[str], encoder: Encoder | None
-) -> tuple[np.ndarray | None, str | None]:
-    """(n_needs, n_cores) cosines of the labels' stored vectors (0 without a vector), or None."""
-    if not need_labels or not core_labels:
-        return None, None
+) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """(n_needs, d) and (n_cores, d) unit rows of the labels' stored vectors (zero rows
+    without a vector), or None, and the encoder's name."""
+    if not need_labels and not core_labels:
+        return None, None, None
     model = _label_model(session, encoder)
     vectors = _label_vectors(session, [*need_labels, *core_labels], model)
     if vectors is None:
-        return None, None
-    needs, cores = vectors[: len(need_labels)], vectors[len(need_labels) :]
-    return needs @ cores.T, model
+        return None, None, None
+    return vectors[: len(need_labels)], vectors[len(need_labels) :], model
 
 
 def _string_pairs(need_keys: list[str], core_keys: list[str]) -> dict[int, dict[int, float]]:
@@ -115,7 +117,10 @@ def _string_pairs(need_keys: list[str], core_keys: list[str]) -> dict[int, dict[
     for i, key in enumerate(need_keys):
         candidates = {j for word in set(key.split()) for j in by_word.get(word, ())}
         for j in candidates:
-            value = string_similarity(key, core_keys[j])
+            # a core that names every word of the need offers it ("energieberatung" is
+            # covered by "energieberatung fur gebaude")
+            contained = set(key.split()) <= set(core_keys[j].split())
+            value = 1.0 if contained else string_similarity(key, core_keys[j])
             if value >= STRING_THRESHOLD:
                 found[i][j] = value
     return found
@@ -133,9 +138,15 @@ def gap_map(
     keys = _keys(session)
     need_keys = sorted(k for k, v in keys.items() if v.needers)
     core_keys = sorted(k for k, v in keys.items() if v.offerers)
-    cosines, model = _similarities(
-        session, [keys[k].label for k in need_keys], [keys[k].label for k in core_keys], encoder
+    core_labels = [keys[k].label for k in core_keys]
+    need_vectors, core_vectors, model = _vectors(
+        session, [keys[k].label for k in need_keys], core_labels, encoder
     )
+    cosines = (
+        need_vectors @ core_vectors.T
+        if need_vectors is not None and core_vectors is not None and need_keys and core_keys
+        else None
+    )  # (n_needs, n_cores)
     strings = _string_pairs(need_keys, core_keys)
     core_index = {k: j for j, k in enumerate(core_keys)}
     demand: dict[int, set[int]] = defaultdict(set)  # core -> organisations it would serve
@@ -177,15 +188,7 @@ def gap_map(
             )
         )
     gaps.sort(key=lambda g: (-g.open_for, -g.needed_by, g.label))
-    crowded = [
-        CoreSupply(
-            label=keys[key].label,
-            offered_by=len(keys[key].offerers),
-            demanded_by=len(demand.get(j, set()) - keys[key].offerers),
-        )
-        for j, key in enumerate(core_keys)
-        if len(keys[key].offerers) >= 2
-    ]
+    crowded = _crowded(keys, core_keys, core_labels, core_vectors, demand, threshold)
     crowded.sort(key=lambda c: (-c.offered_by, -c.demanded_by, c.label))
     organizations = {o for v in keys.values() for o in v.needers | v.offerers}
     return GapMap(
@@ -198,3 +201,35 @@ def gap_map(
         threshold=threshold,
         embedding_model=model,
     )
+
+
+def _crowded(
+    keys: dict[str, _Key],
+    core_keys: list[str],
+    core_labels: list[str],
+    core_vectors: np.ndarray | None,
+    demand: dict[int, set[int]],
+    threshold: float,
+) -> list[CoreSupply]:
+    """Cores offered by at least two organisations, synonyms counted together: the engine's
+    label groups (`matching.labels.group_labels`, spelling and vectors) at `threshold`."""
+    offers = [len(keys[k].offerers) for k in core_keys]
+    groups = group_labels(core_labels, offers, core_vectors, threshold=threshold, min_group=2)
+    members = [[m.index for m in g.members] for g in groups]
+    grouped = {i for group in members for i in group}
+    members += [[j] for j in range(len(core_keys)) if j not in grouped]
+    out = []
+    for group in members:
+        offerers = set().union(*(keys[core_keys[j]].offerers for j in group))
+        if len(offerers) < 2:
+            continue
+        demanders = set().union(*(demand.get(j, set()) for j in group))
+        out.append(
+            CoreSupply(
+                label=core_labels[group[0]],
+                labels=[core_labels[j] for j in group],
+                offered_by=len(offerers),
+                demanded_by=len(demanders - offerers),
+            )
+        )
+    return out
