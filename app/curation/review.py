@@ -20,13 +20,13 @@ from app.organizations import service as organization_service
 def unverified_organizations(
     session: Session, *, limit: int, offset: int
 ) -> tuple[list[CurationStatus], int]:
-    """Profiles no hub staff has verified yet, the longest unchanged first."""
+    """Profiles no hub staff has verified yet, the latest changed (or imported) first."""
     condition = Organization.verified_at.is_(None)
     total = session.scalar(select(func.count()).select_from(Organization).where(condition))
     rows = session.scalars(
         select(Organization)
         .where(condition)
-        .order_by(Organization.modified_at, Organization.id)
+        .order_by(Organization.modified_at.desc(), Organization.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
