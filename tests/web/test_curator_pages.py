@@ -1,0 +1,258 @@
+"""Hub staff's pages in-process: who opens them, the audit log's tables, the import's steps,
+the merge preview that writes nothing, verification, and the link page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth import invitations
+from app.auth.security import verify_password
+from app.models import Organization
+from app.models.curation import OrganizationMerge
+from app.models.invitation import LinkPurpose
+from app.models.user import Role
+from app.web.curator_imports import ImportJobs
+from app.web.session import SESSION_COOKIE
+from tests.app.conftest import Account, AccountFactory
+
+ROLES = ("anonymous", "member", "organizer", "curator", "admin")
+PAGES = (
+    "/curator",
+    "/curator/import",
+    "/curator/duplicates",
+    "/curator/labels",
+    "/curator/labels/suggestions",
+    "/curator/profiles",
+    "/curator/audit",
+    "/curator/onboarding",
+    "/curator/gaps",
+)
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+def _client(app: FastAPI, account: Account | None) -> TestClient:
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    if account is not None:
+        client.cookies.set(SESSION_COOKIE, account.token)
+    return client
+
+
+def _token(client: TestClient, path: str = "/curator") -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match is not None
+    return match.group(1)
+
+
+def _org(session: Session, name: str, **fields: object) -> int:
+    org = Organization(name=name, country="DE", **fields)
+    session.add(org)
+    session.flush()
+    return org.id
+
+
+@pytest.fixture
+def accounts(db_session: Session, make_account: AccountFactory) -> dict[str, Account | None]:
+    own = _org(db_session, "Eigene GmbH")
+    db_session.commit()
+    return {
+        "anonymous": None,
+        "member": make_account(Role.member, own),
+        "organizer": make_account(Role.organizer),
+        "curator": make_account(Role.curator),
+        "admin": make_account(Role.admin),
+    }
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_only_hub_staff_open_the_pages(
+    app: FastAPI, accounts: dict[str, Account | None], page: str
+) -> None:
+    seen = []
+    for role in ROLES:
+        with _client(app, accounts[role]) as client:
+            seen.append(client.get(page, headers={"accept": "text/html"}).status_code)
+    assert seen == [303, 403, 403, 200, 200]
+
+
+def test_curators_read_the_curation_tables_of_the_audit_log(
+    app: FastAPI, accounts: dict[str, Account | None]
+) -> None:
+    with _client(app, accounts["curator"]) as curator:
+        assert curator.get("/curator/audit?entity=users").status_code == 404
+        page = curator.get("/curator/audit").text
+        assert '<option value="users"' not in page
+        assert '<option value="organizations"' in page
+        # the accounts made for this test are in the log, but not shown to a curator
+        assert "<td>users</td>" not in page
+    with _client(app, accounts["admin"]) as admin:
+        listed = admin.get("/curator/audit?entity=users")
+        assert listed.status_code == 200
+        assert "<td>users</td>" in listed.text
+
+
+CSV = (
+    b"external_id,name,country,employees,core\n"
+    b"WEB-1,Webimport Eins GmbH,DE,12,Laserschneiden\n"
+    b"WEB-2,Webimport Zwei GmbH,DE,viele,Kantenbiegen\n"
+)
+
+
+def test_dry_run_then_partial_import(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    app.state.curator_imports = ImportJobs(
+        background=False, write_session=lambda: db_session, read_session=None
+    )
+    with _client(app, accounts["curator"]) as curator:
+        token = _token(curator, "/curator/import")
+        checked = curator.post(
+            "/curator/import",
+            data={"csrf_token": token},
+            files={"file": ("firms.csv", CSV, "text/csv")},
+        )
+        assert checked.status_code == 200
+        html = checked.text
+        assert "<td>3</td><td>WEB-2</td><td>employees</td>" in html
+        assert db_session.scalar(select(func.count()).select_from(Organization)) == 1
+        upload = re.search(r'action="/curator/import/([\w-]+)/run"', html)
+        assert upload is not None
+        assert 'name="mode" value="partial"' in html
+        assert 'name="mode" value="atomic"' not in html
+        started = curator.post(
+            f"/curator/import/{upload.group(1)}/run",
+            data={"csrf_token": token, "mode": "partial"},
+        )
+        assert started.status_code == 303
+        job = curator.get(started.headers["location"])
+        assert "Import finished." in job.text
+        # the upload is used up
+        again = curator.post(
+            f"/curator/import/{upload.group(1)}/run",
+            data={"csrf_token": token, "mode": "partial"},
+        )
+        assert again.status_code == 404
+    names = db_session.scalars(
+        select(Organization.name).where(Organization.external_id.is_not(None))
+    ).all()
+    assert names == ["Webimport Eins GmbH"]
+    # another account cannot follow the job
+    with _client(app, accounts["admin"]) as admin:
+        assert admin.get(started.headers["location"]).status_code == 404
+
+
+def test_a_file_that_cannot_be_read_is_named(
+    app: FastAPI, accounts: dict[str, Account | None]
+) -> None:
+    with _client(app, accounts["curator"]) as curator:
+        token = _token(curator, "/curator/import")
+        refused = curator.post(
+            "/curator/import",
+            data={"csrf_token": token},
+            files={"file": ("firms.xlsx", b"no workbook", "application/octet-stream")},
+        )
+        assert refused.status_code == 422
+        assert 'role="alert"' in refused.text
+
+
+def test_merge_preview_writes_nothing_and_the_merge_does(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    from app.models import Competence
+
+    keep = _org(
+        db_session,
+        "Doppel GmbH",
+        competences=[Competence(kind="core", label="Fräsen")],
+    )
+    merge = _org(
+        db_session,
+        "Doppel",
+        competences=[
+            Competence(kind="core", label="fräsen"),
+            Competence(kind="core", label="Drehen"),
+        ],
+    )
+    db_session.commit()
+    with _client(app, accounts["curator"]) as curator:
+        preview = curator.get(f"/curator/duplicates/merge?keep={keep}&merge={merge}")
+        assert preview.status_code == 200
+        assert "1 competence moves: Drehen" in preview.text
+        assert "1 competence is already there and is dropped: fräsen" in preview.text
+        assert db_session.get(Organization, merge) is not None
+        assert db_session.scalar(select(func.count()).select_from(OrganizationMerge)) == 0
+        assert curator.get(f"/curator/duplicates/merge?keep={keep}&merge={keep}").status_code == 409
+        token = _token(curator)
+        done = curator.post(
+            "/curator/duplicates/merge", data={"csrf_token": token, "keep": keep, "merge": merge}
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == "/curator/duplicates?merged=Doppel"
+    db_session.expire_all()
+    assert db_session.get(Organization, merge) is None
+    labels = db_session.scalars(
+        select(Competence.label)
+        .where(Competence.organization_id == keep)
+        .order_by(Competence.label)
+    ).all()
+    assert labels == ["Drehen", "Fräsen"]
+
+
+def test_verify_with_one_click(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    org = _org(db_session, "Ungeprüft KG")
+    db_session.commit()
+    curator_account = accounts["curator"]
+    assert curator_account is not None
+    with _client(app, curator_account) as curator:
+        token = _token(curator)
+        row = curator.post(
+            f"/curator/profiles/{org}/verify",
+            data={"csrf_token": token},
+            headers={"hx-request": "true"},
+        )
+        assert row.status_code == 200
+        assert row.text.startswith(f'<tr id="profile-{org}">')
+        assert f"by {curator_account.user.email} on" in row.text
+    db_session.expire_all()
+    verified = db_session.get(Organization, org)
+    assert verified is not None and verified.verified_by == curator_account.user.email
+
+
+def test_the_link_page_sets_the_password(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    member = accounts["member"]
+    curator = accounts["curator"]
+    assert member is not None and curator is not None
+    _link, secret = invitations.issue_link(
+        db_session, user=member.user, purpose=LinkPurpose.reset, issuer=curator.user
+    )
+    db_session.commit()
+    with _client(app, None) as browser:
+        page = browser.get(f"/welcome/{secret}")
+        assert page.status_code == 200
+        assert page.headers["referrer-policy"] == "no-referrer"
+        token = CSRF.search(page.text)
+        assert token is not None
+        form = {"csrf_token": token.group(1), "password": "Ganz-Neues-Passwort-1"}
+        assert (
+            browser.post(f"/welcome/{secret}", data={**form, "csrf_token": "0" * 64}).status_code
+            == 403
+        )
+        differ = browser.post(f"/welcome/{secret}", data={**form, "repeat": "anders-als-oben-1"})
+        assert differ.status_code == 422
+        done = browser.post(f"/welcome/{secret}", data={**form, "repeat": form["password"]})
+        assert done.status_code == 303
+        assert done.headers["location"] == "/login?welcome=1"
+        assert browser.get(f"/welcome/{secret}").status_code == 404
+        assert browser.get("/welcome/kml_unknown").status_code == 404
+    db_session.refresh(member.user)
+    assert member.user.password_hash is not None
+    assert verify_password(member.user.password_hash, "Ganz-Neues-Passwort-1")
