@@ -101,3 +101,30 @@ def test_gap_api_is_for_staff(
     assert member.get("/api/v1/curation/gaps").status_code == 403
     assert client_for(None).get("/api/v1/curation/gaps").status_code == 401
     assert curator.get("/api/v1/curation/gaps", params={"threshold": 0.2}).status_code == 422
+
+
+def test_vectors_make_a_cover_without_a_shared_word(
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    """ "Pulverlackierungen" and "Pulverlackierung" share no word: only the vectors join them."""
+    for name, kind, label in (
+        ("X", "core", "Pulverlackierungen"),
+        ("Y", "complementary", "Pulverlackierung"),
+    ):
+        organization_service.create_organization(
+            db_session,
+            data=OrganizationCreate.model_validate(
+                {"name": name, "country": "DE", "competences": [{"kind": kind, "label": label}]}
+            ),
+            encoder=encoder,
+        )
+    db_session.commit()
+    # the hashing encoder's cosine of the two is 0.6137
+    covered = gaps.gap_map(db_session, encoder=encoder, threshold=0.6)
+    assert covered.open_needs == 0
+    strict = gaps.gap_map(db_session, encoder=encoder, threshold=0.7)
+    assert [(g.label, g.open_for, g.nearest_core) for g in strict.gaps] == [
+        ("Pulverlackierung", 1, "Pulverlackierungen")
+    ]
+    assert strict.gaps[0].nearest_similarity == 0.6137
