@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +32,7 @@ def test_invitation_stores_only_the_hash_and_sets_the_password_once(
     db_session: Session, make_account: AccountFactory, organization_id: int
 ) -> None:
     curator = make_account(Role.curator).user
-    user, link, secret = invitations.invite_member(
+    user, _link, secret = invitations.invite_member(
         db_session,
         organization_id=organization_id,
         email=" Neu@Rollenwerk.example ",
