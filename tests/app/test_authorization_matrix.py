@@ -65,6 +65,7 @@ LOGIN_PASSWORD = "matrix password 1"
 PENDING_PREFIXES: tuple[str, ...] = ()
 # modules with the rows (and world objects) of further domains
 MATRIX_PARTS: tuple[str, ...] = (
+    "tests.app.auth.onboarding_matrix",
     "tests.app.cooperation.matrix",
     "tests.app.curation.labels_matrix",
     "tests.app.privacy.matrix",
@@ -265,13 +266,14 @@ def _app_routes(app: FastAPI) -> list[tuple[str, str]]:
     except ImportError:  # FastAPI versions that keep a flat route list
         routes = list(app.routes)
     # the web pages (app.web) take a session cookie, not a bearer token: their own access
-    # table is tests/web/test_page_access.py
+    # tables are tests/web/test_page_access.py and tests/web/test_curator_pages.py
     found = {
         (method, route.path)
         for route in routes
         for method in (getattr(route, "methods", None) or ())
         if method != "HEAD"
-        and getattr(getattr(route, "endpoint", None), "__module__", "") != "app.web.router"
+        and getattr(getattr(route, "endpoint", None), "__module__", "")
+        not in ("app.web.router", "app.web.curator")
     }
     return sorted(found, key=lambda r: (r[1], r[0]))
 
