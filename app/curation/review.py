@@ -14,6 +14,7 @@ from app.errors import Conflict
 from app.models import Organization
 from app.models.event import Participant
 from app.models.user import User
+from app.organizations import repository as organization_repository
 from app.organizations import service as organization_service
 
 
@@ -102,6 +103,13 @@ def merge_preview(session: Session, *, keep_id: int, merge_id: int, user: User) 
         )
     keep = organization_service.get_organization(session, organization_id=keep_id)
     merged = organization_service.get_organization(session, organization_id=merge_id)
+    # each load refreshes the other when they are linked, unloading its collections: load
+    # both once more, so whatever is missing is filled in (as the merge itself does)
+    session.scalars(
+        select(Organization)
+        .where(Organization.id.in_([keep.id, merged.id]))
+        .options(*organization_repository.full_profile())
+    ).all()
     keep_side, merge_side = _side(session, keep), _side(session, merged)
     have = {(kind, label.casefold()) for kind, label in keep_side.competences}
     moving: list[tuple[str, str]] = []

@@ -163,7 +163,7 @@ def test_a_file_that_cannot_be_read_is_named(
 def test_merge_preview_writes_nothing_and_the_merge_does(
     app: FastAPI, accounts: dict[str, Account | None], db_session: Session
 ) -> None:
-    from app.models import Competence
+    from app.models import Competence, KnownRelationship
 
     keep = _org(
         db_session,
@@ -178,12 +178,28 @@ def test_merge_preview_writes_nothing_and_the_merge_does(
             Competence(kind="core", label="Drehen"),
         ],
     )
+    # the two are linked: loading one refreshes the other
+    db_session.add_all(
+        [
+            KnownRelationship(
+                organization_id=keep, type="partner", name="Doppel", related_organization_id=merge
+            ),
+            KnownRelationship(
+                organization_id=merge,
+                type="partner",
+                name="Doppel GmbH",
+                related_organization_id=keep,
+            ),
+        ]
+    )
     db_session.commit()
+    db_session.expire_all()
     with _client(app, accounts["curator"]) as curator:
         preview = curator.get(f"/curator/duplicates/merge?keep={keep}&merge={merge}")
         assert preview.status_code == 200
         assert "1 competence moves: Drehen" in preview.text
         assert "1 competence is already there and is dropped: fräsen" in preview.text
+        assert "2 relationships are dropped as repeats" in preview.text
         assert db_session.get(Organization, merge) is not None
         assert db_session.scalar(select(func.count()).select_from(OrganizationMerge)) == 0
         assert curator.get(f"/curator/duplicates/merge?keep={keep}&merge={keep}").status_code == 409

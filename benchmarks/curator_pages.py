@@ -1,0 +1,131 @@
+"""Server time of the hub staff's pages on the demo data.
+
+    python -m benchmarks.curator_pages [--encoder hashing] [--runs 10] [--no-write]
+
+A fresh SQLite database gets the migrations and the demo data (`koopmatch seed`, with the
+chosen encoder); the app then answers each page `--runs` times in-process (no network), signed
+in as the demo admin, after one warm-up request. The member pages' goal of 300 ms is the
+yardstick; the table gives median and 90th percentile. Results go to
+benchmarks/results/curator_pages.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "curator_pages.md"
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [
+    "/curator/import",
+    "/curator/duplicates",
+    "/curator/duplicates/merge?keep=1&merge=2",
+    "/curator/labels",
+    "/curator/labels/suggestions",
+    "/curator/profiles",
+    "/curator/audit",
+    "/curator/onboarding?organization_id=1",
+    "/curator/gaps",
+]
+GOAL_MS = 300.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--encoder", default="hashing")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    database = Path(tempfile.mkdtemp(prefix="km-curator-bench-")) / "bench.db"
+    env = {
+        **os.environ,
+        "KOOPMATCH_DATABASE_URL": f"sqlite:///{database}",
+        "KOOPMATCH_EMBEDDING_MODEL": args.encoder,
+        "KOOPMATCH_ENVIRONMENT": "development",
+    }
+    for command in ("migrate", "seed"):
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", command],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+    os.environ.update({k: v for k, v in env.items() if k.startswith("KOOPMATCH_")})
+
+    from fastapi.testclient import TestClient
+
+    from app.auth.service import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
+    from app.main import create_app
+
+    rows = []
+    load_before = os.getloadavg()[0]
+    with TestClient(create_app()) as client:
+        form = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form)
+        assert token is not None
+        signed_in = client.post(
+            "/login",
+            data={
+                "email": DEMO_ADMIN_EMAIL,
+                "password": DEMO_ADMIN_PASSWORD,
+                "csrf_token": token.group(1),
+            },
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        for page in PAGES:
+            assert client.get(page).status_code == 200, page
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                response = client.get(page)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, page
+            times.sort()
+            rows.append(
+                (
+                    page,
+                    statistics.median(times),
+                    times[int(0.9 * (len(times) - 1))],
+                    len(response.content),
+                )
+            )
+
+    lines = [
+        "# Server time of the hub staff's pages",
+        "",
+        f"`python -m benchmarks.curator_pages --encoder {args.encoder} --runs {args.runs}` on "
+        f"{dt.date.today().isoformat()}: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores (shared with other work), SQLite, the demo data "
+        "(170 organisations), signed in as the demo admin; in-process requests, no network. "
+        "Yardstick: the member pages' 300 ms.",
+        f"Load average (1 min) of the shared machine: {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after the measurements.",
+        "",
+        "| page | median ms | p90 ms | bytes | within 300 ms |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for page, median, p90, size in rows:
+        lines.append(
+            f"| `{page}` | {median:.1f} | {p90:.1f} | {size} | {'yes' if p90 <= GOAL_MS else 'no'} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
