@@ -272,3 +272,47 @@ def test_the_link_page_sets_the_password(
     db_session.refresh(member.user)
     assert member.user.password_hash is not None
     assert verify_password(member.user.password_hash, "Ganz-Neues-Passwort-1")
+
+
+def test_rename_and_merge_labels(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    from app.models import Competence
+    from app.models.curation import CompetenceSynonym
+
+    first = _org(db_session, "Eins GmbH", competences=[Competence(kind="core", label="CNC-Fräsen")])
+    second = _org(
+        db_session, "Zwei GmbH", competences=[Competence(kind="core", label="CNC Fraesen")]
+    )
+    db_session.commit()
+    with _client(app, accounts["curator"]) as curator:
+        listed = curator.get("/curator/labels?q=fr").text
+        assert '<th scope="row">CNC-Fräsen</th>' in listed
+        token = _token(curator)
+        renamed = curator.post(
+            "/curator/labels/rename",
+            data={"csrf_token": token, "label": "CNC Fraesen", "new_label": "CNC-Fräsen"},
+        )
+        assert renamed.status_code == 303
+        assert renamed.headers["location"] == "/curator/labels?done=CNC-Fr%C3%A4sen%7C1%7C1"
+        merged = curator.post(
+            "/curator/labels/merge",
+            data={"csrf_token": token, "canonical": "Fräsen", "label": ["CNC-Fräsen"]},
+        )
+        assert merged.status_code == 303
+        assert (
+            curator.post(
+                "/curator/labels/merge", data={"csrf_token": token, "canonical": "", "label": []}
+            ).status_code
+            == 422
+        )
+    db_session.expire_all()
+    labels = db_session.scalars(
+        select(Competence.label)
+        .where(Competence.organization_id.in_([first, second]))
+        .order_by(Competence.organization_id)
+    ).all()
+    assert labels == ["Fräsen", "Fräsen"]
+    # both spellings fold to one key, which now leads to the canonical label
+    synonyms = db_session.execute(select(CompetenceSynonym.key, CompetenceSynonym.canonical)).all()
+    assert [tuple(s) for s in synonyms] == [("cnc fraesen", "Fräsen")]
