@@ -31,6 +31,7 @@ from app.imports.parsing import ImportFileError
 from app.imports.service import ImportReport, ReadFile, read_file, write_import
 from app.models.invitation import LinkPurpose
 from app.models.user import Role, User
+from app.organizations import service as organization_service
 from app.privacy import service as privacy_service
 from app.privacy.repository import AuditQuery
 from app.web import policy
@@ -350,9 +351,7 @@ def verify(
     """Verification with one click: the row says who verified it and when."""
     if not 1 <= organization_id <= MAX_ID:
         raise NotFound("No such organisation.")
-    organization = curation_service.organization_service.get_organization(
-        session, organization_id=organization_id
-    )
+    organization = organization_service.get_organization(session, organization_id=organization_id)
     status = curation_service.verify(session, organization=organization, user=user)
     finish(session)
     if request.headers.get("hx-request") == "true":
