@@ -226,3 +226,22 @@ def test_reset_api_rules(
     assert (
         client_for(None).post(f"/api/v1/users/{member.user.id}/password-reset").status_code == 401
     )
+
+
+def test_erasing_the_organisation_takes_its_links_along(
+    db_session: Session, make_account: AccountFactory, organization_id: int
+) -> None:
+    from sqlalchemy import func
+
+    from app.privacy import service as privacy_service
+
+    curator = make_account(Role.curator).user
+    invitations.invite_member(
+        db_session, organization_id=organization_id, email="e@r.example", name="E", issuer=curator
+    )
+    db_session.commit()
+    organization = db_session.get(Organization, organization_id)
+    assert organization is not None
+    privacy_service.erase_organization(db_session, organization=organization)
+    db_session.commit()
+    assert db_session.scalar(select(func.count()).select_from(AccountLink)) == 0
