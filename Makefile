@@ -34,8 +34,8 @@ test-sqlite: $(STAMP) chromium
 	$(BIN)/pytest -q -k "not postgresql"
 
 messages: $(STAMP)  ## re-extract the pages' strings into the German and English catalogues
-	$(BIN)/pybabel extract -F app/web/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o app/web/locale/messages.pot .
-	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale --no-location --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F app/web/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -w 100 -o app/web/locale/messages.pot .
+	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale -w 100 --no-fuzzy-matching --ignore-obsolete
 	rm app/web/locale/messages.pot
 
 lint: $(STAMP)
