@@ -31,6 +31,7 @@ from app.text_types import reject_control_characters
 from app.unit_of_work import register_error_handlers as register_database_error_handlers
 from app.web.docs import router as docs_router
 from app.web.headers import SecurityHeadersMiddleware
+from app.web.organizer import router as organizer_router
 from app.web.rendering import STATIC, error_page, wants_page
 from app.web.router import router as web_router
 
@@ -125,5 +126,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(privacy_router)
     app.include_router(docs_router)
     app.include_router(web_router)
+    app.include_router(organizer_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
