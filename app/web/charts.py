@@ -14,7 +14,7 @@ from typing import Protocol
 WIDTH = 640
 BAR_HEIGHT = 26
 BAR_GAP = 10
-LABEL_WIDTH = 200
+LABEL_WIDTH = 250
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +42,7 @@ from app.models.event import Event, EventSchedule
 from app.models.user import User
 from app.organizations import service as organization_service
 from app.organizations.repository import OrganizationQuery
-from app.web import charts, forms
+from app.web import charts, forms, participant_import
 from app.web.deps import PageUser, SignedInForm
 from app.web.rendering import WebRoute, redirect, render
 
@@ -369,7 +369,9 @@ def set_tables(
 # ---------------------------------------------------------------- participants
 
 
-def _search(session: Session, user: User, q: str) -> list[dict[str, Any]]:
+def _search(
+    session: Session, user: User, q: str, limit: int = SEARCH_LIMIT
+) -> list[dict[str, Any]]:
     """Organisations whose name the organiser sees, matching ``q`` (the API's rules)."""
     staff = is_staff(user)
     query = OrganizationQuery(
@@ -378,9 +380,7 @@ def _search(session: Session, user: User, q: str) -> list[dict[str, Any]]:
         restrict_text=not staff,
         order_by_name=True,
     )
-    items, _ = organization_service.list_organizations(
-        session, query=query, limit=SEARCH_LIMIT, offset=0
-    )
+    items, _ = organization_service.list_organizations(session, query=query, limit=limit, offset=0)
     summaries = organization_service.organization_summaries(session, user=user, organizations=items)
     return [
         {"id": s.id, "name": s.name, "public": o.visibility == "public", "region": s.region}
@@ -411,6 +411,7 @@ def _participants_context(
         "registered": {p["organization_id"] for p in participants},
         "errors": {},
         "notice": None,
+        "report": None,
         **extra,
     }
 
@@ -477,6 +478,70 @@ def register(
         return _participants_failed(request, session, user, event_id, exc)
     finish(session)
     return redirect(request, f"/events/{event_id}/participants?done={done}")
+
+
+@router.post("/{event_id}/participants/import", dependencies=[SignedInForm])
+async def import_list(
+    request: Request,
+    session: SessionDep,
+    user: ManagerUser,
+    event: EventDep,
+    file: Annotated[UploadFile, File()],
+    check_only: Annotated[str | None, Form(max_length=5)] = None,
+) -> Response:
+    """A participant list (CSV or XLSX): checked row by row, stored only when every row is."""
+    data = await file.read(participant_import.MAX_BYTES + 1)
+    return await _run_sync(
+        _import_list, request, session, user, event, data, file.filename or "", check_only
+    )
+
+
+def _import_list(
+    request: Request,
+    session: Session,
+    user: User,
+    event: Event,
+    data: bytes,
+    filename: str,
+    check_only: str | None,
+) -> Response:
+    event_id = event.id
+
+    def find(name: str) -> list[int]:
+        wanted = name.strip().casefold()
+        return [
+            r["id"] for r in _search(session, user, name, 200) if r["name"].casefold() == wanted
+        ]
+
+    try:
+        rows = participant_import.read_rows(data, filename)
+    except participant_import.FileProblem as exc:
+        return _page(
+            request,
+            "participants.html",
+            user,
+            event,
+            "participants",
+            _participants_context(session, event, user, errors={"file": str(exc)}),
+            status_code=422,
+        )
+    report = participant_import.import_participants(
+        session, event=event, user=user, rows=rows, find=find, check_only=check_only is not None
+    )
+    if report.stored:
+        finish(session)
+    else:
+        session.rollback()
+    event = service.get_event(session, event_id=event_id)
+    return _page(
+        request,
+        "participants.html",
+        user,
+        event,
+        "participants",
+        _participants_context(session, event, user, report=report),
+        status_code=422 if report.problems else 200,
+    )
 
 
 @router.post("/{event_id}/participants/{participant_id}/people", dependencies=[SignedInForm])
@@ -591,6 +656,15 @@ def requests_page(
         for m in service.schedule_out(session, event=event, row=row).meetings:
             booked.update((m.person_a_id, m.person_b_id))
     waiting = [p for p in people.values() if p.id not in booked and not p.no_show]
+    per_person: dict[int, Counter[str]] = defaultdict(Counter)
+    for r in requests:
+        per_person[r.from_person_id]["sent"] += 1
+        per_person[r.to_person_id]["received"] += 1
+        if r.status == "accepted":
+            per_person[r.from_person_id]["accepted"] += 1
+            per_person[r.to_person_id]["accepted"] += 1
+        elif r.status == "requested":
+            per_person[r.to_person_id]["pending"] += 1
     return _page(
         request,
         "requests.html",
@@ -606,6 +680,7 @@ def requests_page(
             "waiting": waiting,
             "mailing": "\n".join(f"{p.name} <{p.email}>" if p.email else p.name for p in waiting),
             "has_schedule": row is not None,
+            "per_person": per_person,
         },
     )
 

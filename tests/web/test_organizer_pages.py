@@ -213,3 +213,68 @@ def test_event_setup_forms_store_and_refuse(app: FastAPI, world: dict, db_sessio
         event.allow_competitors,
         event.registration_open,
     ) == ("Börse 2031", "Messe Süd", "Europe/Vienna", 6, 2, False, True)
+
+
+def test_a_participant_list_is_checked_row_by_row_and_stored_whole(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id, orgs = world["event"], world["orgs"]
+    url = f"/events/{event_id}/participants/import"
+    bad = (
+        "Organisation;Name;E-Mail;Rolle\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada Sichtbar;ada@sichtbar.example;CEO\r\n"
+        "Zeigwerk Verborgen GmbH;Bert;bert@verborgen.example;\r\n"
+        "Zeigwerk Mitglieder GmbH;Cleo;cleo@mitglieder.example;\r\n"
+        "Zeigwerk Sichtbar GmbH;Dora;not-an-address;\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada again;ada@sichtbar.example;\r\n"
+    )
+    good = (
+        "Organisation;Name;E-Mail;Rolle\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada Sichtbar;ada@sichtbar.example;CEO\r\n"
+        "zeigwerk sichtbar gmbh;Emil Sichtbar;emil@sichtbar.example;\r\n"
+    )
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+
+        def send(body: str, check_only: bool) -> tuple[int, list[tuple[str, str, str]]]:
+            data = {"csrf_token": token, **({"check_only": "yes"} if check_only else {})}
+            answer = client.post(
+                url, data=data, files={"file": ("list.csv", body.encode(), "text/csv")}
+            )
+            rows = re.findall(
+                r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", answer.text
+            )
+            return answer.status_code, rows
+
+        # the hidden name is not found: the organiser may not see it
+        status, rows = send(bad, check_only=False)
+        assert status == 422
+        assert [(line, field) for line, field, _ in rows] == [
+            ("3", "organisation"),
+            ("4", "organisation"),
+            ("5", "email"),
+            ("6", "email"),
+        ]
+        assert [reason for _, _, reason in rows][:2] == [
+            "no organisation with this name",
+            "not public: invite it instead",
+        ]
+        assert rows[3][2] == "already registered"
+        assert send(good, check_only=True) == (200, [])
+        db_session.expire_all()
+        assert (
+            db_session.scalars(select(Participant).where(Participant.event_id == event_id)).all()
+            == []
+        )
+        assert send(good, check_only=False) == (200, [])
+    db_session.expire_all()
+    participant = db_session.scalars(
+        select(Participant).where(Participant.event_id == event_id)
+    ).one()
+    assert participant.organization_id == orgs["shown"]
+    event = event_service.get_event(db_session, event_id=event_id)
+    stored = event_service.get_participant(db_session, event=event, participant_id=participant.id)
+    assert [(p.name, p.email, p.role) for p in stored.people] == [
+        ("Ada Sichtbar", "ada@sichtbar.example", "CEO"),
+        ("Emil Sichtbar", "emil@sichtbar.example", None),
+    ]
