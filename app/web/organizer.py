@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -53,6 +54,8 @@ TABS = ("setup", "participants", "requests", "schedule", "day", "exports", "figu
 # the time limit a page's solve gets unless the organiser picks another one
 DEFAULT_TIME_LIMIT = ScheduleRequest.model_fields["time_limit"].default
 SEARCH_LIMIT = 20
+# one runner per app, so computations run one at a time
+_RUNNER_LOCK = threading.Lock()
 
 
 def manager_user(user: PageUser) -> User:
@@ -76,15 +79,16 @@ EventDep = Annotated[Event, Depends(valid_event)]
 def runner(request: Request) -> jobs.ScheduleRunner:
     """The process's runner of schedule computations, made on first use."""
     state = request.app.state
-    found: jobs.ScheduleRunner | None = getattr(state, "schedule_runner", None)
-    if found is None:
-        found = jobs.ScheduleRunner(
-            reader=get_sessionmaker(),
-            writer=get_sessionmaker(writes=True),
-            cache=state.match_index,
-            encoder=getattr(state, "encoder", None),
-        )
-        state.schedule_runner = found
+    with _RUNNER_LOCK:
+        found: jobs.ScheduleRunner | None = getattr(state, "schedule_runner", None)
+        if found is None:
+            found = jobs.ScheduleRunner(
+                reader=get_sessionmaker(),
+                writer=get_sessionmaker(writes=True),
+                cache=state.match_index,
+                encoder=getattr(state, "encoder", None),
+            )
+            state.schedule_runner = found
     return found
 
 
