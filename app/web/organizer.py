@@ -669,6 +669,11 @@ def requests_page(
             per_person[r.to_person_id]["accepted"] += 1
         elif r.status == "requested":
             per_person[r.to_person_id]["pending"] += 1
+    per_organization: dict[str, Counter[str]] = defaultdict(Counter)
+    for person_id, counts in per_person.items():
+        person = people.get(person_id)
+        if person is not None:
+            per_organization[person.organization].update(counts)
     return _page(
         request,
         "requests.html",
@@ -685,6 +690,8 @@ def requests_page(
             "mailing": "\n".join(f"{p.name} <{p.email}>" if p.email else p.name for p in waiting),
             "has_schedule": row is not None,
             "per_person": per_person,
+            "per_organization": per_organization,
+            "organizations": sorted(participants.values()),
         },
     )
 

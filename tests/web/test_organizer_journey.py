@@ -269,6 +269,11 @@ def test_organiser_journey(
     # --- requests and preferences; nobody but the accepted pair has a meeting yet
     _tab(page, t, "requests")
     assert page.get_by_role("heading", name=t["no_meeting"]).is_visible()
+    # per organisation: sent, received, waiting for an answer, accepted
+    first_org = page.locator("#perorg-h ~ table tbody tr").filter(
+        has=page.get_by_role("rowheader", name=ORGANISATIONS[0], exact=True)
+    )
+    assert first_org.locator("td").all_inner_texts() == ["1", "0", "0", "1"]
     waiting = page.locator("#mailing").input_value().splitlines()
     assert waiting == [
         f"Person 3 {lang} <person3-{lang}@journey.example>",
