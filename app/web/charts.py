@@ -15,6 +15,8 @@ WIDTH = 640
 BAR_HEIGHT = 26
 BAR_GAP = 10
 LABEL_WIDTH = 250
+# room left and right of a timeline for the first and last hour's label
+MARGIN = 30
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,10 @@ def timeline(slots: Sequence[LocalSlot]) -> Timeline | None:
     origin = first.replace(minute=0, second=0, microsecond=0)
     end = last if last.minute == 0 else last.replace(minute=0) + dt.timedelta(hours=1)
     span = max(1.0, (end - origin).total_seconds())
-    scale = (WIDTH - 20) / span
+    scale = (WIDTH - 2 * MARGIN) / span
 
     def x(t: dt.datetime) -> float:
-        return round(10 + (t - origin).total_seconds() * scale, 1)
+        return round(MARGIN + (t - origin).total_seconds() * scale, 1)
 
     blocks = [
         Block(

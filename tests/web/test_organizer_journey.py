@@ -148,12 +148,16 @@ def _organiser(server: LiveServer, lang: str) -> str:
     return email
 
 
-def _check(page: Any, lang: str, name: str | None = None) -> None:
-    """axe-core on the page; optionally a screenshot for the README (SQLite run only)."""
+def _check(page: Any, lang: str, name: str | None = None, at: str | None = None) -> None:
+    """axe-core on the page; optionally a screenshot for the README (SQLite run only), from
+    the top or from the element ``at``."""
     assert axe_violations(page) == [], page.url
     if name is not None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.evaluate("window.scrollTo(0, 0)")
+        if at is None:
+            page.evaluate("window.scrollTo(0, 0)")
+        else:
+            page.locator(at).evaluate("e => e.scrollIntoView()")
         page.screenshot(path=str(SCREENSHOTS / f"{lang}-organizer-{name}.png"), full_page=False)
 
 
@@ -231,7 +235,7 @@ def test_organiser_journey(
     page.get_by_label(t["tables"]).fill("2")
     page.get_by_role("button", name=t["set_tables"]).click()
     page.wait_for_url(re.compile(r"saved=tables"))
-    _check(page, lang, "setup" if shots else None)
+    _check(page, lang, "setup" if shots else None, at="#slots-h")
     with Session(live_server.engine) as session:
         event = session.get(Event, event_id)
         assert event is not None

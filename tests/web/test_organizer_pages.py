@@ -278,3 +278,36 @@ def test_a_participant_list_is_checked_row_by_row_and_stored_whole(
         ("Ada Sichtbar", "ada@sichtbar.example", "CEO"),
         ("Emil Sichtbar", "emil@sichtbar.example", None),
     ]
+
+
+def test_the_timeline_and_bars_are_drawn_to_scale() -> None:
+    from app.web import charts
+    from app.web.organizer import SlotView
+
+    day = dt.date(2031, 3, 12)
+
+    def at(hour: int, minute: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute))
+
+    slots = [
+        SlotView(1, day, at(9, 0), at(9, 30), 0),
+        SlotView(2, day, at(9, 30), at(10, 0), 1),
+        SlotView(3, day, at(10, 30), at(11, 0), 2),
+    ]
+    line = charts.timeline(slots)
+    assert line is not None
+    # 09:00 to 11:00 over 640 units with 30 on either side: 290 units an hour
+    assert line.ticks == [(30.0, "09:00"), (320.0, "10:00"), (610.0, "11:00")]
+    assert [(b.x, b.width, b.label) for b in line.blocks] == [
+        (30.0, 143.0, "09:00–09:30"),
+        (175.0, 143.0, "09:30–10:00"),
+        (465.0, 143.0, "10:30–11:00"),
+    ]
+    assert charts.timeline([]) is None
+    chart = charts.bars([("held", 6), ("missed", 3), ("none", 0)], title_id="f")
+    assert [(b.key, b.value, b.y, b.width) for b in chart.bars] == [
+        ("held", 6, 0, 330),
+        ("missed", 3, 36, 165),
+        ("none", 0, 72, 0),
+    ]
+    assert (chart.total, chart.height) == (9, 108)
