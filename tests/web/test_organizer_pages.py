@@ -311,3 +311,51 @@ def test_the_timeline_and_bars_are_drawn_to_scale() -> None:
         ("none", 0, 72, 0),
     ]
     assert (chart.total, chart.height) == (9, 108)
+
+
+def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
+    from app.events.schemas import ParticipantCreate, PersonIn, SlotGeneration
+
+    event = event_service.get_event(db_session, event_id=world["event"])
+    event_service.generate_slots(
+        db_session,
+        event=event,
+        data=SlotGeneration(
+            date=dt.date(2031, 5, 6), start=dt.time(9), end=dt.time(10, 30), slot_minutes=30
+        ),
+    )
+    participant = event_service.register_participant(
+        db_session,
+        event=event,
+        data=ParticipantCreate(
+            organization_id=world["orgs"]["shown"],
+            people=[PersonIn(name="Ada", email="ada@sichtbar.example")],
+        ),
+    )
+    db_session.commit()
+    slots = [s.id for s in event_service.list_slots(db_session, event=event)]
+    person_id, participant_id, event_id = participant.people[0].id, participant.id, event.id
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        saved = client.post(
+            f"/events/{event_id}/people/{person_id}/unavailable",
+            data={"csrf_token": token, "slot": [str(slots[0]), str(slots[2])]},
+        )
+        assert saved.headers["location"] == f"/events/{event_id}/participants?done=availability"
+        added = client.post(
+            f"/events/{event_id}/participants/{participant_id}/people",
+            data={"csrf_token": token, "name": "Emil", "email": "emil@sichtbar.example"},
+        )
+        assert added.status_code == 303
+        again = client.post(
+            f"/events/{event_id}/participants/{participant_id}/people",
+            data={"csrf_token": token, "name": "Emil 2", "email": "emil@sichtbar.example"},
+        )
+        assert again.status_code == 409
+        page = client.get(f"/events/{event_id}/participants")
+        assert "2 slots unavailable" in page.text
+    db_session.expire_all()
+    person = event_service.get_person(db_session, event=event, person_id=person_id)
+    assert event_service.unavailable_of(db_session, person=person) == {slots[0], slots[2]}
+    stored = event_service.get_participant(db_session, event=event, participant_id=participant_id)
+    assert [p.email for p in stored.people] == ["ada@sichtbar.example", "emil@sichtbar.example"]
