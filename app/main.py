@@ -34,6 +34,7 @@ from app.unit_of_work import register_error_handlers as register_database_error_
 from app.web.curator import router as curator_web_router
 from app.web.docs import router as docs_router
 from app.web.headers import SecurityHeadersMiddleware
+from app.web.organizer import router as organizer_router
 from app.web.rendering import STATIC, error_page, wants_page
 from app.web.router import router as web_router
 
@@ -131,5 +132,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(docs_router)
     app.include_router(web_router)
     app.include_router(curator_web_router)
+    app.include_router(organizer_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

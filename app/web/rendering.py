@@ -49,6 +49,7 @@ NAVIGATION = (
     ("/requests", N_("Cooperation requests")),
     ("/profile", N_("Our profile")),
     ("/my-data", N_("My data")),
+    ("/events", N_("Events")),
 )
 
 

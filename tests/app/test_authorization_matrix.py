@@ -257,6 +257,10 @@ for _part in _PARTS:
     ROUTES.update(_part.ROUTES)
 
 
+# modules of pages (session cookie, not bearer token); their access tables are in tests/web
+WEB_PAGE_MODULES = frozenset({"app.web.router", "app.web.organizer", "app.web.curator"})
+
+
 def _app_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every route, including those of included routers; HEAD left out."""
     try:
@@ -272,8 +276,7 @@ def _app_routes(app: FastAPI) -> list[tuple[str, str]]:
         for route in routes
         for method in (getattr(route, "methods", None) or ())
         if method != "HEAD"
-        and getattr(getattr(route, "endpoint", None), "__module__", "")
-        not in ("app.web.router", "app.web.curator")
+        and getattr(getattr(route, "endpoint", None), "__module__", "") not in WEB_PAGE_MODULES
     }
     return sorted(found, key=lambda r: (r[1], r[0]))
 

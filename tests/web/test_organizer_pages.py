@@ -1,0 +1,361 @@
+"""The organiser's pages in-process: who may open them, what the search shows, what is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.events import service as event_service
+from app.events.schemas import EventCreate
+from app.models import Organization
+from app.models.event import Event, EventInvitation, Participant
+from app.models.user import Role
+from app.web.session import SESSION_COOKIE
+from tests.app.conftest import Account, AccountFactory
+
+ROLES = ("anonymous", "member", "curator", "organizer", "admin")
+# status per role; 303 sends anonymous callers to sign in
+PAGES = {
+    "/events": "303 403 403 200 200",
+    "/events/{event}": "303 403 403 200 200",
+    "/events/{event}/participants": "303 403 403 200 200",
+    "/events/{event}/requests": "303 403 403 200 200",
+    "/events/{event}/schedule": "303 403 403 200 200",
+    "/events/{event}/day": "303 403 403 200 200",
+    "/events/{event}/exports": "303 403 403 200 200",
+    "/events/{event}/figures": "303 403 403 200 200",
+    "/events/{event}/exports/table-plan.csv": "303 403 403 404 404",
+    "/events/999999": "303 403 403 404 404",
+}
+
+
+def _organization(session: Session, name: str, visibility: str, name_level: str | None) -> int:
+    org = Organization(
+        name=name,
+        visibility=visibility,
+        country="DE",
+        cooperation_interests=[],
+        competences=[],
+        disclosure={"name": name_level} if name_level else {},
+    )
+    session.add(org)
+    session.flush()
+    return org.id
+
+
+@pytest.fixture
+def world(db_session: Session, make_account: AccountFactory) -> dict[str, object]:
+    event = event_service.create_event(
+        db_session,
+        data=EventCreate(name="Börse", timezone="Europe/Berlin", dates=[dt.date(2031, 5, 6)]),
+    )
+    member_org = _organization(db_session, "Mitglied GmbH", "public", "members")
+    orgs = {
+        "shown": _organization(db_session, "Zeigwerk Sichtbar GmbH", "public", "members"),
+        "hidden": _organization(db_session, "Zeigwerk Verborgen GmbH", "public", None),
+        "members": _organization(db_session, "Zeigwerk Mitglieder GmbH", "members", "members"),
+    }
+    db_session.commit()
+    return {
+        "event": event.id,
+        "orgs": orgs,
+        "accounts": {
+            "anonymous": None,
+            "member": make_account(Role.member, member_org),
+            "curator": make_account(Role.curator),
+            "organizer": make_account(Role.organizer),
+            "admin": make_account(Role.admin),
+        },
+    }
+
+
+def _client(app: FastAPI, account: Account | None) -> TestClient:
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    if account is not None:
+        client.cookies.set(SESSION_COOKIE, account.token)
+    return client
+
+
+def _token(client: TestClient) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/account").text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_only_event_managers_open_the_organisers_pages(
+    app: FastAPI, world: dict, page: str
+) -> None:  # type: ignore[type-arg]
+    url = page.format(event=world["event"])
+    seen = []
+    for role in ROLES:
+        with _client(app, world["accounts"][role]) as client:
+            seen.append(client.get(url, headers={"accept": "text/html"}).status_code)
+    assert seen == [int(s) for s in PAGES[page].split()]
+
+
+def test_the_search_shows_only_names_the_organiser_may_see(app: FastAPI, world: dict) -> None:  # type: ignore[type-arg]
+    with _client(app, world["accounts"]["organizer"]) as client:
+        page = client.get(f"/events/{world['event']}/participants", params={"q": "Zeigwerk"})
+    assert page.status_code == 200
+    html = page.text
+    assert "Zeigwerk Sichtbar GmbH" in html
+    # its name is kept for partners: the organiser's page never receives it
+    assert "Zeigwerk Verborgen GmbH" not in html
+    assert f'value="{world["orgs"]["hidden"]}"' not in html
+    # a profile shown to members only is invited, not registered
+    assert "Invite Zeigwerk Mitglieder GmbH" in html
+    assert "Register Zeigwerk Sichtbar GmbH" in html
+
+
+def test_registering_and_inviting_from_the_search(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id, orgs = world["event"], world["orgs"]
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        done = client.post(
+            f"/events/{event_id}/participants",
+            data={
+                "csrf_token": token,
+                "organization_id": orgs["shown"],
+                "person_name": "Ada Sichtbar",
+                "person_email": "ada@sichtbar.example",
+            },
+        )
+        assert (done.status_code, done.headers["location"]) == (
+            303,
+            f"/events/{event_id}/participants?done=registered",
+        )
+        invited = client.post(
+            f"/events/{event_id}/participants",
+            data={"csrf_token": token, "organization_id": orgs["members"]},
+        )
+        assert invited.headers["location"] == f"/events/{event_id}/participants?done=invited"
+        bad = client.post(
+            f"/events/{event_id}/participants",
+            data={
+                "csrf_token": token,
+                "organization_id": orgs["hidden"],
+                "person_name": "Bert",
+                "person_email": "not-an-address",
+            },
+        )
+        assert bad.status_code == 422
+        assert "people.0.email" in bad.text
+        without = client.post(
+            f"/events/{event_id}/participants",
+            data={"csrf_token": "f" * 64, "organization_id": orgs["shown"]},
+        )
+        assert without.status_code == 403
+    db_session.expire_all()
+    registered = db_session.scalars(
+        select(Participant.organization_id).where(Participant.event_id == event_id)
+    ).all()
+    assert registered == [orgs["shown"]]
+    invitations = db_session.scalars(
+        select(EventInvitation.organization_id).where(EventInvitation.event_id == event_id)
+    ).all()
+    assert invitations == [orgs["members"]]
+
+
+def test_event_setup_forms_store_and_refuse(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        saved = client.post(
+            f"/events/{event_id}/settings",
+            data={
+                "csrf_token": token,
+                "name": "Börse 2031",
+                "venue": "Messe Süd",
+                "timezone": "Europe/Vienna",
+                "dates": "2031-05-06, 2031-05-07",
+                "max_meetings": "6",
+                "min_meetings": "2",
+                "registration_open": "yes",
+            },
+        )
+        assert saved.status_code == 303
+        wrong = client.post(
+            f"/events/{event_id}/settings",
+            data={
+                "csrf_token": token,
+                "name": "Börse 2031",
+                "timezone": "Mars/Olympus",
+                "dates": "2031-05-06",
+                "max_meetings": "6",
+                "min_meetings": "2",
+            },
+        )
+        assert wrong.status_code == 422
+        assert "not an IANA time zone name" in wrong.text
+        no_slots = client.post(
+            f"/events/{event_id}/schedule/compute", data={"csrf_token": token, "time_limit": "1"}
+        )
+        assert no_slots.status_code == 409
+        assert "The event has no slots; generate them first." in no_slots.text
+    db_session.expire_all()
+    event = db_session.get(Event, event_id)
+    assert event is not None
+    assert (
+        event.name,
+        event.venue,
+        event.timezone,
+        event.max_meetings,
+        event.min_meetings,
+        event.allow_competitors,
+        event.registration_open,
+    ) == ("Börse 2031", "Messe Süd", "Europe/Vienna", 6, 2, False, True)
+
+
+def test_a_participant_list_is_checked_row_by_row_and_stored_whole(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id, orgs = world["event"], world["orgs"]
+    url = f"/events/{event_id}/participants/import"
+    bad = (
+        "Organisation;Name;E-Mail;Rolle\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada Sichtbar;ada@sichtbar.example;CEO\r\n"
+        "Zeigwerk Verborgen GmbH;Bert;bert@verborgen.example;\r\n"
+        "Zeigwerk Mitglieder GmbH;Cleo;cleo@mitglieder.example;\r\n"
+        "Zeigwerk Sichtbar GmbH;Dora;not-an-address;\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada again;ada@sichtbar.example;\r\n"
+    )
+    good = (
+        "Organisation;Name;E-Mail;Rolle\r\n"
+        "Zeigwerk Sichtbar GmbH;Ada Sichtbar;ada@sichtbar.example;CEO\r\n"
+        "zeigwerk sichtbar gmbh;Emil Sichtbar;emil@sichtbar.example;\r\n"
+    )
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+
+        def send(body: str, check_only: bool) -> tuple[int, list[tuple[str, str, str]]]:
+            data = {"csrf_token": token, **({"check_only": "yes"} if check_only else {})}
+            answer = client.post(
+                url, data=data, files={"file": ("list.csv", body.encode(), "text/csv")}
+            )
+            rows = re.findall(
+                r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", answer.text
+            )
+            return answer.status_code, rows
+
+        # the hidden name is not found: the organiser may not see it
+        status, rows = send(bad, check_only=False)
+        assert status == 422
+        assert [(line, field) for line, field, _ in rows] == [
+            ("3", "organisation"),
+            ("4", "organisation"),
+            ("5", "email"),
+            ("6", "email"),
+        ]
+        assert [reason for _, _, reason in rows][:2] == [
+            "no organisation with this name",
+            "not public: invite it instead",
+        ]
+        assert rows[3][2] == "already registered"
+        assert send(good, check_only=True) == (200, [])
+        db_session.expire_all()
+        assert (
+            db_session.scalars(select(Participant).where(Participant.event_id == event_id)).all()
+            == []
+        )
+        assert send(good, check_only=False) == (200, [])
+    db_session.expire_all()
+    participant = db_session.scalars(
+        select(Participant).where(Participant.event_id == event_id)
+    ).one()
+    assert participant.organization_id == orgs["shown"]
+    event = event_service.get_event(db_session, event_id=event_id)
+    stored = event_service.get_participant(db_session, event=event, participant_id=participant.id)
+    assert [(p.name, p.email, p.role) for p in stored.people] == [
+        ("Ada Sichtbar", "ada@sichtbar.example", "CEO"),
+        ("Emil Sichtbar", "emil@sichtbar.example", None),
+    ]
+
+
+def test_the_timeline_and_bars_are_drawn_to_scale() -> None:
+    from app.web import charts
+    from app.web.organizer import SlotView
+
+    day = dt.date(2031, 3, 12)
+
+    def at(hour: int, minute: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute))
+
+    slots = [
+        SlotView(1, day, at(9, 0), at(9, 30), 0),
+        SlotView(2, day, at(9, 30), at(10, 0), 1),
+        SlotView(3, day, at(10, 30), at(11, 0), 2),
+    ]
+    line = charts.timeline(slots)
+    assert line is not None
+    # 09:00 to 11:00 over 640 units with 30 on either side: 290 units an hour
+    assert line.ticks == [(30.0, "09:00"), (320.0, "10:00"), (610.0, "11:00")]
+    assert [(b.x, b.width, b.label) for b in line.blocks] == [
+        (30.0, 143.0, "09:00–09:30"),
+        (175.0, 143.0, "09:30–10:00"),
+        (465.0, 143.0, "10:30–11:00"),
+    ]
+    assert charts.timeline([]) is None
+    chart = charts.bars([("held", 6), ("missed", 3), ("none", 0)], title_id="f")
+    assert [(b.key, b.value, b.y, b.width) for b in chart.bars] == [
+        ("held", 6, 0, 330),
+        ("missed", 3, 36, 165),
+        ("none", 0, 72, 0),
+    ]
+    assert (chart.total, chart.height) == (9, 108)
+
+
+def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
+    from app.events.schemas import ParticipantCreate, PersonIn, SlotGeneration
+
+    event = event_service.get_event(db_session, event_id=world["event"])
+    event_service.generate_slots(
+        db_session,
+        event=event,
+        data=SlotGeneration(
+            date=dt.date(2031, 5, 6), start=dt.time(9), end=dt.time(10, 30), slot_minutes=30
+        ),
+    )
+    participant = event_service.register_participant(
+        db_session,
+        event=event,
+        data=ParticipantCreate(
+            organization_id=world["orgs"]["shown"],
+            people=[PersonIn(name="Ada", email="ada@sichtbar.example")],
+        ),
+    )
+    db_session.commit()
+    slots = [s.id for s in event_service.list_slots(db_session, event=event)]
+    person_id, participant_id, event_id = participant.people[0].id, participant.id, event.id
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        saved = client.post(
+            f"/events/{event_id}/people/{person_id}/unavailable",
+            data={"csrf_token": token, "slot": [str(slots[0]), str(slots[2])]},
+        )
+        assert saved.headers["location"] == f"/events/{event_id}/participants?done=availability"
+        added = client.post(
+            f"/events/{event_id}/participants/{participant_id}/people",
+            data={"csrf_token": token, "name": "Emil", "email": "emil@sichtbar.example"},
+        )
+        assert added.status_code == 303
+        again = client.post(
+            f"/events/{event_id}/participants/{participant_id}/people",
+            data={"csrf_token": token, "name": "Emil 2", "email": "emil@sichtbar.example"},
+        )
+        assert again.status_code == 409
+        page = client.get(f"/events/{event_id}/participants")
+        assert "2 slots unavailable" in page.text
+    db_session.expire_all()
+    person = event_service.get_person(db_session, event=event, person_id=person_id)
+    assert event_service.unavailable_of(db_session, person=person) == {slots[0], slots[2]}
+    stored = event_service.get_participant(db_session, event=event, participant_id=participant_id)
+    assert [p.email for p in stored.people] == ["ada@sichtbar.example", "emil@sichtbar.example"]
