@@ -34,7 +34,8 @@ from app.models import Organization
 from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest, CooperationRequestEvent
 from app.models.user import Role, User
-from app.organizations.disclosure import View, region, size_class, views_of
+from app.organizations.access import views_of
+from app.organizations.disclosure import View, region, size_class
 from app.organizations.views import disclosed
 from matching import Filters, MatchingError
 

@@ -23,17 +23,15 @@ from app.matches.schemas import (
 )
 from app.models.user import Role, User
 from app.organizations import repository as organization_repository
+from app.organizations.access import caller_relations, view_of, views_of
 from app.organizations.derived import region_centre
 from app.organizations.disclosure import (
     View,
     caller_level,
-    caller_relations,
     group_shown,
     region,
     size_class,
     stored_levels,
-    view_of,
-    views_of,
 )
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason

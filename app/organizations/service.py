@@ -16,14 +16,13 @@ from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import User
 from app.organizations import repository
-from app.organizations.access import may_see
+from app.organizations.access import may_see, views_of
 from app.organizations.disclosure import (
     View,
     identifying_terms,
     levels_of,
     mask,
     name_mentions,
-    views_of,
 )
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (

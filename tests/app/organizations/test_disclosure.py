@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
-from app.organizations import disclosure
+from app.organizations import access, disclosure
 from matching.geo import haversine_km
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -219,9 +219,9 @@ def test_an_accepted_request_reveals_both_sides(
     other_way = read(owner, ids["V"])
     assert other_way["disclosure_level"] == "partner"
     assert (other_way["name"], other_way["employees"]) == ("Viewer AG", 300)
-    assert disclosure.partner_ids(db_session, ids["O"]) == {ids["V"]}
-    assert disclosure.partner_ids(db_session, ids["V"]) == {ids["O"]}
-    assert disclosure.partner_ids(db_session, ids["T"]) == set()
+    assert access.partner_ids(db_session, ids["O"]) == {ids["V"]}
+    assert access.partner_ids(db_session, ids["V"]) == {ids["O"]}
+    assert access.partner_ids(db_session, ids["T"]) == set()
 
 
 @pytest.mark.parametrize("status", ["pending", "declined"])
@@ -268,7 +268,7 @@ def test_views_of_uses_one_query_for_a_page(
     bind = db_session.get_bind()
     event.listen(bind, "before_cursor_execute", count)
     try:
-        views = disclosure.views_of(db_session, user, [o for o in orgs if o is not None])
+        views = access.views_of(db_session, user, [o for o in orgs if o is not None])
     finally:
         event.remove(bind, "before_cursor_execute", count)
     assert len(statements) == 1
@@ -282,7 +282,7 @@ def test_views_of_uses_one_query_for_a_page(
     assert views[ids["O"]].hidden == frozenset(
         {"website", "contact_name", "contact_email", "contact_phone", "employees", "relationships"}
     )
-    assert disclosure.views_of(db_session, None, [orgs[0]])[ids["O"]].level == "anonymous"
+    assert access.views_of(db_session, None, [orgs[0]])[ids["O"]].level == "anonymous"
 
 
 def test_list_applies_the_view_and_shows_the_own_private_organisation(
