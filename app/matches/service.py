@@ -23,7 +23,12 @@ from app.matches.schemas import (
 )
 from app.models.user import Role, User
 from app.organizations import repository as organization_repository
-from app.organizations.access import caller_relations, view_of, views_of
+from app.organizations.access import (
+    caller_relations,
+    relationship_listers,
+    view_of,
+    views_of,
+)
 from app.organizations.derived import region_centre
 from app.organizations.disclosure import (
     View,
@@ -548,6 +553,8 @@ def matches_for(
         # with and without the known ones, the difference would be the hidden relationships;
         # and the graph would order the list by them
         filters = replace(filters, exclude_known=False, use_graph=False)
+    else:
+        filters = replace(filters, graph_listers=relationship_listers(session, user))
     matches = index.matcher.match(query, filters=filters, limit=limit)
     return shown(
         session,

@@ -16,7 +16,15 @@ from app.auth.roles import is_staff, member_organization
 from app.cooperation.repository import request_relations
 from app.models.organization import Organization
 from app.models.user import User
-from app.organizations.disclosure import View, caller_level, levels_of, view_for_levels
+from app.organizations import repository
+from app.organizations.disclosure import (
+    View,
+    caller_level,
+    group_shown,
+    levels_of,
+    stored_levels,
+    view_for_levels,
+)
 
 
 def is_own_organization(user: User | None, organization_id: int) -> bool:
@@ -79,3 +87,22 @@ def views_of(
 def view_of(session: Session, user: User | None, organization: Organization) -> View:
     """The caller's view of one organisation."""
     return views_of(session, user, [organization])[organization.id]
+
+
+def relationship_listers(session: Session, user: User | None) -> frozenset[int] | None:
+    """The organisations whose relationships the caller may see (its own among them); None
+    for hub staff, who see every one. One query for the settings, one for the relations."""
+    if is_staff(user):
+        return None
+    relations = caller_relations(session, user)
+    own = member_organization(user)
+    return frozenset(
+        org_id
+        for org_id, (visibility, stored) in repository.disclosures(session).items()
+        if (visibility != "private" or org_id == own)
+        and group_shown(
+            caller_level(user, org_id, *relations),
+            "relationships",
+            stored_levels(stored)["relationships"],
+        )
+    )

@@ -293,3 +293,11 @@ def located_disclosures(session: Session) -> dict[int, dict[str, str] | None]:
         select(Organization.id, Organization.disclosure).where(Organization.latitude.is_not(None))
     )
     return {org_id: stored for org_id, stored in rows}
+
+
+def disclosures(session: Session) -> dict[int, tuple[str, dict[str, str] | None]]:
+    """The visibility and stored disclosure settings of every organisation, by id."""
+    rows = session.execute(
+        select(Organization.id, Organization.visibility, Organization.disclosure)
+    )
+    return {org_id: (visibility, stored) for org_id, visibility, stored in rows}
