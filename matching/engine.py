@@ -764,6 +764,10 @@ class Matcher:
         for pid in filters.exclude_ids:
             if pid in self.row_of_id_:
                 ok[self.row_of_id_[pid]] = False
+        if filters.only_ids is not None:
+            only = np.zeros(n, dtype=bool)
+            only[[self.row_of_id_[p] for p in filters.only_ids if p in self.row_of_id_]] = True
+            ok &= only
         if filters.exclude_known and query is not None:
             for pid in query.known_partner_ids:
                 if pid in self.row_of_id_:

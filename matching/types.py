@@ -90,6 +90,8 @@ class Filters:
     include_competitors: bool = True
     exclude_known: bool = True
     exclude_ids: frozenset[int] = frozenset()
+    # when given, only these may be returned (the score of one pair ranks one candidate)
+    only_ids: frozenset[int] | None = None
     # False: the known-relationship graph takes no part (no graph components, no graph evidence
     # that keeps a candidate), for callers who may not see the relationships it is made of
     use_graph: bool = True

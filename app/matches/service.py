@@ -361,10 +361,12 @@ def hidden_from_competitor(
     index is fitted."""
     if encoder is None or not organization_repository.any_hidden_from_competitors(session):
         return frozenset()
-    return opted_out_competitors(cache.get(session, encoder.name), organization_id)
+    return opted_out_competitors(session, cache.get(session, encoder.name), organization_id)
 
 
-def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset[int]:
+def opted_out_competitors(
+    session: Session, index: FittedIndex, organization_id: int
+) -> frozenset[int]:
     """Organisations that opted out of being shown to competitors and that the engine labels
     competitors of `organization_id`.
 
@@ -375,10 +377,14 @@ def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset
     query = index.profiles.get(organization_id)
     if query is None:
         return frozenset()
+    # one query for the few that opted out, not a walk over every organisation; those the
+    # index does not hold yet (created since it was fitted) are no candidates either
     opted = [
         pid
-        for pid, info in index.info.items()
-        if info.hide_from_competitors and pid != organization_id and info.visibility != "private"
+        for pid in organization_repository.hidden_from_competitors_ids(
+            session, other_than=organization_id
+        )
+        if pid in index.info
     ]
     if not opted:
         return frozenset()
@@ -479,12 +485,14 @@ def _caller_organization(user: User | None) -> int | None:
     return None
 
 
-def _hide_from_caller(index: FittedIndex, user: User | None, filters: Filters) -> Filters:
+def _hide_from_caller(
+    session: Session, index: FittedIndex, user: User | None, filters: Filters
+) -> Filters:
     """Leave out what opted out of being shown to the caller's organisation as a competitor."""
     own = _caller_organization(user)
     if own is None:
         return filters
-    hidden = opted_out_competitors(index, own)
+    hidden = opted_out_competitors(session, index, own)
     return replace(filters, exclude_ids=filters.exclude_ids | hidden) if hidden else filters
 
 
@@ -541,7 +549,7 @@ def matches_for(
             errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
         )
     if _caller_organization(user) != organization_id:
-        filters = _hide_from_caller(index, user, filters)
+        filters = _hide_from_caller(session, index, user, filters)
     filters = distance_by_disclosure(
         session, user=user, index=index, filters=filters, asking_id=organization_id
     )
@@ -598,7 +606,7 @@ def search(
             "max_distance_km needs an origin (latitude and longitude) in a free-text search.",
             errors=[{"field": "origin", "message": "required with max_distance_km"}],
         )
-    filters = _hide_from_caller(index, user, filters)
+    filters = _hide_from_caller(session, index, user, filters)
     filters = distance_by_disclosure(session, user=user, index=index, filters=filters)
     own = _caller_organization(user)
     if own is not None:

@@ -213,6 +213,22 @@ def any_hidden_from_competitors(session: Session) -> bool:
     return found is not None
 
 
+def hidden_from_competitors_ids(session: Session, *, other_than: int) -> list[int]:
+    """The organisations (not private) that opted out of being shown to their competitors,
+    other than `other_than`."""
+    return list(
+        session.scalars(
+            select(Organization.id)
+            .where(
+                Organization.hide_from_competitors.is_(True),
+                Organization.visibility != "private",
+                Organization.id != other_than,
+            )
+            .order_by(Organization.id)
+        )
+    )
+
+
 def get_organization(session: Session, organization_id: int) -> Organization | None:
     return session.scalars(
         select(Organization)

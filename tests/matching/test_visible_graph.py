@@ -53,3 +53,14 @@ def test_hidden_lists_rank_as_if_they_were_empty(exclude_known: bool) -> None:
         assert graph == pytest.approx(want_graph)
     # and the hidden lists did move the unrestricted ranking
     assert _ranked(profiles, Filters(exclude_known=exclude_known)) != want
+
+
+def test_only_ids_ranks_the_given_candidates_as_the_full_list_does() -> None:
+    profiles = _linked()
+    full = {m.target_id: m.score for m in fitted(profiles).match(profiles[0], limit=10)}
+    for target, score in full.items():
+        [one] = fitted(profiles).match(
+            profiles[0], filters=Filters(only_ids=frozenset({target, 99_999})), limit=10
+        )
+        assert (one.target_id, one.score) == (target, pytest.approx(score))
+    assert fitted(profiles).match(profiles[0], filters=Filters(only_ids=frozenset())) == []
