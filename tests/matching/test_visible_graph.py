@@ -1,4 +1,5 @@
-"""The graph components over the relationships a caller may see (Filters.graph_listers)."""
+"""The graph components over the relationships a caller may see (Filters.graph_listers), and
+the ranking of given candidates only (Filters.only_ids)."""
 
 from __future__ import annotations
 
