@@ -644,8 +644,8 @@ class Matcher:
         if len(rows) == 0:
             return []
         feats, overlap_ok, _ = self._features(side, rows)
-        if filters.use_graph and filters.graph_listers is not None:
-            self._visible_graph_features(side, query, rows, filters.graph_listers, feats)
+        if filters.use_graph and filters.visible_relationships is not None:
+            self._visible_graph_features(side, rows, filters.visible_relationships, feats)
         if not filters.use_graph:
             feats[:, [_COL[c] for c in _GRAPH]] = 0.0
         relation = np.where(overlap_ok, "competitor", "complementary")
@@ -768,14 +768,20 @@ class Matcher:
             only = np.zeros(n, dtype=bool)
             only[[self.row_of_id_[p] for p in filters.only_ids if p in self.row_of_id_]] = True
             ok &= only
-        if filters.exclude_known and query is not None:
+        if (
+            filters.exclude_known
+            and query is not None
+            and filters.visible_relationships is not None
+        ):
+            for a, b in filters.visible_relationships:
+                other = b if a == query.id else a if b == query.id else None
+                if other is not None and other in self.row_of_id_:
+                    ok[self.row_of_id_[other]] = False
+        elif filters.exclude_known and query is not None:
             for pid in query.known_partner_ids:
                 if pid in self.row_of_id_:
                     ok[self.row_of_id_[pid]] = False
-            listed = self.listed_by_.get(query.id, np.zeros(0, dtype=np.int64))
-            if filters.graph_listers is not None:
-                listed = listed[[self.profiles_[r].id in filters.graph_listers for r in listed]]
-            ok[listed] = False
+            ok[self.listed_by_.get(query.id, np.zeros(0, dtype=np.int64))] = False
         if filters.max_distance_km is not None:
             if filters.max_distance_km < 0:
                 raise InvalidFilter("max_distance_km must not be negative")
@@ -1049,35 +1055,28 @@ class Matcher:
     def _visible_graph_features(
         self,
         side: _Side,
-        query: ProfileVec | None,
         rows: np.ndarray,
-        listers: frozenset[int],
+        edges: frozenset[tuple[int, int]],
         feats: np.ndarray,
     ) -> None:
-        """Recompute the graph components of `feats` over the relationships that `listers`
-        state (both directions), for a caller who may see only theirs: no walk, shared
-        partner or degree passes through an edge that only a hidden list states."""
-        key = (id(self.row_of_id_), len(self.row_of_id_), hash(listers), len(listers))
+        """Recompute the graph components of `feats` over the relationships a caller may see
+        (`edges`, both directions): no walk, shared partner or degree passes through an edge
+        that only a hidden list states."""
+        key = (id(self.row_of_id_), len(self.row_of_id_), hash(edges), len(edges))
         cached = getattr(self, "_visible_graph_cache", None)
-        if cached is not None and cached[0] == key and cached[1] == listers:
+        if cached is not None and cached[0] == key and cached[1] == edges:
             adjacency, graph = cached[2], cached[3]
         else:
             adj: dict[int, set[int]] = {}
-            for pid, row in self.row_of_id_.items():
-                if pid in listers:
-                    for q in self.profiles_[row].known_partner_ids:
-                        if q != pid:
-                            adj.setdefault(pid, set()).add(q)
-                            adj.setdefault(q, set()).add(pid)
+            for a, b in edges:
+                if a != b:
+                    adj.setdefault(a, set()).add(b)
+                    adj.setdefault(b, set()).add(a)
             adjacency = {k: frozenset(v) for k, v in adj.items()}
             graph = self._walk_graph(adjacency, key)
-            self._visible_graph_cache = (key, listers, adjacency, graph)
+            self._visible_graph_cache = (key, edges, adjacency, graph)
         empty: frozenset[int] = frozenset()
-        mine = set(adjacency.get(side.id, empty)) if side.id is not None else set()
-        if query is not None and query.id in listers:
-            mine |= query.known_partner_ids
-        mine.discard(side.id if side.id is not None else -1)
-        neighbours = frozenset(mine)
+        neighbours = adjacency.get(side.id, empty) if side.id is not None else empty
         scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
         for k, r in enumerate(rows):
             cand = self.profiles_[r].id

@@ -95,10 +95,10 @@ class Filters:
     # False: the known-relationship graph takes no part (no graph components, no graph evidence
     # that keeps a candidate), for callers who may not see the relationships it is made of
     use_graph: bool = True
-    # the organisations whose stated relationships the graph components (and exclude_known's
-    # "lists the query") may use; None: every one. A caller who may see only some
-    # organisations' relationships gets a graph of those alone.
-    graph_listers: frozenset[int] | None = None
+    # the known relationships the graph components and exclude_known may use, as (stating
+    # organisation, named organisation) pairs; None: every one. A caller who may see only
+    # some organisations' relationships gets a graph of those alone.
+    visible_relationships: frozenset[tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

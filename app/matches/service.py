@@ -25,9 +25,9 @@ from app.models.user import Role, User
 from app.organizations import repository as organization_repository
 from app.organizations.access import (
     caller_relations,
-    relationship_listers,
     view_of,
     views_of,
+    visible_relationships,
 )
 from app.organizations.derived import region_centre
 from app.organizations.disclosure import (
@@ -562,7 +562,7 @@ def matches_for(
         # and the graph would order the list by them
         filters = replace(filters, exclude_known=False, use_graph=False)
     else:
-        filters = replace(filters, graph_listers=relationship_listers(session, user))
+        filters = replace(filters, visible_relationships=visible_relationships(session, user))
     matches = index.matcher.match(query, filters=filters, limit=limit)
     return shown(
         session,
@@ -613,8 +613,14 @@ def search(
         left_out = {own}
         query = index.profiles.get(own)
         if exclude_known and query is not None:
-            left_out |= query.known_partner_ids
-            left_out |= {p.id for p in index.profiles.values() if own in p.known_partner_ids}
+            # only the relationships the caller may see: the difference with and without
+            # would tell a hidden list otherwise
+            visible = visible_relationships(session, user)
+            if visible is None:
+                left_out |= query.known_partner_ids
+            else:
+                left_out |= {b for a, b in visible if a == own}
+                left_out |= {a for a, b in visible if b == own}
         filters = replace(filters, exclude_ids=filters.exclude_ids | left_out)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matcher = index.matcher

@@ -106,3 +106,13 @@ def relationship_listers(session: Session, user: User | None) -> frozenset[int] 
             stored_levels(stored)["relationships"],
         )
     )
+
+
+def visible_relationships(session: Session, user: User | None) -> frozenset[tuple[int, int]] | None:
+    """The known relationships the caller may see, as (stating organisation, named
+    organisation): those stated by the organisations of `relationship_listers`. None for hub
+    staff, who see every one."""
+    listers = relationship_listers(session, user)
+    if listers is None:
+        return None
+    return frozenset((a, b) for a, b in repository.relationship_pairs(session) if a in listers)

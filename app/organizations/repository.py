@@ -213,6 +213,17 @@ def any_hidden_from_competitors(session: Session) -> bool:
     return found is not None
 
 
+def relationship_pairs(session: Session) -> list[tuple[int, int]]:
+    """Every known relationship that names a registered organisation, as (stating
+    organisation, named organisation)."""
+    rows = session.execute(
+        select(KnownRelationship.organization_id, KnownRelationship.related_organization_id)
+        .where(KnownRelationship.related_organization_id.is_not(None))
+        .order_by(KnownRelationship.id)
+    )
+    return [(a, b) for a, b in rows if b is not None]
+
+
 def hidden_from_competitors_ids(session: Session, *, other_than: int) -> list[int]:
     """The organisations (not private) that opted out of being shown to their competitors,
     other than `other_than`."""

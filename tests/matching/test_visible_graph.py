@@ -1,4 +1,4 @@
-"""The graph components over the relationships a caller may see (Filters.graph_listers), and
+"""The graph components over the relationships a caller may see (Filters.visible_relationships), and
 the ranking of given candidates only (Filters.only_ids)."""
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ def _linked() -> list[ProfileVec]:
     return [replace(p, known_partner_ids=frozenset(partners.get(p.id, ()))) for p in profiles]
 
 
+def _edges(profiles: list[ProfileVec], listers: set[int]) -> frozenset[tuple[int, int]]:
+    """The relationships the lists of `listers` state."""
+    return frozenset((p.id, q) for p in profiles if p.id in listers for q in p.known_partner_ids)
+
+
 def _ranked(profiles: list[ProfileVec], filters: Filters) -> list[tuple[int, float, list[float]]]:
     matches = fitted(profiles).match(profiles[0], filters=filters, limit=10)
     return [(m.target_id, m.score, [m.components[c] for c in GRAPH]) for m in matches]
@@ -28,9 +33,11 @@ def _ranked(profiles: list[ProfileVec], filters: Filters) -> list[tuple[int, flo
 @pytest.mark.parametrize("exclude_known", [False, True])
 def test_every_list_visible_ranks_as_without_the_restriction(exclude_known: bool) -> None:
     profiles = _linked()
-    everyone = frozenset(p.id for p in profiles)
+    everyone = _edges(profiles, {p.id for p in profiles})
     plain = _ranked(profiles, Filters(exclude_known=exclude_known))
-    restricted = _ranked(profiles, Filters(exclude_known=exclude_known, graph_listers=everyone))
+    restricted = _ranked(
+        profiles, Filters(exclude_known=exclude_known, visible_relationships=everyone)
+    )
     assert [t for t, _, _ in restricted] == [t for t, _, _ in plain]
     for (_, score, graph), (_, want_score, want_graph) in zip(restricted, plain, strict=True):
         assert score == pytest.approx(want_score)
@@ -44,9 +51,9 @@ def test_hidden_lists_rank_as_if_they_were_empty(exclude_known: bool) -> None:
     900 and 6, 5's and 6's degrees do not count them, and 3 (which lists 1) is no known
     partner that exclude_known drops."""
     profiles = _linked()
-    visible = frozenset(p.id for p in profiles) - {5, 3}
+    visible = _edges(profiles, {p.id for p in profiles} - {5, 3})
     bare = [replace(p, known_partner_ids=frozenset()) if p.id in (5, 3) else p for p in profiles]
-    got = _ranked(profiles, Filters(exclude_known=exclude_known, graph_listers=visible))
+    got = _ranked(profiles, Filters(exclude_known=exclude_known, visible_relationships=visible))
     want = _ranked(bare, Filters(exclude_known=exclude_known))
     assert [t for t, _, _ in got] == [t for t, _, _ in want]
     for (_, score, graph), (_, want_score, want_graph) in zip(got, want, strict=True):

@@ -31,7 +31,7 @@ def test_hidden_relationships_of_others_do_not_move_the_own_match_list(
 ) -> None:
     """C states (partners only) that it works with A's partner B and with D. A's member ranks
     C and D exactly as if C stated nothing: no shared partner, degree or walk through C's
-    list. Hub staff rank with every relationship."""
+    list, although B shows its own list. Hub staff rank with every relationship."""
     a = _create(
         client,
         {
@@ -52,6 +52,8 @@ def test_hidden_relationships_of_others_do_not_move_the_own_match_list(
             "name": "Bekannt GmbH",
             "country": "DE",
             "competences": [{"kind": "core", "label": "Füllstandsensorik"}],
+            # B shows its own list to everyone: that shows nothing of what C states about B
+            "disclosure": {"relationships": "public"},
         },
     )
     d = _create(
@@ -91,3 +93,44 @@ def test_hidden_relationships_of_others_do_not_move_the_own_match_list(
     assert with_list == without_list
     # staff see C's list: it moved their ranking of C
     assert _scores(client, a)[c] != staff_with_list[c]
+
+
+def test_a_search_without_known_partners_keeps_those_whose_lists_are_hidden(
+    client: TestClient, client_for: ClientFactory, make_account: AccountFactory
+) -> None:
+    """L lists A as its customer, for partners only: A's member searching with exclude_known
+    still finds L (leaving it out would tell L's list); once L shows its list to members, L
+    is a known one and left out."""
+    a = _create(
+        client,
+        {
+            "external_id": "A-1",
+            "name": "Anfrage AG",
+            "country": "DE",
+            "competences": [{"kind": "core", "label": "Silologistik"}],
+        },
+    )
+    lister = _create(
+        client,
+        {
+            "external_id": "L-1",
+            "name": "Liste GmbH",
+            "country": "DE",
+            "competences": [{"kind": "core", "label": "Füllstandsensorik"}],
+            "relationships": [{"type": "customer", "external_id": "A-1"}],
+        },
+    )
+    member = client_for(make_account(Role.member, a))
+
+    def found() -> list[int]:
+        response = member.post(
+            "/api/v1/matches/search",
+            json={"text": "Füllstandsensorik", "use_place_names": False, "exclude_known": True},
+        )
+        assert response.status_code == 200, response.text
+        return [m["organization"]["id"] for m in response.json()["items"]]
+
+    assert lister in found()
+    shown = client.patch(f"{API}/{lister}", json={"disclosure": {"relationships": "members"}})
+    assert shown.status_code == 200, shown.text
+    assert lister not in found()
