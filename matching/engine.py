@@ -644,6 +644,8 @@ class Matcher:
         if len(rows) == 0:
             return []
         feats, overlap_ok, _ = self._features(side, rows)
+        if filters.use_graph and filters.visible_relationships is not None:
+            self._visible_graph_features(side, rows, filters.visible_relationships, feats)
         if not filters.use_graph:
             feats[:, [_COL[c] for c in _GRAPH]] = 0.0
         relation = np.where(overlap_ok, "competitor", "complementary")
@@ -762,7 +764,20 @@ class Matcher:
         for pid in filters.exclude_ids:
             if pid in self.row_of_id_:
                 ok[self.row_of_id_[pid]] = False
-        if filters.exclude_known and query is not None:
+        if filters.only_ids is not None:
+            only = np.zeros(n, dtype=bool)
+            only[[self.row_of_id_[p] for p in filters.only_ids if p in self.row_of_id_]] = True
+            ok &= only
+        if (
+            filters.exclude_known
+            and query is not None
+            and filters.visible_relationships is not None
+        ):
+            for a, b in filters.visible_relationships:
+                other = b if a == query.id else a if b == query.id else None
+                if other is not None and other in self.row_of_id_:
+                    ok[self.row_of_id_[other]] = False
+        elif filters.exclude_known and query is not None:
             for pid in query.known_partner_ids:
                 if pid in self.row_of_id_:
                     ok[self.row_of_id_[pid]] = False
@@ -1014,27 +1029,74 @@ class Matcher:
         cached: _Graph | None = getattr(self, "_graph_cache", None)
         if cached is not None and cached.key == key:
             return cached
+        graph = self._walk_graph(self.adjacency_, key)
+        self._graph_cache = graph
+        return graph
+
+    def _walk_graph(self, adjacency: dict[int, frozenset[int]], key: tuple[int, ...]) -> _Graph:
         node = dict(self.row_of_id_)
         # every row is a node, dead ones too (matching.incremental.updated keeps their rows
         # and drops their ids): unfitted partners are numbered after the last row
         size = len(self.profiles_)
-        for pid in self.adjacency_:
+        for pid in adjacency:
             if pid not in node:
                 node[pid] = size
                 size += 1
         src, dst = [], []
-        for pid, partners in self.adjacency_.items():
+        for pid, partners in adjacency.items():
             for q in partners:
                 src.append(node[pid])
                 dst.append(node[q])
         deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
         vals = 1.0 / deg[src] if src else np.zeros(0)
         trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
-        graph = _Graph(key, node, trans.T.tocsr(), int(deg.max()) if size else 0)
-        self._graph_cache = graph
-        return graph
+        return _Graph(key, node, trans.T.tocsr(), int(deg.max()) if size else 0)
 
-    def _proximity(self, side: _Side, rows: np.ndarray, graph: _Graph) -> np.ndarray:
+    def _visible_graph_features(
+        self,
+        side: _Side,
+        rows: np.ndarray,
+        edges: frozenset[tuple[int, int]],
+        feats: np.ndarray,
+    ) -> None:
+        """Recompute the graph components of `feats` over the relationships a caller may see
+        (`edges`, both directions): no walk, shared partner or degree passes through an edge
+        that only a hidden list states."""
+        key = (id(self.row_of_id_), len(self.row_of_id_), hash(edges), len(edges))
+        cached = getattr(self, "_visible_graph_cache", None)
+        if cached is not None and cached[0] == key and cached[1] == edges:
+            adjacency, graph = cached[2], cached[3]
+        else:
+            adj: dict[int, set[int]] = {}
+            for a, b in edges:
+                if a != b:
+                    adj.setdefault(a, set()).add(b)
+                    adj.setdefault(b, set()).add(a)
+            adjacency = {k: frozenset(v) for k, v in adj.items()}
+            graph = self._walk_graph(adjacency, key)
+            self._visible_graph_cache = (key, edges, adjacency, graph)
+        empty: frozenset[int] = frozenset()
+        neighbours = adjacency.get(side.id, empty) if side.id is not None else empty
+        scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
+        for k, r in enumerate(rows):
+            cand = self.profiles_[r].id
+            theirs = adjacency.get(cand, empty)
+            total = 0.0
+            for z in neighbours & theirs:
+                partners = adjacency.get(z, empty)
+                total += 1.0 / math.log(max(len(partners) + (side.id not in partners), 2))
+            feats[k, _COL["network"]] = total / (1.0 + total)
+            feats[k, _COL["activity"]] = scale * math.log1p(len(theirs))
+            feats[k, _COL["known_partner"]] = float(cand in neighbours)
+        feats[:, _COL["proximity"]] = self._proximity(side, rows, graph, neighbours)
+
+    def _proximity(
+        self,
+        side: _Side,
+        rows: np.ndarray,
+        graph: _Graph,
+        neighbours: frozenset[int] | None = None,
+    ) -> np.ndarray:
         """(len(rows),) personalised PageRank of each candidate row from the query, truncated
         after `walk_steps` steps and divided by the highest value over all organisations.
 
@@ -1043,7 +1105,9 @@ class Matcher:
         1 - `walk_restart`. Partners of partners with many shared partners get much of the
         mass, hubs some of it by their many links (an activity prior the walk earns)."""
         w = self.weights_
-        start = [graph.node[q] for q in side.neighbours if q in graph.node]
+        if neighbours is None:
+            neighbours = side.neighbours
+        start = [graph.node[q] for q in neighbours if q in graph.node]
         if not start or w.walk_steps <= 0:
             return np.zeros(len(rows))
         x = np.zeros(graph.transition_t.shape[0])

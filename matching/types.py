@@ -90,9 +90,15 @@ class Filters:
     include_competitors: bool = True
     exclude_known: bool = True
     exclude_ids: frozenset[int] = frozenset()
+    # when given, only these may be returned (the score of one pair ranks one candidate)
+    only_ids: frozenset[int] | None = None
     # False: the known-relationship graph takes no part (no graph components, no graph evidence
     # that keeps a candidate), for callers who may not see the relationships it is made of
     use_graph: bool = True
+    # the known relationships the graph components and exclude_known may use, as (stating
+    # organisation, named organisation) pairs; None: every one. A caller who may see only
+    # some organisations' relationships gets a graph of those alone.
+    visible_relationships: frozenset[tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,33 @@ _WITH_PARTIES = (
 )
 
 
+def request_relations(session: Session, organization_id: int) -> tuple[set[int], set[int]]:
+    """(partners, senders): organisations with an accepted request either way, and those that
+    sent this organisation a request that is not withdrawn. One query."""
+    rows = session.execute(
+        select(
+            CooperationRequest.from_organization_id,
+            CooperationRequest.to_organization_id,
+            CooperationRequest.status,
+        ).where(
+            or_(
+                CooperationRequest.from_organization_id == organization_id,
+                CooperationRequest.to_organization_id == organization_id,
+            ),
+            CooperationRequest.status != "withdrawn",
+        )
+    ).all()
+    partners: set[int] = set()
+    senders: set[int] = set()
+    for from_id, to_id, status in rows:
+        other = to_id if from_id == organization_id else from_id
+        if status == "accepted":
+            partners.add(other)
+        if to_id == organization_id:
+            senders.add(from_id)
+    return partners, senders
+
+
 def get_organization(
     session: Session, organization_id: int, *, lock: bool = False
 ) -> Organization | None:

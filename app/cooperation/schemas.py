@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.schemas import OrganizationId
-from app.organizations.schemas import CooperationInterest
+from app.organizations.schemas import (
+    ContactsGroup,
+    CooperationInterest,
+    EmployeesGroup,
+    NameGroup,
+    ShownTo,
+    WebsiteGroup,
+)
 
 # the kind of cooperation asked for is one of the kinds a profile can be interested in
 CooperationType = CooperationInterest
@@ -68,25 +75,14 @@ class OutcomeSet(_Strict):
     note: Note | None = Field(None, description="Replaces the stored note when given")
 
 
-class PartyOut(BaseModel):
+class PartyOut(ShownTo, EmployeesGroup, ContactsGroup, WebsiteGroup, NameGroup):
     """One side of a request as the caller may see it: hidden attributes are null."""
 
     id: int
-    external_id: str | None
-    name: str | None
-    website: str | None
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
-    employees: int | None
     size_class: str | None
     nace_code: str | None
     country: str | None
     region: str | None
-    hidden_fields: list[str] = Field(description="The field groups hidden from the caller")
-    disclosure_level: str = Field(
-        description="owner, partner, addressee, member or anonymous: why these fields show"
-    )
 
 
 class RequestOut(BaseModel):

@@ -28,13 +28,13 @@ from app.cooperation.schemas import (
 )
 from app.embeddings import Encoder
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.matches import service as matches_service
 from app.matches.index import IndexCache
 from app.models import Organization
 from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest, CooperationRequestEvent
 from app.models.user import Role, User
-from app.organizations.disclosure import View, region, size_class, views_of
+from app.organizations.access import views_of
+from app.organizations.disclosure import View, region, size_class
 from app.organizations.views import disclosed
 from matching import Filters, MatchingError
 
@@ -102,13 +102,15 @@ def pair_view(
         # private profiles are not candidates of the engine: it offers them to nobody
         if query is None or info is None or info.visibility == "private":
             return PairView(None, False)
-        # the same rule that keeps the target out of the sender's matches and searches
-        if target.id in matches_service.opted_out_competitors(index, sender.id):
+        # the rule that keeps the target out of the sender's matches and searches
+        # (matches.service.opted_out_competitors), asked of the target alone
+        if info.hide_from_competitors and bool(index.matcher.competitors(query, [target.id])[0]):
             return PairView(None, True)
-        others = frozenset(index.info) - {target.id}
         found = index.matcher.match(
             query,
-            filters=Filters(exclude_ids=others, exclude_known=False, include_competitors=True),
+            filters=Filters(
+                only_ids=frozenset({target.id}), exclude_known=False, include_competitors=True
+            ),
             limit=1,
         )
     except MatchingError:

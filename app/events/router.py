@@ -424,7 +424,8 @@ def invited_organisation(user: CurrentUser, invitation: InvitationDep) -> EventI
 def list_invitations(
     event: EventDep, session: SessionDep, user: CurrentUser
 ) -> list[InvitationOut]:
-    """Open invitations: event managers all, members their own organisation's."""
+    """Invitations not yet answered, expired ones marked: event managers all, members their
+    own organisation's."""
     return [
         InvitationOut.model_validate(i)
         for i in service.list_invitations(session, event=event, user=user)

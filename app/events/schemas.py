@@ -246,6 +246,8 @@ class InvitationOut(BaseModel):
     event_id: int
     organization_id: int
     created_at: dt.datetime
+    expires_at: dt.datetime = Field(description="After this it can no longer be accepted")
+    expired: bool = Field(description="Whether it has expired: the organiser may invite again")
 
 
 class InvitationAccept(BaseModel):

@@ -66,6 +66,7 @@ from app.matches.index import FittedIndex, IndexCache
 from app.matches.service import fitted_index, hidden_from_competitor, shown
 from app.models.base import utcnow
 from app.models.event import (
+    INVITATION_LIFETIME,
     Event,
     EventDate,
     EventInvitation,
@@ -580,9 +581,19 @@ def invite(
         raise _already_registered(organization_id)
     found = repo.invitation_of(session, event.id, organization_id)
     if found is not None:
+        if found.expired:  # inviting again renews an expired invitation
+            found.created_at = utcnow()
+            found.expires_at = found.created_at + INVITATION_LIFETIME
+            found.invited_by_user_id = registrar.id
+            session.flush()
         return found
+    now = utcnow()
     invitation = EventInvitation(
-        event_id=event.id, organization_id=organization_id, invited_by_user_id=registrar.id
+        event_id=event.id,
+        organization_id=organization_id,
+        invited_by_user_id=registrar.id,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
     )
     with lost_race_is_conflict(session, Conflict("The organisation was invited meanwhile.")):
         session.add(invitation)
@@ -606,7 +617,14 @@ def get_invitation(session: Session, *, event: Event, invitation_id: int) -> Eve
 def accept_invitation(
     session: Session, *, event: Event, invitation: EventInvitation, people: list[PersonIn]
 ) -> Participant:
-    """The organisation's members accept: it is registered (the members' rules apply)."""
+    """The organisation's members accept: it is registered (the members' rules apply). An
+    expired invitation cannot be accepted (409)."""
+    if invitation.expired:
+        raise Conflict(
+            f"The invitation expired at {invitation.expires_at.isoformat()}; "
+            "the organiser may invite the organisation again.",
+            errors=[{"field": "invitation", "message": "expired"}],
+        )
     data = ParticipantCreate(organization_id=invitation.organization_id, people=people)
     participant = register_participant(session, event=event, data=data, self_service=True)
     session.delete(invitation)

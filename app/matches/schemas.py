@@ -4,24 +4,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.organizations.schemas import CooperationInterest
+from app.organizations.schemas import CityField, CooperationInterest, NameGroup, ShownTo
 
 
-class MatchedOrganization(BaseModel):
+class MatchedOrganization(ShownTo, CityField, NameGroup):
     """The matched organisation as the caller may see it: hidden attributes are null."""
 
     id: int
-    external_id: str | None
-    name: str | None = Field(description="Null until the organisation discloses it to the caller")
     nace_code: str | None
     country: str | None
     region: str | None = Field(
         description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
     )
-    city: str | None
     size_class: Literal["micro", "small", "medium", "large"] | None
-    hidden_fields: list[str] = Field(description="The groups hidden from the caller, sorted")
-    disclosure_level: Literal["owner", "partner", "addressee", "member", "anonymous"]
 
 
 class CompetenceRef(BaseModel):

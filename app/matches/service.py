@@ -23,17 +23,20 @@ from app.matches.schemas import (
 )
 from app.models.user import Role, User
 from app.organizations import repository as organization_repository
+from app.organizations.access import (
+    caller_relations,
+    view_of,
+    views_of,
+    visible_relationships,
+)
 from app.organizations.derived import region_centre
 from app.organizations.disclosure import (
     View,
     caller_level,
-    caller_relations,
     group_shown,
     region,
     size_class,
     stored_levels,
-    view_of,
-    views_of,
 )
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
@@ -358,10 +361,12 @@ def hidden_from_competitor(
     index is fitted."""
     if encoder is None or not organization_repository.any_hidden_from_competitors(session):
         return frozenset()
-    return opted_out_competitors(cache.get(session, encoder.name), organization_id)
+    return opted_out_competitors(session, cache.get(session, encoder.name), organization_id)
 
 
-def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset[int]:
+def opted_out_competitors(
+    session: Session, index: FittedIndex, organization_id: int
+) -> frozenset[int]:
     """Organisations that opted out of being shown to competitors and that the engine labels
     competitors of `organization_id`.
 
@@ -372,10 +377,14 @@ def opted_out_competitors(index: FittedIndex, organization_id: int) -> frozenset
     query = index.profiles.get(organization_id)
     if query is None:
         return frozenset()
+    # one query for the few that opted out, not a walk over every organisation; those the
+    # index does not hold yet (created since it was fitted) are no candidates either
     opted = [
         pid
-        for pid, info in index.info.items()
-        if info.hide_from_competitors and pid != organization_id and info.visibility != "private"
+        for pid in organization_repository.hidden_from_competitors_ids(
+            session, other_than=organization_id
+        )
+        if pid in index.info
     ]
     if not opted:
         return frozenset()
@@ -476,12 +485,14 @@ def _caller_organization(user: User | None) -> int | None:
     return None
 
 
-def _hide_from_caller(index: FittedIndex, user: User | None, filters: Filters) -> Filters:
+def _hide_from_caller(
+    session: Session, index: FittedIndex, user: User | None, filters: Filters
+) -> Filters:
     """Leave out what opted out of being shown to the caller's organisation as a competitor."""
     own = _caller_organization(user)
     if own is None:
         return filters
-    hidden = opted_out_competitors(index, own)
+    hidden = opted_out_competitors(session, index, own)
     return replace(filters, exclude_ids=filters.exclude_ids | hidden) if hidden else filters
 
 
@@ -538,7 +549,7 @@ def matches_for(
             errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
         )
     if _caller_organization(user) != organization_id:
-        filters = _hide_from_caller(index, user, filters)
+        filters = _hide_from_caller(session, index, user, filters)
     filters = distance_by_disclosure(
         session, user=user, index=index, filters=filters, asking_id=organization_id
     )
@@ -550,6 +561,8 @@ def matches_for(
         # with and without the known ones, the difference would be the hidden relationships;
         # and the graph would order the list by them
         filters = replace(filters, exclude_known=False, use_graph=False)
+    else:
+        filters = replace(filters, visible_relationships=visible_relationships(session, user))
     matches = index.matcher.match(query, filters=filters, limit=limit)
     return shown(
         session,
@@ -593,15 +606,21 @@ def search(
             "max_distance_km needs an origin (latitude and longitude) in a free-text search.",
             errors=[{"field": "origin", "message": "required with max_distance_km"}],
         )
-    filters = _hide_from_caller(index, user, filters)
+    filters = _hide_from_caller(session, index, user, filters)
     filters = distance_by_disclosure(session, user=user, index=index, filters=filters)
     own = _caller_organization(user)
     if own is not None:
         left_out = {own}
         query = index.profiles.get(own)
         if exclude_known and query is not None:
-            left_out |= query.known_partner_ids
-            left_out |= {p.id for p in index.profiles.values() if own in p.known_partner_ids}
+            # only the relationships the caller may see: the difference with and without
+            # would tell a hidden list otherwise
+            visible = visible_relationships(session, user)
+            if visible is None:
+                left_out |= query.known_partner_ids
+            else:
+                left_out |= {b for a, b in visible if a == own}
+                left_out |= {a for a, b in visible if b == own}
         filters = replace(filters, exclude_ids=filters.exclude_ids | left_out)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matcher = index.matcher

@@ -262,6 +262,14 @@ class ScheduledMeeting(Base):
     )
 
 
+# how long an organisation has to accept an invitation (inviting again renews it)
+INVITATION_LIFETIME = dt.timedelta(days=14)
+
+
+def _invitation_expiry() -> dt.datetime:
+    return utcnow() + INVITATION_LIFETIME
+
+
 class EventInvitation(Base):
     """An organiser's invitation to an organisation whose profile is not public: its members
     accept it (registering the organisation, their consent to be listed) or decline it."""
@@ -279,6 +287,14 @@ class EventInvitation(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # after this, the invitation can no longer be accepted (inviting again renews it)
+    expires_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=_invitation_expiry
+    )
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= utcnow()
 
     __table_args__ = (
         UniqueConstraint(

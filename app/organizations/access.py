@@ -1,13 +1,30 @@
-"""Whether a caller may know an organisation exists, read its profile, or change it.
+"""Whether a caller may know an organisation exists, read its profile, or change it, and the
+caller's View of organisations.
 
-Which of its fields the caller then sees is `app.organizations.disclosure`.
+Which of its fields a caller at a given level sees is `app.organizations.disclosure` (pure);
+this module reads what that needs to know of the caller: its organisation's cooperation
+requests (the query is app.cooperation.repository.request_relations).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
 from app.auth.roles import is_staff, member_organization
+from app.cooperation.repository import request_relations
 from app.models.organization import Organization
 from app.models.user import User
+from app.organizations import repository
+from app.organizations.disclosure import (
+    View,
+    caller_level,
+    group_shown,
+    levels_of,
+    stored_levels,
+    view_for_levels,
+)
 
 
 def is_own_organization(user: User | None, organization_id: int) -> bool:
@@ -30,3 +47,72 @@ def may_read_full(user: User | None, organization: Organization) -> bool:
 
 def may_edit(user: User | None, organization: Organization) -> bool:
     return is_staff(user) or is_own_organization(user, organization.id)
+
+
+def caller_relations(session: Session, user: User | None) -> tuple[set[int], set[int]]:
+    """(partners, senders) of the caller's organisation; empty for all but members."""
+    own = member_organization(user)
+    if own is None:
+        return set(), set()
+    return request_relations(session, own)
+
+
+def partner_ids(session: Session, organization_id: int) -> set[int]:
+    """Organisations with an accepted cooperation request with this one, either direction."""
+    return request_relations(session, organization_id)[0]
+
+
+def views_of(
+    session: Session,
+    user: User | None,
+    organizations: Sequence[Organization],
+    *,
+    relations: tuple[set[int], set[int]] | None = None,
+) -> dict[int, View]:
+    """The caller's view of each organisation, by id; one query for the request relations
+    (none when the caller already has them from `caller_relations`)."""
+    partners: set[int] = set()
+    senders: set[int] = set()
+    own = member_organization(user)
+    if relations is not None:
+        partners, senders = relations
+    elif own is not None and any(o.id != own for o in organizations):
+        partners, senders = request_relations(session, own)
+    return {
+        o.id: view_for_levels(caller_level(user, o.id, partners, senders), levels_of(o))
+        for o in organizations
+    }
+
+
+def view_of(session: Session, user: User | None, organization: Organization) -> View:
+    """The caller's view of one organisation."""
+    return views_of(session, user, [organization])[organization.id]
+
+
+def relationship_listers(session: Session, user: User | None) -> frozenset[int] | None:
+    """The organisations whose relationships the caller may see (its own among them); None
+    for hub staff, who see every one. One query for the settings, one for the relations."""
+    if is_staff(user):
+        return None
+    relations = caller_relations(session, user)
+    own = member_organization(user)
+    return frozenset(
+        org_id
+        for org_id, (visibility, stored) in repository.disclosures(session).items()
+        if (visibility != "private" or org_id == own)
+        and group_shown(
+            caller_level(user, org_id, *relations),
+            "relationships",
+            stored_levels(stored)["relationships"],
+        )
+    )
+
+
+def visible_relationships(session: Session, user: User | None) -> frozenset[tuple[int, int]] | None:
+    """The known relationships the caller may see, as (stating organisation, named
+    organisation): those stated by the organisations of `relationship_listers`. None for hub
+    staff, who see every one."""
+    listers = relationship_listers(session, user)
+    if listers is None:
+        return None
+    return frozenset((a, b) for a, b in repository.relationship_pairs(session) if a in listers)

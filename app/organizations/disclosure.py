@@ -7,7 +7,9 @@ organisation's own members always see everything. Sending a request is the sende
 members of the addressee see the sender's name group while the request is not withdrawn.
 
 Whether the caller may see the profile at all (private profiles) is decided elsewhere
-(app.organizations.access.may_see); a View only says which attributes to blank out.
+(app.organizations.access.may_see); a View only says which attributes to blank out. This module
+is pure: the caller's request relations are read by app.organizations.access (views_of), whose
+query lives in app.cooperation.repository.
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
 from app.auth.roles import is_staff
-from app.models.cooperation import CooperationRequest
 from app.models.organization import Organization
 from app.models.user import Role, User
 from app.organizations.derived import region as region  # part of this module's API
@@ -104,10 +103,6 @@ def shown_levels(caller_level: str, group: str) -> frozenset[str]:
     return frozenset(level for level in LEVELS if group_shown(caller_level, group, level))
 
 
-def _view(level: str, organization: Organization) -> View:
-    return view_for_levels(level, levels_of(organization))
-
-
 def view_for_levels(level: str, levels: Mapping[str, str]) -> View:
     """The view of a caller at `level` of an organisation whose groups are at `levels`."""
     return View(
@@ -130,38 +125,6 @@ def stored_levels(stored: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
-def request_relations(session: Session, organization_id: int) -> tuple[set[int], set[int]]:
-    """(partners, senders): organisations with an accepted request either way, and those that
-    sent this organisation a request that is not withdrawn. One query."""
-    rows = session.execute(
-        select(
-            CooperationRequest.from_organization_id,
-            CooperationRequest.to_organization_id,
-            CooperationRequest.status,
-        ).where(
-            or_(
-                CooperationRequest.from_organization_id == organization_id,
-                CooperationRequest.to_organization_id == organization_id,
-            ),
-            CooperationRequest.status != "withdrawn",
-        )
-    ).all()
-    partners: set[int] = set()
-    senders: set[int] = set()
-    for from_id, to_id, status in rows:
-        other = to_id if from_id == organization_id else from_id
-        if status == "accepted":
-            partners.add(other)
-        if to_id == organization_id:
-            senders.add(from_id)
-    return partners, senders
-
-
-def partner_ids(session: Session, organization_id: int) -> set[int]:
-    """Organisations with an accepted cooperation request with this one, either direction."""
-    return request_relations(session, organization_id)[0]
-
-
 def caller_level(
     user: User | None, organization_id: int, partners: set[int], senders: set[int]
 ) -> str:
@@ -179,41 +142,6 @@ def caller_level(
     if organization_id in senders:
         return "addressee"
     return "member"
-
-
-def views_of(
-    session: Session,
-    user: User | None,
-    organizations: Sequence[Organization],
-    *,
-    relations: tuple[set[int], set[int]] | None = None,
-) -> dict[int, View]:
-    """The caller's view of each organisation, by id; one query for the request relations
-    (none when the caller already has them from `request_relations`)."""
-    partners: set[int] = set()
-    senders: set[int] = set()
-    if relations is not None:
-        partners, senders = relations
-    elif (
-        user is not None
-        and user.role == Role.member.value
-        and user.organization_id is not None
-        and any(o.id != user.organization_id for o in organizations)
-    ):
-        partners, senders = request_relations(session, user.organization_id)
-    return {o.id: _view(caller_level(user, o.id, partners, senders), o) for o in organizations}
-
-
-def caller_relations(session: Session, user: User | None) -> tuple[set[int], set[int]]:
-    """(partners, senders) of the caller's organisation; empty for all but members."""
-    if user is None or user.role != Role.member.value or user.organization_id is None:
-        return set(), set()
-    return request_relations(session, user.organization_id)
-
-
-def view_of(session: Session, user: User | None, organization: Organization) -> View:
-    """The caller's view of one organisation."""
-    return views_of(session, user, [organization])[organization.id]
 
 
 # words of a firm's name that identify nobody: legal forms and fillers

@@ -213,6 +213,33 @@ def any_hidden_from_competitors(session: Session) -> bool:
     return found is not None
 
 
+def relationship_pairs(session: Session) -> list[tuple[int, int]]:
+    """Every known relationship that names a registered organisation, as (stating
+    organisation, named organisation)."""
+    rows = session.execute(
+        select(KnownRelationship.organization_id, KnownRelationship.related_organization_id)
+        .where(KnownRelationship.related_organization_id.is_not(None))
+        .order_by(KnownRelationship.id)
+    )
+    return [(a, b) for a, b in rows if b is not None]
+
+
+def hidden_from_competitors_ids(session: Session, *, other_than: int) -> list[int]:
+    """The organisations (not private) that opted out of being shown to their competitors,
+    other than `other_than`."""
+    return list(
+        session.scalars(
+            select(Organization.id)
+            .where(
+                Organization.hide_from_competitors.is_(True),
+                Organization.visibility != "private",
+                Organization.id != other_than,
+            )
+            .order_by(Organization.id)
+        )
+    )
+
+
 def get_organization(session: Session, organization_id: int) -> Organization | None:
     return session.scalars(
         select(Organization)
@@ -293,3 +320,11 @@ def located_disclosures(session: Session) -> dict[int, dict[str, str] | None]:
         select(Organization.id, Organization.disclosure).where(Organization.latitude.is_not(None))
     )
     return {org_id: stored for org_id, stored in rows}
+
+
+def disclosures(session: Session) -> dict[int, tuple[str, dict[str, str] | None]]:
+    """The visibility and stored disclosure settings of every organisation, by id."""
+    rows = session.execute(
+        select(Organization.id, Organization.visibility, Organization.disclosure)
+    )
+    return {org_id: (visibility, stored) for org_id, visibility, stored in rows}

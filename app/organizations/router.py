@@ -23,7 +23,7 @@ from app.errors import Forbidden, NotFound, Unauthorized, problem_responses
 from app.matches import service as matches_service
 from app.models.user import Role
 from app.organizations import service, views
-from app.organizations.disclosure import request_relations
+from app.organizations.access import caller_relations
 from app.organizations.repository import OrganizationQuery
 from app.organizations.schemas import (
     CompetenceKind,
@@ -85,7 +85,7 @@ def list_organizations(
     hidden: frozenset[int] = frozenset()
     relations: tuple[set[int], set[int]] | None = None
     if own_id is not None:
-        relations = partners, senders = request_relations(session, own_id)
+        relations = partners, senders = caller_relations(session, user)
         full_ids = {own_id, *partners}
         name_ids = senders
         hidden = matches_service.hidden_from_competitor(session, cache, encoder, own_id)

@@ -463,7 +463,70 @@ def derived_attributes(organization: Any) -> dict[str, Any]:
     }
 
 
-class _Disclosed(BaseModel):
+# The disclosed attributes, one class per field group of the policy (disclosure.GROUPS; the
+# relationships group is a list whose shape differs by output). Every output that shows an
+# organisation takes its disclosed attributes from these, so they are declared once; a test
+# keeps them equal to the policy's groups. Null means: not disclosed to the caller.
+class NameGroup(BaseModel):
+    name: str | None = Field(default=None, description="Null when not disclosed to the caller")
+    external_id: str | None = None
+
+
+class WebsiteGroup(BaseModel):
+    website: str | None = None
+
+
+class ContactsGroup(BaseModel):
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+
+
+class EmployeesGroup(BaseModel):
+    employees: int | None = None
+
+
+class CityField(BaseModel):
+    """The part of the address group that lists and matches show."""
+
+    city: str | None = None
+
+
+class AddressGroup(CityField):
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class DescriptionGroup(BaseModel):
+    description: str | None = None
+
+
+class FoundedGroup(BaseModel):
+    founded: int | None = None
+
+
+GROUP_SCHEMAS: dict[str, type[BaseModel]] = {
+    "name": NameGroup,
+    "website": WebsiteGroup,
+    "contacts": ContactsGroup,
+    "employees": EmployeesGroup,
+    "address": AddressGroup,
+    "description": DescriptionGroup,
+    "founded": FoundedGroup,
+}
+
+
+class ShownTo(BaseModel):
+    """What every disclosed output says about the caller's view."""
+
+    hidden_fields: list[str] = Field(
+        default_factory=list, description="The groups hidden from the caller, sorted"
+    )
+    disclosure_level: DisclosureView = Field(description=LEVEL_DESCRIPTION)
+
+
+class _Disclosed(ShownTo, ContactsGroup, WebsiteGroup, EmployeesGroup, CityField, NameGroup):
     """Shared by the full profile and the list entry: what disclosure adds to the output.
 
     Validating an ORM object directly gives the full (owner) representation; the organisations
@@ -473,22 +536,14 @@ class _Disclosed(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    external_id: str | None
-    name: str | None = Field(description="Null when not disclosed to the caller")
     nace_code: str | None
     country: str | None
     region: str | None = Field(
         description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
     )
-    city: str | None
-    employees: int | None
     size_class: Literal["micro", "small", "medium", "large"] | None = Field(
         description="micro < 10, small < 50, medium < 250 employees, else large"
     )
-    website: str | None
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
     cooperation_interests: list[CooperationInterest]
     visibility: Visibility
     verified: bool = Field(description="Checked by hub staff")
@@ -497,9 +552,6 @@ class _Disclosed(BaseModel):
     )
     hide_from_competitors: bool | None = Field(
         description="The competitor opt-out (own members and staff only, else null)"
-    )
-    hidden_fields: list[str] = Field(
-        default_factory=list, description="The groups hidden from the caller, sorted"
     )
     disclosure_level: DisclosureView = Field(default="owner", description=LEVEL_DESCRIPTION)
 
@@ -519,16 +571,11 @@ class ProfileWarning(BaseModel):
     message: str
 
 
-class OrganizationOut(_Disclosed):
+class OrganizationOut(_Disclosed, FoundedGroup, DescriptionGroup, AddressGroup):
     warnings: list[ProfileWarning] = Field(
         default_factory=list,
         description="After a write only: where the text gives away a name that is not public",
     )
-    description: str | None
-    postal_code: str | None
-    latitude: float | None
-    longitude: float | None
-    founded: int | None
     version: int
     created_at: dt.datetime
     modified_at: dt.datetime
@@ -547,27 +594,24 @@ class OrganizationPage(BaseModel):
     offset: int
 
 
-class PublicTeaser(OrganizationTeaser):
+class PublicTeaser(
+    ShownTo,
+    FoundedGroup,
+    DescriptionGroup,
+    AddressGroup,
+    EmployeesGroup,
+    ContactsGroup,
+    WebsiteGroup,
+    NameGroup,
+    OrganizationTeaser,
+):
     """What anonymous callers see of a public profile: the always-shown attributes plus the
     groups the organisation made public (the others null)."""
 
-    name: str | None = None
-    external_id: str | None = None
     region: str | None = None
-    website: str | None = None
-    contact_name: str | None = None
-    contact_email: str | None = None
-    contact_phone: str | None = None
-    employees: int | None = None
-    postal_code: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    description: str | None = None
-    founded: int | None = None
     relationships: list[RelationshipOut] = Field(default_factory=list)
     verified: bool = False
-    hidden_fields: list[str] = Field(default_factory=list)
-    disclosure_level: DisclosureView = "anonymous"
+    disclosure_level: DisclosureView = Field(default="anonymous", description=LEVEL_DESCRIPTION)
 
 
 class PublicTeaserPage(BaseModel):

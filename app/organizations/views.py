@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.auth import repository as auth_repository
 from app.auth.schemas import CompetenceTeaser
 from app.models import Competence, KnownRelationship, Organization
-from app.organizations import disclosure
+from app.organizations import access, disclosure
 from app.organizations import repository as organization_repository
 from app.organizations.derived import industry_of
 from app.organizations.schemas import PublicTeaser, RelationshipOut
@@ -33,7 +33,7 @@ def teasers(session: Session, organizations: Sequence[Organization]) -> list[Pub
     competences = auth_repository.competences_by_organization(
         session, [o.id for o in organizations]
     )
-    views = disclosure.views_of(session, None, organizations)
+    views = access.views_of(session, None, organizations)
     shared = [o.id for o in organizations if "relationships" not in views[o.id].hidden]
     relationships = (
         organization_repository.relationships_by_organization(session, shared) if shared else {}
@@ -44,7 +44,7 @@ def teasers(session: Session, organizations: Sequence[Organization]) -> list[Pub
         for rel in rels
         if rel.related_organization is not None
     ]
-    related_views = disclosure.views_of(session, None, related)
+    related_views = access.views_of(session, None, related)
     return [
         teaser(
             o,

@@ -18,7 +18,7 @@ from app.models.base import utcnow
 from app.models.event import EventPerson
 from app.models.organization import Organization
 from app.models.user import Role, User
-from app.organizations.disclosure import views_of
+from app.organizations.access import views_of
 from app.organizations.repository import organizations_by_id
 from app.privacy import repository
 from app.privacy.repository import AuditQuery

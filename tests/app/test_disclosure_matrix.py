@@ -15,22 +15,36 @@ party (a request's other side) and the event participant (named to the attendees
 is consent to that, whatever the profile hides).
 
 `groups_in_text` checks a rendered page (HTML, CSV, iCalendar) the same way: which groups'
-values occur in it. The web pages call it with their HTML once they exist.
+values occur in it. The member pages (match cards in /partners and /search, the request's other
+side in /requests and on the dashboard, the addressee of a new request) are read with a
+signed-in session cookie; callers without a member's session are sent to sign in or refused,
+and their answer names nothing either.
+
+The world is built once per backend (a transaction rolled back at the end); every test sets
+the levels it reads.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.auth import service as auth_service
+from app.db import finish, get_session
+from app.embeddings import Encoder
+from app.main import create_app
 from app.models.cooperation import CooperationRequest
-from app.models.user import Role
-from tests.app.conftest import AccountFactory, ClientFactory
+from app.models.user import Role, TokenKind, User
+from app.web.session import SESSION_COOKIE
 
 API = "/api/v1/organizations"
 EVENTS = "/api/v1/events"
@@ -121,11 +135,16 @@ def _shows(value: Any, expected: Any) -> bool:
 
 
 def groups_in_text(text: str) -> set[str]:
-    """The groups whose values occur in a rendered page (HTML, CSV, iCalendar)."""
+    """The groups whose values occur in a rendered page (HTML, CSV, iCalendar), each value as
+    a whole word (so 42 employees are not found in a token's hex digits)."""
     return {
         group
         for group, values in GROUP_VALUES.items()
-        if any(str(v) in text for v in values.values() if not isinstance(v, float))
+        if any(
+            re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", text)
+            for v in values.values()
+            if not isinstance(v, float)
+        )
     }
 
 
@@ -144,6 +163,7 @@ def groups_in_shape(shape: str, groups: set[str]) -> set[str]:
 @dataclass
 class World:
     clients: dict[str, TestClient]
+    pages: dict[str, TestClient]  # the same callers with a signed-in session cookie
     target: int
     member_org: int
     partner_org: int
@@ -152,76 +172,149 @@ class World:
     requests: dict[str, int]  # cooperation requests with the target, by the caller that reads it
 
 
-@pytest.fixture
-def world(
-    client: TestClient,
-    client_for: ClientFactory,
-    make_account: AccountFactory,
-    db_session: Session,
-) -> Iterator[World]:
-    def create(body: dict[str, Any]) -> int:
-        response = client.post(API, json=body)
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
+def _account(session: Session, role: Role, organization_id: int | None) -> str:
+    user = User(
+        email=f"{role.value}-{organization_id}@matrix.example",
+        name=f"Matrix {role.value}",
+        role=role.value,
+        organization_id=organization_id,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    _, secret = auth_service.issue_token(
+        session, user=user, kind=TokenKind.login, lifetime=dt.timedelta(hours=1)
+    )
+    session.commit()
+    return secret
 
-    needs = [
-        {"kind": "core", "label": "Silologistik"},
-        {"kind": "complementary", "label": "Füllstandsensorik"},
-    ]
-    target = create(TARGET)
-    member_org = create(
-        {"external_id": "M-1", "name": "Mitglied AG", "country": "DE", "competences": needs}
+
+@pytest.fixture(scope="module")
+def world(engine: Engine, encoder: Encoder) -> Iterator[World]:
+    """The world, built once per backend inside a transaction that is rolled back at the end;
+    each test sets the levels it needs before it reads."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    partner_org = create(
-        {"external_id": "P-1", "name": "Partnerin KG", "country": "DE", "competences": needs}
-    )
-    accepted = CooperationRequest(
-        from_organization_id=partner_org,
-        to_organization_id=target,
-        type="product_development",
-        status="accepted",
-    )
-    pending = CooperationRequest(
-        from_organization_id=member_org,
-        to_organization_id=target,
-        type="product_development",
-        status="pending",
-    )
-    db_session.add_all([accepted, pending])
-    db_session.commit()
-    requests = {
-        "member": pending.id,
-        "partner": accepted.id,
-        "curator": pending.id,
-        "admin": pending.id,
-    }
-    event = client.post(
-        EVENTS,
-        json={
-            "name": "Silotag",
-            "timezone": "Europe/Berlin",
-            "dates": ["2026-05-05"],
-            "max_meetings": 3,
-            "min_meetings": 1,
-        },
-    )
-    assert event.status_code == 201, event.text
-    event_id = event.json()["id"]
-    participants = {}
-    for key, org in (("target", target), ("member", member_org), ("partner", partner_org)):
-        body = {"organization_id": org, "people": [{"name": f"P {key}", "email": f"{key}@x.de"}]}
-        registered = client.post(f"{EVENTS}/{event_id}/participants", json=body)
-        assert registered.status_code == 201, registered.text
-        participants[key] = registered.json()["id"]
-    clients = {
-        "anonymous": client_for(None),
-        "member": client_for(make_account(Role.member, member_org)),
-        "partner": client_for(make_account(Role.member, partner_org)),
-        "organiser": client_for(make_account(Role.organizer)),
-        "curator": client_for(make_account(Role.curator)),
-        "admin": client,
-    }
-    yield World(clients, target, member_org, partner_org, participants, event_id, requests)
+    app = create_app(encoder=encoder)
+
+    def _session() -> Iterator[Session]:
+        try:
+            yield session
+            finish(session)
+        except Exception:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    with ExitStack() as stack:
+
+        def api(secret: str | None) -> TestClient:
+            headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+            return stack.enter_context(
+                TestClient(app, raise_server_exceptions=False, headers=headers)
+            )
+
+        def page(secret: str | None) -> TestClient:
+            client = stack.enter_context(
+                TestClient(
+                    app,
+                    raise_server_exceptions=False,
+                    follow_redirects=False,
+                    headers={"accept": "text/html"},
+                )
+            )
+            if secret is not None:
+                client.cookies.set(SESSION_COOKIE, secret)
+            return client
+
+        admin_secret = _account(session, Role.admin, None)
+        admin = api(admin_secret)
+
+        def create(body: dict[str, Any]) -> int:
+            response = admin.post(API, json=body)
+            assert response.status_code == 201, response.text
+            return int(response.json()["id"])
+
+        needs = [
+            {"kind": "core", "label": "Silologistik"},
+            {"kind": "complementary", "label": "Füllstandsensorik"},
+        ]
+        target = create(TARGET)
+        member_org = create(
+            {"external_id": "M-1", "name": "Mitglied AG", "country": "DE", "competences": needs}
+        )
+        partner_org = create(
+            {"external_id": "P-1", "name": "Partnerin KG", "country": "DE", "competences": needs}
+        )
+        accepted = CooperationRequest(
+            from_organization_id=partner_org,
+            to_organization_id=target,
+            type="product_development",
+            status="accepted",
+        )
+        pending = CooperationRequest(
+            from_organization_id=member_org,
+            to_organization_id=target,
+            type="product_development",
+            status="pending",
+        )
+        session.add_all([accepted, pending])
+        session.commit()
+        requests = {
+            "member": pending.id,
+            "partner": accepted.id,
+            "curator": pending.id,
+            "admin": pending.id,
+        }
+        event = admin.post(
+            EVENTS,
+            json={
+                "name": "Silotag",
+                "timezone": "Europe/Berlin",
+                "dates": ["2026-05-05"],
+                "max_meetings": 3,
+                "min_meetings": 1,
+            },
+        )
+        assert event.status_code == 201, event.text
+        event_id = event.json()["id"]
+        participants = {}
+        for key, org in (("target", target), ("member", member_org), ("partner", partner_org)):
+            body = {
+                "organization_id": org,
+                "people": [{"name": f"P {key}", "email": f"{key}@x.de"}],
+            }
+            registered = admin.post(f"{EVENTS}/{event_id}/participants", json=body)
+            assert registered.status_code == 201, registered.text
+            participants[key] = registered.json()["id"]
+        secrets = {
+            "anonymous": None,
+            "member": _account(session, Role.member, member_org),
+            "partner": _account(session, Role.member, partner_org),
+            "organiser": _account(session, Role.organizer, None),
+            "curator": _account(session, Role.curator, None),
+            "admin": admin_secret,
+        }
+        clients = {caller: api(secret) for caller, secret in secrets.items()}
+        pages = {caller: page(secret) for caller, secret in secrets.items()}
+        try:
+            yield World(
+                clients,
+                pages,
+                target,
+                member_org,
+                partner_org,
+                participants,
+                event_id,
+                requests,
+            )
+        finally:
+            session.close()
+            outer.rollback()
+            connection.close()
 
 
 def _set_all(world: World, level: str) -> None:
@@ -379,3 +472,68 @@ def test_the_matrix_helpers_see_hidden_fields() -> None:
     assert groups_in_json({"name": None, "external_id": None, "city": "Zwickau"}) == {"address"}
     assert groups_in_text("<td>Zwickau</td><td>Zeta Messgeräte GmbH</td>") == {"address", "name"}
     assert groups_in_text("<td>[…]</td>") == set()
+    assert groups_in_text('<input value="a42b77">') == set()
+    assert groups_in_text("<dd>42</dd>") == {"employees"}
+
+
+# --- the web pages ---------------------------------------------------------------------------
+
+# the member pages that show the target, with the groups each renders of it and the mark that
+# says the target is on the page at all (the callers without a member's session are refused)
+PAGES: dict[str, tuple[frozenset[str], str]] = {
+    # match cards: the name (or "anonymous profile") and the city (or only the region)
+    "/partners": (frozenset({"name", "address"}), 'id="match-{target}"'),
+    "/search?q=Füllstandsensorik": (frozenset({"name", "address"}), 'id="match-{target}"'),
+    # the request's other side: its name, contacts and website
+    "/requests": (frozenset({"name", "contacts", "website"}), 'id="request-{request}"'),
+    # the addressee of a new request: its name
+    "/requests/new?to={target}": (frozenset({"name"}), 'name="to" value="{target}"'),
+}
+# the dashboard lists the member's open requests by the other side's name
+DASHBOARD = frozenset({"name"})
+# status of a member page per caller without a member's session: the way to sign in, or refused
+REFUSED = {"anonymous": 303, "organiser": 403, "curator": 403, "admin": 403}
+PAGE_CALLERS = ("member", "partner")
+
+
+def _page(world: World, caller: str, url: str) -> tuple[int, str]:
+    values = {"target": world.target, "request": world.requests.get(caller, 0)}
+    response = world.pages[caller].get(url.format(**values))
+    return response.status_code, response.text
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_page_shows_exactly_what_the_policy_says(world: World, level: str) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, (carried, mark) in PAGES.items():
+        for caller in PAGE_CALLERS:
+            status, html = _page(world, caller, url)
+            assert status == 200, (url, caller, html[:500])
+            values = {"target": world.target, "request": world.requests[caller]}
+            assert mark.format(**values) in html, (url, caller)
+            seen[(url, caller)] = groups_in_text(html)
+            wanted[(url, caller)] = set(carried) & expected_groups(caller, level)
+        for caller, refused in REFUSED.items():
+            status, html = _page(world, caller, url)
+            assert status == refused, (url, caller)
+            seen[(url, caller)] = groups_in_text(html)
+            wanted[(url, caller)] = set()
+    # the member's dashboard lists its open request to the target
+    status, html = _page(world, "member", "/dashboard")
+    assert status == 200
+    seen[("/dashboard", "member")] = groups_in_text(html)
+    wanted[("/dashboard", "member")] = set(DASHBOARD) & expected_groups("member", level)
+    assert seen == wanted
+
+
+def test_a_page_names_a_hidden_name_nowhere(world: World) -> None:
+    """With the name at partners, the member's pages call the target anonymous and mask its
+    name's words, while the partner's pages name it."""
+    _set_all(world, "partners")
+    for url in PAGES:
+        _, member_html = _page(world, "member", url)
+        _, partner_html = _page(world, "partner", url)
+        assert "Zeta" not in member_html, url
+        assert TARGET["name"] in partner_html, url

@@ -129,7 +129,14 @@ def test_an_organiser_invites_a_profile_that_is_not_public_and_its_members_conse
     invited = register(organiser, s.orgs["E"])
     assert invited.status_code == 202, invited.text
     invitation = invited.json()
-    assert set(invitation) == {"id", "event_id", "organization_id", "created_at"}
+    assert set(invitation) == {
+        "id",
+        "event_id",
+        "organization_id",
+        "created_at",
+        "expires_at",
+        "expired",
+    }
     assert "Epsilon" not in invited.text
     assert [p["organization_id"] for p in ok(organiser.get(url))] == [s.orgs[k] for k in "ABCD"]
     # a private profile answers like an id that does not exist

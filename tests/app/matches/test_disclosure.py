@@ -215,12 +215,12 @@ def test_the_services_competitor_rule_agrees_with_the_engine(
             == 200
         )
     index = fitted_index(db_session, app.state.match_index, encoder)
-    assert opted_out_competitors(index, ids["B"]) == {ids["C"]}
-    assert opted_out_competitors(index, ids["C"]) == {ids["B"]}
-    assert opted_out_competitors(index, ids["A"]) == set()
-    assert opted_out_competitors(index, ids["D"]) == set()
+    assert opted_out_competitors(db_session, index, ids["B"]) == {ids["C"]}
+    assert opted_out_competitors(db_session, index, ids["C"]) == {ids["B"]}
+    assert opted_out_competitors(db_session, index, ids["A"]) == set()
+    assert opted_out_competitors(db_session, index, ids["D"]) == set()
     # E is private: never a candidate, but it may ask; B and C share its core and division
-    assert opted_out_competitors(index, ids["E"]) == {ids["B"], ids["C"]}
+    assert opted_out_competitors(db_session, index, ids["E"]) == {ids["B"], ids["C"]}
 
 
 def test_employee_filters_work_on_whole_size_classes_for_members(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
-from app.organizations import disclosure
+from app.organizations import access, disclosure
 from matching.geo import haversine_km
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -149,8 +149,11 @@ def test_own_members_and_staff_see_everything(
             "+49 711 123456",
         )
         assert (body["employees"], body["website"]) == (30, "https://sensotec.example")
+        # the link to T, whose name is for partners, shows to hub staff only (O's own members
+        # read it as anyone else does: test_own_members_see_a_linked_organisation_only_as_...)
+        linked = (None, None) if caller is owner else (ids["T"], "T-1")
         assert [(r["related_organization_id"], r["name"]) for r in body["relationships"]] == [
-            (ids["T"], "T-1")
+            linked
         ]
         assert body["hidden_fields"] == []
         assert body["disclosure_level"] == "owner"
@@ -219,9 +222,9 @@ def test_an_accepted_request_reveals_both_sides(
     other_way = read(owner, ids["V"])
     assert other_way["disclosure_level"] == "partner"
     assert (other_way["name"], other_way["employees"]) == ("Viewer AG", 300)
-    assert disclosure.partner_ids(db_session, ids["O"]) == {ids["V"]}
-    assert disclosure.partner_ids(db_session, ids["V"]) == {ids["O"]}
-    assert disclosure.partner_ids(db_session, ids["T"]) == set()
+    assert access.partner_ids(db_session, ids["O"]) == {ids["V"]}
+    assert access.partner_ids(db_session, ids["V"]) == {ids["O"]}
+    assert access.partner_ids(db_session, ids["T"]) == set()
 
 
 @pytest.mark.parametrize("status", ["pending", "declined"])
@@ -268,7 +271,7 @@ def test_views_of_uses_one_query_for_a_page(
     bind = db_session.get_bind()
     event.listen(bind, "before_cursor_execute", count)
     try:
-        views = disclosure.views_of(db_session, user, [o for o in orgs if o is not None])
+        views = access.views_of(db_session, user, [o for o in orgs if o is not None])
     finally:
         event.remove(bind, "before_cursor_execute", count)
     assert len(statements) == 1
@@ -282,7 +285,7 @@ def test_views_of_uses_one_query_for_a_page(
     assert views[ids["O"]].hidden == frozenset(
         {"website", "contact_name", "contact_email", "contact_phone", "employees", "relationships"}
     )
-    assert disclosure.views_of(db_session, None, [orgs[0]])[ids["O"]].level == "anonymous"
+    assert access.views_of(db_session, None, [orgs[0]])[ids["O"]].level == "anonymous"
 
 
 def test_list_applies_the_view_and_shows_the_own_private_organisation(
@@ -368,6 +371,44 @@ def test_relationships_do_not_reveal_hidden_names_of_linked_organisations(
     request(db_session, ids["V"], ids["T"], "accepted")
     rels = read(viewer, ids["O"])["relationships"]
     assert (rels[0]["related_organization_id"], rels[0]["external_id"]) == (ids["T"], "T-1")
+
+
+def test_own_members_see_a_linked_organisation_only_as_its_disclosure_allows(
+    db_session: Session,
+    client: TestClient,
+    owner: TestClient,
+    ids: dict[str, int],
+) -> None:
+    """O's own list links its customer T, whose name is for partners: O's members read the
+    relationship without T's identity until O and T are partners; hub staff read it whole."""
+    anonymous_link = {
+        "type": "customer",
+        "related_organization_id": None,
+        "external_id": None,
+        "name": None,
+        "revenue_share": 0.3,
+    }
+    [own] = read(owner, ids["O"])["relationships"]
+    assert {k: v for k, v in own.items() if k != "id"} == anonymous_link
+    [staff] = read(client, ids["O"])["relationships"]
+    assert (staff["related_organization_id"], staff["external_id"]) == (ids["T"], "T-1")
+    # a private linked organisation stays anonymous even when its name were public
+    client.patch(f"{API}/{ids['X']}", json={"disclosure": {"name": "public"}})
+    linked = client.patch(
+        f"{API}/{ids['O']}",
+        json={"relationships": [{"type": "partner", "external_id": "X-1"}]},
+    )
+    assert linked.status_code == 200, linked.text
+    [own] = read(owner, ids["O"])["relationships"]
+    assert (own["related_organization_id"], own["external_id"], own["name"]) == (None, None, None)
+    # partners see each other's names: the link to T shows again
+    client.patch(
+        f"{API}/{ids['O']}",
+        json={"relationships": [{"type": "customer", "external_id": "T-1"}]},
+    )
+    request(db_session, ids["O"], ids["T"], "accepted")
+    [own] = read(owner, ids["O"])["relationships"]
+    assert (own["related_organization_id"], own["external_id"]) == (ids["T"], "T-1")
 
 
 def test_anonymous_teaser_shows_only_public_groups(
@@ -642,10 +683,12 @@ def test_a_profile_saved_again_keeps_the_hidden_organisations_it_names_already(
         },
     )
     assert again.status_code == 200, again.text
-    assert [
-        (r["type"], r["related_organization_id"], r["revenue_share"])
-        for r in again.json()["relationships"]
-    ] == [("customer", ids["O"], 0.6), ("supplier", None, None)]
+    # the link is kept; V's members read it without O's identity, hub staff with it
+    for reader, linked in ((again.json(), None), (read(client, ids["V"]), ids["O"])):
+        assert [
+            (r["type"], r["related_organization_id"], r["revenue_share"])
+            for r in reader["relationships"]
+        ] == [("customer", linked, 0.6), ("supplier", None, None)]
     # a hidden organisation the profile does not name yet still resolves as unknown
     added = viewer.patch(
         url,
