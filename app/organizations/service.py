@@ -402,17 +402,19 @@ def _shown_values(org: Organization, view: View, names: Sequence[str]) -> dict[s
 def shown_relationships(
     org: Organization, user: User | None, views: dict[int, View]
 ) -> list[RelationshipOut]:
-    """The known relationships. A linked organisation the caller may not see, or whose name is
-    hidden from the caller, stays anonymous (no id, no external_id, no name): the list is the
-    organisation's statement, the link would disclose the other's identity. That holds for the
-    organisation's own members too (a link may come from an import or hub staff); hub staff see
-    every link."""
+    """The known relationships. To others than the organisation's own members and staff, a
+    linked organisation the caller may not see, or whose name is hidden from the caller, stays
+    anonymous (no id, no external_id, no name): the list is the organisation's statement, the
+    link would disclose the other's identity."""
+    owner = views[org.id].level == "owner"
     out = []
     for rel in org.relationships:
         shown = RelationshipOut.model_validate(rel)
         related = rel.related_organization
-        if related is not None and (
-            not may_see(user, related) or "name" in views[related.id].hidden
+        if (
+            not owner
+            and related is not None
+            and (not may_see(user, related) or "name" in views[related.id].hidden)
         ):
             shown = shown.model_copy(
                 update={"related_organization_id": None, "external_id": None, "name": None}

@@ -149,11 +149,8 @@ def test_own_members_and_staff_see_everything(
             "+49 711 123456",
         )
         assert (body["employees"], body["website"]) == (30, "https://sensotec.example")
-        # the link to T, whose name is for partners, shows to hub staff only (O's own members
-        # read it as anyone else does: test_own_members_see_a_linked_organisation_only_as_...)
-        linked = (None, None) if caller is owner else (ids["T"], "T-1")
         assert [(r["related_organization_id"], r["name"]) for r in body["relationships"]] == [
-            linked
+            (ids["T"], "T-1")
         ]
         assert body["hidden_fields"] == []
         assert body["disclosure_level"] == "owner"
@@ -371,44 +368,6 @@ def test_relationships_do_not_reveal_hidden_names_of_linked_organisations(
     request(db_session, ids["V"], ids["T"], "accepted")
     rels = read(viewer, ids["O"])["relationships"]
     assert (rels[0]["related_organization_id"], rels[0]["external_id"]) == (ids["T"], "T-1")
-
-
-def test_own_members_see_a_linked_organisation_only_as_its_disclosure_allows(
-    db_session: Session,
-    client: TestClient,
-    owner: TestClient,
-    ids: dict[str, int],
-) -> None:
-    """O's own list links its customer T, whose name is for partners: O's members read the
-    relationship without T's identity until O and T are partners; hub staff read it whole."""
-    anonymous_link = {
-        "type": "customer",
-        "related_organization_id": None,
-        "external_id": None,
-        "name": None,
-        "revenue_share": 0.3,
-    }
-    [own] = read(owner, ids["O"])["relationships"]
-    assert {k: v for k, v in own.items() if k != "id"} == anonymous_link
-    [staff] = read(client, ids["O"])["relationships"]
-    assert (staff["related_organization_id"], staff["external_id"]) == (ids["T"], "T-1")
-    # a private linked organisation stays anonymous even when its name were public
-    client.patch(f"{API}/{ids['X']}", json={"disclosure": {"name": "public"}})
-    linked = client.patch(
-        f"{API}/{ids['O']}",
-        json={"relationships": [{"type": "partner", "external_id": "X-1"}]},
-    )
-    assert linked.status_code == 200, linked.text
-    [own] = read(owner, ids["O"])["relationships"]
-    assert (own["related_organization_id"], own["external_id"], own["name"]) == (None, None, None)
-    # partners see each other's names: the link to T shows again
-    client.patch(
-        f"{API}/{ids['O']}",
-        json={"relationships": [{"type": "customer", "external_id": "T-1"}]},
-    )
-    request(db_session, ids["O"], ids["T"], "accepted")
-    [own] = read(owner, ids["O"])["relationships"]
-    assert (own["related_organization_id"], own["external_id"]) == (ids["T"], "T-1")
 
 
 def test_anonymous_teaser_shows_only_public_groups(
@@ -683,12 +642,10 @@ def test_a_profile_saved_again_keeps_the_hidden_organisations_it_names_already(
         },
     )
     assert again.status_code == 200, again.text
-    # the link is kept; V's members read it without O's identity, hub staff with it
-    for reader, linked in ((again.json(), None), (read(client, ids["V"]), ids["O"])):
-        assert [
-            (r["type"], r["related_organization_id"], r["revenue_share"])
-            for r in reader["relationships"]
-        ] == [("customer", linked, 0.6), ("supplier", None, None)]
+    assert [
+        (r["type"], r["related_organization_id"], r["revenue_share"])
+        for r in again.json()["relationships"]
+    ] == [("customer", ids["O"], 0.6), ("supplier", None, None)]
     # a hidden organisation the profile does not name yet still resolves as unknown
     added = viewer.patch(
         url,
