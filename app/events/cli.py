@@ -20,14 +20,18 @@ def register(subparsers: Any) -> None:
     schedule.add_argument("event", type=int, help="event id")
     schedule.add_argument("--publish", action="store_true", help="publish the schedule as well")
     schedule.add_argument(
-        "--time-limit", type=float, default=20.0, help="solver time limit in seconds"
+        "--time-limit",
+        type=float,
+        default=None,
+        help="solver time limit in seconds (default: the scheduler's one default, as in the API)",
     )
     schedule.add_argument(
         "--recommendations",
         type=int,
         default=10,
         metavar="K",
-        help="engine-recommended partners per participant added as candidates (0: none)",
+        help="engine-recommended partners per participant, when the event fills free slots "
+        "with recommendations (0: none)",
     )
     schedule.add_argument(
         "--no-embeddings",
@@ -82,12 +86,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         from app.main import _load_default_encoder
 
         encoder = _load_default_encoder()
-    if not 0 < args.time_limit <= 300:
+    if args.time_limit is not None and not 0 < args.time_limit <= 300:
         print("--time-limit must be in (0, 300] seconds", file=sys.stderr)
         return 2
-    options = ScheduleRequest(
-        time_limit=args.time_limit, recommendations_per_participant=max(0, args.recommendations)
-    )
+    options = ScheduleRequest(recommendations_per_participant=max(0, args.recommendations))
+    if args.time_limit is not None:
+        options.time_limit = args.time_limit
     with get_sessionmaker()() as session:
         try:
             event = service.get_event(session, event_id=args.event)

@@ -177,6 +177,7 @@ class PairSelection:
     upper_bound: float
     optimal: bool
     seconds: float
+    fair_bound: float | None = None
 
 
 def _bmatching(
@@ -272,10 +273,11 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
     t0 = time.perf_counter()
     opts = prep.instance.options
     locked_value = sum(prep.values.get(m.pair, (0.0, "recommended"))[0] for m in prep.locked)
+    locked_fair = locked_value + opts.fairness_weight * _locked_cover(prep)
     if not prep.edges:
-        return PairSelection([], locked_value, True, time.perf_counter() - t0)
+        return PairSelection([], locked_value, True, time.perf_counter() - t0, locked_fair)
     _, bound, optimal = _bmatching(prep, fairness=0.0, time_limit=time_limit / 3)
-    x, _, opt2 = _bmatching(prep, fairness=opts.fairness_weight, time_limit=time_limit / 3)
+    x, fair_bound, opt2 = _bmatching(prep, fairness=opts.fairness_weight, time_limit=time_limit / 3)
     optimal = optimal and opt2
     chosen = [j for j in range(len(prep.edges)) if x[j]]
     floor = (1.0 - opts.value_slack) * (bound + locked_value)
@@ -316,7 +318,17 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
             k = (lo + hi) // 2
             if hi - lo <= max(1, hi // 200):
                 break
-    return PairSelection(chosen, bound + locked_value, optimal, time.perf_counter() - t0)
+    return PairSelection(
+        chosen, bound + locked_value, optimal, time.perf_counter() - t0, fair_bound + locked_fair
+    )
+
+
+def _locked_cover(prep: Prepared) -> int:
+    """Locked meetings that count toward persons' minimums."""
+    return sum(
+        min(len(ps), prep.people[person].min_meetings, prep.people[person].max_meetings)
+        for person, ps in prep.locked_pos.items()
+    )
 
 
 @dataclass
@@ -893,7 +905,15 @@ def solve(instance: Instance) -> Schedule:
     status: SolverStatus
     if not meetings:
         status = "empty"
-    elif selection.optimal and not assignment.dropped:
+    elif (
+        selection.optimal
+        and len(assignment.placed) == len(selection.chosen)
+        and not assignment.dropped
+        and assignment.idle == 0
+    ):
+        # Stage 1 ignores slots, so its proven optimum bounds value + fairness of every
+        # schedule; placing all of its pairs without an idle slot reaches that bound with the
+        # fewest idle slots there can be. Anything less is not proven for the whole schedule.
         status = "optimal"
     else:
         status = "feasible"
@@ -901,6 +921,7 @@ def solve(instance: Instance) -> Schedule:
         meetings=meetings,
         status=status,
         upper_bound=selection.upper_bound,
+        fair_bound=selection.fair_bound,
         solve_seconds=time.perf_counter() - t0,
         dropped=tuple((prep.edges[j].a, prep.edges[j].b) for j in assignment.dropped),
         stats={

@@ -83,6 +83,11 @@ def event_body(**overrides: Any) -> dict[str, Any]:
         "dates": ["2026-03-10"],
         "max_meetings": 3,
         "min_meetings": 1,
+        # the shared scenario schedules people one to one and fills free slots with the
+        # engine's recommendations; the tests of the event defaults (whole organisations, no
+        # filling) override these
+        "person_level_meetings": True,
+        "fill_with_recommendations": True,
     }
     body.update(overrides)
     return body
