@@ -72,6 +72,21 @@ def format_report(event_id: int, status: str, body: dict[str, Any]) -> str:
         + (f", gap {100 * gap:.2f}%" if gap is not None else ""),
         f"solve time: {body['solve_seconds']:.2f} s",
     ]
+    # reports stored before these fields existed lack them
+    if "wanted_both" in body:
+        lines.append(
+            f"meetings both sides asked for: {body['wanted_both']}, one side: "
+            f"{body['wanted_one']}, filled in by recommendations: {body['filled_in']}"
+        )
+    if body.get("overridden"):
+        lines.append(
+            f"wishes overridden by not-interested or a declined request: {len(body['overridden'])}"
+        )
+    fair = body.get("fair_upper_bound")
+    if fair is not None and body.get("fair_gap") is not None:
+        lines.append(
+            f"bound with everybody's minimum: {fair:.3f}, gap {100 * body['fair_gap']:.2f}%"
+        )
     return "\n".join(lines)
 
 

@@ -243,7 +243,20 @@ def _bmatching(
         raise RuntimeError(f"stage 1 MILP failed: {res.message}")
     x = np.round(res.x[:n]).astype(bool)
     dual = getattr(res, "mip_dual_bound", None)
-    bound = -float(dual) if dual is not None and np.isfinite(dual) else -float(res.fun)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else math.inf
+    if res.status != 0:
+        # Stopped at the time limit, perhaps before the root LP: the LP relaxation is a bound
+        # too, usually within a fraction of a percent of the optimum, and takes a second.
+        relaxed = milp(
+            c,
+            constraints=LinearConstraint(a_mat, lower, upper),
+            bounds=Bounds(lb, ub),
+            options={"time_limit": 60.0, "disp": False},
+        )
+        if relaxed.status == 0:
+            bound = min(bound, -float(relaxed.fun))
+    if not np.isfinite(bound):
+        bound = -float(res.fun)
     return x, bound, res.status == 0
 
 
@@ -280,6 +293,11 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
     x, fair_bound, opt2 = _bmatching(prep, fairness=opts.fairness_weight, time_limit=time_limit / 3)
     optimal = optimal and opt2
     chosen = [j for j in range(len(prep.edges)) if x[j]]
+    if not opt2:
+        # HiGHS stopped at the time limit: its incumbent may be poor, the greedy b-matching not
+        fallback = _greedy_pairs(prep)
+        if _objective(prep, fallback) > _objective(prep, chosen):
+            chosen = fallback
     floor = (1.0 - opts.value_slack) * (bound + locked_value)
     if opts.value_slack > 0 and len(chosen) > opts.table_fill * _table_slots(prep):
         budget = sum(prep.edges[j].value for j in chosen) + locked_value - floor
@@ -321,6 +339,34 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
     return PairSelection(
         chosen, bound + locked_value, optimal, time.perf_counter() - t0, fair_bound + locked_fair
     )
+
+
+def _objective(prep: Prepared, chosen: list[int]) -> float:
+    """Stage 1's objective: value plus the fairness reward."""
+    fairness = prep.instance.options.fairness_weight
+    return sum(prep.edges[j].value for j in chosen) + fairness * _coverage(prep, chosen)
+
+
+def _greedy_pairs(prep: Prepared) -> list[int]:
+    """A b-matching by decreasing worth: pairs that help someone reach their minimum first."""
+    degree: dict[int, int] = defaultdict(int)
+    room = _table_slots(prep)
+    chosen: list[int] = []
+    taken: set[int] = set()
+    for needy_only in (True, False):
+        for j in sorted(range(len(prep.edges)), key=lambda j: -prep.edges[j].value):
+            e = prep.edges[j]
+            if len(chosen) >= room or degree[e.a] >= prep.cap[e.a] or degree[e.b] >= prep.cap[e.b]:
+                continue
+            if j in taken or (
+                needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]
+            ):
+                continue
+            chosen.append(j)
+            taken.add(j)
+            degree[e.a] += 1
+            degree[e.b] += 1
+    return chosen
 
 
 def _locked_cover(prep: Prepared) -> int:
@@ -895,7 +941,8 @@ def solve(instance: Instance) -> Schedule:
     t0 = time.perf_counter()
     prep = prepare(instance)
     limit = instance.options.time_limit
-    selection = select_pairs(prep, time_limit=max(1.0, 0.3 * limit))
+    # stage 1 usually takes a few seconds, but its MILPs need them even on large events
+    selection = select_pairs(prep, time_limit=max(1.0, 0.4 * limit))
     remaining = limit - (time.perf_counter() - t0)
     if selection.chosen:
         assignment = assign_slots(prep, selection.chosen, time_limit=max(0.5, remaining))
