@@ -167,10 +167,13 @@ class Size:
     n_slots: int
     n_tables: int
     wall_goal: float
+    # with scarce tables everybody's minimum costs value: the value goal then applies to the
+    # bound that respects it
+    fair_goal: bool = False
 
 
 STANDARD = Size("standard", 300, 220, 16, 80, 30.0)
-SCARCE = Size("scarce tables", 300, 220, 16, 40, 30.0)
+SCARCE = Size("scarce tables", 300, 220, 16, 40, 30.0, fair_goal=True)
 LARGE = Size("large", 1000, 733, 20, 150, 60.0)
 
 
@@ -289,8 +292,13 @@ def _section(size: Size, runs: Runs, time_limit: float) -> list[str]:
         ("wall time (s)", "seconds", "{:.1f}", f"<= {size.wall_goal:g}"),
         ("meetings", "meetings", "{:.0f}", ""),
         ("total value", "value", "{:.1f}", ""),
-        ("% of value bound", "pct_bound", "{:.2f}", ">= 99.5"),
-        ("% of bound with everybody's minimum", "pct_fair_bound", "{:.2f}", ""),
+        ("% of value bound", "pct_bound", "{:.2f}", "" if size.fair_goal else ">= 99.5"),
+        (
+            "% of bound with everybody's minimum",
+            "pct_fair_bound",
+            "{:.2f}",
+            ">= 99.5" if size.fair_goal else "",
+        ),
         ("below minimum 3", "below_min", "{:.0f}", "0 where possible"),
         ("with zero meetings", "zero", "{:.0f}", ""),
         ("idle slots per person (mean)", "idle_mean", "{:.2f}", "<= greedy / 4"),
@@ -343,7 +351,9 @@ def render(
         "minimum is the fair b-matching's bound minus the fairness reward of the solver's "
         "schedule: no schedule that brings as many people to their minimum (everybody, when "
         "nobody is below it) has more value. Greedy has no bound of its own and is measured "
-        "against the solver's. Wall time is the solve alone (building the instance excluded).",
+        "against the solver's; where it leaves people below their minimum, its value may exceed "
+        "the bound with everybody's minimum (over 100%), which binds only schedules at least as "
+        "fair. Wall time is the solve alone (building the instance excluded).",
         "",
         "Default options: fairness weight 10 (a meeting toward someone's minimum outweighs any "
         "pair's value), and when the best pairs would fill more than 85% of the tables the "
