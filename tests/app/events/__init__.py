@@ -154,8 +154,9 @@ def build_event(client: TestClient, **settings: Any) -> Scenario:
 def add_wishes(client: TestClient, s: Scenario) -> None:
     """Requests, preferences and one unavailability that fix the schedule's candidate pairs.
 
-    a1 -> b1 accepted; c1 -> a1 declined; d1 -> b1 still pending; A is not interested in C
-    although C would like to meet A; D must meet C; A would like to meet D; b1 is away in slot 0.
+    a1 -> b1 accepted; c1 -> a1 declined; d1 -> b1 still pending (a wish of D, which B's lack
+    of interest in D overrides); A is not interested in C although C would like to meet A; D
+    must meet C; A would like to meet D; b1 is away in slot 0.
     """
     p = s.people
 
@@ -174,6 +175,7 @@ def add_wishes(client: TestClient, s: Scenario) -> None:
         ok(client.put(s.url(f"/participants/{pid}/preferences/{target}"), json={"kind": kind}))
 
     prefer("A", "C", "not_interested")
+    prefer("B", "D", "not_interested")
     prefer("C", "A", "would_like")
     prefer("D", "C", "must_meet")
     prefer("A", "D", "would_like")

@@ -61,7 +61,7 @@ def test_schedule_publish_and_report(
     assert out[6] == "total value: 7.000, bound 7.000, gap 0.00%"
     assert out[8:] == [
         "meetings both sides asked for: 1, one side: 3, filled in by recommendations: 0",
-        "wishes overridden by not-interested or a declined request: 2",
+        "wishes overridden by not-interested or a declined request: 3",
         "bound with everybody's minimum: 7.000, gap 0.00%",
     ]
     schedule = ok(client.get(s.url("/schedule")))

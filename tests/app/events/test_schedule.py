@@ -30,18 +30,14 @@ def scenario(client: TestClient) -> Scenario:
 
 def expected_pairs(s: Scenario) -> set[tuple[int, int]]:
     p = s.people
-    # a1-b1 accepted request, c1-d1 must-meet, a2-d1 would-like (a2's only meeting); D has room
-    # for one more of two equal wishes: A's would-like toward a1-d1 or d1's pending request to b1
-    return {pair(p["a1"], p["b1"]), pair(p["c1"], p["d1"]), pair(p["a2"], p["d1"])}
-
-
-def assert_expected_pairs(s: Scenario, meetings: list[dict[str, Any]]) -> None:
-    p = s.people
-    found = pairs_of(meetings)
-    rest = found - expected_pairs(s)
-    assert found >= expected_pairs(s)
-    assert len(rest) == 1
-    assert rest <= {pair(p["a1"], p["d1"]), pair(p["b1"], p["d1"])}
+    # a1-b1 accepted request, c1-d1 must-meet, a1-d1 and a2-d1 would-like (D takes all three);
+    # d1's pending request to b1 is a wish that B's lack of interest overrides
+    return {
+        pair(p["a1"], p["b1"]),
+        pair(p["c1"], p["d1"]),
+        pair(p["a1"], p["d1"]),
+        pair(p["a2"], p["d1"]),
+    }
 
 
 def independent_instance(s: Scenario) -> Instance:
@@ -72,7 +68,7 @@ def independent_instance(s: Scenario) -> Instance:
         tables=s.tables,
         participants=participants,
         pairs=pairs,
-        forbidden=[(p["a1"], p["c1"]), (p["a2"], p["c1"])],
+        forbidden=[(p["a1"], p["c1"]), (p["a2"], p["c1"]), (p["b1"], p["d1"])],
     )
 
 
@@ -93,7 +89,7 @@ def test_schedule_meets_requests_and_respects_every_rule(
     out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
     meetings = out["meetings"]
     assert out["status"] == "draft"
-    assert_expected_pairs(s, meetings)
+    assert pairs_of(meetings) == expected_pairs(s)
     kinds = {(m["person_a_id"], m["person_b_id"]): m["kind"] for m in meetings}
     assert kinds[pair(p["a1"], p["b1"])] == "accepted_request"
     assert kinds[pair(p["c1"], p["d1"])] == "must_meet"
@@ -117,7 +113,8 @@ def test_schedule_meets_requests_and_respects_every_rule(
         "would_like": 2,
         "recommended": 0,
     }
-    # C's wish toward A stays unmet: A is not interested (and a1 declined c1's request)
+    # C's wish toward A stays unmet: A is not interested (and a1 declined c1's request); so
+    # does d1's pending request to b1: B is not interested in D
     assert report["requested"] == {
         "accepted_request": 1,
         "must_meet": 1,
@@ -125,7 +122,7 @@ def test_schedule_meets_requests_and_respects_every_rule(
         "recommended": 0,
     }
     assert report["overridden"] == sorted(
-        [list(pair(p["a1"], p["c1"])), list(pair(p["a2"], p["c1"]))]
+        list(pair(p[a], p[b])) for a, b in (("a1", "c1"), ("a2", "c1"), ("b1", "d1"))
     )
     assert (report["wanted_both"], report["wanted_one"], report["filled_in"]) == (1, 3, 0)
     assert report["below_minimum"] == []
@@ -342,6 +339,6 @@ def test_without_an_embedding_model_requests_alone_are_scheduled(
     assert answer.status_code == 503
     assert answer.headers["content-type"] == "application/problem+json"
     out = ok(client.post(s.url("/schedule")))  # asks for recommendations; none can be made
-    assert_expected_pairs(s, out["meetings"])
+    assert pairs_of(out["meetings"]) == expected_pairs(s)
     assert out["report"]["requested"]["recommended"] == 0
     assert pair(p["a1"], p["b1"]) in pairs_of(out["meetings"])
