@@ -25,7 +25,7 @@ on the registration routes curators get 403 for any id.
   registration. No-show marks stay with the event managers (403).
 - A member acts for the own organisation's participant: sends requests as one of its people,
   accepts or declines requests to them, withdraws requests from them, reads and sets its
-  preferences, reads its recommendations and its people's agendas. Event managers may do all
+  preferences and its people's, reads its recommendations and its people's agendas. Event managers may do all
   of this for any participant; members of other organisations and curators get 403 (curators
   belong to no organisation, so events are read-only to them).
 """
