@@ -230,3 +230,29 @@ def test_person_level_preferences(
     assert prefer_person(member_b, s, "a1", "c1", "must_meet").status_code == 403
     assert member_b.get(s.url(f"/people/{p['a1']}/preferences")).status_code == 403
     assert ok(prefer_person(member_b, s, "b1", "c1", "must_meet"))["kind"] == "must_meet"
+
+
+def test_no_shows_do_not_attend_nor_restrict_their_company(client: TestClient) -> None:
+    s = build_event(client, **DEFAULTS)
+    p = s.people
+    request(client, s, "a1", "b1", "accept")
+    request(client, s, "c1", "d1", "accept")
+    # a1 only in the last slot, a2 in all others: A as a whole has no slot
+    only_last = {"unavailable_slot_ids": s.slots[:-1]}
+    ok(client.put(s.url(f"/people/{p['a1']}/unavailable"), json=only_last))
+    ok(
+        client.put(
+            s.url(f"/people/{p['a2']}/unavailable"), json={"unavailable_slot_ids": s.slots[-1:]}
+        )
+    )
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert pairs_of(out["meetings"]) == {pair(p["c1"], p["d1"])}
+    ok(client.delete(s.url("/schedule")), 204)
+    # a2 does not come: A meets B in the last slot; d1 does not come: D meets nobody
+    ok(client.patch(s.url(f"/people/{p['a2']}"), json={"no_show": True}))
+    ok(client.patch(s.url(f"/people/{p['d1']}"), json={"no_show": True}))
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert [(m["person_a_id"], m["person_b_id"], m["slot_id"]) for m in out["meetings"]] == [
+        (p["a1"], p["b1"], s.slots[-1])
+    ]
+    assert out["report"]["requests_satisfied"]["accepted_request"] == 1
