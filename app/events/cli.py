@@ -20,14 +20,18 @@ def register(subparsers: Any) -> None:
     schedule.add_argument("event", type=int, help="event id")
     schedule.add_argument("--publish", action="store_true", help="publish the schedule as well")
     schedule.add_argument(
-        "--time-limit", type=float, default=20.0, help="solver time limit in seconds"
+        "--time-limit",
+        type=float,
+        default=None,
+        help="solver time limit in seconds (default: the scheduler's one default, as in the API)",
     )
     schedule.add_argument(
         "--recommendations",
         type=int,
         default=10,
         metavar="K",
-        help="engine-recommended partners per participant added as candidates (0: none)",
+        help="engine-recommended partners per participant, when the event fills free slots "
+        "with recommendations (0: none)",
     )
     schedule.add_argument(
         "--no-embeddings",
@@ -68,6 +72,21 @@ def format_report(event_id: int, status: str, body: dict[str, Any]) -> str:
         + (f", gap {100 * gap:.2f}%" if gap is not None else ""),
         f"solve time: {body['solve_seconds']:.2f} s",
     ]
+    # reports stored before these fields existed lack them
+    if "wanted_both" in body:
+        lines.append(
+            f"meetings both sides asked for: {body['wanted_both']}, one side: "
+            f"{body['wanted_one']}, filled in by recommendations: {body['filled_in']}"
+        )
+    if body.get("overridden"):
+        lines.append(
+            f"wishes overridden by not-interested or a declined request: {len(body['overridden'])}"
+        )
+    fair = body.get("fair_upper_bound")
+    if fair is not None and body.get("fair_gap") is not None:
+        lines.append(
+            f"bound with everybody's minimum: {fair:.3f}, gap {100 * body['fair_gap']:.2f}%"
+        )
     return "\n".join(lines)
 
 
@@ -82,12 +101,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         from app.main import _load_default_encoder
 
         encoder = _load_default_encoder()
-    if not 0 < args.time_limit <= 300:
+    if args.time_limit is not None and not 0 < args.time_limit <= 300:
         print("--time-limit must be in (0, 300] seconds", file=sys.stderr)
         return 2
-    options = ScheduleRequest(
-        time_limit=args.time_limit, recommendations_per_participant=max(0, args.recommendations)
-    )
+    options = ScheduleRequest(recommendations_per_participant=max(0, args.recommendations))
+    if args.time_limit is not None:
+        options.time_limit = args.time_limit
     with get_sessionmaker()() as session:
         try:
             event = service.get_event(session, event_id=args.event)

@@ -18,6 +18,7 @@ from app.models.event import (
     EventTable,
     MeetingRequest,
     Participant,
+    PersonPreference,
     Preference,
     ScheduledMeeting,
     TimeSlot,
@@ -252,6 +253,39 @@ def get_preference(session: Session, participant_id: int, target_id: int) -> Pre
         select(Preference).where(
             Preference.participant_id == participant_id,
             Preference.target_participant_id == target_id,
+        )
+    )
+
+
+def person_preferences(session: Session, event_id: int) -> list[PersonPreference]:
+    return list(
+        session.scalars(
+            select(PersonPreference)
+            .join(EventPerson, PersonPreference.person_id == EventPerson.id)
+            .join(Participant, EventPerson.participant_id == Participant.id)
+            .where(Participant.event_id == event_id)
+            .order_by(PersonPreference.person_id, PersonPreference.target_person_id)
+        )
+    )
+
+
+def person_preferences_of(session: Session, person_id: int) -> list[PersonPreference]:
+    return list(
+        session.scalars(
+            select(PersonPreference)
+            .where(PersonPreference.person_id == person_id)
+            .order_by(PersonPreference.target_person_id)
+        )
+    )
+
+
+def get_person_preference(
+    session: Session, person_id: int, target_id: int
+) -> PersonPreference | None:
+    return session.scalar(
+        select(PersonPreference).where(
+            PersonPreference.person_id == person_id,
+            PersonPreference.target_person_id == target_id,
         )
     )
 

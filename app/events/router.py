@@ -25,7 +25,7 @@ on the registration routes curators get 403 for any id.
   registration. No-show marks stay with the event managers (403).
 - A member acts for the own organisation's participant: sends requests as one of its people,
   accepts or declines requests to them, withdraws requests from them, reads and sets its
-  preferences, reads its recommendations and its people's agendas. Event managers may do all
+  preferences and its people's, reads its recommendations and its people's agendas. Event managers may do all
   of this for any participant; members of other organisations and curators get 403 (curators
   belong to no organisation, so events are read-only to them).
 """
@@ -58,6 +58,7 @@ from app.events.schemas import (
     PersonIn,
     PersonOut,
     PersonPatch,
+    PersonPreferenceOut,
     PreferenceOut,
     PreferenceSet,
     RecommendationPage,
@@ -783,6 +784,54 @@ def delete_preference(
 ) -> Response:
     """Remove a preference."""
     service.delete_preference(session, participant=participant, target_id=target_participant_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{event_id}/people/{person_id}/preferences",
+    response_model=list[PersonPreferenceOut],
+    responses=problem_responses({403: NOT_OWN, 404: "No such event or person"}),
+)
+def list_person_preferences(person: OwnPersonDep, session: SessionDep) -> list[PersonPreferenceOut]:
+    """A person's own preferences toward people of other organisations."""
+    return [
+        PersonPreferenceOut.model_validate(p, from_attributes=True)
+        for p in service.list_person_preferences(session, person=person)
+    ]
+
+
+@router.put(
+    "/{event_id}/people/{person_id}/preferences/{target_person_id}",
+    response_model=PersonPreferenceOut,
+    responses=problem_responses(
+        {403: NOT_OWN, 404: "No such event or person", 409: "Set meanwhile", 422: INVALID}
+    ),
+)
+def set_person_preference(
+    event: EventDep,
+    person: OwnPersonDep,
+    target_person_id: PathId,
+    body: PreferenceSet,
+    session: SessionDep,
+) -> PersonPreferenceOut:
+    """Set one person's must_meet, would_like or not_interested toward a person of another
+    organisation (next to the organisation's preferences; not-interested wins)."""
+    pref = service.set_person_preference(
+        session, event=event, person=person, target_id=target_person_id, kind=body.kind.value
+    )
+    return PersonPreferenceOut.model_validate(pref, from_attributes=True)
+
+
+@router.delete(
+    "/{event_id}/people/{person_id}/preferences/{target_person_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses({403: NOT_OWN, 404: "No such event, person or preference"}),
+)
+def delete_person_preference(
+    person: OwnPersonDep, target_person_id: PathId, session: SessionDep
+) -> Response:
+    """Remove a person's preference."""
+    service.delete_person_preference(session, person=person, target_id=target_person_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -18,6 +18,7 @@ from pydantic import (
 
 from app.matches.schemas import MatchedOrganization, ReasonOut
 from app.text_types import MAX_INT, check_line, check_text
+from matching.scheduling import DEFAULT_TIME_LIMIT
 
 _Line = AfterValidator(check_line)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), _Line]
@@ -100,6 +101,17 @@ class RequestStatus(enum.StrEnum):
     withdrawn = "withdrawn"
 
 
+PERSON_LEVEL = (
+    "False (default): one meeting per pair of organisations, which all registered people of both "
+    "attend together at one table; true: people meet one to one"
+)
+FILL = (
+    "Whether the engine's recommendations may fill slots that no request or preference asks "
+    "for (default false)"
+)
+PERSON_MAX = "This person's maximum of meetings; null: the event's max_meetings"
+
+
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +123,8 @@ class EventCreate(BaseModel):
     min_meetings: int = Field(3, ge=0, le=200, description="Meetings per person aimed for")
     allow_competitors: bool = Field(True, description="Whether competitors may be proposed")
     registration_open: bool = True
+    person_level_meetings: bool = Field(False, description=PERSON_LEVEL)
+    fill_with_recommendations: bool = Field(False, description=FILL)
 
 
 class EventPatch(BaseModel):
@@ -124,6 +138,8 @@ class EventPatch(BaseModel):
     min_meetings: int | None = Field(None, ge=0, le=200)
     allow_competitors: bool | None = None
     registration_open: bool | None = None
+    person_level_meetings: bool | None = Field(None, description=PERSON_LEVEL)
+    fill_with_recommendations: bool | None = Field(None, description=FILL)
 
 
 class EventOut(BaseModel):
@@ -136,6 +152,8 @@ class EventOut(BaseModel):
     min_meetings: int
     allow_competitors: bool
     registration_open: bool
+    person_level_meetings: bool = Field(description=PERSON_LEVEL)
+    fill_with_recommendations: bool = Field(description=FILL)
     created_at: dt.datetime
     modified_at: dt.datetime
 
@@ -203,6 +221,7 @@ class PersonIn(BaseModel):
     name: PersonName
     email: Email
     role: PersonName | None = None
+    max_meetings: int | None = Field(None, ge=0, le=200, description=PERSON_MAX)
 
 
 class PersonPatch(BaseModel):
@@ -212,6 +231,7 @@ class PersonPatch(BaseModel):
     email: Email | None = None
     role: PersonName | None = None
     no_show: bool | None = None
+    max_meetings: int | None = Field(None, ge=0, le=200, description=PERSON_MAX)
 
 
 class PersonOut(BaseModel):
@@ -225,6 +245,7 @@ class PersonOut(BaseModel):
     email: str | None
     role: str | None
     no_show: bool
+    max_meetings: int | None = Field(description=PERSON_MAX)
     unavailable_slot_ids: list[int]
     hidden_fields: list[str] = Field(description="Personal fields withheld from the caller")
 
@@ -312,6 +333,12 @@ class PreferenceOut(BaseModel):
     kind: PreferenceKind
 
 
+class PersonPreferenceOut(BaseModel):
+    person_id: int
+    target_person_id: int
+    kind: PreferenceKind
+
+
 class RecommendationOut(BaseModel):
     participant_id: int
     organization: MatchedOrganization
@@ -329,9 +356,15 @@ class RecommendationPage(BaseModel):
 class ScheduleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time_limit: float = Field(10.0, gt=0, le=300, description="Solver time limit in seconds")
+    time_limit: float = Field(
+        DEFAULT_TIME_LIMIT, gt=0, le=300, description="Solver time limit in seconds"
+    )
     recommendations_per_participant: int = Field(
-        10, ge=0, le=100, description="Engine-recommended partners added as candidates (0: none)"
+        10,
+        ge=0,
+        le=100,
+        description="Engine-recommended partners added as candidates when the event's "
+        "fill_with_recommendations is on (0: none)",
     )
 
 
@@ -352,6 +385,10 @@ class MeetingOut(BaseModel):
     kind: str
     value: float | None
     locked: bool
+    whole_organizations: bool = Field(
+        description="A meeting of the two organisations, attended by all their people; "
+        "person_a_id and person_b_id stand for them (each one's first registered person)"
+    )
 
 
 class MeetingPatch(BaseModel):
@@ -361,9 +398,23 @@ class MeetingPatch(BaseModel):
 
 
 class ReportOut(BaseModel):
+    """The quality of a schedule. Pairs are pairs of organisations (person ids standing for
+    them) unless the event has person-level meetings."""
+
     meetings: int
     requests_satisfied: dict[str, int] = Field(description="Candidate pairs met, by kind")
-    requested: dict[str, int] = Field(description="Candidate pairs, by kind")
+    requested: dict[str, int] = Field(
+        description="Candidate pairs, by kind; a wish that a not-interested mark or a declined "
+        "request overrides counts here and stays unmet"
+    )
+    overridden: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="Wished-for pairs (requests, must-meet, would-like) that a not-interested "
+        "mark or a declined request forbids",
+    )
+    wanted_both: int = Field(0, description="Meetings both sides asked for")
+    wanted_one: int = Field(0, description="Meetings one side asked for")
+    filled_in: int = Field(0, description="Meetings nobody asked for: recommendations")
     below_minimum: list[int] = Field(description="Person ids below the target minimum")
     without_meeting: list[int]
     idle_gaps_total: int
@@ -371,8 +422,17 @@ class ReportOut(BaseModel):
     total_value: float
     upper_bound: float | None
     gap: float | None
+    fair_upper_bound: float | None = Field(
+        None,
+        description="Bound on the value of any schedule that brings as many people to their "
+        "minimum as this one (everybody, when below_minimum is empty)",
+    )
+    fair_gap: float | None = Field(None, description="1 - total_value / fair_upper_bound")
     solve_seconds: float
-    solver_status: str
+    solver_status: str = Field(
+        description="optimal (proven for the whole schedule: value, fairness and no idle slot), "
+        "feasible, or empty"
+    )
     dropped_pairs: int
 
 

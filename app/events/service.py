@@ -75,6 +75,7 @@ from app.models.event import (
     EventTable,
     MeetingRequest,
     Participant,
+    PersonPreference,
     Preference,
     ScheduledMeeting,
     TimeSlot,
@@ -191,6 +192,8 @@ def event_out(event: Event) -> EventOut:
         min_meetings=event.min_meetings,
         allow_competitors=event.allow_competitors,
         registration_open=event.registration_open,
+        person_level_meetings=event.person_level_meetings,
+        fill_with_recommendations=event.fill_with_recommendations,
         created_at=event.created_at,
         modified_at=event.modified_at,
     )
@@ -211,6 +214,8 @@ def create_event(session: Session, *, data: EventCreate) -> Event:
         min_meetings=data.min_meetings,
         allow_competitors=data.allow_competitors,
         registration_open=data.registration_open,
+        person_level_meetings=data.person_level_meetings,
+        fill_with_recommendations=data.fill_with_recommendations,
     )
     event.dates = [EventDate(day=d) for d in data.dates]
     session.add(event)
@@ -234,7 +239,12 @@ def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
     for key in ("name", "timezone", "max_meetings", "min_meetings"):
         if key in values and values[key] is None:
             raise _invalid(key, "must not be null")
-    for key in ("allow_competitors", "registration_open"):
+    for key in (
+        "allow_competitors",
+        "registration_open",
+        "person_level_meetings",
+        "fill_with_recommendations",
+    ):
         if key in values and values[key] is None:
             raise _invalid(key, "must not be null")
     _check_limits(
@@ -242,6 +252,15 @@ def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
         values.get("max_meetings", event.max_meetings),
     )
     slots = repo.slots(session, event.id)
+    if values.get(
+        "person_level_meetings", event.person_level_meetings
+    ) != event.person_level_meetings and _schedule_exists(session, event):
+        # stored meetings are of one kind: whole organisations or people
+        raise Conflict(
+            "Meetings cannot change between organisations and people while a schedule exists; "
+            "delete the schedule first.",
+            errors=[{"field": "person_level_meetings", "message": "schedule exists"}],
+        )
     if "timezone" in values and values["timezone"] != event.timezone and slots:
         # stored slots are instants; moving them to another zone would change their wall time
         raise Conflict(
@@ -441,7 +460,7 @@ def contact_access(session: Session, *, event: Event, user: User | None) -> Cont
     pairs = repo.accepted_request_pairs(session, event.id)
     row = repo.schedule(session, event.id)
     if row is not None and row.status == "published":
-        pairs += repo.meeting_pairs(session, event.id)
+        pairs += _attendee_pairs(session, event.id)
     shown = set(own)
     for a, b in pairs:
         if a in own:
@@ -449,6 +468,25 @@ def contact_access(session: Session, *, event: Event, user: User | None) -> Cont
         if b in own:
             shown.add(a)
     return ContactAccess(everyone=False, person_ids=frozenset(shown))
+
+
+def _attendee_pairs(session: Session, event_id: int) -> list[tuple[int, int]]:
+    """Every pair of people who sit at one table in a stored meeting: with whole
+    organisations, every person of one with every person of the other."""
+    colleagues: dict[int, list[int]] = {}
+    of: dict[int, int] = {}
+    for person in repo.people(session, event_id):
+        colleagues.setdefault(person.participant_id, []).append(person.id)
+        of[person.id] = person.participant_id
+    pairs: list[tuple[int, int]] = []
+    for m in repo.meetings(session, event_id):
+        if m.whole_organizations:
+            pairs += [
+                (a, b) for a in colleagues[of[m.person_a_id]] for b in colleagues[of[m.person_b_id]]
+            ]
+        else:
+            pairs.append((m.person_a_id, m.person_b_id))
+    return pairs
 
 
 def reads_attendees(session: Session, *, event: Event, user: User | None) -> bool:
@@ -479,6 +517,7 @@ def person_out(person: EventPerson, unavailable: Iterable[int], access: ContactA
         email=person.email if shown else None,
         role=person.role,
         no_show=person.no_show,
+        max_meetings=person.max_meetings,
         unavailable_slot_ids=sorted(unavailable),
         hidden_fields=[] if shown else list(CONTACT_FIELDS),
     )
@@ -552,7 +591,10 @@ def register_participant(
             raise _invalid(f"people[{i}].email", "duplicate email within the participant")
         seen.add(person.email)
     participant = Participant(event_id=event.id, organization_id=data.organization_id)
-    participant.people = [EventPerson(name=p.name, email=p.email, role=p.role) for p in data.people]
+    participant.people = [
+        EventPerson(name=p.name, email=p.email, role=p.role, max_meetings=p.max_meetings)
+        for p in data.people
+    ]
     with lost_race_is_conflict(session, _already_registered(data.organization_id)):
         session.add(participant)
     return get_participant(session, event=event, participant_id=participant.id)
@@ -681,7 +723,11 @@ def add_person(
     if any(p.email == data.email for p in participant.people):
         raise taken
     person = EventPerson(
-        participant_id=participant.id, name=data.name, email=data.email, role=data.role
+        participant_id=participant.id,
+        name=data.name,
+        email=data.email,
+        role=data.role,
+        max_meetings=data.max_meetings,
     )
     with lost_race_is_conflict(session, taken):
         session.add(person)
@@ -857,6 +903,39 @@ def list_preferences(session: Session, *, participant: Participant) -> list[Pref
     return repo.preferences_of(session, participant.id)
 
 
+def set_person_preference(
+    session: Session, *, event: Event, person: EventPerson, target_id: int, kind: str
+) -> PersonPreference:
+    """One person's must_meet, would_like or not_interested toward a person of another
+    organisation; it applies next to the organisations' preferences (not-interested wins)."""
+    if target_id == person.id:
+        raise _invalid("target_person_id", "a person has no preference toward themself")
+    target = get_person(session, event=event, person_id=target_id)
+    if target.participant_id == person.participant_id:
+        raise _invalid("target_person_id", "both people belong to the same organisation")
+    pref = repo.get_person_preference(session, person.id, target_id)
+    if pref is None:
+        pref = PersonPreference(person_id=person.id, target_person_id=target_id, kind=kind)
+        with lost_race_is_conflict(session, Conflict("The preference was set meanwhile.")):
+            session.add(pref)
+    else:
+        pref.kind = kind
+        session.flush()
+    return pref
+
+
+def delete_person_preference(session: Session, *, person: EventPerson, target_id: int) -> None:
+    pref = repo.get_person_preference(session, person.id, target_id)
+    if pref is None:
+        raise NotFound(f"Person {person.id} has no preference toward person {target_id}.")
+    session.delete(pref)
+    session.flush()
+
+
+def list_person_preferences(session: Session, *, person: EventPerson) -> list[PersonPreference]:
+    return repo.person_preferences_of(session, person.id)
+
+
 # ---------------------------------------------------------------- recommendations
 
 
@@ -974,10 +1053,22 @@ def build_instance(
 ) -> EventInstance:
     """The scheduling instance of the stored event.
 
-    Candidate pairs: accepted requests, must-meet and would-like preferences (between every
-    person of the two organisations) and engine recommendations; not-interested (either way) is
-    forbidden. Locked meetings are kept. With ``no_show_everywhere`` people marked as no-shows
-    get no meeting at all (a fresh schedule); otherwise ``reschedule`` handles them.
+    Who meets: by default whole organisations. Each organisation is one participant of the
+    instance, standing as its first registered person (lowest id); all its people attend each
+    of its meetings together at one table, so a slot is open to it only when every attending
+    person is available, and its maximum is the smallest of their maxima. People marked as
+    no-shows do not attend and do not restrict the organisation; an organisation whose people
+    are all no-shows gets no meeting. With the event's ``person_level_meetings`` people meet one
+    to one instead.
+
+    Candidate pairs, between organisations or people alike: accepted requests (wanted by both
+    sides), pending requests (a wish of the sender), must-meet and would-like preferences of
+    organisations and of people (a wish of one side, of both when both ask) and, only when the
+    event's ``fill_with_recommendations`` is on, engine recommendations. A not-interested mark
+    (of an organisation or a person, either way) or a declined request forbids the pair; a wish
+    that it overrides stays in the instance as a candidate, so the report counts it as unmet.
+    Locked meetings are kept. With ``no_show_everywhere`` people marked as no-shows get no
+    meeting at all (a fresh schedule); otherwise ``reschedule`` handles them.
     """
     slots = repo.slots(session, event.id)
     tables = repo.tables(session, event.id)
@@ -989,24 +1080,58 @@ def build_instance(
     people = [person for p in participants for person in p.people]
     org_of = {person.id: p.organization_id for p in participants for person in p.people}
     people_of_org: dict[int, list[int]] = {
-        p.organization_id: [person.id for person in p.people] for p in participants
+        p.organization_id: sorted(person.id for person in p.people) for p in participants
     }
     org_of_participant = {p.id: p.organization_id for p in participants}
     away = repo.unavailable(session, [p.id for p in people])
     all_slots = frozenset(s.id for s in slots)
     no_shows = {p.id for p in people if p.no_show}
-    members = [
-        SchedulingParticipant(
-            person=person.id,
-            organisation=org_of[person.id],
-            unavailable=all_slots
-            if (no_show_everywhere and person.id in no_shows)
-            else frozenset(away.get(person.id, ())),
-            max_meetings=event.max_meetings,
-            min_meetings=event.min_meetings,
-        )
-        for person in people
-    ]
+    whole = not event.person_level_meetings
+
+    def unit(person: int) -> int:
+        """The instance's participant that a person attends as."""
+        return people_of_org[org_of[person]][0] if whole else person
+
+    def maximum(person: EventPerson) -> int:
+        return event.max_meetings if person.max_meetings is None else person.max_meetings
+
+    def closed(person: EventPerson) -> frozenset[int]:
+        if no_show_everywhere and person.id in no_shows:
+            return all_slots
+        return frozenset(away.get(person.id, ()))
+
+    members: list[SchedulingParticipant] = []
+    unit_no_shows: set[int] = set()
+    if whole:
+        for p in participants:
+            if not p.people:
+                continue
+            attending = [person for person in p.people if not person.no_show] or list(p.people)
+            unavailable = frozenset().union(*(closed(person) for person in attending))
+            rep = people_of_org[p.organization_id][0]
+            if all(person.no_show for person in p.people):
+                unit_no_shows.add(rep)
+            members.append(
+                SchedulingParticipant(
+                    person=rep,
+                    organisation=p.organization_id,
+                    unavailable=unavailable,
+                    max_meetings=min(maximum(person) for person in attending),
+                    min_meetings=event.min_meetings,
+                )
+            )
+    else:
+        unit_no_shows = no_shows
+        members = [
+            SchedulingParticipant(
+                person=person.id,
+                organisation=org_of[person.id],
+                unavailable=closed(person),
+                max_meetings=maximum(person),
+                min_meetings=event.min_meetings,
+            )
+            for person in people
+        ]
     scores, top = _engine_scores(
         session,
         event,
@@ -1019,30 +1144,73 @@ def build_instance(
     def score(a: int, b: int) -> float:
         return scores.get(pair_key(org_of[a], org_of[b]), 0.0)
 
-    pairs: list[CandidatePair] = []
-    for request in repo.requests(session, event.id, status="accepted"):
-        a, b = request.from_person_id, request.to_person_id
-        pairs.append(CandidatePair(a, b, score(a, b), "accepted_request"))
+    # directed wishes between units: (from, to) -> the strongest kind
+    wishes: dict[tuple[int, int], PairKind] = {}
+    accepted: set[tuple[int, int]] = set()
     forbidden: set[tuple[int, int]] = set()
+
+    def wish(a: int, b: int, kind: PairKind) -> None:
+        ua, ub = unit(a), unit(b)
+        if ua == ub or org_of[a] == org_of[b]:
+            return
+        if wishes.get((ua, ub)) != "must_meet":
+            wishes[(ua, ub)] = kind
+
+    def forbid(a: int, b: int) -> None:
+        if org_of[a] != org_of[b]:
+            forbidden.add(pair_key(unit(a), unit(b)))
+
+    for request in repo.requests(session, event.id):
+        a, b = request.from_person_id, request.to_person_id
+        if request.status == "accepted":
+            if org_of[a] != org_of[b]:
+                accepted.add(pair_key(unit(a), unit(b)))
+        elif request.status == "requested":
+            wish(a, b, "would_like")
+        elif request.status == "declined":
+            forbid(a, b)
     for pref in repo.preferences(session, event.id):
         org_a = org_of_participant[pref.participant_id]
         org_b = org_of_participant[pref.target_participant_id]
         for a in people_of_org[org_a]:
             for b in people_of_org[org_b]:
                 if pref.kind == "not_interested":
-                    forbidden.add(pair_key(a, b))
+                    forbid(a, b)
                 else:
-                    kind: PairKind = "must_meet" if pref.kind == "must_meet" else "would_like"
-                    pairs.append(CandidatePair(a, b, score(a, b), kind))
-    for org_a, org_b in sorted(top):
-        for a in people_of_org.get(org_a, ()):
-            for b in people_of_org.get(org_b, ()):
-                pairs.append(CandidatePair(a, b, scores[(org_a, org_b)], "recommended"))
-    # a pair someone is not interested in is no candidate (and not counted as wished for)
-    pairs = [c for c in pairs if pair_key(c.a, c.b) not in forbidden]
+                    wish(a, b, "must_meet" if pref.kind == "must_meet" else "would_like")
+    for person_pref in repo.person_preferences(session, event.id):
+        a, b = person_pref.person_id, person_pref.target_person_id
+        if person_pref.kind == "not_interested":
+            forbid(a, b)
+        else:
+            wish(a, b, "must_meet" if person_pref.kind == "must_meet" else "would_like")
+
+    pairs: list[CandidatePair] = []
+    wished = {pair_key(a, b) for a, b in wishes} | accepted
+    for a, b in sorted(wished):
+        if (a, b) in accepted:
+            kind: PairKind = "accepted_request"
+            sides = 2
+        else:
+            kinds = [k for k in (wishes.get((a, b)), wishes.get((b, a))) if k is not None]
+            kind = "must_meet" if "must_meet" in kinds else "would_like"
+            sides = len(kinds)
+        pairs.append(CandidatePair(a, b, score(a, b), kind, wanted_by=sides))
+    if event.fill_with_recommendations:
+        recommended: set[tuple[int, int]] = set()
+        for org_a, org_b in sorted(top):
+            for a in people_of_org.get(org_a, ()):
+                for b in people_of_org.get(org_b, ()):
+                    recommended.add(pair_key(unit(a), unit(b)))
+        pairs.extend(
+            CandidatePair(a, b, score(a, b), "recommended", wanted_by=0)
+            for a, b in sorted(recommended - forbidden)
+        )
     stored = repo.meetings(session, event.id)
     locked = tuple(
-        Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in stored if m.locked
+        Meeting.of(unit(m.person_a_id), unit(m.person_b_id), m.slot_id, m.table_id)
+        for m in stored
+        if m.locked
     )
     instance = Instance(
         slots=[s.id for s in slots],
@@ -1053,7 +1221,7 @@ def build_instance(
         locked=locked,
         options=Options(time_limit=options.time_limit),
     )
-    return EventInstance(instance=instance, no_shows=no_shows, stored=stored)
+    return EventInstance(instance=instance, no_shows=unit_no_shows, stored=stored)
 
 
 def _report_json(rep: ScheduleReport) -> dict[str, Any]:
@@ -1061,6 +1229,10 @@ def _report_json(rep: ScheduleReport) -> dict[str, Any]:
         "meetings": rep.meetings,
         "requests_satisfied": dict(rep.satisfied),
         "requested": dict(rep.requested),
+        "overridden": [list(pair) for pair in rep.overridden],
+        "wanted_both": rep.wanted_both,
+        "wanted_one": rep.wanted_one,
+        "filled_in": rep.filled_in,
         "below_minimum": list(rep.below_minimum),
         "without_meeting": list(rep.with_zero),
         "idle_gaps_total": rep.idle_total,
@@ -1068,6 +1240,8 @@ def _report_json(rep: ScheduleReport) -> dict[str, Any]:
         "total_value": rep.total_value,
         "upper_bound": rep.upper_bound,
         "gap": rep.gap,
+        "fair_upper_bound": rep.fair_upper_bound,
+        "fair_gap": rep.fair_gap,
         "solve_seconds": rep.solve_seconds,
         "solver_status": rep.status,
         "dropped_pairs": len(rep.dropped),
@@ -1137,6 +1311,7 @@ def _store(
                 kind=kind,
                 value=value,
                 locked=False,
+                whole_organizations=not event.person_level_meetings,
             )
         )
     session.flush()
@@ -1285,6 +1460,7 @@ def meeting_out(
         kind=meeting.kind,
         value=meeting.value,
         locked=meeting.locked,
+        whole_organizations=meeting.whole_organizations,
     )
 
 
@@ -1345,6 +1521,9 @@ def load_agendas(
     tables = {t.id: t for t in repo.tables(session, event.id)}
     entries: dict[int, list[AgendaEntry]] = {p: [] for p in people}
     plan: list[PlanRow] = []
+    colleagues: dict[int, list[int]] = {}
+    for info in people.values():
+        colleagues.setdefault(info.organization_id, []).append(info.id)
     for m in repo.meetings(session, event.id):
         slot = slots[m.slot_id]
         table = tables[m.table_id].name
@@ -1353,18 +1532,21 @@ def load_agendas(
             PlanRow(slot.position, slot.starts_at, slot.ends_at, table, a, b, m.kind, m.locked)
         )
         for me, other in ((a, b), (b, a)):
-            entries[me.id].append(
-                AgendaEntry(
-                    meeting_id=m.id,
-                    starts_at=slot.starts_at,
-                    ends_at=slot.ends_at,
-                    table=table,
-                    partner=other,
-                    kind=m.kind,
-                    person_a_id=m.person_a_id,
-                    person_b_id=m.person_b_id,
+            # a meeting of whole organisations is on the agenda of each of their people
+            attendees = colleagues[me.organization_id] if m.whole_organizations else [me.id]
+            for attendee in attendees:
+                entries[attendee].append(
+                    AgendaEntry(
+                        meeting_id=m.id,
+                        starts_at=slot.starts_at,
+                        ends_at=slot.ends_at,
+                        table=table,
+                        partner=other,
+                        kind=m.kind,
+                        person_a_id=m.person_a_id,
+                        person_b_id=m.person_b_id,
+                    )
                 )
-            )
     chosen = [person_id] if person_id is not None else list(people)
     agendas = [Agenda(person=people[p], entries=entries[p]) for p in chosen]
     return Agendas(event=event_info(event), row=row, agendas=agendas, plan=plan)

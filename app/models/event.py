@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +35,14 @@ class Event(Base):
     min_meetings: Mapped[int] = mapped_column(Integer, nullable=False)
     allow_competitors: Mapped[bool] = mapped_column(Boolean, nullable=False)
     registration_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # False: one meeting per pair of organisations, which all their people attend together
+    person_level_meetings: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    # whether the engine's recommendations may fill slots nobody asked for
+    fill_with_recommendations: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     modified_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -139,11 +148,14 @@ class EventPerson(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     role: Mapped[str | None] = mapped_column(String(200), nullable=True)
     no_show: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # the person's own maximum of meetings; null: the event's
+    max_meetings: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     participant: Mapped[Participant] = relationship(back_populates="people", lazy="raise")
 
     __table_args__ = (
         UniqueConstraint("participant_id", "email", name="uq_event_people_participant_id_email"),
+        CheckConstraint("max_meetings >= 0", name="max_meetings_non_negative"),
     )
 
 
@@ -209,6 +221,31 @@ class Preference(Base):
     )
 
 
+class PersonPreference(Base):
+    """How one person regards another: must_meet, would_like or not_interested."""
+
+    __tablename__ = "event_person_preferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False
+    )
+    target_person_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "person_id",
+            "target_person_id",
+            name="uq_event_person_preferences_person_id_target_person_id",
+        ),
+        CheckConstraint("kind IN ('must_meet', 'would_like', 'not_interested')", name="kind"),
+        CheckConstraint("person_id <> target_person_id", name="not_self"),
+    )
+
+
 class EventSchedule(Base):
     """The stored schedule of an event (one at a time) with the solver's report."""
 
@@ -251,6 +288,11 @@ class ScheduledMeeting(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # True: a meeting of the two organisations, attended by all their people; person_a_id and
+    # person_b_id then stand for their organisations (each one's first registered person)
+    whole_organizations: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
     __table_args__ = (
         UniqueConstraint("slot_id", "table_id", name="uq_event_meetings_slot_id_table_id"),

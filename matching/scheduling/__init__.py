@@ -6,6 +6,7 @@ the slots), ``greedy`` the value-ordered baseline, ``validate`` the independent 
 
 from matching.scheduling.greedy import greedy
 from matching.scheduling.model import (
+    DEFAULT_TIME_LIMIT,
     PAIR_KINDS,
     CandidatePair,
     Instance,
@@ -19,6 +20,7 @@ from matching.scheduling.model import (
     SolverStatus,
     TierBonus,
     pair_key,
+    pair_sides,
     pair_values,
 )
 from matching.scheduling.report import ScheduleReport, report
@@ -26,6 +28,7 @@ from matching.scheduling.solver import reschedule, rescheduling_instance, solve,
 from matching.scheduling.validate import Violation, ViolationKind, validate
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "PAIR_KINDS",
     "CandidatePair",
     "Instance",
@@ -43,6 +46,7 @@ __all__ = [
     "ViolationKind",
     "greedy",
     "pair_key",
+    "pair_sides",
     "pair_values",
     "report",
     "reschedule",

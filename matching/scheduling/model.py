@@ -15,6 +15,11 @@ PAIR_KINDS: tuple[PairKind, ...] = ("accepted_request", "must_meet", "would_like
 
 SolverStatus = Literal["optimal", "feasible", "greedy", "empty"]
 
+# The one default time limit of a solve (library, command line, API and benchmark): on the
+# benchmark's 300-person event it is what the solver needs to meet the benchmark's goals
+# (benchmarks/results/scheduling.md).
+DEFAULT_TIME_LIMIT = 25.0
+
 
 class SchedulingError(ValueError):
     """Base class of the scheduler's errors."""
@@ -68,7 +73,7 @@ class Options:
     idle_weight: float = 0.001
     table_fill: float = 0.85
     value_slack: float = 0.004
-    time_limit: float = 20.0
+    time_limit: float = DEFAULT_TIME_LIMIT
     seed: int = 0
     workers: int = 2
 
@@ -86,12 +91,25 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class CandidatePair:
-    """A pair that may meet; ``value`` is the pair's score (before the tier bonus)."""
+    """A pair that may meet; ``value`` is the pair's score (before the tier bonus).
+
+    ``wanted_by`` counts the sides that asked for the meeting (0: only the engine recommends it,
+    1: one side's wish, 2: both sides'); None derives it from ``kind`` (an accepted request is
+    wanted by both, a must-meet or would-like by one, a recommendation by none).
+    """
 
     a: int
     b: int
     value: float
     kind: PairKind = "recommended"
+    wanted_by: int | None = None
+
+    @property
+    def sides(self) -> int:
+        """The sides that asked for the meeting (0, 1 or 2)."""
+        if self.wanted_by is not None:
+            return self.wanted_by
+        return {"accepted_request": 2, "must_meet": 1, "would_like": 1}.get(self.kind, 0)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -145,15 +163,29 @@ class Schedule:
     """A solver's answer.
 
     ``upper_bound`` bounds the total value (tier bonus + score) of any schedule of the instance;
-    ``dropped`` lists pairs chosen in stage 1 that no slot could take.
+    ``dropped`` lists pairs chosen in stage 1 that no slot could take. ``fair_bound`` bounds
+    ``total value + fairness_weight * covered`` (``covered``: each person's meetings up to their
+    minimum), so ``fair_bound - fairness_weight * covered`` bounds the value of every schedule
+    that covers at least as much as this one: with everybody at their minimum, the value bound
+    that respects the minimum for everybody.
     """
 
     meetings: tuple[Meeting, ...]
     status: SolverStatus
     upper_bound: float | None = None
+    fair_bound: float | None = None
     solve_seconds: float = 0.0
     dropped: tuple[tuple[int, int], ...] = ()
     stats: dict[str, float] = field(default_factory=dict)
+
+
+def pair_sides(instance: Instance) -> dict[tuple[int, int], int]:
+    """How many sides asked for each candidate pair (the most over its entries)."""
+    out: dict[tuple[int, int], int] = {}
+    for p in instance.pairs:
+        key = pair_key(p.a, p.b)
+        out[key] = max(out.get(key, 0), p.sides)
+    return out
 
 
 def pair_values(instance: Instance) -> dict[tuple[int, int], tuple[float, PairKind]]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from matching.scheduling.model import PAIR_KINDS, Instance, PairKind, Schedule, pair_values
+from matching.scheduling.model import (
+    PAIR_KINDS,
+    Instance,
+    PairKind,
+    Schedule,
+    pair_key,
+    pair_sides,
+    pair_values,
+)
 
 
 @dataclass(frozen=True)
@@ -13,9 +21,17 @@ class ScheduleReport:
     """Summary of one schedule.
 
     ``satisfied`` and ``requested`` count candidate pairs by kind (each pair under its most valuable
-    kind). ``idle_gaps`` maps every person with a meeting to the number of slots without a meeting
-    between their first and last one. ``gap`` is ``1 - total_value / upper_bound`` (None without a
-    bound). ``dropped`` lists pairs the solver selected but could not place in any slot.
+    kind); a wished-for pair that the instance forbids (say, an accepted request overridden by a
+    not-interested mark) counts as requested and unmet and is listed in ``overridden``, a
+    forbidden pair that only the engine recommends is not counted. ``wanted_both``,
+    ``wanted_one`` and ``filled_in`` split the meetings by the sides that asked for them (2, 1,
+    none: a recommendation filling a free slot). ``idle_gaps`` maps every person with a meeting
+    to the slots between their first and last meeting in which they are available and have no
+    meeting (a slot they are away is not idle). ``gap`` is ``1 - total_value / upper_bound``
+    (None without a bound). ``fair_upper_bound`` bounds the value of every schedule that brings
+    as many people to their minimum as this one (everybody, when ``below_minimum`` is empty);
+    ``fair_gap`` is the gap against it. ``dropped`` lists pairs the solver selected but could
+    not place in any slot.
     """
 
     meetings: int
@@ -33,16 +49,30 @@ class ScheduleReport:
     solve_seconds: float
     status: str
     dropped: tuple[tuple[int, int], ...]
+    overridden: tuple[tuple[int, int], ...] = ()
+    wanted_both: int = 0
+    wanted_one: int = 0
+    filled_in: int = 0
+    fair_upper_bound: float | None = None
+    fair_gap: float | None = None
 
 
 def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
     """Summarise ``schedule``; ``idle_mean`` averages over persons with at least one meeting."""
     order = {s: i for i, s in enumerate(instance.slots)}
-    values = pair_values(instance)
+    forbidden = {pair_key(a, b) for a, b in instance.forbidden}
+    values = {
+        pair: hit
+        for pair, hit in pair_values(instance).items()
+        if pair not in forbidden or hit[1] != "recommended"
+    }
+    sides = pair_sides(instance)
     requested: dict[PairKind, int] = dict.fromkeys(PAIR_KINDS, 0)
     for _, kind in values.values():
         requested[kind] += 1
+    overridden = tuple(sorted(pair for pair in values if pair in forbidden))
     satisfied: dict[PairKind, int] = dict.fromkeys(PAIR_KINDS, 0)
+    by_sides = [0, 0, 0]
     total = 0.0
     positions: dict[int, list[int]] = defaultdict(list)
     for m in schedule.meetings:
@@ -50,6 +80,7 @@ def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
         if hit is not None:
             total += hit[0]
             satisfied[hit[1]] += 1
+        by_sides[min(2, sides.get(m.pair, 0))] += 1
         positions[m.a].append(order[m.slot])
         positions[m.b].append(order[m.slot])
     per_person = {p.person: len(positions.get(p.person, ())) for p in instance.participants}
@@ -61,10 +92,27 @@ def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
         )
     )
     zero = tuple(sorted(p for p, n in per_person.items() if n == 0))
-    idle = {person: max(ps) - min(ps) + 1 - len(ps) for person, ps in sorted(positions.items())}
+    away = {
+        p.person: {order[s] for s in p.unavailable if s in order} for p in instance.participants
+    }
+    idle = {
+        person: sum(
+            1 for i in range(min(ps), max(ps) + 1) if i not in ps and i not in away.get(person, ())
+        )
+        for person, ps in sorted(positions.items())
+    }
     idle_total = sum(idle.values())
     bound = schedule.upper_bound
     gap = None if bound is None or bound <= 0 else 1.0 - total / bound
+    fair_bound = None
+    if schedule.fair_bound is not None:
+        covered = sum(
+            min(per_person[p.person], p.min_meetings, p.max_meetings) for p in instance.participants
+        )
+        fair_bound = schedule.fair_bound - instance.options.fairness_weight * covered
+        if bound is not None:
+            fair_bound = min(fair_bound, bound)
+    fair_gap = None if fair_bound is None or fair_bound <= 0 else 1.0 - total / fair_bound
     return ScheduleReport(
         meetings=len(schedule.meetings),
         satisfied=satisfied,
@@ -81,4 +129,10 @@ def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
         solve_seconds=schedule.solve_seconds,
         status=schedule.status,
         dropped=schedule.dropped,
+        overridden=overridden,
+        wanted_both=by_sides[2],
+        wanted_one=by_sides[1],
+        filled_in=by_sides[0],
+        fair_upper_bound=fair_bound,
+        fair_gap=fair_gap,
     )

@@ -177,6 +177,7 @@ class PairSelection:
     upper_bound: float
     optimal: bool
     seconds: float
+    fair_bound: float | None = None
 
 
 def _bmatching(
@@ -242,7 +243,20 @@ def _bmatching(
         raise RuntimeError(f"stage 1 MILP failed: {res.message}")
     x = np.round(res.x[:n]).astype(bool)
     dual = getattr(res, "mip_dual_bound", None)
-    bound = -float(dual) if dual is not None and np.isfinite(dual) else -float(res.fun)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else math.inf
+    if res.status != 0:
+        # Stopped at the time limit, perhaps before the root LP: the LP relaxation is a bound
+        # too, usually within a fraction of a percent of the optimum, and takes a second.
+        relaxed = milp(
+            c,
+            constraints=LinearConstraint(a_mat, lower, upper),
+            bounds=Bounds(lb, ub),
+            options={"time_limit": 60.0, "disp": False},
+        )
+        if relaxed.status == 0:
+            bound = min(bound, -float(relaxed.fun))
+    if not np.isfinite(bound):
+        bound = -float(res.fun)
     return x, bound, res.status == 0
 
 
@@ -272,12 +286,18 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
     t0 = time.perf_counter()
     opts = prep.instance.options
     locked_value = sum(prep.values.get(m.pair, (0.0, "recommended"))[0] for m in prep.locked)
+    locked_fair = locked_value + opts.fairness_weight * _locked_cover(prep)
     if not prep.edges:
-        return PairSelection([], locked_value, True, time.perf_counter() - t0)
+        return PairSelection([], locked_value, True, time.perf_counter() - t0, locked_fair)
     _, bound, optimal = _bmatching(prep, fairness=0.0, time_limit=time_limit / 3)
-    x, _, opt2 = _bmatching(prep, fairness=opts.fairness_weight, time_limit=time_limit / 3)
+    x, fair_bound, opt2 = _bmatching(prep, fairness=opts.fairness_weight, time_limit=time_limit / 3)
     optimal = optimal and opt2
     chosen = [j for j in range(len(prep.edges)) if x[j]]
+    if not opt2:
+        # HiGHS stopped at the time limit: its incumbent may be poor, the greedy b-matching not
+        fallback = _greedy_pairs(prep)
+        if _objective(prep, fallback) > _objective(prep, chosen):
+            chosen = fallback
     floor = (1.0 - opts.value_slack) * (bound + locked_value)
     if opts.value_slack > 0 and len(chosen) > opts.table_fill * _table_slots(prep):
         budget = sum(prep.edges[j].value for j in chosen) + locked_value - floor
@@ -316,7 +336,45 @@ def select_pairs(prep: Prepared, *, time_limit: float) -> PairSelection:
             k = (lo + hi) // 2
             if hi - lo <= max(1, hi // 200):
                 break
-    return PairSelection(chosen, bound + locked_value, optimal, time.perf_counter() - t0)
+    return PairSelection(
+        chosen, bound + locked_value, optimal, time.perf_counter() - t0, fair_bound + locked_fair
+    )
+
+
+def _objective(prep: Prepared, chosen: list[int]) -> float:
+    """Stage 1's objective: value plus the fairness reward."""
+    fairness = prep.instance.options.fairness_weight
+    return sum(prep.edges[j].value for j in chosen) + fairness * _coverage(prep, chosen)
+
+
+def _greedy_pairs(prep: Prepared) -> list[int]:
+    """A b-matching by decreasing worth: pairs that help someone reach their minimum first."""
+    degree: dict[int, int] = defaultdict(int)
+    room = _table_slots(prep)
+    chosen: list[int] = []
+    taken: set[int] = set()
+    for needy_only in (True, False):
+        for j in sorted(range(len(prep.edges)), key=lambda j: -prep.edges[j].value):
+            e = prep.edges[j]
+            if len(chosen) >= room or degree[e.a] >= prep.cap[e.a] or degree[e.b] >= prep.cap[e.b]:
+                continue
+            if j in taken or (
+                needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]
+            ):
+                continue
+            chosen.append(j)
+            taken.add(j)
+            degree[e.a] += 1
+            degree[e.b] += 1
+    return chosen
+
+
+def _locked_cover(prep: Prepared) -> int:
+    """Locked meetings that count toward persons' minimums."""
+    return sum(
+        min(len(ps), prep.people[person].min_meetings, prep.people[person].max_meetings)
+        for person, ps in prep.locked_pos.items()
+    )
 
 
 @dataclass
@@ -883,7 +941,8 @@ def solve(instance: Instance) -> Schedule:
     t0 = time.perf_counter()
     prep = prepare(instance)
     limit = instance.options.time_limit
-    selection = select_pairs(prep, time_limit=max(1.0, 0.3 * limit))
+    # stage 1 usually takes a few seconds, but its MILPs need them even on large events
+    selection = select_pairs(prep, time_limit=max(1.0, 0.4 * limit))
     remaining = limit - (time.perf_counter() - t0)
     if selection.chosen:
         assignment = assign_slots(prep, selection.chosen, time_limit=max(0.5, remaining))
@@ -893,7 +952,15 @@ def solve(instance: Instance) -> Schedule:
     status: SolverStatus
     if not meetings:
         status = "empty"
-    elif selection.optimal and not assignment.dropped:
+    elif (
+        selection.optimal
+        and len(assignment.placed) == len(selection.chosen)
+        and not assignment.dropped
+        and assignment.idle == 0
+    ):
+        # Stage 1 ignores slots, so its proven optimum bounds value + fairness of every
+        # schedule; placing all of its pairs without an idle slot reaches that bound with the
+        # fewest idle slots there can be. Anything less is not proven for the whole schedule.
         status = "optimal"
     else:
         status = "feasible"
@@ -901,6 +968,7 @@ def solve(instance: Instance) -> Schedule:
         meetings=meetings,
         status=status,
         upper_bound=selection.upper_bound,
+        fair_bound=selection.fair_bound,
         solve_seconds=time.perf_counter() - t0,
         dropped=tuple((prep.edges[j].a, prep.edges[j].b) for j in assignment.dropped),
         stats={

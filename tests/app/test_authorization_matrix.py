@@ -77,6 +77,7 @@ PARTICIPANT = EVENT + "/participants/{participant_id}"
 PERSON = EVENT + "/people/{person_id}"
 REQUEST = EVENT + "/requests/{request_id}"
 PREFERENCE = PARTICIPANT + "/preferences/{target_participant_id}"
+PERSON_PREFERENCE = PERSON + "/preferences/{target_person_id}"
 INVITATION = EVENT + "/invitations/{invitation_id}"
 NEW_EVENT = {
     "name": "Matrix-Treffen",
@@ -231,6 +232,10 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("PUT", PREFERENCE): Case(OWN_OR_MANAGER, json={"kind": "would_like"}),
     ("DELETE", PREFERENCE): Case("401 204 403 204 403 204"),
     ("GET", PARTICIPANT + "/recommendations"): Case(OWN_OR_MANAGER),
+    # preferences of member_own's person
+    ("GET", PERSON + "/preferences"): Case(OWN_OR_MANAGER),
+    ("PUT", PERSON_PREFERENCE): Case(OWN_OR_MANAGER, json={"kind": "would_like"}),
+    ("DELETE", PERSON_PREFERENCE): Case("401 204 403 204 403 204"),
     # the schedule: a published one is solved again only by rescheduling
     ("POST", EVENT + "/schedule"): Case(
         "401 403 403 409 403 409", draft=MANAGER, json={"recommendations_per_participant": 0}
@@ -406,6 +411,13 @@ def _event(session: Session, encoder: Encoder, own: int, other: int, third: int)
         target_id=third_participant,
         kind="must_meet",
     )
+    events.set_person_preference(
+        session,
+        event=event,
+        person=events.get_person(session, event=event, person_id=own_person),
+        target_id=third_person,
+        kind="not_interested",
+    )
     row = events.run_schedule(
         session,
         event=event,
@@ -424,6 +436,7 @@ def _event(session: Session, encoder: Encoder, own: int, other: int, third: int)
         "target_participant_id": str(other_participant),
         "person_id": str(own_person),
         "third_person_id": str(third_person),
+        "target_person_id": str(third_person),
         "request_id": str(request.id),
         "other_request_id": str(other_request.id),
         "meeting_id": str(meetings[0].id),

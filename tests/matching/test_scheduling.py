@@ -514,3 +514,137 @@ def test_large_event_path_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     assert validate(inst, sched) == []
     assert report(inst, sched).below_minimum == ()
     assert len(report(inst, greedy(inst)).below_minimum) == 13
+
+
+# --- what the report tells the organiser ------------------------------------------------------
+def test_report_lists_overridden_wishes_and_who_asked() -> None:
+    inst = four_person_instance()
+    rep = report(inst, solve(inst))
+    # the accepted request of 2 and 3 is forbidden: requested, unmet, listed
+    assert rep.overridden == ((2, 3),)
+    # (1, 2) an accepted request (both sides), (2, 4) a must-meet (one side)
+    assert (rep.wanted_both, rep.wanted_one, rep.filled_in) == (1, 1, 0)
+
+
+def test_a_forbidden_recommendation_is_not_counted_as_wished() -> None:
+    inst = Instance(
+        slots=[0],
+        tables=1,
+        participants=[Participant(1, 1), Participant(2, 2), Participant(3, 3)],
+        pairs=[
+            CandidatePair(1, 2, 0.9, "recommended"),
+            CandidatePair(1, 3, 0.1, "would_like", wanted_by=2),
+        ],
+        forbidden=[(2, 1)],
+        options=FAST,
+    )
+    sched = solve(inst)
+    assert sched.meetings == (Meeting(0, 0, 1, 3),)
+    rep = report(inst, sched)
+    assert rep.requested == {
+        "accepted_request": 0,
+        "must_meet": 0,
+        "would_like": 1,
+        "recommended": 0,
+    }
+    assert rep.overridden == ()
+    assert (rep.wanted_both, rep.wanted_one, rep.filled_in) == (1, 0, 0)
+
+
+def test_slots_a_person_is_away_are_not_idle() -> None:
+    inst = Instance(
+        slots=[0, 1, 2],
+        tables=1,
+        participants=[
+            Participant(1, 1, unavailable=frozenset({1})),
+            Participant(2, 2),
+            Participant(3, 3),
+        ],
+        pairs=[CandidatePair(1, 2, 0.5), CandidatePair(1, 3, 0.5)],
+        options=FAST,
+    )
+    sched = Schedule((Meeting(0, 0, 1, 2), Meeting(2, 0, 1, 3)), "feasible")
+    assert validate(inst, sched) == []
+    rep = report(inst, sched)
+    assert rep.idle_gaps == {1: 0, 2: 0, 3: 0}
+    # without the absence, the same slot is idle
+    free = Instance(
+        slots=inst.slots,
+        tables=1,
+        participants=[Participant(1, 1), Participant(2, 2), Participant(3, 3)],
+        pairs=inst.pairs,
+    )
+    assert report(free, sched).idle_gaps == {1: 1, 2: 0, 3: 0}
+
+
+def test_optimal_only_when_proven_for_the_whole_schedule() -> None:
+    # person 1 meets 2 (only free in slot 0) and 3 (only free in slot 2): the pairs are the
+    # proven best, but slot 1 stays idle for 1, so the schedule is not proven optimal
+    inst = Instance(
+        slots=[0, 1, 2],
+        tables=1,
+        participants=[
+            Participant(1, 1),
+            Participant(2, 2, unavailable=frozenset({1, 2})),
+            Participant(3, 3, unavailable=frozenset({0, 1})),
+        ],
+        pairs=[CandidatePair(1, 2, 0.5), CandidatePair(1, 3, 0.5)],
+        options=FAST,
+    )
+    sched = solve(inst)
+    assert sched.meetings == (Meeting(0, 0, 1, 2), Meeting(2, 0, 1, 3))
+    assert sched.stats["idle_total"] == 1.0
+    assert sched.status == "feasible"
+    assert report(inst, sched).gap == pytest.approx(0.0)
+
+
+def test_bound_with_everybodys_minimum() -> None:
+    # one table, one slot: 1-2 is worth most, but 3 and 4 need a meeting too; only one fits
+    inst = Instance(
+        slots=[0],
+        tables=1,
+        participants=[Participant(p, p, min_meetings=1) for p in (1, 2, 3, 4)],
+        pairs=[CandidatePair(1, 2, 0.9), CandidatePair(3, 4, 0.2)],
+        options=FAST,
+    )
+    sched = solve(inst)
+    rep = report(inst, sched)
+    assert rep.meetings == 1
+    assert rep.upper_bound == pytest.approx(0.9)
+    assert len(rep.below_minimum) == 2
+    # any schedule that brings two people to their minimum is worth at most 0.9
+    assert rep.fair_upper_bound == pytest.approx(0.9)
+    # with two tables both fit: the bound with everybody's minimum is the value bound
+    two = Instance(
+        slots=[0], tables=2, participants=inst.participants, pairs=inst.pairs, options=FAST
+    )
+    rep2 = report(two, solve(two))
+    assert rep2.below_minimum == ()
+    assert rep2.fair_upper_bound == pytest.approx(1.1)
+    assert rep2.fair_gap == pytest.approx(0.0, abs=1e-9)
+
+
+def test_scarce_tables_bound_with_minimums_is_below_the_value_bound() -> None:
+    # two meetings fit; 1-2 and 1-3 are worth most but leave 4 without one: everybody's
+    # minimum costs value, and the bound that respects it says the schedule is optimal
+    inst = Instance(
+        slots=[0, 1],
+        tables=1,
+        participants=[
+            Participant(1, 1, min_meetings=1, max_meetings=2),
+            Participant(2, 2, min_meetings=1),
+            Participant(3, 3, min_meetings=1),
+            Participant(4, 4, min_meetings=1),
+        ],
+        pairs=[CandidatePair(1, 2, 0.9), CandidatePair(1, 3, 0.9), CandidatePair(2, 4, 0.1)],
+        options=Options(time_limit=5.0, value_slack=0.0),
+    )
+    sched = solve(inst)
+    rep = report(inst, sched)
+    assert pairs_of(sched) == {(1, 3), (2, 4)}
+    assert rep.below_minimum == ()
+    assert rep.total_value == pytest.approx(1.0)
+    assert rep.upper_bound == pytest.approx(1.8)
+    assert rep.gap == pytest.approx(1 - 1.0 / 1.8)
+    assert rep.fair_upper_bound == pytest.approx(1.0)
+    assert rep.fair_gap == pytest.approx(0.0, abs=1e-9)

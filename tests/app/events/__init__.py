@@ -83,6 +83,11 @@ def event_body(**overrides: Any) -> dict[str, Any]:
         "dates": ["2026-03-10"],
         "max_meetings": 3,
         "min_meetings": 1,
+        # the shared scenario schedules people one to one and fills free slots with the
+        # engine's recommendations; the tests of the event defaults (whole organisations, no
+        # filling) override these
+        "person_level_meetings": True,
+        "fill_with_recommendations": True,
     }
     body.update(overrides)
     return body
@@ -149,8 +154,9 @@ def build_event(client: TestClient, **settings: Any) -> Scenario:
 def add_wishes(client: TestClient, s: Scenario) -> None:
     """Requests, preferences and one unavailability that fix the schedule's candidate pairs.
 
-    a1 -> b1 accepted; c1 -> a1 declined; d1 -> b1 still pending; A is not interested in C
-    although C would like to meet A; D must meet C; A would like to meet D; b1 is away in slot 0.
+    a1 -> b1 accepted; c1 -> a1 declined; d1 -> b1 still pending (a wish of D, which B's lack
+    of interest in D overrides); A is not interested in C although C would like to meet A; D
+    must meet C; A would like to meet D; b1 is away in slot 0.
     """
     p = s.people
 
@@ -169,6 +175,7 @@ def add_wishes(client: TestClient, s: Scenario) -> None:
         ok(client.put(s.url(f"/participants/{pid}/preferences/{target}"), json={"kind": kind}))
 
     prefer("A", "C", "not_interested")
+    prefer("B", "D", "not_interested")
     prefer("C", "A", "would_like")
     prefer("D", "C", "must_meet")
     prefer("A", "D", "would_like")

@@ -54,11 +54,16 @@ def test_schedule_publish_and_report(
     assert out[0] == f"event {s.event_id}: published schedule, solver status optimal"
     assert out[1:5] == [
         "meetings: 4",
-        "pairs met / wished for: accepted_request 1/1, must_meet 1/1, would_like 2/2, recommended 0/0",
+        "pairs met / wished for: accepted_request 1/1, must_meet 1/1, would_like 2/5, recommended 0/0",
         "below the minimum: 0",
         "without any meeting: 0",
     ]
     assert out[6] == "total value: 7.000, bound 7.000, gap 0.00%"
+    assert out[8:] == [
+        "meetings both sides asked for: 1, one side: 3, filled in by recommendations: 0",
+        "wishes overridden by not-interested or a declined request: 3",
+        "bound with everybody's minimum: 7.000, gap 0.00%",
+    ]
     schedule = ok(client.get(s.url("/schedule")))
     assert schedule["status"] == "published"
     assert len(schedule["meetings"]) == 4

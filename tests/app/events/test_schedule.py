@@ -30,7 +30,8 @@ def scenario(client: TestClient) -> Scenario:
 
 def expected_pairs(s: Scenario) -> set[tuple[int, int]]:
     p = s.people
-    # a1-b1 accepted request, c1-d1 must-meet, a1-d1 and a2-d1 would-like (D takes all three)
+    # a1-b1 accepted request, c1-d1 must-meet, a1-d1 and a2-d1 would-like (D takes all three);
+    # d1's pending request to b1 is a wish that B's lack of interest overrides
     return {
         pair(p["a1"], p["b1"]),
         pair(p["c1"], p["d1"]),
@@ -60,13 +61,14 @@ def independent_instance(s: Scenario) -> Instance:
         CandidatePair(p["a2"], p["d1"], 0.0, "would_like"),
         CandidatePair(p["c1"], p["a1"], 0.0, "would_like"),
         CandidatePair(p["c1"], p["a2"], 0.0, "would_like"),
+        CandidatePair(p["d1"], p["b1"], 0.0, "would_like"),  # the pending request
     ]
     return Instance(
         slots=s.slots,
         tables=s.tables,
         participants=participants,
         pairs=pairs,
-        forbidden=[(p["a1"], p["c1"]), (p["a2"], p["c1"])],
+        forbidden=[(p["a1"], p["c1"]), (p["a2"], p["c1"]), (p["b1"], p["d1"])],
     )
 
 
@@ -111,12 +113,18 @@ def test_schedule_meets_requests_and_respects_every_rule(
         "would_like": 2,
         "recommended": 0,
     }
+    # C's wish toward A stays unmet: A is not interested (and a1 declined c1's request); so
+    # does d1's pending request to b1: B is not interested in D
     assert report["requested"] == {
         "accepted_request": 1,
         "must_meet": 1,
-        "would_like": 2,
+        "would_like": 5,
         "recommended": 0,
     }
+    assert report["overridden"] == sorted(
+        list(pair(p[a], p[b])) for a, b in (("a1", "c1"), ("a2", "c1"), ("b1", "d1"))
+    )
+    assert (report["wanted_both"], report["wanted_one"], report["filled_in"]) == (1, 3, 0)
     assert report["below_minimum"] == []
     assert report["without_meeting"] == []
     # tier bonuses 3 + 2 + 1 + 1, scores 0 without the engine
@@ -252,11 +260,8 @@ def test_a_schedule_failing_validation_is_never_stored(
     assert answer.status_code == 500
     body = answer.json()
     assert body["title"] == "Schedule rejected"
-    assert sorted(e["field"] for e in body["errors"]) == [
-        "forbidden_pair",
-        "not_candidate",
-        "unavailable",
-    ]
+    # a1-c1 is a candidate (C's wish) that A's not-interested mark forbids
+    assert sorted(e["field"] for e in body["errors"]) == ["forbidden_pair", "unavailable"]
     assert client.get(s.url("/schedule")).status_code == 404
 
 
