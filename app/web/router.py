@@ -237,7 +237,9 @@ def partners(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """Ranked matches with every filter of the API."""
-    organization = own_organization(session, user)
+    # only the id: loading the profile (competences with their vectors, relationships) cost
+    # a third of the page's own time
+    assert user.organization_id is not None
     chosen = forms.MatchFilterForm.parse(
         country=country,
         max_distance_km=max_distance_km,
@@ -267,7 +269,7 @@ def partners(
             items = matches_service.matches_for(
                 session,
                 user=user,
-                organization_id=organization.id,
+                organization_id=user.organization_id,
                 filters=filters,
                 limit=limit,
                 cache=cache,
