@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.invitations_router import router as invitations_router
+from app.auth.router import organization_members_router, users_router
 from app.auth.router import router as auth_router
-from app.auth.router import users_router
 from app.config import get_settings
 from app.cooperation.router import router as cooperation_router
 from app.curation.gaps_router import router as gaps_router
@@ -33,9 +33,10 @@ from app.text_types import reject_control_characters
 from app.unit_of_work import register_error_handlers as register_database_error_handlers
 from app.web.curator import router as curator_web_router
 from app.web.docs import router as docs_router
-from app.web.headers import SecurityHeadersMiddleware
+from app.web.headers import SecuredFastAPI
 from app.web.organizer import router as organizer_router
-from app.web.rendering import STATIC, error_page, wants_page
+from app.web.rendering import STATIC, error_page, server_error_page, wants_page
+from app.web.router import install_not_found_page
 from app.web.router import router as web_router
 
 log = logging.getLogger("koopmatch")
@@ -78,7 +79,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
             app.state.encoder = None
         yield
 
-    app = FastAPI(
+    app = SecuredFastAPI(
         title="koopmatch",
         version="0.1.0",
         description="Cooperation-partner matchmaking for SMEs: competence profiles, "
@@ -93,7 +94,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     register_error_handlers(app)
     # a busy database is a 503 with Retry-After, a lost race a 409, never a 500
     register_database_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
 
     json_http_error = app.exception_handlers[StarletteHTTPException]
 
@@ -108,8 +108,10 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.state.match_index = IndexCache()
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if wants_page(request):
+            return server_error_page(request)
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
 
     @app.get("/health", tags=["meta"])
@@ -120,6 +122,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(invitations_router)
+    app.include_router(organization_members_router)
     app.include_router(imports_router)
     app.include_router(organizations_router)
     app.include_router(matches_router)
@@ -133,5 +136,6 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(web_router)
     app.include_router(curator_web_router)
     app.include_router(organizer_router)
+    install_not_found_page(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.auth import service
+from app.auth import organization_admins, service
 from app.auth.deps import AdminUser, CurrentToken, CurrentUser
 from app.auth.ratelimit import LoginLimiter, client_address
 from app.auth.schemas import (
@@ -19,6 +19,8 @@ from app.auth.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     LoginIn,
+    OrganizationMemberOut,
+    OrganizationMemberPatch,
     TokenOut,
     UserCreate,
     UserOut,
@@ -27,8 +29,9 @@ from app.auth.schemas import (
 )
 from app.auth.security import TooManyRequests, Unauthorized, normalize_email
 from app.config import get_settings
-from app.deps import SessionDep
-from app.errors import problem_responses
+from app.deps import OrganizationDep, SessionDep
+from app.errors import Forbidden, Invalid, NotFound, problem_responses
+from app.models import Organization
 from app.models.base import utcnow
 from app.models.user import Role, TokenKind, User
 
@@ -201,20 +204,54 @@ def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 
+async def confirm_password(
+    request: Request, session: Session, *, user: User, password: str
+) -> None:
+    """The account's password typed again, within the login limits (429); a wrong one is a
+    422 naming `current_password`, so a token alone never stands in for the password."""
+    if user.password_hash is None:
+        raise Invalid(
+            "This account has no password: its API keys are made with `koopmatch create-token`.",
+            errors=[{"field": "current_password", "message": "the account has no password"}],
+        )
+    key = (normalize_email(user.email), request_address(request))
+    accounts = login_limiter(request)
+    wait = accounts.attempt(key)
+    if wait:
+        raise TooManyRequests(f"Too many wrong passwords; try again in {wait} s.", retry_after=wait)
+    if not await run_in_threadpool(service.password_matches, user=user, password=password):
+        raise Invalid(
+            "The current password is wrong.",
+            errors=[{"field": "current_password", "message": "wrong password"}],
+        )
+    accounts.release(key)
+
+
 @router.post(
     "/api-keys",
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses({401: UNAUTHORIZED, 422: INVALID}),
+    responses=problem_responses(
+        {
+            401: UNAUTHORIZED,
+            422: "Invalid input, or a wrong `current_password`",
+            429: "Too many wrong passwords",
+        }
+    ),
 )
-def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
-    """Create an API key for the caller; the secret is shown only in this response."""
-    token, secret = service.issue_token(
+async def create_api_key(
+    request: Request, body: ApiKeyCreate, user: CurrentUser, session: SessionDep
+) -> ApiKeyCreated:
+    """Create an API key for the caller (the password again); the secret is shown only here."""
+    lifetime = service.api_key_lifetime(body.expires_in_days)
+    await confirm_password(request, session, user=user, password=body.current_password)
+    token, secret = await run_in_threadpool(
+        service.issue_token,
         session,
         user=user,
         kind=TokenKind.api_key,
         name=body.name,
-        lifetime=service.api_key_lifetime(body.expires_in_days),
+        lifetime=lifetime,
     )
     return ApiKeyCreated(**ApiKeyOut.model_validate(token).model_dump(), secret=secret)
 
@@ -333,3 +370,75 @@ def deactivate_user(user: UserDep, session: SessionDep) -> Response:
     """Deactivate an account and revoke its tokens (the record is kept)."""
     service.deactivate_user(session, user=user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- an organisation's member accounts and its organisation admins ---------------------------
+
+organization_members_router = APIRouter(
+    prefix="/api/v1/organizations/{organization_id}/members", tags=["users"]
+)
+_MEMBER_ERRORS = {
+    401: UNAUTHORIZED,
+    403: "Not a member of this organisation (or not one of its organisation admins)",
+    404: "No such organisation (or it is hidden from the caller)",
+}
+
+
+def own_or_admin_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:
+    """Platform admins and the organisation's own members (404 where the profile is hidden)."""
+    if not service.may_see(user, organization):
+        raise NotFound(f"No organisation with id {organization.id}.")
+    if user.role != Role.admin.value and not service.is_own_organization(user, organization.id):
+        raise Forbidden("Only admins and the organisation's own members may do this.")
+    return organization
+
+
+MembersOrganization = Annotated[Organization, Depends(own_or_admin_organization)]
+
+
+@organization_members_router.get(
+    "",
+    response_model=list[OrganizationMemberOut],
+    responses=problem_responses(_MEMBER_ERRORS),
+)
+def list_organization_members(
+    organization: MembersOrganization, session: SessionDep
+) -> list[OrganizationMemberOut]:
+    """The organisation's member accounts and which of them are organisation admins."""
+    return [
+        OrganizationMemberOut.model_validate(u)
+        for u in organization_admins.members(session, organization.id)
+    ]
+
+
+@organization_members_router.patch(
+    "/{user_id}",
+    response_model=OrganizationMemberOut,
+    responses=problem_responses(
+        {
+            **_MEMBER_ERRORS,
+            404: "No such organisation, or no such member account of it",
+            409: "The organisation's last organisation admin",
+            422: INVALID,
+        }
+    ),
+)
+def update_organization_member(
+    organization: MembersOrganization,
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: OrganizationMemberPatch,
+    user: CurrentUser,
+    session: SessionDep,
+) -> OrganizationMemberOut:
+    """Name a colleague an organisation admin, or take that back (organisation admins)."""
+    target = service.get_user(session, user_id=user_id)
+    if target.organization_id != organization.id or target.role != Role.member.value:
+        raise NotFound(f"No member account {user_id} of this organisation.")
+    changed = organization_admins.set_organization_admin(
+        session,
+        acting=user,
+        organization_id=organization.id,
+        target=target,
+        value=body.organization_admin,
+    )
+    return OrganizationMemberOut.model_validate(changed)

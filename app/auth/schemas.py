@@ -83,6 +83,11 @@ class UserCreate(_Strict):
         default=None, description="Without one the account can use API keys only"
     )
     is_active: bool = True
+    organization_admin: bool | None = Field(
+        default=None,
+        description="Members: may delete or erase the organisation and name who else may; "
+        "left out: yes for the organisation's first active member account",
+    )
 
     @model_validator(mode="after")
     def _member_has_organization(self) -> Self:
@@ -99,8 +104,9 @@ class UserPatch(_Strict):
     organization_id: OrganizationId | None = None
     password: Password | None = None
     is_active: bool | None = None
+    organization_admin: bool | None = None
 
-    @field_validator("name", "role", "password", "is_active")
+    @field_validator("name", "role", "password", "is_active", "organization_admin")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -117,10 +123,37 @@ class UserOut(BaseModel):
     role: Role
     organization_id: int | None
     is_active: bool
+    organization_admin: bool
     has_password: bool
     last_login_at: dt.datetime | None
     created_at: dt.datetime
     modified_at: dt.datetime
+
+
+class OrganizationMemberOut(BaseModel):
+    """A member account as its colleagues see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    is_active: bool
+    organization_admin: bool = Field(
+        description="May delete or erase the organisation and name who else may"
+    )
+
+
+class OrganizationMemberPatch(_Strict):
+    organization_admin: bool
+
+
+class OrganizationConfirm(_Strict):
+    """The organisation's name typed again, before it is deleted or erased."""
+
+    confirm: Annotated[
+        str, StringConstraints(min_length=1, max_length=300), AfterValidator(check_line)
+    ] = Field(description="The organisation's name")
 
 
 class UserPage(BaseModel):
@@ -132,6 +165,9 @@ class UserPage(BaseModel):
 
 class ApiKeyCreate(_Strict):
     name: Name
+    current_password: LoginPassword = Field(
+        description="The account's password: a login token alone cannot mint a long-lived key"
+    )
     expires_in_days: int | None = Field(
         default=None, ge=1, le=3650, description="Lifetime; the server default when left out"
     )

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from app import db
-from app.auth import passwords, repository
+from app.auth import organization_admins, passwords, repository
 from app.auth.roles import STAFF as STAFF
 from app.auth.roles import is_staff as is_staff
 from app.auth.schemas import UserCreate, UserPatch
@@ -108,6 +108,14 @@ def create_user(session: Session, *, data: UserCreate) -> User:
     _check_organization(session, data.organization_id)
     if data.password is not None:
         _check_password(data.password)
+    member = data.role is Role.member and data.organization_id is not None
+    organization_admin = data.organization_admin
+    if organization_admin is None:
+        organization_admin = (
+            member
+            and data.is_active
+            and organization_admins.first_member_is_admin(session, data.organization_id or 0)
+        )
     user = User(
         email=email,
         name=data.name,
@@ -115,6 +123,7 @@ def create_user(session: Session, *, data: UserCreate) -> User:
         organization_id=data.organization_id if data.role is Role.member else None,
         password_hash=hash_password(data.password) if data.password is not None else None,
         is_active=data.is_active,
+        organization_admin=member and organization_admin,
     )
     session.add(user)
     session.flush()
@@ -155,9 +164,13 @@ def update_user(session: Session, *, user: User, patch: UserPatch) -> User:
     # a change of role or organisation ends the sessions that were granted under the old one
     if role != user.role or organization_id != user.organization_id or not active:
         _revoke_all(session, user)
+    if organization_id != user.organization_id:
+        user.organization_admin = False
     user.role = role
     user.organization_id = organization_id
     user.is_active = active
+    if patch.organization_admin is not None:
+        user.organization_admin = patch.organization_admin and role == Role.member.value
     if patch.password is not None:
         _check_password(patch.password)
         user.password_hash = hash_password(patch.password)
@@ -183,6 +196,11 @@ def set_password(session: Session, *, user: User, password: str) -> int:
     revoked = _revoke_all(session, user)
     session.flush()
     return revoked
+
+
+def password_matches(*, user: User, password: str) -> bool:
+    """Whether `password` is the account's (False for an account without one)."""
+    return user.password_hash is not None and verify_password(user.password_hash, password)
 
 
 def change_password(

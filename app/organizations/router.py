@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import StringConstraints
 
+from app.auth import organization_admins
 from app.auth import service as auth_service
 from app.deps import (
     CurrentUser,
@@ -238,15 +239,32 @@ def update_organization(
             403: FORBIDDEN,
             404: NOT_FOUND,
             412: "If-Match does not match the current version",
+            422: "`confirm` missing or not the organisation's name",
         }
     ),
 )
 def delete_organization(
     organization: EditableOrganizationDep,
+    user: CurrentUser,
     session: SessionDep,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
+    confirm: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="The organisation's name typed again (required from members)",
+        ),
+    ] = None,
 ) -> Response:
-    """Delete an organisation with its competences and relationships."""
+    """Delete an organisation with its competences, relationships and member accounts
+    (members: organisation admins only, with the name typed again as `confirm`)."""
+    organization_admins.check_removal(
+        session,
+        user=user,
+        organization_id=organization.id,
+        name=organization.name,
+        confirm=confirm,
+    )
     service.delete_organization(
         session, organization=organization, if_match=service.parse_if_match(if_match)
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
+from app.auth import organization_admins
 from app.auth import service as auth_service
-from app.auth.schemas import MAX_ID
+from app.auth.schemas import MAX_ID, OrganizationConfirm
 from app.deps import AdminUser, CurrentUser, OrganizationDep, SessionDep
 from app.errors import Forbidden, NotFound, problem_responses
 from app.models import Organization
@@ -101,12 +102,30 @@ def export_organization(
 @router.post(
     "/api/v1/organizations/{organization_id}/erase-personal-data",
     response_model=ErasureReport,
-    responses=problem_responses({401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND}),
+    responses=problem_responses(
+        {
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            422: "`confirm` missing or not the organisation's name",
+        }
+    ),
 )
 def erase_organization_data(
-    organization: OwnOrAdminOrganization, session: SessionDep
+    organization: OwnOrAdminOrganization,
+    session: SessionDep,
+    user: CurrentUser,
+    body: Annotated[OrganizationConfirm | None, Body()] = None,
 ) -> ErasureReport:
-    """Erase the personal data of the organisation's people; the company profile stays."""
+    """Erase the personal data of the organisation's people; the company profile stays
+    (members: organisation admins only, with `{"confirm": "<the organisation's name>"}`)."""
+    organization_admins.check_removal(
+        session,
+        user=user,
+        organization_id=organization.id,
+        name=organization.name,
+        confirm=body.confirm if body is not None else None,
+    )
     return service.erase_organization(session, organization=organization)
 
 

@@ -10,6 +10,7 @@ from app.deps import SessionDep
 from app.errors import Forbidden
 from app.models.user import ApiToken, Role, User
 from app.privacy import audit
+from app.web.rendering import remember_signed_in
 from app.web.session import LoginRequired, check_csrf, session_token
 
 
@@ -25,6 +26,8 @@ def optional_session(
     token = session_token(request, session)
     if token is not None:
         audit.set_actor(token.user_id)
+        # an error page later in this request shows who is signed in without a query
+        remember_signed_in(request, token.user)
     return token
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # no inline script or style anywhere: pages load their scripts and styles from /static
@@ -50,3 +51,15 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SecuredFastAPI(FastAPI):
+    """FastAPI with SecurityHeadersMiddleware around the whole stack.
+
+    Middleware added with `add_middleware` sits inside Starlette's ServerErrorMiddleware, so
+    the 500 answer of an unexpected error would go out without the headers; here they wrap
+    that last-resort handler too.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +27,8 @@ from app.web.session import (
     ensure_pre_session,
     set_pre_session,
 )
+
+log = logging.getLogger("koopmatch.web")
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -53,6 +58,34 @@ NAVIGATION = (
 )
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """What the page frame shows of the signed-in account, copied when the session was read:
+    an error page shows it without touching the database (which may be what failed)."""
+
+    id: int
+    name: str
+    role: str
+    organization_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        return cls(id=user.id, name=user.name, role=user.role, organization_id=user.organization_id)
+
+
+SIGNED_IN_STATE = "signed_in"
+
+
+def remember_signed_in(request: Request, user: User) -> None:
+    setattr(request.state, SIGNED_IN_STATE, SignedIn.of(user))
+
+
+def signed_in(request: Request) -> SignedIn | None:
+    """The account this request's session belonged to, if it was read before the error."""
+    found = getattr(request.state, SIGNED_IN_STATE, None)
+    return found if isinstance(found, SignedIn) else None
+
+
 def local_path(target: str | None, default: str = "/dashboard") -> str:
     """`target` when it is a path on this site, else `default` (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -60,12 +93,19 @@ def local_path(target: str | None, default: str = "/dashboard") -> str:
     return target
 
 
+@lru_cache(maxsize=4096, typed=True)
+def _number(locale: str, value: float | int | None) -> str:
+    """A number as the locale writes it; pages show the same few rounded values (scores and
+    their components) hundreds of times, and Babel takes some 20 µs for each."""
+    return i18n.Formatter(locale).number(value)
+
+
 def render(
     request: Request,
     template: str,
     context: Mapping[str, Any] | None = None,
     *,
-    user: User | None = None,
+    user: User | SignedIn | None = None,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
@@ -88,6 +128,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request, signed_in=user is not None),
         **formatter.callables(),
+        "fmt_number": lambda value: _number(locale, value),
         **(context or {}),
     }
     html = environment.get_template(template).render(values)
@@ -109,12 +150,32 @@ def wants_page(request: Request) -> bool:
 
 
 def error_page(request: Request, status_code: int, detail: str | None = None) -> HTMLResponse:
+    """An error in the normal page frame: navigation, language switch and, when the session
+    was read before the error, who is signed in."""
     return render(
         request,
         "error.html",
         {"status": status_code, "detail": detail},
+        user=signed_in(request),
         status_code=status_code,
     )
+
+
+FALLBACK_500 = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Error · koopmatch'
+    '</title></head><body><main><h1>Something went wrong</h1><p><a href="/">koopmatch</a>'
+    "</p></main></body></html>"
+)
+
+
+def server_error_page(request: Request) -> HTMLResponse:
+    """The 500 page of an unexpected error: the frame without a database query, and never
+    the error's text; a bare page if even that fails."""
+    try:
+        return error_page(request, 500)
+    except Exception:
+        log.exception("the error page failed")
+        return HTMLResponse(FALLBACK_500, status_code=500, headers={"Cache-Control": "no-store"})
 
 
 def redirect(request: Request, target: str) -> Response:

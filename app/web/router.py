@@ -10,14 +10,17 @@ import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from app.auth import organization_admins
 from app.auth import service as auth_service
-from app.auth.router import login_user
+from app.auth.router import confirm_password, login_user
+from app.auth.schemas import ApiKeyCreate
 from app.cooperation import service as cooperation_service
 from app.cooperation.schemas import OutcomeSet, RequestCreate
 from app.db import finish
@@ -40,9 +43,10 @@ from app.organizations import service as organization_service
 from app.organizations.schemas import CooperationInterest, OrganizationOut, OrganizationPatch
 from app.privacy import service as privacy_service
 from app.privacy.repository import AuditQuery
+from app.text_types import reject_control_characters
 from app.web import forms, i18n, policy
 from app.web.deps import MemberUser, OptionalSession, PageUser, RequiredSession, SignedInForm
-from app.web.rendering import WebRoute, local_path, redirect, render
+from app.web.rendering import WebRoute, local_path, redirect, render, wants_page
 from app.web.session import check_csrf, clear_session, set_session
 from matching import Filters
 
@@ -233,7 +237,9 @@ def partners(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
     """Ranked matches with every filter of the API."""
-    organization = own_organization(session, user)
+    # only the id: loading the profile (competences with their vectors, relationships) cost
+    # a third of the page's own time
+    assert user.organization_id is not None
     chosen = forms.MatchFilterForm.parse(
         country=country,
         max_distance_km=max_distance_km,
@@ -263,7 +269,7 @@ def partners(
             items = matches_service.matches_for(
                 session,
                 user=user,
-                organization_id=organization.id,
+                organization_id=user.organization_id,
                 filters=filters,
                 limit=limit,
                 cache=cache,
@@ -665,12 +671,23 @@ def _changes_since(
 # --- my data, account ---------------------------------------------------------------------------
 
 
+def _my_data_context(session: Session, user: User, **extra: Any) -> dict[str, Any]:
+    organization = own_organization(session, user)
+    return {
+        "organization": organization,
+        "report": None,
+        "error": None,
+        "members": organization_admins.members(session, organization.id),
+        "may_act": organization_admins.may_act_for(
+            session, user=user, organization_id=organization.id
+        ),
+        **extra,
+    }
+
+
 @router.get("/my-data")
 def my_data(request: Request, session: SessionDep, user: MemberUser) -> Response:
-    organization = own_organization(session, user)
-    return render(
-        request, "my_data.html", {"organization": organization, "report": None}, user=user
-    )
+    return render(request, "my_data.html", _my_data_context(session, user), user=user)
 
 
 @router.get("/my-data/export")
@@ -691,15 +708,24 @@ def my_data_erase(
     request: Request,
     session: SessionDep,
     user: MemberUser,
-    confirm: Annotated[str | None, Form(max_length=10)] = None,
+    confirm: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
-    """Erase the personal data of the organisation's people (its accounts too: this one ends)."""
+    """Erase the personal data of the organisation's people (its accounts too: this one ends);
+    organisation admins only, with the organisation's name typed again."""
     organization = own_organization(session, user)
-    if confirm != "yes":
+    try:
+        organization_admins.check_removal(
+            session,
+            user=user,
+            organization_id=organization.id,
+            name=organization.name,
+            confirm=confirm,
+        )
+    except Invalid:
         return render(
             request,
             "my_data.html",
-            {"organization": organization, "report": None, "error": "confirm"},
+            _my_data_context(session, user, error="confirm"),
             user=user,
             status_code=422,
         )
@@ -710,9 +736,120 @@ def my_data_erase(
     return response
 
 
+@router.post("/my-data/admins/{user_id}", dependencies=[SignedInForm])
+def my_data_admin(
+    request: Request,
+    session: SessionDep,
+    user: MemberUser,
+    user_id: int,
+    organization_admin: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Name a colleague an organisation admin, or take it back (organisation admins)."""
+    organization = own_organization(session, user)
+    colleague = next(
+        (m for m in organization_admins.members(session, organization.id) if m.id == user_id),
+        None,
+    )
+    if colleague is None:
+        raise NotFound("No such colleague.")
+    try:
+        organization_admins.set_organization_admin(
+            session,
+            acting=user,
+            organization_id=organization.id,
+            target=colleague,
+            value=organization_admin == "yes",
+        )
+    except Conflict:
+        session.rollback()
+        return render(
+            request,
+            "my_data.html",
+            _my_data_context(session, user, error="last admin"),
+            user=user,
+            status_code=409,
+        )
+    finish(session)
+    return redirect(request, "/my-data#admins-h")
+
+
+def _account_context(session: Session, user: User, **extra: Any) -> dict[str, Any]:
+    return {
+        "error": None,
+        "key_error": None,
+        "new_key": None,
+        "key_name": "",
+        "keys": auth_service.list_api_keys(session, user=user),
+        **extra,
+    }
+
+
 @router.get("/account")
-def account(request: Request, user: PageUser) -> Response:
-    return render(request, "account.html", {"error": None}, user=user)
+def account(request: Request, session: SessionDep, user: PageUser) -> Response:
+    return render(request, "account.html", _account_context(session, user), user=user)
+
+
+@router.post("/account/api-keys", dependencies=[SignedInForm])
+async def account_api_key(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    current_password: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    """A new API key: the password again, as in the API; the secret is shown once."""
+    error = None
+    try:
+        data = ApiKeyCreate(name=name, current_password=current_password)
+        lifetime = auth_service.api_key_lifetime(data.expires_in_days)
+        await confirm_password(request, session, user=user, password=data.current_password)
+    except ValidationError as exc:
+        fields = {str(e["loc"][0]) for e in exc.errors()}
+        error = "name" if "name" in fields else "missing password"
+    except TooManyRequests:
+        error = "throttled"
+    except Invalid as exc:
+        error = exc.errors[0]["message"] if exc.errors else "wrong password"
+    if error is not None:
+        context = await run_in_threadpool(_account_context, session, user)
+        return render(
+            request,
+            "account.html",
+            {**context, "key_error": error, "key_name": name},
+            user=user,
+            status_code=429 if error == "throttled" else 422,
+        )
+    token, secret = await run_in_threadpool(
+        auth_service.issue_token,
+        session,
+        user=user,
+        kind=TokenKind.api_key,
+        name=data.name,
+        lifetime=lifetime,
+    )
+    context = await run_in_threadpool(_account_context, session, user)
+    await run_in_threadpool(finish, session)
+    return render(
+        request,
+        "account.html",
+        {**context, "new_key": {"name": token.name, "secret": secret}},
+        user=user,
+        status_code=201,
+    )
+
+
+@router.post("/account/api-keys/{key_id}/revoke", dependencies=[SignedInForm])
+def account_api_key_revoke(
+    request: Request, session: SessionDep, user: PageUser, key_id: int
+) -> Response:
+    if not 1 <= key_id < 2**31:
+        raise NotFound("No such API key.")
+    token = auth_service.get_api_key(session, user=user, key_id=key_id)
+    if token.user_id != user.id:  # admins revoke others' keys through the API
+        raise NotFound("No such API key.")
+    auth_service.revoke_token(session, token=token)
+    finish(session)
+    return redirect(request, "/account#keys-h")
 
 
 @router.post("/account/password", dependencies=[SignedInForm])
@@ -731,8 +868,46 @@ def account_password(
     except Invalid as exc:
         session.rollback()
         message = exc.errors[0]["message"] if exc.errors else exc.detail
-        return render(request, "account.html", {"error": message}, user=user, status_code=422)
+        return render(
+            request,
+            "account.html",
+            _account_context(session, user, error=message),
+            user=user,
+            status_code=422,
+        )
     finish(session)
     response = redirect(request, "/login?changed=1")
     clear_session(response)
     return response
+
+
+# --- pages that do not exist -------------------------------------------------------------------
+
+
+def not_found(token: OptionalSession) -> Response:
+    """Any path no route serves: a 404 page in the frame, with the sign-in state."""
+    raise NotFound("No such page.")
+
+
+def install_not_found_page(app: FastAPI) -> None:
+    """Answer browsers asking for a path that no route serves with `not_found` (a WebRoute,
+    so the session is read as for every page); API clients keep the JSON 404."""
+    route = WebRoute(
+        "/{path:path}",
+        not_found,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[Depends(reject_control_characters)],
+        dependency_overrides_provider=app,
+    )
+    fallback = app.router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        page = scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+        if page and wants_page(Request(scope)):
+            _match, child = route.matches({**scope, "method": "GET"})
+            await route.handle({**scope, **child}, receive, send)
+            return
+        await fallback(scope, receive, send)
+
+    app.router.default = default

@@ -103,7 +103,10 @@ ROUTES: dict[tuple[str, str], Case] = {
         "401 422 422 422 422 422",
         json={"current_password": "not the password", "new_password": "Zebra-Lampe-42"},
     ),
-    ("POST", "/api/v1/auth/api-keys"): Case("401 201 201 201 201 201", json={"name": "matrix"}),
+    # a key needs the password typed again; these accounts have none (tests/app/auth covers 201)
+    ("POST", "/api/v1/auth/api-keys"): Case(
+        "401 422 422 422 422 422", json={"name": "matrix", "current_password": "not it"}
+    ),
     ("GET", "/api/v1/auth/api-keys"): Case(TOKEN_ONLY),
     # the key belongs to member_own; admins may revoke anyone's
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): Case("401 204 404 404 404 204"),
@@ -130,10 +133,21 @@ ROUTES: dict[tuple[str, str], Case] = {
         public="401 200 403 403 200 200",
         json={"city": "Ulm"},
     ),
+    # member_own is the organisation's only member account, so it may; it types the name
     ("DELETE", "/api/v1/organizations/{organization_id}"): Case(
         "401 204 403 403 204 204",
         private="401 204 404 404 204 204",
         public="401 204 403 403 204 204",
+        params={"confirm": "Target GmbH"},
+    ),
+    # its member accounts: read by its members and admins; organisation admins name others
+    ("GET", "/api/v1/organizations/{organization_id}/members"): Case(
+        "401 200 403 403 403 200", private="401 200 404 404 403 200"
+    ),
+    ("PATCH", "/api/v1/organizations/{organization_id}/members/{user_id}"): Case(
+        "401 200 403 403 403 200",
+        private="401 200 404 404 403 200",
+        json={"organization_admin": True},
     ),
     ("GET", "/api/v1/organizations/{organization_id}/matches"): Case(
         TOKEN_ONLY, private="401 200 404 404 200 200", public=TOKEN_ONLY

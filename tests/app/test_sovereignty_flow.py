@@ -131,7 +131,7 @@ def test_teaser_request_accept_reveal_outcome_audit_and_erasure(
     assert "Pilot?" not in json.dumps(audit)
 
     # 6. Beta erases its personal data: Alpha no longer sees Bernd, the export has no trace
-    erased = bernd.post(f"{ORGS}/{beta}/erase-personal-data")
+    erased = bernd.post(f"{ORGS}/{beta}/erase-personal-data", json={"confirm": "Beta Cloud AG"})
     assert erased.status_code == 200, erased.text
     after = anna.get(f"{ORGS}/{beta}").json()
     assert (after["name"], after["contact_name"], after["contact_email"]) == (

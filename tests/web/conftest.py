@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +38,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = Path(__file__).with_name("axe.min.js")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ROOT = Path(__file__).resolve().parents[2]
+# the README's screenshots; the tests write there only when asked (`make screenshots`)
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "KOOPMATCH_SCREENSHOTS"
 
 
 def _free_port() -> int:
@@ -153,3 +157,52 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"
     )
     return list(result)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: `docs/screenshots/` when
+    KOOPMATCH_SCREENSHOTS=1 (`make screenshots`), else a temporary directory, so a test run
+    leaves the working tree as it was."""
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def save_screenshot(page: Any, directory: Path, name: str) -> Path:
+    """The page's viewport as `<directory>/<name>.png`, checked to be a whole PNG."""
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    viewport = page.viewport_size
+    assert png_size(path.read_bytes()) == (viewport["width"], viewport["height"]), path
+    return path
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# bytes per pixel of 8-bit PNG colour types: grey, RGB, palette, grey+alpha, RGBA
+_PIXEL_BYTES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a valid 8-bit, non-interlaced PNG; AssertionError for anything
+    else: a wrong signature, a chunk whose CRC fails, no IHDR first or IEND last, or image
+    data that does not inflate to exactly the rows the header announces."""
+    assert data[:8] == PNG_SIGNATURE, "not a PNG"
+    position, chunks, image = 8, [], b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert len(body) == length and zlib.crc32(kind + body) == crc, f"bad {kind!r} chunk"
+        chunks.append((kind, body))
+        if kind == b"IDAT":
+            image += body
+        position += 12 + length
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND", "IHDR or IEND missing"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert width > 0 and height > 0 and depth == 8 and interlace == 0
+    # every row: one filter byte, then the pixels
+    assert len(zlib.decompress(image)) == height * (1 + width * _PIXEL_BYTES[colour])
+    return width, height

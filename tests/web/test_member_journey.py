@@ -9,6 +9,7 @@ pages are saved as screenshots for the README.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +21,11 @@ from app.auth.schemas import UserCreate
 from app.models import Competence, KnownRelationship, Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
-from tests.web.conftest import SCREENSHOTS, LiveServer, axe_violations
+from tests.web.conftest import LiveServer, axe_violations, save_screenshot
 
 PASSWORD = "koopmatch-demo"
+# the pages whose screenshots the README shows, per language
+SCREENSHOT_PAGES = ("dashboard", "profile", "partners", "search", "requests")
 
 TEXT = {
     "de": {
@@ -131,13 +134,12 @@ def _account(
     return email, organization
 
 
-def _check(page: Any, lang: str, name: str | None = None) -> None:
+def _check(page: Any, lang: str, name: str | None = None, shots: Path | None = None) -> None:
     """axe-core on the page; optionally a screenshot for the README (SQLite run only)."""
     assert axe_violations(page) == []
-    if name is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if name is not None and shots is not None:
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOTS / f"{lang}-{name}.png"), full_page=False)
+        save_screenshot(page, shots, f"{lang}-{name}")
 
 
 def _sign_in(page: Any, server: LiveServer, t: dict[str, str], email: str) -> None:
@@ -153,12 +155,14 @@ def _sign_in(page: Any, server: LiveServer, t: dict[str, str], email: str) -> No
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> None:
+def test_member_journey(
+    live_server: LiveServer, browser: Any, lang: str, screenshot_dir: Path
+) -> None:
     t = TEXT[lang]
     sender_ref, target_ref, need = PAIRS[lang]
     email_a, org_a = _account(live_server, sender_ref, lang, "sender")
     email_b, org_b = _account(live_server, target_ref, lang, "target")
-    shots = live_server.backend == "sqlite"
+    shots = screenshot_dir if live_server.backend == "sqlite" else None
     csp_errors: list[str] = []
 
     context_a = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
@@ -169,7 +173,7 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     )
     # the login page answers in the browser's language (Accept-Language)
     _sign_in(page, live_server, t, email_a)
-    _check(page, lang, "dashboard" if shots else None)
+    _check(page, lang, "dashboard" if shots else None, shots)
 
     # --- the profile: the website shown to everyone, a dominant customer, a new competence
     page.get_by_role("link", name=t["profile"], exact=True).click()
@@ -195,7 +199,7 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     page.locator("#rows-core .comp-row").last.get_by_label(t["competence"], exact=True).fill(
         f"Journey competence {lang}"
     )
-    _check(page, lang, "profile" if shots else None)
+    _check(page, lang, "profile" if shots else None, shots)
     page.get_by_role("button", name=t["save"]).click()
     page.get_by_role("status").filter(has_text=t["saved"]).wait_for()
     with Session(live_server.engine) as session:
@@ -220,7 +224,7 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     # --- the partners page ranks matches; the search finds the target as a teaser
     page.get_by_role("link", name=t["partners"], exact=True).click()
     page.locator("ol.matches > li").first.wait_for()
-    _check(page, lang, "partners" if shots else None)
+    _check(page, lang, "partners" if shots else None, shots)
     page.get_by_role("link", name=t["search"], exact=True).click()
     page.get_by_label(t["looking_for"]).fill(need)
     page.get_by_role("search").get_by_role("button", name=t["search"]).click()
@@ -228,7 +232,7 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     card.wait_for()
     assert card.get_by_role("heading", level=3).inner_text() == t["anonymous_profile"]
     assert org_b.name not in page.content()
-    _check(page, lang, "search" if shots else None)
+    _check(page, lang, "search" if shots else None, shots)
     card.get_by_role("link", name=t["ask"]).click()
 
     # --- the request: kind and message
@@ -269,7 +273,7 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     item = page_b.locator(f"#request-{request_id}")
     item.get_by_text(t["accepted"], exact=True).wait_for()
     assert item.get_by_role("link", name=org_a.contact_email).is_visible()
-    _check(page_b, lang, "requests" if shots else None)
+    _check(page_b, lang, "requests" if shots else None, shots)
     with Session(live_server.engine) as session:
         answered = session.get(CooperationRequest, request_id)
         assert answered is not None and answered.status == "accepted"
@@ -300,6 +304,9 @@ def test_member_journey(live_server: LiveServer, browser: Any, lang: str) -> Non
     page.goto(live_server.url + "/requests")
     assert page.url.startswith(live_server.url + "/login?next=")
     assert csp_errors == []
+    if shots is not None:
+        names = {f"{lang}-{n}.png" for n in SCREENSHOT_PAGES}
+        assert names <= {p.name for p in shots.iterdir()}
     context_a.close()
     context_b.close()
 

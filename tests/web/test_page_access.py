@@ -42,6 +42,10 @@ FORMS = {
     "/profile/preview": "303 200 403 403 403",
     "/requests/{request}/accept": "303 403 403 403 403",
     "/requests/{request}/withdraw": "303 303 403 403 403",
+    # without a name and the current password no key is made
+    "/account/api-keys": "303 422 422 422 422",
+    # the member is its organisation's only account: it may, once it types the name
+    "/my-data/erase": "303 422 403 403 403",
 }
 
 

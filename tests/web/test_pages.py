@@ -314,10 +314,16 @@ def test_my_data_exports_and_erases(
         token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text).group(1)  # type: ignore[union-attr]
         unconfirmed = browser.post("/my-data/erase", data={"csrf_token": token})
         assert unconfirmed.status_code == 422
+        mistyped = browser.post(
+            "/my-data/erase", data={"csrf_token": token, "confirm": "Offene Sensorik"}
+        )
+        assert mistyped.status_code == 422
         db_session.expire_all()
         assert db_session.get(User, member.user.id) is not None
         erased = browser.post(
-            "/my-data/erase", data={"csrf_token": token, "confirm": "yes"}, follow_redirects=False
+            "/my-data/erase",
+            data={"csrf_token": token, "confirm": " offene  sensorik GmbH "},
+            follow_redirects=False,
         )
         assert erased.status_code == 303
         assert erased.headers["location"] == "/login?erased=1"

@@ -164,8 +164,12 @@ def test_api_keys_secret_shown_once_stored_as_hash_and_revocable(
 ) -> None:
     member_org = _org(db_session)
     account = make_account(Role.member, member_org)
+    account.user.password_hash = password_hasher().hash(PASSWORD)
+    db_session.commit()
     client = client_for(account)
-    response = client.post(KEYS, json={"name": "ERP sync", "expires_in_days": 30})
+    response = client.post(
+        KEYS, json={"name": "ERP sync", "expires_in_days": 30, "current_password": PASSWORD}
+    )
     assert response.status_code == 201
     created = response.json()
     secret = created["secret"]
@@ -194,7 +198,10 @@ def test_api_keys_secret_shown_once_stored_as_hash_and_revocable(
 
 
 def test_api_key_lifetime_is_capped(client: TestClient) -> None:
-    response = client.post(KEYS, json={"name": "too long", "expires_in_days": 3 * 365 + 1})
+    response = client.post(
+        KEYS,
+        json={"name": "too long", "expires_in_days": 3 * 365 + 1, "current_password": PASSWORD},
+    )
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "expires_in_days", "message": "too long"}]
 

@@ -193,7 +193,9 @@ def test_a_password_change_ends_every_session_and_api_key(
     first = _login(anon_client, PASSWORD).json()["access_token"]  # type: ignore[attr-defined]
     second = _login(anon_client, PASSWORD).json()["access_token"]  # type: ignore[attr-defined]
     key = anon_client.post(
-        "/api/v1/auth/api-keys", json={"name": "erp"}, headers={"Authorization": f"Bearer {first}"}
+        "/api/v1/auth/api-keys",
+        json={"name": "erp", "current_password": PASSWORD},
+        headers={"Authorization": f"Bearer {first}"},
     ).json()["secret"]
     wrong = anon_client.post(
         "/api/v1/auth/password",

@@ -132,6 +132,8 @@ def privacy_world(db_session: Session) -> PrivacyWorld:
         ]
     )
     berta = _account(s, "berta@target.example", "Berta Mitglied", Role.member, target.id)
+    # the organisation's first member account: its organisation admin (erases it)
+    berta.user.organization_admin = True
     auth_service.issue_token(
         s,
         user=berta.user,

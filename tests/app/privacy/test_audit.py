@@ -182,8 +182,13 @@ def test_an_api_write_names_the_user_and_the_request(
     privacy_world: PrivacyWorld, client_for: ClientFactory, db_session: Session
 ) -> None:
     w = privacy_world
+    w.berta.user.password_hash = hash_password("Bertas Passwort 1")
+    db_session.commit()
     before = last_id(db_session)
-    response = client_for(w.berta).post("/api/v1/auth/api-keys", json={"name": "Export-Skript"})
+    response = client_for(w.berta).post(
+        "/api/v1/auth/api-keys",
+        json={"name": "Export-Skript", "current_password": "Bertas Passwort 1"},
+    )
     assert response.status_code == 201, response.text
     written = entries(db_session, AuditEntry.id > before)
     assert {(e.source, e.request, e.actor_user_id) for e in written} == {

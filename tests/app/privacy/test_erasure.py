@@ -130,7 +130,7 @@ def test_members_erase_their_own_organisation_and_their_account(
 ) -> None:
     w = privacy_world
     berta = client_for(w.berta)
-    response = berta.post(erase_url(w.target))
+    response = berta.post(erase_url(w.target), json={"confirm": "Target GmbH"})
     assert response.status_code == 200, response.text
     assert response.json()["counts"]["users"] == 2
     db_session.expire_all()
@@ -143,7 +143,10 @@ def test_members_erase_their_own_organisation_and_their_account(
     assert {e.actor_user_id for e in erasure} == {None}
     assert berta.get("/api/v1/auth/me").status_code == 401
     # the other side's members cannot erase it
-    assert client_for(w.dora).post(erase_url(w.target)).status_code == 403
+    assert (
+        client_for(w.dora).post(erase_url(w.target), json={"confirm": "Target GmbH"}).status_code
+        == 403
+    )
 
 
 def test_a_person_is_erased_everywhere(
