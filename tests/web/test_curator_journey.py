@@ -10,6 +10,7 @@ checks every page on the way; the main pages are saved as screenshots.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from app.models import Organization
 from app.models.curation import OrganizationMerge
 from app.models.invitation import AccountLink
 from app.models.user import Role, User
-from tests.web.conftest import SCREENSHOTS, LiveServer, axe_violations
+from tests.web.conftest import LiveServer, axe_violations, save_screenshot
 
 PASSWORD = "Kuratorin-Passwort-2026"
 MEMBER_PASSWORD = "Neues-Mitglied-Passwort-7"
@@ -143,12 +144,11 @@ def _curator(server: LiveServer, lang: str) -> str:
     return email
 
 
-def _check(page: Any, lang: str, name: str | None = None) -> None:
+def _check(page: Any, lang: str, name: str | None = None, shots: Path | None = None) -> None:
     assert axe_violations(page) == []
-    if name is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if name is not None and shots is not None:
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(SCREENSHOTS / f"{lang}-curator-{name}.png"), full_page=False)
+        save_screenshot(page, shots, f"{lang}-curator-{name}")
 
 
 def _sign_in(page: Any, server: LiveServer, t: dict[str, str], email: str, password: str) -> None:
@@ -177,11 +177,13 @@ def _organization(server: LiveServer, external_id: str) -> Organization | None:
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_curator_journey(live_server: LiveServer, browser: Any, lang: str) -> None:
+def test_curator_journey(
+    live_server: LiveServer, browser: Any, lang: str, screenshot_dir: Path
+) -> None:
     t = TEXT[lang]
     kept, duplicate, need = FIRMS[lang]
     email = _curator(live_server, lang)
-    shots = live_server.backend == "sqlite"
+    shots = screenshot_dir if live_server.backend == "sqlite" else None
     csp_errors: list[str] = []
     context = browser.new_context(locale=lang, viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -205,7 +207,7 @@ def test_curator_journey(live_server: LiveServer, browser: Any, lang: str) -> No
     cells = problems.get_by_role("row").nth(1).get_by_role("cell").all_inner_texts()
     assert cells == ["6", f"QJ-{lang}-5", "employees", "must be a whole number, not 'viele'"]
     assert _organization(live_server, f"QJ-{lang}-1") is None  # a dry run writes nothing
-    _check(page, lang, "import" if shots else None)
+    _check(page, lang, "import", shots)
     page.get_by_role("button", name=t["import_valid"]).click()
     page.get_by_role("status").filter(has_text=t["finished"]).wait_for()
     assert page.locator("#job dd").all_inner_texts()[:2] == ["5", "4"]  # rows, created
@@ -226,7 +228,7 @@ def test_curator_journey(live_server: LiveServer, browser: Any, lang: str) -> No
     compare.click()
     moves = page.get_by_role("region", name=t["what_moves"])
     assert "Kryptografie-Beratung" in moves.inner_text()
-    _check(page, lang, "merge" if shots else None)
+    _check(page, lang, "merge", shots)
     moves.get_by_role("button", name=t["merge_now"]).click()
     page.get_by_role("status").filter(has_text=t["merged"].format(name=duplicate)).wait_for()
     assert _organization(live_server, f"QJ-{lang}-2") is None
@@ -255,7 +257,7 @@ def test_curator_journey(live_server: LiveServer, browser: Any, lang: str) -> No
     page.get_by_role("button", name=t["create"]).click()
     link = page.get_by_label(t["link"]).input_value()
     assert link.startswith(live_server.url + "/welcome/kml_")
-    _check(page, lang, "onboarding" if shots else None)
+    _check(page, lang, "onboarding", shots)
     with Session(live_server.engine) as session:
         member = session.scalars(select(User).where(User.email == member_email)).one()
         assert (member.role, member.organization_id, member.password_hash) == (
@@ -292,7 +294,7 @@ def test_curator_journey(live_server: LiveServer, browser: Any, lang: str) -> No
         has=page.get_by_role("rowheader", name=need, exact=True)
     )
     assert need_row.get_by_role("cell").all_inner_texts()[1:3] == ["3", "3"]
-    _check(page, lang, "gaps" if shots else None)
+    _check(page, lang, "gaps", shots)
 
     # --- the remaining pages pass axe too
     _section(page, t, "audit")

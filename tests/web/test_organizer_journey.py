@@ -26,7 +26,7 @@ from app.models import Organization
 from app.models.event import Event, EventPerson, EventSchedule, Participant, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
 from app.models.user import Role
-from tests.web.conftest import SCREENSHOTS, LiveServer, axe_violations
+from tests.web.conftest import LiveServer, axe_violations, save_screenshot
 
 PASSWORD = "koopmatch-demo-organiser"
 # public profiles whose names members (and so organisers) see in the demo data
@@ -148,17 +148,18 @@ def _organiser(server: LiveServer, lang: str) -> str:
     return email
 
 
-def _check(page: Any, lang: str, name: str | None = None, at: str | None = None) -> None:
+def _check(
+    page: Any, lang: str, name: str | None = None, shots: Path | None = None, at: str | None = None
+) -> None:
     """axe-core on the page; optionally a screenshot for the README (SQLite run only), from
     the top or from the element ``at``."""
     assert axe_violations(page) == [], page.url
-    if name is not None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if name is not None and shots is not None:
         if at is None:
             page.evaluate("window.scrollTo(0, 0)")
         else:
             page.locator(at).evaluate("e => e.scrollIntoView()")
-        page.screenshot(path=str(SCREENSHOTS / f"{lang}-organizer-{name}.png"), full_page=False)
+        save_screenshot(page, shots, f"{lang}-organizer-{name}")
 
 
 def _tab(page: Any, t: dict[str, str], name: str) -> None:
@@ -192,11 +193,11 @@ def _participants_ask(server: LiveServer, event_id: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_organiser_journey(
-    live_server: LiveServer, browser: Any, lang: str, tmp_path: Path
+    live_server: LiveServer, browser: Any, lang: str, tmp_path: Path, screenshot_dir: Path
 ) -> None:
     t = TEXT[lang]
     email = _organiser(live_server, lang)
-    shots = live_server.backend == "sqlite"
+    shots = screenshot_dir if live_server.backend == "sqlite" else None
     csp_errors: list[str] = []
     context = browser.new_context(
         locale=lang, viewport={"width": 1280, "height": 900}, accept_downloads=True
@@ -235,7 +236,7 @@ def test_organiser_journey(
     page.get_by_label(t["tables"]).fill("2")
     page.get_by_role("button", name=t["set_tables"]).click()
     page.wait_for_url(re.compile(r"saved=tables"))
-    _check(page, lang, "setup" if shots else None, at="#slots-h")
+    _check(page, lang, "setup", shots, at="#slots-h")
     with Session(live_server.engine) as session:
         event = session.get(Event, event_id)
         assert event is not None
@@ -259,7 +260,7 @@ def test_organiser_journey(
         result.get_by_role("button", name=t["register"].format(name=org)).click()
         page.get_by_role("heading", name=org, level=3).wait_for()
     assert page.locator("article.participant").count() == 4
-    _check(page, lang, "participants" if shots else None)
+    _check(page, lang, "participants", shots)
     with Session(live_server.engine) as session:
         registered = session.scalars(
             select(Organization.name)
@@ -292,7 +293,7 @@ def test_organiser_journey(
     page.locator("#run-status progress").wait_for()
     _check(page, lang)
     page.get_by_role("heading", name=t["report"]).wait_for(timeout=90_000)
-    _check(page, lang, "schedule" if shots else None)
+    _check(page, lang, "schedule", shots)
     with Session(live_server.engine) as session:
         runs = session.scalars(select(ScheduleRun).where(ScheduleRun.event_id == event_id)).all()
         assert [(r.kind, r.state, r.problem) for r in runs] == [("schedule", "done", None)]
@@ -329,7 +330,7 @@ def test_organiser_journey(
     page.get_by_label(t["limit"]).fill("2")
     page.get_by_role("button", name=t["reschedule"], exact=True).click()
     page.get_by_role("heading", name=t["changed"]).wait_for(timeout=90_000)
-    _check(page, lang, "day" if shots else None)
+    _check(page, lang, "day", shots)
     with Session(live_server.engine) as session:
         absent = _person_id(live_server, event_id, f"Person 3 {lang}")
         person = session.get(EventPerson, absent)
@@ -388,7 +389,7 @@ def test_organiser_journey(
     # a no-show's meetings count as missed, the earlier ones too (the mark is per person)
     assert held.inner_text() == str((count or 0) - _meetings_of(live_server, event_id, absent))
     assert page.locator("figure.chart svg").count() == 5
-    _check(page, lang, "figures" if shots else None)
+    _check(page, lang, "figures", shots)
     assert csp_errors == []
     context.close()
 
