@@ -16,8 +16,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from app.auth.roles import EVENT_MANAGERS, STAFF
 from app.errors import AppError
-from app.models.user import User
+from app.models.user import Role, User
 from app.web import i18n
 from app.web.session import (
     CSRF_FIELD,
@@ -47,15 +48,31 @@ def N_(message: str) -> str:
     return message
 
 
-NAVIGATION = (
-    ("/dashboard", N_("Dashboard")),
+DASHBOARD = ("/dashboard", N_("Dashboard"))
+# the member's pages: only a member of an organisation may open them
+MEMBER_NAVIGATION = (
     ("/partners", N_("Partners for us")),
     ("/search", N_("Search")),
     ("/requests", N_("Cooperation requests")),
     ("/profile", N_("Our profile")),
     ("/my-data", N_("My data")),
-    ("/events", N_("Events")),
 )
+EVENTS = ("/events", N_("Events"))
+CURATION = ("/curator", N_("Curation"))
+
+
+def navigation(user: User | SignedIn | None) -> tuple[tuple[str, str], ...]:
+    """The pages the account may open, so the navigation never leads to a 403."""
+    if user is None:
+        return ()
+    entries = [DASHBOARD]
+    if user.role == Role.member.value and user.organization_id is not None:
+        entries.extend(MEMBER_NAVIGATION)
+    if user.role in EVENT_MANAGERS:
+        entries.append(EVENTS)
+    if user.role in STAFF:
+        entries.append(CURATION)
+    return tuple(entries)
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,7 @@ def render(
         "locale_names": {"de": "Deutsch", "en": "English"},
         "here_quoted": quote(here, safe=""),
         "path": path,
-        "navigation": NAVIGATION,
+        "navigation": navigation(user),
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request, signed_in=user is not None),
         **formatter.callables(),
