@@ -195,20 +195,17 @@ def test_a_change_during_the_solve_fails_the_run_and_stores_nothing(world: World
     event_id, _, _ = _event(world, "Gamma")
     run_id = _start(world, event_id)
 
-    def solve_while_someone_adds_a_person(instance: Instance) -> Schedule:
-        # a page request commits meanwhile: the organiser adds an attendee
+    def solve_while_someone_marks_a_pair(instance: Instance) -> Schedule:
+        # a page request commits meanwhile: one organisation does not want to meet another
         with world.writer() as session, session.begin():
             event = event_service.get_event(session, event_id=event_id)
-            participant = event_service.list_participants(session, event=event)[2]
-            event_service.add_person(
-                session,
-                event=event,
-                participant=participant,
-                data=PersonIn(name="Late", email="late@gamma.example"),
+            first, _, third = event_service.list_participants(session, event=event)[:3]
+            event_service.set_preference(
+                session, event=event, participant=first, target_id=third.id, kind="not_interested"
             )
         return solve(instance)
 
-    _runner(world, solve_while_someone_adds_a_person).run(run_id)
+    _runner(world, solve_while_someone_marks_a_pair).run(run_id)
     failed = _run(world, run_id)
     assert failed.state == "failed"
     assert failed.problem is not None
