@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
+from app.matches import changes
 from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
@@ -252,3 +253,54 @@ def test_a_failed_update_falls_back_to_a_fit_in_the_background(
     with Session(committed_engine) as session:
         assert new in cache.get(session, encoder.name).profiles
     assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
+
+
+def _change_versions(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return sorted(
+            v for (v,) in connection.execute(select(changes.CHANGES.c.version).distinct())
+        )
+
+
+def test_old_changes_are_pruned_and_a_process_behind_them_fits_afresh(
+    committed_engine: Engine, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(committed_engine, encoder, org("Alpha", "Sensoren"))
+    behind, recent = IndexCache(), IndexCache()
+    with Session(committed_engine) as session:
+        old_index = behind.get(session, encoder.name)
+        v0 = current_version(session)
+    written = [_write(committed_engine, encoder, org(f"Beta {i}", "Sensoren"))[0] for i in range(3)]
+    with Session(committed_engine) as session:
+        recent.get(session, encoder.name)
+    # one more write after `recent` caught up: the only change it still needs
+    (last,) = _write(committed_engine, encoder, org("Gamma", "Sensoren"))
+    assert _change_versions(committed_engine)[-4:] == [v0 + 1, v0 + 2, v0 + 3, v0 + 4]
+
+    with committed_engine.connect() as connection:
+        older = connection.scalar(select(func.count()).where(changes.CHANGES.c.version <= v0 + 3))
+    with committed_engine.begin() as connection:
+        assert changes.prune(connection, keep=1) == older
+    assert _change_versions(committed_engine) == [v0 + 4]
+    with Session(committed_engine) as session:
+        assert changes_since(session, v0, v0 + 4) == {None}
+        assert changes_since(session, v0 + 3, v0 + 4) == {last}
+        assert changes_since(session, v0 + 4, v0 + 4) == set()
+
+        # the process that missed pruned changes answers from its index and fits in the
+        # background; the one a version behind applies the one change in the request
+        assert behind.get(session, encoder.name) is old_index
+        assert last in recent.get(session, encoder.name).profiles
+    behind.wait(timeout=60)
+    with Session(committed_engine) as session:
+        caught_up = behind.get(session, encoder.name)
+    assert set(written) | {last} <= set(caught_up.profiles)
+    assert dict(behind.stats) == {"fits": 1, "background_fits": 1}
+    assert dict(recent.stats) == {"fits": 1, "updates": 1}
+
+    # writers prune by themselves every PRUNE_EVERY versions, keeping KEEP_VERSIONS
+    monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(changes, "KEEP_VERSIONS", 2)
+    for i in range(3):
+        _write(committed_engine, encoder, org(f"Delta {i}", "Sensoren"))
+    assert _change_versions(committed_engine) == [v0 + 6, v0 + 7]
