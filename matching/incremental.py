@@ -172,12 +172,13 @@ def needs_refit(
     dead = 0 if alive is None else int(len(alive) - alive.sum())
     if dead >= min_dead and dead_share(matcher) > max_dead_share:
         return True
-    for mat, index in (
-        (m.core_mat_, m.core_index_),
-        (m.need_mat_, m.need_index_),
-        (m.profile_search_mat_, m.profile_index_),
+    for mat, index, distinct in (
+        (m.core_mat_, m.core_index_, getattr(m, "core_distinct_", None)),
+        (m.need_mat_, m.need_index_, getattr(m, "need_distinct_", None)),
+        (m.profile_search_mat_, m.profile_index_, None),
     ):
-        if index is None and len(mat) > m.ann_threshold:
+        size = len(mat) if distinct is None else distinct.n_distinct
+        if index is None and size > m.ann_threshold:
             return True
     return False
 
@@ -352,6 +353,11 @@ def updated(
     n_search0 = len(old.profile_search_mat_)
     new.search_buf_, n_search = append(old.search_buf_, n_search0, prof_rows[with_profile])
     new.profile_search_mat_ = new.search_buf_.data[:n_search]
+
+    # distinct rows for exact retrieval; None once most rows are distinct (matching.distinct)
+    for name, rows in (("core_distinct_", core_rows), ("need_distinct_", need_rows)):
+        distinct = getattr(old, name, None)
+        setattr(new, name, None if distinct is None else distinct.extended(rows, copy=detached))
 
     for name, rows in (
         ("core_index_", core_rows),
