@@ -33,6 +33,13 @@ class _Rows:
         self.used = n
         self.lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        with self.lock:
+            return {"rows": self.data[: self.used]}
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        self.__init__(state["rows"])  # type: ignore[misc]
+
     def append(self, used: int, rows: np.ndarray, *, copy: bool) -> _Rows:
         if not len(rows) and not copy:
             return self

@@ -757,7 +757,7 @@ class Matcher:
         if not len(side.need) or not len(core_idx):
             return np.full(n, -1.0), np.zeros(n)
         seg = _seg_starts(c_len)
-        sims = side.need @ self.core_mat_[core_idx].T  # (qn, m)
+        sims = self._against_cores(side.need, core_idx)  # (qn, m)
         # A candidate without cores cannot reach the floor: -1 is below every cosine.
         best = np.where(c_len > 0, _segment_max(sims, seg, c_len).max(axis=0), -1.0)
         lexical = _segment_max(self._lexical(side.need_tokens or [], core_idx), seg, c_len)
@@ -899,6 +899,21 @@ class Matcher:
     def _calib(self, sims: np.ndarray, floor: float) -> np.ndarray:
         return np.clip((sims - floor) / (1.0 - floor), 0.0, 1.0)
 
+    def _against_cores(self, queries: np.ndarray, core_idx: np.ndarray) -> np.ndarray:
+        """(q, len(core_idx)): `queries` (q, d) against the core rows `core_idx`, through the
+        distinct core vectors (matching.distinct) when there are fewer of them than rows."""
+        distinct = getattr(self, "core_distinct_", None)
+        if distinct is not None and distinct.n_distinct < len(core_idx):
+            return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[core_idx]])
+        return np.asarray(queries @ self.core_mat_[core_idx].T)
+
+    def _against_needs(self, queries: np.ndarray, need_idx: np.ndarray) -> np.ndarray:
+        """(q, len(need_idx)): as `_against_cores`, for the need rows `need_idx`."""
+        distinct = getattr(self, "need_distinct_", None)
+        if distinct is not None and distinct.n_distinct < len(need_idx):
+            return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[need_idx]])
+        return np.asarray(queries @ self.need_mat_[need_idx].T)
+
     def _features(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw components for candidate rows.
 
@@ -921,7 +936,7 @@ class Matcher:
         mine = np.vstack([side.need, side.core])  # (qn + qc, d)
         cal_all = np.zeros((len(mine), len(core_idx)))
         if len(mine) and len(core_idx):
-            cal_all = self._calib(mine @ self.core_mat_[core_idx].T, self.sim_floor_)
+            cal_all = self._calib(self._against_cores(mine, core_idx), self.sim_floor_)
             if side.need_tokens is not None and qn:
                 lexical = w.lexical_match * self._lexical(side.need_tokens, core_idx)
                 cal_all[:qn] = np.maximum(cal_all[:qn], lexical)
@@ -942,13 +957,13 @@ class Matcher:
         b = np.zeros(n)
         b_defined = n_len > 0
         if len(need_idx):
-            their_needs = self.need_mat_[need_idx]  # (m, d)
             per_need = np.zeros(len(need_idx))
             if len(side.core):
-                cal = self._calib(their_needs @ side.core.T, self.sim_floor_)  # (m, qc)
+                cal = self._calib(self._against_needs(side.core, need_idx).T, self.sim_floor_)
                 per_need = _softmax_mean(cal, tau)  # (m,)
             if offer > 0 and side.profile is not None and side.profile_offers:
-                d = self._calib(their_needs @ side.profile, self.description_floor_)
+                their = self._against_needs(side.profile[None, :], need_idx)[0]
+                d = self._calib(their, self.description_floor_)
                 per_need = np.maximum(per_need, offer * d)
             nw = self.need_w_[need_idx]
             num = _segment_sum(per_need * nw, need_seg, n_len)
@@ -984,7 +999,9 @@ class Matcher:
             )
             core_desc += np.where(self.has_profile_[rows], mine_on_theirs.mean(axis=0), 0.0)
         if side.profile is not None and len(core_idx):
-            if 4 * len(core_idx) > len(self.core_mat_):
+            if getattr(self, "core_distinct_", None) is not None:
+                cos = self._against_cores(side.profile[None, :], core_idx)[0]
+            elif 4 * len(core_idx) > len(self.core_mat_):
                 # most rows are wanted: one product over the stored matrix beats a gather
                 cos = (self.core_mat_ @ side.profile)[core_idx]
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -304,3 +305,44 @@ def test_old_changes_are_pruned_and_a_process_behind_them_fits_afresh(
     for i in range(3):
         _write(committed_engine, encoder, org(f"Delta {i}", "Sensoren"))
     assert _change_versions(committed_engine) == [v0 + 6, v0 + 7]
+
+
+def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
+    committed_engine: Engine, encoder: Encoder, tmp_path: Path
+) -> None:
+    a, b = _write(
+        committed_engine,
+        encoder,
+        org("Alpha", "Drucksensoren", "Gehäuse"),
+        org("Beta", "Drucksensoren"),
+    )
+    first = IndexCache(snapshot_dir=tmp_path)
+    with Session(committed_engine) as session:
+        first.get(session, encoder.name)
+    first.wait(timeout=60)
+    assert [p.name for p in tmp_path.iterdir()] == [f"match-index-{encoder.name}.pickle"]
+
+    # written while no server ran: the restarted one applies it to what it read back
+    (c,) = _write(committed_engine, encoder, org("Gamma", "Drucksensoren", partner=None))
+    restarted, fitted = IndexCache(snapshot_dir=tmp_path), IndexCache()
+    with Session(committed_engine) as session:
+        back = restarted.get(session, encoder.name)
+        fresh = fitted.get(session, encoder.name)
+    assert dict(restarted.stats) == {"restores": 1}
+    assert back.version == fresh.version
+    assert set(back.profiles) == set(fresh.profiles) >= {a, b, c}
+    assert back.info == fresh.info
+    for pid in (a, b, c):
+        query = fresh.profiles[pid]
+        assert back.matcher.match(query, limit=10) == fresh.matcher.match(query, limit=10)
+    # the read-back vectors are views of its matrices, held once
+    m = back.matcher
+    assert np.shares_memory(back.profiles[a].competences[0].vector, m.core_mat_)
+
+    # a bulk statement since: which rows changed is unknown, so the next start fits
+    with Session(committed_engine) as session, session.begin():
+        session.execute(update(Organization).values(country="AT"))
+    again = IndexCache(snapshot_dir=tmp_path)
+    with Session(committed_engine) as session:
+        assert {p.country for p in again.get(session, encoder.name).profiles.values()} == {"AT"}
+    assert dict(again.stats) == {"fits": 1}
