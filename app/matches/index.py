@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
@@ -137,11 +138,19 @@ def _load(
             )
         )
         org_query = org_query.where(Organization.id.in_(ids))
+    # a label many organisations share is stored once per organisation: read it once, so
+    # that loading holds one array per distinct vector (the engine copies them into its
+    # matrices, after which the loaded ones are let go)
+    vectors: dict[bytes, np.ndarray] = {}
     for comp_id, org_id, kind, label, blob in session.execute(comp_query):
         assert blob is not None  # filtered above
+        vector = vectors.get(blob)
+        if vector is None:
+            vector = vectors[blob] = from_bytes(blob)
         competences[org_id].append(
-            CompetenceVec(comp_id, cast(CompetenceKind, kind), label, from_bytes(blob))
+            CompetenceVec(comp_id, cast(CompetenceKind, kind), label, vector)
         )
+    del vectors
     neighbours: dict[int, set[int]] = defaultdict(set)
     for a, b in session.execute(rel_query):
         if b is not None:
