@@ -15,13 +15,16 @@ index.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
+import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -40,6 +43,31 @@ from matching.types import CompetenceKind
 log = logging.getLogger(__name__)
 # the layout of a persisted index; a file of another layout is ignored (and refitted)
 _SNAPSHOT_FORMAT = 1
+
+
+@cache
+def _code_version() -> str:
+    """A digest of the code that shapes a fitted index: a file written by other code (an
+    upgrade) is not read back, since its matcher may lack what this code expects."""
+    import matching.distinct
+    import matching.engine
+    import matching.incremental
+    import matching.types
+    import matching.weights
+
+    digest = hashlib.sha256()
+    for module in (
+        matching.engine,
+        matching.incremental,
+        matching.distinct,
+        matching.types,
+        matching.weights,
+        sys.modules[__name__],
+    ):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
 changes.install()
 
 # ids per IN (...) clause when loading a subset of organisations
@@ -316,6 +344,8 @@ class IndexCache:
             fitted = index.matcher.row_of_id_
             state = {
                 "format": _SNAPSHOT_FORMAT,
+                "code": _code_version(),
+                "params": repr(sorted(self.matcher_params.items())),
                 "version": index.version,
                 "encoder_name": index.encoder_name,
                 "matcher": snapshot(index.matcher),
@@ -344,7 +374,12 @@ class IndexCache:
         try:
             with path.open("rb") as f:
                 state = pickle.load(f)
-            if state.get("format") != _SNAPSHOT_FORMAT or state["encoder_name"] != encoder_name:
+            if (
+                state.get("format") != _SNAPSHOT_FORMAT
+                or state.get("code") != _code_version()
+                or state.get("params") != repr(sorted(self.matcher_params.items()))
+                or state["encoder_name"] != encoder_name
+            ):
                 return None
             if state["version"] > version:
                 return None

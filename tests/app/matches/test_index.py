@@ -17,6 +17,7 @@ from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
 from app.matches import changes
+from app.matches import index as index_module
 from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
@@ -308,7 +309,7 @@ def test_old_changes_are_pruned_and_a_process_behind_them_fits_afresh(
 
 
 def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
-    committed_engine: Engine, encoder: Encoder, tmp_path: Path
+    committed_engine: Engine, encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = _write(
         committed_engine,
@@ -338,6 +339,20 @@ def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
     # the read-back vectors are views of its matrices, held once
     m = back.matcher
     assert np.shares_memory(back.profiles[a].competences[0].vector, m.core_mat_)
+
+    # a file written by other code (an upgrade) or other engine settings is not read back
+    other = IndexCache(snapshot_dir=tmp_path, matcher_params={"candidate_pool": 50})
+    with Session(committed_engine) as session:
+        assert c in other.get(session, encoder.name).profiles
+    other.wait(timeout=60)
+    assert dict(other.stats) == {"fits": 1}
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "_code_version", lambda: "other code")
+        upgraded = IndexCache(snapshot_dir=tmp_path)
+        with Session(committed_engine) as session:
+            upgraded.get(session, encoder.name)
+        upgraded.wait(timeout=60)
+    assert dict(upgraded.stats) == {"fits": 1}
 
     # a bulk statement since: which rows changed is unknown, so the next start fits
     with Session(committed_engine) as session, session.begin():
