@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     lock_timeout_seconds: float = 20.0
     # the Retry-After of such a 503
     retry_after_seconds: float = 1.0
+    # a directory where each server keeps its fitted matching index, so that a restart answers
+    # from it (brought up to date by the changes since) instead of fitting; None: not kept
+    index_dir: Path | None = None
 
 
 @cache

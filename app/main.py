@@ -105,7 +105,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         response = json_http_error(request, exc)
         return await response if inspect.isawaitable(response) else response
 
-    app.state.match_index = IndexCache()
+    app.state.match_index = IndexCache(snapshot_dir=get_settings().index_dir)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -284,13 +284,17 @@ def rss_gb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, url: str, port: int, max_rss_gb: float, log: Path) -> None:
+    def __init__(
+        self, url: str, port: int, max_rss_gb: float, log: Path, index_dir: Path | None = None
+    ) -> None:
         env = {
             **os.environ,
             "KOOPMATCH_DATABASE_URL": url,
             "KOOPMATCH_EMBEDDING_MODEL": "use-multilingual",
         }
-        self.log = log.open("w")
+        if index_dir is not None:
+            env["KOOPMATCH_INDEX_DIR"] = str(index_dir)
+        self.log = log.open("a")
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "uvicorn", "app.asgi:app"),
@@ -452,7 +456,8 @@ def run_latency(
     result["seed_s"] = time.perf_counter() - t
     token = admin_token(url)
     result["baseline"] = baselines(url)
-    server = Server(url, port, max_rss_gb, tmp / "server.log")
+    index_dir = tmp / "index"
+    server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir)
     try:
         server.wait_ready()
         result["rss_idle_gb"] = server.rss()
@@ -487,6 +492,19 @@ def run_latency(
         result["match_after_write_p50"] = pct(after, 50)
         result["match_after_write_max"] = max(after)
         result["rss_end_gb"] = server.rss()
+        result["rss_peak_before_restart_gb"] = server.peak_rss_gb
+        # a restart: the first answer comes from the persisted index plus the writes since
+        # it was written (the 10 above)
+        server.stop()
+        persisted = sorted(index_dir.glob("*.pickle"))
+        result["persisted_index_mb"] = sum(f.stat().st_size for f in persisted) / 1e6
+        server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir)
+        server.wait_ready()
+        with httpx.Client(base_url=server.base, headers=headers, timeout=3600) as client:
+            t = time.perf_counter()
+            client.get("/api/v1/organizations/1/matches").raise_for_status()
+            result["first_match_after_restart_s"] = time.perf_counter() - t
+        result["rss_after_restart_gb"] = server.rss()
     except Exception as exc:
         result["error"] = repr(exc)[:300]
     finally:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from matching.distinct import Distinct
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
 from matching.geo import haversine_km
 from matching.relevance import SearchMatch, weak_mask
@@ -289,8 +290,11 @@ class Matcher:
 
         self.sim_floor_, self.profile_floor_, self.description_floor_ = self._calibrate(w)
 
-        self.core_index_ = self._build_index(self.core_mat_)
-        self.need_index_ = self._build_index(self.need_mat_)
+        # shared labels repeat vectors: exact retrieval over the distinct ones (matching.distinct)
+        self.core_distinct_ = Distinct.of(self.core_mat_)
+        self.need_distinct_ = Distinct.of(self.need_mat_)
+        self.core_index_ = self._build_index(self.core_mat_, self.core_distinct_)
+        self.need_index_ = self._build_index(self.need_mat_, self.need_distinct_)
         self.profile_search_mat_ = np.ascontiguousarray(self.profile_mat_[self.profile_rows_])
         self.profile_index_ = self._build_index(self.profile_search_mat_)
 
@@ -399,8 +403,11 @@ class Matcher:
             desc_floor if desc_floor is not None else w.fallback_floor,
         )
 
-    def _build_index(self, mat: np.ndarray) -> Any:
-        if len(mat) <= self.ann_threshold or len(mat) == 0:
+    def _build_index(self, mat: np.ndarray, distinct: Distinct | None = None) -> Any:
+        """A faiss HNSW index over `mat`, or None when an exact product is cheap enough: at
+        most `ann_threshold` rows, or that many distinct ones."""
+        size = len(mat) if distinct is None else distinct.n_distinct
+        if size <= self.ann_threshold or len(mat) == 0:
             return None
         import faiss
 
@@ -527,30 +534,39 @@ class Matcher:
             profile_offers=False,
         )
         allowed = self._allowed(side, None, filters, filters.origin)
-        sims = vecs @ self.need_mat_.T  # (q, m)
+        distinct = getattr(self, "need_distinct_", None)
+        # (q, m): one product over the distinct need vectors where they are kept
+        sims = vecs @ self.need_mat_.T if distinct is None else distinct.similarities(vecs)
         need_tokens = [lexical_tokens(label) for label in need_labels]
-        their_tokens = [lexical_tokens(label) for s in self.sides_ for label in s.need_labels]
+        their_tokens, postings = self._need_words()
         lexical = np.zeros_like(sims, dtype=np.float64)
         for i, tokens in enumerate(need_tokens):
             weight = {t: self.idf_.get(t, self.idf_unseen_) for t in tokens}
             total = sum(weight.values())
             if total <= 0:
                 continue
-            for k, theirs in enumerate(their_tokens):
-                shared = tokens & theirs
-                if shared:
-                    lexical[i, k] = sum(weight[t] for t in shared) / total
+            # only the needs that share a word with this one (an inverted index of their words)
+            sharing = [postings[t] for t in tokens if t in postings]
+            for k in np.unique(np.concatenate(sharing)) if sharing else ():
+                shared = tokens & their_tokens[k]
+                lexical[i, k] = sum(weight[t] for t in shared) / total
         strength = np.where(
             lexical >= 0.5, np.maximum(sims, floor + lexical * (1 - floor) / 2), sims
         )
-        best: dict[int, tuple[float, int, int, float]] = {}
-        for i, k in zip(*np.nonzero(strength >= floor), strict=True):
-            row = int(self.need_owner_[k])
-            if not allowed[row]:
-                continue
-            value = float(strength[i, k])
-            if row not in best or value > best[row][0]:
-                best[row] = (value, int(i), int(k), float(sims[i, k]))
+        # per candidate row, its strongest (need, their need) pair; ties: the first in
+        # (typed need, their need) order
+        qi, ki = np.nonzero(strength >= floor)
+        owner = self.need_owner_[ki]
+        ok = allowed[owner]
+        qi, ki, owner = qi[ok], ki[ok], owner[ok]
+        values = strength[qi, ki]
+        first = np.lexsort((np.arange(len(values)), -values, owner))
+        head = np.ones(len(first), dtype=bool)
+        head[1:] = owner[first][1:] != owner[first][:-1]
+        best: dict[int, tuple[float, int, int, float]] = {
+            int(owner[j]): (float(values[j]), int(qi[j]), int(ki[j]), float(sims[qi[j], ki[j]]))
+            for j in first[head]
+        }
         order = sorted(best, key=lambda r: (-best[r][0], self.profiles_[r].id))[:limit]
         out: list[Match] = []
         for row in order:
@@ -577,6 +593,32 @@ class Matcher:
                 )
             )
         return out
+
+    def _need_words(self) -> tuple[list[frozenset[str]], dict[str, np.ndarray]]:
+        """Words of every need row's label, and the need rows of each word.
+
+        Kept per generation and extended by the rows appended since the generation it was
+        taken over from (need rows are append-only between fits), never changed in place."""
+        cached = getattr(self, "_need_words_cache", None)
+        n = len(self.need_mat_)
+        if cached is not None and len(cached[0]) == n:
+            return cached
+        tokens: list[frozenset[str]] = list(cached[0]) if cached is not None else []
+        postings: dict[str, np.ndarray] = dict(cached[1]) if cached is not None else {}
+        start = len(tokens)
+        added: dict[str, list[int]] = {}
+        for k in range(start, n):
+            row = int(self.need_owner_[k])
+            label = self.sides_[row].need_labels[k - int(self.need_start_[row])]
+            words = lexical_tokens(label)
+            tokens.append(words)
+            for t in words:
+                added.setdefault(t, []).append(k)
+        for t, rows in added.items():
+            new = np.asarray(rows, dtype=np.int64)
+            postings[t] = np.concatenate([postings[t], new]) if t in postings else new
+        self._need_words_cache = (tokens, postings)
+        return tokens, postings
 
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
         """(len(candidate_ids), n_components) raw components in `Weights.component_names()` order.
@@ -717,7 +759,7 @@ class Matcher:
         if not len(side.need) or not len(core_idx):
             return np.full(n, -1.0), np.zeros(n)
         seg = _seg_starts(c_len)
-        sims = side.need @ self.core_mat_[core_idx].T  # (qn, m)
+        sims = self._against_cores(side.need, core_idx)  # (qn, m)
         # A candidate without cores cannot reach the floor: -1 is below every cosine.
         best = np.where(c_len > 0, _segment_max(sims, seg, c_len).max(axis=0), -1.0)
         lexical = _segment_max(self._lexical(side.need_tokens or [], core_idx), seg, c_len)
@@ -832,11 +874,18 @@ class Matcher:
         found: list[np.ndarray] = []
         groups = [(g, max(1, -(-pool // len(g)))) for g in (side.need, side.core) if len(g)]
         if groups and len(self.core_mat_):
-            for hits in _topk_groups(self.core_index_, self.core_mat_, groups):
+            for hits in _topk_groups(
+                self.core_index_, self.core_mat_, groups, getattr(self, "core_distinct_", None)
+            ):
                 found.append(self.core_owner_[hits])
         if len(side.core) and len(self.need_mat_):
             k = max(1, -(-pool // len(side.core)))
-            for hits in _topk_groups(self.need_index_, self.need_mat_, [(side.core, k)]):
+            for hits in _topk_groups(
+                self.need_index_,
+                self.need_mat_,
+                [(side.core, k)],
+                getattr(self, "need_distinct_", None),
+            ):
                 found.append(self.need_owner_[hits])
         if side.profile is not None and len(self.profile_rows_):
             groups = [(side.profile[None, :], pool)]
@@ -865,6 +914,21 @@ class Matcher:
     def _calib(self, sims: np.ndarray, floor: float) -> np.ndarray:
         return np.clip((sims - floor) / (1.0 - floor), 0.0, 1.0)
 
+    def _against_cores(self, queries: np.ndarray, core_idx: np.ndarray) -> np.ndarray:
+        """(q, len(core_idx)): `queries` (q, d) against the core rows `core_idx`, through the
+        distinct core vectors (matching.distinct) when there are fewer of them than rows."""
+        distinct = getattr(self, "core_distinct_", None)
+        if distinct is not None and distinct.n_distinct < len(core_idx):
+            return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[core_idx]])
+        return np.asarray(queries @ self.core_mat_[core_idx].T)
+
+    def _against_needs(self, queries: np.ndarray, need_idx: np.ndarray) -> np.ndarray:
+        """(q, len(need_idx)): as `_against_cores`, for the need rows `need_idx`."""
+        distinct = getattr(self, "need_distinct_", None)
+        if distinct is not None and distinct.n_distinct < len(need_idx):
+            return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[need_idx]])
+        return np.asarray(queries @ self.need_mat_[need_idx].T)
+
     def _features(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw components for candidate rows.
 
@@ -887,7 +951,7 @@ class Matcher:
         mine = np.vstack([side.need, side.core])  # (qn + qc, d)
         cal_all = np.zeros((len(mine), len(core_idx)))
         if len(mine) and len(core_idx):
-            cal_all = self._calib(mine @ self.core_mat_[core_idx].T, self.sim_floor_)
+            cal_all = self._calib(self._against_cores(mine, core_idx), self.sim_floor_)
             if side.need_tokens is not None and qn:
                 lexical = w.lexical_match * self._lexical(side.need_tokens, core_idx)
                 cal_all[:qn] = np.maximum(cal_all[:qn], lexical)
@@ -908,13 +972,13 @@ class Matcher:
         b = np.zeros(n)
         b_defined = n_len > 0
         if len(need_idx):
-            their_needs = self.need_mat_[need_idx]  # (m, d)
             per_need = np.zeros(len(need_idx))
             if len(side.core):
-                cal = self._calib(their_needs @ side.core.T, self.sim_floor_)  # (m, qc)
+                cal = self._calib(self._against_needs(side.core, need_idx).T, self.sim_floor_)
                 per_need = _softmax_mean(cal, tau)  # (m,)
             if offer > 0 and side.profile is not None and side.profile_offers:
-                d = self._calib(their_needs @ side.profile, self.description_floor_)
+                their = self._against_needs(side.profile[None, :], need_idx)[0]
+                d = self._calib(their, self.description_floor_)
                 per_need = np.maximum(per_need, offer * d)
             nw = self.need_w_[need_idx]
             num = _segment_sum(per_need * nw, need_seg, n_len)
@@ -950,7 +1014,9 @@ class Matcher:
             )
             core_desc += np.where(self.has_profile_[rows], mine_on_theirs.mean(axis=0), 0.0)
         if side.profile is not None and len(core_idx):
-            if 4 * len(core_idx) > len(self.core_mat_):
+            if getattr(self, "core_distinct_", None) is not None:
+                cos = self._against_cores(side.profile[None, :], core_idx)[0]
+            elif 4 * len(core_idx) > len(self.core_mat_):
                 # most rows are wanted: one product over the stored matrix beats a gather
                 cos = (self.core_mat_ @ side.profile)[core_idx]
             else:
@@ -1023,11 +1089,17 @@ class Matcher:
         adjacency changed (the fitted rows come first, unfitted partners after them)."""
         # an incremental update (matching.incremental) gives the copy new row and adjacency
         # maps while the cache attribute is shared: the maps' identities are part of the key
+        # (the cache holds the maps themselves, so an identity cannot be that of a freed map;
+        # both are replaced, never changed in place, once fitted)
         key = (id(self.adjacency_), id(self.row_of_id_), len(self.row_of_id_),
-               len(self.adjacency_), len(self.profiles_),
-               sum(len(v) for v in self.adjacency_.values()))  # fmt: skip
+               len(self.adjacency_), len(self.profiles_))  # fmt: skip
         cached: _Graph | None = getattr(self, "_graph_cache", None)
-        if cached is not None and cached.key == key:
+        if (
+            cached is not None
+            and cached.key == key
+            and cached.maps[0] is self.adjacency_
+            and cached.maps[1] is self.row_of_id_
+        ):
             return cached
         graph = self._walk_graph(self.adjacency_, key)
         self._graph_cache = graph
@@ -1050,7 +1122,10 @@ class Matcher:
         deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
         vals = 1.0 / deg[src] if src else np.zeros(0)
         trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
-        return _Graph(key, node, trans.T.tocsr(), int(deg.max()) if size else 0)
+        return _Graph(
+            key, node, trans.T.tocsr(), int(deg.max()) if size else 0,
+            (adjacency, self.row_of_id_),
+        )  # fmt: skip
 
     def _visible_graph_features(
         self,
@@ -1257,6 +1332,7 @@ class _Graph:
     node: dict[int, int]
     transition_t: sparse.csr_matrix  # (n, n) transposed row-stochastic transition matrix
     max_degree: int
+    maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
 
 
 # ---------------------------------------------------------------------- array helpers
@@ -1317,11 +1393,15 @@ def _softmax_mean(values: np.ndarray, tau: float) -> np.ndarray:
 
 
 def _topk_groups(
-    index: Any, mat: np.ndarray, groups: Sequence[tuple[np.ndarray, int]]
+    index: Any,
+    mat: np.ndarray,
+    groups: Sequence[tuple[np.ndarray, int]],
+    distinct: Distinct | None = None,
 ) -> list[np.ndarray]:
     """For each group (queries (q, d), k): row indices of the k nearest rows of `mat` (n, d) for
     every query, flattened to (q * k,). All groups share one pass over `mat` (one matrix
-    product, or one faiss search)."""
+    product, or one faiss search); `distinct` (the distinct rows of `mat`) makes the product
+    one over those."""
     queries = np.ascontiguousarray(np.vstack([g for g, _ in groups]), dtype=np.float32)
     bounds = np.cumsum([0] + [len(g) for g, _ in groups])
     out = []
@@ -1333,7 +1413,7 @@ def _topk_groups(
             part = ids[lo:hi, : min(k, k_max)]
             out.append(np.asarray(part[part >= 0], dtype=np.int64))
         return out
-    sims = queries @ mat.T
+    sims = queries @ mat.T if distinct is None else distinct.similarities(queries)
     for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
         if k >= len(mat):
             out.append(np.tile(np.arange(len(mat)), hi - lo))

@@ -23,7 +23,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -59,6 +59,19 @@ class SharedHNSW:
     def ntotal(self) -> int:
         return self.n
 
+    def __getstate__(self) -> dict[str, Any]:
+        import faiss
+
+        with self.lock:
+            return {"index": faiss.serialize_index(self.index), "n": self.n}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import faiss
+
+        self.index = faiss.deserialize_index(state["index"])
+        self.lock = threading.Lock()
+        self.n = int(state["n"])
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         with self.lock:
             dist, ids = self.index.search(queries, k)
@@ -84,6 +97,13 @@ class _Buffer:
         self.data[:n] = rows
         self.lock = threading.Lock()
         self.used = n
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self.lock:
+            return {"rows": self.data[: self.used]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["rows"])  # type: ignore[misc]
 
     def append(self, used: int, rows: np.ndarray) -> tuple[_Buffer, int]:
         """Write `rows` after the first `used` rows; returns the buffer holding them (a new,
@@ -139,18 +159,64 @@ def share_vectors(matcher: Matcher) -> dict[int, ProfileVec]:
     m: Any = matcher
     out: dict[int, ProfileVec] = {}
     for r, p in enumerate(m.profiles_):
-        side = m.sides_[r]
-        cores = iter(side.core) if any(c.kind == "core" for c in p.competences) else iter(())
-        needs = iter(side.need)
-        comps = tuple(
-            replace(c, vector=next(cores) if c.kind == "core" else next(needs))
-            for c in p.competences
-        )
-        vector = m.profile_mat_[r] if m.has_profile_[r] else None
-        shared = replace(p, competences=comps, profile_vector=vector)
+        shared = _linked(m, r, p)
         m.profiles_[r] = shared
         out[p.id] = shared
     return out
+
+
+def _linked(m: Any, r: int, p: ProfileVec) -> ProfileVec:
+    """`p` (fitted at row `r`) with its vectors, and its side's profile row, as views of the
+    matcher's matrices (which makes the side's own arrays views already)."""
+    side = m.sides_[r]
+    side.profile = m.profile_mat_[r] if m.has_profile_[r] else None
+    cores = iter(side.core) if any(c.kind == "core" for c in p.competences) else iter(())
+    needs = iter(side.need)
+    comps = tuple(
+        replace(c, vector=next(cores) if c.kind == "core" else next(needs)) for c in p.competences
+    )
+    return replace(p, competences=comps, profile_vector=side.profile)
+
+
+# ---------------------------------------------------------------------- persisting
+_NO_ROWS = np.zeros((0, 0), dtype=np.float32)
+
+
+def snapshot(matcher: Matcher) -> dict[str, Any]:
+    """A picklable state of a prepared matcher that holds every vector once: the matrices'
+    buffers, without the per-profile and per-side views of them (`restore` re-creates them)."""
+    prepare(matcher)
+    m: Any = matcher
+    state = dict(m.__dict__)
+    for name in ("_graph_cache", "_need_words_cache"):
+        state.pop(name, None)
+    for name in ("core_mat_", "need_mat_", "profile_mat_", "profile_search_mat_"):
+        state[name] = None
+    state["sides_"] = [replace(s, core=_NO_ROWS, need=_NO_ROWS, profile=None) for s in m.sides_]
+    state["profiles_"] = [
+        replace(
+            p,
+            competences=tuple(replace(c, vector=_NO_ROWS) for c in p.competences),
+            profile_vector=None,
+        )
+        for p in m.profiles_
+    ]
+    return state
+
+
+def restore(state: dict[str, Any]) -> Matcher:
+    """The matcher `snapshot` described, ready to rank and to be updated."""
+    m: Any = Matcher.__new__(Matcher)
+    m.__dict__.update(state)
+    m.core_mat_ = m.core_buf_.data[: int(m.core_start_[-1])]
+    m.need_mat_ = m.need_buf_.data[: int(m.need_start_[-1])]
+    m.profile_mat_ = m.profile_buf_.data[: len(m.profiles_)]
+    m.profile_search_mat_ = m.search_buf_.data[: len(m.profile_rows_)]
+    for r, side in enumerate(m.sides_):
+        side.core = m.core_mat_[m.core_start_[r] : m.core_start_[r + 1]]
+        side.need = m.need_mat_[m.need_start_[r] : m.need_start_[r + 1]]
+        m.profiles_[r] = _linked(m, r, m.profiles_[r])
+    return cast(Matcher, m)
 
 
 def dead_share(matcher: Matcher) -> float:
@@ -172,12 +238,13 @@ def needs_refit(
     dead = 0 if alive is None else int(len(alive) - alive.sum())
     if dead >= min_dead and dead_share(matcher) > max_dead_share:
         return True
-    for mat, index in (
-        (m.core_mat_, m.core_index_),
-        (m.need_mat_, m.need_index_),
-        (m.profile_search_mat_, m.profile_index_),
+    for mat, index, distinct in (
+        (m.core_mat_, m.core_index_, getattr(m, "core_distinct_", None)),
+        (m.need_mat_, m.need_index_, getattr(m, "need_distinct_", None)),
+        (m.profile_search_mat_, m.profile_index_, None),
     ):
-        if index is None and len(mat) > m.ann_threshold:
+        size = len(mat) if distinct is None else distinct.n_distinct
+        if index is None and size > m.ann_threshold:
             return True
     return False
 
@@ -348,10 +415,18 @@ def updated(
     new.profile_buf_, n_prof = append(old.profile_buf_, n0, prof_rows)
     new.profile_mat_ = new.profile_buf_.data[:n_prof]
     new.has_profile_ = np.concatenate([old.has_profile_, with_profile])
+    # the upserts' vectors become views of the matrices too (what they came with can go)
+    for k in range(len(new_sides)):
+        profiles[n0 + k] = _linked(new, n0 + k, profiles[n0 + k])
     new.profile_rows_ = np.concatenate([old.profile_rows_, new_rows[with_profile]])
     n_search0 = len(old.profile_search_mat_)
     new.search_buf_, n_search = append(old.search_buf_, n_search0, prof_rows[with_profile])
     new.profile_search_mat_ = new.search_buf_.data[:n_search]
+
+    # distinct rows for exact retrieval; None once most rows are distinct (matching.distinct)
+    for name, rows in (("core_distinct_", core_rows), ("need_distinct_", need_rows)):
+        distinct = getattr(old, name, None)
+        setattr(new, name, None if distinct is None else distinct.extended(rows, copy=detached))
 
     for name, rows in (
         ("core_index_", core_rows),

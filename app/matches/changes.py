@@ -11,6 +11,14 @@ Listeners on the Session class, as the audit log's: ``after_flush`` collects the
 of ORM flushes, ``do_orm_execute`` notes ORM-enabled bulk statements (which name no rows: a
 change of everything, unless they only touch columns the engine never reads), and
 ``before_commit`` records them.
+
+Old rows are pruned by age, counted in versions: every `PRUNE_EVERY`-th version, the writer
+that raises the counter deletes the rows more than `KEEP_VERSIONS` versions old, in the same
+transaction (one range delete on the version index). A process whose index is older than the
+oldest kept version cannot tell which organisations changed since: `changes_since` then
+answers "anything may have" (None), and that process fits afresh off the request path, exactly
+as after a bulk statement. Every recorded version has at least one row, so a missing first
+version after `after` is how a pruned range shows.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, insert, select, update
+from sqlalchemy import Connection, Table, delete, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
@@ -32,6 +40,9 @@ PENDING = "index_pending"
 # organisation columns the engine does not read: bulk updates of only these change nothing
 _UNREAD = frozenset({"verified_at", "verified_by", "modified_at"})
 _TRACKED = (Organization, Competence, KnownRelationship)
+# versions of change rows kept for processes that lag behind, and how often old ones go
+KEEP_VERSIONS = 10_000
+PRUNE_EVERY = 1_000
 
 
 def current_version(session: Session) -> int:
@@ -40,7 +51,13 @@ def current_version(session: Session) -> int:
 
 
 def changes_since(session: Session, after: int, upto: int) -> set[int | None]:
-    """Organisations changed in (after, upto]; None in the set means anything may have."""
+    """Organisations changed in (after, upto]; None in the set means anything may have
+    (a bulk statement, or rows of that range already pruned)."""
+    if upto <= after:
+        return set()
+    first = session.scalar(select(CHANGES.c.version).where(CHANGES.c.version == after + 1).limit(1))
+    if first is None:
+        return {None}  # pruned: which organisations changed is no longer known
     rows = session.execute(
         select(CHANGES.c.organization_id)
         .where(CHANGES.c.version > after, CHANGES.c.version <= upto)
@@ -51,7 +68,7 @@ def changes_since(session: Session, after: int, upto: int) -> set[int | None]:
 
 def record(connection: Connection, organization_ids: Iterable[int | None]) -> int:
     """Raise the counter and record `organization_ids` (None: everything); the new version."""
-    ids = set(organization_ids)
+    ids = set(organization_ids) or {None}  # every version has a row (see prune)
     version = connection.execute(
         update(STATE)
         .where(STATE.c.id == 1)
@@ -61,7 +78,18 @@ def record(connection: Connection, organization_ids: Iterable[int | None]) -> in
     connection.execute(
         insert(CHANGES), [{"version": version, "organization_id": i} for i in sorted_ids(ids)]
     )
+    if version % PRUNE_EVERY == 0:
+        prune(connection, keep=KEEP_VERSIONS, upto=int(version))
     return int(version)
+
+
+def prune(connection: Connection, *, keep: int, upto: int | None = None) -> int:
+    """Delete the change rows more than `keep` versions older than `upto` (default: the
+    current version); the number of rows deleted. Processes further behind fit afresh."""
+    if upto is None:
+        upto = int(connection.execute(select(STATE.c.version).where(STATE.c.id == 1)).scalar() or 0)
+    result = connection.execute(delete(CHANGES).where(CHANGES.c.version <= upto - keep))
+    return int(result.rowcount or 0)
 
 
 def sorted_ids(ids: set[int | None]) -> list[int | None]:

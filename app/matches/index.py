@@ -15,13 +15,20 @@ index.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import pickle
+import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,10 +37,37 @@ from app.matches import changes
 from app.matches.changes import changes_since, current_version
 from app.models import Competence, KnownRelationship, Organization
 from matching import CompetenceVec, Matcher, ProfileVec
-from matching.incremental import needs_refit, prepare, share_vectors, updated
+from matching.incremental import needs_refit, prepare, restore, share_vectors, snapshot, updated
 from matching.types import CompetenceKind
 
 log = logging.getLogger(__name__)
+# the layout of a persisted index; a file of another layout is ignored (and refitted)
+_SNAPSHOT_FORMAT = 1
+
+
+@cache
+def _code_version() -> str:
+    """A digest of the code that shapes a fitted index: a file written by other code (an
+    upgrade) is not read back, since its matcher may lack what this code expects."""
+    import matching.distinct
+    import matching.engine
+    import matching.incremental
+    import matching.types
+    import matching.weights
+
+    digest = hashlib.sha256()
+    for module in (
+        matching.engine,
+        matching.incremental,
+        matching.distinct,
+        matching.types,
+        matching.weights,
+        sys.modules[__name__],
+    ):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
 changes.install()
 
 # ids per IN (...) clause when loading a subset of organisations
@@ -132,11 +166,19 @@ def _load(
             )
         )
         org_query = org_query.where(Organization.id.in_(ids))
+    # a label many organisations share is stored once per organisation: read it once, so
+    # that loading holds one array per distinct vector (the engine copies them into its
+    # matrices, after which the loaded ones are let go)
+    vectors: dict[bytes, np.ndarray] = {}
     for comp_id, org_id, kind, label, blob in session.execute(comp_query):
         assert blob is not None  # filtered above
+        vector = vectors.get(blob)
+        if vector is None:
+            vector = vectors[blob] = from_bytes(blob)
         competences[org_id].append(
-            CompetenceVec(comp_id, cast(CompetenceKind, kind), label, from_bytes(blob))
+            CompetenceVec(comp_id, cast(CompetenceKind, kind), label, vector)
         )
+    del vectors
     neighbours: dict[int, set[int]] = defaultdict(set)
     for a, b in session.execute(rel_query):
         if b is not None:
@@ -194,12 +236,21 @@ class IndexCache:
     `matcher_params` go to `Matcher(...)` for every full fit.
     """
 
-    def __init__(self, *, sync_limit: int = 200, matcher_params: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        *,
+        sync_limit: int = 200,
+        matcher_params: dict[str, Any] | None = None,
+        snapshot_dir: Path | None = None,
+    ):
         self.sync_limit = sync_limit
         self.matcher_params = dict(matcher_params or {})
+        # where fitted indexes are kept across restarts (None: not kept)
+        self.snapshot_dir = snapshot_dir
         self._lock = threading.Lock()  # one writer of _current at a time
         self._current: FittedIndex | None = None
         self._worker: threading.Thread | None = None
+        self._saver: threading.Thread | None = None
         self._background_base: FittedIndex | None = None
         # how the index was kept current: "fits", "updates", "private", "background_updates",
         # "background_fits"
@@ -248,16 +299,108 @@ class IndexCache:
                 incremental = None not in changed and not needs_refit(current.matcher)
                 self._start_background(session, encoder_name, current if incremental else None)
                 return current
-            # nothing to answer from yet: the first fit runs here
+            # nothing to answer from yet: a persisted index brought up to date, or a fit
+            restored = self._restored(session, encoder_name, version)
+            if restored is not None:
+                self._current = restored
+                self.stats["restores"] += 1
+                return restored
             self._current = self._fit(session, encoder_name, version)
             self.stats["fits"] += 1
+            self._save_later(self._current)
             return self._current
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for a background fit to finish (command line, tests, benchmarks)."""
-        worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
+        """Wait for a background fit, and the writing of a fitted index, to finish (command
+        line, tests, benchmarks)."""
+        for thread in (self._worker, self._saver):
+            if thread is not None:
+                thread.join(timeout)
+
+    # ------------------------------------------------------------------ persisting
+    def _snapshot_path(self, encoder_name: str) -> Path | None:
+        if self.snapshot_dir is None:
+            return None
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in encoder_name)
+        return self.snapshot_dir / f"match-index-{safe}.pickle"
+
+    def _save_later(self, index: FittedIndex) -> None:
+        """`_save` on a thread of its own: the request that fitted answers first."""
+        if self.snapshot_dir is None:
+            return
+        self._saver = threading.Thread(
+            target=self._save, args=(index,), name="match-index-save", daemon=True
+        )
+        self._saver.start()
+
+    def _save(self, index: FittedIndex) -> None:
+        """Write `index` for the next start (atomically; a failure only costs that start a
+        fit). Only this server writes the directory, and only it reads it back."""
+        path = self._snapshot_path(index.encoder_name)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fitted = index.matcher.row_of_id_
+            state = {
+                "format": _SNAPSHOT_FORMAT,
+                "code": _code_version(),
+                "params": repr(sorted(self.matcher_params.items())),
+                "version": index.version,
+                "encoder_name": index.encoder_name,
+                "matcher": snapshot(index.matcher),
+                # organisations that may ask but are not fitted (private ones)
+                "unfitted": {i: p for i, p in index.profiles.items() if i not in fitted},
+                "info": index.info,
+                "dim": index.dim,
+            }
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            try:
+                with tmp.open("wb") as f:
+                    pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except Exception:
+            log.exception("could not persist the matching index to %s", path)
+
+    def _restored(self, session: Session, encoder_name: str, version: int) -> FittedIndex | None:
+        """The persisted index of `encoder_name` with the changes since it was written
+        applied; None when there is none, or when the changes since are not known (pruned,
+        a bulk statement, or a database older than the file): then a fit is due."""
+        path = self._snapshot_path(encoder_name)
+        if path is None or not path.exists():
+            return None
+        try:
+            with path.open("rb") as f:
+                state = pickle.load(f)
+            if (
+                state.get("format") != _SNAPSHOT_FORMAT
+                or state.get("code") != _code_version()
+                or state.get("params") != repr(sorted(self.matcher_params.items()))
+                or state["encoder_name"] != encoder_name
+            ):
+                return None
+            if state["version"] > version:
+                return None
+            changed = changes_since(session, state["version"], version)
+            if None in changed:
+                return None
+            matcher = restore(state["matcher"])
+            profiles: dict[int, ProfileVec] = dict(state["unfitted"])
+            alive = matcher.alive_  # type: ignore[attr-defined]
+            for row, p in enumerate(matcher.profiles_):
+                if alive[row]:
+                    profiles[p.id] = p
+            index = FittedIndex(
+                state["version"], encoder_name, matcher, profiles, state["info"], state["dim"]
+            )
+            if changed:
+                index = self._apply(session, index, cast(set[int], changed), version)
+            return index
+        except Exception:
+            log.exception("could not read the persisted matching index %s; fitting", path)
+            return None
 
     # ------------------------------------------------------------------ building
     def _fit(self, session: Session, encoder_name: str, version: int) -> FittedIndex:
@@ -303,6 +446,9 @@ class IndexCache:
         upserts = [loaded[p] for p in sorted(loaded) if info[p].visibility != "private"]
         removed = [p for p in touched if p not in loaded or info[p].visibility == "private"]
         matcher = updated(index.matcher, upserts, removed, detached=detached)
+        # the fitted ones as the matcher holds them: vectors in its matrices, not stored bytes
+        for p in upserts:
+            profiles[p.id] = matcher.profiles_[matcher.row_of_id_[p.id]]
         return FittedIndex(version, index.encoder_name, matcher, profiles, infos, _dim(matcher))
 
     def _brought_up(
@@ -380,7 +526,8 @@ class IndexCache:
                         )
                     self._current = fitted
                     self.stats["background_fits"] += 1
-                    return
+                self._save(fitted)
+                return
         except Exception:
             log.exception("background update of the matching index failed")
         finally:

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
+from app.matches import changes
+from app.matches import index as index_module
 from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
@@ -252,3 +255,109 @@ def test_a_failed_update_falls_back_to_a_fit_in_the_background(
     with Session(committed_engine) as session:
         assert new in cache.get(session, encoder.name).profiles
     assert dict(cache.stats) == {"fits": 1, "background_fits": 1}
+
+
+def _change_versions(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return sorted(
+            v for (v,) in connection.execute(select(changes.CHANGES.c.version).distinct())
+        )
+
+
+def test_old_changes_are_pruned_and_a_process_behind_them_fits_afresh(
+    committed_engine: Engine, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(committed_engine, encoder, org("Alpha", "Sensoren"))
+    behind, recent = IndexCache(), IndexCache()
+    with Session(committed_engine) as session:
+        old_index = behind.get(session, encoder.name)
+        v0 = current_version(session)
+    written = [_write(committed_engine, encoder, org(f"Beta {i}", "Sensoren"))[0] for i in range(3)]
+    with Session(committed_engine) as session:
+        recent.get(session, encoder.name)
+    # one more write after `recent` caught up: the only change it still needs
+    (last,) = _write(committed_engine, encoder, org("Gamma", "Sensoren"))
+    assert _change_versions(committed_engine)[-4:] == [v0 + 1, v0 + 2, v0 + 3, v0 + 4]
+
+    with committed_engine.connect() as connection:
+        older = connection.scalar(select(func.count()).where(changes.CHANGES.c.version <= v0 + 3))
+    with committed_engine.begin() as connection:
+        assert changes.prune(connection, keep=1) == older
+    assert _change_versions(committed_engine) == [v0 + 4]
+    with Session(committed_engine) as session:
+        assert changes_since(session, v0, v0 + 4) == {None}
+        assert changes_since(session, v0 + 3, v0 + 4) == {last}
+        assert changes_since(session, v0 + 4, v0 + 4) == set()
+
+        # the process that missed pruned changes answers from its index and fits in the
+        # background; the one a version behind applies the one change in the request
+        assert behind.get(session, encoder.name) is old_index
+        assert last in recent.get(session, encoder.name).profiles
+    behind.wait(timeout=60)
+    with Session(committed_engine) as session:
+        caught_up = behind.get(session, encoder.name)
+    assert set(written) | {last} <= set(caught_up.profiles)
+    assert dict(behind.stats) == {"fits": 1, "background_fits": 1}
+    assert dict(recent.stats) == {"fits": 1, "updates": 1}
+
+    # writers prune by themselves every PRUNE_EVERY versions, keeping KEEP_VERSIONS
+    monkeypatch.setattr(changes, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(changes, "KEEP_VERSIONS", 2)
+    for i in range(3):
+        _write(committed_engine, encoder, org(f"Delta {i}", "Sensoren"))
+    assert _change_versions(committed_engine) == [v0 + 6, v0 + 7]
+
+
+def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
+    committed_engine: Engine, encoder: Encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = _write(
+        committed_engine,
+        encoder,
+        org("Alpha", "Drucksensoren", "Gehäuse"),
+        org("Beta", "Drucksensoren"),
+    )
+    first = IndexCache(snapshot_dir=tmp_path)
+    with Session(committed_engine) as session:
+        first.get(session, encoder.name)
+    first.wait(timeout=60)
+    assert [p.name for p in tmp_path.iterdir()] == [f"match-index-{encoder.name}.pickle"]
+
+    # written while no server ran: the restarted one applies it to what it read back
+    (c,) = _write(committed_engine, encoder, org("Gamma", "Drucksensoren", partner=None))
+    restarted, fitted = IndexCache(snapshot_dir=tmp_path), IndexCache()
+    with Session(committed_engine) as session:
+        back = restarted.get(session, encoder.name)
+        fresh = fitted.get(session, encoder.name)
+    assert dict(restarted.stats) == {"restores": 1}
+    assert back.version == fresh.version
+    assert set(back.profiles) == set(fresh.profiles) >= {a, b, c}
+    assert back.info == fresh.info
+    for pid in (a, b, c):
+        query = fresh.profiles[pid]
+        assert back.matcher.match(query, limit=10) == fresh.matcher.match(query, limit=10)
+    # the read-back vectors are views of its matrices, held once
+    m = back.matcher
+    assert np.shares_memory(back.profiles[a].competences[0].vector, m.core_mat_)
+
+    # a file written by other code (an upgrade) or other engine settings is not read back
+    other = IndexCache(snapshot_dir=tmp_path, matcher_params={"candidate_pool": 50})
+    with Session(committed_engine) as session:
+        assert c in other.get(session, encoder.name).profiles
+    other.wait(timeout=60)
+    assert dict(other.stats) == {"fits": 1}
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "_code_version", lambda: "other code")
+        upgraded = IndexCache(snapshot_dir=tmp_path)
+        with Session(committed_engine) as session:
+            upgraded.get(session, encoder.name)
+        upgraded.wait(timeout=60)
+    assert dict(upgraded.stats) == {"fits": 1}
+
+    # a bulk statement since: which rows changed is unknown, so the next start fits
+    with Session(committed_engine) as session, session.begin():
+        session.execute(update(Organization).values(country="AT"))
+    again = IndexCache(snapshot_dir=tmp_path)
+    with Session(committed_engine) as session:
+        assert {p.country for p in again.get(session, encoder.name).profiles.values()} == {"AT"}
+    assert dict(again.stats) == {"fits": 1}

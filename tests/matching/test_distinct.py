@@ -1,0 +1,185 @@
+"""matching.distinct: exact retrieval over the distinct vectors of shared labels retrieves the
+rows the full product retrieves, through fits and updates."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matching.distinct import Distinct
+from matching.engine import Matcher
+from matching.incremental import needs_refit, prepare, updated
+from matching.types import CompetenceVec, ProfileVec
+from matching.weights import Weights
+
+DIM = 16
+W = Weights(similarity_floor=0.2, profile_floor=0.1, description_floor=0.2)
+KINDS = ("core", "core", "core", "complementary", "peripheral")
+
+
+def _vocabulary(size: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((size, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+VOCAB = _vocabulary(25)
+
+
+def profiles(n: int, seed: int, first_id: int = 1) -> list[ProfileVec]:
+    """Organisations whose competences are drawn from 25 shared labels, as in real data."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        oid = first_id + i
+        picks = rng.choice(len(VOCAB), len(KINDS), replace=False)
+        comps = tuple(
+            CompetenceVec(oid * 10 + k, kind, f"label {p}", VOCAB[p])  # type: ignore[arg-type]
+            for k, (p, kind) in enumerate(zip(picks, KINDS, strict=True))
+        )
+        pv = VOCAB[picks[:3]].mean(axis=0) + 0.1 * rng.standard_normal(DIM)
+        out.append(
+            ProfileVec(
+                id=oid,
+                name=f"org {oid}",
+                nace_code=None,
+                country="DE",
+                latitude=None,
+                longitude=None,
+                employees=None,
+                cooperation_interests=frozenset(),
+                competences=comps,
+                profile_vector=(pv / np.linalg.norm(pv)).astype(np.float32),
+                known_partner_ids=frozenset(),
+            )
+        )
+    return out
+
+
+def without_distinct(m: Matcher) -> Matcher:
+    plain = copy.copy(m)
+    plain.core_distinct_ = None
+    plain.need_distinct_ = None
+    return plain
+
+
+def test_distinct_rows_and_similarities() -> None:
+    mat = VOCAB[[3, 1, 3, 3, 0, 1]]
+    found = Distinct.of(mat)
+    assert found is not None
+    assert found.n_distinct == 3
+    assert found.inverse.tolist() == [0, 1, 0, 0, 2, 1]
+    assert np.array_equal(found.rows, VOCAB[[3, 1, 0]])
+    queries = VOCAB[:4]
+    assert np.allclose(found.similarities(queries), queries @ mat.T, atol=1e-6)
+    # mostly distinct rows: nothing to gain, not kept
+    assert Distinct.of(_vocabulary(600, seed=1)) is None
+
+
+def test_extended_generations_leave_the_old_one_alone() -> None:
+    first = Distinct.of(VOCAB[[0, 1, 0]])
+    assert first is not None
+    second = first.extended(VOCAB[[1, 2]])
+    assert second is not None
+    assert (first.n_distinct, len(first.inverse)) == (2, 3)
+    assert (second.n_distinct, second.inverse.tolist()) == (3, [0, 1, 0, 1, 2])
+    assert np.array_equal(second.rows, VOCAB[[0, 1, 2]])
+    # the first generation extended again (a detached copy): a store of its own
+    third = first.extended(VOCAB[[3]], copy=True)
+    assert third is not None
+    assert np.array_equal(third.rows, VOCAB[[0, 1, 3]])
+    assert np.array_equal(second.rows, VOCAB[[0, 1, 2]])
+    assert not np.shares_memory(third.rows, second.rows)
+    # too many distinct rows: dropped
+    assert first.extended(_vocabulary(600, seed=2)) is None
+
+
+def test_retrieval_over_distinct_rows_equals_the_full_product() -> None:
+    base = profiles(200, seed=1)
+    m = Matcher(W, candidate_pool=30).fit(base)
+    assert m.core_distinct_ is not None and m.core_distinct_.n_distinct == 25
+    assert m.need_distinct_ is not None
+    plain = without_distinct(m)
+    for q in profiles(15, seed=2, first_id=5000):
+        side = m._side(q)
+        assert m._retrieve(side).tolist() == plain._retrieve(side).tolist()
+        assert m.match(q, limit=10) == plain.match(q, limit=10)
+
+
+def test_updates_keep_the_distinct_rows_and_rank_as_a_fresh_fit() -> None:
+    base = profiles(150, seed=3)
+    m = prepare(Matcher(W, candidate_pool=30).fit(base))
+    # an organisation with a label nobody had: one more distinct row
+    novel = np.random.default_rng(7).standard_normal(DIM).astype(np.float32)
+    novel /= np.linalg.norm(novel)
+    newcomer = profiles(1, seed=4, first_id=9000)[0]
+    newcomer = replace(
+        newcomer,
+        competences=(CompetenceVec(90001, "core", "new label", novel), *newcomer.competences),
+    )
+    m2 = updated(m, [newcomer, *profiles(10, seed=5, first_id=9100)], [base[0].id])
+    assert m.core_distinct_.n_distinct == 25  # the old generation is unchanged
+    assert m2.core_distinct_.n_distinct == 26
+    assert len(m2.core_distinct_.inverse) == len(m2.core_mat_)
+    assert np.array_equal(m2.core_distinct_.rows[m2.core_distinct_.inverse], m2.core_mat_)
+    query = replace(newcomer, id=9999)
+    assert m2.row_of_id_[9000] in m2._retrieve(m2._side(query))
+    plain = without_distinct(m2)
+    for q in profiles(10, seed=6, first_id=7000):
+        assert m2.match(q, limit=10) == plain.match(q, limit=10)
+
+
+def test_no_hnsw_index_while_the_distinct_rows_are_few() -> None:
+    pytest.importorskip("faiss")
+    base = profiles(120, seed=8)  # 360 core rows, 25 distinct
+    m = prepare(Matcher(W, candidate_pool=30, ann_threshold=100).fit(base))
+    assert m.core_index_ is None and m.need_index_ is None
+    assert m.profile_index_ is not None  # 120 distinct profile vectors
+    assert not needs_refit(m)
+    m2 = updated(m, profiles(40, seed=9, first_id=8000))
+    assert m2.core_index_ is None and not needs_refit(m2)
+
+
+def _seekers_by_scanning(m: Matcher, vecs: np.ndarray, labels: list[str], floor: float) -> list:
+    """What `Matcher.seekers` found before its inverted index: every need row scanned."""
+    from matching.engine import lexical_tokens
+
+    sims = vecs @ m.need_mat_.T
+    theirs = [lexical_tokens(label) for s in m.sides_ for label in s.need_labels]
+    lexical = np.zeros_like(sims, dtype=np.float64)
+    for i, tokens in enumerate(lexical_tokens(label) for label in labels):
+        weight = {t: m.idf_.get(t, m.idf_unseen_) for t in tokens}
+        total = sum(weight.values())
+        for k, their in enumerate(theirs):
+            if tokens & their:
+                lexical[i, k] = sum(weight[t] for t in tokens & their) / total
+    strength = np.where(lexical >= 0.5, np.maximum(sims, floor + lexical * (1 - floor) / 2), sims)
+    best: dict[int, tuple[float, int]] = {}
+    for i, k in zip(*np.nonzero(strength >= floor), strict=True):
+        row = int(m.need_owner_[k])
+        if row not in best or strength[i, k] > best[row][0]:
+            best[row] = (float(strength[i, k]), int(k))
+    order = sorted(best, key=lambda r: (-best[r][0], m.profiles_[r].id))
+    return [(m.profiles_[r].id, best[r][0]) for r in order]
+
+
+def test_seekers_find_what_a_scan_of_every_need_finds() -> None:
+    base = profiles(150, seed=11)
+    m = prepare(Matcher(W, candidate_pool=30).fit(base))
+    m2 = updated(m, profiles(20, seed=12, first_id=6000), [base[3].id])
+    for matcher in (m, m2):
+        for p in (2, 7, 19):
+            vecs = VOCAB[[p]]
+            labels = [f"label {p}"]
+            found = matcher.seekers(vecs, labels, limit=500, relevance_floor=0.3)
+            expected = [
+                (pid, v)
+                for pid, v in _seekers_by_scanning(matcher, vecs, labels, 0.3)
+                if pid != base[3].id or matcher is m
+            ]
+            assert [(x.target_id, round(x.score, 5)) for x in found] == [
+                (pid, round(v, 5)) for pid, v in expected
+            ]
+            assert len(found) > 20
