@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Organization
 from app.models.event import (
+    CancelledMeeting,
     Event,
     EventInvitation,
     EventPerson,
@@ -327,3 +328,17 @@ def get_invitation(session: Session, event_id: int, invitation_id: int) -> Event
             EventInvitation.event_id == event_id, EventInvitation.id == invitation_id
         )
     )
+
+
+def cancelled_meetings(
+    session: Session, event_id: int, *, person_id: int | None = None
+) -> list[CancelledMeeting]:
+    """Published meetings that a re-schedule removed, by start time."""
+    query = select(CancelledMeeting).where(CancelledMeeting.event_id == event_id)
+    if person_id is not None:
+        query = query.where(
+            or_(
+                CancelledMeeting.person_a_id == person_id, CancelledMeeting.person_b_id == person_id
+            )
+        )
+    return list(session.scalars(query.order_by(CancelledMeeting.starts_at, CancelledMeeting.id)))

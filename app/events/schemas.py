@@ -98,6 +98,8 @@ class RequestStatus(enum.StrEnum):
     accepted = "accepted"
     declined = "declined"
     withdrawn = "withdrawn"
+    # never stored: a request still "requested" when the event's expiry time has passed
+    expired = "expired"
 
 
 class EventCreate(BaseModel):
@@ -111,6 +113,13 @@ class EventCreate(BaseModel):
     min_meetings: int = Field(3, ge=0, le=200, description="Meetings per person aimed for")
     allow_competitors: bool = Field(True, description="Whether competitors may be proposed")
     registration_open: bool = True
+    request_expiry_hours: int | None = Field(
+        None,
+        ge=1,
+        le=8760,
+        description="A pending meeting request expires this many hours after it was sent "
+        "(null: never); expired requests are listed as expired and are no wish",
+    )
 
 
 class EventPatch(BaseModel):
@@ -124,6 +133,13 @@ class EventPatch(BaseModel):
     min_meetings: int | None = Field(None, ge=0, le=200)
     allow_competitors: bool | None = None
     registration_open: bool | None = None
+    request_expiry_hours: int | None = Field(
+        None,
+        ge=1,
+        le=8760,
+        description="A pending meeting request expires this many hours after it was sent "
+        "(null: never); expired requests are listed as expired and are no wish",
+    )
 
 
 class EventOut(BaseModel):
@@ -136,6 +152,7 @@ class EventOut(BaseModel):
     min_meetings: int
     allow_competitors: bool
     registration_open: bool
+    request_expiry_hours: int | None = None
     created_at: dt.datetime
     modified_at: dt.datetime
 
@@ -296,6 +313,9 @@ class RequestOut(BaseModel):
     status: RequestStatus
     created_at: dt.datetime
     answered_at: dt.datetime | None
+    expires_at: dt.datetime | None = Field(
+        None, description="When a pending request expires (null: never, or answered)"
+    )
 
 
 class PreferenceSet(BaseModel):
@@ -374,6 +394,31 @@ class ReportOut(BaseModel):
     dropped_pairs: int
 
 
+class ChangedMeeting(BaseModel):
+    person_a_id: int
+    person_b_id: int
+    slot_id: int
+    table_id: int
+
+
+class MovedMeeting(ChangedMeeting):
+    from_slot_id: int
+    from_table_id: int
+
+
+class ScheduleChangesOut(BaseModel):
+    rescheduled_at: dt.datetime
+    from_slot_id: int
+    no_show_person_ids: list[int]
+    kept: int = Field(
+        description="Meetings from the first changeable slot on that stayed as they were"
+    )
+    moved: list[MovedMeeting]
+    removed: list[ChangedMeeting]
+    added: list[ChangedMeeting]
+    affected_person_ids: list[int] = Field(description="The people whose agenda changed")
+
+
 class ScheduleOut(BaseModel):
     event_id: int
     status: str = Field(description="draft or published")
@@ -381,6 +426,9 @@ class ScheduleOut(BaseModel):
     published_at: dt.datetime | None
     meetings: list[MeetingOut]
     report: ReportOut
+    changes: ScheduleChangesOut | None = Field(
+        None, description="What the last re-schedule changed (null after a fresh solve)"
+    )
 
 
 class AgendaPartner(BaseModel):
@@ -389,6 +437,9 @@ class AgendaPartner(BaseModel):
     role: str | None
     organization_id: int
     organization: str
+    email: str | None = Field(
+        None, description="Once both sides accepted a meeting request between the two people"
+    )
 
 
 class AgendaItem(BaseModel):
@@ -398,6 +449,17 @@ class AgendaItem(BaseModel):
     table: str
     partner: AgendaPartner
     kind: str
+    kind_text: str = Field("", description="Why the meeting is planned, in the agenda's language")
+    sequence: int = Field(0, description="Grows each time the published meeting changes")
+
+
+class CancelledItem(BaseModel):
+    partner: AgendaPartner
+    starts_at: dt.datetime = Field(description="In the event's time zone")
+    ends_at: dt.datetime
+    table: str
+    sequence: int
+    cancelled_at: dt.datetime
 
 
 class AgendaOut(BaseModel):
@@ -408,4 +470,8 @@ class AgendaOut(BaseModel):
     person_id: int
     person: str
     organization: str
+    lang: str = Field("en", description="Language of the texts: de or en")
     meetings: list[AgendaItem]
+    cancelled: list[CancelledItem] = Field(
+        default_factory=list, description="Published meetings a re-schedule removed"
+    )

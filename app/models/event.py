@@ -34,6 +34,8 @@ class Event(Base):
     min_meetings: Mapped[int] = mapped_column(Integer, nullable=False)
     allow_competitors: Mapped[bool] = mapped_column(Boolean, nullable=False)
     registration_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # a pending meeting request expires this long after it was sent (None: never)
+    request_expiry_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     modified_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -223,6 +225,8 @@ class EventSchedule(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     solved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # what the last re-schedule changed (kept, moved, removed, added, affected people)
+    last_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status"),)
 
@@ -251,6 +255,10 @@ class ScheduledMeeting(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # the iCalendar SEQUENCE: grows each time a published meeting moves
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # when a published meeting last changed (None: as published)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("slot_id", "table_id", name="uq_event_meetings_slot_id_table_id"),
@@ -259,6 +267,39 @@ class ScheduledMeeting(Base):
             "kind IN ('accepted_request', 'must_meet', 'would_like', 'recommended', 'manual')",
             name="kind",
         ),
+    )
+
+
+class CancelledMeeting(Base):
+    """A published meeting that a re-schedule removed, kept so calendars can be told (one per
+    pair: the calendar UID is the pair's); ``person_a_id < person_b_id``."""
+
+    __tablename__ = "event_cancelled_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    )
+    person_a_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    person_b_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    table: Mapped[str] = mapped_column(String(100), nullable=False)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    cancelled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id",
+            "person_a_id",
+            "person_b_id",
+            name="uq_event_cancelled_meetings_event_id_person_a_id_person_b_id",
+        ),
+        CheckConstraint("person_a_id < person_b_id", name="ordered_pair"),
     )
 
 
