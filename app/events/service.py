@@ -807,17 +807,9 @@ def get_request(session: Session, *, event: Event, request_id: int) -> MeetingRe
     return request
 
 
-def request_expires_at(event: Event, request: MeetingRequest) -> dt.datetime | None:
-    """When a pending request expires (None: the event lets none expire, or it was answered)."""
-    if event.request_expiry_hours is None or request.status != "requested":
-        return None
-    return request.created_at + dt.timedelta(hours=event.request_expiry_hours)
-
-
 def request_status(event: Event, request: MeetingRequest, *, now: dt.datetime) -> str:
     """The stored status, or "expired" for a pending request past the event's expiry time."""
-    expires = request_expires_at(event, request)
-    return "expired" if expires is not None and expires <= now else request.status
+    return "expired" if repo.is_expired(event, request, now=now) else request.status
 
 
 def request_out(event: Event, request: MeetingRequest) -> RequestOut:
@@ -830,27 +822,15 @@ def request_out(event: Event, request: MeetingRequest) -> RequestOut:
         status=request_status(event, request, now=utcnow()),
         created_at=request.created_at,
         answered_at=request.answered_at,
-        expires_at=request_expires_at(event, request),
+        expires_at=repo.request_expires_at(event, request),
     )
-
-
-def live_requests(
-    session: Session, *, event: Event, status: str | None = None, person_id: int | None = None
-) -> list[MeetingRequest]:
-    """The event's requests with ``status`` as ``request_status`` tells it: "requested" leaves
-    expired requests out (they are no wish), "expired" lists only them."""
-    stored = "requested" if status == "expired" else status
-    items = repo.requests(session, event.id, person_id=person_id, status=stored)
-    if status not in ("requested", "expired"):
-        return items
-    now = utcnow()
-    return [r for r in items if request_status(event, r, now=now) == status]
 
 
 def list_requests(
     session: Session, *, event: Event, person_id: int | None, status: str | None
 ) -> list[MeetingRequest]:
-    return live_requests(session, event=event, status=status, person_id=person_id)
+    """Filtered by status as ``request_status`` tells it ("expired": pending past the expiry)."""
+    return repo.requests(session, event.id, person_id=person_id, status=status)
 
 
 _TRANSITIONS = {
