@@ -1220,9 +1220,16 @@ def _store(
 
 
 def changes_json(
-    diff: ScheduleChanges, *, from_slot_id: int, no_shows: Iterable[int], at: dt.datetime
+    diff: ScheduleChanges,
+    *,
+    from_slot_id: int,
+    future: Iterable[int],
+    no_shows: Iterable[int],
+    at: dt.datetime,
 ) -> dict[str, Any]:
-    """What a re-schedule changed, as stored with the schedule and shown in ``ScheduleOut``."""
+    """What a re-schedule changed, as stored with the schedule and shown in ``ScheduleOut``;
+    ``kept`` counts the meetings in ``future`` slots that stayed as they were."""
+    changeable = set(future)
 
     def meeting(m: Meeting) -> dict[str, int]:
         return {"person_a_id": m.a, "person_b_id": m.b, "slot_id": m.slot, "table_id": m.table}
@@ -1231,7 +1238,7 @@ def changes_json(
         "rescheduled_at": at.isoformat(),
         "from_slot_id": from_slot_id,
         "no_show_person_ids": sorted(no_shows),
-        "kept": len(diff.kept),
+        "kept": sum(1 for m in diff.kept if m.slot in changeable),
         "moved": [
             {
                 **meeting(mv.after),
@@ -1340,6 +1347,7 @@ def run_reschedule(
     row.last_changes = changes_json(
         changes(previous.meetings, schedule.meetings),
         from_slot_id=options.from_slot_id,
+        future=built.instance.slots[list(built.instance.slots).index(options.from_slot_id) :],
         no_shows=built.no_shows,
         at=row.solved_at,
     )
