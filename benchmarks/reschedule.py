@@ -35,17 +35,25 @@ from matching.scheduling import (
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reschedule.md"
 
-SIZES = {
+# people, organisations, slots, tables, recommended partners per person
+SIZES: dict[str, tuple[int, int, int, int, int]] = {
     # a 30-person test event like the one in which one no-show changed 29 of 30 agendas
-    "30 people / 10 slots / 15 tables": dict(
-        n_people=30, n_orgs=24, n_slots=10, n_tables=15, recommended_per_person=12
-    ),
-    "300 people / 16 slots / 80 tables": dict(n_people=300, n_orgs=220, n_slots=16, n_tables=80),
+    "30 people / 10 slots / 15 tables": (30, 24, 10, 15, 12),
+    "300 people / 16 slots / 80 tables": (300, 220, 16, 80, 20),
 }
 
 
 def one_run(size: str, seed: int, time_limit: float) -> dict[str, dict[str, float]]:
-    inst: Instance = make_instance(seed, options=Options(time_limit=time_limit), **SIZES[size])  # type: ignore[arg-type]
+    n_people, n_orgs, n_slots, n_tables, recommended = SIZES[size]
+    inst: Instance = make_instance(
+        seed,
+        n_people=n_people,
+        n_orgs=n_orgs,
+        n_slots=n_slots,
+        n_tables=n_tables,
+        recommended_per_person=recommended,
+        options=Options(time_limit=time_limit),
+    )
     first = solve(inst)
     assert validate(inst, first) == []
     cut = len(inst.slots) // 2
@@ -105,7 +113,7 @@ def main() -> None:
         "show up and the rest of the day is planned again, by `reschedule` (minimal change first, "
         "then value) and by `solve` on the same re-scheduling instance (the rest re-optimised, "
         f"what re-scheduling did before). Time limit {args.time_limit:g} s for each solve. "
-        "Medians over the seeds; \"agendas changed\" counts people with a removed, moved or "
+        'Medians over the seeds; "agendas changed" counts people with a removed, moved or '
         "added meeting, the no-show included.",
         "",
     ]
@@ -124,13 +132,13 @@ def main() -> None:
             "|---|---|---|---|---|",
         ]
         for seed, r in enumerate(runs):
-            a, b = r["reschedule"], r["solve again"]
+            ours, base = r["reschedule"], r["solve again"]
             lines.append(
-                f"| {seed} | {a['unaffected moved or gone']:g} of "
-                f"{a['unaffected future meetings']:g} / {b['unaffected moved or gone']:g} | "
-                f"{a['agendas changed']:g} / {b['agendas changed']:g} of {a['people']:g} | "
-                f"{a['total value']:.1f} / {b['total value']:.1f} | "
-                f"{a['below minimum']:g} / {b['below minimum']:g} |"
+                f"| {seed} | {ours['unaffected moved or gone']:g} of "
+                f"{ours['unaffected future meetings']:g} / {base['unaffected moved or gone']:g} | "
+                f"{ours['agendas changed']:g} / {base['agendas changed']:g} of {ours['people']:g} | "
+                f"{ours['total value']:.1f} / {base['total value']:.1f} | "
+                f"{ours['below minimum']:g} / {base['below minimum']:g} |"
             )
         lines.append("")
     text = "\n".join(lines)

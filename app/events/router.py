@@ -14,6 +14,7 @@ on the registration routes curators get 403 for any id.
   organisation and organisations with an accepted meeting request or a published meeting with
   the attendee; to everyone else it is null, with `hidden_fields: ["email"]`. Organisation
   names are always listed: registering for an event is consent to be listed to its attendees.
+  Agendas name a partner's e-mail only once a request between the two was accepted.
 - Event managers (admin, organizer) run the event, everyone else gets 403: create, change and
   delete events; slots and tables; solve, reschedule, publish and delete the schedule, lock
   meetings; read the draft schedule, the table plan and the event's printable agenda. They

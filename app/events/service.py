@@ -4,8 +4,9 @@ Personal data of attendees. An attendee's e-mail is shown only to event managers
 organizer), to members of the attendee's own organisation, and to members of an organisation
 that has an accepted meeting request or a meeting in the published schedule with that attendee
 at this event (see `contact_access`); everyone else who may read the event sees name and role,
-the e-mail as null and `hidden_fields: ["email"]`. Requests, schedules, agendas, the table plan
-and the printable pages carry no e-mail at all.
+the e-mail as null and `hidden_fields: ["email"]`. Requests, schedules and the table plan carry
+no e-mail at all; an agenda (every export format) shows a partner's e-mail only once a meeting
+request between the two people was accepted, and only to a caller `contact_access` lets read it.
 
 Organisation names. An organisation that registers for an event agrees to be listed to the
 event's attendees, so participant lists, agendas and table plans name it, whatever its

@@ -40,7 +40,7 @@ def test_write_csv_quotes_every_text_cell_in_both_dialects(delimiter: str) -> No
     d = delimiter
     assert body == (
         f"name{d}count{d}note\r\n"
-        f"\"Alice;'=cmd|' /C calc'!A0;\"{d}3{d}\"\"\r\n"
+        f'"Alice;\'=cmd|\' /C calc\'!A0;"{d}3{d}""\r\n'
         f'"Bob"{d}-2.5{d}"\'-1"\r\n'
     )
     rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
