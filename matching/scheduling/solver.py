@@ -1228,10 +1228,17 @@ def reschedule(
         meetings.append(Meeting.of(e.a, e.b, prep.slot_ids[i], table))
     result = tuple(sorted(meetings))
     diff = changes(previous.meetings, result)
+    # the value-only bound of the re-scheduling instance without the minimal-change rules: the
+    # report's gap is then what keeping the agendas costs, at most
+    locked_value = sum(prep.values.get(m.pair, (0.0, "recommended"))[0] for m in prep.locked)
+    bound = locked_value
+    if prep.edges:
+        left = limit - (time.perf_counter() - t0)
+        bound += _bmatching(prep, fairness=0.0, time_limit=max(0.5, min(2.0, left)))[1]
     return Schedule(
         meetings=result,
         status="optimal" if proven and result else ("empty" if not result else "feasible"),
-        upper_bound=None,
+        upper_bound=bound,
         solve_seconds=time.perf_counter() - t0,
         stats={
             "kept": float(len(diff.kept)),

@@ -15,6 +15,7 @@ from matching.scheduling import (
     Participant,
     Schedule,
     changes,
+    report,
     reschedule,
     rescheduling_instance,
     solve,
@@ -175,3 +176,14 @@ def test_every_unaffected_future_meeting_stays_in_its_slot_and_at_its_table(seed
         assert {m.a, m.b} & freed or m.pair in wishes
     # only the no-show, its partners and the partners of refills see a changed agenda
     assert set(diff.affected) == {no_show} | freed | {p for m in diff.added for p in (m.a, m.b)}
+
+
+def test_the_bound_is_the_value_of_rescheduling_without_the_minimal_change_rules() -> None:
+    inst, before = small_event()
+    after = reschedule(inst, before, from_slot=1, no_shows={1})
+    derived = rescheduling_instance(inst, before, from_slot=1, no_shows={1})
+    # held: (1,2) and (3,4), 1.5 each; kept (2,5) and (5,6), refilled (3,6) 3.5 and (2,4) 0.4
+    assert report(derived, after).total_value == pytest.approx(9.9)
+    # without the rules, the best b-matching of slots 1-2 (two meetings each, four places) takes
+    # (3,6) 3.5, (2,5) 1.5, (5,6) 1.5 and (2,7) 0.95, plus the held 3.0
+    assert after.upper_bound == pytest.approx(10.45)
