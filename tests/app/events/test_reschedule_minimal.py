@@ -140,8 +140,10 @@ def test_a_no_show_frees_only_its_meetings(
         if m["id"] not in {b["id"] for b in before["meetings"]}
     }
     assert added == new_meetings
+    # refills involve someone who lost a meeting, or are a must-meet pair
+    must = {tuple(sorted((people[i], people[(i + 1) % N]))) for i in range(N)}
     for a, b in added:
-        assert {a, b} & partners  # refills involve someone who lost a meeting
+        assert {a, b} & partners or (a, b) in must
     affected = {no_show} | partners | {p for pair in added for p in pair}
     assert changes["affected_person_ids"] == sorted(affected)
     assert changes["kept"] == len(future) - len(lost)
@@ -183,7 +185,7 @@ def test_a_no_show_frees_only_its_meetings(
 def test_a_moved_meeting_gets_a_new_sequence_and_stamp(
     client: TestClient, published: tuple[str, list[int], list[int], dict[str, Any]]
 ) -> None:
-    url, slots, _, before = published
+    url, slots, people, before = published
     event_id = int(url.rsplit("/", 1)[1])
     cut = 1
     future = [m for m in before["meetings"] if slots.index(m["slot_id"]) >= cut]
@@ -224,7 +226,6 @@ def test_a_moved_meeting_gets_a_new_sequence_and_stamp(
     assert item["sequence"] == 1
     assert item.decoded("dtstamp") == second(changes["rescheduled_at"])
     assert changes["removed"] == []
-    assert changes["added"] == []
     [moved] = changes["moved"]
     assert (moved["from_slot_id"], moved["from_table_id"]) == (
         target["slot_id"],
@@ -232,12 +233,22 @@ def test_a_moved_meeting_gets_a_new_sequence_and_stamp(
     )
     assert moved["slot_id"] in free_slots(target)
     assert str(item["status"]) == "CONFIRMED"
-    assert item.decoded("dtstart") == second(
-        next(m for m in after["meetings"] if m["id"] not in {b["id"] for b in before["meetings"]})[
-            "starts_at"
-        ]
-    )
-    for uid_other, other in vevents(client, url, person).items():
-        if uid_other != uid:
-            assert other["sequence"] == 0
-            assert other.decoded("dtstamp") == second(published_at)
+    pair = (target["person_a_id"], target["person_b_id"])
+    now = next(m for m in after["meetings"] if (m["person_a_id"], m["person_b_id"]) == pair)
+    assert item.decoded("dtstart") == second(now["starts_at"])
+    # refills may join a person of the moved meeting or a must-meet pair, nobody else
+    must = {tuple(sorted((people[i], people[(i + 1) % N]))) for i in range(N)}
+    for c in changes["added"]:
+        added = (c["person_a_id"], c["person_b_id"])
+        assert set(added) & set(pair) or added in must
+    # the person's other meetings from before are untouched in the calendar too
+    others = {
+        meeting_uid(event_id, m["person_a_id"], m["person_b_id"])
+        for m in before["meetings"]
+        if involved(m, person) and m["id"] != target["id"]
+    }
+    mine = vevents(client, url, person)
+    assert others <= set(mine)
+    for uid_other in others:
+        assert mine[uid_other]["sequence"] == 0
+        assert mine[uid_other].decoded("dtstamp") == second(published_at)
