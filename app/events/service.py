@@ -1345,12 +1345,16 @@ def run_reschedule(
         stored=built.stored,
         status=existing.status,
     )
+    diff = changes(previous.meetings, schedule.meetings)
+    # the time calendars were given for the changes (_store's), else the time of the solve
+    stamps = [m.changed_at for m in repo.meetings(session, event.id) if m.changed_at is not None]
+    stamps += [c.cancelled_at for c in repo.cancelled_meetings(session, event.id)]
     row.last_changes = changes_json(
-        changes(previous.meetings, schedule.meetings),
+        diff,
         from_slot_id=options.from_slot_id,
         future=built.instance.slots[list(built.instance.slots).index(options.from_slot_id) :],
         no_shows=built.no_shows,
-        at=row.solved_at,
+        at=max(stamps) if diff.changed and row.status == "published" and stamps else row.solved_at,
     )
     session.flush()
     return row
