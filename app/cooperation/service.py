@@ -5,9 +5,7 @@ Services flush but never commit.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from app.cooperation.schemas import (
     RequestCreate,
     RequestOut,
 )
+from app.csv_export import write_csv
 from app.embeddings import Encoder
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.matches.index import IndexCache
@@ -429,10 +428,7 @@ def outcome_rows(
 
 def outcomes_csv(rows: Sequence[OutcomeRow]) -> str:
     """The rows as CSV with a header; empty cells for null, timestamps in ISO 8601."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(OUTCOME_COLUMNS)
-    for row in rows:
-        values = row.model_dump(mode="json")
-        writer.writerow(["" if values[c] is None else values[c] for c in OUTCOME_COLUMNS])
-    return out.getvalue()
+    dumped = (row.model_dump(mode="json") for row in rows)
+    return write_csv(
+        OUTCOME_COLUMNS, ([v[c] for c in OUTCOME_COLUMNS] for v in dumped), lineterminator="\n"
+    )

@@ -10,7 +10,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Organization
+from app.models.base import utcnow
 from app.models.event import (
+    CancelledMeeting,
     Event,
     EventInvitation,
     EventPerson,
@@ -199,9 +201,32 @@ def requests(
                 MeetingRequest.from_person_id == person_id, MeetingRequest.to_person_id == person_id
             )
         )
-    if status is not None:
-        query = query.where(MeetingRequest.status == status)
-    return list(session.scalars(query.order_by(MeetingRequest.id)))
+    stored = "requested" if status == "expired" else status
+    if stored is not None:
+        query = query.where(MeetingRequest.status == stored)
+    items = list(session.scalars(query.order_by(MeetingRequest.id)))
+    if status not in ("requested", "expired"):
+        return items
+    # "requested" means still pending: an expired request is no wish (see request_expires_at)
+    event = session.get(Event, event_id)
+    now = utcnow()
+    return [
+        r
+        for r in items
+        if (event is not None and is_expired(event, r, now=now)) == (status == "expired")
+    ]
+
+
+def request_expires_at(event: Event, request: MeetingRequest) -> dt.datetime | None:
+    """When a pending request expires (None: the event lets none expire, or it was answered)."""
+    if event.request_expiry_hours is None or request.status != "requested":
+        return None
+    return request.created_at + dt.timedelta(hours=event.request_expiry_hours)
+
+
+def is_expired(event: Event, request: MeetingRequest, *, now: dt.datetime) -> bool:
+    expires = request_expires_at(event, request)
+    return expires is not None and expires <= now
 
 
 def get_request(session: Session, event_id: int, request_id: int) -> MeetingRequest | None:
@@ -361,3 +386,17 @@ def get_invitation(session: Session, event_id: int, invitation_id: int) -> Event
             EventInvitation.event_id == event_id, EventInvitation.id == invitation_id
         )
     )
+
+
+def cancelled_meetings(
+    session: Session, event_id: int, *, person_id: int | None = None
+) -> list[CancelledMeeting]:
+    """Published meetings that a re-schedule removed, by start time."""
+    query = select(CancelledMeeting).where(CancelledMeeting.event_id == event_id)
+    if person_id is not None:
+        query = query.where(
+            or_(
+                CancelledMeeting.person_a_id == person_id, CancelledMeeting.person_b_id == person_id
+            )
+        )
+    return list(session.scalars(query.order_by(CancelledMeeting.starts_at, CancelledMeeting.id)))

@@ -14,6 +14,7 @@ on the registration routes curators get 403 for any id.
   organisation and organisations with an accepted meeting request or a published meeting with
   the attendee; to everyone else it is null, with `hidden_fields: ["email"]`. Organisation
   names are always listed: registering for an event is consent to be listed to its attendees.
+  Agendas name a partner's e-mail only once a request between the two was accepted.
 - Event managers (admin, organizer) run the event, everyone else gets 403: create, change and
   delete events; slots and tables; solve, reschedule, publish and delete the schedule, lock
   meetings; read the draft schedule, the table plan and the event's printable agenda. They
@@ -33,9 +34,9 @@ on the registration routes curators get 403 for any id.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 
 from app.auth import service as auth_service
 from app.auth.deps import get_current_user
@@ -632,8 +633,8 @@ def set_unavailable(
 # ---------------------------------------------------------------- requests
 
 
-def _request_out(request: object) -> RequestOut:
-    return RequestOut.model_validate(request, from_attributes=True)
+def _request_out(request: MeetingRequest, event: Event) -> RequestOut:
+    return service.request_out(event, request)
 
 
 @router.get(
@@ -665,7 +666,7 @@ def list_requests(
             if acts_for(user, orgs.get(r.from_person_id))
             or acts_for(user, orgs.get(r.to_person_id))
         ]
-    return [_request_out(r) for r in items]
+    return [_request_out(r, event) for r in items]
 
 
 @router.post(
@@ -689,7 +690,7 @@ def create_request(
     # an unknown sender is left to the service (422)
     if sender_org is not None and not acts_for(user, sender_org):
         raise Forbidden("Send requests as one of your own organisation's people.")
-    return _request_out(service.create_request(session, event=event, data=body))
+    return _request_out(service.create_request(session, event=event, data=body), event)
 
 
 @router.get(
@@ -697,17 +698,19 @@ def create_request(
     response_model=RequestOut,
     responses=problem_responses({403: NOT_OWN, 404: "No such event or request"}),
 )
-def read_request(request: VisibleRequestDep) -> RequestOut:
+def read_request(request: VisibleRequestDep, event: EventDep) -> RequestOut:
     """One meeting request (event managers and the two organisations)."""
-    return _request_out(request)
+    return _request_out(request, event)
 
 
 def _answer(session: SessionDep, request: MeetingRequest, action: str) -> RequestOut:
-    return _request_out(service.answer_request(session, request=request, action=action))
+    answered = service.answer_request(session, request=request, action=action)
+    event = service.get_event(session, event_id=answered.event_id)
+    return _request_out(answered, event)
 
 
 ANSWER_ERRORS = problem_responses(
-    {403: NOT_OWN, 404: "No such event or request", 409: "Already answered"}
+    {403: NOT_OWN, 404: "No such event or request", 409: "Already answered, or expired"}
 )
 
 
@@ -993,16 +996,37 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+LangQuery = Annotated[
+    Literal["de", "en"] | None,
+    Query(
+        description="Language of the texts; default: Accept-Language, else the language of "
+        "the person's organisation, else English"
+    ),
+]
+AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
+DelimiterQuery = Annotated[
+    Literal[",", ";"], Query(description="Cell separator: , or ; (spreadsheets set to German)")
+]
+
+
 @router.get(
     "/{event_id}/schedule/table-plan.csv",
     response_class=Response,
     dependencies=MANAGER_ONLY,
     responses={200: {"content": {"text/csv": {}}}, **MANAGER_EXPORT_ERRORS},
 )
-def table_plan(event: EventDep, session: SessionDep) -> Response:
+def table_plan(
+    event: EventDep,
+    session: SessionDep,
+    lang: LangQuery = None,
+    delimiter: DelimiterQuery = ",",
+    accept_language: AcceptLanguage = None,
+) -> Response:
     """The organiser's table plan: one row per meeting (drafts included)."""
-    loaded = service.load_agendas(session, event=event, published_only=False)
-    body = exports.table_plan_csv(loaded.event, loaded.plan)
+    loaded = service.load_agendas(
+        session, event=event, published_only=False, lang=lang, accept_language=accept_language
+    )
+    body = exports.table_plan_csv(loaded.event, loaded.plan, lang=loaded.lang, delimiter=delimiter)
     return Response(body, media_type=CSV, headers=_attachment(f"event-{event.id}-tables.csv"))
 
 
@@ -1012,10 +1036,44 @@ def table_plan(event: EventDep, session: SessionDep) -> Response:
     dependencies=MANAGER_ONLY,
     responses={200: {"content": {"text/html": {}}}, **MANAGER_EXPORT_ERRORS},
 )
-def event_agenda_html(event: EventDep, session: SessionDep) -> Response:
-    """Printable agendas of every person, one page each (drafts included)."""
-    loaded = service.load_agendas(session, event=event, published_only=False)
-    return Response(exports.agenda_html(loaded.event, loaded.agendas), media_type=HTML)
+def event_agenda_html(
+    event: EventDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """Printable agendas of every person, one page each, each in its person's language unless
+    `lang` is given (drafts included)."""
+    loaded = service.load_agendas(
+        session,
+        event=event,
+        published_only=False,
+        user=user,
+        lang=lang,
+        accept_language=accept_language,
+    )
+    body = exports.agenda_html(loaded.event, loaded.agendas, lang=loaded.lang)
+    return Response(body, media_type=HTML)
+
+
+def _person_agenda(
+    session: SessionDep,
+    event: Event,
+    person: EventPerson,
+    user: User,
+    lang: str | None,
+    accept_language: str | None,
+) -> service.Agendas:
+    return service.load_agendas(
+        session,
+        event=event,
+        person_id=person.id,
+        published_only=True,
+        user=user,
+        lang=lang,
+        accept_language=accept_language,
+    )
 
 
 @router.get(
@@ -1023,9 +1081,17 @@ def event_agenda_html(event: EventDep, session: SessionDep) -> Response:
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_ics(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
-    """A person's published agenda as iCalendar, one event per meeting."""
-    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
+def person_agenda_ics(
+    event: EventDep,
+    person: OwnPersonDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """A person's published agenda as iCalendar: one event per meeting, removed meetings as
+    cancelled events."""
+    loaded = _person_agenda(session, event, person, user, lang, accept_language)
     stamp = loaded.row.published_at or loaded.row.solved_at
     body = exports.agenda_ics(loaded.event, loaded.agendas[0], stamp=stamp)
     return Response(
@@ -1036,14 +1102,45 @@ def person_agenda_ics(event: EventDep, person: OwnPersonDep, session: SessionDep
 
 
 @router.get(
+    "/{event_id}/people/{person_id}/cancellations.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **PERSON_EXPORT_ERRORS},
+)
+def person_cancellations_ics(
+    event: EventDep,
+    person: OwnPersonDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """A person's removed meetings as an iCalendar cancellation (METHOD:CANCEL)."""
+    loaded = _person_agenda(session, event, person, user, lang, accept_language)
+    body = exports.cancellations_ics(loaded.event, loaded.agendas[0])
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8; method=CANCEL",
+        headers=_attachment(f"event-{event.id}-person-{person.id}-cancelled.ics"),
+    )
+
+
+@router.get(
     "/{event_id}/people/{person_id}/agenda.csv",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_csv(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
+def person_agenda_csv(
+    event: EventDep,
+    person: OwnPersonDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    delimiter: DelimiterQuery = ",",
+    accept_language: AcceptLanguage = None,
+) -> Response:
     """A person's published agenda as CSV."""
-    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
-    body = exports.agenda_csv(loaded.event, loaded.agendas[0])
+    loaded = _person_agenda(session, event, person, user, lang, accept_language)
+    body = exports.agenda_csv(loaded.event, loaded.agendas[0], delimiter=delimiter)
     return Response(
         body, media_type=CSV, headers=_attachment(f"event-{event.id}-person-{person.id}.csv")
     )
@@ -1054,9 +1151,16 @@ def person_agenda_csv(event: EventDep, person: OwnPersonDep, session: SessionDep
     response_model=AgendaOut,
     responses=PERSON_EXPORT_ERRORS,
 )
-def person_agenda_json(event: EventDep, person: OwnPersonDep, session: SessionDep) -> AgendaOut:
+def person_agenda_json(
+    event: EventDep,
+    person: OwnPersonDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> AgendaOut:
     """A person's published agenda as JSON (times in the event's time zone)."""
-    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
+    loaded = _person_agenda(session, event, person, user, lang, accept_language)
     return service.agenda_out(loaded)
 
 
@@ -1065,7 +1169,15 @@ def person_agenda_json(event: EventDep, person: OwnPersonDep, session: SessionDe
     response_class=Response,
     responses={200: {"content": {"text/html": {}}}, **PERSON_EXPORT_ERRORS},
 )
-def person_agenda_html(event: EventDep, person: OwnPersonDep, session: SessionDep) -> Response:
+def person_agenda_html(
+    event: EventDep,
+    person: OwnPersonDep,
+    session: SessionDep,
+    user: CurrentUser,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
     """A person's published agenda as a printable page."""
-    loaded = service.load_agendas(session, event=event, person_id=person.id, published_only=True)
-    return Response(exports.agenda_html(loaded.event, loaded.agendas), media_type=HTML)
+    loaded = _person_agenda(session, event, person, user, lang, accept_language)
+    body = exports.agenda_html(loaded.event, loaded.agendas, lang=loaded.agendas[0].lang)
+    return Response(body, media_type=HTML)

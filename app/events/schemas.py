@@ -99,6 +99,8 @@ class RequestStatus(enum.StrEnum):
     accepted = "accepted"
     declined = "declined"
     withdrawn = "withdrawn"
+    # never stored: a request still "requested" when the event's expiry time has passed
+    expired = "expired"
 
 
 PERSON_LEVEL = (
@@ -125,6 +127,13 @@ class EventCreate(BaseModel):
     registration_open: bool = True
     person_level_meetings: bool = Field(False, description=PERSON_LEVEL)
     fill_with_recommendations: bool = Field(False, description=FILL)
+    request_expiry_hours: int | None = Field(
+        None,
+        ge=1,
+        le=8760,
+        description="A pending meeting request expires this many hours after it was sent "
+        "(null: never); expired requests are listed as expired and are no wish",
+    )
 
 
 class EventPatch(BaseModel):
@@ -140,6 +149,13 @@ class EventPatch(BaseModel):
     registration_open: bool | None = None
     person_level_meetings: bool | None = Field(None, description=PERSON_LEVEL)
     fill_with_recommendations: bool | None = Field(None, description=FILL)
+    request_expiry_hours: int | None = Field(
+        None,
+        ge=1,
+        le=8760,
+        description="A pending meeting request expires this many hours after it was sent "
+        "(null: never); expired requests are listed as expired and are no wish",
+    )
 
 
 class EventOut(BaseModel):
@@ -154,6 +170,7 @@ class EventOut(BaseModel):
     registration_open: bool
     person_level_meetings: bool = Field(description=PERSON_LEVEL)
     fill_with_recommendations: bool = Field(description=FILL)
+    request_expiry_hours: int | None = None
     created_at: dt.datetime
     modified_at: dt.datetime
 
@@ -319,6 +336,9 @@ class RequestOut(BaseModel):
     status: RequestStatus
     created_at: dt.datetime
     answered_at: dt.datetime | None
+    expires_at: dt.datetime | None = Field(
+        None, description="When a pending request expires (null: never, or answered)"
+    )
 
 
 class PreferenceSet(BaseModel):
@@ -436,6 +456,31 @@ class ReportOut(BaseModel):
     dropped_pairs: int
 
 
+class ChangedMeeting(BaseModel):
+    person_a_id: int
+    person_b_id: int
+    slot_id: int
+    table_id: int
+
+
+class MovedMeeting(ChangedMeeting):
+    from_slot_id: int
+    from_table_id: int
+
+
+class ScheduleChangesOut(BaseModel):
+    rescheduled_at: dt.datetime
+    from_slot_id: int
+    no_show_person_ids: list[int]
+    kept: int = Field(
+        description="Meetings from the first changeable slot on that stayed as they were"
+    )
+    moved: list[MovedMeeting]
+    removed: list[ChangedMeeting]
+    added: list[ChangedMeeting]
+    affected_person_ids: list[int] = Field(description="The people whose agenda changed")
+
+
 class ScheduleOut(BaseModel):
     event_id: int
     status: str = Field(description="draft or published")
@@ -443,6 +488,9 @@ class ScheduleOut(BaseModel):
     published_at: dt.datetime | None
     meetings: list[MeetingOut]
     report: ReportOut
+    changes: ScheduleChangesOut | None = Field(
+        None, description="What the last re-schedule changed (null after a fresh solve)"
+    )
 
 
 class AgendaPartner(BaseModel):
@@ -451,6 +499,9 @@ class AgendaPartner(BaseModel):
     role: str | None
     organization_id: int
     organization: str
+    email: str | None = Field(
+        None, description="Once both sides accepted a meeting request between the two people"
+    )
 
 
 class AgendaItem(BaseModel):
@@ -460,6 +511,17 @@ class AgendaItem(BaseModel):
     table: str
     partner: AgendaPartner
     kind: str
+    kind_text: str = Field("", description="Why the meeting is planned, in the agenda's language")
+    sequence: int = Field(0, description="Grows each time the published meeting changes")
+
+
+class CancelledItem(BaseModel):
+    partner: AgendaPartner
+    starts_at: dt.datetime = Field(description="In the event's time zone")
+    ends_at: dt.datetime
+    table: str
+    sequence: int
+    cancelled_at: dt.datetime
 
 
 class AgendaOut(BaseModel):
@@ -470,4 +532,8 @@ class AgendaOut(BaseModel):
     person_id: int
     person: str
     organization: str
+    lang: str = Field("en", description="Language of the texts: de or en")
     meetings: list[AgendaItem]
+    cancelled: list[CancelledItem] = Field(
+        default_factory=list, description="Published meetings a re-schedule removed"
+    )

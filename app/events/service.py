@@ -4,8 +4,9 @@ Personal data of attendees. An attendee's e-mail is shown only to event managers
 organizer), to members of the attendee's own organisation, and to members of an organisation
 that has an accepted meeting request or a meeting in the published schedule with that attendee
 at this event (see `contact_access`); everyone else who may read the event sees name and role,
-the e-mail as null and `hidden_fields: ["email"]`. Requests, schedules, agendas, the table plan
-and the printable pages carry no e-mail at all.
+the e-mail as null and `hidden_fields: ["email"]`. Requests, schedules and the table plan carry
+no e-mail at all; an agenda (every export format) shows a partner's e-mail only once a meeting
+request between the two people was accepted, and only to a caller `contact_access` lets read it.
 
 Organisation names. An organisation that registers for an event agrees to be listed to the
 event's attendees, so participant lists, agendas and table plans name it, whatever its
@@ -26,7 +27,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -37,12 +38,22 @@ from app.auth import roles
 from app.embeddings import Encoder
 from app.errors import AppError, Conflict, Forbidden, Invalid, NotFound
 from app.events import repository as repo
-from app.events.exports import Agenda, AgendaEntry, EventInfo, PersonInfo, PlanRow
+from app.events.exports import (
+    Agenda,
+    AgendaEntry,
+    CancelledEntry,
+    EventInfo,
+    Lang,
+    PersonInfo,
+    PlanRow,
+    kind_text,
+)
 from app.events.schemas import (
     AgendaItem,
     AgendaOut,
     AgendaPartner,
     AvailabilitySet,
+    CancelledItem,
     EventCreate,
     EventOut,
     EventPatch,
@@ -55,7 +66,9 @@ from app.events.schemas import (
     RecommendationOut,
     ReportOut,
     RequestCreate,
+    RequestOut,
     RescheduleRequest,
+    ScheduleChangesOut,
     ScheduleOut,
     ScheduleRequest,
     SlotGeneration,
@@ -63,10 +76,11 @@ from app.events.schemas import (
     TablesSet,
 )
 from app.matches.index import FittedIndex, IndexCache
-from app.matches.service import fitted_index, hidden_from_competitor, shown
+from app.matches.service import fitted_index, hidden_from_competitor, language_of, shown
 from app.models.base import utcnow
 from app.models.event import (
     INVITATION_LIFETIME,
+    CancelledMeeting,
     Event,
     EventDate,
     EventInvitation,
@@ -91,7 +105,9 @@ from matching.scheduling import (
     Options,
     PairKind,
     Schedule,
+    ScheduleChanges,
     ScheduleReport,
+    changes,
     pair_key,
     pair_values,
     report,
@@ -194,6 +210,7 @@ def event_out(event: Event) -> EventOut:
         registration_open=event.registration_open,
         person_level_meetings=event.person_level_meetings,
         fill_with_recommendations=event.fill_with_recommendations,
+        request_expiry_hours=event.request_expiry_hours,
         created_at=event.created_at,
         modified_at=event.modified_at,
     )
@@ -216,6 +233,7 @@ def create_event(session: Session, *, data: EventCreate) -> Event:
         registration_open=data.registration_open,
         person_level_meetings=data.person_level_meetings,
         fill_with_recommendations=data.fill_with_recommendations,
+        request_expiry_hours=data.request_expiry_hours,
     )
     event.dates = [EventDate(day=d) for d in data.dates]
     session.add(event)
@@ -824,6 +842,12 @@ def create_request(session: Session, *, event: Event, data: RequestCreate) -> Me
     if sender.participant_id == receiver.participant_id:
         raise _invalid("to_person_id", "both people belong to the same organisation")
     existing = repo.open_request_between(session, sender.id, receiver.id)
+    if existing is not None and request_status(event, existing, now=utcnow()) == "expired":
+        # an expired request is no answer: it gives way to a new one
+        existing.status = "withdrawn"
+        existing.answered_at = utcnow()
+        session.flush()
+        existing = None
     if existing is not None:
         raise Conflict(
             f"Request {existing.id} between these people is already {existing.status}.",
@@ -848,9 +872,29 @@ def get_request(session: Session, *, event: Event, request_id: int) -> MeetingRe
     return request
 
 
+def request_status(event: Event, request: MeetingRequest, *, now: dt.datetime) -> str:
+    """The stored status, or "expired" for a pending request past the event's expiry time."""
+    return "expired" if repo.is_expired(event, request, now=now) else request.status
+
+
+def request_out(event: Event, request: MeetingRequest) -> RequestOut:
+    return RequestOut(
+        id=request.id,
+        event_id=request.event_id,
+        from_person_id=request.from_person_id,
+        to_person_id=request.to_person_id,
+        message=request.message,
+        status=request_status(event, request, now=utcnow()),
+        created_at=request.created_at,
+        answered_at=request.answered_at,
+        expires_at=repo.request_expires_at(event, request),
+    )
+
+
 def list_requests(
     session: Session, *, event: Event, person_id: int | None, status: str | None
 ) -> list[MeetingRequest]:
+    """Filtered by status as ``request_status`` tells it ("expired": pending past the expiry)."""
     return repo.requests(session, event.id, person_id=person_id, status=status)
 
 
@@ -864,6 +908,16 @@ _TRANSITIONS = {
 def answer_request(session: Session, *, request: MeetingRequest, action: str) -> MeetingRequest:
     """Accept or decline (the receiving side) or withdraw (the sender) a request."""
     allowed, target = _TRANSITIONS[action]
+    event = repo.get_event(session, request.event_id)
+    if (
+        action != "withdraw"
+        and event is not None
+        and request_status(event, request, now=utcnow()) == "expired"
+    ):
+        raise Conflict(
+            f"Request {request.id} has expired; it cannot be {target} now.",
+            status_now="expired",
+        )
     if request.status not in allowed:
         raise Conflict(
             f"Request {request.id} is {request.status}; it cannot be {target} now.",
@@ -1160,14 +1214,16 @@ def build_instance(
         if org_of[a] != org_of[b]:
             forbidden.add(pair_key(unit(a), unit(b)))
 
+    now = utcnow()
     for request in repo.requests(session, event.id):
         a, b = request.from_person_id, request.to_person_id
-        if request.status == "accepted":
+        status = request_status(event, request, now=now)  # an expired request is no wish
+        if status == "accepted":
             if org_of[a] != org_of[b]:
                 accepted.add(pair_key(unit(a), unit(b)))
-        elif request.status == "requested":
+        elif status == "requested":
             wish(a, b, "would_like")
-        elif request.status == "declined":
+        elif status == "declined":
             forbid(a, b)
     for pref in repo.preferences(session, event.id):
         org_a = org_of_participant[pref.participant_id]
@@ -1285,21 +1341,55 @@ def _store(
     schedule: Schedule,
     stored: list[ScheduledMeeting],
 ) -> EventSchedule:
-    """Replace the stored meetings by the schedule's (unchanged ones stay); the schedule row."""
+    """Replace the stored meetings by the schedule's (unchanged ones stay as they are); the row.
+
+    Once the schedule is published, calendars hold its meetings: a meeting that moves is stored
+    anew with its sequence grown and the time of the change, and a removed one is kept as a
+    cancelled meeting (one per pair, the pair being the calendar UID), so the .ics can update
+    and cancel them. A pair that meets again continues its cancelled meeting's sequence.
+    """
     values = pair_values(instance)
-    wanted = {(m.slot, m.table, m.a, m.b) for m in schedule.meetings}
-    kept: set[tuple[int, int, int, int]] = set()
+    row = repo.schedule(session, event.id)
+    published = row is not None and row.status == "published"
+    now = utcnow()
+    wanted = {m.pair: m for m in schedule.meetings}
+    cancelled = {
+        (c.person_a_id, c.person_b_id): c for c in repo.cancelled_meetings(session, event.id)
+    }
+    slots = {s.id: s for s in repo.slots(session, event.id)} if published else {}
+    tables = {t.id: t for t in repo.tables(session, event.id)} if published else {}
+    kept: set[tuple[int, int]] = set()
+    next_sequence: dict[tuple[int, int], int] = {}
     for old in stored:
-        key = (old.slot_id, old.table_id, old.person_a_id, old.person_b_id)
-        if key in wanted:
-            kept.add(key)
-        else:
-            session.delete(old)
+        pair = (old.person_a_id, old.person_b_id)
+        new = wanted.get(pair)
+        if new is not None and (new.slot, new.table) == (old.slot_id, old.table_id):
+            kept.add(pair)
+            continue
+        if published and new is not None:
+            next_sequence[pair] = old.sequence + 1
+        elif published:
+            slot = slots[old.slot_id]
+            gone = cancelled.get(pair)
+            if gone is None:
+                gone = CancelledMeeting(event_id=event.id, person_a_id=pair[0], person_b_id=pair[1])
+                session.add(gone)
+            gone.starts_at = slot.starts_at
+            gone.ends_at = slot.ends_at
+            gone.table = tables[old.table_id].name
+            gone.sequence = old.sequence + 1
+            gone.cancelled_at = now
+        session.delete(old)
     # deletes first: a new meeting may take a table that an old one frees
     session.flush()
     for m in schedule.meetings:
-        if (m.slot, m.table, m.a, m.b) in kept:
+        if m.pair in kept:
             continue
+        sequence = next_sequence.get(m.pair, 0)
+        again = cancelled.get(m.pair)
+        if again is not None:
+            sequence = max(sequence, again.sequence + 1)
+            session.delete(again)
         value, kind = values.get(m.pair, (None, "manual"))
         session.add(
             ScheduledMeeting(
@@ -1312,14 +1402,51 @@ def _store(
                 value=value,
                 locked=False,
                 whole_organizations=not event.person_level_meetings,
+                sequence=sequence,
+                changed_at=now if published else None,
             )
         )
     session.flush()
-    row = repo.schedule(session, event.id)
     if row is None:
         row = EventSchedule(event_id=event.id, status="draft", solver_status=schedule.status)
         session.add(row)
+    # a fresh solve has no "last changes"; run_reschedule sets them after storing
+    row.last_changes = None
     return row
+
+
+def changes_json(
+    diff: ScheduleChanges,
+    *,
+    from_slot_id: int,
+    future: Iterable[int],
+    no_shows: Iterable[int],
+    at: dt.datetime,
+) -> dict[str, Any]:
+    """What a re-schedule changed, as stored with the schedule and shown in ``ScheduleOut``;
+    ``kept`` counts the meetings in ``future`` slots that stayed as they were."""
+    changeable = set(future)
+
+    def meeting(m: Meeting) -> dict[str, int]:
+        return {"person_a_id": m.a, "person_b_id": m.b, "slot_id": m.slot, "table_id": m.table}
+
+    return {
+        "rescheduled_at": at.isoformat(),
+        "from_slot_id": from_slot_id,
+        "no_show_person_ids": sorted(no_shows),
+        "kept": sum(1 for m in diff.kept if m.slot in changeable),
+        "moved": [
+            {
+                **meeting(mv.after),
+                "from_slot_id": mv.before.slot,
+                "from_table_id": mv.before.table,
+            }
+            for mv in diff.moved
+        ],
+        "removed": [meeting(m) for m in diff.removed],
+        "added": [meeting(m) for m in diff.added],
+        "affected_person_ids": list(diff.affected),
+    }
 
 
 def run_schedule(
@@ -1364,7 +1491,12 @@ def run_reschedule(
     cache: IndexCache,
     encoder: Encoder | None,
 ) -> EventSchedule:
-    """Re-optimise from one slot on after no-shows or late changes; earlier meetings stay."""
+    """Re-plan from one slot on after no-shows or late changes, changing as little as possible.
+
+    Earlier and locked meetings stay; so does every later meeting that does not involve a
+    no-show, in its slot and at its table (see ``matching.scheduling.reschedule``). The schedule
+    row keeps the list of changes (``last_changes``).
+    """
     lock_event(session, event=event)
     existing = repo.schedule(session, event.id)
     if existing is None:
@@ -1400,7 +1532,7 @@ def run_reschedule(
         )
     except InvalidInstance as exc:
         raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
-    return _check_and_store(
+    row = _check_and_store(
         session,
         event=event,
         instance=instance,
@@ -1408,6 +1540,19 @@ def run_reschedule(
         stored=built.stored,
         status=existing.status,
     )
+    diff = changes(previous.meetings, schedule.meetings)
+    # the time calendars were given for the changes (_store's), else the time of the solve
+    stamps = [m.changed_at for m in repo.meetings(session, event.id) if m.changed_at is not None]
+    stamps += [c.cancelled_at for c in repo.cancelled_meetings(session, event.id)]
+    row.last_changes = changes_json(
+        diff,
+        from_slot_id=options.from_slot_id,
+        future=built.instance.slots[list(built.instance.slots).index(options.from_slot_id) :],
+        no_shows=built.no_shows,
+        at=max(stamps) if diff.changed and row.status == "published" and stamps else row.solved_at,
+    )
+    session.flush()
+    return row
 
 
 def get_schedule(session: Session, *, event: Event) -> EventSchedule:
@@ -1474,6 +1619,7 @@ def schedule_out(session: Session, *, event: Event, row: EventSchedule) -> Sched
         published_at=row.published_at,
         meetings=[meeting_out(m, slots, tables) for m in repo.meetings(session, event.id)],
         report=ReportOut.model_validate(row.report),
+        changes=ScheduleChangesOut.model_validate(row.last_changes) if row.last_changes else None,
     )
 
 
@@ -1494,20 +1640,41 @@ def person_info(person: EventPerson) -> PersonInfo:
     )
 
 
+def agenda_language(
+    person: EventPerson | None, *, lang: str | None, accept_language: str | None
+) -> Lang:
+    """An export's language: ``lang``, else Accept-Language, else the language of the person's
+    organisation (its profile text), else English."""
+    profile = person.participant.organization.description if person is not None else None
+    return language_of(lang, accept_language, profile)
+
+
 @dataclass(frozen=True)
 class Agendas:
     event: EventInfo
     row: EventSchedule
     agendas: list[Agenda]
     plan: list[PlanRow]
+    lang: Lang = "en"
 
 
 def load_agendas(
-    session: Session, *, event: Event, person_id: int | None = None, published_only: bool
+    session: Session,
+    *,
+    event: Event,
+    person_id: int | None = None,
+    published_only: bool,
+    user: User | None = None,
+    lang: str | None = None,
+    accept_language: str | None = None,
 ) -> Agendas:
     """Every person's agenda (or one person's) and the table plan of the stored schedule.
 
-    Participants see a schedule once it is published; the organiser also sees drafts.
+    Participants see a schedule once it is published; the organiser also sees drafts. Each
+    agenda is in its person's language (``agenda_language``; for every person's agenda at once,
+    Accept-Language is the reader's and does not count). A partner's e-mail is shown once both
+    sides accepted a meeting request between the two people, and only to a ``user`` whom
+    ``contact_access`` lets read it (no ``user``: never). The table plan carries no e-mail.
     """
     if person_id is not None:
         get_person(session, event=event, person_id=person_id)
@@ -1516,7 +1683,26 @@ def load_agendas(
         raise NotFound(f"Event {event.id} has no schedule yet.")
     if published_only and row.status != "published":
         raise Conflict(f"The schedule of event {event.id} is not published yet.")
-    people = {p.id: person_info(p) for p in repo.people(session, event.id)}
+    rows = {p.id: p for p in repo.people(session, event.id)}
+    people = {p: person_info(person) for p, person in rows.items()}
+    access = contact_access(session, event=event, user=user) if user is not None else NO_CONTACTS
+    accepted = {pair_key(a, b) for a, b in repo.accepted_request_pairs(session, event.id)}
+
+    organization_of = {p: info.organization_id for p, info in people.items()}
+    accepted_organizations = {pair_key(organization_of[a], organization_of[b]) for a, b in accepted}
+
+    def partner(me: int, other: int, *, whole: bool = False) -> PersonInfo:
+        """`other` as `me` sees it: with the e-mail once a request between the two people (for
+        a meeting of whole organisations: between their organisations) was accepted."""
+        info = people[other]
+        agreed = pair_key(me, other) in accepted or (
+            whole
+            and pair_key(organization_of[me], organization_of[other]) in accepted_organizations
+        )
+        if agreed and access.shows(other) and rows[other].email:
+            return replace(info, email=rows[other].email)
+        return info
+
     slots = {s.id: s for s in repo.slots(session, event.id)}
     tables = {t.id: t for t in repo.tables(session, event.id)}
     entries: dict[int, list[AgendaEntry]] = {p: [] for p in people}
@@ -1541,20 +1727,67 @@ def load_agendas(
                         starts_at=slot.starts_at,
                         ends_at=slot.ends_at,
                         table=table,
-                        partner=other,
+                        partner=partner(attendee, other.id, whole=m.whole_organizations),
                         kind=m.kind,
                         person_a_id=m.person_a_id,
                         person_b_id=m.person_b_id,
+                        sequence=m.sequence,
+                        stamp=m.changed_at,
                     )
                 )
+    cancelled: dict[int, list[CancelledEntry]] = {p: [] for p in people}
+    if row.status == "published":
+        # a cancelled meeting of whole organisations is cancelled for each of their people
+        whole = not event.person_level_meetings
+        for c in repo.cancelled_meetings(session, event.id, person_id=None if whole else person_id):
+            for mine, theirs in ((c.person_a_id, c.person_b_id), (c.person_b_id, c.person_a_id)):
+                for attendee in colleagues[people[mine].organization_id] if whole else [mine]:
+                    cancelled[attendee].append(
+                        CancelledEntry(
+                            starts_at=c.starts_at,
+                            ends_at=c.ends_at,
+                            table=c.table,
+                            partner=partner(attendee, theirs, whole=whole),
+                            person_a_id=c.person_a_id,
+                            person_b_id=c.person_b_id,
+                            sequence=c.sequence,
+                            cancelled_at=c.cancelled_at,
+                        )
+                    )
     chosen = [person_id] if person_id is not None else list(people)
-    agendas = [Agenda(person=people[p], entries=entries[p]) for p in chosen]
-    return Agendas(event=event_info(event), row=row, agendas=agendas, plan=plan)
+    reader_language = None if person_id is None else accept_language
+    agendas = [
+        Agenda(
+            person=people[p],
+            entries=entries[p],
+            cancelled=cancelled[p],
+            lang=agenda_language(rows[p], lang=lang, accept_language=reader_language),
+        )
+        for p in chosen
+    ]
+    return Agendas(
+        event=event_info(event),
+        row=row,
+        agendas=agendas,
+        plan=plan,
+        lang=language_of(lang, accept_language, None),
+    )
 
 
 def agenda_out(loaded: Agendas) -> AgendaOut:
     agenda = loaded.agendas[0]
     zone = loaded.event.zone
+
+    def partner_out(p: PersonInfo) -> AgendaPartner:
+        return AgendaPartner(
+            person_id=p.id,
+            name=p.name,
+            role=p.role,
+            organization_id=p.organization_id,
+            organization=p.organization,
+            email=p.email,
+        )
+
     return AgendaOut(
         event_id=loaded.event.id,
         event=loaded.event.name,
@@ -1563,21 +1796,29 @@ def agenda_out(loaded: Agendas) -> AgendaOut:
         person_id=agenda.person.id,
         person=agenda.person.name,
         organization=agenda.person.organization,
+        lang=agenda.lang,
         meetings=[
             AgendaItem(
                 meeting_id=e.meeting_id,
                 starts_at=e.starts_at.astimezone(zone),
                 ends_at=e.ends_at.astimezone(zone),
                 table=e.table,
-                partner=AgendaPartner(
-                    person_id=e.partner.id,
-                    name=e.partner.name,
-                    role=e.partner.role,
-                    organization_id=e.partner.organization_id,
-                    organization=e.partner.organization,
-                ),
+                partner=partner_out(e.partner),
                 kind=e.kind,
+                kind_text=kind_text(e.kind, agenda.lang),
+                sequence=e.sequence,
             )
             for e in agenda.entries
+        ],
+        cancelled=[
+            CancelledItem(
+                partner=partner_out(c.partner),
+                starts_at=c.starts_at.astimezone(zone),
+                ends_at=c.ends_at.astimezone(zone),
+                table=c.table,
+                sequence=c.sequence,
+                cancelled_at=c.cancelled_at,
+            )
+            for c in agenda.cancelled
         ],
     )

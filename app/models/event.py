@@ -43,6 +43,8 @@ class Event(Base):
     fill_with_recommendations: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # a pending meeting request expires this long after it was sent (None: never)
+    request_expiry_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     modified_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -260,6 +262,8 @@ class EventSchedule(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     solved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # what the last re-schedule changed (kept, moved, removed, added, affected people)
+    last_changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status"),)
 
@@ -293,6 +297,10 @@ class ScheduledMeeting(Base):
     whole_organizations: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # the iCalendar SEQUENCE: grows each time a published meeting moves
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # when a published meeting last changed (None: as published)
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("slot_id", "table_id", name="uq_event_meetings_slot_id_table_id"),
@@ -310,6 +318,39 @@ INVITATION_LIFETIME = dt.timedelta(days=14)
 
 def _invitation_expiry() -> dt.datetime:
     return utcnow() + INVITATION_LIFETIME
+
+
+class CancelledMeeting(Base):
+    """A published meeting that a re-schedule removed, kept so calendars can be told (one per
+    pair: the calendar UID is the pair's); ``person_a_id < person_b_id``."""
+
+    __tablename__ = "event_cancelled_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    )
+    person_a_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    person_b_id: Mapped[int] = mapped_column(
+        ForeignKey("event_people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    table: Mapped[str] = mapped_column(String(100), nullable=False)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False)
+    cancelled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id",
+            "person_a_id",
+            "person_b_id",
+            name="uq_event_cancelled_meetings_event_id_person_a_id_person_b_id",
+        ),
+        CheckConstraint("person_a_id < person_b_id", name="ordered_pair"),
+    )
 
 
 class EventInvitation(Base):

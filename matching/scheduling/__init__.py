@@ -4,6 +4,7 @@ Pure: ids in, meetings out. ``solve`` is the decomposed solver (HiGHS for the pa
 the slots), ``greedy`` the value-ordered baseline, ``validate`` the independent checker.
 """
 
+from matching.scheduling.changes import Move, ScheduleChanges, changes
 from matching.scheduling.greedy import greedy
 from matching.scheduling.model import (
     DEFAULT_TIME_LIMIT,
@@ -34,16 +35,19 @@ __all__ = [
     "Instance",
     "InvalidInstance",
     "Meeting",
+    "Move",
     "Options",
     "PairKind",
     "Participant",
     "Schedule",
+    "ScheduleChanges",
     "ScheduleReport",
     "SchedulingError",
     "SolverStatus",
     "TierBonus",
     "Violation",
     "ViolationKind",
+    "changes",
     "greedy",
     "pair_key",
     "pair_sides",

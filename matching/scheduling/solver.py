@@ -29,7 +29,9 @@ from ortools.sat.python import cp_model
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
+from matching.scheduling.changes import changes
 from matching.scheduling.model import (
+    CandidatePair,
     Instance,
     InvalidInstance,
     Meeting,
@@ -1070,6 +1072,13 @@ def solve_exact(instance: Instance) -> Schedule:
     )
 
 
+def _future(instance: Instance, from_slot: int) -> frozenset[int]:
+    order = list(instance.slots)
+    if from_slot not in order:
+        raise InvalidInstance(f"slot {from_slot} does not exist")
+    return frozenset(order[order.index(from_slot) :])
+
+
 def rescheduling_instance(
     instance: Instance, previous: Schedule, *, from_slot: int, no_shows: set[int]
 ) -> Instance:
@@ -1077,14 +1086,13 @@ def rescheduling_instance(
 
     Meetings of ``previous`` before ``from_slot`` (in slot order) and the organiser's locked
     meetings become locked; slots before ``from_slot`` close; no-shows become unavailable from
-    ``from_slot`` on, and their locked meetings from then on are dropped.
+    ``from_slot`` on, and their locked meetings from then on are dropped. Future meetings of
+    ``previous`` stay candidates even if their pair no longer is one (engine scores may have
+    changed since), unless the pair is now forbidden: keeping a published meeting is worth more
+    than a fresher recommendation.
     """
-    order = list(instance.slots)
-    if from_slot not in order:
-        raise InvalidInstance(f"slot {from_slot} does not exist")
-    cut = order.index(from_slot)
-    past = set(order[:cut])
-    future = set(order[cut:])
+    future = _future(instance, from_slot)
+    past = frozenset(instance.slots) - future
     keep: dict[tuple[int, int, int], Meeting] = {}
     for m in previous.meetings:
         if m.slot in past:
@@ -1097,21 +1105,215 @@ def rescheduling_instance(
         replace(p, unavailable=p.unavailable | future) if p.person in no_shows else p
         for p in instance.participants
     ]
+    forbidden = {pair_key(a, b) for a, b in instance.forbidden}
+    known = {pair_key(p.a, p.b) for p in instance.pairs}
+    extra = [
+        CandidatePair(m.a, m.b, 0.0, "recommended")
+        for m in sorted(previous.meetings)
+        if m.slot in future and m.pair not in known and m.pair not in forbidden
+    ]
     return replace(
         instance,
         participants=participants,
+        pairs=[*instance.pairs, *extra] if extra else instance.pairs,
         locked=tuple(sorted(keep.values())),
         closed_slots=frozenset(instance.closed_slots | past),
     )
 
 
+# Strong wishes may join two people untouched by the change: a late accepted request or a
+# must-meet mark is a reason to change an agenda; a recommendation is not.
+_WISHES: frozenset[PairKind] = frozenset({"accepted_request", "must_meet"})
+
+
+def _solved(status: cp_model.CpSolverStatus) -> bool:
+    return status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
 def reschedule(
     instance: Instance, previous: Schedule, *, from_slot: int, no_shows: set[int]
 ) -> Schedule:
-    """Re-optimise the slots from ``from_slot`` on, keeping what was held and what is locked.
+    """Re-plan the slots from ``from_slot`` on with as few changes as possible, then most value.
 
-    Meetings before ``from_slot`` stay as they were (they count toward maxima and are never
-    repeated); no-shows get no meeting from ``from_slot`` on. Validate the result against
-    ``rescheduling_instance(...)`` with the same arguments.
+    Meetings before ``from_slot`` and locked meetings stay as they were (they count toward
+    maxima and are never repeated); no-shows get no meeting from ``from_slot`` on. Among the
+    other future meetings of ``previous``, CP-SAT first keeps as many as possible in their slot
+    and at their table (a lexicographic objective: this count is fixed before value is
+    considered). The time this frees is then refilled for value and fairness, but only with
+    meetings that involve someone who lost a meeting (or a pair with an accepted request or a
+    must-meet mark), so the agendas of people the change does not touch stay as they are. A
+    pair of ``previous`` that cannot stay in place may move to another slot.
+
+    ``stats`` counts ``kept``, ``moved``, ``removed`` and ``added`` future meetings; use
+    ``changes`` for the lists. Validate the result against ``rescheduling_instance(...)`` with
+    the same arguments.
     """
-    return solve(rescheduling_instance(instance, previous, from_slot=from_slot, no_shows=no_shows))
+    t0 = time.perf_counter()
+    derived = rescheduling_instance(instance, previous, from_slot=from_slot, no_shows=no_shows)
+    prep = prepare(derived)
+    opts = derived.options
+    future = _future(instance, from_slot)
+    pos = {s: i for i, s in enumerate(prep.slot_ids)}
+    edge_of = {(e.a, e.b): j for j, e in enumerate(prep.edges)}
+    locked = {(m.slot, m.table, m.a, m.b) for m in prep.locked}
+    before = sorted(
+        m
+        for m in previous.meetings
+        if m.slot in future and (m.slot, m.table, m.a, m.b) not in locked
+    )
+    stay: dict[int, Meeting] = {}  # edge -> its meeting in previous, which may stay as it is
+    moving: set[int] = set()  # edges of previous meetings that cannot stay where they were
+    freed: set[int] = set()  # persons who lose a meeting they had
+    claimed: set[tuple[int, int]] = set()
+    for m in before:
+        j = edge_of.get(m.pair)
+        i = pos[m.slot]
+        if (
+            j is not None
+            and j not in stay
+            and i in prep.edges[j].slots
+            and m.table in prep.free_tables[i]
+            and (i, m.table) not in claimed
+        ):
+            stay[j] = m
+            claimed.add((i, m.table))
+        else:
+            freed.update((m.a, m.b))
+            if j is not None:
+                moving.add(j)
+    freed -= no_shows
+
+    model = cp_model.CpModel()
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    by_person_slot: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
+    by_slot: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    deg: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    used: dict[int, cp_model.IntVar] = {}
+    kept: dict[int, cp_model.IntVar] = {}
+    for j, e in enumerate(prep.edges):
+        if j in stay:
+            slots: tuple[int, ...] = (pos[stay[j].slot],)
+        elif j in moving or e.a in freed or e.b in freed or e.kind in _WISHES:
+            slots = e.slots
+        else:
+            continue
+        lits = []
+        for i in slots:
+            v = model.new_bool_var(f"x{j}_{i}")
+            x[(j, i)] = v
+            lits.append(v)
+            by_person_slot[(e.a, i)].append(v)
+            by_person_slot[(e.b, i)].append(v)
+            by_slot[i].append(v)
+        if len(lits) == 1:
+            used[j] = lits[0]
+        else:
+            used[j] = model.new_bool_var(f"u{j}")
+            model.add(sum(lits) == used[j])
+        if j in stay:
+            kept[j] = lits[0]
+        deg[e.a].append(used[j])
+        deg[e.b].append(used[j])
+    for lits in by_person_slot.values():
+        if len(lits) > 1:
+            model.add_at_most_one(lits)
+    for i, lits in by_slot.items():
+        if len(lits) > len(prep.free_tables[i]):
+            model.add(sum(lits) <= len(prep.free_tables[i]))
+    for person, lits in deg.items():
+        if len(lits) > prep.cap[person]:
+            model.add(sum(lits) <= prep.cap[person])
+
+    # a feasible start: every meeting that can stay, as long as maxima allow
+    count: dict[int, int] = defaultdict(int)
+    start: set[int] = set()
+    for j in sorted(stay, key=lambda j: -prep.edges[j].value):
+        e = prep.edges[j]
+        if count[e.a] < prep.cap[e.a] and count[e.b] < prep.cap[e.b]:
+            start.add(j)
+            count[e.a] += 1
+            count[e.b] += 1
+    for (j, _), v in x.items():
+        model.add_hint(v, j in start)
+
+    # goal 1: keep as many meetings as they are
+    limit = opts.time_limit
+    model.maximize(sum(kept.values()))
+    solver = _new_solver(opts, max(0.5, 0.3 * limit))
+    status1 = solver.solve(model) if kept else cp_model.OPTIMAL
+    if kept and _solved(status1):
+        keep_set = {j for j, v in kept.items() if solver.boolean_value(v)}
+    else:
+        keep_set = start
+    proven = status1 == cp_model.OPTIMAL
+
+    # goal 2, with goal 1's count fixed: value, then fairness, then touching few others
+    if kept:
+        model.add(sum(kept.values()) >= len(keep_set))
+    model.clear_hints()
+    for (j, i), v in x.items():
+        model.add_hint(v, j in keep_set and (j not in stay or pos[stay[j].slot] == i))
+    cover = []
+    if opts.fairness_weight > 0:
+        for person, lits in deg.items():
+            if prep.need[person] > 0:
+                y = model.new_int_var(0, prep.need[person], f"y{person}")
+                model.add(y <= sum(lits))
+                cover.append(y)
+    touched = [
+        used[j] * sum(1 for p in (prep.edges[j].a, prep.edges[j].b) if p not in freed)
+        for j in used
+        if j not in stay and j not in moving
+    ]
+    model.maximize(
+        sum(round(prep.edges[j].value * _SCALE) * u for j, u in used.items())
+        + round(opts.fairness_weight * _SCALE) * sum(cover)
+        - sum(touched)
+    )
+    remaining = limit - (time.perf_counter() - t0)
+    solver = _new_solver(opts, max(0.5, remaining))
+    status2 = solver.solve(model) if x else cp_model.OPTIMAL
+    placed: dict[int, int]
+    if x and _solved(status2):
+        placed = {j: i for (j, i), v in x.items() if solver.boolean_value(v)}
+    else:
+        placed = {j: pos[stay[j].slot] for j in keep_set}
+        proven = proven and not x
+    proven = proven and status2 == cp_model.OPTIMAL
+
+    meetings = list(prep.locked)
+    taken: dict[int, set[int]] = defaultdict(set)
+    for j, i in placed.items():
+        if j in stay and pos[stay[j].slot] == i:
+            meetings.append(stay[j])
+            taken[i].add(stay[j].table)
+    for j, i in sorted(placed.items(), key=lambda ji: (ji[1], prep.edges[ji[0]].a)):
+        if j in stay and pos[stay[j].slot] == i:
+            continue
+        e = prep.edges[j]
+        table = next(t for t in prep.free_tables[i] if t not in taken[i])
+        taken[i].add(table)
+        meetings.append(Meeting.of(e.a, e.b, prep.slot_ids[i], table))
+    result = tuple(sorted(meetings))
+    diff = changes(previous.meetings, result)
+    # the value-only bound of the re-scheduling instance without the minimal-change rules: the
+    # report's gap is then what keeping the agendas costs, at most
+    locked_value = sum(prep.values.get(m.pair, (0.0, "recommended"))[0] for m in prep.locked)
+    bound = locked_value
+    if prep.edges:
+        left = limit - (time.perf_counter() - t0)
+        bound += _bmatching(prep, fairness=0.0, time_limit=max(0.5, min(2.0, left)))[1]
+    return Schedule(
+        meetings=result,
+        status="optimal" if proven and result else ("empty" if not result else "feasible"),
+        upper_bound=bound,
+        solve_seconds=time.perf_counter() - t0,
+        stats={
+            "kept": float(len(diff.kept)),
+            "moved": float(len(diff.moved)),
+            "removed": float(len(diff.removed)),
+            "added": float(len(diff.added)),
+            "candidate_pairs": float(len(prep.edges)),
+            "variables": float(len(x)),
+        },
+    )

@@ -268,6 +268,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", PERSON + "/agenda.csv"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
     ("GET", PERSON + "/agenda.json"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
     ("GET", PERSON + "/agenda.html"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
+    ("GET", PERSON + "/cancellations.ics"): Case(OWN_OR_MANAGER, draft="401 409 403 409 403 409"),
 }
 
 _PARTS = [importlib.import_module(name) for name in MATRIX_PARTS]

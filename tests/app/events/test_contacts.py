@@ -180,7 +180,7 @@ def exports_of(client: TestClient, s: Scenario, person: str) -> dict[str, str]:
     return out
 
 
-def test_requests_schedules_agendas_and_plans_carry_no_email(
+def test_requests_schedules_and_plans_carry_no_email_agendas_only_after_acceptance(
     client: TestClient, scenario: Scenario, readers: dict[str, TestClient]
 ) -> None:
     s = scenario
@@ -197,8 +197,13 @@ def test_requests_schedules_agendas_and_plans_carry_no_email(
         for suffix, text in exports_of(readers[ORG_OF[key]], s, key).items():
             texts[f"{key} agenda.{suffix}"] = text
     assert len(texts) == 12
+    # a1 -> b1 is the one accepted request: a1's agenda names b1's e-mail, and so does the
+    # organiser's printout (a1's and b1's pages); nothing else carries an e-mail
+    accepted = {f"a1 agenda.{suffix}": [EMAIL["b1"]] for suffix in ("ics", "csv", "json", "html")}
+    accepted["agenda.html"] = [EMAIL["a1"], EMAIL["b1"]]
     for name, text in texts.items():
-        assert not any(address in text for address in EMAIL.values()), name
+        found = sorted(address for address in EMAIL.values() if address in text)
+        assert found == accepted.get(name, []), name
     # the partner's name and organisation are in the agenda, as the participant list shows them
     assert "Dora Dietz" in texts["a1 agenda.csv"]
     assert "Delta Logistik GmbH" in texts["a1 agenda.csv"]

@@ -12,7 +12,7 @@ import icalendar
 import pytest
 from fastapi.testclient import TestClient
 
-from app.events.exports import AGENDA_CSV_HEADER, TABLE_PLAN_HEADER
+from app.events.exports import AGENDA_CSV_HEADER, KIND_TEXT, TABLE_PLAN_HEADER
 from tests.app.events import PEOPLE, Scenario, add_wishes, build_event, ok
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -100,6 +100,8 @@ def test_agenda_csv_and_json(
                 role,
                 org,
                 m["kind"],
+                KIND_TEXT["en"][m["kind"]],
+                "",  # no accepted request between d1 and a partner: no e-mail
             ]
         )
     assert rows == expected
@@ -111,6 +113,8 @@ def test_agenda_csv_and_json(
         "partner_role",
         "partner_organisation",
         "kind",
+        "why",
+        "partner_email",
     ]
     assert len(rows) == 4
 
