@@ -18,6 +18,7 @@ values. `dataclasses.replace` or `Weights.from_vector` swaps in other learned va
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -146,6 +147,20 @@ class Weights:
         if len(values) != len(COMPONENTS):
             raise ValueError(f"expected {len(COMPONENTS)} weights, got {len(values)}")
         changes: dict[str, Any] = {n: float(v) for n, v in zip(COMPONENTS, values, strict=True)}
+        return replace(self, **changes)
+
+    def components(self) -> dict[str, float]:
+        """Component name -> weight, in `component_names()` order (for storing)."""
+        return {name: float(getattr(self, name)) for name in COMPONENTS}
+
+    def with_components(self, values: Mapping[str, object]) -> Weights:
+        """A copy with the component weights that `values` names (numbers only) replaced;
+        other names are ignored, so weights stored by an older version still load."""
+        changes: dict[str, Any] = {
+            name: float(v)
+            for name, v in values.items()
+            if name in COMPONENTS and isinstance(v, int | float) and not isinstance(v, bool)
+        }
         return replace(self, **changes)
 
     def coopetition_interest_weights(self) -> dict[str, float]:

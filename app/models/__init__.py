@@ -5,6 +5,7 @@ from app.models import cooperation as cooperation  # registers cooperation reque
 from app.models import curation as curation  # registers the merge history table
 from app.models import event as event  # registers the event tables on Base.metadata
 from app.models import index_state as index_state  # change counter and encoding cache
+from app.models import ranking as ranking  # refitted ranking weights
 from app.models import user as user  # registers the account tables on Base.metadata
 from app.models.base import Base
 from app.models.organization import Competence, KnownRelationship, Organization
