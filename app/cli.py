@@ -209,7 +209,11 @@ def cmd_refit_ranking(args: argparse.Namespace) -> int:
             fit = learning.reset(session)
         else:
             fit = learning.refit(
-                session, cache=IndexCache(), encoder=encoder, settings=settings, dry_run=args.dry_run
+                session,
+                cache=IndexCache(),
+                encoder=encoder,
+                settings=settings,
+                dry_run=args.dry_run,
             )
     print(f"{'adopted' if fit.adopted else 'kept the weights in use'}: {fit.reason}")
     print(f"pairs {fit.pairs}, positive {fit.positives}, asking organisations {fit.queries}")

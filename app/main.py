@@ -23,8 +23,8 @@ from app.errors import problem, register_error_handlers
 from app.events.router import router as events_router
 from app.imports.router import router as imports_router
 from app.matches.index import IndexCache
-from app.matches.router import router as matches_router
 from app.matches.ranking_router import router as ranking_router
+from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
 from app.taxonomy.router import router as taxonomy_router

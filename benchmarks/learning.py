@@ -108,8 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for name, s in baselines(test, variant).items():
             rows.append(f"| {name} | {s.recall:.3f} | {s.mrr:.3f} | {s.ndcg:.3f} |")
-        for name, w in (("default weights", Weights()), ("weights refitted from outcomes", weights)):
-            s = score(in_process_rankings(profiles, orgs, exclude_known=exclude, weights=w), queries)
+        for name, w in (
+            ("default weights", Weights()),
+            ("weights refitted from outcomes", weights),
+        ):
+            s = score(
+                in_process_rankings(profiles, orgs, exclude_known=exclude, weights=w), queries
+            )
             rows.append(f"| koopmatch, {name} | {s.recall:.3f} | {s.mrr:.3f} | {s.ndcg:.3f} |")
         rows.append("")
     learned = ", ".join(

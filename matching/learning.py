@@ -9,14 +9,14 @@ intercept does not change a ranking).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from matching.types import Filters
+from matching.types import Filters, ProfileVec
 from matching.weights import COMPONENTS, Weights
 
 if TYPE_CHECKING:
@@ -206,9 +206,7 @@ def refit_weights(
             f"need features (n, {len(COMPONENTS)}), labels (n,) and groups (n,); got "
             f"{x.shape}, {y.shape}, {g.shape}"
         )
-    usable = np.array(
-        [key for key in np.unique(g) if 0 < y[g == key].sum() < (g == key).sum()]
-    )
+    usable = np.array([key for key in np.unique(g) if 0 < y[g == key].sum() < (g == key).sum()])
     counts = dict(pairs=len(y), positives=int(y.sum()), queries=len(usable))
     if counts["positives"] < min_positives or len(usable) < min_queries:
         return RefitReport(
@@ -250,6 +248,7 @@ def outcome_pairs(
     outcomes: Sequence[tuple[int, int, int]],
     *,
     implicit_negatives: int = 20,
+    queries: Mapping[int, ProfileVec] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled pairs for `refit_weights` from what happened to the suggestions.
 
@@ -261,6 +260,8 @@ def outcome_pairs(
     requests were all accepted still says something about order. Pairs with a known partner
     of the asking organisation are left out: match lists leave known partners out by default,
     and the graph components of such a pair describe the partnership, not the suggestion.
+    queries: profiles of asking organisations that are not fitted (private profiles ask but
+        are never suggested); fitted ones are taken from `matcher`.
 
     Returns (features (n, n_components), labels (n,), groups (n,) asking organisation ids).
     """
@@ -273,9 +274,12 @@ def outcome_pairs(
     for asking in sorted(latest):
         row = matcher.row_of_id_.get(asking)
         alive = getattr(matcher, "alive_", None)
-        if row is None or (alive is not None and not alive[row]):
+        if row is not None and (alive is None or alive[row]):
+            query = matcher.profiles_[row]
+        elif queries is not None and asking in queries:
+            query = queries[asking]
+        else:
             continue
-        query = matcher.profiles_[row]
         known = set(query.known_partner_ids) | set(matcher.adjacency_.get(asking, ()))
         labelled = {
             o: lab

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.embeddings import Encoder
 from app.matches import changes
-from app.matches.index import IndexCache
+from app.matches.index import IndexCache, active_weights
 from app.matches.service import fitted_index
 from app.models.cooperation import CooperationRequest
 from app.models.event import (
@@ -37,6 +37,7 @@ from app.models.event import (
 from app.models.ranking import RankingFit
 from app.models.user import User
 from matching.learning import outcome_pairs, refit_weights
+from matching.weights import Weights
 
 POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
 
@@ -70,7 +71,9 @@ def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
     for a, b, status, outcome, created, responded, outcome_at in requests:
         steps.append((responded or created, a, b, int(status == "accepted")))
         if outcome is not None:
-            steps.append((outcome_at or responded or created, a, b, int(outcome in POSITIVE_OUTCOMES)))
+            steps.append(
+                (outcome_at or responded or created, a, b, int(outcome in POSITIVE_OUTCOMES))
+            )
     person_a, person_b = aliased(EventPerson), aliased(EventPerson)
     part_a, part_b = aliased(Participant), aliased(Participant)
     meeting_requests = session.execute(
@@ -123,10 +126,13 @@ def refit(
     """Fit the weights on the stored outcomes, check them on held-out organisations, store the
     result (unless `dry_run`) and, when adopted, make every process fit its index again."""
     index = fitted_index(session, cache, encoder)
-    matcher = index.matcher
-    base = matcher.weights_
+    # the weights stored as in use (an index may still be catching up with a refit)
+    base = active_weights(session) or Weights()
     features, labels, groups = outcome_pairs(
-        matcher, outcome_labels(session), implicit_negatives=settings.implicit_negatives
+        index.matcher,
+        outcome_labels(session),
+        implicit_negatives=settings.implicit_negatives,
+        queries=index.profiles,
     )
     report = refit_weights(
         features,

@@ -67,6 +67,7 @@ PENDING_PREFIXES: tuple[str, ...] = ()
 MATRIX_PARTS: tuple[str, ...] = (
     "tests.app.cooperation.matrix",
     "tests.app.curation.labels_matrix",
+    "tests.app.matches.ranking_matrix",
     "tests.app.privacy.matrix",
 )
 
