@@ -247,17 +247,22 @@ def outcome_pairs(
     matcher: Matcher,
     outcomes: Sequence[tuple[int, int, int]],
     *,
-    implicit_negatives: int = 20,
+    implicit_negatives: int = 10,
+    random_negatives: int = 20,
     queries: Mapping[int, ProfileVec] | None = None,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled pairs for `refit_weights` from what happened to the suggestions.
 
     outcomes: (asking organisation id, other organisation id, label) in time order, label 1
         for a request accepted or a meeting or agreement, 0 for a decline or "no fit"; a later
         outcome of the same pair replaces an earlier one.
-    For every asking organisation that is fitted, its `implicit_negatives` best suggestions
-    that it did not act on become negatives too (suggested, not chosen), so that a query whose
-    requests were all accepted still says something about order. Pairs with a known partner
+    For every asking organisation, its `implicit_negatives` best suggestions that it did not
+    act on become negatives too (suggested, not chosen), and `random_negatives` other
+    candidates drawn with `seed`, so that a query whose requests were all accepted still says
+    something about order. Both kinds are needed: against the best suggestions alone, the
+    chosen partners score lower on every component the ranking already uses (they were
+    picked by that ranking), and a fit would learn to turn the ranking off. Pairs with a known partner
     of the asking organisation are left out: match lists leave known partners out by default,
     and the graph components of such a pair describe the partnership, not the suggestion.
     queries: profiles of asking organisations that are not fitted (private profiles ask but
@@ -265,6 +270,7 @@ def outcome_pairs(
 
     Returns (features (n, n_components), labels (n,), groups (n,) asking organisation ids).
     """
+    rng = np.random.default_rng(seed)
     latest: dict[int, dict[int, int]] = {}
     for asking, other, label in outcomes:
         latest.setdefault(asking, {})[other] = int(label)
@@ -294,7 +300,15 @@ def outcome_pairs(
             limit=implicit_negatives + len(labelled),
         )
         implicit = [m.target_id for m in suggested if m.target_id not in labelled]
-        ids = sorted(labelled) + implicit[:implicit_negatives]
+        implicit = implicit[:implicit_negatives]
+        taken = set(labelled) | set(implicit) | known | {asking}
+        pool = [
+            p.id
+            for r, p in enumerate(matcher.profiles_)
+            if p.id not in taken and (alive is None or alive[r])
+        ]
+        drawn = rng.choice(len(pool), size=min(random_negatives, len(pool)), replace=False)
+        ids = sorted(labelled) + implicit + sorted(pool[i] for i in drawn)
         rows.append(matcher.pair_features(query, ids))
         labels += [labelled[o] for o in sorted(labelled)] + [0] * len(ids[len(labelled) :])
         groups += [asking] * len(ids)

@@ -50,7 +50,8 @@ class Settings:
     min_queries: int = 20
     holdout: float = 0.3
     min_gain: float = 0.01
-    implicit_negatives: int = 20
+    implicit_negatives: int = 10
+    random_negatives: int = 20
     seed: int = 0
 
 
@@ -132,6 +133,8 @@ def refit(
         index.matcher,
         outcome_labels(session),
         implicit_negatives=settings.implicit_negatives,
+        random_negatives=settings.random_negatives,
+        seed=settings.seed,
         queries=index.profiles,
     )
     report = refit_weights(

@@ -109,7 +109,7 @@ def test_outcome_pairs_label_the_latest_outcome_and_skip_known_partners() -> Non
         (1, 99, 1),  # not fitted: left out
         (77, 2, 1),  # an asking organisation that is not fitted: left out
     ]
-    x, y, g = outcome_pairs(matcher, outcomes, implicit_negatives=2)
+    x, y, g = outcome_pairs(matcher, outcomes, implicit_negatives=2, random_negatives=0)
     expected = matcher.pair_features(profiles[1], [2, 3])
     np.testing.assert_allclose(x[:2], expected)
     assert y.tolist() == [1, 0, 0, 0]
@@ -119,3 +119,8 @@ def test_outcome_pairs_label_the_latest_outcome_and_skip_known_partners() -> Non
     assert sorted(suggested) == [0, 2, 3, 4]
     implicit = [i for i in suggested if i in (0, 4)]
     np.testing.assert_allclose(x[2:], matcher.pair_features(profiles[1], implicit))
+
+    # one best suggestion, and the rest of the candidates drawn at random (here: the other one)
+    x, y, g = outcome_pairs(matcher, outcomes, implicit_negatives=1, random_negatives=5)
+    assert y.tolist() == [1, 0, 0, 0]
+    np.testing.assert_allclose(x[2:], matcher.pair_features(profiles[1], sorted(implicit)))
