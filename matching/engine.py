@@ -58,6 +58,8 @@ _EVIDENCE = (
 )
 # Components read from the known-relationship graph.
 _GRAPH = ("network", "activity", "proximity", "known_partner")
+# need rows that hub damping compares every offer with (an even sample of the corpus's needs)
+_HUB_REFERENCE = 2000
 # A floor estimated from a handful of vectors is noise; below these sizes the fixed
 # `Weights.fallback_floor` is used instead.
 _MIN_CALIBRATION_ROWS = 40
@@ -872,7 +874,11 @@ class Matcher:
         mine = np.vstack([side.need, side.core])  # (qn + qc, d)
         cal_all = np.zeros((len(mine), len(core_idx)))
         if len(mine) and len(core_idx):
-            cal_all = self._calib(mine @ self.core_mat_[core_idx].T, self.sim_floor_)
+            cos_all = mine @ self.core_mat_[core_idx].T
+            if qn and w.hub_damping:
+                core_hub, _ = self._hubness(w.hub_neighbours)
+                cos_all[:qn] -= w.hub_damping * core_hub[core_idx]
+            cal_all = self._calib(cos_all, self.sim_floor_)
             if side.need_tokens is not None and qn:
                 lexical = w.lexical_match * self._lexical(side.need_tokens, core_idx)
                 cal_all[:qn] = np.maximum(cal_all[:qn], lexical)
@@ -886,7 +892,10 @@ class Matcher:
                 soft = _segment_softmax_mean(cal_all[:qn], core_seg, c_len, tau)  # (qn, n)
             if offer > 0:
                 # A need the description answers counts too, discounted against stated cores.
-                d = self._calib(side.need @ self.profile_mat_[rows].T, self.description_floor_)
+                cos = side.need @ self.profile_mat_[rows].T
+                if w.hub_damping:
+                    cos -= w.hub_damping * self._hubness(w.hub_neighbours)[1][rows]
+                d = self._calib(cos, self.description_floor_)
                 soft = np.maximum(soft, offer * d * self.has_profile_[rows])
             a = (side.need_w @ soft) / side.need_w.sum()
         # reciprocal_coverage: my core covers their needs.
@@ -1033,6 +1042,38 @@ class Matcher:
         graph = _Graph(key, node, trans.T.tocsr(), int(deg.max()) if size else 0)
         self._graph_cache = graph
         return graph
+
+    def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """How near each offer is to every need: ((n_core_rows,), (n_profile_rows,)).
+
+        Per core competence row and per profile row: the mean cosine with its `k` nearest
+        stated needs of the corpus (a fixed sample of at most `_HUB_REFERENCE` need rows taken
+        at the first call), minus the median of that over all core rows (cross-domain
+        similarity local scaling). Zeros when the corpus states fewer than 2k needs. Rows are
+        only ever appended to the matrices (matching.incremental), so a later call computes
+        the new rows only, against the same sample."""
+        cached = getattr(self, "_hub_cache", None)
+        if cached is None or cached[0] != k:
+            need = self.need_mat_
+            alive = getattr(self, "alive_", None)
+            if alive is not None and len(need):
+                need = need[alive[self.need_owner_[: len(need)]]]
+            step = max(1, math.ceil(len(need) / _HUB_REFERENCE))
+            ref = np.ascontiguousarray(need[::step])
+            cached = (k, ref, np.zeros(0), np.zeros(0), None)
+        _, ref, core, prof, centre = cached
+        if len(ref) < 2 * k:
+            return np.zeros(len(self.core_mat_)), np.zeros(len(self.profile_mat_))
+        if len(core) < len(self.core_mat_) or len(prof) < len(self.profile_mat_):
+            core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
+            prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
+            if centre is None:
+                centre = float(np.median(core)) if len(core) else 0.0
+            cached = (k, ref, core, prof, centre)
+            self._hub_cache = cached
+        assert centre is not None
+        # a profile row without a vector is zeros: its cosine is 0 whatever the damping
+        return core - centre, np.where(self.has_profile_[: len(prof)], prof - centre, 0.0)
 
     def _proximity(self, side: _Side, rows: np.ndarray, graph: _Graph) -> np.ndarray:
         """(len(rows),) personalised PageRank of each candidate row from the query, truncated
@@ -1196,6 +1237,15 @@ class _Graph:
 
 
 # ---------------------------------------------------------------------- array helpers
+def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`."""
+    out = np.zeros(len(rows))
+    for start in range(0, len(rows), chunk):
+        sims = rows[start : start + chunk] @ ref.T
+        out[start : start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+    return out
+
+
 def _stack(blocks: Sequence[np.ndarray], d: int) -> np.ndarray:
     """Row-stack (k_i, d) blocks into (sum k_i, d) float32; (0, d) if there are none."""
     blocks = [b for b in blocks if len(b)]

@@ -79,6 +79,16 @@ class Weights:
     # counts with this factor; 0 looks at competences only.
     description_offer: float = 0.5
 
+    # --- hub damping (cross-domain similarity local scaling, CSLS) ---
+    # A competence or description near every stated need ("Bauausführung nach BIM-Modell")
+    # would cover every search a little. Its cosine with a need is lowered by
+    # hub_damping * (its mean cosine with its `hub_neighbours` nearest needs of the corpus
+    # - the median of that over all competences); 0 switches it off. Only need -> offer
+    # similarities are damped (need coverage of matches and typed searches), not the weak
+    # flag (a raw cosine) and not profile or core overlap.
+    hub_damping: float = 0.0
+    hub_neighbours: int = 10
+
     # --- combining the two directions (RECON-like harmonic mean with a floor) ---
     one_sided_floor: float = 0.3  # mutual = (1 - f) * harmonic(a, b) + f * mean(a, b)
     missing_side_prior: float = 0.25  # coverage assumed for a side that states no needs
