@@ -193,7 +193,9 @@ def refit_weights(
         0 declined / no fit / suggested but not chosen; groups: (n_pairs,) query ids.
     The queries (not the pairs) are split: `holdout` of the queries that have a positive and a
     negative pair are held out, the weights are fitted pairwise (`fit_weights` with groups) on
-    the rest, and both weight vectors rank the held-out pairs (`ndcg_by_group`). The fit is
+    the rest and blended with `base` (the share of the fit, one of `BLENDS`, is chosen on a
+    quarter of the training queries, fitted on the other three quarters), and both weight
+    vectors rank the held-out pairs (`ndcg_by_group`). The fit is
     adopted when its nDCG@10 beats the base's by at least `min_gain`. Below `min_positives`
     positive pairs or `min_queries` usable queries nothing is fitted and `base` is kept.
     """
@@ -223,7 +225,7 @@ def refit_weights(
     held = rng.choice(usable, size=max(1, round(holdout * len(usable))), replace=False)
     test = np.isin(g, held)
     train = np.isin(g, usable) & ~test
-    fitted = fit_weights(x[train], y[train], groups=g[train], base=base, seed=seed)
+    fitted = _fit_and_blend(x, y, g, train, base, seed)
     before = ndcg_by_group(linear_scores(x[test], base), y[test], g[test])
     after = ndcg_by_group(linear_scores(x[test], fitted), y[test], g[test])
     adopted = after >= before + min_gain
@@ -240,6 +242,38 @@ def refit_weights(
         holdout_base=before,
         holdout_fitted=after,
         **counts,
+    )
+
+
+# shares of the fitted weights tried against the base (1.0: the fit alone)
+BLENDS = (0.25, 0.5, 0.75, 1.0)
+
+
+def _blend(base: Weights, fitted: Weights, share: float) -> Weights:
+    return base.from_vector((1 - share) * base.vector() + share * fitted.vector())
+
+
+def _fit_and_blend(
+    x: np.ndarray, y: np.ndarray, g: np.ndarray, train: np.ndarray, base: Weights, seed: int
+) -> Weights:
+    """Fit on the `train` rows; the share of the fit against `base` is chosen on an inner
+    split of the training queries (a small outcome set can say a little, not everything)."""
+    groups = np.unique(g[train])
+    rng = np.random.default_rng(seed + 1)
+    inner = rng.choice(groups, size=max(1, len(groups) // 4), replace=False)
+    val = train & np.isin(g, inner)
+    fit = train & ~val
+    share = 1.0
+    if fit.any() and 0 < y[fit].sum() < fit.sum():
+        trial = fit_weights(x[fit], y[fit], groups=g[fit], base=base, seed=seed)
+        scores = [
+            ndcg_by_group(linear_scores(x[val], _blend(base, trial, a)), y[val], g[val])
+            for a in BLENDS
+        ]
+        if not np.isnan(scores).all():
+            share = BLENDS[int(np.nanargmax(scores))]
+    return _blend(
+        base, fit_weights(x[train], y[train], groups=g[train], base=base, seed=seed), share
     )
 
 

@@ -15,7 +15,9 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 
 def firm(pid: int, cores: list[np.ndarray], needs: list[np.ndarray]) -> ProfileVec:
-    comps = [CompetenceVec(pid * 100 + i, "core", f"core {pid}.{i}", c) for i, c in enumerate(cores)]
+    comps = [
+        CompetenceVec(pid * 100 + i, "core", f"core {pid}.{i}", c) for i, c in enumerate(cores)
+    ]
     comps += [
         CompetenceVec(pid * 100 + 50 + i, "complementary", f"need {pid}.{i}", n)
         for i, n in enumerate(needs)
