@@ -443,14 +443,17 @@ class Matcher:
         limit: int = 10,
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
+        firm_floors: Sequence[float] | None = None,
     ) -> list[SearchMatch]:
         """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows.
 
         Every result carries `weak` (see `matching.relevance`): no typed need comes within
         `relevance_floor` cosine of its core competences and none of the need's words occurs in
         their labels. `relevance_floor` is the encoder's (`matching.relevance.relevance_floor`);
-        None uses the fitted similarity floor `sim_floor_`. `exclude_weak` leaves weak results
-        out before `limit` is applied.
+        None uses the fitted similarity floor `sim_floor_`. `firm_floors` (the encoder's
+        `matching.relevance.firm_floors`) raise the floor with the number of (need, core)
+        pairs a candidate's best cosine is taken over, never below `relevance_floor`.
+        `exclude_weak` leaves weak results out before `limit` is applied.
         """
         self._check_fitted()
         filters = filters if filters is not None else Filters()  # tolerate None from callers
@@ -482,7 +485,9 @@ class Matcher:
             need_tokens=[lexical_tokens(label) for label in need_labels],
         )
         floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
-        found = self._rank(side, None, filters, filters.origin, limit, floor, exclude_weak)
+        found = self._rank(
+            side, None, filters, filters.origin, limit, floor, exclude_weak, firm_floors
+        )
         return [m for m in found if isinstance(m, SearchMatch)]
 
     def seekers(
@@ -632,6 +637,7 @@ class Matcher:
         limit: int,
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
+        firm_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Ranked matches; a typed search (`relevance_floor` set) gets `SearchMatch`es."""
         w = self.weights_
@@ -660,7 +666,13 @@ class Matcher:
         weak = np.zeros(len(rows), dtype=bool)
         if relevance_floor is not None:
             best_cos, lexical = self._need_relevance(side, rows)
-            weak = weak_mask(best_cos, lexical, relevance_floor)
+            floor: float | np.ndarray = relevance_floor
+            if firm_floors:
+                # the best cosine is the best of (typed needs x cores) pairs: its floor
+                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                table = np.asarray(firm_floors, dtype=np.float64)
+                floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], relevance_floor)
+            weak = weak_mask(best_cos, lexical, floor)
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
