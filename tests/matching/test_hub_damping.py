@@ -65,7 +65,7 @@ def test_hubness_is_the_mean_of_the_k_nearest_needs_minus_the_median() -> None:
 def test_damping_puts_the_specific_provider_above_the_hub() -> None:
     firms, eye = corpus()
     need = unit(eye[0] + 0.3 * eye[1])
-    plain = Matcher().fit(firms)
+    plain = Matcher(replace(Weights(), hub_damping=0.0)).fit(firms)
     damped = Matcher(replace(Weights(), hub_damping=1.0, hub_neighbours=8)).fit(firms)
     first = [m.target_id for m in plain.search(need[None, :], ["topic 0"], limit=3)]
     assert first[0] == 99  # near everything, so near this need too
