@@ -63,6 +63,10 @@ def evaluate(server: Server, data: dict[str, Any]) -> tuple[list[dict[str, Any]]
         relevant = set(s["relevant"])
         gains = {x: 1 for x in s["related"]} | {x: 2 for x in relevant}
         hits = sum(x in relevant for x in ranked[:5])
+        weak_relevant = sum(
+            m["weak"] for m in page["items"] if m["organization"]["external_id"] in relevant
+        )
+        unjudged = [m for m in page["items"] if m["organization"]["external_id"] not in gains]
         rows.append(
             {
                 "id": s["id"],
@@ -73,6 +77,10 @@ def evaluate(server: Server, data: dict[str, Any]) -> tuple[list[dict[str, Any]]
                 "ndcg10": ndcg(ranked, gains),
                 "first": ranked[:3],
                 "first_weak": bool(page["items"][0]["weak"]) if page["items"] else None,
+                "relevant_found": sum(x in relevant for x in ranked),
+                "relevant_weak": weak_relevant,
+                "unjudged_found": len(unjudged),
+                "unjudged_weak": sum(m["weak"] for m in unjudged),
             }
         )
     honest = []
@@ -126,7 +134,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {name} | {mean('p5', lang):.3f} | {mean('capped_p5', lang):.3f} | "
             f"{mean('ndcg10', lang):.3f} |"
         )
+
+    def total(key: str) -> int:
+        return sum(int(r[key]) for r in rows)
+
     lines += [
+        "",
+        f"Weak flags in the first 10: {total('relevant_weak')} of {total('relevant_found')} "
+        f"relevant firms found, {total('unjudged_weak')} of {total('unjudged_found')} firms "
+        "judged neither relevant nor related.",
         "",
         "Searches that no firm in the asked region answers (honest: every result weak):",
         "",
