@@ -60,6 +60,8 @@ _EVIDENCE = (
 _GRAPH = ("network", "activity", "proximity", "known_partner")
 # need rows that hub damping compares every offer with (an even sample of the corpus's needs)
 _HUB_REFERENCE = 2000
+# hub values are computed afresh after an update while that takes at most this many cosines
+_HUB_EXACT_BUDGET = 20_000_000
 # A floor estimated from a handful of vectors is noise; below these sizes the fixed
 # `Weights.fallback_floor` is used instead.
 _MIN_CALIBRATION_ROWS = 40
@@ -1059,33 +1061,49 @@ class Matcher:
         """How near each offer is to every need: ((n_core_rows,), (n_profile_rows,)).
 
         Per core competence row and per profile row: the mean cosine with its `k` nearest
-        stated needs of the corpus (a fixed sample of at most `_HUB_REFERENCE` need rows taken
-        at the first call), minus the median of that over all core rows (cross-domain
-        similarity local scaling). Zeros when the corpus states fewer than 2k needs. Rows are
-        only ever appended to the matrices (matching.incremental), so a later call computes
-        the new rows only, against the same sample."""
+        stated needs of the corpus (an even sample of at most `_HUB_REFERENCE` live need
+        rows), minus the median of that over the live core rows (cross-domain similarity
+        local scaling). Zeros when the corpus states fewer than 2k needs.
+
+        After an update (matching.incremental) the values are computed again, as a fresh fit
+        would, while that costs at most `_HUB_EXACT_BUDGET` cosines; above it only the
+        appended rows are computed, against the sample and median of the last full
+        computation, until the next full fit."""
+        alive = getattr(self, "alive_", None)
+        n_core, n_need, n_prof = len(self.core_mat_), len(self.need_mat_), len(self.profile_mat_)
+        key = (k, n_core, n_need, n_prof, -1 if alive is None else int(alive.sum()))
         cached = getattr(self, "_hub_cache", None)
-        if cached is None or cached[0] != k:
-            need = self.need_mat_
-            alive = getattr(self, "alive_", None)
-            if alive is not None and len(need):
-                need = need[alive[self.need_owner_[: len(need)]]]
-            step = max(1, math.ceil(len(need) / _HUB_REFERENCE))
-            ref = np.ascontiguousarray(need[::step])
-            cached = (k, ref, np.zeros(0), np.zeros(0), None)
-        _, ref, core, prof, centre = cached
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        live_core = np.ones(n_core, bool) if alive is None else alive[self.core_owner_[:n_core]]
+        if cached is None or n_core * min(n_need, _HUB_REFERENCE) <= _HUB_EXACT_BUDGET:
+            live_need = np.ones(n_need, bool) if alive is None else alive[self.need_owner_[:n_need]]
+            need = self.need_mat_[live_need]
+            ref = np.ascontiguousarray(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
+            if len(ref) < 2 * k:
+                core, prof, centre = np.zeros(n_core), np.zeros(n_prof), 0.0
+            else:
+                core = _mean_top_k(self.core_mat_, ref, k)
+                prof = _mean_top_k(self.profile_mat_, ref, k)
+                centre = float(np.median(core[live_core])) if live_core.any() else 0.0
+        else:
+            _, _, _, ref, centre, old_raw = cached
+            core, prof = old_raw
+            if len(ref) >= 2 * k:
+                core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
+                prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
+            else:
+                core = np.concatenate([core, np.zeros(n_core - len(core))])
+                prof = np.concatenate([prof, np.zeros(n_prof - len(prof))])
+        raw = (core, prof)
         if len(ref) < 2 * k:
-            return np.zeros(len(self.core_mat_)), np.zeros(len(self.profile_mat_))
-        if len(core) < len(self.core_mat_) or len(prof) < len(self.profile_mat_):
-            core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
-            prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
-            if centre is None:
-                centre = float(np.median(core)) if len(core) else 0.0
-            cached = (k, ref, core, prof, centre)
-            self._hub_cache = cached
-        assert centre is not None
-        # a profile row without a vector is zeros: its cosine is 0 whatever the damping
-        return core - centre, np.where(self.has_profile_[: len(prof)], prof - centre, 0.0)
+            core_hub, prof_hub = np.zeros(n_core), np.zeros(n_prof)
+        else:
+            core_hub = core - centre
+            # a profile row without a vector is zeros: its cosine is 0 whatever the damping
+            prof_hub = np.where(self.has_profile_[:n_prof], prof - centre, 0.0)
+        self._hub_cache = (key, core_hub, prof_hub, ref, centre, raw)
+        return core_hub, prof_hub
 
     def _proximity(self, side: _Side, rows: np.ndarray, graph: _Graph) -> np.ndarray:
         """(len(rows),) personalised PageRank of each candidate row from the query, truncated
