@@ -171,6 +171,7 @@ class RefitReport:
     holdout_queries: int = 0
     holdout_base: float | None = None  # mean nDCG@10 of the held-out queries, base weights
     holdout_fitted: float | None = None  # ... fitted weights
+    holdout_defaults: float | None = None  # ... built-in defaults (when base is not them)
 
 
 def refit_weights(
@@ -184,6 +185,7 @@ def refit_weights(
     holdout: float = 0.3,
     min_gain: float = 0.01,
     seed: int = 0,
+    defaults: Weights | None = None,
 ) -> RefitReport:
     """Fit the component weights on outcomes and keep them only if they rank held-out
     queries better than `base` does.
@@ -196,7 +198,10 @@ def refit_weights(
     the rest and blended with `base` (the share of the fit, one of `BLENDS`, is chosen on a
     quarter of the training queries, fitted on the other three quarters), and both weight
     vectors rank the held-out pairs (`ndcg_by_group`). The fit is
-    adopted when its nDCG@10 beats the base's by at least `min_gain`. Below `min_positives`
+    adopted when its nDCG@10 beats the base's by at least `min_gain`. When `base` is an
+    earlier fit, the built-in `defaults` (default `Weights()`) compete too: if they beat the
+    base by `min_gain` and the fit does not beat them, the report goes back to them (an
+    earlier fit that newer outcomes no longer support is dropped). Below `min_positives`
     positive pairs or `min_queries` usable queries nothing is fitted and `base` is kept.
     """
     base = base or Weights()
@@ -228,19 +233,31 @@ def refit_weights(
     fitted = _fit_and_blend(x, y, g, train, base, seed)
     before = ndcg_by_group(linear_scores(x[test], base), y[test], g[test])
     after = ndcg_by_group(linear_scores(x[test], fitted), y[test], g[test])
-    adopted = after >= before + min_gain
-    verdict = "better" if adopted else "not better enough"
+    defaults = defaults or Weights()
+    plain: float | None = None
+    if defaults != base:
+        plain = ndcg_by_group(linear_scores(x[test], defaults), y[test], g[test])
+    reason = (
+        f"held-out nDCG@10 {after:.3f} with the fit against {before:.3f} with the current "
+        f"weights on {len(held)} queries"
+    )
+    chosen = base
+    if after >= before + min_gain and (plain is None or after >= plain):
+        chosen, reason = fitted, f"{reason}: better (needed a gain of {min_gain})"
+    elif plain is not None and plain >= before + min_gain:
+        chosen = defaults
+        reason = f"{reason} and {plain:.3f} with the defaults: back to the defaults"
+    else:
+        reason = f"{reason}: not better enough (needed a gain of {min_gain})"
     return RefitReport(
-        adopted=adopted,
-        reason=(
-            f"held-out nDCG@10 {after:.3f} with the fit against {before:.3f} with the current "
-            f"weights on {len(held)} queries: {verdict} (needed a gain of {min_gain})"
-        ),
-        weights=fitted if adopted else base,
+        adopted=chosen is not base,
+        reason=reason,
+        weights=chosen,
         fitted=fitted,
         holdout_queries=len(held),
         holdout_base=before,
         holdout_fitted=after,
+        holdout_defaults=plain,
         **counts,
     )
 

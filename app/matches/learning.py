@@ -151,7 +151,10 @@ def refit(
     fit = RankingFit(
         kind="refit",
         adopted=report.adopted,
-        weights=report.fitted.components() if report.adopted and report.fitted else None,
+        # adopted: the fit, or the defaults again (stored as no weights)
+        weights=(
+            report.weights.components() if report.adopted and report.weights != Weights() else None
+        ),
         candidate_weights=report.fitted.components() if report.fitted else None,
         reason=report.reason,
         pairs=report.pairs,
