@@ -196,6 +196,34 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit_ranking(args: argparse.Namespace) -> int:
+    from app.matches import learning
+    from app.matches.index import IndexCache
+
+    encoder = _encoder(args)
+    settings = learning.Settings(
+        min_positives=args.min_positives, min_queries=args.min_queries, min_gain=args.min_gain
+    )
+    with _session(writes=not args.dry_run) as session, session.begin():
+        if args.reset:
+            fit = learning.reset(session)
+        else:
+            fit = learning.refit(
+                session,
+                cache=IndexCache(),
+                encoder=encoder,
+                settings=settings,
+                dry_run=args.dry_run,
+            )
+    print(f"{'adopted' if fit.adopted else 'kept the weights in use'}: {fit.reason}")
+    print(f"pairs {fit.pairs}, positive {fit.positives}, asking organisations {fit.queries}")
+    for name, value in (fit.candidate_weights or {}).items():
+        print(f"  {name:20} {value:8.4f}")
+    if args.dry_run:
+        print("dry run: nothing stored")
+    return 0
+
+
 def cmd_wait_for_db(args: argparse.Namespace) -> int:
     import time
 
@@ -285,6 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="re-encode competences and profiles")
     reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
     reindex.set_defaults(func=cmd_reindex)
+
+    refit = sub.add_parser(
+        "refit-ranking",
+        help="refit the ranking weights from recorded outcomes (adopted only if better on "
+        "held-out organisations)",
+    )
+    refit.add_argument("--dry-run", action="store_true", help="fit and check; store nothing")
+    refit.add_argument("--reset", action="store_true", help="go back to the default weights")
+    refit.add_argument("--min-positives", type=int, default=50)
+    refit.add_argument("--min-queries", type=int, default=20)
+    refit.add_argument("--min-gain", type=float, default=0.01, help="held-out nDCG@10 gain")
+    refit.set_defaults(func=cmd_refit_ranking)
 
     register_auth_commands(sub)
     register_event_commands(sub)

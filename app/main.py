@@ -25,6 +25,7 @@ from app.errors import problem, register_error_handlers
 from app.events.router import router as events_router
 from app.imports.router import router as imports_router
 from app.matches.index import IndexCache
+from app.matches.ranking_router import router as ranking_router
 from app.matches.router import router as matches_router
 from app.organizations.router import router as organizations_router
 from app.privacy.router import router as privacy_router
@@ -126,6 +127,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
     app.include_router(imports_router)
     app.include_router(organizations_router)
     app.include_router(matches_router)
+    app.include_router(ranking_router)
     app.include_router(taxonomy_router)
     app.include_router(events_router)
     app.include_router(curation_router)

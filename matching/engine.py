@@ -59,6 +59,10 @@ _EVIDENCE = (
 )
 # Components read from the known-relationship graph.
 _GRAPH = ("network", "activity", "proximity", "known_partner")
+# need rows that hub damping compares every offer with (an even sample of the corpus's needs)
+_HUB_REFERENCE = 2000
+# hub values are computed afresh after an update while that takes at most this many cosines
+_HUB_EXACT_BUDGET = 20_000_000
 # A floor estimated from a handful of vectors is noise; below these sizes the fixed
 # `Weights.fallback_floor` is used instead.
 _MIN_CALIBRATION_ROWS = 40
@@ -448,14 +452,17 @@ class Matcher:
         limit: int = 10,
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
+        firm_floors: Sequence[float] | None = None,
     ) -> list[SearchMatch]:
         """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows.
 
         Every result carries `weak` (see `matching.relevance`): no typed need comes within
         `relevance_floor` cosine of its core competences and none of the need's words occurs in
         their labels. `relevance_floor` is the encoder's (`matching.relevance.relevance_floor`);
-        None uses the fitted similarity floor `sim_floor_`. `exclude_weak` leaves weak results
-        out before `limit` is applied.
+        None uses the fitted similarity floor `sim_floor_`. `firm_floors` (the encoder's
+        `matching.relevance.firm_floors`) raise the floor with the number of (need, core)
+        pairs a candidate's best cosine is taken over, never below `relevance_floor`.
+        `exclude_weak` leaves weak results out before `limit` is applied.
         """
         self._check_fitted()
         filters = filters if filters is not None else Filters()  # tolerate None from callers
@@ -487,7 +494,9 @@ class Matcher:
             need_tokens=[lexical_tokens(label) for label in need_labels],
         )
         floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
-        found = self._rank(side, None, filters, filters.origin, limit, floor, exclude_weak)
+        found = self._rank(
+            side, None, filters, filters.origin, limit, floor, exclude_weak, firm_floors
+        )
         return [m for m in found if isinstance(m, SearchMatch)]
 
     def seekers(
@@ -672,6 +681,7 @@ class Matcher:
         limit: int,
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
+        firm_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Ranked matches; a typed search (`relevance_floor` set) gets `SearchMatch`es."""
         w = self.weights_
@@ -702,7 +712,13 @@ class Matcher:
         weak = np.zeros(len(rows), dtype=bool)
         if relevance_floor is not None:
             best_cos, lexical = self._need_relevance(side, rows)
-            weak = weak_mask(best_cos, lexical, relevance_floor)
+            floor: float | np.ndarray = relevance_floor
+            if firm_floors:
+                # the best cosine is the best of (typed needs x cores) pairs: its floor
+                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                table = np.asarray(firm_floors, dtype=np.float64)
+                floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], relevance_floor)
+            weak = weak_mask(best_cos, lexical, floor)
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
@@ -951,7 +967,11 @@ class Matcher:
         mine = np.vstack([side.need, side.core])  # (qn + qc, d)
         cal_all = np.zeros((len(mine), len(core_idx)))
         if len(mine) and len(core_idx):
-            cal_all = self._calib(self._against_cores(mine, core_idx), self.sim_floor_)
+            cos_all = self._against_cores(mine, core_idx)
+            if qn and w.hub_damping:
+                core_hub, _ = self._hubness(w.hub_neighbours)
+                cos_all[:qn] -= w.hub_damping * core_hub[core_idx]
+            cal_all = self._calib(cos_all, self.sim_floor_)
             if side.need_tokens is not None and qn:
                 lexical = w.lexical_match * self._lexical(side.need_tokens, core_idx)
                 cal_all[:qn] = np.maximum(cal_all[:qn], lexical)
@@ -965,7 +985,10 @@ class Matcher:
                 soft = _segment_softmax_mean(cal_all[:qn], core_seg, c_len, tau)  # (qn, n)
             if offer > 0:
                 # A need the description answers counts too, discounted against stated cores.
-                d = self._calib(side.need @ self.profile_mat_[rows].T, self.description_floor_)
+                cos = side.need @ self.profile_mat_[rows].T
+                if w.hub_damping:
+                    cos -= w.hub_damping * self._hubness(w.hub_neighbours)[1][rows]
+                d = self._calib(cos, self.description_floor_)
                 soft = np.maximum(soft, offer * d * self.has_profile_[rows])
             a = (side.need_w @ soft) / side.need_w.sum()
         # reciprocal_coverage: my core covers their needs.
@@ -1165,6 +1188,54 @@ class Matcher:
             feats[k, _COL["known_partner"]] = float(cand in neighbours)
         feats[:, _COL["proximity"]] = self._proximity(side, rows, graph, neighbours)
 
+    def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """How near each offer is to every need: ((n_core_rows,), (n_profile_rows,)).
+
+        Per core competence row and per profile row: the mean cosine with its `k` nearest
+        stated needs of the corpus (an even sample of at most `_HUB_REFERENCE` live need
+        rows), minus the median of that over the live core rows (cross-domain similarity
+        local scaling). Zeros when the corpus states fewer than 2k needs.
+
+        After an update (matching.incremental) the values are computed again, as a fresh fit
+        would, while that costs at most `_HUB_EXACT_BUDGET` cosines; above it only the
+        appended rows are computed, against the sample and median of the last full
+        computation, until the next full fit."""
+        alive = getattr(self, "alive_", None)
+        n_core, n_need, n_prof = len(self.core_mat_), len(self.need_mat_), len(self.profile_mat_)
+        key = (k, n_core, n_need, n_prof, -1 if alive is None else int(alive.sum()))
+        cached = getattr(self, "_hub_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        live_core = np.ones(n_core, bool) if alive is None else alive[self.core_owner_[:n_core]]
+        if cached is None or n_core * min(n_need, _HUB_REFERENCE) <= _HUB_EXACT_BUDGET:
+            live_need = np.ones(n_need, bool) if alive is None else alive[self.need_owner_[:n_need]]
+            need = self.need_mat_[live_need]
+            ref = np.ascontiguousarray(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
+            if len(ref) < 2 * k:
+                core, prof, centre = np.zeros(n_core), np.zeros(n_prof), 0.0
+            else:
+                core = _mean_top_k(self.core_mat_, ref, k)
+                prof = _mean_top_k(self.profile_mat_, ref, k)
+                centre = float(np.median(core[live_core])) if live_core.any() else 0.0
+        else:
+            _, _, _, ref, centre, old_raw = cached
+            core, prof = old_raw
+            if len(ref) >= 2 * k:
+                core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
+                prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
+            else:
+                core = np.concatenate([core, np.zeros(n_core - len(core))])
+                prof = np.concatenate([prof, np.zeros(n_prof - len(prof))])
+        raw = (core, prof)
+        if len(ref) < 2 * k:
+            core_hub, prof_hub = np.zeros(n_core), np.zeros(n_prof)
+        else:
+            core_hub = core - centre
+            # a profile row without a vector is zeros: its cosine is 0 whatever the damping
+            prof_hub = np.where(self.has_profile_[:n_prof], prof - centre, 0.0)
+        self._hub_cache = (key, core_hub, prof_hub, ref, centre, raw)
+        return core_hub, prof_hub
+
     def _proximity(
         self,
         side: _Side,
@@ -1336,6 +1407,15 @@ class _Graph:
 
 
 # ---------------------------------------------------------------------- array helpers
+def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`."""
+    out = np.zeros(len(rows))
+    for start in range(0, len(rows), chunk):
+        sims = rows[start : start + chunk] @ ref.T
+        out[start : start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+    return out
+
+
 def _stack(blocks: Sequence[np.ndarray], d: int) -> np.ndarray:
     """Row-stack (k_i, d) blocks into (sum k_i, d) float32; (0, d) if there are none."""
     blocks = [b for b in blocks if len(b)]

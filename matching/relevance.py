@@ -4,7 +4,8 @@ A typed need is compared with every candidate's core competences. A search alway
 someone first, even when nobody offers what was asked for; the floor tells such results apart.
 A result is *weak* when
 
-    best cosine(need, core) < floor   and   no word of the need occurs in a core label,
+    best cosine(need, core) < floor   and   less than half of the need's words (IDF-weighted)
+                                          occur in one core label,
 
 over all typed needs and all of the candidate's core competences (a candidate without stated
 cores offers its description vector instead, as everywhere in the engine).
@@ -13,7 +14,9 @@ The floor is a property of the encoder, not of a query: the 0.95 quantile of the
 unrelated phrase pairs (phrasings of different concepts, German and English) in the phrase bank
 of `benchmarks.labelled`, measured by `python -m benchmarks.encoders --floors`
 (`benchmarks.encoders.unrelated_floor`). A need no closer to any core than one in twenty
-unrelated phrase pairs counts as unanswered. The price: a quarter of the cross-language
+unrelated phrase pairs counts as unanswered. Since the best of a firm's several cores (and of
+several typed needs) is taken, a search uses the firm-level floors of FIRM_FLOORS where the
+encoder has them: the floor for the number of (need, core) pairs compared. The price: a quarter of the cross-language
 paraphrase pairs (25.2% for use-multilingual-v3) also lie below it, so a weak result is marked,
 not hidden, unless the caller asks for that.
 """
@@ -40,6 +43,25 @@ RELEVANCE_FLOORS: dict[str, float] = {
 }
 RELEVANCE_QUANTILE = 0.95
 
+# Encoder name -> firm-level floors: entry c - 1 is the floor for a best cosine taken over c
+# (need, core) pairs. The best of c unrelated pairs exceeds the 0.95 quantile of one pair far
+# more often than one time in twenty (for a firm with four cores, one time in five; for the
+# best firm of a corpus, almost always), so the floor for c pairs is the 0.95 ** (1 / c)
+# quantile of the same unrelated pairs: the best of c unrelated pairs lies above it one time
+# in twenty. Measured like RELEVANCE_FLOORS (63,720 unrelated pairs), 2026-12-06. The price
+# grows with c: related cross-language pairs below the floor, use-multilingual-v3: 25% (1
+# pair), 34% (2), 39% (3), 44% (4), 52% (8); a word of the need in a core label still makes a
+# result relevant.
+FIRM_FLOORS: dict[str, tuple[float, ...]] = {
+    "use-multilingual-v3": (0.311, 0.359, 0.389, 0.411, 0.426, 0.440, 0.448, 0.458),
+    "all-MiniLM-L6-v2": (0.328, 0.373, 0.399, 0.414, 0.427, 0.437, 0.448, 0.456),
+    "hashing-char-v1-1536-512": (0.150, 0.189, 0.209, 0.225, 0.241, 0.253, 0.268, 0.281),
+}
+# A result whose core labels hold at least this IDF-weighted share of a need's words is
+# relevant whatever its cosine ("OPC UA" in "OPC UA and MQTT integration"); one generic
+# word ("Herstellung" in "Bergkäse-Herstellung") is not enough.
+LEXICAL_SHARE = 0.5
+
 
 def relevance_floor(encoder_name: str) -> float | None:
     """The floor recorded for an encoder, or None when it was never measured.
@@ -53,9 +75,17 @@ def relevance_floor(encoder_name: str) -> float | None:
     return RELEVANCE_FLOORS.get(encoder_name)
 
 
-def weak_mask(best_cosine: np.ndarray, lexical: np.ndarray, floor: float) -> np.ndarray:
-    """(n,) bool: best need-core cosine (n,) below `floor` and no shared word (lexical (n,) == 0)."""
-    return (np.asarray(best_cosine) < floor) & (np.asarray(lexical) <= 0.0)
+def firm_floors(encoder_name: str) -> tuple[float, ...] | None:
+    """The firm-level floors recorded for an encoder (see FIRM_FLOORS), or None."""
+    return FIRM_FLOORS.get(encoder_name)
+
+
+def weak_mask(
+    best_cosine: np.ndarray, lexical: np.ndarray, floor: float | np.ndarray
+) -> np.ndarray:
+    """(n,) bool: best need-core cosine (n,) below `floor` (a number or (n,)) and less than
+    LEXICAL_SHARE of a need's words in one core label (lexical (n,))."""
+    return (np.asarray(best_cosine) < floor) & (np.asarray(lexical) < LEXICAL_SHARE)
 
 
 @dataclass(frozen=True, slots=True)

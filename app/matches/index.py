@@ -36,9 +36,11 @@ from app.embeddings import from_bytes
 from app.matches import changes
 from app.matches.changes import changes_since, current_version
 from app.models import Competence, KnownRelationship, Organization
+from app.models.ranking import RankingFit
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.incremental import needs_refit, prepare, restore, share_vectors, snapshot, updated
 from matching.types import CompetenceKind
+from matching.weights import Weights
 
 log = logging.getLogger(__name__)
 # the layout of a persisted index; a file of another layout is ignored (and refitted)
@@ -221,6 +223,16 @@ def _load(
             bool(org.hide_from_competitors),
         )
     return profiles, info
+
+
+def active_weights(session: Session) -> Weights | None:
+    """The weights of the newest adopted refit (app.matches.learning); None: the defaults."""
+    fit = session.scalar(
+        select(RankingFit).where(RankingFit.adopted.is_(True)).order_by(RankingFit.id.desc())
+    )
+    if fit is None or fit.weights is None:
+        return None
+    return Weights().with_components(fit.weights)
 
 
 def _dim(matcher: Matcher) -> int | None:
@@ -407,7 +419,10 @@ class IndexCache:
         profiles, info = load_profiles(session, encoder_name)
         # private profiles are never offered to others
         candidates = [p for p in profiles.values() if info[p.id].visibility != "private"]
-        matcher = prepare(Matcher(**self.matcher_params).fit(candidates))
+        params = dict(self.matcher_params)
+        if "weights" not in params:  # weights given to the cache beat the refitted ones
+            params["weights"] = active_weights(session)
+        matcher = prepare(Matcher(**params).fit(candidates))
         # the fitted profiles' vectors become views of the engine's matrices: held once
         profiles.update(share_vectors(matcher))
         return FittedIndex(version, encoder_name, matcher, profiles, info, _dim(matcher))

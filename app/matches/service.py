@@ -41,7 +41,7 @@ from app.organizations.disclosure import (
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
-from matching.relevance import SearchMatch, relevance_floor
+from matching.relevance import SearchMatch, firm_floors, relevance_floor
 from matching.text import parse_need
 
 Lang = Literal["de", "en"]
@@ -628,8 +628,14 @@ def search(
     floor = relevance_floor(encoder.name)
     if floor is None:
         floor = float(matcher.sim_floor_)
+    firm = firm_floors(encoder.name)
     matches = matcher.search(
-        vectors, need_phrases, filters=filters, limit=limit, relevance_floor=floor
+        vectors,
+        need_phrases,
+        filters=filters,
+        limit=limit,
+        relevance_floor=floor,
+        firm_floors=firm,
     )
     weak_count = sum(m.weak for m in matches)
     if hide_weak and weak_count:
@@ -641,6 +647,7 @@ def search(
             limit=limit,
             relevance_floor=floor,
             exclude_weak=True,
+            firm_floors=firm,
         )
     items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
     seekers: list[MatchOut] = []

@@ -68,6 +68,7 @@ MATRIX_PARTS: tuple[str, ...] = (
     "tests.app.auth.onboarding_matrix",
     "tests.app.cooperation.matrix",
     "tests.app.curation.labels_matrix",
+    "tests.app.matches.ranking_matrix",
     "tests.app.privacy.matrix",
 )
 

@@ -132,9 +132,22 @@ def test_organisation_matches_are_plain_matches() -> None:
 
 
 def test_weak_mask() -> None:
-    cos = np.array([0.1, 0.31, 0.1, 0.311, 0.5])
-    lex = np.array([0.0, 0.0, 0.4, 0.0, 0.0])
-    assert weak_mask(cos, lex, 0.311).tolist() == [True, True, False, False, False]
+    cos = np.array([0.1, 0.31, 0.1, 0.311, 0.5, 0.1])
+    # half of the need's words in a label makes a result relevant; one generic word does not
+    lex = np.array([0.0, 0.0, 0.5, 0.0, 0.0, 0.3])
+    assert weak_mask(cos, lex, 0.311).tolist() == [True, True, False, False, False, True]
+    # a floor per candidate
+    floors = np.array([0.05, 0.3, 0.311, 0.389, 0.389, 0.05])
+    assert weak_mask(cos, lex, floors).tolist() == [False, False, False, True, False, False]
+
+
+def test_firm_floors_rise_with_the_pairs_compared() -> None:
+    # firm 4's best of two cores (0.31) clears the floor of one pair (0.3), not that of two
+    found = search(relevance_floor=FLOOR, firm_floors=(0.3, 0.32))
+    assert {m.target_id: m.weak for m in found} == {1: False, 2: True, 3: False, 4: True, 5: True}
+    # never below the per-pair floor
+    found = search(relevance_floor=FLOOR, firm_floors=(0.1, 0.1))
+    assert {m.target_id: m.weak for m in found} == {1: False, 2: True, 3: False, 4: False, 5: True}
 
 
 def test_floor_lookup_is_by_exact_encoder_name() -> None:

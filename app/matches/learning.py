@@ -1,0 +1,200 @@
+"""Ranking weights refitted from what happened to the suggestions of this installation.
+
+Outcomes become labelled pairs (asking organisation, other organisation):
+
+- a cooperation request accepted, or with the outcome "talks started" or "agreement reached":
+  1; declined, or with the outcome "no fit": 0 (the latest step of a pair counts);
+- an event meeting request accepted: 1, declined: 0; a meeting of a published schedule that
+  both sides attended: 1 for both directions.
+
+`matching.learning.outcome_pairs` adds the asking organisation's best suggestions it did not act
+on as negatives and computes the components with the current index; `refit_weights` fits on
+part of the asking organisations and keeps the fit only if it ranks the others better. Every
+refit is stored (`ranking_fits`); an adopted one raises the index's change counter with "anything
+changed", so every server process fits its index again, with the new weights.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from app.embeddings import Encoder
+from app.matches import changes
+from app.matches.index import IndexCache, active_weights
+from app.matches.service import fitted_index
+from app.models.cooperation import CooperationRequest
+from app.models.event import (
+    EventPerson,
+    EventSchedule,
+    MeetingRequest,
+    Participant,
+    ScheduledMeeting,
+)
+from app.models.ranking import RankingFit
+from app.models.user import User
+from matching.learning import outcome_pairs, refit_weights
+from matching.weights import Weights
+
+POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much data a refit needs and how much better it must be."""
+
+    min_positives: int = 50
+    min_queries: int = 20
+    holdout: float = 0.3
+    min_gain: float = 0.01
+    implicit_negatives: int = 10
+    random_negatives: int = 20
+    seed: int = 0
+
+
+def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
+    """(asking organisation, other organisation, label) in time order (see the module)."""
+    steps: list[tuple[dt.datetime, int, int, int]] = []
+    requests = session.execute(
+        select(
+            CooperationRequest.from_organization_id,
+            CooperationRequest.to_organization_id,
+            CooperationRequest.status,
+            CooperationRequest.outcome,
+            CooperationRequest.created_at,
+            CooperationRequest.responded_at,
+            CooperationRequest.outcome_at,
+        ).where(CooperationRequest.status.in_(("accepted", "declined")))
+    )
+    for a, b, status, outcome, created, responded, outcome_at in requests:
+        steps.append((responded or created, a, b, int(status == "accepted")))
+        if outcome is not None:
+            steps.append(
+                (outcome_at or responded or created, a, b, int(outcome in POSITIVE_OUTCOMES))
+            )
+    person_a, person_b = aliased(EventPerson), aliased(EventPerson)
+    part_a, part_b = aliased(Participant), aliased(Participant)
+    meeting_requests = session.execute(
+        select(
+            part_a.organization_id,
+            part_b.organization_id,
+            MeetingRequest.status,
+            MeetingRequest.created_at,
+            MeetingRequest.answered_at,
+        )
+        .join(person_a, person_a.id == MeetingRequest.from_person_id)
+        .join(part_a, part_a.id == person_a.participant_id)
+        .join(person_b, person_b.id == MeetingRequest.to_person_id)
+        .join(part_b, part_b.id == person_b.participant_id)
+        .where(MeetingRequest.status.in_(("accepted", "declined")))
+    )
+    for a, b, status, created, answered in meeting_requests:
+        if a != b:
+            steps.append((answered or created, a, b, int(status == "accepted")))
+    held = session.execute(
+        select(part_a.organization_id, part_b.organization_id, EventSchedule.published_at)
+        .select_from(ScheduledMeeting)
+        .join(EventSchedule, EventSchedule.event_id == ScheduledMeeting.event_id)
+        .join(person_a, person_a.id == ScheduledMeeting.person_a_id)
+        .join(part_a, part_a.id == person_a.participant_id)
+        .join(person_b, person_b.id == ScheduledMeeting.person_b_id)
+        .join(part_b, part_b.id == person_b.participant_id)
+        .where(
+            EventSchedule.status == "published",
+            person_a.no_show.is_(False),
+            person_b.no_show.is_(False),
+        )
+    )
+    for a, b, published in held:
+        if a != b and published is not None:
+            steps += [(published, a, b, 1), (published, b, a, 1)]
+    steps.sort(key=lambda s: s[0])
+    return [(a, b, label) for _, a, b, label in steps]
+
+
+def refit(
+    session: Session,
+    *,
+    cache: IndexCache,
+    encoder: Encoder | None,
+    user: User | None = None,
+    settings: Settings = Settings(),
+    dry_run: bool = False,
+) -> RankingFit:
+    """Fit the weights on the stored outcomes, check them on held-out organisations, store the
+    result (unless `dry_run`) and, when adopted, make every process fit its index again."""
+    index = fitted_index(session, cache, encoder)
+    # the weights stored as in use (an index may still be catching up with a refit)
+    base = active_weights(session) or Weights()
+    features, labels, groups = outcome_pairs(
+        index.matcher,
+        outcome_labels(session),
+        implicit_negatives=settings.implicit_negatives,
+        random_negatives=settings.random_negatives,
+        seed=settings.seed,
+        queries=index.profiles,
+    )
+    report = refit_weights(
+        features,
+        labels,
+        groups,
+        base=base,
+        min_positives=settings.min_positives,
+        min_queries=settings.min_queries,
+        holdout=settings.holdout,
+        min_gain=settings.min_gain,
+        seed=settings.seed,
+    )
+    fit = RankingFit(
+        kind="refit",
+        adopted=report.adopted,
+        # adopted: the fit, or the defaults again (stored as no weights)
+        weights=(
+            report.weights.components() if report.adopted and report.weights != Weights() else None
+        ),
+        candidate_weights=report.fitted.components() if report.fitted else None,
+        reason=report.reason,
+        pairs=report.pairs,
+        positives=report.positives,
+        queries=report.queries,
+        holdout_queries=report.holdout_queries,
+        holdout_base=report.holdout_base,
+        holdout_fitted=report.holdout_fitted,
+        actor_user_id=user.id if user is not None else None,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    if dry_run:
+        return fit
+    session.add(fit)
+    session.flush()
+    if report.adopted:
+        changes.record(session.connection(), [None])
+    return fit
+
+
+def reset(session: Session, *, user: User | None = None) -> RankingFit:
+    """Go back to the built-in default weights (stored as an adopted fit without weights)."""
+    fit = RankingFit(
+        kind="reset",
+        adopted=True,
+        weights=None,
+        reason="reset to the built-in default weights",
+        pairs=0,
+        positives=0,
+        queries=0,
+        holdout_queries=0,
+        actor_user_id=user.id if user is not None else None,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    session.add(fit)
+    session.flush()
+    changes.record(session.connection(), [None])
+    return fit
+
+
+def history(session: Session, limit: int = 20) -> list[RankingFit]:
+    """The newest fits first."""
+    return list(session.scalars(select(RankingFit).order_by(RankingFit.id.desc()).limit(limit)))

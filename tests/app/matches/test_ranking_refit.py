@@ -1,0 +1,174 @@
+"""Refitting the ranking weights from the installation's outcomes, through the admin route."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.embeddings import embed_organizations
+from app.matches.changes import changes_since, current_version
+from app.matches.index import IndexCache
+from app.matches.learning import outcome_labels
+from app.models import Competence, Organization
+from app.models.cooperation import CooperationRequest
+from app.models.user import Role
+from matching.encoders import Encoder
+from matching.weights import Weights
+from tests.app.conftest import AccountFactory, ClientFactory
+
+URL = "/api/v1/admin/ranking"
+SMALL = {"min_positives": 10, "min_queries": 8}
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def org(name: str, label: str, interests: list[str], visibility: str = "public") -> Organization:
+    o = Organization(
+        name=name, country="DE", visibility=visibility, cooperation_interests=interests
+    )
+    o.competences = [Competence(kind="core", label=label)]
+    o.relationships = []
+    return o
+
+
+@pytest.fixture
+def installation(db_session: Session, encoder: Encoder) -> dict[str, list[int]]:
+    """12 sensor firms (private: they ask, nobody finds them) whose requests to the two furniture
+    makers that share their interest in training were accepted; they never asked the 8 sensor
+    firms that the engine suggests them first (text alike)."""
+    asking = [
+        org(f"Sensor {i}", "Drucksensoren und Messtechnik", ["training"], "private")
+        for i in range(12)
+    ]
+    alike = [org(f"Mess {i}", "Drucksensoren Messtechnik Kalibrierung", []) for i in range(8)]
+    chosen = [org(f"Holz {i}", "Möbelbau aus Massivholz", ["training"]) for i in range(2)]
+    everyone = asking + alike + chosen
+    db_session.add_all(everyone)
+    embed_organizations(everyone, encoder)
+    db_session.flush()
+    for i, a in enumerate(asking):
+        for k, b in enumerate(chosen):
+            db_session.add(
+                CooperationRequest(
+                    from_organization_id=a.id,
+                    to_organization_id=b.id,
+                    type="training",
+                    status="accepted",
+                    created_at=T0,
+                    responded_at=T0 + dt.timedelta(days=i, hours=k),
+                )
+            )
+    db_session.commit()
+    return {
+        "asking": [o.id for o in asking],
+        "alike": [o.id for o in alike],
+        "chosen": [o.id for o in chosen],
+    }
+
+
+def test_outcomes_become_labelled_pairs(
+    db_session: Session, installation: dict[str, list[int]]
+) -> None:
+    a, c = installation["asking"], installation["chosen"]
+    declined = CooperationRequest(
+        from_organization_id=a[0],
+        to_organization_id=installation["alike"][0],
+        type="training",
+        status="declined",
+        created_at=T0,
+        responded_at=T0 + dt.timedelta(days=30),
+    )
+    no_fit = db_session.get(CooperationRequest, 1)
+    assert no_fit is not None and no_fit.to_organization_id == c[0]
+    no_fit.outcome, no_fit.outcome_at = "no_fit", T0 + dt.timedelta(days=40)
+    db_session.add(declined)
+    db_session.commit()
+    labels = outcome_labels(db_session)
+    assert len(labels) == 26  # 24 answers, 1 decline, 1 outcome
+    assert labels[0] == (a[0], c[0], 1)
+    assert labels[-2:] == [(a[0], installation["alike"][0], 0), (a[0], c[0], 0)]
+
+
+def test_a_better_fit_is_adopted_and_used_by_every_new_index(
+    client: TestClient, db_session: Session, encoder: Encoder, installation: dict[str, list[int]]
+) -> None:
+    assert client.get(URL).json()["current"] is None
+    before = current_version(db_session)
+    r = client.post(f"{URL}/refit", json=SMALL)
+    assert r.status_code == 200, r.text
+    fit = r.json()
+    assert fit["adopted"] is True
+    assert (fit["pairs"], fit["positives"], fit["queries"], fit["holdout_queries"]) == (
+        12 * (2 + 8),  # each asking firm: 2 accepted, and the 8 other suggestions
+        24,
+        12,
+        4,
+    )
+    assert fit["holdout_fitted"] == pytest.approx(1.0)
+    assert fit["holdout_base"] < 0.5
+    assert fit["weights"] == fit["candidate_weights"]
+    learned = fit["weights"]
+    # the shared interest tells the chosen apart, the text similarity misleads
+    assert learned["shared_interests"] > Weights().shared_interests
+    # every share of the fit ranks the inner validation queries perfectly: the smallest
+    # step from the defaults is taken (a quarter of the fit, whose text weight is 0)
+    assert learned["profile_similarity"] == pytest.approx(0.75 * Weights().profile_similarity)
+    # what the outcomes cannot say about keeps its value (mutual: no side states needs)
+    assert learned["mutual"] == Weights().mutual
+    # every process fits its index again: "anything changed"
+    assert current_version(db_session) == before + 1
+    assert changes_since(db_session, before, before + 1) == {None}
+    shown = client.get(URL).json()
+    assert shown["current"]["id"] == fit["id"]
+    assert shown["weights"] == fit["weights"]
+    assert shown["defaults"] == Weights().components()
+    index = IndexCache().get(db_session, encoder.name)
+    assert index.matcher.weights_.components() == fit["weights"]
+
+    # the same outcomes again: the fit equals the weights in use, so nothing is adopted
+    again = client.post(f"{URL}/refit", json=SMALL).json()
+    assert again["adopted"] is False
+    assert again["weights"] is None
+    assert again["holdout_fitted"] == pytest.approx(again["holdout_base"])
+    assert current_version(db_session) == before + 1
+    shown = client.get(URL).json()
+    assert shown["current"]["id"] == fit["id"]
+    assert [f["id"] for f in shown["history"]] == [again["id"], fit["id"]]
+
+    reset = client.post(f"{URL}/reset").json()
+    assert (reset["kind"], reset["adopted"], reset["weights"]) == ("reset", True, None)
+    assert client.get(URL).json()["weights"] == Weights().components()
+    assert IndexCache().get(db_session, encoder.name).matcher.weights_ == Weights()
+
+
+def test_too_little_data_keeps_the_defaults_and_dry_runs_store_nothing(
+    client: TestClient, db_session: Session, installation: dict[str, list[int]]
+) -> None:
+    before = current_version(db_session)
+    fit = client.post(f"{URL}/refit", json={}).json()
+    assert fit["adopted"] is False
+    assert fit["reason"] == (
+        "too little data: 24 positive pairs (at least 50) in 12 usable queries (at least 20)"
+    )
+    dry = client.post(f"{URL}/refit", json={**SMALL, "dry_run": True}).json()
+    assert (dry["id"], dry["adopted"]) == (None, True)
+    shown = client.get(URL).json()
+    assert shown["current"] is None
+    assert [f["id"] for f in shown["history"]] == [fit["id"]]
+    assert current_version(db_session) == before
+
+
+def test_only_admins_refit(
+    client_for: ClientFactory, make_account: AccountFactory, installation: dict[str, list[int]]
+) -> None:
+    member = client_for(make_account(Role.member, installation["asking"][0]))
+    curator = client_for(make_account(Role.curator))
+    for c in (member, curator):
+        assert c.post(f"{URL}/refit", json=SMALL).status_code == 403
+        assert c.get(URL).status_code == 403
+    assert client_for(None).post(f"{URL}/reset").status_code == 401
+    bad = client_for(make_account(Role.admin)).post(f"{URL}/refit", json={"min_gain": 2})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
