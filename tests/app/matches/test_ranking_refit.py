@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.embeddings import embed_organizations
@@ -80,8 +81,13 @@ def test_outcomes_become_labelled_pairs(
         created_at=T0,
         responded_at=T0 + dt.timedelta(days=30),
     )
-    no_fit = db_session.get(CooperationRequest, 1)
-    assert no_fit is not None and no_fit.to_organization_id == c[0]
+    # the first accepted request (ids are not reset between tests on PostgreSQL)
+    no_fit = db_session.scalars(
+        select(CooperationRequest).where(
+            CooperationRequest.from_organization_id == a[0],
+            CooperationRequest.to_organization_id == c[0],
+        )
+    ).one()
     no_fit.outcome, no_fit.outcome_at = "no_fit", T0 + dt.timedelta(days=40)
     db_session.add(declined)
     db_session.commit()
