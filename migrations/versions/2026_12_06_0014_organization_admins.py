@@ -1,7 +1,7 @@
 """organisation admins: the member accounts that may delete or erase their organisation
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-06
 
 Each organisation's first active member account (the lowest id) becomes its organisation
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """schedule runs: an event's schedule is computed in the background, its progress stored
 
-Revision ID: 0017
-Revises: 0009
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0009"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
