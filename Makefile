@@ -33,10 +33,10 @@ test: $(STAMP) chromium  ## the whole suite, on SQLite and PostgreSQL, browser t
 test-sqlite: $(STAMP) chromium
 	$(BIN)/pytest -q -k "not postgresql"
 
-# the README's screenshots: the browser journey (SQLite) saves them into docs/screenshots/;
+# the README's screenshots: the browser journeys (SQLite) save them into docs/screenshots/;
 # other test runs save them into a temporary directory and leave the working tree alone
 screenshots: $(STAMP) chromium
-	KOOPMATCH_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_member_journey.py -k sqlite
+	KOOPMATCH_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_member_journey.py tests/web/test_organizer_journey.py tests/web/test_curator_journey.py -k sqlite
 
 messages: $(STAMP)  ## re-extract the pages' strings into the German and English catalogues
 	$(BIN)/pybabel extract -F app/web/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -w 100 -o app/web/locale/messages.pot .
