@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.models import Organization
 from app.models.event import Event, EventPerson, EventSchedule, Participant, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
 from app.models.user import Role
+from app.organizations import service as organization_service
 from tests.web.conftest import LiveServer, axe_violations, save_screenshot
 
 PASSWORD = "koopmatch-demo-organiser"
@@ -63,6 +65,8 @@ TEXT = {
         "attendee": "Teilnehmende Person",
         "mail": "E-Mail",
         "register": "{name} anmelden",
+        "check_only": "Datei nur prüfen",
+        "import": "Import",
         "requests": "Anfragen und Wünsche",
         "no_meeting": "Noch kein Treffen vereinbart",
         "schedule": "Terminplan",
@@ -110,6 +114,8 @@ TEXT = {
         "attendee": "Attendee",
         "mail": "E-mail",
         "register": "Register {name}",
+        "check_only": "Only check the file",
+        "import": "Import",
         "requests": "Requests and preferences",
         "no_meeting": "No meeting booked yet",
         "schedule": "Schedule",
@@ -233,7 +239,7 @@ def test_organiser_journey(
     assert page.locator("figure.timeline figcaption").inner_text() == (
         "09:00–09:30 · 09:30–10:00 · 10:30–11:00"
     )
-    page.get_by_label(t["tables"]).fill("2")
+    page.get_by_label(t["tables"]).fill("15")
     page.get_by_role("button", name=t["set_tables"]).click()
     page.wait_for_url(re.compile(r"saved=tables"))
     _check(page, lang, "setup", shots, at="#slots-h")
@@ -247,7 +253,9 @@ def test_organiser_journey(
         )
         slots = event_service.list_slots(session, event=event)
         assert [s.starts_at.strftime("%H:%M") for s in slots] == ["08:00", "08:30", "09:30"]
-        assert [t_.name for t_ in event_service.list_tables(session, event=event)] == ["1", "2"]
+        assert [t_.name for t_ in event_service.list_tables(session, event=event)] == [
+            str(n) for n in range(1, 16)
+        ]
 
     # --- register four organisations found by name, one attendee each
     _tab(page, t, "participants")
@@ -260,6 +268,13 @@ def test_organiser_journey(
         result.get_by_role("button", name=t["register"].format(name=org)).click()
         page.get_by_role("heading", name=org, level=3).wait_for()
     assert page.locator("article.participant").count() == 4
+    # --- and 26 more from a participant list, as a chamber's registration export
+    guests = _list_of_guests(live_server, lang, email, tmp_path)
+    page.locator("#imp-file").set_input_files(str(guests))
+    page.get_by_label(t["check_only"]).uncheck()
+    page.get_by_role("button", name=t["import"], exact=True).click()
+    page.locator("article.participant").nth(GUESTS + 3).wait_for()
+    assert page.locator("article.participant").count() == 4 + GUESTS
     _check(page, lang, "participants", shots)
     with Session(live_server.engine) as session:
         registered = session.scalars(
@@ -268,7 +283,7 @@ def test_organiser_journey(
             .where(Participant.event_id == event_id)
             .order_by(Participant.id)
         ).all()
-        assert registered == list(ORGANISATIONS)
+        assert registered[:4] == list(ORGANISATIONS) and len(registered) == 4 + GUESTS
     asker, asked = _participants_ask(live_server, event_id)
 
     # --- requests and preferences; nobody but the accepted pair has a meeting yet
@@ -280,10 +295,11 @@ def test_organiser_journey(
     )
     assert first_org.locator("td").all_inner_texts() == ["1", "0", "0", "1"]
     waiting = page.locator("#mailing").input_value().splitlines()
-    assert waiting == [
+    assert waiting[:2] == [
         f"Person 3 {lang} <person3-{lang}@journey.example>",
         f"Person 4 {lang} <person4-{lang}@journey.example>",
     ]
+    assert len(waiting) == 2 + GUESTS
     _check(page, lang)
 
     # --- compute in the background, watch it finish, publish
@@ -320,12 +336,13 @@ def test_organiser_journey(
         row = session.scalars(select(EventSchedule).where(EventSchedule.event_id == event_id)).one()
         assert row.status == "published"
 
-    # --- on the day: person 3 did not come; re-schedule from the second slot
+    # --- on the day: two people did not come; re-schedule from the second slot
     _tab(page, t, "day")
-    page.get_by_role("button", name=t["no_show"].format(name=f"Person 3 {lang}")).click()
-    page.locator("#person-" + str(_person_id(live_server, event_id, f"Person 3 {lang}"))).locator(
-        ".badge"
-    ).wait_for()
+    for missing in (f"Person 3 {lang}", f"Gast 1 {lang}"):
+        page.get_by_role("button", name=t["no_show"].format(name=missing)).click()
+        page.locator("#person-" + str(_person_id(live_server, event_id, missing))).locator(
+            ".badge"
+        ).wait_for()
     page.get_by_label(t["from_slot"]).select_option(index=1)
     page.get_by_label(t["limit"]).fill("2")
     page.get_by_role("button", name=t["reschedule"], exact=True).click()
@@ -333,8 +350,10 @@ def test_organiser_journey(
     _check(page, lang, "day", shots)
     with Session(live_server.engine) as session:
         absent = _person_id(live_server, event_id, f"Person 3 {lang}")
-        person = session.get(EventPerson, absent)
-        assert person is not None and person.no_show is True
+        also_absent = _person_id(live_server, event_id, f"Gast 1 {lang}")
+        for person_id in (absent, also_absent):
+            person = session.get(EventPerson, person_id)
+            assert person is not None and person.no_show is True
         runs = session.scalars(
             select(ScheduleRun).where(ScheduleRun.event_id == event_id).order_by(ScheduleRun.id)
         ).all()
@@ -346,7 +365,8 @@ def test_organiser_journey(
             .where(
                 ScheduledMeeting.event_id == event_id,
                 ScheduledMeeting.slot_id.in_(later),
-                (ScheduledMeeting.person_a_id == absent) | (ScheduledMeeting.person_b_id == absent),
+                ScheduledMeeting.person_a_id.in_((absent, also_absent))
+                | ScheduledMeeting.person_b_id.in_((absent, also_absent)),
             )
         )
         assert theirs == 0
@@ -356,7 +376,7 @@ def test_organiser_journey(
         before = {(m.person_a_id, m.person_b_id) for m in meetings}
         cancelled = {(c["a"], c["b"]) for c in changes["cancelled"]}
         assert cancelled <= before
-        assert all(absent in pair for pair in cancelled)
+        assert all(absent in pair or also_absent in pair for pair in cancelled)
     assert page.locator("dl.figures dd").first.inner_text() == str(changes["kept"])
 
     # --- exports: every agenda, the table plan, one person's calendar
@@ -365,7 +385,7 @@ def test_organiser_journey(
     with page.expect_download() as download:
         page.get_by_role("link", name=t["all_agendas"]).click()
     agendas = Path(download.value.path()).read_text(encoding="utf-8")
-    assert agendas.count("<section") == 4  # a section per person, in its language
+    assert agendas.count("<section") == 4 + GUESTS  # a section per person, in its language
     assert f"Person 1 {lang}" in agendas and name in agendas
     with page.expect_download() as download:
         page.get_by_role("link", name=t["table_plan"]).click()
@@ -387,7 +407,8 @@ def test_organiser_journey(
     _tab(page, t, "figures")
     held = page.locator("dl.figures div", has_text=t["held"]).locator("dd")
     # a no-show's meetings count as missed, the earlier ones too (the mark is per person)
-    assert held.inner_text() == str((count or 0) - _meetings_of(live_server, event_id, absent))
+    missed = _meetings_of(live_server, event_id, absent, also_absent)
+    assert held.inner_text() == str((count or 0) - missed)
     assert page.locator("figure.chart svg").count() == 5
     _check(page, lang, "figures", shots)
     assert csp_errors == []
@@ -403,7 +424,8 @@ def _person_id(server: LiveServer, event_id: int, name: str) -> int:
         ).one()
 
 
-def _meetings_of(server: LiveServer, event_id: int, person_id: int) -> int:
+def _meetings_of(server: LiveServer, event_id: int, *person_ids: int) -> int:
+    """The meetings in which any of `person_ids` takes part."""
     with Session(server.engine) as session:
         return (
             session.scalar(
@@ -411,9 +433,43 @@ def _meetings_of(server: LiveServer, event_id: int, person_id: int) -> int:
                 .select_from(ScheduledMeeting)
                 .where(
                     ScheduledMeeting.event_id == event_id,
-                    (ScheduledMeeting.person_a_id == person_id)
-                    | (ScheduledMeeting.person_b_id == person_id),
+                    ScheduledMeeting.person_a_id.in_(person_ids)
+                    | ScheduledMeeting.person_b_id.in_(person_ids),
                 )
             )
             or 0
         )
+
+
+# the participant list adds this many public demo organisations, one attendee each
+GUESTS = 26
+
+
+def _list_of_guests(server: LiveServer, lang: str, organiser: str, directory: Path) -> Path:
+    """A participant list (CSV, `;` as German spreadsheets write it) of public demo
+    organisations whose names the organiser may see (the disclosure policy decides) and that
+    no other organisation bears, one attendee each ("Gast 1", "Gast 2", ...)."""
+    with Session(server.engine) as session:
+        user = auth_service.repository.get_user_by_email(session, organiser)
+        public = session.scalars(
+            select(Organization)
+            .where(Organization.visibility == "public", Organization.name.not_in(ORGANISATIONS))
+            .order_by(Organization.id)
+        ).all()
+        shown = organization_service.organization_summaries(
+            session, user=user, organizations=list(public)
+        )
+        seen = Counter(o.name for o in public)
+        names = [
+            o.name
+            for s, o in zip(shown, public, strict=True)
+            if s.name == o.name and seen[o.name] == 1
+        ][:GUESTS]
+    assert len(names) == GUESTS
+    path = directory / f"participants-{lang}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["organisation", "name", "email"])
+        for i, org in enumerate(names, start=1):
+            writer.writerow([org, f"Gast {i} {lang}", f"gast{i}-{lang}@journey.example"])
+    return path
