@@ -43,10 +43,8 @@ from app.models.user import User
 from app.privacy import audit
 from matching.scheduling import (
     Instance,
-    InvalidInstance,
     Meeting,
     Schedule,
-    rescheduling_instance,
     solve,
 )
 
@@ -220,26 +218,9 @@ def prepare(
         raise Conflict("The event has no schedule yet; solve it first.")
     if options.from_slot_id not in {s.id for s in repo.slots(session, event.id)}:
         raise Invalid(f"from_slot_id: no slot {options.from_slot_id} in this event")
-    built = service.build_instance(
-        session,
-        event=event,
-        options=options,
-        cache=cache,
-        encoder=encoder,
-        no_show_everywhere=False,
+    built, _, instance = service.rescheduling_problem(
+        session, event=event, options=options, cache=cache, encoder=encoder
     )
-    previous = Schedule(
-        meetings=tuple(
-            Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in built.stored
-        ),
-        status="feasible",
-    )
-    try:
-        instance = rescheduling_instance(
-            built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
-        )
-    except InvalidInstance as exc:
-        raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
     return Prepared(instance, built.stored, existing.status)
 
 

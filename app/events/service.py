@@ -1483,6 +1483,39 @@ def run_schedule(
     )
 
 
+def rescheduling_problem(
+    session: Session,
+    *,
+    event: Event,
+    options: RescheduleRequest,
+    cache: IndexCache,
+    encoder: Encoder | None,
+) -> tuple[EventInstance, Schedule, Instance]:
+    """The stored event, its stored schedule as the previous one, and the instance that
+    re-plans from ``options.from_slot_id`` on (no-shows as they are marked)."""
+    built = build_instance(
+        session,
+        event=event,
+        options=options,
+        cache=cache,
+        encoder=encoder,
+        no_show_everywhere=False,
+    )
+    previous = Schedule(
+        meetings=tuple(
+            Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in built.stored
+        ),
+        status="feasible",
+    )
+    try:
+        instance = rescheduling_instance(
+            built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
+        )
+    except InvalidInstance as exc:
+        raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
+    return built, previous, instance
+
+
 def run_reschedule(
     session: Session,
     *,
@@ -1509,24 +1542,10 @@ def run_reschedule(
             raise _invalid(f"no_show_person_ids[{i}]", f"no person {person_id} in this event")
         person.no_show = True
     session.flush()
-    built = build_instance(
-        session,
-        event=event,
-        options=options,
-        cache=cache,
-        encoder=encoder,
-        no_show_everywhere=False,
-    )
-    previous = Schedule(
-        meetings=tuple(
-            Meeting.of(m.person_a_id, m.person_b_id, m.slot_id, m.table_id) for m in built.stored
-        ),
-        status="feasible",
+    built, previous, instance = rescheduling_problem(
+        session, event=event, options=options, cache=cache, encoder=encoder
     )
     try:
-        instance = rescheduling_instance(
-            built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
-        )
         schedule = reschedule(
             built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
         )
