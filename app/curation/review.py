@@ -14,8 +14,6 @@ from app.errors import Conflict
 from app.models import Organization
 from app.models.event import Participant
 from app.models.user import User
-from app.organizations import repository as organization_repository
-from app.organizations import service as organization_service
 
 
 def unverified_organizations(
@@ -96,20 +94,7 @@ def _side(session: Session, organization: Organization) -> Side:
 def merge_preview(session: Session, *, keep_id: int, merge_id: int, user: User) -> MergePreview:
     """What merging `merge_id` into `keep_id` would move: the merge itself runs inside a
     savepoint that is rolled back, so the counts are those of the real rules; nothing stays."""
-    if keep_id == merge_id:
-        raise Conflict(
-            "An organisation cannot be merged into itself.",
-            errors=[{"field": "merge_id", "message": "equals keep_id"}],
-        )
-    keep = organization_service.get_organization(session, organization_id=keep_id)
-    merged = organization_service.get_organization(session, organization_id=merge_id)
-    # each load refreshes the other when they are linked, unloading its collections: load
-    # both once more, so whatever is missing is filled in (as the merge itself does)
-    session.scalars(
-        select(Organization)
-        .where(Organization.id.in_([keep.id, merged.id]))
-        .options(*organization_repository.full_profile())
-    ).all()
+    keep, merged = service.merge_pair(session, keep_id=keep_id, merge_id=merge_id)
     keep_side, merge_side = _side(session, keep), _side(session, merged)
     have = {(kind, label.casefold()) for kind, label in keep_side.competences}
     moving: list[tuple[str, str]] = []

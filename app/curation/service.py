@@ -488,18 +488,11 @@ def _owners_linking_to(
     ).all()
 
 
-def merge_organizations(
-    session: Session, *, keep_id: int, merge_id: int, user: User, encoder: Encoder | None
-) -> MergeOut:
-    """Merge organisation `merge_id` into `keep_id` and delete it, keeping a history row.
-
-    Competences move unless the kept organisation has one of the same kind and label
-    (ignoring case).
-    The merged organisation's relationships move, and others' relationships to it now point
-    to the kept one; relationships that would point to the kept organisation itself, or repeat
-    one it already has (same type, target and name), are dropped. Member accounts and event
-    registrations move too.
-    """
+def merge_pair(
+    session: Session, *, keep_id: int, merge_id: int
+) -> tuple[Organization, Organization]:
+    """The two organisations of a merge, with their whole profiles loaded; 409 for one and
+    the same."""
     if keep_id == merge_id:
         raise Conflict(
             "An organisation cannot be merged into itself.",
@@ -514,6 +507,22 @@ def merge_organizations(
         .where(Organization.id.in_([keep.id, merged.id]))
         .options(*organization_repository.full_profile())
     ).all()
+    return keep, merged
+
+
+def merge_organizations(
+    session: Session, *, keep_id: int, merge_id: int, user: User, encoder: Encoder | None
+) -> MergeOut:
+    """Merge organisation `merge_id` into `keep_id` and delete it, keeping a history row.
+
+    Competences move unless the kept organisation has one of the same kind and label
+    (ignoring case).
+    The merged organisation's relationships move, and others' relationships to it now point
+    to the kept one; relationships that would point to the kept organisation itself, or repeat
+    one it already has (same type, target and name), are dropped. Member accounts and event
+    registrations move too.
+    """
+    keep, merged = merge_pair(session, keep_id=keep_id, merge_id=merge_id)
     _check_events(session, keep_id=keep.id, merge_id=merged.id)
     snapshot = _snapshot(merged)
     now = utcnow()
