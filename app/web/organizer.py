@@ -289,6 +289,9 @@ def save_settings(
     min_meetings: Annotated[str, Form(max_length=5)] = "",
     allow_competitors: Annotated[str | None, Form(max_length=5)] = None,
     registration_open: Annotated[str | None, Form(max_length=5)] = None,
+    person_level_meetings: Annotated[str | None, Form(max_length=5)] = None,
+    fill_with_recommendations: Annotated[str | None, Form(max_length=5)] = None,
+    request_expiry_hours: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     event_id = event.id
     try:
@@ -302,6 +305,10 @@ def save_settings(
                 "min_meetings": min_meetings,
                 "allow_competitors": allow_competitors is not None,
                 "registration_open": registration_open is not None,
+                "person_level_meetings": person_level_meetings is not None,
+                "fill_with_recommendations": fill_with_recommendations is not None,
+                # empty: pending requests never expire
+                "request_expiry_hours": request_expiry_hours.strip() or None,
             }
         )
         service.update_event(session, event=event, data=data)

@@ -359,3 +359,101 @@ def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_sessio
     assert event_service.unavailable_of(db_session, person=person) == {slots[0], slots[2]}
     stored = event_service.get_participant(db_session, event=event, participant_id=participant_id)
     assert [p.email for p in stored.people] == ["ada@sichtbar.example", "emil@sichtbar.example"]
+
+
+def _stored_schedule(session: Session, event_id: int, **report: object) -> None:
+    """A draft schedule without meetings, its report as the solver stores it."""
+    from app.models.event import EventSchedule
+
+    body: dict[str, object] = {
+        "meetings": 0,
+        "requests_satisfied": {},
+        "requested": {},
+        "overridden": [],
+        "wanted_both": 0,
+        "wanted_one": 0,
+        "filled_in": 0,
+        "below_minimum": [],
+        "without_meeting": [],
+        "idle_gaps_total": 0,
+        "idle_gaps_mean": 0.0,
+        "total_value": 0.0,
+        "upper_bound": None,
+        "gap": None,
+        "fair_upper_bound": None,
+        "fair_gap": None,
+        "solve_seconds": 0.5,
+        "solver_status": "optimal",
+        "dropped_pairs": 0,
+        **report,
+    }
+    session.add(
+        EventSchedule(event_id=event_id, status="draft", solver_status="optimal", report=body)
+    )
+    session.commit()
+
+
+def test_the_setup_stores_meeting_level_recommendations_and_expiry(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    form = {
+        "name": "Börse",
+        "timezone": "Europe/Berlin",
+        "dates": "2031-05-06",
+        "max_meetings": "8",
+        "min_meetings": "3",
+    }
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        saved = client.post(
+            f"/events/{event_id}/settings",
+            data={
+                "csrf_token": token,
+                **form,
+                "person_level_meetings": "yes",
+                "fill_with_recommendations": "yes",
+                "request_expiry_hours": "48",
+            },
+        )
+        assert (saved.status_code, saved.headers["location"]) == (
+            303,
+            f"/events/{event_id}?saved=settings",
+        )
+        page = client.get(f"/events/{event_id}").text
+        assert re.search(r'name="person_level_meetings" value="yes" checked', page)
+        assert re.search(r'name="fill_with_recommendations" value="yes" checked', page)
+        assert 'name="request_expiry_hours" type="number" min="1" max="8760" value="48"' in page
+        too_long = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "request_expiry_hours": "9000"},
+        )
+        assert too_long.status_code == 422
+        assert 'id="request_expiry_hours-error"' in too_long.text
+        _stored_schedule(db_session, event_id)
+        # meetings of organisations or of people: not while a schedule exists
+        conflict = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "fill_with_recommendations": "yes"},
+        )
+        assert conflict.status_code == 409
+        assert 'id="person_level_meetings-error"' in conflict.text
+        assert (
+            "This cannot change while the event has a schedule: delete the schedule first."
+            in conflict.text
+        )
+        # empty: requests never expire
+        kept = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "person_level_meetings": "yes"},
+        )
+        assert kept.status_code == 303
+    db_session.expire_all()
+    event = db_session.get(Event, event_id)
+    assert event is not None
+    assert (
+        event.person_level_meetings,
+        event.fill_with_recommendations,
+        event.request_expiry_hours,
+    ) == (True, False, None)
+
