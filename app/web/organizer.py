@@ -147,6 +147,7 @@ class PersonView:
     participant_id: int
     no_show: bool
     unavailable: frozenset[int]
+    max_meetings: int | None = None  # None: the event's maximum
 
 
 def people_of(session: Session, event: Event, user: User) -> list[PersonView]:
@@ -166,6 +167,7 @@ def people_of(session: Session, event: Event, user: User) -> list[PersonView]:
                     shown.id,
                     p.no_show,
                     frozenset(p.unavailable_slot_ids),
+                    p.max_meetings,
                 )
             )
     return out
@@ -632,6 +634,27 @@ def _store_unavailable(
         return _participants_failed(request, session, user, event_id, exc)
     finish(session)
     return redirect(request, f"/events/{event_id}/participants?done=availability")
+
+
+@router.post("/{event_id}/people/{person_id}/max-meetings", dependencies=[SignedInForm])
+def set_person_maximum(
+    request: Request,
+    session: SessionDep,
+    user: ManagerUser,
+    event: EventDep,
+    person_id: PathId,
+    max_meetings: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """A person's own maximum of meetings; empty: the event's maximum."""
+    event_id = event.id
+    try:
+        person = service.get_person(session, event=event, person_id=person_id)
+        data = PersonPatch.model_validate({"max_meetings": max_meetings.strip() or None})
+        service.update_person(session, person=person, data=data)
+    except (ValidationError, AppError) as exc:
+        return _participants_failed(request, session, user, event_id, exc)
+    finish(session)
+    return redirect(request, f"/events/{event_id}/participants?done=person-maximum")
 
 
 # ---------------------------------------------------------------- requests and preferences

@@ -352,11 +352,27 @@ def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_sessio
             data={"csrf_token": token, "name": "Emil 2", "email": "emil@sichtbar.example"},
         )
         assert again.status_code == 409
+        limited = client.post(
+            f"/events/{event_id}/people/{person_id}/max-meetings",
+            data={"csrf_token": token, "max_meetings": "4"},
+        )
+        assert limited.headers["location"] == f"/events/{event_id}/participants?done=person-maximum"
+        too_many = client.post(
+            f"/events/{event_id}/people/{person_id}/max-meetings",
+            data={"csrf_token": token, "max_meetings": "500"},
+        )
+        assert too_many.status_code == 422
+        assert "max_meetings" in too_many.text
         page = client.get(f"/events/{event_id}/participants")
         assert "2 slots unavailable" in page.text
+        assert (
+            f'id="max-{person_id}" name="max_meetings" type="number" min="0" max="200" value="4"'
+            in (page.text)
+        )
     db_session.expire_all()
     person = event_service.get_person(db_session, event=event, person_id=person_id)
     assert event_service.unavailable_of(db_session, person=person) == {slots[0], slots[2]}
+    assert person.max_meetings == 4
     stored = event_service.get_participant(db_session, event=event, participant_id=participant_id)
     assert [p.email for p in stored.people] == ["ada@sichtbar.example", "emil@sichtbar.example"]
 
