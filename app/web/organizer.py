@@ -38,6 +38,7 @@ from app.events.schemas import (
     SlotGeneration,
     TablesSet,
 )
+from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest
 from app.models.event import Event, EventSchedule
 from app.models.user import User
@@ -666,7 +667,10 @@ def requests_page(
 ) -> Response:
     people = {p.id: p for p in people_of(session, event, user)}
     requests = service.list_requests(session, event=event, person_id=None, status=None)
-    counts = Counter(r.status for r in requests)
+    now = utcnow()
+    # "expired": still pending past the event's expiry time, and so no wish any more
+    status_of = {r.id: service.request_status(event, r, now=now) for r in requests}
+    counts = Counter(status_of.values())
     participants = {
         p.id: p.organization.name for p in service.list_participants(session, event=event)
     }
@@ -694,10 +698,10 @@ def requests_page(
     for r in requests:
         per_person[r.from_person_id]["sent"] += 1
         per_person[r.to_person_id]["received"] += 1
-        if r.status == "accepted":
+        if status_of[r.id] == "accepted":
             per_person[r.from_person_id]["accepted"] += 1
             per_person[r.to_person_id]["accepted"] += 1
-        elif r.status == "requested":
+        elif status_of[r.id] == "requested":
             per_person[r.to_person_id]["pending"] += 1
     per_organization: dict[str, Counter[str]] = defaultdict(Counter)
     for person_id, counts in per_person.items():
@@ -712,6 +716,7 @@ def requests_page(
         "requests",
         {
             "requests": requests,
+            "status_of": status_of,
             "people": people,
             "counts": counts,
             "marks": marks,
