@@ -473,3 +473,32 @@ def test_the_setup_stores_meeting_level_recommendations_and_expiry(
         event.request_expiry_hours,
     ) == (True, False, None)
 
+
+def test_the_quality_report_shows_who_asked_and_the_fair_bound(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    _stored_schedule(
+        db_session,
+        event_id,
+        meetings=9,
+        wanted_both=2,
+        wanted_one=3,
+        filled_in=4,
+        overridden=[[11, 12], [13, 14]],
+        total_value=8.0,
+        fair_upper_bound=10.0,
+        fair_gap=0.2,
+    )
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{event_id}/schedule").text
+    figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
+    assert figures["Meetings both sides asked for"] == "2"
+    assert figures["Meetings one side asked for"] == "3"
+    assert figures["Meetings nobody asked for (recommendations)"] == "4"
+    assert figures["Accepted requests overridden by a not-interested mark: unmet"] == "2"
+    assert figures["Bound for schedules as fair as this one"] == "10"
+    assert figures["Gap to the fair bound"] == "20%"
+    # the event lets no recommendation fill a slot: the input is not offered
+    assert 'name="recommendations"' not in html
+    assert "recommendations fill free slots once the setup allows it" in html
