@@ -704,10 +704,10 @@ def requests_page(
         elif status_of[r.id] == "requested":
             per_person[r.to_person_id]["pending"] += 1
     per_organization: dict[str, Counter[str]] = defaultdict(Counter)
-    for person_id, counts in per_person.items():
+    for person_id, sums in per_person.items():
         person = people.get(person_id)
         if person is not None:
-            per_organization[person.organization].update(counts)
+            per_organization[person.organization].update(sums)
     return _page(
         request,
         "requests.html",

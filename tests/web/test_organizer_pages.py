@@ -502,3 +502,41 @@ def test_the_quality_report_shows_who_asked_and_the_fair_bound(
     # the event lets no recommendation fill a slot: the input is not offered
     assert 'name="recommendations"' not in html
     assert "recommendations fill free slots once the setup allows it" in html
+
+
+def test_a_request_past_the_expiry_time_counts_as_expired(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    from app.events.schemas import EventPatch, ParticipantCreate, PersonIn, RequestCreate
+
+    event = event_service.get_event(db_session, event_id=world["event"])
+    event_service.update_event(db_session, event=event, data=EventPatch(request_expiry_hours=2))
+    people = []
+    for key, name in (("shown", "Ada"), ("hidden", "Bert"), ("members", "Cleo")):
+        participant = event_service.register_participant(
+            db_session,
+            event=event,
+            data=ParticipantCreate(
+                organization_id=world["orgs"][key],
+                people=[PersonIn(name=name, email=f"{name.lower()}@zeigwerk.example")],
+            ),
+        )
+        people.append(participant.people[0].id)
+    old = event_service.create_request(
+        db_session,
+        event=event,
+        data=RequestCreate(from_person_id=people[0], to_person_id=people[1]),
+    )
+    event_service.create_request(
+        db_session,
+        event=event,
+        data=RequestCreate(from_person_id=people[0], to_person_id=people[2]),
+    )
+    old.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    db_session.commit()
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{world['event']}/requests").text
+    figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
+    assert (figures["pending"], figures["expired"], figures["accepted"]) == ("1", "1", "0")
+    statuses = re.findall(r"\)</td><td>([a-z]+)</td></tr>", html)
+    assert sorted(statuses) == ["expired", "pending"]
