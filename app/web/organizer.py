@@ -38,6 +38,7 @@ from app.events.schemas import (
     SlotGeneration,
     TablesSet,
 )
+from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest
 from app.models.event import Event, EventSchedule
 from app.models.user import User
@@ -147,6 +148,7 @@ class PersonView:
     participant_id: int
     no_show: bool
     unavailable: frozenset[int]
+    max_meetings: int | None = None  # None: the event's maximum
 
 
 def people_of(session: Session, event: Event, user: User) -> list[PersonView]:
@@ -166,6 +168,7 @@ def people_of(session: Session, event: Event, user: User) -> list[PersonView]:
                     shown.id,
                     p.no_show,
                     frozenset(p.unavailable_slot_ids),
+                    p.max_meetings,
                 )
             )
     return out
@@ -289,6 +292,9 @@ def save_settings(
     min_meetings: Annotated[str, Form(max_length=5)] = "",
     allow_competitors: Annotated[str | None, Form(max_length=5)] = None,
     registration_open: Annotated[str | None, Form(max_length=5)] = None,
+    person_level_meetings: Annotated[str | None, Form(max_length=5)] = None,
+    fill_with_recommendations: Annotated[str | None, Form(max_length=5)] = None,
+    request_expiry_hours: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     event_id = event.id
     try:
@@ -302,6 +308,10 @@ def save_settings(
                 "min_meetings": min_meetings,
                 "allow_competitors": allow_competitors is not None,
                 "registration_open": registration_open is not None,
+                "person_level_meetings": person_level_meetings is not None,
+                "fill_with_recommendations": fill_with_recommendations is not None,
+                # empty: pending requests never expire
+                "request_expiry_hours": request_expiry_hours.strip() or None,
             }
         )
         service.update_event(session, event=event, data=data)
@@ -627,6 +637,27 @@ def _store_unavailable(
     return redirect(request, f"/events/{event_id}/participants?done=availability")
 
 
+@router.post("/{event_id}/people/{person_id}/max-meetings", dependencies=[SignedInForm])
+def set_person_maximum(
+    request: Request,
+    session: SessionDep,
+    user: ManagerUser,
+    event: EventDep,
+    person_id: PathId,
+    max_meetings: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """A person's own maximum of meetings; empty: the event's maximum."""
+    event_id = event.id
+    try:
+        person = service.get_person(session, event=event, person_id=person_id)
+        data = PersonPatch.model_validate({"max_meetings": max_meetings.strip() or None})
+        service.update_person(session, person=person, data=data)
+    except (ValidationError, AppError) as exc:
+        return _participants_failed(request, session, user, event_id, exc)
+    finish(session)
+    return redirect(request, f"/events/{event_id}/participants?done=person-maximum")
+
+
 # ---------------------------------------------------------------- requests and preferences
 
 
@@ -636,7 +667,10 @@ def requests_page(
 ) -> Response:
     people = {p.id: p for p in people_of(session, event, user)}
     requests = service.list_requests(session, event=event, person_id=None, status=None)
-    counts = Counter(r.status for r in requests)
+    now = utcnow()
+    # "expired": still pending past the event's expiry time, and so no wish any more
+    status_of = {r.id: service.request_status(event, r, now=now) for r in requests}
+    counts = Counter(status_of.values())
     participants = {
         p.id: p.organization.name for p in service.list_participants(session, event=event)
     }
@@ -664,16 +698,16 @@ def requests_page(
     for r in requests:
         per_person[r.from_person_id]["sent"] += 1
         per_person[r.to_person_id]["received"] += 1
-        if r.status == "accepted":
+        if status_of[r.id] == "accepted":
             per_person[r.from_person_id]["accepted"] += 1
             per_person[r.to_person_id]["accepted"] += 1
-        elif r.status == "requested":
+        elif status_of[r.id] == "requested":
             per_person[r.to_person_id]["pending"] += 1
     per_organization: dict[str, Counter[str]] = defaultdict(Counter)
-    for person_id, counts in per_person.items():
+    for person_id, sums in per_person.items():
         person = people.get(person_id)
         if person is not None:
-            per_organization[person.organization].update(counts)
+            per_organization[person.organization].update(sums)
     return _page(
         request,
         "requests.html",
@@ -682,6 +716,7 @@ def requests_page(
         "requests",
         {
             "requests": requests,
+            "status_of": status_of,
             "people": people,
             "counts": counts,
             "marks": marks,

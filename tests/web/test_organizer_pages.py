@@ -352,10 +352,191 @@ def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_sessio
             data={"csrf_token": token, "name": "Emil 2", "email": "emil@sichtbar.example"},
         )
         assert again.status_code == 409
+        limited = client.post(
+            f"/events/{event_id}/people/{person_id}/max-meetings",
+            data={"csrf_token": token, "max_meetings": "4"},
+        )
+        assert limited.headers["location"] == f"/events/{event_id}/participants?done=person-maximum"
+        too_many = client.post(
+            f"/events/{event_id}/people/{person_id}/max-meetings",
+            data={"csrf_token": token, "max_meetings": "500"},
+        )
+        assert too_many.status_code == 422
+        assert "max_meetings" in too_many.text
         page = client.get(f"/events/{event_id}/participants")
         assert "2 slots unavailable" in page.text
+        assert (
+            f'id="max-{person_id}" name="max_meetings" type="number" min="0" max="200" value="4"'
+            in (page.text)
+        )
     db_session.expire_all()
     person = event_service.get_person(db_session, event=event, person_id=person_id)
     assert event_service.unavailable_of(db_session, person=person) == {slots[0], slots[2]}
+    assert person.max_meetings == 4
     stored = event_service.get_participant(db_session, event=event, participant_id=participant_id)
     assert [p.email for p in stored.people] == ["ada@sichtbar.example", "emil@sichtbar.example"]
+
+
+def _stored_schedule(session: Session, event_id: int, **report: object) -> None:
+    """A draft schedule without meetings, its report as the solver stores it."""
+    from app.models.event import EventSchedule
+
+    body: dict[str, object] = {
+        "meetings": 0,
+        "requests_satisfied": {},
+        "requested": {},
+        "overridden": [],
+        "wanted_both": 0,
+        "wanted_one": 0,
+        "filled_in": 0,
+        "below_minimum": [],
+        "without_meeting": [],
+        "idle_gaps_total": 0,
+        "idle_gaps_mean": 0.0,
+        "total_value": 0.0,
+        "upper_bound": None,
+        "gap": None,
+        "fair_upper_bound": None,
+        "fair_gap": None,
+        "solve_seconds": 0.5,
+        "solver_status": "optimal",
+        "dropped_pairs": 0,
+        **report,
+    }
+    session.add(
+        EventSchedule(event_id=event_id, status="draft", solver_status="optimal", report=body)
+    )
+    session.commit()
+
+
+def test_the_setup_stores_meeting_level_recommendations_and_expiry(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    form = {
+        "name": "Börse",
+        "timezone": "Europe/Berlin",
+        "dates": "2031-05-06",
+        "max_meetings": "8",
+        "min_meetings": "3",
+    }
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        saved = client.post(
+            f"/events/{event_id}/settings",
+            data={
+                "csrf_token": token,
+                **form,
+                "person_level_meetings": "yes",
+                "fill_with_recommendations": "yes",
+                "request_expiry_hours": "48",
+            },
+        )
+        assert (saved.status_code, saved.headers["location"]) == (
+            303,
+            f"/events/{event_id}?saved=settings",
+        )
+        page = client.get(f"/events/{event_id}").text
+        assert re.search(r'name="person_level_meetings" value="yes" checked', page)
+        assert re.search(r'name="fill_with_recommendations" value="yes" checked', page)
+        assert 'name="request_expiry_hours" type="number" min="1" max="8760" value="48"' in page
+        too_long = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "request_expiry_hours": "9000"},
+        )
+        assert too_long.status_code == 422
+        assert 'id="request_expiry_hours-error"' in too_long.text
+        _stored_schedule(db_session, event_id)
+        # meetings of organisations or of people: not while a schedule exists
+        conflict = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "fill_with_recommendations": "yes"},
+        )
+        assert conflict.status_code == 409
+        assert 'id="person_level_meetings-error"' in conflict.text
+        assert (
+            "This cannot change while the event has a schedule: delete the schedule first."
+            in conflict.text
+        )
+        # empty: requests never expire
+        kept = client.post(
+            f"/events/{event_id}/settings",
+            data={"csrf_token": token, **form, "person_level_meetings": "yes"},
+        )
+        assert kept.status_code == 303
+    db_session.expire_all()
+    event = db_session.get(Event, event_id)
+    assert event is not None
+    assert (
+        event.person_level_meetings,
+        event.fill_with_recommendations,
+        event.request_expiry_hours,
+    ) == (True, False, None)
+
+
+def test_the_quality_report_shows_who_asked_and_the_fair_bound(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    _stored_schedule(
+        db_session,
+        event_id,
+        meetings=9,
+        wanted_both=2,
+        wanted_one=3,
+        filled_in=4,
+        overridden=[[11, 12], [13, 14]],
+        total_value=8.0,
+        fair_upper_bound=10.0,
+        fair_gap=0.2,
+    )
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{event_id}/schedule").text
+    figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
+    assert figures["Meetings both sides asked for"] == "2"
+    assert figures["Meetings one side asked for"] == "3"
+    assert figures["Meetings nobody asked for (recommendations)"] == "4"
+    assert figures["Accepted requests overridden by a not-interested mark: unmet"] == "2"
+    assert figures["Bound for schedules as fair as this one"] == "10"
+    assert figures["Gap to the fair bound"] == "20%"
+    # the event lets no recommendation fill a slot: the input is not offered
+    assert 'name="recommendations"' not in html
+    assert "recommendations fill free slots once the setup allows it" in html
+
+
+def test_a_request_past_the_expiry_time_counts_as_expired(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    from app.events.schemas import EventPatch, ParticipantCreate, PersonIn, RequestCreate
+
+    event = event_service.get_event(db_session, event_id=world["event"])
+    event_service.update_event(db_session, event=event, data=EventPatch(request_expiry_hours=2))
+    people = []
+    for key, name in (("shown", "Ada"), ("hidden", "Bert"), ("members", "Cleo")):
+        participant = event_service.register_participant(
+            db_session,
+            event=event,
+            data=ParticipantCreate(
+                organization_id=world["orgs"][key],
+                people=[PersonIn(name=name, email=f"{name.lower()}@zeigwerk.example")],
+            ),
+        )
+        people.append(participant.people[0].id)
+    old = event_service.create_request(
+        db_session,
+        event=event,
+        data=RequestCreate(from_person_id=people[0], to_person_id=people[1]),
+    )
+    event_service.create_request(
+        db_session,
+        event=event,
+        data=RequestCreate(from_person_id=people[0], to_person_id=people[2]),
+    )
+    old.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    db_session.commit()
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{world['event']}/requests").text
+    figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
+    assert (figures["pending"], figures["expired"], figures["accepted"]) == ("1", "1", "0")
+    statuses = re.findall(r"\)</td><td>([a-z]+)</td></tr>", html)
+    assert sorted(statuses) == ["expired", "pending"]
