@@ -41,12 +41,7 @@ from app.models.event import Event, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
 from app.models.user import User
 from app.privacy import audit
-from matching.scheduling import (
-    Instance,
-    Meeting,
-    Schedule,
-    solve,
-)
+from matching.scheduling import Instance, Meeting, Schedule, reschedule, solve
 
 log = logging.getLogger("koopmatch")
 
@@ -186,6 +181,11 @@ class Prepared:
     instance: Instance
     stored: list[ScheduledMeeting]
     status: str  # the stored schedule's status afterwards (draft, or published stays)
+    # a re-schedule: the whole event and its stored schedule, which minimal-change re-planning
+    # (matching.scheduling.reschedule) starts from; None for a fresh solve
+    built: service.EventInstance | None = None
+    previous: Schedule | None = None
+    from_slot_id: int | None = None
 
 
 def prepare(
@@ -218,10 +218,10 @@ def prepare(
         raise Conflict("The event has no schedule yet; solve it first.")
     if options.from_slot_id not in {s.id for s in repo.slots(session, event.id)}:
         raise Invalid(f"from_slot_id: no slot {options.from_slot_id} in this event")
-    built, _, instance = service.rescheduling_problem(
+    built, previous, instance = service.rescheduling_problem(
         session, event=event, options=options, cache=cache, encoder=encoder
     )
-    return Prepared(instance, built.stored, existing.status)
+    return Prepared(instance, built.stored, existing.status, built, previous, options.from_slot_id)
 
 
 Key = tuple[int, int]  # a meeting's pair of people
@@ -278,13 +278,27 @@ class ScheduleRunner:
         cache: IndexCache,
         encoder: Encoder | None,
         solver: Callable[[Instance], Schedule] = solve,
+        rescheduler: Callable[..., Schedule] = reschedule,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.cache = cache
         self.encoder = encoder
         self.solver = solver
+        self.rescheduler = rescheduler
         self._executor: ThreadPoolExecutor | None = None
+
+    def _solve(self, prepared: Prepared) -> Schedule:
+        """A fresh solve, or for a re-schedule the minimal-change re-planning of the stored
+        schedule: unaffected later meetings keep their slot and table."""
+        if prepared.built is None or prepared.previous is None:
+            return self.solver(prepared.instance)
+        return self.rescheduler(
+            prepared.built.instance,
+            prepared.previous,
+            from_slot=prepared.from_slot_id,
+            no_shows=prepared.built.no_shows,
+        )
 
     def start(self, run_id: int) -> Future[None]:
         """Queue the run (already committed) for the worker thread."""
@@ -364,7 +378,7 @@ class ScheduleRunner:
                 run.solving_since = utcnow()
 
             self._step(run_id, solving)
-            schedule = self.solver(first.instance)
+            schedule = self._solve(first)
             self._step(run_id, lambda r: setattr(r, "phase", "storing"))
             with self.writer() as session, session.begin():
                 event = service.get_event(session, event_id=started.event_id)
@@ -390,6 +404,17 @@ class ScheduleRunner:
                     stored=again.stored,
                     status=again.status,
                 )
+                if again.built is not None and again.previous is not None:
+                    assert again.from_slot_id is not None
+                    service.record_changes(
+                        session,
+                        event=event,
+                        row=row,
+                        built=again.built,
+                        previous=again.previous,
+                        schedule=schedule,
+                        from_slot_id=again.from_slot_id,
+                    )
                 run = session.get(ScheduleRun, run_id)
                 assert run is not None
                 run.state = "done"

@@ -1559,19 +1559,42 @@ def run_reschedule(
         stored=built.stored,
         status=existing.status,
     )
+    record_changes(
+        session,
+        event=event,
+        row=row,
+        built=built,
+        previous=previous,
+        schedule=schedule,
+        from_slot_id=options.from_slot_id,
+    )
+    return row
+
+
+def record_changes(
+    session: Session,
+    *,
+    event: Event,
+    row: EventSchedule,
+    built: EventInstance,
+    previous: Schedule,
+    schedule: Schedule,
+    from_slot_id: int,
+) -> None:
+    """Keep what a re-schedule changed against ``previous`` on the schedule row
+    (``last_changes``), stamped with the time calendars were given for the changes."""
     diff = changes(previous.meetings, schedule.meetings)
     # the time calendars were given for the changes (_store's), else the time of the solve
     stamps = [m.changed_at for m in repo.meetings(session, event.id) if m.changed_at is not None]
     stamps += [c.cancelled_at for c in repo.cancelled_meetings(session, event.id)]
     row.last_changes = changes_json(
         diff,
-        from_slot_id=options.from_slot_id,
-        future=built.instance.slots[list(built.instance.slots).index(options.from_slot_id) :],
+        from_slot_id=from_slot_id,
+        future=built.instance.slots[list(built.instance.slots).index(from_slot_id) :],
         no_shows=built.no_shows,
         at=max(stamps) if diff.changed and row.status == "published" and stamps else row.solved_at,
     )
     session.flush()
-    return row
 
 
 def get_schedule(session: Session, *, event: Event) -> EventSchedule:
