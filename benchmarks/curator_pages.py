@@ -17,14 +17,13 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.web_pages import seed_demo_database
+
 RESULTS = Path(__file__).resolve().parent / "results" / "curator_pages.md"
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     "/curator/import",
     "/curator/duplicates",
@@ -46,22 +45,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    database = Path(tempfile.mkdtemp(prefix="km-curator-bench-")) / "bench.db"
-    env = {
-        **os.environ,
-        "KOOPMATCH_DATABASE_URL": f"sqlite:///{database}",
-        "KOOPMATCH_EMBEDDING_MODEL": args.encoder,
-        "KOOPMATCH_ENVIRONMENT": "development",
-    }
-    for command in ("migrate", "seed"):
-        subprocess.run(
-            [sys.executable, "-m", "app.cli", command],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-    os.environ.update({k: v for k, v in env.items() if k.startswith("KOOPMATCH_")})
+    seed_demo_database(args.encoder, prefix="km-curator-bench-")
 
     from fastapi.testclient import TestClient
 

@@ -60,18 +60,14 @@ def _timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, response
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--encoder", default="default")
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-
-    database = Path(tempfile.mkdtemp(prefix="km-web-bench-")) / "bench.db"
+def seed_demo_database(encoder: str, *, prefix: str) -> None:
+    """A fresh SQLite database with the demo data (migrated and seeded by the command line),
+    made this process's configured database."""
+    database = Path(tempfile.mkdtemp(prefix=prefix)) / "bench.db"
     env = {
         **os.environ,
         "KOOPMATCH_DATABASE_URL": f"sqlite:///{database}",
-        "KOOPMATCH_EMBEDDING_MODEL": args.encoder,
+        "KOOPMATCH_EMBEDDING_MODEL": encoder,
         "KOOPMATCH_ENVIRONMENT": "development",
     }
     for command in ("migrate", "seed"):
@@ -83,6 +79,16 @@ def main() -> int:
             capture_output=True,
         )
     os.environ.update({k: v for k, v in env.items() if k.startswith("KOOPMATCH_")})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--encoder", default="default")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    seed_demo_database(args.encoder, prefix="km-web-bench-")
 
     from fastapi.testclient import TestClient
     from threadpoolctl import threadpool_limits
