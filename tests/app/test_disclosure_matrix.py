@@ -136,16 +136,19 @@ def _shows(value: Any, expected: Any) -> bool:
 
 def groups_in_text(text: str) -> set[str]:
     """The groups whose values occur in a rendered page (HTML, CSV, iCalendar), each value as
-    a whole word (so 42 employees are not found in a token's hex digits)."""
+    a whole word (so 42 employees are not found in a token's hex digits); a number counts only
+    standing alone, not as a clock time's minutes, a date's part or a path's id."""
     return {
         group
         for group, values in GROUP_VALUES.items()
-        if any(
-            re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", text)
-            for v in values.values()
-            if not isinstance(v, float)
-        )
+        if any(_occurs(v, text) for v in values.values() if not isinstance(v, float))
     }
+
+
+def _occurs(value: Any, text: str) -> bool:
+    if isinstance(value, int):
+        return re.search(rf"(?<![\w:./=#-]){value}(?![\w:]|[.,]\d)", text) is not None
+    return re.search(rf"(?<!\w){re.escape(str(value))}(?!\w)", text) is not None
 
 
 def groups_in_shape(shape: str, groups: set[str]) -> set[str]:
@@ -474,6 +477,10 @@ def test_the_matrix_helpers_see_hidden_fields() -> None:
     assert groups_in_text("<td>[…]</td>") == set()
     assert groups_in_text('<input value="a42b77">') == set()
     assert groups_in_text("<dd>42</dd>") == {"employees"}
+    assert groups_in_text("<dd>42 Beschäftigte</dd>") == {"employees"}
+    # a request sent at 22:42, an id in a link, a date: not the employee count
+    assert groups_in_text('<time>6. Dez. 2026, 22:42</time><a href="/requests/42">') == set()
+    assert groups_in_text("<td>1977</td>") == {"founded"}
 
 
 # --- the web pages ---------------------------------------------------------------------------
