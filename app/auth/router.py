@@ -183,18 +183,20 @@ class PasswordChange(BaseModel):
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=problem_responses(
-        {401: UNAUTHORIZED, 422: "Wrong current password, or a weak new one"}
+        {
+            401: UNAUTHORIZED,
+            422: "Wrong current password, or a weak new one",
+            429: "Too many wrong passwords",
+        }
     ),
 )
-async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> Response:
-    """Change your password; every session and API key made from the old one ends, this one too."""
-    await run_in_threadpool(
-        service.change_password,
-        session,
-        user=user,
-        current_password=body.current_password,
-        new_password=body.new_password,
-    )
+async def change_password(
+    request: Request, body: PasswordChange, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Change your password; every session and API key made from the old one ends, this one too.
+    The current password is checked within the login limits (429), as at sign-in."""
+    await confirm_password(request, session, user=user, password=body.current_password)
+    await run_in_threadpool(service.set_password, session, user=user, password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

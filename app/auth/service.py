@@ -203,19 +203,6 @@ def password_matches(*, user: User, password: str) -> bool:
     return user.password_hash is not None and verify_password(user.password_hash, password)
 
 
-def change_password(
-    session: Session, *, user: User, current_password: str, new_password: str
-) -> int:
-    """The account holder's change: the current password first; every session and API key
-    made from the old one ends (the count)."""
-    if user.password_hash is None or not verify_password(user.password_hash, current_password):
-        raise Invalid(
-            "The current password is wrong.",
-            errors=[{"field": "current_password", "message": "wrong password"}],
-        )
-    return set_password(session, user=user, password=new_password)
-
-
 # --- credentials -----------------------------------------------------------------------------
 
 

@@ -853,29 +853,30 @@ def account_api_key_revoke(
 
 
 @router.post("/account/password", dependencies=[SignedInForm])
-def account_password(
+async def account_password(
     request: Request,
     session: SessionDep,
     user: PageUser,
     current_password: Annotated[str, Form(max_length=256)] = "",
     new_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    """A new password ends every session and API key of the account, this one included."""
+    """A new password ends every session and API key of the account, this one included. The
+    current password counts towards the login limits, as in the API."""
+    error, status_code = None, 422
     try:
-        auth_service.change_password(
-            session, user=user, current_password=current_password, new_password=new_password
+        await confirm_password(request, session, user=user, password=current_password)
+        await run_in_threadpool(
+            auth_service.set_password, session, user=user, password=new_password
         )
+    except TooManyRequests:
+        error, status_code = "throttled", 429
     except Invalid as exc:
-        session.rollback()
-        message = exc.errors[0]["message"] if exc.errors else exc.detail
-        return render(
-            request,
-            "account.html",
-            _account_context(session, user, error=message),
-            user=user,
-            status_code=422,
-        )
-    finish(session)
+        error = exc.errors[0]["message"] if exc.errors else exc.detail
+    if error is not None:
+        await run_in_threadpool(session.rollback)
+        context = await run_in_threadpool(_account_context, session, user, error=error)
+        return render(request, "account.html", context, user=user, status_code=status_code)
+    await run_in_threadpool(finish, session)
     response = redirect(request, "/login?changed=1")
     clear_session(response)
     return response

@@ -147,3 +147,34 @@ def test_only_organisation_admins_erase_on_the_my_data_page(
         assert _alert(last.text) == (
             "Name another organisation admin first: your organisation keeps at least one."
         )
+
+
+def test_wrong_current_passwords_on_the_account_page_count_towards_the_login_limit(
+    app: FastAPI, make_account: AccountFactory, db_session: Session
+) -> None:
+    account = make_account(Role.organizer)
+    account.user.password_hash = hash_password(PASSWORD)
+    db_session.commit()
+    with _browser(app, account) as browser:
+        token = _csrf(browser.get("/account").text)
+
+        def change(current: str) -> tuple[int, str]:
+            answer = browser.post(
+                "/account/password",
+                data={
+                    "csrf_token": token,
+                    "current_password": current,
+                    "new_password": "Zebra-Lampe-42",
+                },
+                follow_redirects=False,
+            )
+            return answer.status_code, _alert(answer.text)
+
+        wrong = [change(f"guess number {i}") for i in range(5)]
+        assert wrong == [(422, "The current password is wrong.")] * 5
+        # the limit holds even for the right password now: guessing cannot go on
+        assert change(PASSWORD) == (429, "Too many wrong passwords. Wait a minute and try again.")
+    db_session.expire_all()
+    user = db_session.get(User, account.user.id)
+    assert user is not None and user.password_hash is not None
+    assert user.password_hash == account.user.password_hash

@@ -217,6 +217,32 @@ def test_a_password_change_ends_every_session_and_api_key(
     assert _login(anon_client, "Zebra-Lampe-42").status_code == 200  # type: ignore[attr-defined]
 
 
+def test_wrong_current_passwords_count_towards_the_login_limit(
+    anon_client: TestClient, alice: User
+) -> None:
+    token = _login(anon_client, PASSWORD).json()["access_token"]  # type: ignore[attr-defined]
+
+    def change(current: str) -> int:
+        return anon_client.post(
+            "/api/v1/auth/password",
+            json={"current_password": current, "new_password": "Zebra-Lampe-42"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).status_code
+
+    assert [change(f"guess number {i}") for i in range(5)] == [422] * 5
+    # the sixth try is refused before the password is checked, the right one too
+    refused = anon_client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "Zebra-Lampe-42"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) > 0
+    me = anon_client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+
+
 def test_an_admin_setting_a_password_ends_the_account_sessions(
     client: TestClient, anon_client: TestClient, alice: User
 ) -> None:
