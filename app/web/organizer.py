@@ -1062,7 +1062,8 @@ def figures_page(
     missed = [m for m in meetings if m.person_a_id in no_shows or m.person_b_id in no_shows]
     held = len(meetings) - len(missed)
     requests = service.list_requests(session, event=event, person_id=None, status=None)
-    by_status = Counter(r.status for r in requests)
+    now = utcnow()
+    by_status = Counter(service.request_status(event, r, now=now) for r in requests)
     by_kind = Counter(m.kind for m in meetings)
     outcomes = follow_up_outcomes(session, event)
     figures = {
@@ -1072,7 +1073,10 @@ def figures_page(
             title_id="fig-people",
         ),
         "requests": charts.bars(
-            [(s, by_status.get(s, 0)) for s in ("requested", "accepted", "declined", "withdrawn")],
+            [
+                (s, by_status.get(s, 0))
+                for s in ("requested", "expired", "accepted", "declined", "withdrawn")
+            ],
             title_id="fig-requests",
         ),
         "kinds": charts.bars(

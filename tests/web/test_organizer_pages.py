@@ -540,3 +540,11 @@ def test_a_request_past_the_expiry_time_counts_as_expired(
     assert (figures["pending"], figures["expired"], figures["accepted"]) == ("1", "1", "0")
     statuses = re.findall(r"\)</td><td>([a-z]+)</td></tr>", html)
     assert sorted(statuses) == ["expired", "pending"]
+    # the figures after the event count the expired one apart from the pending one
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{world['event']}/figures").text
+    chart = re.search(r'<title id="fig-requests">([^<]*)</title>', html)
+    assert chart is not None
+    assert chart.group(1).split(": ", 1)[1] == (
+        "pending 1, expired 1, accepted 0, declined 0, withdrawn 0"
+    )
