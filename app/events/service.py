@@ -95,7 +95,7 @@ from app.models.event import (
     TimeSlot,
 )
 from app.models.user import Role, User
-from app.organizations.access import may_see
+from app.organizations.access import may_see, visible_relationships
 from matching import Filters, Match
 from matching.scheduling import (
     CandidatePair,
@@ -1000,14 +1000,18 @@ def _event_matches(
     *,
     include_competitors: bool,
     limit: int,
+    visible_relationships: frozenset[tuple[int, int]] | None = None,
 ) -> list[Match]:
-    """The engine's ranking of ``organization_id``'s partners, restricted to ``event_orgs``."""
+    """The engine's ranking of ``organization_id``'s partners, restricted to ``event_orgs``;
+    the network features count only ``visible_relationships`` when given (None: all)."""
     query = index.profiles.get(organization_id)
-    if query is None or limit <= 0:
+    if query is None or limit <= 0 or not event_orgs:
         return []
-    outside = frozenset(index.profiles) - event_orgs
     filters = Filters(
-        include_competitors=include_competitors, exclude_known=False, exclude_ids=outside
+        include_competitors=include_competitors,
+        exclude_known=False,
+        only_ids=frozenset(event_orgs),
+        visible_relationships=visible_relationships,
     )
     return index.matcher.match(query, filters=filters, limit=limit)
 
@@ -1034,6 +1038,7 @@ def recommendations(
         set(by_org) - {participant.organization_id} - hidden,
         include_competitors=event.allow_competitors,
         limit=limit,
+        visible_relationships=visible_relationships(session, user),
     )
     return [
         RecommendationOut(

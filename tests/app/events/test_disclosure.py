@@ -167,3 +167,28 @@ def test_an_organiser_invites_a_profile_that_is_not_public_and_its_members_conse
     assert s.orgs["D"] not in [p["organization_id"] for p in ok(organiser.get(url))]
     ok(client.patch(f"{ORGS}/{s.orgs['D']}", json={"visibility": "public"}))
     assert register(organiser, s.orgs["D"]).status_code == 201
+
+
+def test_recommendations_rank_by_the_relationships_the_caller_may_see(
+    client: TestClient, scenario: Scenario, readers: dict[str, TestClient]
+) -> None:
+    s = scenario
+    url = s.url(f"/participants/{s.participants['A']}/recommendations")
+
+    def scores(reader: TestClient) -> dict[int, float]:
+        return {r["participant_id"]: r["score"] for r in ok(reader.get(url))["items"]}
+
+    as_member, as_admin = scores(readers["A"]), scores(client)
+    assert as_member == as_admin
+    # C and D name each other and D names A, shown to their partners only: A is none of them
+    for key, named in (("C", ["ev-D"]), ("D", ["ev-C", "ev-A"])):
+        body = {
+            "relationships": [{"type": "partner", "external_id": e} for e in named],
+            "disclosure": {"relationships": "partners"},
+        }
+        ok(client.patch(f"{ORGS}/{s.orgs[key]}", json=body))
+    # hub staff rank with the whole network; A's member exactly as before
+    assert scores(readers["A"]) == as_member
+    changed = scores(client)
+    assert changed != as_admin
+    assert changed[s.participants["D"]] > as_admin[s.participants["D"]]
