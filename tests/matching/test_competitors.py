@@ -124,8 +124,8 @@ def test_asked_for_competitors_reach_the_first_page_with_their_kinds() -> None:
         assert [x.score for x in got] == sorted((x.score for x in got), reverse=True)
     off = Matcher(replace(w, coopetition_every=0)).fit(profiles).match(q, limit=10)
     assert [m.target_id for m in off].index(4) == 8  # last of nine
-    left_out = Matcher(w).fit(profiles).match(
-        q, filters=Filters(include_competitors=False), limit=10
+    left_out = (
+        Matcher(w).fit(profiles).match(q, filters=Filters(include_competitors=False), limit=10)
     )
     assert 4 not in [m.target_id for m in left_out]
 
