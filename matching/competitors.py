@@ -7,10 +7,12 @@ The verdict rests on the two firms' own statements of what they offer, never on 
   words, a second chance when two firms label the same niche differently); per side the mean
   over its cores, and the niche evidence is the mean of the two sides, so both sides' cores
   must be covered by the other's;
-- cosines are measured in units of the encoder's own similarity distribution: (cos - median) /
-  (median - 16th percentile) of random pairs of different organisations (core against core,
-  core against description), as `Matcher._calibrate` does for its floors. A threshold in these
-  units means the same rarity under every encoder, whatever its cosine baseline;
+- cosines are measured in units of the encoder's own similarity distribution: (cos - median)
+  / (99th percentile - median) of random pairs of organisations in different NACE divisions
+  (core against core, core against description), which are seldom in the same niche. 1 is
+  then "as close as the closest 1% of unrelated firms", under every encoder, whatever its
+  cosine baseline and spread (the lower half of the distribution, which `Matcher._calibrate`
+  uses for its floors, says little about the upper tail, where encoders differ most);
 - the same NACE division when both sides have one; without a division on either side, a
   higher threshold (`Weights.competitor_niche_no_nace`).
 
@@ -29,6 +31,7 @@ import numpy as np
 
 _NULL_PAIRS = 20_000
 _MIN_ROWS = 10
+_MIN_PAIRS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +52,16 @@ class NicheScale:
 
 # Used while too few vectors are fitted to estimate a scale (values of the multilingual
 # encoder on the labelled benchmark).
-FALLBACK_SCALE = NicheScale(0.11, 0.09, 0.0, 0.06)
+FALLBACK_SCALE = NicheScale(0.11, 0.28, 0.0, 0.18)
 
 
-def _robust(
-    a: np.ndarray, a_owner: np.ndarray, b: np.ndarray, b_owner: np.ndarray, seed: int
+def _tail(
+    a: np.ndarray,
+    a_owner: np.ndarray,
+    b: np.ndarray,
+    b_owner: np.ndarray,
+    division: np.ndarray,
+    seed: int,
 ) -> tuple[float, float] | None:
     if len(a) < _MIN_ROWS or len(b) < _MIN_ROWS:
         return None
@@ -61,19 +69,30 @@ def _robust(
     i = rng.integers(0, len(a), _NULL_PAIRS)
     j = rng.integers(0, len(b), _NULL_PAIRS)
     keep = a_owner[i] != b_owner[j]
-    if keep.sum() < _MIN_ROWS:
+    da, db = division[a_owner[i]], division[b_owner[j]]
+    apart = keep & (da != "") & (db != "") & (da != db)
+    if apart.sum() >= _MIN_PAIRS:
+        keep = apart  # firms of different industries: seldom the same niche
+    if keep.sum() < _MIN_PAIRS:
         return None
     sims = np.einsum("ij,ij->i", a[i[keep]], b[j[keep]])
-    q16, q50 = np.quantile(sims, [0.16, 0.5])
-    return float(q50), float(max(q50 - q16, 1e-3))
+    q50, q99 = np.quantile(sims, [0.5, 0.99])
+    return float(q50), float(max(q99 - q50, 1e-3))
 
 
 def niche_scale(
-    cores: np.ndarray, core_owner: np.ndarray, descriptions: np.ndarray, desc_owner: np.ndarray
+    cores: np.ndarray,
+    core_owner: np.ndarray,
+    descriptions: np.ndarray,
+    desc_owner: np.ndarray,
+    division: np.ndarray,
 ) -> NicheScale:
-    """The scale from core rows (m, d) and description rows (p, d) with their owners."""
-    core = _robust(cores, core_owner, cores, core_owner, 0)
-    desc = _robust(cores, core_owner, descriptions, desc_owner, 1)
+    """The scale from core rows (m, d) and description rows (p, d) with their owners (row
+    numbers into `division`, the owners' NACE divisions, "" where unknown): median and
+    99th percentile of the cosines of random pairs of organisations in different divisions
+    (of any two organisations while too few have a division)."""
+    core = _tail(cores, core_owner, cores, core_owner, division, 0)
+    desc = _tail(cores, core_owner, descriptions, desc_owner, division, 1)
     fb = FALLBACK_SCALE
     return NicheScale(
         *(core if core is not None else (fb.core_median, fb.core_spread)),

@@ -1113,8 +1113,9 @@ class Matcher:
         prof = self.profile_rows_[self.profile_rows_ < n_prof]
         if alive is not None:
             prof = prof[alive[prof]]
+        division = np.array([s.division or "" for s in self.sides_], dtype=str)
         scale = _competitors.niche_scale(
-            self.core_mat_[live], owner[live], self.profile_mat_[prof], prof
+            self.core_mat_[live], owner[live], self.profile_mat_[prof], prof, division
         )
         self._niche_cache = (key, scale)
         return scale

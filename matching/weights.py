@@ -113,19 +113,22 @@ class Weights:
 
     # --- competitors (matching.competitors) ---
     # A competitor has the same core in the same niche: the niche evidence (each side's core
-    # competences against the other side's cores or description, in units of the encoder's own
-    # random-pair similarity spread) reaches `competitor_niche`, and both sides are in the
-    # same NACE division. 5.0 is the value `benchmarks.labelled.tune_competitor_rule` fits on
-    # the tuning half of the labelled benchmark's competitor groups (the lowest threshold
-    # whose precision there is at least 0.95) with the multilingual encoder (MiniLM: 4.2);
-    # the test half and other encoders are reported in benchmarks/results/labelled-api.md.
-    competitor_niche: float = 5.0
-    # (core median, core spread, description median, description spread) of random-pair
-    # cosines, core against core and core against description; None: learned at fit
-    niche_scale: tuple[float, float, float, float] | None = None
+    # competences against the other side's cores or description, in units of how close
+    # unrelated firms get under the encoder: (cos - median) / (99th percentile - median) of
+    # random pairs from different NACE divisions) reaches `competitor_niche`, and both sides
+    # are in the same NACE division. 1.6 is the value `benchmarks.labelled.tune_competitor_rule`
+    # fits on the tuning half of the labelled benchmark's competitor groups (the lowest
+    # threshold whose precision there is at least 0.95) with the multilingual encoder
+    # (MiniLM: 1.2, hashing: 2.7); the test half and the other encoders are reported in
+    # benchmarks/results/labelled-api.md.
+    competitor_niche: float = 1.6
     # Without a NACE division on either side the text alone must be stronger evidence (a
     # reasoned margin, not fitted: every firm of the labelled benchmark has a division).
-    competitor_niche_no_nace: float = 7.5
+    competitor_niche_no_nace: float = 2.4
+    # (core median, core spread, description median, description spread) of random-pair
+    # cosines, core against core and core against description; None: learned at fit (and
+    # matching.competitors.FALLBACK_SCALE while too few vectors are fitted)
+    niche_scale: tuple[float, float, float, float] | None = None
     competitor_factor: float = 0.5  # competitors' own scores: below complementary partners ...
     # ... but when competitors are included, the i-th competitor by niche evidence stands at
     # place coopetition_every * (i + 1) at the latest within the first coopetition_window

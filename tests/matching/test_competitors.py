@@ -282,7 +282,7 @@ def test_german_and_english_welders_share_a_niche_their_coater_does_not() -> Non
     # this pair among twelve firms: a precision-first rule. A threshold below its evidence
     # labels exactly the two welders, not their coater.
     assert not matcher.competitors(profiles[0], [2, 3]).any()
-    looser = Matcher(replace(w, competitor_niche=4.0)).fit(profiles)
+    looser = Matcher(replace(w, competitor_niche=1.2)).fit(profiles)
     relations = {
         q: {m.target_id: m.relation for m in looser.match(profiles[q - 1], limit=20)}
         for q in (1, 2, 3)
