@@ -85,118 +85,159 @@ def texts(recs: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
+Answers = dict[int, dict[bool, list[tuple[int, str, list[str]]]]]
+
+
+def ask(recs: Sequence[dict[str, Any]], firms: Sequence[Firm], encoder: str) -> tuple[
+    Answers, list[float], Server
+]:  # fmt: skip
+    """Import `recs` with `encoder` into a fresh database, serve it, and ask every firm's
+    matches with and without competitors: (answers, seconds per request, the server)."""
+    by_ext = {external_id(f): f for f in firms}
+    answers: Answers = {}
+    times: list[float] = []
+    old = os.environ.get("KOOPMATCH_EMBEDDING_MODEL")
+    os.environ["KOOPMATCH_EMBEDDING_MODEL"] = encoder
+    try:
+        with tempfile.TemporaryDirectory(prefix="koopmatch-labelled-") as tmp:
+            server = Server(Path(tmp))
+            try:
+                server.start(recs)
+                ids = server.ids()
+                for f in firms:
+                    answers[f.id] = {}
+                    for with_comp in (False, True):
+                        t0 = time.perf_counter()
+                        page = server.get(
+                            f"/api/v1/organizations/{ids[external_id(f)]}/matches",
+                            limit=TOP,
+                            include_competitors=str(with_comp).lower(),
+                        )
+                        times.append(time.perf_counter() - t0)
+                        answers[f.id][with_comp] = [
+                            (
+                                by_ext[m["organization"]["external_id"]].id,
+                                m["relation"],
+                                list(m.get("cooperation_kinds", [])),
+                            )
+                            for m in page["items"]
+                        ]
+            finally:
+                server.stop()
+    finally:
+        if old is None:
+            os.environ.pop("KOOPMATCH_EMBEDDING_MODEL", None)
+        else:
+            os.environ["KOOPMATCH_EMBEDDING_MODEL"] = old
+    return answers, times, server
+
+
+def tfidf_rankings(recs: Sequence[dict[str, Any]], firms: Sequence[Firm]) -> dict[int, list[int]]:
+    """The first TOP firms by TF-IDF cosine of the record texts (scikit-learn defaults)."""
+    x = TfidfVectorizer().fit_transform(texts(recs))
+    sims = np.asarray((x @ x.T).todense())
+    ids_in_order = np.array([f.id for f in firms])
+    out: dict[int, list[int]] = {}
+    for k, f in enumerate(firms):
+        row = sims[k].copy()
+        row[k] = -np.inf
+        order = np.lexsort((ids_in_order, -row))
+        out[f.id] = [int(ids_in_order[i]) for i in order[:TOP]]
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--encoder",
+        action="append",
+        help="encoder spec the server imports and ranks with (repeatable; default: default)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
     args = parser.parse_args(argv)
+    encoders: list[str] = args.encoder or ["default"]
     started = time.perf_counter()
     load_before = os.getloadavg()
     firms = generate()
     recs = records(firms)
-    by_ext = {external_id(f): f for f in firms}
     gains = {f.id: {c.id: g for c in firms if (g := relevance(f, c)) > 0} for f in firms}
     truth = {f.id: {c.id for c in firms if is_competitor(f, c)} for f in firms}
-
-    api: dict[int, dict[str, list[tuple[int, str, list[str]]]]] = {}
-    times: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="koopmatch-labelled-") as tmp:
-        server = Server(Path(tmp))
-        try:
-            server.start(recs)
-            ids = server.ids()
-            for f in firms:
-                api[f.id] = {}
-                for with_comp in (False, True):
-                    t0 = time.perf_counter()
-                    page = server.get(
-                        f"/api/v1/organizations/{ids[external_id(f)]}/matches",
-                        limit=TOP,
-                        include_competitors=str(with_comp).lower(),
-                    )
-                    times.append(time.perf_counter() - t0)
-                    api[f.id][str(with_comp)] = [
-                        (
-                            by_ext[m["organization"]["external_id"]].id,
-                            m["relation"],
-                            list(m.get("cooperation_kinds", [])),
-                        )
-                        for m in page["items"]
-                    ]
-        finally:
-            server.stop()
-
-    # TF-IDF baseline on the same record texts
-    vec = TfidfVectorizer()
-    x = vec.fit_transform(texts(recs))
-    sims = np.asarray((x @ x.T).todense())
-    ids_in_order = [f.id for f in firms]
-    tfidf: dict[int, list[int]] = {}
-    for k, f in enumerate(firms):
-        row = sims[k].copy()
-        row[k] = -np.inf
-        order = np.lexsort((np.array(ids_in_order), -row))
-        tfidf[f.id] = [ids_in_order[i] for i in order[:TOP]]
-
-    def ndcg_rows(rank_of: dict[int, list[int]], lang: str | None) -> tuple[float, int]:
-        vals = [
-            ndcg_at_k(rank_of[f.id], gains[f.id])
-            for f in firms
-            if gains[f.id] and (lang is None or f.lang == lang)
-        ]
-        return float(np.mean(vals)), len(vals)
-
-    engine_plain = {fid: [t for t, _, _ in r["False"]] for fid, r in api.items()}
-    engine_comp = {fid: [t for t, _, _ in r["True"]] for fid, r in api.items()}
     with_truth = [f for f in firms if truth[f.id]]
-    recall_engine = float(
-        np.mean([len(truth[f.id] & set(engine_comp[f.id])) / len(truth[f.id]) for f in with_truth])
-    )
-    recall_tfidf = float(
-        np.mean([len(truth[f.id] & set(tfidf[f.id])) / len(truth[f.id]) for f in with_truth])
-    )
-    labelled = [(f.id, t, kinds) for f in firms for t, rel, kinds in api[f.id]["True"]
-                if rel == "competitor"]  # fmt: skip
-    tp = sum(1 for q, t, _ in labelled if t in truth[q])
-    precision = tp / len(labelled) if labelled else 0.0
-    kinds_ok = all(k and set(k) <= set(COOPETITION_KINDS) for _, _, k in labelled)
-    kinds_seen = sorted({k for _, _, ks in labelled for k in ks})
-    plain_comp = sum(1 for r in api.values() for _, rel, _ in r["False"] if rel == "competitor")
 
+    def ndcg_cells(rank_of: dict[int, list[int]]) -> list[str]:
+        cells = []
+        for lang in (None, "de", "en", "mixed"):
+            vals = [
+                ndcg_at_k(rank_of[f.id], gains[f.id])
+                for f in firms
+                if gains[f.id] and (lang is None or f.lang == lang)
+            ]
+            cells.append(f"{float(np.mean(vals)):.3f} ({len(vals)})")
+        return cells
+
+    def recall(rank_of: dict[int, list[int]]) -> float:
+        return float(
+            np.mean([len(truth[f.id] & set(rank_of[f.id])) / len(truth[f.id]) for f in with_truth])
+        )
+
+    rows: list[str] = []
+    notes: list[str] = []
+    for spec in encoders:
+        api, times, server = ask(recs, firms, spec)
+        plain = {fid: [t for t, _, _ in r[False]] for fid, r in api.items()}
+        comp = {fid: [t for t, _, _ in r[True]] for fid, r in api.items()}
+        labelled = [(fid, t, kinds) for fid, r in api.items() for t, rel, kinds in r[True]
+                    if rel == "competitor"]  # fmt: skip
+        tp = sum(1 for q, t, _ in labelled if t in truth[q])
+        precision = tp / len(labelled) if labelled else 0.0
+        kinds_ok = all(k and set(k) <= set(COOPETITION_KINDS) for _, _, k in labelled)
+        kinds_seen = sorted({k for _, _, ks in labelled for k in ks})
+        plain_comp = sum(1 for r in api.values() for _, rel, _ in r[False] if rel == "competitor")
+        rows.append(
+            f"| engine through the API, encoder {spec} | "
+            + " | ".join(ndcg_cells(plain))
+            + f" | {recall(comp):.3f} | {precision:.3f} ({len(labelled)} labels) |"
+        )
+        notes.append(
+            f"- encoder {spec}: import {server.import_seconds:.0f} s (encoding included), "
+            f"median request {1000 * float(np.median(times)):.0f} ms, {server.retries} "
+            "requests asked again after a 5xx; every competitor carries coopetition kinds "
+            f"from COOPETITION_KINDS: {'yes' if kinds_ok else 'NO'} (seen: "
+            f"{', '.join(kinds_seen) or 'none'}); competitors returned with "
+            f"`include_competitors=false`: {plain_comp}."
+        )
+    tfidf = tfidf_rankings(recs, firms)
+    rows.append(
+        "| TF-IDF profile cosine (same run) | "
+        + " | ".join(ndcg_cells(tfidf))
+        + f" | {recall(tfidf):.3f} | no label |"
+    )
+    command = "python -m benchmarks.api_labelled" + "".join(
+        f" --encoder {e}" for e in encoders if args.encoder
+    )
     lines = [
         "### Labelled benchmark through the import contract and the HTTP API",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
         f"average {load_before[0]:.1f} at the start), Python {platform.python_version()}: "
-        f"`python -m benchmarks.api_labelled` (koopmatch import "
-        f"{server.import_seconds:.0f} s, encoding included, default encoder; uvicorn on "
-        f"127.0.0.1; {server.retries} requests asked again after a 5xx). {len(firms)} firms, "
-        f"{len(with_truth)} with a true competitor; median request "
-        f"{1000 * float(np.median(times)):.0f} ms; whole run "
+        f"`{command}` (koopmatch import into a fresh SQLite database, uvicorn on 127.0.0.1, "
+        f"`GET /api/v1/organizations/{{id}}/matches?limit={TOP}`). {len(firms)} firms, "
+        f"{len(with_truth)} with a true competitor; whole run "
         f"{(time.perf_counter() - started) / 60:.1f} min.",
         "",
         "| method | nDCG@10 (all) | German queries | English queries | mixed queries | "
         f"true competitors in the first {TOP} | competitor-label precision there |",
         "|---|---|---|---|---|---|---|",
-    ]
-    for name, plain, rec, prec in (
-        ("engine through the API", engine_plain, recall_engine, f"{precision:.3f} "
-         f"({len(labelled)} labels)"),
-        ("TF-IDF profile cosine (same run)", tfidf, recall_tfidf, "no label"),
-    ):  # fmt: skip
-        cells = []
-        for lang in (None, "de", "en", "mixed"):
-            v, n = ndcg_rows(plain, lang)
-            cells.append(f"{v:.3f} ({n})")
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {rec:.3f} | {prec} |")
-    lines += [
+        *rows,
         "",
         "nDCG@10 with `include_competitors=false` (the engine) and over the whole ranking "
         "(TF-IDF, which cannot leave competitors out; they count as not relevant); in "
-        "brackets the number of queries. Recall and precision with `include_competitors=true`, "
-        f"first {TOP}. Every competitor carries coopetition kinds from COOPETITION_KINDS: "
-        f"{'yes' if kinds_ok else 'NO'} (seen: {', '.join(kinds_seen) or 'none'}); "
-        f"competitors returned with `include_competitors=false`: {plain_comp}.",
+        "brackets the number of queries (a query firm's language: German, English, or labels "
+        "in both). Recall and precision with `include_competitors=true`, "
+        f"first {TOP}.",
+        "",
+        *notes,
     ]
     text = "\n".join(lines)
     print(text)

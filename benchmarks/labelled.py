@@ -16,17 +16,20 @@ corpus of mixed languages; competitor precision and recall of the `relation` lab
 when query and corpus share a language versus when they do not (corpus all German or all
 English, query firm phrased in the same or in the other language), with the relative gap.
 
-The competitor rule gets its own section (first encoder): the competitor groups are split into a
-tuning and a test half with a fixed seed, the rule's evidence weights and threshold are fitted
-on the tuning half (`tune_competitor_rule`, printed next to the defaults), and the old rule and
-the defaults are scored on both halves and on the whole set, with the pairs still missed; the
-same fit on other splits shows how much the fitted values move.
+The competitor rule (matching.competitors) gets its own section per encoder: the competitor
+groups are split into a tuning and a test half with a fixed seed, the rule's one threshold is
+fitted on the tuning half (`tune_competitor_rule`: the lowest with precision >= 0.95 there), and
+the defaults and the fitted value are scored on both halves and on the whole set, with the pairs
+still missed; the same fit on other splits shows how much the fitted value moves.
 
-Run: `python -m benchmarks.labelled [encoder ...]` (default: "default" and "hashing"), or
-`python -m benchmarks.labelled --latency` for query latency on a large random index.
-The weights are the engine's defaults. The competitor rule's evidence weights and threshold are
-the values `tune_competitor_rule` fits on this benchmark's tuning half; no other weight is fitted
-to it.
+Run: `python -m benchmarks.labelled [encoder ...]` (default: "default" and "hashing"),
+`python -m benchmarks.labelled --coopetition [encoder]` for the competitors among the first 20
+when they are asked for, or `python -m benchmarks.labelled --latency` for query latency on a
+large random index. `benchmarks.api_labelled` asks the same corpus through the import contract
+and the HTTP API.
+The weights are the engine's defaults. The competitor rule's threshold is the value
+`tune_competitor_rule` fits on this benchmark's tuning half with the multilingual encoder; no
+other weight is fitted to it.
 """
 
 from __future__ import annotations
@@ -1446,8 +1449,8 @@ def run(encoders: Sequence[str] = ("default", "hashing")) -> str:
         "",
         f"{len(firms)} firms in {len(NETWORKS)} value networks ({len(PHRASES)} concepts, each "
         f"with 3 German and 3 English phrasings), {n_comp} ordered competitor pairs, seed "
-        f"{SEED}. Engine defaults (`Weights()`; of them only the competitor rule's evidence "
-        "weights and threshold were fitted to this benchmark, on the tuning half below). "
+        f"{SEED}. Engine defaults (`Weights()`; of them only the competitor rule's "
+        "threshold was fitted to this benchmark, on the tuning half below). "
         f"{datetime.now(UTC):%Y-%m-%d}, {cpu_model()}, `python -m benchmarks.labelled`.",
         "",
         "| encoder | nDCG@10 mixed | nDCG@10 same-lang | nDCG@10 cross-lang | gap | "
