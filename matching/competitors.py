@@ -120,18 +120,19 @@ def niche_evidence(
     qc = core_cos.shape[0]
     mine = np.full(n, -np.inf)
     theirs = np.full(n, -np.inf)
-    z = scale.core(core_cos)
-    zd = scale.desc(mine_on_desc)
-    for k in range(n):
-        lo, hi = int(seg[k]), int(seg[k] + lengths[k])
+    z = scale.core(np.asarray(core_cos, dtype=np.float64))
+    has = lengths > 0
+    starts = np.asarray(seg, dtype=np.int64)[has]
+    if qc:
+        best = scale.desc(np.asarray(mine_on_desc, dtype=np.float64))  # (qc, n)
+        if len(starts) and z.shape[1]:
+            best[:, has] = np.maximum(best[:, has], np.maximum.reduceat(z, starts, axis=1))
+        mine = best.mean(axis=0)
+    if len(starts):
+        cols = scale.desc(np.asarray(theirs_on_desc, dtype=np.float64))  # (m,)
         if qc:
-            best = zd[:, k] if hi == lo else np.maximum(z[:, lo:hi].max(axis=1), zd[:, k])
-            mine[k] = float(best.mean())
-        if hi > lo:
-            cols = scale.desc(theirs_on_desc[lo:hi])
-            if qc:
-                cols = np.maximum(z[:, lo:hi].max(axis=0), cols)
-            theirs[k] = float(cols.mean())
+            cols = np.maximum(cols, z.max(axis=0))
+        theirs[has] = np.add.reduceat(cols, starts) / lengths[has]
     return mine, theirs
 
 
