@@ -1323,8 +1323,9 @@ def competitor_section(spec: str, firms: Sequence[Firm]) -> str:
         f"### Competitor rule: tuning and test halves ({encoder.name})",
         "",
         f"The {len({(f.network, f.role.key) for f in firms})} competitor groups (roles) are "
-        f"split in two with seed {SPLIT_SEED}; the rule's one threshold (niche evidence, in "
-        "units of the encoder's random-pair spread, same NACE division) is the lowest with "
+        f"split in two with seed {SPLIT_SEED}; the rule's one threshold (niche evidence in "
+        "units of (99th percentile - median) of the encoder's cosines between random firms of "
+        "different NACE divisions; same NACE division required) is the lowest with "
         f"precision >= {TARGET_PRECISION} on the tuning half's queries. Candidates of a tuning "
         "query include test firms, as negatives only: a whole group lies in one half, so no "
         "test competitor pair is seen. Mixed-language corpus, every ordered pair.",
