@@ -57,17 +57,19 @@ FALLBACK_SCALE = NicheScale(0.11, 0.28, 0.0, 0.18)
 
 def _tail(
     a: np.ndarray,
+    a_rows: np.ndarray,
     a_owner: np.ndarray,
     b: np.ndarray,
+    b_rows: np.ndarray,
     b_owner: np.ndarray,
     division: np.ndarray,
     seed: int,
 ) -> tuple[float, float] | None:
-    if len(a) < _MIN_ROWS or len(b) < _MIN_ROWS:
+    if len(a_rows) < _MIN_ROWS or len(b_rows) < _MIN_ROWS:
         return None
     rng = np.random.default_rng(seed)
-    i = rng.integers(0, len(a), _NULL_PAIRS)
-    j = rng.integers(0, len(b), _NULL_PAIRS)
+    i = a_rows[rng.integers(0, len(a_rows), _NULL_PAIRS)]
+    j = b_rows[rng.integers(0, len(b_rows), _NULL_PAIRS)]
     keep = a_owner[i] != b_owner[j]
     da, db = division[a_owner[i]], division[b_owner[j]]
     apart = keep & (da != "") & (db != "") & (da != db)
@@ -82,17 +84,20 @@ def _tail(
 
 def niche_scale(
     cores: np.ndarray,
+    core_rows: np.ndarray,
     core_owner: np.ndarray,
     descriptions: np.ndarray,
+    desc_rows: np.ndarray,
     desc_owner: np.ndarray,
     division: np.ndarray,
 ) -> NicheScale:
-    """The scale from core rows (m, d) and description rows (p, d) with their owners (row
-    numbers into `division`, the owners' NACE divisions, "" where unknown): median and
-    99th percentile of the cosines of random pairs of organisations in different divisions
-    (of any two organisations while too few have a division)."""
-    core = _tail(cores, core_owner, cores, core_owner, division, 0)
-    desc = _tail(cores, core_owner, descriptions, desc_owner, division, 1)
+    """The scale from the rows `core_rows` of `cores` (m, d) and `desc_rows` of
+    `descriptions` (p, d); `core_owner` (m,) and `desc_owner` (p,) are row numbers into
+    `division`, the owners' NACE divisions ("" where unknown). Median and 99th percentile of
+    the cosines of random pairs of organisations in different divisions (of any two
+    organisations while too few have a division)."""
+    core = _tail(cores, core_rows, core_owner, cores, core_rows, core_owner, division, 0)
+    desc = _tail(cores, core_rows, core_owner, descriptions, desc_rows, desc_owner, division, 1)
     fb = FALLBACK_SCALE
     return NicheScale(
         *(core if core is not None else (fb.core_median, fb.core_spread)),

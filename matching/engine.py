@@ -653,7 +653,7 @@ class Matcher:
         """The competitor rule's inputs and verdict for fitted candidates, without filters.
 
         Returns (features (len(candidate_ids), 3) with the columns `COMPETITOR_FEATURES`, in
-        units of the encoder's random-pair spread (-inf for a side without cores),
+        the units of `matching.competitors.NicheScale` (-inf for a side without stated cores),
         competitor (len(candidate_ids),) bool: the `relation` that `match` would give).
         """
         self._check_fitted()
@@ -1109,13 +1109,19 @@ class Matcher:
         if cached is not None and cached[0] == key:
             return cast(_competitors.NicheScale, cached[1])
         owner = self.core_owner_[:n_core]
-        live = np.ones(n_core, bool) if alive is None else alive[owner]
+        live = np.arange(n_core) if alive is None else np.flatnonzero(alive[owner])
         prof = self.profile_rows_[self.profile_rows_ < n_prof]
         if alive is not None:
             prof = prof[alive[prof]]
         division = np.array([s.division or "" for s in self.sides_], dtype=str)
         scale = _competitors.niche_scale(
-            self.core_mat_[live], owner[live], self.profile_mat_[prof], prof, division
+            self.core_mat_,
+            live,
+            owner,
+            self.profile_mat_,
+            prof,
+            np.arange(n_prof),
+            division,
         )
         self._niche_cache = (key, scale)
         return scale
