@@ -23,11 +23,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import sparse
 
+from matching import competitors as _competitors
 from matching.distinct import Distinct
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
 from matching.geo import haversine_km
@@ -44,8 +45,8 @@ from matching.types import (
 from matching.weights import COMPONENTS, Weights
 
 _COL = {name: i for i, name in enumerate(COMPONENTS)}
-# Columns of `Matcher.competitor_features`.
-COMPETITOR_FEATURES: tuple[str, ...] = ("core_overlap", "profile_similarity", "core_description")
+# Columns of `Matcher.competitor_features` (see matching.competitors).
+COMPETITOR_FEATURES: tuple[str, ...] = ("niche", "mine_covered", "theirs_covered")
 _NEED_KINDS = ("complementary", "peripheral")
 # Components that link a particular pair; a candidate needs one of them above zero.
 _EVIDENCE = (
@@ -651,7 +652,8 @@ class Matcher:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The competitor rule's inputs and verdict for fitted candidates, without filters.
 
-        Returns (features (len(candidate_ids), 3) with the columns `COMPETITOR_FEATURES`,
+        Returns (features (len(candidate_ids), 3) with the columns `COMPETITOR_FEATURES`, in
+        the units of `matching.competitors.NicheScale` (-inf for a side without stated cores),
         competitor (len(candidate_ids),) bool: the `relation` that `match` would give).
         """
         self._check_fitted()
@@ -663,9 +665,9 @@ class Matcher:
             rows = np.array([self.row_of_id_[i] for i in candidate_ids], dtype=np.int64)
         except KeyError as exc:
             raise MatchingError(f"unknown candidate id {exc.args[0]}") from exc
-        feats, competitor, core_desc = self._features(self._side(query), rows)
-        cols = feats[:, [_COL["core_overlap"], _COL["profile_similarity"]]]
-        return np.column_stack([cols, core_desc]), competitor
+        side = self._side(query)
+        competitor, niche, mine, theirs = self._competitor_rule(side, rows)
+        return np.column_stack([niche, mine, theirs]), competitor
 
     def competitors(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
         """(len(candidate_ids),) bool: which fitted candidates `match` labels competitors."""
@@ -695,7 +697,8 @@ class Matcher:
             rows = rows[allowed[rows]]
         if len(rows) == 0:
             return []
-        feats, overlap_ok, _ = self._features(side, rows)
+        feats, _, _ = self._features(side, rows)
+        overlap_ok, niche, _, _ = self._competitor_rule(side, rows)
         if filters.use_graph and filters.visible_relationships is not None:
             self._visible_graph_features(side, rows, filters.visible_relationships, feats)
         if not filters.use_graph:
@@ -707,7 +710,7 @@ class Matcher:
         if side.id is not None:
             opted_out = np.array([self.profiles_[r].exclude_from_competitors for r in rows])
             keep &= ~(overlap_ok & (opted_out | (not filters.include_competitors)))
-        rows, feats, relation = rows[keep], feats[keep], relation[keep]
+        rows, feats, relation, niche = rows[keep], feats[keep], relation[keep], niche[keep]
         best_cos = lexical = np.zeros(len(rows))
         weak = np.zeros(len(rows), dtype=bool)
         if relevance_floor is not None:
@@ -721,23 +724,22 @@ class Matcher:
             weak = weak_mask(best_cos, lexical, floor)
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
+                niche = niche[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]
         # What the caller asks for comes first: a query that states needs lets the graph
         # components count only as much as `graph_with_needs`; without needs (nothing but a
         # profile) proven cooperation structure is the best evidence there is.
         graph_scale = w.graph_with_needs if len(side.need) else 1.0
         scores = self._scores(feats, relation == "competitor", w, graph_scale)
-        if side.division is not None and w.coopetition_overlap:
-            # A competitor in the same industry (NACE division) is a coopetition candidate:
-            # the closer the niche (core_overlap), the more joint purchasing, shared capacity
-            # or a joint bid has to offer. Without industry codes the label rests on text
-            # alone and is not promoted.
-            same_industry = np.array(
-                [self.sides_[r].division == side.division for r in rows], dtype=bool
-            )
-            promote = (relation == "competitor") & same_industry
-            scores = scores + w.coopetition_overlap * feats[:, _COL["core_overlap"]] * promote
-        order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
+        order, scores = _competitors.coopetition_order(
+            scores,
+            relation == "competitor",
+            niche,
+            np.array([self.profiles_[r].id for r in rows]),
+            w.coopetition_every,
+            w.coopetition_window,
+        )
+        order = order[:limit]
         out: list[Match] = []
         for k in order:
             r = int(rows[k])
@@ -1090,22 +1092,88 @@ class Matcher:
         feats[:, _COL["proximity"]] = proximity
         feats[:, _COL["known_partner"]] = known
 
-        # Same division: strong core agreement alone, or weaker agreement that the descriptions
-        # confirm (a linear rule; its weights and threshold come from the tuning half of
-        # benchmarks/labelled.py, see matching.weights).
-        evidence = (
-            overlap
-            + w.competitor_profile_weight * prof
-            + w.competitor_description_weight * core_desc
+        # the competitor verdict is `_competitor_rule`'s (matching.competitors)
+        competitor = np.zeros(n, dtype=bool)
+        return feats, competitor, core_desc
+
+    def _niche_scale(self) -> _competitors.NicheScale:
+        """The encoder's random-pair cosine scale for the competitor rule, computed once per
+        fitted (or updated) corpus."""
+        fixed = self.weights_.niche_scale
+        if fixed is not None:
+            return _competitors.NicheScale(*fixed)
+        alive = getattr(self, "alive_", None)
+        n_core, n_prof = len(self.core_mat_), len(self.profile_mat_)
+        key = (n_core, n_prof, -1 if alive is None else int(alive.sum()))
+        cached = getattr(self, "_niche_cache", None)
+        if cached is not None and cached[0] == key:
+            return cast(_competitors.NicheScale, cached[1])
+        owner = self.core_owner_[:n_core]
+        live = np.arange(n_core) if alive is None else np.flatnonzero(alive[owner])
+        prof = self.profile_rows_[self.profile_rows_ < n_prof]
+        if alive is not None:
+            prof = prof[alive[prof]]
+        division = np.array([s.division or "" for s in self.sides_], dtype=str)
+        scale = _competitors.niche_scale(
+            self.core_mat_,
+            live,
+            owner,
+            self.profile_mat_,
+            prof,
+            np.arange(n_prof),
+            division,
         )
-        competitor = np.where(
-            known_div,
-            same_div & ((overlap >= w.competitor_overlap) | (evidence >= w.competitor_evidence)),
-            (overlap >= w.competitor_overlap_no_nace) & (prof >= w.competitor_profile_similarity),
+        self._niche_cache = (key, scale)
+        return scale
+
+    def _competitor_rule(
+        self, side: _Side, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Competitor verdict and niche evidence for candidate rows (matching.competitors).
+
+        Returns (competitor (n,) bool, niche (n,), mine covered (n,), theirs covered (n,)).
+        """
+        w = self.weights_
+        n = len(rows)
+        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
+        core_idx = _ranges(c_start, c_len)
+        # stated cores only: a description standing in as pseudo core would count twice
+        stated = np.array([cid is not None for cid in side.core_ids], dtype=bool)
+        mine_core = side.core[stated] if len(side.core) else side.core
+        d = self.dim_ or 1
+        core_cos = np.zeros((len(mine_core), len(core_idx)))
+        if len(mine_core) and len(core_idx):
+            core_cos = self._against_cores(mine_core, core_idx)
+        mine_on_desc = np.full((len(mine_core), n), -np.inf)
+        if len(mine_core):
+            cos = mine_core @ self.profile_mat_[rows].T
+            mine_on_desc = np.where(self.has_profile_[rows][None, :], cos, -np.inf)
+        theirs_on_desc = np.full(len(core_idx), -np.inf)
+        if side.profile is not None and len(core_idx):
+            theirs_on_desc = self.core_mat_[core_idx] @ side.profile.reshape(d)
+        mine, theirs = _competitors.niche_evidence(
+            self._niche_scale(),
+            core_cos,
+            mine_on_desc,
+            theirs_on_desc,
+            _seg_starts(c_len),
+            c_len,
+        )
+        # a firm that states no core competence (its description stands in) is never called
+        # a competitor: the rule compares what both sides say they offer
+        stated_c = np.array([self.sides_[r].core_ids[:1] != [None] for r in rows], dtype=bool)
+        stated_c &= c_len > 0
+        finite = np.isfinite(mine) & np.isfinite(theirs) & stated_c
+        niche = np.where(finite, (mine + theirs) / 2, -np.inf)
+        divisions = [self.sides_[r].division for r in rows]
+        known = np.array([side.division is not None and v is not None for v in divisions])
+        same = np.array([side.division is not None and v == side.division for v in divisions])
+        competitor = _competitors.verdict(
+            niche, same, known, w.competitor_niche, w.competitor_niche_no_nace
         )
         if side.id is None:
             competitor[:] = False
-        return feats, competitor, core_desc
+        return competitor, niche, mine, theirs
 
     def _graph(self) -> _Graph:
         """The known-relationship graph as a sparse row-stochastic matrix, rebuilt when the

@@ -111,32 +111,30 @@ class Weights:
     description_floor: float | None = None  # competence vs description; None: learned at fit
     fallback_floor: float = 0.25  # used when too few vectors are fitted to estimate a floor
 
-    # --- competitors ---
-    # Same NACE division: a competitor if core_overlap >= competitor_overlap, or if
-    #   core_overlap + competitor_profile_weight * profile_similarity
-    #       + competitor_description_weight * core_description >= competitor_evidence
-    # where core_description is the calibrated agreement of each side's core labels with the
-    # other side's description (`Matcher.competitor_features`).
-    # core_overlap is an F1 of calibrated cosines; a paraphrase in the other language scores
-    # about 0.33 with the multilingual encoder (benchmarks/results/engine.md), so 0.35 asks
-    # for cores that agree at least as well as paraphrases do.
-    competitor_overlap: float = 0.35
-    # The evidence weights are a logistic regression's coefficients over the three features,
-    # divided by the core_overlap coefficient; the threshold is the one with the highest recall
-    # at precision >= 0.9. All three are what `benchmarks.labelled.tune_competitor_rule` fits on
-    # the tuning half of the labelled benchmark (competitor groups split with a fixed seed); the
-    # test half and other splits are reported in benchmarks/results/engine.md. The benchmark is
-    # small (48 groups), so other splits give other values: treat them as a first estimate.
-    competitor_evidence: float = 0.48
-    competitor_profile_weight: float = 0.55
-    competitor_description_weight: float = 1.71
-    competitor_overlap_no_nace: float = 0.6  # needed when a NACE code is missing on either side
-    competitor_profile_similarity: float = 0.3  # ... plus this profile similarity then
-    competitor_factor: float = 0.5  # competitors rank below complementary partners ...
-    # ... unless their niche is close: for competitors in the same NACE division, core_overlap
-    # counts with this weight, so that asked-for competitors reach the first page as
-    # coopetition candidates
-    coopetition_overlap: float = 0.5
+    # --- competitors (matching.competitors) ---
+    # A competitor has the same core in the same niche: the niche evidence (each side's core
+    # competences against the other side's cores or description, in units of how close
+    # unrelated firms get under the encoder: (cos - median) / (99th percentile - median) of
+    # random pairs from different NACE divisions) reaches `competitor_niche`, and both sides
+    # are in the same NACE division. 1.6 is the value `benchmarks.labelled.tune_competitor_rule`
+    # fits on the tuning half of the labelled benchmark's competitor groups (the lowest
+    # threshold whose precision there is at least 0.95) with the multilingual encoder
+    # (MiniLM: 1.2, hashing: 2.7); the test half and the other encoders are reported in
+    # benchmarks/results/labelled-api.md.
+    competitor_niche: float = 1.6
+    # Without a NACE division on either side the text alone must be stronger evidence (a
+    # reasoned margin, not fitted: every firm of the labelled benchmark has a division).
+    competitor_niche_no_nace: float = 2.4
+    # (core median, core spread, description median, description spread) of random-pair
+    # cosines, core against core and core against description; None: learned at fit (and
+    # matching.competitors.FALLBACK_SCALE while too few vectors are fitted)
+    niche_scale: tuple[float, float, float, float] | None = None
+    competitor_factor: float = 0.5  # competitors' own scores: below complementary partners ...
+    # ... but when competitors are included, the i-th competitor by niche evidence stands at
+    # place coopetition_every * (i + 1) at the latest within the first coopetition_window
+    # places, so that coopetition candidates reach the first page; 0 switches this off.
+    coopetition_every: int = 3
+    coopetition_window: int = 20
     coop_purchasing_sales: float = 1.0  # interest weights inside `coopetition`
     coop_training: float = 1.0
     coop_data_sharing: float = 1.0

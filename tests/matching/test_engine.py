@@ -16,6 +16,8 @@ from matching.weights import COMPONENTS, Weights
 DIM = 12
 SENS, MOULD, SOFT, MACH, BREAD, LOGI, ACC = range(7)
 # Basis vectors make every cosine exactly 0 or 1, so expected values can be written down.
+# A fixed similarity scale for the competitor rule: a cosine c counts (c - 0) / 0.1 spreads.
+NICHE_SCALE = (0.0, 0.1, 0.0, 0.1)
 # Every weight is spelt out, so the expected values below do not move with the defaults.
 W = Weights(
     need_coverage=0.25,
@@ -28,7 +30,7 @@ W = Weights(
     network=0.2,
     activity=0.02,
     coopetition=0.3,
-    coopetition_overlap=0.0,  # the same-industry promotion has its own test
+    coopetition_every=0,  # the coopetition places have their own test
     complementary_need=1.0,
     peripheral_need=0.5,
     softmax_temperature=0.1,
@@ -36,12 +38,9 @@ W = Weights(
     missing_side_prior=0.25,
     similarity_floor=0.1,
     profile_floor=0.0,
-    competitor_overlap=0.5,
-    competitor_evidence=0.48,
-    competitor_profile_weight=0.55,
-    competitor_description_weight=1.71,
-    competitor_overlap_no_nace=0.7,
-    competitor_profile_similarity=0.5,
+    competitor_niche=5.0,
+    competitor_niche_no_nace=7.5,
+    niche_scale=NICHE_SCALE,
     competitor_factor=0.5,
     max_reasons=5,
     description_offer=0.5,
@@ -179,24 +178,39 @@ def oracle_core_description(q: ProfileVec, c: ProfileVec, dfloor: float) -> floa
     return (one_way(q, c) + one_way(c, q)) / 2
 
 
-def oracle_competitor(
-    q: ProfileVec, c: ProfileVec, f: dict[str, float], w: Weights, dfloor: float
-) -> bool:
-    """The competitor rule as matching.weights states it."""
+def oracle_niche(q: ProfileVec, c: ProfileVec, scale: tuple[float, ...]) -> float:
+    """Each side's stated cores: best cosine with the other side's cores or description, in
+    units of the scale, averaged per side, then over both sides; -inf if a side states no
+    core competence."""
+    cm, cs, dm, ds = scale
+
+    def one_way(a: ProfileVec, b: ProfileVec) -> float:
+        va = [x.vector for x in a.competences if x.kind == "core"]
+        vb = [x.vector for x in b.competences if x.kind == "core"]
+        if not va or not vb:
+            return -math.inf
+        best = []
+        for x in va:
+            z = [(float(x @ y) - cm) / cs for y in vb]
+            if b.profile_vector is not None:
+                z.append((float(x @ b.profile_vector) - dm) / ds)
+            best.append(max(z))
+        return sum(best) / len(best)
+
+    mine, theirs = one_way(q, c), one_way(c, q)
+    if math.isinf(mine) or math.isinf(theirs):
+        return -math.inf
+    return (mine + theirs) / 2
+
+
+def oracle_competitor(q: ProfileVec, c: ProfileVec, w: Weights) -> bool:
+    """The competitor rule as matching.competitors states it."""
+    assert w.niche_scale is not None
+    niche = oracle_niche(q, c, w.niche_scale)
     dq, dc = nace_division(q.nace_code), nace_division(c.nace_code)
     if dq and dc:
-        evidence = (
-            f["core_overlap"]
-            + w.competitor_profile_weight * f["profile_similarity"]
-            + w.competitor_description_weight * oracle_core_description(q, c, dfloor)
-        )
-        return dq == dc and (
-            f["core_overlap"] >= w.competitor_overlap or evidence >= w.competitor_evidence
-        )
-    return (
-        f["core_overlap"] >= w.competitor_overlap_no_nace
-        and f["profile_similarity"] >= w.competitor_profile_similarity
-    )
+        return dq == dc and niche >= w.competitor_niche
+    return niche >= w.competitor_niche_no_nace
 
 
 def oracle_features(
@@ -326,7 +340,7 @@ def oracle_rank(
         if c.id == q.id or c.id in q.known_partner_ids or q.id in c.known_partner_ids:
             continue
         f = oracle_features(q, c, profiles, w, floor, pfloor, dfloor)
-        competitor = oracle_competitor(q, c, f, w, dfloor)
+        competitor = oracle_competitor(q, c, w)
         if competitor and c.exclude_from_competitors:
             continue
         if (
@@ -360,9 +374,6 @@ def oracle_rank(
             if competitor
             else base
         )
-        dq, dc = nace_division(q.nace_code), nace_division(c.nace_code)
-        if competitor and dq is not None and dq == dc:
-            score += w.coopetition_overlap * f["core_overlap"]  # same-industry coopetition
         rows.append((c.id, score, "competitor" if competitor else "complementary"))
     rows.sort(key=lambda r: (-r[1], r[0]))
     return rows
@@ -407,9 +418,10 @@ def test_ranking_matches_bruteforce_oracle(seed: int) -> None:
         similarity_floor=0.2,
         profile_floor=0.1,
         description_floor=0.15,
-        competitor_overlap=0.3,
-        competitor_overlap_no_nace=0.4,
-        competitor_profile_similarity=0.2,
+        competitor_niche=3.0,
+        competitor_niche_no_nace=4.0,
+        niche_scale=(0.0, 0.25, 0.0, 0.25),
+        coopetition_every=0,  # ordered by score alone (the places: test_competitors.py)
         hub_damping=0.0,  # the oracle compares raw cosines (damping: test_hub_damping.py)
     )
     matcher = Matcher(w).fit(profiles)
@@ -529,14 +541,15 @@ def test_description_only_profile_gets_matches() -> None:
     matcher = fitted()
     m = matcher.match(desc_only, limit=10)
     # 4 needs only moulding, 1 needs moulding among three needs; nobody else is related.
-    # 2 offers moulding too, in the same division: a competitor.
+    # 2 offers moulding too, in the same division, but a firm that states no core competence
+    # is never labelled a competitor: 2 is a similar profile.
     assert [(x.target_id, x.relation) for x in m] == [
         (4, "complementary"),
+        (2, "complementary"),
         (1, "complementary"),
-        (2, "competitor"),
     ]
     assert m[0].components["reciprocal_coverage"] == pytest.approx(1.0)
-    assert m[1].components["reciprocal_coverage"] == pytest.approx(1.0 / 2.5)
+    assert m[2].components["reciprocal_coverage"] == pytest.approx(1.0 / 2.5)
     assert m[0].reasons[0].direction == "i_cover_their_need"
     assert m[0].reasons[0].query_competence_id is None  # the description, not a competence
     assert m[0].reasons[0].target_competence_id == 450 + MOULD
@@ -584,17 +597,18 @@ def test_competitor_labelled_and_ranked_for_coopetition() -> None:
     assert m[4].score == pytest.approx(0.5 * (base + 0.3 * 0.4))
 
 
-def test_same_industry_competitor_is_promoted_with_its_cooperation_kinds() -> None:
-    m = {x.target_id: x for x in fitted().match(world()[0], limit=10)}
-    promoted = Matcher(replace(W, coopetition_overlap=0.5)).fit(world())
-    p = {x.target_id: x for x in promoted.match(world()[0], limit=10)}
-    overlap = m[4].components["core_overlap"]
-    assert overlap > 0
-    assert p[4].score == pytest.approx(m[4].score + 0.5 * overlap)
-    assert p[2].score == pytest.approx(m[2].score)  # complementary partners keep their score
+def test_competitor_gets_a_coopetition_place_with_its_cooperation_kinds() -> None:
+    plain = fitted().match(world()[0], limit=10)
+    assert ids(plain) == [2, 3, 7, 4, 6]  # by score
+    placed = Matcher(replace(W, coopetition_every=2)).fit(world()).match(world()[0], limit=10)
+    # the first competitor stands at place 2 at the latest, shown with the next one's score
+    assert ids(placed) == [2, 4, 3, 7, 6]
+    by_id = {m.target_id: m for m in plain}
+    assert placed[1].score == pytest.approx(by_id[3].score)
+    assert placed[2].score == pytest.approx(by_id[3].score)  # partners keep their score
     # shared interest: training only
-    assert p[4].cooperation_kinds == ("training_alliance", "capacity_sharing", "joint_bids")
-    assert p[2].cooperation_kinds == ()
+    assert placed[1].cooperation_kinds == ("training_alliance", "capacity_sharing", "joint_bids")
+    assert placed[0].cooperation_kinds == ()
 
 
 def test_include_competitors_false_drops_them() -> None:
@@ -609,13 +623,16 @@ def test_same_core_in_other_division_is_not_a_competitor() -> None:
     assert [(x.target_id, x.relation) for x in m] == [(2, "complementary")]
 
 
-def test_competitor_without_nace_needs_strong_overlap_and_similar_profile() -> None:
+def test_competitor_without_nace_needs_a_stronger_niche() -> None:
     q = org(1, core=(SENS, MACH), nace=None)
-    same = org(2, core=(SENS, MACH), nace="26.51")  # identical cores, profile e(SENS) too
-    half = org(3, core=(SENS, BREAD), nace="26.51")  # overlap 0.5 < 0.7
-    diff_profile = org(4, core=(SENS, MACH), profile=e(BREAD))  # profile similarity 0
-    m = {x.target_id: x.relation for x in fitted([q, same, half, diff_profile]).match(q)}
-    assert m == {2: "competitor", 3: "complementary", 4: "complementary"}
+    same = org(2, core=(SENS, MACH), nace="26.51")  # both cores agree: niche 10 >= 7.5
+    half = org(3, core=(SENS, BREAD), nace="26.51")  # one core of two on each side: 5 < 7.5
+    other_text = org(4, core=(SENS, MACH), profile=e(BREAD))  # the cores decide, not the text
+    m = {x.target_id: x.relation for x in fitted([q, same, half, other_text]).match(q)}
+    assert m == {2: "competitor", 3: "complementary", 4: "competitor"}
+    with_nace = replace(q, nace_code="26.11")  # same division: 5 >= 5 suffices
+    m = {x.target_id: x.relation for x in fitted([with_nace, same, half]).match(with_nace)}
+    assert m == {2: "competitor", 3: "competitor"}
 
 
 def test_competitor_opt_out_hides_from_competitors_only() -> None:
