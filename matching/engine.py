@@ -507,6 +507,7 @@ class Matcher:
         filters: Filters = Filters(),
         limit: int = 10,
         relevance_floor: float | None = None,
+        firm_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Organisations that *seek* what the typed needs ask for: partners for joint
         purchasing, a shared training programme or a joint bid rather than suppliers.
@@ -514,8 +515,10 @@ class Matcher:
         A candidate qualifies when one of its stated needs comes within `relevance_floor`
         cosine of a typed need (None: the fitted similarity floor) or shares the need's rarer
         words; it is ranked by that best cosine (lexical matches count as the floor plus their
-        IDF-weighted share). Each carries one "shared_need" reason and the component
-        `shared_need` (the calibrated similarity, in [0, 1])."""
+        IDF-weighted share). `firm_floors` (see `search`) raise the floor with the number of
+        (typed need, stated need) pairs the candidate's best is taken over. Each carries one
+        "shared_need" reason and the component `shared_need` (the calibrated similarity, in
+        [0, 1])."""
         self._check_fitted()
         vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
         if len(vecs) != len(need_labels):
@@ -567,6 +570,12 @@ class Matcher:
         qi, ki = np.nonzero(strength >= floor)
         owner = self.need_owner_[ki]
         ok = allowed[owner]
+        if firm_floors:
+            # the best of (typed needs x their needs) pairs lies above one pair's floor by
+            # chance far more often: the floor for that many pairs (matching.relevance)
+            table = np.asarray(firm_floors, dtype=np.float64)
+            pairs = np.maximum(np.diff(self.need_start_)[owner], 1) * len(vecs)
+            ok &= strength[qi, ki] >= np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
         qi, ki, owner = qi[ok], ki[ok], owner[ok]
         values = strength[qi, ki]
         first = np.lexsort((np.arange(len(values)), -values, owner))
