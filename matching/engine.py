@@ -453,6 +453,7 @@ class Matcher:
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
         firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[SearchMatch]:
         """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows.
 
@@ -461,7 +462,9 @@ class Matcher:
         their labels. `relevance_floor` is the encoder's (`matching.relevance.relevance_floor`);
         None uses the fitted similarity floor `sim_floor_`. `firm_floors` (the encoder's
         `matching.relevance.firm_floors`) raise the floor with the number of (need, core)
-        pairs a candidate's best cosine is taken over, never below `relevance_floor`.
+        pairs a candidate's best cosine is taken over, never below `relevance_floor`;
+        `wordless_floors` (`matching.relevance.wordless_floors`) replace them for a candidate
+        whose core labels share no word with any typed need.
         `exclude_weak` leaves weak results out before `limit` is applied.
         """
         self._check_fitted()
@@ -495,7 +498,15 @@ class Matcher:
         )
         floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
         found = self._rank(
-            side, None, filters, filters.origin, limit, floor, exclude_weak, firm_floors
+            side,
+            None,
+            filters,
+            filters.origin,
+            limit,
+            floor,
+            exclude_weak,
+            firm_floors,
+            wordless_floors,
         )
         return [m for m in found if isinstance(m, SearchMatch)]
 
@@ -508,6 +519,7 @@ class Matcher:
         limit: int = 10,
         relevance_floor: float | None = None,
         firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Organisations that *seek* what the typed needs ask for: partners for joint
         purchasing, a shared training programme or a joint bid rather than suppliers.
@@ -516,7 +528,8 @@ class Matcher:
         cosine of a typed need (None: the fitted similarity floor) or shares the need's rarer
         words; it is ranked by that best cosine (lexical matches count as the floor plus their
         IDF-weighted share). `firm_floors` (see `search`) raise the floor with the number of
-        (typed need, stated need) pairs the candidate's best is taken over. Each carries one
+        (typed need, stated need) pairs the candidate's best is taken over, `wordless_floors`
+        where the pair shares no word. Each carries one
         "shared_need" reason and the component `shared_need` (the calibrated similarity, in
         [0, 1])."""
         self._check_fitted()
@@ -575,7 +588,16 @@ class Matcher:
             # chance far more often: the floor for that many pairs (matching.relevance)
             table = np.asarray(firm_floors, dtype=np.float64)
             pairs = np.maximum(np.diff(self.need_start_)[owner], 1) * len(vecs)
-            ok &= strength[qi, ki] >= np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
+            need_floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
+            if wordless_floors:
+                strict = np.asarray(wordless_floors, dtype=np.float64)
+                wordless = lexical[qi, ki] <= 0
+                need_floor = np.where(
+                    wordless,
+                    np.maximum(strict[np.minimum(pairs, len(strict)) - 1], need_floor),
+                    need_floor,
+                )
+            ok &= strength[qi, ki] >= need_floor
         qi, ki, owner = qi[ok], ki[ok], owner[ok]
         values = strength[qi, ki]
         first = np.lexsort((np.arange(len(values)), -values, owner))
@@ -691,6 +713,7 @@ class Matcher:
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
         firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Ranked matches; a typed search (`relevance_floor` set) gets `SearchMatch`es."""
         w = self.weights_
@@ -727,7 +750,12 @@ class Matcher:
                 pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
                 table = np.asarray(firm_floors, dtype=np.float64)
                 floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], relevance_floor)
-            weak = weak_mask(best_cos, lexical, floor)
+            strict: np.ndarray | None = None
+            if wordless_floors:
+                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                table = np.asarray(wordless_floors, dtype=np.float64)
+                strict = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
+            weak = weak_mask(best_cos, lexical, floor, strict)
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 best_cos, lexical, weak = best_cos[~weak], lexical[~weak], weak[~weak]

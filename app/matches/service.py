@@ -41,7 +41,7 @@ from app.organizations.disclosure import (
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
-from matching.relevance import SearchMatch, firm_floors, relevance_floor
+from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
 from matching.text import parse_need
 
 Lang = Literal["de", "en"]
@@ -690,6 +690,7 @@ def search(
     if floor is None:
         floor = float(matcher.sim_floor_)
     firm = firm_floors(encoder.name)
+    wordless = wordless_floors(encoder.name)
     matches = matcher.search(
         vectors,
         need_phrases,
@@ -697,6 +698,7 @@ def search(
         limit=limit,
         relevance_floor=floor,
         firm_floors=firm,
+        wordless_floors=wordless,
     )
     weak_count = sum(m.weak for m in matches)
     if hide_weak and weak_count:
@@ -709,6 +711,7 @@ def search(
             relevance_floor=floor,
             exclude_weak=True,
             firm_floors=firm,
+            wordless_floors=wordless,
         )
     items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
     outside: list[MatchOut] = []
@@ -721,6 +724,7 @@ def search(
             relevance_floor=floor,
             exclude_weak=True,
             firm_floors=firm,
+            wordless_floors=wordless,
         )
         outside = shown(
             session, user=user, index=index, matches=closest, typed_need=True, lang=lang
@@ -734,6 +738,7 @@ def search(
             limit=limit,
             relevance_floor=floor,
             firm_floors=firm,
+            wordless_floors=wordless,
         )
         seekers = shown(session, user=user, index=index, matches=found, typed_need=True, lang=lang)
     return SearchResult(
