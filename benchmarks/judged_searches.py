@@ -135,9 +135,7 @@ def minilm_ranker(recs: Sequence[Mapping[str, Any]], depth: int) -> Ranker:
     from matching.encoders import load_encoder
 
     encoder = load_encoder("minilm")
-    return vector_ranker(
-        recs, lambda t: np.asarray(encoder.encode(t), dtype=np.float32), depth
-    )
+    return vector_ranker(recs, lambda t: np.asarray(encoder.encode(t), dtype=np.float32), depth)
 
 
 def koopmatch_ranker(server: Server, depth: int) -> tuple[Ranker, dict[str, Any]]:

@@ -529,9 +529,8 @@ class Matcher:
         words; it is ranked by that best cosine (lexical matches count as the floor plus their
         IDF-weighted share). `firm_floors` (see `search`) raise the floor with the number of
         (typed need, stated need) pairs the candidate's best is taken over, `wordless_floors`
-        where the pair shares no word. Each carries one
-        "shared_need" reason and the component `shared_need` (the calibrated similarity, in
-        [0, 1])."""
+        where the pair shares no word. Each carries one "shared_need" reason and the component
+        `shared_need` (the calibrated similarity, in [0, 1])."""
         self._check_fitted()
         vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
         if len(vecs) != len(need_labels):
