@@ -747,7 +747,9 @@ def search(
         relevance_floor=floor,
         seeking_the_same=seekers,
         closest_outside=outside,
-        answer=search_answer(items, outside, place_bound=place_bound, lang=lang),
+        answer=search_answer(
+            items, outside, place_bound=place_bound, weak_count=weak_count, lang=lang
+        ),
     )
 
 
@@ -760,10 +762,16 @@ def _named(match: MatchOut, lang: Lang) -> str:
 
 
 def search_answer(
-    items: Sequence[MatchOut], outside: Sequence[MatchOut], *, place_bound: bool, lang: Lang
+    items: Sequence[MatchOut],
+    outside: Sequence[MatchOut],
+    *,
+    place_bound: bool,
+    lang: Lang,
+    weak_count: int = 0,
 ) -> str:
     """The search's answer in one sentence: how many results offer what was asked, or that
-    nobody (in the place asked for) does and where the closest fit is."""
+    nobody (in the place asked for) does and where the closest fit is. `weak_count`: weak
+    results found, also those `hide_weak` left out."""
     de = lang == "de"
     offering = sum(not m.weak for m in items)
     if offering:
@@ -787,7 +795,7 @@ def search_answer(
             )
             return head + tail
         return head + ("; auch anderswo nicht." if de else ", nor does any firm elsewhere.")
-    if not items:
+    if not items and not weak_count:
         return "Kein Ergebnis." if de else "No results."
     if de:
         return (

@@ -9,7 +9,8 @@ from typing import Any, cast
 from fastapi.testclient import TestClient
 
 from app.matches.index import FittedIndex
-from app.matches.service import reason_floor, reason_text
+from app.matches.schemas import MatchedOrganization, MatchOut
+from app.matches.service import reason_floor, reason_text, search_answer
 from matching import Reason
 from matching.relevance import FIRM_FLOORS, RELEVANCE_FLOORS
 from tests.app.matches.test_api import ids, names
@@ -116,18 +117,39 @@ def test_an_answered_search_says_how_many_results_offer_it(
     assert body["items"][0]["reasons"][0]["text"] == (
         "Their core competence “Kunststoffspritzguss” covers your search “Kunststoffspritzguss”."
     )
-    # no place named: no closest fit outside it, whatever the results
+    # nothing related at all: no result, and no place, so no closest fit outside it
     unanswered = search(client, text="Brückenbau aus Spannbeton", lang="de")
-    assert unanswered["closest_outside"] == []
-    assert all(m["weak"] for m in unanswered["items"])
-    assert (
-        unanswered["answer"]
-        == (
-            "Kein Unternehmen bietet das laut seinen Kernkompetenzen an; die Ergebnisse passen "
-            "nur entfernt."
-        )
-        if unanswered["items"]
-        else unanswered["answer"] == "Kein Ergebnis."
+    assert (unanswered["items"], unanswered["closest_outside"]) == ([], [])
+    assert unanswered["answer"] == "Kein Ergebnis."
+
+
+def shown_as(name: str | None, city: str | None, weak: bool) -> MatchOut:
+    org = MatchedOrganization.model_construct(name=name, city=city, region="AT-1", country="AT")
+    return MatchOut.model_construct(organization=org, weak=weak)
+
+
+def test_the_answer_sentence_for_weak_results() -> None:
+    weak = [shown_as("Folienwerk Lech GmbH", "Landsberg", True)] * 3
+    assert search_answer(weak, [], place_bound=False, lang="en", weak_count=3) == (
+        "No firm offers this according to its core competences; the results are only "
+        "loosely related."
+    )
+    # hide_weak left them all out: still no firm offers it, not "no results"
+    assert search_answer([], [], place_bound=False, lang="de", weak_count=3) == (
+        "Kein Unternehmen bietet das laut seinen Kernkompetenzen an; die Ergebnisse passen "
+        "nur entfernt."
+    )
+    assert search_answer(weak, [], place_bound=True, lang="en", weak_count=3) == (
+        "No firm in the region you asked for offers this, nor does any firm elsewhere."
+    )
+    assert search_answer(weak, [], place_bound=True, lang="de", weak_count=3) == (
+        "Kein Unternehmen im gesuchten Gebiet bietet das an; auch anderswo nicht."
+    )
+    # a hidden name and city: what the caller may see of the closest fit
+    hidden = [shown_as(None, None, False)]
+    assert search_answer(weak, hidden, place_bound=True, lang="en", weak_count=3) == (
+        "No firm in the region you asked for offers this; the closest fit outside it is an "
+        "organisation, AT-1."
     )
 
 
