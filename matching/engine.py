@@ -454,6 +454,7 @@ class Matcher:
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
         firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[SearchMatch]:
         """Organisations whose core covers free-text needs; `need_vectors` is (q, d) unit rows.
 
@@ -462,7 +463,9 @@ class Matcher:
         their labels. `relevance_floor` is the encoder's (`matching.relevance.relevance_floor`);
         None uses the fitted similarity floor `sim_floor_`. `firm_floors` (the encoder's
         `matching.relevance.firm_floors`) raise the floor with the number of (need, core)
-        pairs a candidate's best cosine is taken over, never below `relevance_floor`.
+        pairs a candidate's best cosine is taken over, never below `relevance_floor`;
+        `wordless_floors` (`matching.relevance.wordless_floors`) replace them for a candidate
+        whose core labels share no word with any typed need.
         `exclude_weak` leaves weak results out before `limit` is applied.
         """
         self._check_fitted()
@@ -496,7 +499,15 @@ class Matcher:
         )
         floor = self.sim_floor_ if relevance_floor is None else float(relevance_floor)
         found = self._rank(
-            side, None, filters, filters.origin, limit, floor, exclude_weak, firm_floors
+            side,
+            None,
+            filters,
+            filters.origin,
+            limit,
+            floor,
+            exclude_weak,
+            firm_floors,
+            wordless_floors,
         )
         return [m for m in found if isinstance(m, SearchMatch)]
 
@@ -508,6 +519,8 @@ class Matcher:
         filters: Filters = Filters(),
         limit: int = 10,
         relevance_floor: float | None = None,
+        firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Organisations that *seek* what the typed needs ask for: partners for joint
         purchasing, a shared training programme or a joint bid rather than suppliers.
@@ -515,7 +528,9 @@ class Matcher:
         A candidate qualifies when one of its stated needs comes within `relevance_floor`
         cosine of a typed need (None: the fitted similarity floor) or shares the need's rarer
         words; it is ranked by that best cosine (lexical matches count as the floor plus their
-        IDF-weighted share). Each carries one "shared_need" reason and the component
+        IDF-weighted share). `firm_floors` (see `search`) raise the floor with the number of
+        (typed need, stated need) pairs the candidate's best is taken over, `wordless_floors`
+        where the pair shares no word. Each carries one "shared_need" reason and the component
         `shared_need` (the calibrated similarity, in [0, 1])."""
         self._check_fitted()
         vecs = np.atleast_2d(np.asarray(need_vectors, dtype=np.float32))
@@ -568,6 +583,21 @@ class Matcher:
         qi, ki = np.nonzero(strength >= floor)
         owner = self.need_owner_[ki]
         ok = allowed[owner]
+        if firm_floors:
+            # the best of (typed needs x their needs) pairs lies above one pair's floor by
+            # chance far more often: the floor for that many pairs (matching.relevance)
+            table = np.asarray(firm_floors, dtype=np.float64)
+            pairs = np.maximum(np.diff(self.need_start_)[owner], 1) * len(vecs)
+            need_floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
+            if wordless_floors:
+                strict = np.asarray(wordless_floors, dtype=np.float64)
+                wordless = lexical[qi, ki] <= 0
+                need_floor = np.where(
+                    wordless,
+                    np.maximum(strict[np.minimum(pairs, len(strict)) - 1], need_floor),
+                    need_floor,
+                )
+            ok &= strength[qi, ki] >= need_floor
         qi, ki, owner = qi[ok], ki[ok], owner[ok]
         values = strength[qi, ki]
         first = np.lexsort((np.arange(len(values)), -values, owner))
@@ -684,6 +714,7 @@ class Matcher:
         relevance_floor: float | None = None,
         exclude_weak: bool = False,
         firm_floors: Sequence[float] | None = None,
+        wordless_floors: Sequence[float] | None = None,
     ) -> list[Match]:
         """Ranked matches; a typed search (`relevance_floor` set) gets `SearchMatch`es."""
         w = self.weights_
@@ -721,7 +752,12 @@ class Matcher:
                 pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
                 table = np.asarray(firm_floors, dtype=np.float64)
                 floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], relevance_floor)
-            weak = weak_mask(best_cos, lexical, floor)
+            strict: np.ndarray | None = None
+            if wordless_floors:
+                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                table = np.asarray(wordless_floors, dtype=np.float64)
+                strict = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
+            weak = weak_mask(best_cos, lexical, floor, strict)
             if exclude_weak:
                 rows, feats, relation = rows[~weak], feats[~weak], relation[~weak]
                 niche = niche[~weak]

@@ -144,10 +144,18 @@ _PREP = (
     r"(?:" + _RADIUS + "|"
     r"(?:(?:in|im|aus|um|bei|nahe|rund\s+um|near|from|around|within|close\s+to"
     r"|in\s+der\s+n(?:ä|ae)he\s+von|in\s+der\s+n(?:ä|ae)he|n(?:ä|ae)he"
-    r"|in\s+the\s+vicinity\s+of|in\s+the\s+area\s+of|im\s+raum)\s+)?)"
+    r"|in\s+the\s+vicinity\s+of|in\s+the\s+area\s+of|in\s+the\s+region\s+of|im\s+raum"
+    r"|in\s+der\s+region|in\s+der\s+gegend\s+um|in\s+the\s+region)\s+)?)"
     r"(?:(?:der|die|dem|den|the)\s+)?"
 )
-_SUFFIX = r"(?:-?(?:raum|region|gebiet|area))?"
+_SUFFIX = r"(?:[-\s]?(?:raum|region|gebiet|area))?"
+# a radius named after the place: "Köln, im Umkreis von 30 km", "Cologne within 30 km",
+# "München (+50 km)"
+_TRAILING_RADIUS = (
+    r"(?:\s*[,(]?\s*(?:(?:im\s+)?umkreis\s+von|bis|within|up\s+to|\+)?\s*"
+    r"(?P<km_after>\d{1,4}(?:[.,]\d+)?)\s*(?:km|kilometer[ns]?|kilometres?)"
+    r"(?:\s+(?:umkreis|radius|around))?\s*\)?)?"
+)
 # Longest names first, so "Sachsen-Anhalt" wins over "Sachsen" and "Oberösterreich" over
 # "Österreich".
 _PLACE_RE = [
@@ -158,7 +166,8 @@ _PLACE_RE = [
             + r"(?<![\w-])"
             + "".join(_FOLD.get(ch, re.escape(ch)) for ch in name.lower())
             + _SUFFIX
-            + r"(?![\w-])",
+            + r"(?![\w-])"
+            + _TRAILING_RADIUS,
             re.IGNORECASE,
         ),
     )
@@ -208,15 +217,19 @@ def parse_need(text: str) -> QueryHint:
     """Split a typed need into the need text and place hints.
 
     Several places give the union of their countries; a radius is kept only when exactly one
-    region is named (two circles cannot be expressed as one origin and radius).
+    region is named (two circles cannot be expressed as one origin and radius); a country
+    named with it that contains the region ("Stuttgart, Germany") does not count as a second
+    place. A radius stated before or after the place ("im Umkreis von 100 km um Stuttgart",
+    "Cologne within 30 km") beats the region's default.
     """
     rest = text
     found: list[str] = []
     radii: list[float] = []
     for name, pattern in _PLACE_RE:
         for m in pattern.finditer(rest):
-            if m.group("km"):
-                radii.append(float(m.group("km").replace(",", ".")))
+            for group in ("km", "km_after"):
+                if m.group(group):
+                    radii.append(float(m.group(group).replace(",", ".")))
         rest, n = pattern.subn(" ", rest)
         if n:
             found.append(name)
@@ -225,7 +238,8 @@ def parse_need(text: str) -> QueryHint:
         countries |= PLACES[name].countries
     regions = [PLACES[n] for n in found if PLACES[n].centre is not None]
     origin, radius = None, None
-    if len(regions) == 1 and len(found) == 1:
+    others = [PLACES[n] for n in found if PLACES[n].centre is None]
+    if len(regions) == 1 and all(p.countries >= regions[0].countries for p in others):
         origin, radius = regions[0].centre, regions[0].radius_km
         if len(radii) == 1 and radii[0] > 0:
             radius = radii[0]  # the radius the text names beats the region's default

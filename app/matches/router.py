@@ -131,5 +131,7 @@ def search_matches(
         applied_filters=service.describe_filters(filters),
         weak_count=found.weak_count,
         seeking_the_same=found.seeking_the_same,
+        closest_outside=found.closest_outside,
+        answer=found.answer,
         relevance_floor=found.relevance_floor,
     )

@@ -146,6 +146,17 @@ class SearchOut(MatchPage):
         description="Organisations whose stated needs match the search: candidates for "
         "seeking together (joint purchasing, a training alliance, a joint bid)",
     )
+    closest_outside: list[MatchOut] = Field(
+        default_factory=list,
+        description="Only when the text or the filters name a place (country, region, radius) "
+        "and every result there is weak: up to three organisations outside that place that "
+        "do offer it (not weak)",
+    )
+    answer: str = Field(
+        description="The answer in one sentence in the caller's language: how many results "
+        "offer what was asked, or that nobody (in the place asked for) does and, if someone "
+        "outside it does, the closest fit"
+    )
     relevance_floor: float = Field(
         description="The cosine a typed need must reach with a core competence to make a "
         "match non-weak (a property of the encoder)"

@@ -41,7 +41,7 @@ from app.organizations.disclosure import (
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
-from matching.relevance import SearchMatch, firm_floors, relevance_floor
+from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
 from matching.text import parse_need
 
 Lang = Literal["de", "en"]
@@ -282,14 +282,50 @@ def _redacted_reason(reason: ReasonOut, view: View) -> ReasonOut:
     return reason
 
 
-def reason_floor(index: FittedIndex, reason: Reason) -> float:
-    """The cosine from which a reason may say "covers": the encoder's relevance floor for two
-    competences (its fitted similarity floor when never measured), the fitted description
-    floor when one side is a profile description."""
-    if reason.query_label is None or reason.target_label is None:
-        return float(index.matcher.description_floor_)
+def _core_count(index: FittedIndex, organization_id: int | None) -> int:
+    profile = index.profiles.get(organization_id) if organization_id is not None else None
+    if profile is None:
+        return 1
+    return max(sum(c.kind == "core" for c in profile.competences), 1)
+
+
+def reason_floor(
+    index: FittedIndex, reason: Reason, *, compared: int = 1, weak: bool = False
+) -> float:
+    """The cosine from which a reason may say "covers" (see matching.relevance).
+
+    Two competences: the encoder's floor for the best of `compared` pairs (a need's best core
+    among `compared` cores lies above the single-pair floor far more often than one time in
+    twenty), its single-pair floor when no firm-level floors were measured, and the matcher's
+    fitted similarity floor when none was measured at all. A profile description: the same
+    single-pair floor, never the lower fitted description floor (a need close to a firm's
+    whole description by chance is not covered by it). A typed-search result flagged weak
+    covers nothing: infinity."""
+    if weak:
+        return float("inf")
     floor = relevance_floor(index.encoder_name)
-    return float(index.matcher.sim_floor_) if floor is None else floor
+    if floor is None:
+        fitted = float(index.matcher.sim_floor_)
+        if reason.query_label is None or reason.target_label is None:
+            return max(fitted, float(index.matcher.description_floor_))
+        return fitted
+    if reason.query_label is None or reason.target_label is None:
+        return floor
+    table = firm_floors(index.encoder_name)
+    if table:
+        return max(floor, table[min(max(compared, 1), len(table)) - 1])
+    return floor
+
+
+def _compared(index: FittedIndex, reason: Reason, target_id: int, asking_id: int | None) -> int:
+    """How many competences a reason's best pair was chosen among: the covering side's cores."""
+    if reason.direction == "i_cover_their_need":
+        return _core_count(index, asking_id)
+    if reason.direction == "shared_need":
+        profile = index.profiles.get(target_id)
+        needs = sum(c.kind != "core" for c in profile.competences) if profile else 1
+        return max(needs, 1)
+    return _core_count(index, target_id)
 
 
 def to_out(
@@ -300,6 +336,7 @@ def to_out(
     typed_need: bool = False,
     relationships_shown: bool = True,
     lang: Lang = "en",
+    asking_id: int | None = None,
 ) -> MatchOut:
     """A match as the API shows it through `view`, the caller's disclosure view of the target.
 
@@ -319,6 +356,8 @@ def to_out(
         "size_class": size_class(info.employees),
     }
     graph_shown = relationships_shown and "relationships" not in view.hidden
+    # only a typed search judges relevance; organisation match lists are never weak
+    weak = isinstance(match, SearchMatch) and match.weak
     return MatchOut(
         organization=MatchedOrganization.model_validate(disclosed(values, view)),
         score=round(match.score, 6),
@@ -331,7 +370,16 @@ def to_out(
         reasons=[
             _redacted_reason(
                 _reason_out(
-                    r, index, typed_need=typed_need, lang=lang, floor=reason_floor(index, r)
+                    r,
+                    index,
+                    typed_need=typed_need,
+                    lang=lang,
+                    floor=reason_floor(
+                        index,
+                        r,
+                        compared=_compared(index, r, match.target_id, asking_id),
+                        weak=weak and r.direction == "they_cover_my_need",
+                    ),
                 ),
                 view,
             )
@@ -339,8 +387,7 @@ def to_out(
         ],
         shared_interests=list(match.shared_interests),
         cooperation_kinds=list(match.cooperation_kinds),
-        # only a typed search judges relevance; organisation match lists are never weak
-        weak=isinstance(match, SearchMatch) and match.weak,
+        weak=weak,
     )
 
 
@@ -505,6 +552,7 @@ def shown(
     typed_need: bool = False,
     relationships_shown: bool = True,
     lang: Lang = "en",
+    asking_id: int | None = None,
 ) -> list[MatchOut]:
     """Matches as the caller may see them: one query for the targets, one for the views.
 
@@ -520,6 +568,7 @@ def shown(
             view=views[m.target_id],
             relationships_shown=relationships_shown,
             lang=lang,
+            asking_id=asking_id,
         )
         for m in matches
         if m.target_id in views  # deleted since the index was fitted
@@ -571,7 +620,12 @@ def matches_for(
         matches=matches,
         relationships_shown=relationships_shown,
         lang=lang,
+        asking_id=organization_id,
     )
+
+
+# how many organisations outside the asked place a search offers when nobody in it fits
+OUTSIDE_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -580,6 +634,9 @@ class SearchResult:
     weak_count: int  # weak matches among the best `limit`, shown or not
     relevance_floor: float  # the cosine floor that decided `weak`
     seeking_the_same: list[MatchOut] = field(default_factory=list)
+    # when every result in the asked place is weak: the best non-weak ones anywhere
+    closest_outside: list[MatchOut] = field(default_factory=list)
+    answer: str = ""
 
 
 def search(
@@ -607,6 +664,9 @@ def search(
             errors=[{"field": "origin", "message": "required with max_distance_km"}],
         )
     filters = _hide_from_caller(session, index, user, filters)
+    # the same search without its place: where to look when nobody in the place offers it
+    place_bound = bool(filters.countries) or filters.max_distance_km is not None
+    anywhere = replace(filters, countries=frozenset(), max_distance_km=None, origin=None)
     filters = distance_by_disclosure(session, user=user, index=index, filters=filters)
     own = _caller_organization(user)
     if own is not None:
@@ -622,6 +682,7 @@ def search(
                 left_out |= {b for a, b in visible if a == own}
                 left_out |= {a for a, b in visible if b == own}
         filters = replace(filters, exclude_ids=filters.exclude_ids | left_out)
+        anywhere = replace(anywhere, exclude_ids=anywhere.exclude_ids | left_out)
     vectors = np.asarray(encoder.encode(need_phrases), dtype=np.float32)
     matcher = index.matcher
     # unmeasured encoders: the matcher's fitted similarity floor (matching.relevance)
@@ -629,6 +690,7 @@ def search(
     if floor is None:
         floor = float(matcher.sim_floor_)
     firm = firm_floors(encoder.name)
+    wordless = wordless_floors(encoder.name)
     matches = matcher.search(
         vectors,
         need_phrases,
@@ -636,6 +698,7 @@ def search(
         limit=limit,
         relevance_floor=floor,
         firm_floors=firm,
+        wordless_floors=wordless,
     )
     weak_count = sum(m.weak for m in matches)
     if hide_weak and weak_count:
@@ -648,17 +711,98 @@ def search(
             relevance_floor=floor,
             exclude_weak=True,
             firm_floors=firm,
+            wordless_floors=wordless,
         )
     items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
+    outside: list[MatchOut] = []
+    if place_bound and all(m.weak for m in matches):
+        closest = matcher.search(
+            vectors,
+            need_phrases,
+            filters=anywhere,
+            limit=OUTSIDE_LIMIT,
+            relevance_floor=floor,
+            exclude_weak=True,
+            firm_floors=firm,
+            wordless_floors=wordless,
+        )
+        outside = shown(
+            session, user=user, index=index, matches=closest, typed_need=True, lang=lang
+        )
     seekers: list[MatchOut] = []
     if include_seekers:
         found = matcher.seekers(
-            vectors, need_phrases, filters=filters, limit=limit, relevance_floor=floor
+            vectors,
+            need_phrases,
+            filters=filters,
+            limit=limit,
+            relevance_floor=floor,
+            firm_floors=firm,
+            wordless_floors=wordless,
         )
         seekers = shown(session, user=user, index=index, matches=found, typed_need=True, lang=lang)
     return SearchResult(
-        items=items, weak_count=weak_count, relevance_floor=floor, seeking_the_same=seekers
+        items=items,
+        weak_count=weak_count,
+        relevance_floor=floor,
+        seeking_the_same=seekers,
+        closest_outside=outside,
+        answer=search_answer(
+            items, outside, place_bound=place_bound, weak_count=weak_count, lang=lang
+        ),
     )
+
+
+def _named(match: MatchOut, lang: Lang) -> str:
+    """An organisation as the caller may see it: its name and city, or what is shown of it."""
+    org = match.organization
+    name = org.name or ("ein Unternehmen" if lang == "de" else "an organisation")
+    where = org.city or org.region or org.country
+    return f"{name}, {where}" if where else name
+
+
+def search_answer(
+    items: Sequence[MatchOut],
+    outside: Sequence[MatchOut],
+    *,
+    place_bound: bool,
+    lang: Lang,
+    weak_count: int = 0,
+) -> str:
+    """The search's answer in one sentence: how many results offer what was asked, or that
+    nobody (in the place asked for) does and where the closest fit is. `weak_count`: weak
+    results found, also those `hide_weak` left out."""
+    de = lang == "de"
+    offering = sum(not m.weak for m in items)
+    if offering:
+        if de:
+            return (
+                f"{offering} von {len(items)} Ergebnissen bieten das laut ihren Kernkompetenzen an."
+            )
+        return f"{offering} of {len(items)} results offer this according to their core competences."
+    if place_bound:
+        head = (
+            "Kein Unternehmen im gesuchten Gebiet bietet das an"
+            if de
+            else "No firm in the region you asked for offers this"
+        )
+        if outside:
+            best = _named(outside[0], lang)
+            tail = (
+                f"; am nächsten kommt außerhalb {best}."
+                if de
+                else f"; the closest fit outside it is {best}."
+            )
+            return head + tail
+        return head + ("; auch anderswo nicht." if de else ", nor does any firm elsewhere.")
+    if not items and not weak_count:
+        return "Kein Ergebnis." if de else "No results."
+    if de:
+        return (
+            "Kein Unternehmen bietet das laut seinen Kernkompetenzen an; die Ergebnisse "
+            "passen nur entfernt."
+        )
+    return "No firm offers this according to its core competences; the results are only loosely related."
 
 
 def with_origin(filters: Filters, latitude: float | None, longitude: float | None) -> Filters:

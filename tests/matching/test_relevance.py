@@ -10,10 +10,13 @@ import pytest
 from benchmarks.encoders import unrelated_floor
 from matching.engine import Matcher
 from matching.relevance import (
+    FIRM_FLOORS,
     RELEVANCE_FLOORS,
+    WORDLESS_FLOORS,
     SearchMatch,
     relevance_floor,
     weak_mask,
+    wordless_floors,
 )
 from matching.types import CompetenceVec, Filters, ProfileVec
 from matching.weights import Weights
@@ -165,3 +168,31 @@ def test_hashing_floor_is_what_the_benchmark_measures() -> None:
     assert result.name == "hashing-char-v1-1536-512"
     assert result.n_unrelated == 63720
     assert round(result.quantiles[0.95], 3) == RELEVANCE_FLOORS[result.name]
+
+
+def test_a_firm_sharing_no_word_must_reach_the_wordless_floor() -> None:
+    # firm 1 (0.5, no shared word) clears the firm floor 0.3 but not a wordless floor of 0.6;
+    # firm 3 shares "OPC" and "UA" and stays relevant at cosine 0
+    found = search(relevance_floor=FLOOR, firm_floors=(0.3, 0.32), wordless_floors=(0.6, 0.7))
+    assert {m.target_id: m.weak for m in found} == {1: True, 2: True, 3: False, 4: True, 5: True}
+    # a wordless floor below the firm floor changes nothing
+    found = search(relevance_floor=FLOOR, firm_floors=(0.3, 0.32), wordless_floors=(0.2, 0.2))
+    assert {m.target_id: m.weak for m in found} == {1: False, 2: True, 3: False, 4: True, 5: True}
+
+
+def test_weak_mask_with_a_wordless_floor() -> None:
+    cos = np.array([0.45, 0.45, 0.45, 0.6])
+    lex = np.array([0.0, 0.2, 0.5, 0.0])
+    # no word at all: 0.45 < 0.5 is weak; one shared word keeps the firm floor 0.4
+    assert weak_mask(cos, lex, 0.4, 0.5).tolist() == [True, False, False, False]
+    assert weak_mask(cos, lex, 0.4).tolist() == [False, False, False, False]
+
+
+def test_wordless_floors_are_the_099_quantiles_of_the_measured_encoder() -> None:
+    assert wordless_floors("use-multilingual-v3") == WORDLESS_FLOORS["use-multilingual-v3"]
+    assert wordless_floors("hashing-char-v1-1536-512") is None
+    table = WORDLESS_FLOORS["use-multilingual-v3"]
+    firm_table = FIRM_FLOORS["use-multilingual-v3"]
+    assert len(table) == len(firm_table)
+    assert all(w > f for w, f in zip(table, firm_table, strict=True))
+    assert list(table) == sorted(table)

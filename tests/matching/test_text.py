@@ -94,3 +94,36 @@ def test_place_phrases_are_read_with_their_radius(
     hint = parse_need(text)
     assert (hint.need_text, hint.places, hint.max_distance_km) == (need, (place,), radius)
     assert hint.countries == frozenset({"DE"})
+
+
+@pytest.mark.parametrize(
+    ("text", "need", "origin", "radius"),
+    [
+        ("CNC-Zerspanung im Umkreis von 100 km um Stuttgart", "CNC-Zerspanung", (48.78, 9.18), 100),
+        ("MES-Software in der Nähe von Stuttgart", "MES-Software", (48.78, 9.18), 50),
+        ("laser cutting near Munich", "laser cutting", (48.14, 11.58), 50),
+        ("Laserschneiden rund um München", "Laserschneiden", (48.14, 11.58), 50),
+        ("steel trading within 50 km of Hamburg", "steel trading", (53.55, 10.0), 50),
+        ("welding in the Stuttgart area", "welding", (48.78, 9.18), 50),
+        ("Schweißen in der Region Stuttgart", "Schweißen", (48.78, 9.18), 50),
+        ("pumps around Cologne within 30 km", "pumps", (50.94, 6.96), 30),
+        ("Pumpen in Köln, im Umkreis von 30 km", "Pumpen", (50.94, 6.96), 30),
+        # the country that holds the city is no second place
+        ("machining within 100 km of Stuttgart, Germany", "machining", (48.78, 9.18), 100),
+    ],
+)
+def test_place_phrases_before_or_after_the_place_and_with_a_country(
+    text: str, need: str, origin: tuple[float, float], radius: float
+) -> None:
+    hint = parse_need(text)
+    assert hint.need_text == need
+    assert hint.origin == origin
+    assert hint.max_distance_km == radius
+    assert hint.countries == frozenset({"DE"})
+
+
+def test_two_regions_keep_no_circle() -> None:
+    hint = parse_need("Sensoren in Stuttgart und München")
+    assert hint.need_text == "Sensoren"
+    assert (hint.origin, hint.max_distance_km) == (None, None)
+    assert hint.countries == frozenset({"DE"})
