@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -322,7 +322,16 @@ class Matcher:
         self.listed_by_: dict[int, np.ndarray] = {
             k: np.array(v, dtype=np.int64) for k, v in listed_by.items()
         }
+        self._precompute()
         return self
+
+    def _precompute(self) -> None:
+        """Per-corpus statistics the queries read, computed here rather than by the first
+        query: hub damping's values and the per-row metadata arrays."""
+        w = self.weights_
+        if w.hub_damping:
+            self._hubness(w.hub_neighbours)
+        self._row_meta()
 
     def _check_dim(self, v: np.ndarray | None) -> None:
         if v is None:
@@ -737,7 +746,7 @@ class Matcher:
             )
             promote = (relation == "competitor") & same_industry
             scores = scores + w.coopetition_overlap * feats[:, _COL["core_overlap"]] * promote
-        order = np.lexsort((np.array([self.profiles_[r].id for r in rows]), -scores))[:limit]
+        order = np.lexsort((self._row_meta()[0][rows], -scores))[:limit]
         out: list[Match] = []
         for k in order:
             r = int(rows[k])
@@ -1048,33 +1057,22 @@ class Matcher:
             core_desc += _segment_sum(theirs_on_mine, core_seg, c_len) / np.maximum(c_len, 1)
         core_desc /= 2.0
 
-        cross = np.zeros(n)
-        same_div = np.zeros(n, dtype=bool)
-        known_div = np.zeros(n, dtype=bool)
-        interests = np.zeros(n)
-        coop = np.zeros(n)
-        network = np.zeros(n)
-        activity = np.zeros(n)
-        known = np.array([self.profiles_[r].id in side.neighbours for r in rows], dtype=float)
+        # per-row metadata as arrays: no loop over the candidates
+        ids, divisions, masks, vocab = self._row_meta()
+        if side.division is not None:
+            known_div = divisions[rows] != ""
+            same_div = known_div & (divisions[rows] == side.division)
+        else:
+            known_div = same_div = np.zeros(n, dtype=bool)
+        interests, coop = self._interest_features(side.interests, masks[rows], vocab)
+        cand_ids = ids[rows]
+        known = np.isin(cand_ids, np.fromiter(side.neighbours, np.int64)).astype(float)
         graph = self._graph()
         proximity = self._proximity(side, rows, graph)
         activity_scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
-        coop_w = w.coopetition_interest_weights()
-        for k, r in enumerate(rows):
-            cand = self.sides_[r]
-            if side.division is not None and cand.division is not None:
-                known_div[k] = True
-                same_div[k] = side.division == cand.division
-            union = side.interests | cand.interests
-            shared = side.interests & cand.interests
-            if union:
-                interests[k] = len(shared) / len(union)
-                den_w = sum(coop_w.get(i, 0.0) for i in union)
-                if den_w > 0:
-                    coop[k] = sum(coop_w.get(i, 0.0) for i in shared) / den_w
-            network[k] = self._adamic_adar(side, cand)
-            if cand.id is not None:
-                activity[k] = activity_scale * math.log1p(len(self.adjacency_.get(cand.id, ())))
+        # a candidate's degree: its row is its node (Matcher._walk_graph)
+        activity = activity_scale * np.log1p(graph.degree[rows])
+        network = self._network(side, cand_ids)
         cross = np.where(known_div & ~same_div, a, 0.0)
 
         feats[:, _COL["need_coverage"]] = a
@@ -1147,7 +1145,7 @@ class Matcher:
         trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
         return _Graph(
             key, node, trans.T.tocsr(), int(deg.max()) if size else 0,
-            (adjacency, self.row_of_id_),
+            (adjacency, self.row_of_id_), deg,
         )  # fmt: skip
 
     def _visible_graph_features(
@@ -1214,7 +1212,11 @@ class Matcher:
             if len(ref) < 2 * k:
                 core, prof, centre = np.zeros(n_core), np.zeros(n_prof), 0.0
             else:
-                core = _mean_top_k(self.core_mat_, ref, k)
+                distinct = getattr(self, "core_distinct_", None)
+                if distinct is not None:  # one value per distinct core vector
+                    core = _mean_top_k(distinct.rows, ref, k)[distinct.inverse[:n_core]]
+                else:
+                    core = _mean_top_k(self.core_mat_, ref, k)
                 prof = _mean_top_k(self.profile_mat_, ref, k)
                 centre = float(np.median(core[live_core])) if live_core.any() else 0.0
         else:
@@ -1267,6 +1269,88 @@ class Matcher:
             total[graph.node[side.id]] = 0.0  # the walk's way back to the query is no partner
         top = total.max()
         return total[rows] / top if top > 0 else np.zeros(len(rows))
+
+    def _row_meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """Per fitted row: id (n,) int64, NACE division (n,) str ("" unknown), cooperation
+        interests as bits (n,) uint64, and the bit of each interest. Rows are append-only
+        between fits (matching.incremental), so a generation extends the arrays it inherited
+        and never changes them in place."""
+        cached = getattr(self, "_row_meta_cache", None)
+        n = len(self.profiles_)
+        if cached is not None and len(cached[0]) == n:
+            return cached
+        start = 0 if cached is None else len(cached[0])
+        vocab: dict[str, int] = {} if cached is None else dict(cached[3])
+        new = self.profiles_[start:]
+        for p in new:
+            for i in p.cooperation_interests:
+                vocab.setdefault(i, len(vocab))
+        if len(vocab) > 64:
+            raise MatchingError("more than 64 distinct cooperation interests")
+        masks = np.array(
+            [sum(1 << vocab[i] for i in p.cooperation_interests) for p in new], dtype=np.uint64
+        )
+        part = (
+            np.array([p.id for p in new], dtype=np.int64),
+            np.array([self.sides_[start + k].division or "" for k in range(len(new))], dtype=str),
+            masks,
+        )
+        if cached is not None:
+            part = tuple(np.concatenate([old, add]) for old, add in zip(cached[:3], part))  # type: ignore[assignment]
+        out = (*part, vocab)
+        self._row_meta_cache = out
+        return out
+
+    def _interest_features(
+        self, mine: frozenset[str], theirs: np.ndarray, vocab: dict[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(shared_interests, coopetition) for candidates with interest bits `theirs` (n,):
+        Jaccard of the two interest sets, and the coopetition weights' share of the shared."""
+        coop_w = self.weights_.coopetition_interest_weights()
+        n = len(theirs)
+        mask = np.uint64(sum(1 << vocab[i] for i in mine if i in vocab))
+        union_n = np.full(n, float(len([i for i in mine if i not in vocab])))
+        shared_n = np.zeros(n)
+        den = np.full(n, float(sum(coop_w.get(i, 0.0) for i in mine if i not in vocab)))
+        num = np.zeros(n)
+        for name, bit in vocab.items():
+            has = ((theirs >> np.uint64(bit)) & np.uint64(1)).astype(bool)
+            in_mine = bool((int(mask) >> bit) & 1)
+            in_union = has | in_mine
+            union_n += in_union
+            wt = coop_w.get(name, 0.0)
+            den += wt * in_union
+            if in_mine:
+                shared_n += has
+                num += wt * has
+        interests = np.divide(shared_n, union_n, out=np.zeros(n), where=union_n > 0)
+        coop = np.divide(num, den, out=np.zeros(n), where=den > 0)
+        return interests, coop
+
+    def _network(self, side: _Side, cand_ids: np.ndarray) -> np.ndarray:
+        """(n,) squashed Adamic-Adar index of the query with each candidate id, from the
+        query's known partners outwards (the work grows with the query's neighbourhood, not
+        with the candidates): a fitted candidate's partners are its adjacency."""
+        empty: frozenset[int] = frozenset()
+        total: dict[int, float] = {}
+        for z in side.neighbours:
+            partners = self.adjacency_.get(z, empty)
+            if not partners:
+                continue
+            # z's degree, counting the query even when it is not part of the fitted graph
+            weight = 1.0 / math.log(max(len(partners) + (side.id not in partners), 2))
+            for c in partners:
+                total[c] = total.get(c, 0.0) + weight
+        out = np.zeros(len(cand_ids))
+        if total:
+            keys = np.fromiter(total, np.int64, len(total))
+            vals = np.fromiter(total.values(), np.float64, len(total))
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            pos = np.clip(np.searchsorted(keys, cand_ids), 0, len(keys) - 1)
+            hit = keys[pos] == cand_ids
+            out[hit] = vals[pos[hit]]
+        return out / (1.0 + out)
 
     def _adamic_adar(self, side: _Side, cand: _Side) -> float:
         """Squashed Adamic-Adar index: common known partners, rarer ones count more."""
@@ -1404,15 +1488,31 @@ class _Graph:
     transition_t: sparse.csr_matrix  # (n, n) transposed row-stochastic transition matrix
     max_degree: int
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
+    degree: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) per node
 
 
 # ---------------------------------------------------------------------- array helpers
 def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
-    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`."""
+    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`.
+
+    Rows of `ref` that repeat (needs many organisations share) are multiplied once and
+    counted as often as they occur."""
     out = np.zeros(len(rows))
+    if not len(rows):
+        return out
+    uniq, counts = np.unique(ref, axis=0, return_counts=True)
+    t = min(k, len(uniq))  # every distinct row occurs at least once
     for start in range(0, len(rows), chunk):
-        sims = rows[start : start + chunk] @ ref.T
-        out[start : start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+        sims = rows[start : start + chunk] @ uniq.T
+        top = np.argpartition(-sims, t - 1, axis=1)[:, :t] if t < len(uniq) else None
+        vals = sims if top is None else np.take_along_axis(sims, top, axis=1)
+        cnt = counts[np.arange(len(uniq))[None, :] if top is None else top]
+        cnt = np.broadcast_to(cnt, vals.shape)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        vals = np.take_along_axis(vals, order, axis=1)
+        cnt = np.take_along_axis(cnt, order, axis=1)
+        take = np.clip(k - (np.cumsum(cnt, axis=1) - cnt), 0, cnt)
+        out[start : start + chunk] = (vals * take).sum(axis=1) / k
     return out
 
 
@@ -1493,7 +1593,11 @@ def _topk_groups(
             part = ids[lo:hi, : min(k, k_max)]
             out.append(np.asarray(part[part >= 0], dtype=np.int64))
         return out
-    sims = queries @ mat.T if distinct is None else distinct.similarities(queries)
+    if distinct is not None:
+        # top-k over the distinct vectors, then their rows (matching.distinct)
+        return [distinct.nearest_rows(queries[lo:hi], k) for (_, k), lo, hi in
+                zip(groups, bounds[:-1], bounds[1:], strict=True)]  # fmt: skip
+    sims = queries @ mat.T
     for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
         if k >= len(mat):
             out.append(np.tile(np.arange(len(mat)), hi - lo))
