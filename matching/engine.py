@@ -22,11 +22,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from matching.distinct import Distinct
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError, NotFitted
@@ -1070,8 +1069,9 @@ class Matcher:
         graph = self._graph()
         proximity = self._proximity(side, rows, graph)
         activity_scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
-        # a candidate's degree: its row is its node (Matcher._walk_graph)
-        activity = activity_scale * np.log1p(graph.degree[rows])
+        adjacency = self.adjacency_
+        degree = np.fromiter((len(adjacency.get(i, ())) for i in cand_ids.tolist()), float, n)
+        activity = activity_scale * np.log1p(degree)
         network = self._network(side, cand_ids)
         cross = np.where(known_div & ~same_div, a, 0.0)
 
@@ -1106,8 +1106,8 @@ class Matcher:
         return feats, competitor, core_desc
 
     def _graph(self) -> _Graph:
-        """The known-relationship graph as a sparse row-stochastic matrix, rebuilt when the
-        adjacency changed (the fitted rows come first, unfitted partners after them)."""
+        """The known-relationship graph for walks (its largest degree), rebuilt when the
+        adjacency changed."""
         # an incremental update (matching.incremental) gives the copy new row and adjacency
         # maps while the cache attribute is shared: the maps' identities are part of the key
         # (the cache holds the maps themselves, so an identity cannot be that of a freed map;
@@ -1127,26 +1127,10 @@ class Matcher:
         return graph
 
     def _walk_graph(self, adjacency: dict[int, frozenset[int]], key: tuple[int, ...]) -> _Graph:
-        node = dict(self.row_of_id_)
-        # every row is a node, dead ones too (matching.incremental.updated keeps their rows
-        # and drops their ids): unfitted partners are numbered after the last row
-        size = len(self.profiles_)
-        for pid in adjacency:
-            if pid not in node:
-                node[pid] = size
-                size += 1
-        src, dst = [], []
-        for pid, partners in adjacency.items():
-            for q in partners:
-                src.append(node[pid])
-                dst.append(node[q])
-        deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
-        vals = 1.0 / deg[src] if src else np.zeros(0)
-        trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
-        return _Graph(
-            key, node, trans.T.tocsr(), int(deg.max()) if size else 0,
-            (adjacency, self.row_of_id_), deg,
-        )  # fmt: skip
+        """The graph of `adjacency` for walks. The walk itself runs over the adjacency from
+        the query outwards (`_proximity`), so building costs one pass over the degrees."""
+        max_degree = max(map(len, adjacency.values()), default=0)
+        return _Graph(key, max_degree, (adjacency, self.row_of_id_))
 
     def _visible_graph_features(
         self,
@@ -1255,20 +1239,35 @@ class Matcher:
         w = self.weights_
         if neighbours is None:
             neighbours = side.neighbours
-        start = [graph.node[q] for q in neighbours if q in graph.node]
+        adjacency, row_of_id = graph.maps
+        # every fitted organisation and every listed partner is a node of the walk
+        start = [q for q in neighbours if q in row_of_id or q in adjacency]
         if not start or w.walk_steps <= 0:
             return np.zeros(len(rows))
-        x = np.zeros(graph.transition_t.shape[0])
-        x[start] = 1.0 / len(start)
-        total = x.copy()
+        # the walk over the nodes it reaches only: its work grows with the query's
+        # neighbourhood within `walk_steps`, not with the number of organisations
+        x = dict.fromkeys(start, 1.0 / len(start))
+        total = dict(x)
         keep = 1.0 - w.walk_restart
+        empty: frozenset[int] = frozenset()
         for _ in range(w.walk_steps - 1):
-            x = keep * (graph.transition_t @ x)
-            total += x
-        if side.id is not None and side.id in graph.node:
-            total[graph.node[side.id]] = 0.0  # the walk's way back to the query is no partner
-        top = total.max()
-        return total[rows] / top if top > 0 else np.zeros(len(rows))
+            nxt: dict[int, float] = {}
+            for u, mass in x.items():
+                partners = adjacency.get(u, empty)
+                if partners:
+                    share = keep * mass / len(partners)
+                    for v in partners:
+                        nxt[v] = nxt.get(v, 0.0) + share
+            x = nxt
+            for v, mass in x.items():
+                total[v] = total.get(v, 0.0) + mass
+        if side.id is not None and side.id in total:
+            total[side.id] = 0.0  # the walk's way back to the query is no partner
+        top = max(total.values())
+        if top <= 0:
+            return np.zeros(len(rows))
+        ids = self._row_meta()[0][rows]
+        return np.array([total.get(i, 0.0) for i in ids.tolist()]) / top
 
     def _row_meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
         """Per fitted row: id (n,) int64, NACE division (n,) str ("" unknown), cooperation
@@ -1296,7 +1295,11 @@ class Matcher:
             masks,
         )
         if cached is not None:
-            part = tuple(np.concatenate([old, add]) for old, add in zip(cached[:3], part))  # type: ignore[assignment]
+            part = (
+                np.concatenate([cached[0], part[0]]),
+                np.concatenate([cached[1], part[1]]),
+                np.concatenate([cached[2], part[2]]),
+            )
         out = (*part, vocab)
         self._row_meta_cache = out
         return out
@@ -1481,14 +1484,11 @@ class Matcher:
 
 @dataclass(frozen=True)
 class _Graph:
-    """The known-relationship graph for random walks: node index per organisation id."""
+    """The known-relationship graph for random walks: the adjacency and its largest degree."""
 
     key: tuple[int, ...]
-    node: dict[int, int]
-    transition_t: sparse.csr_matrix  # (n, n) transposed row-stochastic transition matrix
     max_degree: int
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
-    degree: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) per node
 
 
 # ---------------------------------------------------------------------- array helpers
@@ -1500,7 +1500,12 @@ def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) ->
     out = np.zeros(len(rows))
     if not len(rows):
         return out
-    uniq, counts = np.unique(ref, axis=0, return_counts=True)
+    first: dict[bytes, int] = {}
+    counts_of: Counter[int] = Counter()
+    for j in range(len(ref)):
+        counts_of[first.setdefault(ref[j].tobytes(), j)] += 1
+    uniq = ref[list(counts_of)]
+    counts = np.fromiter(counts_of.values(), np.int64, len(counts_of))
     t = min(k, len(uniq))  # every distinct row occurs at least once
     for start in range(0, len(rows), chunk):
         sims = rows[start : start + chunk] @ uniq.T
