@@ -217,9 +217,9 @@ class Matcher:
         *,
         candidate_pool: int = 300,
         ann_threshold: int = 50_000,
-        hnsw_m: int = 32,
+        hnsw_m: int = 16,
         hnsw_ef_search: int = 128,
-        hnsw_ef_construction: int = 80,
+        hnsw_ef_construction: int = 40,
     ) -> None:
         self.weights = weights
         self.candidate_pool = candidate_pool
