@@ -100,7 +100,23 @@ class Distinct:
         if len(key) > max_share * n and len(key) > _MIN_SPARE:
             return None
         store = self._store.append(self.n_distinct, rows[added], copy=copy)
-        return Distinct(store, len(key), np.concatenate([self.inverse, inverse]), key)
+        out = Distinct(store, len(key), np.concatenate([self.inverse, inverse]), key)
+        grouped = getattr(self, "_groups", None)
+        if grouped is not None:
+            # the rows grouped by vector, the appended ones put at the end of their groups
+            # (one insertion pass instead of a sort of every row)
+            by_vec, start, count = grouped
+            count = np.concatenate([count, np.zeros(len(key) - len(count), np.int64)])
+            ends = np.concatenate(
+                [start + count[: len(start)], np.full(len(count) - len(start), len(by_vec))]
+            )
+            order = np.argsort(inverse, kind="stable")
+            new_idx = len(self.inverse) + order.astype(np.int64)
+            by_vec = np.insert(by_vec, ends[inverse[order]], new_idx)
+            count = count + np.bincount(inverse, minlength=len(count))
+            start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+            out._groups = (by_vec, start, count)
+        return out
 
     def _grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows grouped by distinct vector: (rows (n,), start (u,), count (u,)), kept per

@@ -201,3 +201,16 @@ def test_seekers_find_what_a_scan_of_every_need_finds() -> None:
                 (pid, round(v, 5)) for pid, v in expected
             ]
             assert len(found) > 20
+
+
+def test_extended_generations_group_their_rows_as_a_fresh_one() -> None:
+    first = Distinct.of(VOCAB[[0, 1, 0, 2, 1, 0]])
+    assert first is not None
+    first.nearest_rows(VOCAB[:1], 2)  # groups its rows
+    second = first.extended(VOCAB[[3, 1, 0, 3]])
+    assert second is not None
+    fresh = Distinct.of(VOCAB[[0, 1, 0, 2, 1, 0, 3, 1, 0, 3]])
+    assert fresh is not None
+    for got, want in zip(second._grouped(), fresh._grouped(), strict=True):
+        assert got.tolist() == want.tolist()
+    assert second._grouped()[0].tolist() == [0, 2, 5, 8, 1, 4, 7, 3, 6, 9]
