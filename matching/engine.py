@@ -43,6 +43,7 @@ from matching.types import (
 from matching.weights import COMPONENTS, Weights
 
 _COL = {name: i for i, name in enumerate(COMPONENTS)}
+_DEFAULT_WEIGHTS = Weights()  # frozen: one instance serves every matcher without weights
 # Columns of `Matcher.competitor_features`.
 COMPETITOR_FEATURES: tuple[str, ...] = ("core_overlap", "profile_similarity", "core_description")
 _NEED_KINDS = ("complementary", "peripheral")
@@ -232,7 +233,7 @@ class Matcher:
     @property
     def weights_(self) -> Weights:
         """The weights in use."""
-        return self.weights if self.weights is not None else Weights()
+        return self.weights if self.weights is not None else _DEFAULT_WEIGHTS
 
     def fit(self, profiles: Sequence[ProfileVec]) -> Matcher:
         """Index the organisations that can be returned as matches."""
@@ -1592,7 +1593,7 @@ def _topk_groups(
     out = []
     if index is not None:
         k_max = min(max(k for _, k in groups), len(mat))
-        index.hnsw.efSearch = max(index.hnsw.efSearch, 2 * k_max)
+        index.hnsw.efSearch = max(index.hnsw.efSearch, k_max)  # faiss searches max(ef, k)
         _, ids = index.search(queries, k_max)  # sorted by similarity
         for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
             part = ids[lo:hi, : min(k, k_max)]
