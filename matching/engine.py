@@ -1193,8 +1193,8 @@ class Matcher:
         if cached is None or n_core * min(n_need, _HUB_REFERENCE) <= _HUB_EXACT_BUDGET:
             live_need = np.ones(n_need, bool) if alive is None else alive[self.need_owner_[:n_need]]
             need = self.need_mat_[live_need]
-            ref = np.ascontiguousarray(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
-            if len(ref) < 2 * k:
+            ref = _counted(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
+            if _size(ref) < 2 * k:
                 core, prof, centre = np.zeros(n_core), np.zeros(n_prof), 0.0
             else:
                 distinct = getattr(self, "core_distinct_", None)
@@ -1207,14 +1207,14 @@ class Matcher:
         else:
             _, _, _, ref, centre, old_raw = cached
             core, prof = old_raw
-            if len(ref) >= 2 * k:
+            if _size(ref) >= 2 * k:
                 core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
                 prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
             else:
                 core = np.concatenate([core, np.zeros(n_core - len(core))])
                 prof = np.concatenate([prof, np.zeros(n_prof - len(prof))])
         raw = (core, prof)
-        if len(ref) < 2 * k:
+        if _size(ref) < 2 * k:
             core_hub, prof_hub = np.zeros(n_core), np.zeros(n_prof)
         else:
             core_hub = core - centre
@@ -1493,20 +1493,31 @@ class _Graph:
 
 
 # ---------------------------------------------------------------------- array helpers
-def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
-    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`.
-
-    Rows of `ref` that repeat (needs many organisations share) are multiplied once and
-    counted as often as they occur."""
-    out = np.zeros(len(rows))
-    if not len(rows):
-        return out
+def _counted(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `ref` (in order of first appearance) and how often each occurs."""
     first: dict[bytes, int] = {}
     counts_of: Counter[int] = Counter()
     for j in range(len(ref)):
         counts_of[first.setdefault(ref[j].tobytes(), j)] += 1
-    uniq = ref[list(counts_of)]
-    counts = np.fromiter(counts_of.values(), np.int64, len(counts_of))
+    uniq = np.ascontiguousarray(ref[list(counts_of)], dtype=np.float32).reshape(-1, ref.shape[1])
+    return uniq, np.fromiter(counts_of.values(), np.int64, len(counts_of))
+
+
+def _size(ref: tuple[np.ndarray, np.ndarray]) -> int:
+    """Rows of a `_counted` reference, repeats included."""
+    return int(ref[1].sum())
+
+
+def _mean_top_k(
+    rows: np.ndarray, ref: tuple[np.ndarray, np.ndarray], k: int, chunk: int = 2048
+) -> np.ndarray:
+    """(len(rows),) mean of the k largest cosines of each row with the rows of a reference
+    given as `_counted` (distinct rows, counts): rows that repeat (needs many organisations
+    share) are multiplied once and counted as often as they occur."""
+    out = np.zeros(len(rows))
+    if not len(rows):
+        return out
+    uniq, counts = ref
     t = min(k, len(uniq))  # every distinct row occurs at least once
     for start in range(0, len(rows), chunk):
         sims = rows[start : start + chunk] @ uniq.T
