@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seed_data" / "organizations.json"
 KINDS = ("core", "core", "core", "complementary", "complementary", "peripheral")
 COUNTRIES = ("DE", "DE", "DE", "AT", "CH", "FR", "NL", "PL", "IT")
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 40, 128
 
 
 # ---------------------------------------------------------------------- synthetic profiles
@@ -418,11 +419,13 @@ def baselines(url: str, queries: int = 200, k: int = 20) -> dict[str, float]:
         exact_t.append((time.perf_counter() - t) * 1000)
         exact_ids.append(set(top.tolist()))
     t = time.perf_counter()
-    index = faiss.IndexHNSWFlat(mat.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 80
+    # the engine's own HNSW parameters (matching.engine.Matcher), so that the baseline is
+    # the index a fitted engine searches: M 16, efConstruction 40, efSearch 128
+    index = faiss.IndexHNSWFlat(mat.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.add(mat)
     build = time.perf_counter() - t
-    index.hnsw.efSearch = 128
+    index.hnsw.efSearch = HNSW_EF_SEARCH
     hnsw_t, recall = [], []
     for q, truth in zip(qs, exact_ids, strict=True):
         t = time.perf_counter()
@@ -436,6 +439,7 @@ def baselines(url: str, queries: int = 200, k: int = 20) -> dict[str, float]:
         "hnsw_p50": pct(hnsw_t, 50),
         "hnsw_p95": pct(hnsw_t, 95),
         "hnsw_recall": float(np.mean(recall)),
+        "hnsw_params": f"M {HNSW_M}, efConstruction {HNSW_EF_CONSTRUCTION}, efSearch {HNSW_EF_SEARCH}",
     }
 
 
@@ -449,7 +453,11 @@ def run_latency(
     label_vecs = np.asarray(encoder.encode([c["label"] for c in vocab]), dtype=np.float32)
     del encoder
     tmp = Path(tempfile.mkdtemp(prefix=f"km-scale-{n}-", dir=workdir))
-    result: dict[str, Any] = {"organisations": n}
+    result: dict[str, Any] = {
+        "organisations": n,
+        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_start": os.getloadavg()[0],
+    }
     url = _fresh_sqlite(tmp)
     t = time.perf_counter()
     seed_database(url, n, label_vecs, vocab)
@@ -505,6 +513,7 @@ def run_latency(
             client.get("/api/v1/organizations/1/matches").raise_for_status()
             result["first_match_after_restart_s"] = time.perf_counter() - t
         result["rss_after_restart_gb"] = server.rss()
+        result["load_end"] = os.getloadavg()[0]
     except Exception as exc:
         result["error"] = repr(exc)[:300]
     finally:

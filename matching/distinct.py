@@ -100,7 +100,66 @@ class Distinct:
         if len(key) > max_share * n and len(key) > _MIN_SPARE:
             return None
         store = self._store.append(self.n_distinct, rows[added], copy=copy)
-        return Distinct(store, len(key), np.concatenate([self.inverse, inverse]), key)
+        out = Distinct(store, len(key), np.concatenate([self.inverse, inverse]), key)
+        grouped = getattr(self, "_groups", None)
+        if grouped is not None:
+            # the rows grouped by vector, the appended ones put at the end of their groups
+            # (one insertion pass instead of a sort of every row)
+            by_vec, start, count = grouped
+            count = np.concatenate([count, np.zeros(len(key) - len(count), np.int64)])
+            ends = np.concatenate(
+                [start + count[: len(start)], np.full(len(count) - len(start), len(by_vec))]
+            )
+            order = np.argsort(inverse, kind="stable")
+            new_idx = len(self.inverse) + order.astype(np.int64)
+            by_vec = np.insert(by_vec, ends[inverse[order]], new_idx)
+            count = count + np.bincount(inverse, minlength=len(count))
+            start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+            out._groups = (by_vec, start, count)
+        return out
+
+    def _grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows grouped by distinct vector: (rows (n,), start (u,), count (u,)), kept per
+        generation (a generation's `inverse` never changes)."""
+        cached = getattr(self, "_groups", None)
+        if cached is None:
+            count = np.bincount(self.inverse, minlength=self.n_distinct).astype(np.int64)
+            start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+            cached = (np.argsort(self.inverse, kind="stable").astype(np.int64), start, count)
+            self._groups = cached
+        return cached
+
+    def nearest_rows(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """For each query (q, d), `k` rows of the matrix among the nearest (flattened,
+        query-major; fewer when the matrix has fewer rows): the rows of the nearest distinct
+        vectors, in order, until `k` are taken. The product is over the distinct vectors
+        only and the top-k over them, so the cost does not grow with the rows that repeat
+        them. Among rows of one vector (equal similarity) the boundary takes an even spread.
+        """
+        n = len(self.inverse)
+        if not len(queries) or n == 0:
+            return np.zeros(0, dtype=np.int64)
+        rows, start, count = self._grouped()
+        sims = queries @ self.rows.T  # (q, u)
+        u = sims.shape[1]
+        t = min(k, u)  # every distinct vector holds at least one row
+        top = (
+            np.argpartition(-sims, t - 1, axis=1)[:, :t]
+            if t < u
+            else np.tile(np.arange(u), (len(sims), 1))
+        )
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)  # (q, t) nearest first
+        cnt = count[top]
+        before = np.cumsum(cnt, axis=1) - cnt
+        take = np.clip(k - before, 0, cnt).ravel()
+        vec = top.ravel()
+        keep = take > 0
+        vec, take, cnt_k = vec[keep], take[keep], cnt.ravel()[keep]
+        total = int(take.sum())
+        seg = np.repeat(np.arange(len(take)), take)
+        pos = np.arange(total) - np.repeat(np.cumsum(take) - take, take)
+        return rows[start[vec][seg] + (pos * cnt_k[seg]) // take[seg]]
 
     def similarities(self, queries: np.ndarray) -> np.ndarray:
         """(q, n): `queries` (q, d) against every row of the matrix, via its distinct rows."""

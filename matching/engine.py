@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
-from scipy import sparse
 
 from matching import competitors as _competitors
 from matching.distinct import Distinct
@@ -45,6 +44,7 @@ from matching.types import (
 from matching.weights import COMPONENTS, Weights
 
 _COL = {name: i for i, name in enumerate(COMPONENTS)}
+_DEFAULT_WEIGHTS = Weights()  # frozen: one instance serves every matcher without weights
 # Columns of `Matcher.competitor_features` (see matching.competitors).
 COMPETITOR_FEATURES: tuple[str, ...] = ("niche", "mine_covered", "theirs_covered")
 _NEED_KINDS = ("complementary", "peripheral")
@@ -219,9 +219,9 @@ class Matcher:
         *,
         candidate_pool: int = 300,
         ann_threshold: int = 50_000,
-        hnsw_m: int = 32,
+        hnsw_m: int = 16,
         hnsw_ef_search: int = 128,
-        hnsw_ef_construction: int = 80,
+        hnsw_ef_construction: int = 40,
     ) -> None:
         self.weights = weights
         self.candidate_pool = candidate_pool
@@ -234,7 +234,7 @@ class Matcher:
     @property
     def weights_(self) -> Weights:
         """The weights in use."""
-        return self.weights if self.weights is not None else Weights()
+        return self.weights if self.weights is not None else _DEFAULT_WEIGHTS
 
     def fit(self, profiles: Sequence[ProfileVec]) -> Matcher:
         """Index the organisations that can be returned as matches."""
@@ -323,7 +323,16 @@ class Matcher:
         self.listed_by_: dict[int, np.ndarray] = {
             k: np.array(v, dtype=np.int64) for k, v in listed_by.items()
         }
+        self._precompute()
         return self
+
+    def _precompute(self) -> None:
+        """Per-corpus statistics the queries read, computed here rather than by the first
+        query: hub damping's values and the per-row metadata arrays."""
+        w = self.weights_
+        if w.hub_damping:
+            self._hubness(w.hub_neighbours)
+        self._row_meta()
 
     def _check_dim(self, v: np.ndarray | None) -> None:
         if v is None:
@@ -771,7 +780,7 @@ class Matcher:
             scores,
             relation == "competitor",
             niche,
-            np.array([self.profiles_[r].id for r in rows]),
+            self._row_meta()[0][rows],
             w.coopetition_every,
             w.coopetition_window,
         )
@@ -1086,33 +1095,23 @@ class Matcher:
             core_desc += _segment_sum(theirs_on_mine, core_seg, c_len) / np.maximum(c_len, 1)
         core_desc /= 2.0
 
-        cross = np.zeros(n)
-        same_div = np.zeros(n, dtype=bool)
-        known_div = np.zeros(n, dtype=bool)
-        interests = np.zeros(n)
-        coop = np.zeros(n)
-        network = np.zeros(n)
-        activity = np.zeros(n)
-        known = np.array([self.profiles_[r].id in side.neighbours for r in rows], dtype=float)
+        # per-row metadata as arrays: no loop over the candidates
+        ids, divisions, masks, vocab = self._row_meta()
+        if side.division is not None:
+            known_div = divisions[rows] != ""
+            same_div = known_div & (divisions[rows] == side.division)
+        else:
+            known_div = same_div = np.zeros(n, dtype=bool)
+        interests, coop = self._interest_features(side.interests, masks[rows], vocab)
+        cand_ids = ids[rows]
+        known = np.isin(cand_ids, np.fromiter(side.neighbours, np.int64)).astype(float)
         graph = self._graph()
         proximity = self._proximity(side, rows, graph)
         activity_scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
-        coop_w = w.coopetition_interest_weights()
-        for k, r in enumerate(rows):
-            cand = self.sides_[r]
-            if side.division is not None and cand.division is not None:
-                known_div[k] = True
-                same_div[k] = side.division == cand.division
-            union = side.interests | cand.interests
-            shared = side.interests & cand.interests
-            if union:
-                interests[k] = len(shared) / len(union)
-                den_w = sum(coop_w.get(i, 0.0) for i in union)
-                if den_w > 0:
-                    coop[k] = sum(coop_w.get(i, 0.0) for i in shared) / den_w
-            network[k] = self._adamic_adar(side, cand)
-            if cand.id is not None:
-                activity[k] = activity_scale * math.log1p(len(self.adjacency_.get(cand.id, ())))
+        adjacency = self.adjacency_
+        degree = np.fromiter((len(adjacency.get(i, ())) for i in cand_ids.tolist()), float, n)
+        activity = activity_scale * np.log1p(degree)
+        network = self._network(side, cand_ids)
         cross = np.where(known_div & ~same_div, a, 0.0)
 
         feats[:, _COL["need_coverage"]] = a
@@ -1212,8 +1211,8 @@ class Matcher:
         return competitor, niche, mine, theirs
 
     def _graph(self) -> _Graph:
-        """The known-relationship graph as a sparse row-stochastic matrix, rebuilt when the
-        adjacency changed (the fitted rows come first, unfitted partners after them)."""
+        """The known-relationship graph for walks (its largest degree), rebuilt when the
+        adjacency changed."""
         # an incremental update (matching.incremental) gives the copy new row and adjacency
         # maps while the cache attribute is shared: the maps' identities are part of the key
         # (the cache holds the maps themselves, so an identity cannot be that of a freed map;
@@ -1233,26 +1232,10 @@ class Matcher:
         return graph
 
     def _walk_graph(self, adjacency: dict[int, frozenset[int]], key: tuple[int, ...]) -> _Graph:
-        node = dict(self.row_of_id_)
-        # every row is a node, dead ones too (matching.incremental.updated keeps their rows
-        # and drops their ids): unfitted partners are numbered after the last row
-        size = len(self.profiles_)
-        for pid in adjacency:
-            if pid not in node:
-                node[pid] = size
-                size += 1
-        src, dst = [], []
-        for pid, partners in adjacency.items():
-            for q in partners:
-                src.append(node[pid])
-                dst.append(node[q])
-        deg = np.bincount(np.asarray(src, dtype=np.int64), minlength=size).astype(np.float64)
-        vals = 1.0 / deg[src] if src else np.zeros(0)
-        trans = sparse.csr_matrix((vals, (src, dst)), shape=(size, size))
-        return _Graph(
-            key, node, trans.T.tocsr(), int(deg.max()) if size else 0,
-            (adjacency, self.row_of_id_),
-        )  # fmt: skip
+        """The graph of `adjacency` for walks. The walk itself runs over the adjacency from
+        the query outwards (`_proximity`), so building costs one pass over the degrees."""
+        max_degree = max(map(len, adjacency.values()), default=0)
+        return _Graph(key, max_degree, (adjacency, self.row_of_id_))
 
     def _visible_graph_features(
         self,
@@ -1314,24 +1297,28 @@ class Matcher:
         if cached is None or n_core * min(n_need, _HUB_REFERENCE) <= _HUB_EXACT_BUDGET:
             live_need = np.ones(n_need, bool) if alive is None else alive[self.need_owner_[:n_need]]
             need = self.need_mat_[live_need]
-            ref = np.ascontiguousarray(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
-            if len(ref) < 2 * k:
+            ref = _counted(need[:: max(1, math.ceil(len(need) / _HUB_REFERENCE))])
+            if _size(ref) < 2 * k:
                 core, prof, centre = np.zeros(n_core), np.zeros(n_prof), 0.0
             else:
-                core = _mean_top_k(self.core_mat_, ref, k)
+                distinct = getattr(self, "core_distinct_", None)
+                if distinct is not None:  # one value per distinct core vector
+                    core = _mean_top_k(distinct.rows, ref, k)[distinct.inverse[:n_core]]
+                else:
+                    core = _mean_top_k(self.core_mat_, ref, k)
                 prof = _mean_top_k(self.profile_mat_, ref, k)
                 centre = float(np.median(core[live_core])) if live_core.any() else 0.0
         else:
             _, _, _, ref, centre, old_raw = cached
             core, prof = old_raw
-            if len(ref) >= 2 * k:
+            if _size(ref) >= 2 * k:
                 core = np.concatenate([core, _mean_top_k(self.core_mat_[len(core) :], ref, k)])
                 prof = np.concatenate([prof, _mean_top_k(self.profile_mat_[len(prof) :], ref, k)])
             else:
                 core = np.concatenate([core, np.zeros(n_core - len(core))])
                 prof = np.concatenate([prof, np.zeros(n_prof - len(prof))])
         raw = (core, prof)
-        if len(ref) < 2 * k:
+        if _size(ref) < 2 * k:
             core_hub, prof_hub = np.zeros(n_core), np.zeros(n_prof)
         else:
             core_hub = core - centre
@@ -1357,20 +1344,121 @@ class Matcher:
         w = self.weights_
         if neighbours is None:
             neighbours = side.neighbours
-        start = [graph.node[q] for q in neighbours if q in graph.node]
+        adjacency, row_of_id = graph.maps
+        # every fitted organisation and every listed partner is a node of the walk
+        start = [q for q in neighbours if q in row_of_id or q in adjacency]
         if not start or w.walk_steps <= 0:
             return np.zeros(len(rows))
-        x = np.zeros(graph.transition_t.shape[0])
-        x[start] = 1.0 / len(start)
-        total = x.copy()
+        # the walk over the nodes it reaches only: its work grows with the query's
+        # neighbourhood within `walk_steps`, not with the number of organisations
+        x = dict.fromkeys(start, 1.0 / len(start))
+        total = dict(x)
         keep = 1.0 - w.walk_restart
+        empty: frozenset[int] = frozenset()
         for _ in range(w.walk_steps - 1):
-            x = keep * (graph.transition_t @ x)
-            total += x
-        if side.id is not None and side.id in graph.node:
-            total[graph.node[side.id]] = 0.0  # the walk's way back to the query is no partner
-        top = total.max()
-        return total[rows] / top if top > 0 else np.zeros(len(rows))
+            nxt: dict[int, float] = {}
+            for u, mass in x.items():
+                partners = adjacency.get(u, empty)
+                if partners:
+                    share = keep * mass / len(partners)
+                    for v in partners:
+                        nxt[v] = nxt.get(v, 0.0) + share
+            x = nxt
+            for v, mass in x.items():
+                total[v] = total.get(v, 0.0) + mass
+        if side.id is not None and side.id in total:
+            total[side.id] = 0.0  # the walk's way back to the query is no partner
+        top = max(total.values())
+        if top <= 0:
+            return np.zeros(len(rows))
+        ids = self._row_meta()[0][rows]
+        return np.array([total.get(i, 0.0) for i in ids.tolist()]) / top
+
+    def _row_meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """Per fitted row: id (n,) int64, NACE division (n,) str ("" unknown), cooperation
+        interests as bits (n,) uint64, and the bit of each interest. Rows are append-only
+        between fits (matching.incremental), so a generation extends the arrays it inherited
+        and never changes them in place."""
+        cached = getattr(self, "_row_meta_cache", None)
+        n = len(self.profiles_)
+        if cached is not None and len(cached[0]) == n:
+            return cached
+        start = 0 if cached is None else len(cached[0])
+        vocab: dict[str, int] = {} if cached is None else dict(cached[3])
+        new = self.profiles_[start:]
+        for p in new:
+            for i in p.cooperation_interests:
+                vocab.setdefault(i, len(vocab))
+        if len(vocab) > 64:
+            raise MatchingError("more than 64 distinct cooperation interests")
+        masks = np.array(
+            [sum(1 << vocab[i] for i in p.cooperation_interests) for p in new], dtype=np.uint64
+        )
+        part = (
+            np.array([p.id for p in new], dtype=np.int64),
+            np.array([self.sides_[start + k].division or "" for k in range(len(new))], dtype=str),
+            masks,
+        )
+        if cached is not None:
+            part = (
+                np.concatenate([cached[0], part[0]]),
+                np.concatenate([cached[1], part[1]]),
+                np.concatenate([cached[2], part[2]]),
+            )
+        out = (*part, vocab)
+        self._row_meta_cache = out
+        return out
+
+    def _interest_features(
+        self, mine: frozenset[str], theirs: np.ndarray, vocab: dict[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(shared_interests, coopetition) for candidates with interest bits `theirs` (n,):
+        Jaccard of the two interest sets, and the coopetition weights' share of the shared."""
+        coop_w = self.weights_.coopetition_interest_weights()
+        n = len(theirs)
+        mask = np.uint64(sum(1 << vocab[i] for i in mine if i in vocab))
+        union_n = np.full(n, float(len([i for i in mine if i not in vocab])))
+        shared_n = np.zeros(n)
+        den = np.full(n, float(sum(coop_w.get(i, 0.0) for i in mine if i not in vocab)))
+        num = np.zeros(n)
+        for name, bit in vocab.items():
+            has = ((theirs >> np.uint64(bit)) & np.uint64(1)).astype(bool)
+            in_mine = bool((int(mask) >> bit) & 1)
+            in_union = has | in_mine
+            union_n += in_union
+            wt = coop_w.get(name, 0.0)
+            den += wt * in_union
+            if in_mine:
+                shared_n += has
+                num += wt * has
+        interests = np.divide(shared_n, union_n, out=np.zeros(n), where=union_n > 0)
+        coop = np.divide(num, den, out=np.zeros(n), where=den > 0)
+        return interests, coop
+
+    def _network(self, side: _Side, cand_ids: np.ndarray) -> np.ndarray:
+        """(n,) squashed Adamic-Adar index of the query with each candidate id, from the
+        query's known partners outwards (the work grows with the query's neighbourhood, not
+        with the candidates): a fitted candidate's partners are its adjacency."""
+        empty: frozenset[int] = frozenset()
+        total: dict[int, float] = {}
+        for z in side.neighbours:
+            partners = self.adjacency_.get(z, empty)
+            if not partners:
+                continue
+            # z's degree, counting the query even when it is not part of the fitted graph
+            weight = 1.0 / math.log(max(len(partners) + (side.id not in partners), 2))
+            for c in partners:
+                total[c] = total.get(c, 0.0) + weight
+        out = np.zeros(len(cand_ids))
+        if total:
+            keys = np.fromiter(total, np.int64, len(total))
+            vals = np.fromiter(total.values(), np.float64, len(total))
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            pos = np.clip(np.searchsorted(keys, cand_ids), 0, len(keys) - 1)
+            hit = keys[pos] == cand_ids
+            out[hit] = vals[pos[hit]]
+        return out / (1.0 + out)
 
     def _adamic_adar(self, side: _Side, cand: _Side) -> float:
         """Squashed Adamic-Adar index: common known partners, rarer ones count more."""
@@ -1501,22 +1589,51 @@ class Matcher:
 
 @dataclass(frozen=True)
 class _Graph:
-    """The known-relationship graph for random walks: node index per organisation id."""
+    """The known-relationship graph for random walks: the adjacency and its largest degree."""
 
     key: tuple[int, ...]
-    node: dict[int, int]
-    transition_t: sparse.csr_matrix  # (n, n) transposed row-stochastic transition matrix
     max_degree: int
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
 
 
 # ---------------------------------------------------------------------- array helpers
-def _mean_top_k(rows: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
-    """(len(rows),) mean of the k largest cosines of each row with the rows of `ref`."""
+def _counted(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `ref` (in order of first appearance) and how often each occurs."""
+    first: dict[bytes, int] = {}
+    counts_of: Counter[int] = Counter()
+    for j in range(len(ref)):
+        counts_of[first.setdefault(ref[j].tobytes(), j)] += 1
+    uniq = np.ascontiguousarray(ref[list(counts_of)], dtype=np.float32).reshape(-1, ref.shape[1])
+    return uniq, np.fromiter(counts_of.values(), np.int64, len(counts_of))
+
+
+def _size(ref: tuple[np.ndarray, np.ndarray]) -> int:
+    """Rows of a `_counted` reference, repeats included."""
+    return int(ref[1].sum())
+
+
+def _mean_top_k(
+    rows: np.ndarray, ref: tuple[np.ndarray, np.ndarray], k: int, chunk: int = 2048
+) -> np.ndarray:
+    """(len(rows),) mean of the k largest cosines of each row with the rows of a reference
+    given as `_counted` (distinct rows, counts): rows that repeat (needs many organisations
+    share) are multiplied once and counted as often as they occur."""
     out = np.zeros(len(rows))
+    if not len(rows):
+        return out
+    uniq, counts = ref
+    t = min(k, len(uniq))  # every distinct row occurs at least once
     for start in range(0, len(rows), chunk):
-        sims = rows[start : start + chunk] @ ref.T
-        out[start : start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+        sims = rows[start : start + chunk] @ uniq.T
+        top = np.argpartition(-sims, t - 1, axis=1)[:, :t] if t < len(uniq) else None
+        vals = sims if top is None else np.take_along_axis(sims, top, axis=1)
+        cnt = counts[np.arange(len(uniq))[None, :] if top is None else top]
+        cnt = np.broadcast_to(cnt, vals.shape)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        vals = np.take_along_axis(vals, order, axis=1)
+        cnt = np.take_along_axis(cnt, order, axis=1)
+        take = np.clip(k - (np.cumsum(cnt, axis=1) - cnt), 0, cnt)
+        out[start : start + chunk] = (vals * take).sum(axis=1) / k
     return out
 
 
@@ -1591,13 +1708,17 @@ def _topk_groups(
     out = []
     if index is not None:
         k_max = min(max(k for _, k in groups), len(mat))
-        index.hnsw.efSearch = max(index.hnsw.efSearch, 2 * k_max)
+        index.hnsw.efSearch = max(index.hnsw.efSearch, k_max)  # faiss searches max(ef, k)
         _, ids = index.search(queries, k_max)  # sorted by similarity
         for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
             part = ids[lo:hi, : min(k, k_max)]
             out.append(np.asarray(part[part >= 0], dtype=np.int64))
         return out
-    sims = queries @ mat.T if distinct is None else distinct.similarities(queries)
+    if distinct is not None:
+        # top-k over the distinct vectors, then their rows (matching.distinct)
+        return [distinct.nearest_rows(queries[lo:hi], k) for (_, k), lo, hi in
+                zip(groups, bounds[:-1], bounds[1:], strict=True)]  # fmt: skip
+    sims = queries @ mat.T
     for (_, k), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
         if k >= len(mat):
             out.append(np.tile(np.arange(len(mat)), hi - lo))

@@ -459,6 +459,7 @@ def updated(
         for pid in p.known_partner_ids:
             listed_by[pid] = np.append(listed_by.get(pid, np.zeros(0, dtype=np.int64)), n0 + k)
     new.listed_by_ = listed_by
+    new._precompute()  # the appended rows' statistics, so that no query computes them
     return new
 
 

@@ -101,11 +101,25 @@ def test_retrieval_over_distinct_rows_equals_the_full_product() -> None:
     m = Matcher(W, candidate_pool=30).fit(base)
     assert m.core_distinct_ is not None and m.core_distinct_.n_distinct == 25
     assert m.need_distinct_ is not None
-    plain = without_distinct(m)
     for q in profiles(15, seed=2, first_id=5000):
-        side = m._side(q)
-        assert m._retrieve(side).tolist() == plain._retrieve(side).tolist()
-        assert m.match(q, limit=10) == plain.match(q, limit=10)
+        queries = m._side(q).core
+        k = 12
+        taken = m.core_distinct_.nearest_rows(queries, k).reshape(len(queries), k)
+        full = queries @ m.core_mat_.T
+        for i in range(len(queries)):
+            # k different rows whose similarities are the k largest of the full product
+            # (which of several rows with one vector is taken at the boundary may differ)
+            assert len(set(taken[i].tolist())) == k
+            assert np.allclose(np.sort(full[i, taken[i]]), np.sort(full[i])[-k:], atol=1e-6)
+    # fewer rows than asked for: every row, once
+    small = Distinct.of(VOCAB[[0, 1, 0, 0, 2, 1]])
+    assert small is not None
+    assert sorted(small.nearest_rows(VOCAB[:1], 10).tolist()) == [0, 1, 2, 3, 4, 5]
+    # the boundary vector's rows are spread, the nearer vector's rows all taken
+    spread = Distinct.of(VOCAB[[0] * 8 + [1] * 2])
+    assert spread is not None
+    near_one = VOCAB[1][None, :]
+    assert spread.nearest_rows(near_one, 6).tolist() == [8, 9, 0, 2, 4, 6]
 
 
 def test_updates_keep_the_distinct_rows_and_rank_as_a_fresh_fit() -> None:
@@ -126,9 +140,13 @@ def test_updates_keep_the_distinct_rows_and_rank_as_a_fresh_fit() -> None:
     assert np.array_equal(m2.core_distinct_.rows[m2.core_distinct_.inverse], m2.core_mat_)
     query = replace(newcomer, id=9999)
     assert m2.row_of_id_[9000] in m2._retrieve(m2._side(query))
-    plain = without_distinct(m2)
     for q in profiles(10, seed=6, first_id=7000):
-        assert m2.match(q, limit=10) == plain.match(q, limit=10)
+        side = m2._side(q)
+        taken = m2.core_distinct_.nearest_rows(side.core, 12).reshape(len(side.core), 12)
+        full = side.core @ m2.core_mat_.T
+        for i in range(len(side.core)):
+            # the 12 nearest rows of the updated matrix (ties at the boundary aside)
+            assert np.allclose(np.sort(full[i, taken[i]]), np.sort(full[i])[-12:], atol=1e-6)
 
 
 def test_no_hnsw_index_while_the_distinct_rows_are_few() -> None:
@@ -183,3 +201,16 @@ def test_seekers_find_what_a_scan_of_every_need_finds() -> None:
                 (pid, round(v, 5)) for pid, v in expected
             ]
             assert len(found) > 20
+
+
+def test_extended_generations_group_their_rows_as_a_fresh_one() -> None:
+    first = Distinct.of(VOCAB[[0, 1, 0, 2, 1, 0]])
+    assert first is not None
+    first.nearest_rows(VOCAB[:1], 2)  # groups its rows
+    second = first.extended(VOCAB[[3, 1, 0, 3]])
+    assert second is not None
+    fresh = Distinct.of(VOCAB[[0, 1, 0, 2, 1, 0, 3, 1, 0, 3]])
+    assert fresh is not None
+    for got, want in zip(second._grouped(), fresh._grouped(), strict=True):
+        assert got.tolist() == want.tolist()
+    assert second._grouped()[0].tolist() == [0, 2, 5, 8, 1, 4, 7, 3, 6, 9]
