@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from matching.learning import ndcg_by_group
@@ -91,6 +92,7 @@ class Reranker:
         pickle.dump(
             {
                 "format": FORMAT_VERSION,
+                "sklearn": sklearn.__version__,
                 "features": self.features,
                 "top_n": self.top_n,
                 "blend": self.blend,
@@ -103,10 +105,20 @@ class Reranker:
 
     @classmethod
     def loads(cls, blob: bytes) -> Reranker | None:
-        """The stored re-ranker, or None when it was stored for other features (a newer or
-        older engine): the engine's own order is used then until the next refit."""
-        data = pickle.loads(blob)  # noqa: S301 - written by this installation's refit only
-        if data.get("format") != FORMAT_VERSION or tuple(data.get("features", ())) != FEATURES:
+        """The stored re-ranker, or None when it was stored for other features or by another
+        version of scikit-learn (an upgrade): the engine's own order is used then until the
+        next refit."""
+        try:
+            # written by this installation's own refit into its own database, never uploaded
+            data = pickle.loads(blob)
+        except Exception:
+            return None
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT_VERSION
+            or data.get("sklearn") != sklearn.__version__
+            or tuple(data.get("features", ())) != FEATURES
+        ):
             return None
         return cls(model=data["model"], top_n=int(data["top_n"]), blend=float(data["blend"]))
 
@@ -190,7 +202,7 @@ def fit_reranker(
     adopted model is then fitted again on all lists.
 
     current: the re-ranker in use, if any. The fit is adopted when it beats the engine's order
-    by `min_gain` and is not worse than `current`; otherwise, when `current` ranks the held-out
+    and `current` by `min_gain`; otherwise, when `current` ranks the held-out
     lists worse than the engine's order, the report is adopted without a re-ranker (back to the
     engine); else nothing changes.
     """
@@ -244,7 +256,7 @@ def fit_reranker(
     in_use = None if current is None else learned(current, test)
     if in_use is not None:
         reason = f"{reason}, {in_use:.3f} with the re-ranker in use"
-    if after >= before + min_gain and (in_use is None or after >= in_use):
+    if after >= before + min_gain and (in_use is None or after >= in_use + min_gain):
         every = np.isin(g, usable)
         final = Reranker(new_model(int(every.sum()), seed).fit(x[every], y[every]), top_n, blend)
         return RerankReport(

@@ -41,8 +41,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.embeddings import Encoder
 from app.matches import changes
-from app.matches.index import IndexCache, active_weights
-from app.matches.index import FittedIndex
+from app.matches.index import FittedIndex, IndexCache, active_weights
 from app.matches.reranking import active_fit, active_reranker
 from app.matches.service import fitted_index
 from app.models.cooperation import CooperationRequest
@@ -295,7 +294,8 @@ def _refit_reranker(
         return fit
     session.add(fit)
     session.flush()
-    if report.adopted and (in_use is None or in_use.weights != weights):
+    # the weights stay as they are: an index is fitted again only if the stored ones differ
+    if report.adopted and (in_use.weights if in_use is not None else None) != weights:
         changes.record(session.connection(), [None])
     return fit
 
@@ -307,7 +307,7 @@ def reset(session: Session, *, user: User | None = None) -> RankingFit:
         kind="reset",
         adopted=True,
         weights=None,
-        reason="reset to the built-in default weights",
+        reason="reset to the built-in default weights and the engine's own order",
         pairs=0,
         positives=0,
         queries=0,
