@@ -6,11 +6,13 @@ organisations' profiles are what the import contract would carry with the histor
 (`benchmarks.api_quality.records`: competences from earlier projects, earlier co-participants
 as relationships), and the index is fitted on them with the default weights. Every consortium
 that starts in Y is played in as accepted cooperation requests: each member with history asks
-each other member with history. The asking member's engine list at that time (its top 100,
-known partners included, as a plain match list) gives the rows: the members it asked are
-positives, every other suggestion of the list is a negative (suggested, not acted on). The
-features of a pair are those of the index before Y, so a relationship the consortium itself
-creates is never a feature of its own pair.
+each other member with history. The asking member's engine list at that time (its top 100
+without its known partners, as the service computes it: the service cannot tell a
+relationship recorded before an outcome from one recorded because of it) gives the rows: the
+members it asked are positives, every other suggestion of the list is a negative (suggested,
+not acted on). The features of a pair are those of the index before Y, so a relationship the
+consortium itself creates is never a feature of its own pair. Known partners keep their
+places when a plain list is re-ranked (`matching.rerank.Reranker.rerank`).
 
 After each year the re-ranker is fitted on all lists so far with the service's own rule
 (`matching.rerank.fit_reranker`, as `koopmatch refit-ranking` does): the lists of the newest
@@ -101,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels.setdefault(q.org_id, {}).update(dict.fromkeys(q.positives, 1))
             latest[q.org_id] = max(latest.get(q.org_id, ""), start_of[q.project_id])
         orgs = sorted(labels)
-        lists = engine_lists(matcher, profiles, orgs, exclude_known=False)
+        # as the service does: the lists without known partners (app.matches.learning)
+        lists = engine_lists(matcher, profiles, orgs, exclude_known=True)
         x, y, g = training_rows([(o, lists[o]) for o in orgs], [labels[o] for o in orgs])
         # one list per organisation and year; its time is its latest consortium's start
         stamp = np.array([int(latest[orgs[k]].replace("-", "")[:8]) for k in g], dtype=np.int64)

@@ -11,8 +11,9 @@ re-ranked list never reveals more than the engine's list did (the graph componen
 already those the caller may see).
 
 Training rows come from match lists: for each asking organisation, the candidates of its
-engine list (the engine's top `top_n`) it acted on carry the outcome's label, the others are
-negatives (suggested, not acted on): hard negatives, the ones a re-ranker has to tell apart.
+engine list (the engine's top `top_n`, known partners left out) it acted on carry the outcome's
+label, the others are negatives (suggested, not acted on): hard negatives, the ones a re-ranker
+has to tell apart. Known partners keep their places in a re-ranked list (`Reranker.rerank`).
 The check is by time: the asking organisations whose latest outcome is newest are held out,
 the model is fitted on the others, and both orders (engine, engine + model) rank the held-out
 lists; the model is adopted only if it is better by a margin.
@@ -78,13 +79,24 @@ class Reranker:
         return self.blend * learned + (1 - self.blend) * prior * 4.0
 
     def rerank(self, matches: Sequence[Match]) -> list[Match]:
-        """The same matches, the first `top_n` re-ordered (stable among equal scores)."""
+        """The same matches, the first `top_n` re-ordered (stable among equal scores).
+
+        Known partners (a list asked with known partners included) keep their places: the
+        model is fitted on suggestions that were not known partners when it was fitted (a
+        relationship may have been recorded because of the very outcome it would explain),
+        so it says nothing about them; the others are re-ordered among the remaining places."""
         head, tail = list(matches[: self.top_n]), list(matches[self.top_n :])
-        if len(head) < 2:
+        known = np.array([m.components.get("known_partner", 0.0) > 0 for m in head], dtype=bool)
+        movable = np.flatnonzero(~known)
+        if len(movable) < 2:
             return [*head, *tail]
-        s = self.scores(list_features(head))
-        order = np.argsort(-s, kind="stable")
-        return [head[i] for i in order] + tail
+        x = list_features(head)
+        s = self.scores(x[movable])
+        order = movable[np.argsort(-s, kind="stable")]
+        out = list(head)
+        for slot, k in zip(movable, order, strict=True):
+            out[slot] = head[k]
+        return out + tail
 
     def dumps(self) -> bytes:
         """Serialised for storage (the installation's own database; read back by `loads`)."""

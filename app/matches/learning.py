@@ -11,14 +11,16 @@ Outcomes become labelled pairs (asking organisation, other organisation):
 - an event meeting request accepted: 1, declined: 0; a meeting of a published schedule that
   both sides attended: 1 for both directions.
 
-Re-ranker: for every asking organisation, its match list of the engine's best 100 (known
-partners included) is computed on the relationship graph without the relationships between it
-and the organisations it acted on (such a relationship may have been recorded because of the
-outcome: it must not explain its own pair); the candidates it acted on carry their labels, every
-other suggestion of the list is a negative. `matching.rerank.fit_reranker` holds out the asking
-organisations with the newest outcomes and adopts the model only if it ranks their lists better
-than the engine (and than a re-ranker in use); otherwise what is in use stays, or, when the
-re-ranker in use is worse than the engine there, the engine's own order comes back.
+Re-ranker: for every asking organisation, its match list of the engine's best 100 without its
+known partners is computed on the current index. The relationship graph records no dates, so a
+relationship may have been recorded because of an outcome; a pair that is a known partner now
+is therefore left out (its features would describe the partnership, not the suggestion), and
+known partners keep their places when a list that includes them is re-ranked. The candidates
+of the list it acted on carry their labels, every other suggestion of the list is a negative.
+`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes and
+adopts the model only if it ranks their lists better than the engine (and than a re-ranker in
+use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
+there, the engine's own order comes back.
 
 Weights: `matching.learning.outcome_pairs` adds the asking organisation's best suggestions it
 did not act on as negatives and computes the components with the current index;
@@ -213,8 +215,8 @@ def reranker_rows(
     index: FittedIndex, steps: list[tuple[dt.datetime, int, int, int]], *, top_n: int = 100
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
-    labels, groups, times); one list per asking organisation, its time that of its latest
-    outcome (see the module for the relationships left out of each list)."""
+    labels, groups, times); one list per asking organisation (known partners left out, see the
+    module), its time that of its latest outcome."""
     matcher = index.matcher
     latest: dict[int, dict[int, int]] = {}
     when: dict[int, float] = {}
@@ -223,7 +225,7 @@ def reranker_rows(
             continue
         latest.setdefault(asking, {})[other] = int(label)
         when[asking] = _timestamp(at)
-    edges = {(a, b) for a, partners in matcher.adjacency_.items() for b in partners}
+    filters = Filters(exclude_known=True)
     lists: list[tuple[int, list[Match]]] = []
     labels: list[dict[int, int]] = []
     for asking in sorted(latest):
@@ -231,8 +233,6 @@ def reranker_rows(
         labelled = {o: y for o, y in latest[asking].items() if o in matcher.row_of_id_}
         if query is None or not labelled:
             continue
-        own = {(asking, o) for o in labelled} | {(o, asking) for o in labelled}
-        filters = Filters(exclude_known=False, visible_relationships=frozenset(edges - own))
         lists.append((asking, matcher.match(query, filters=filters, limit=top_n)))
         labels.append(labelled)
     x, y, g = training_rows(lists, labels)

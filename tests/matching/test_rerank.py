@@ -154,3 +154,22 @@ def test_a_stored_reranker_reads_back_and_refuses_other_features() -> None:
     # beyond top_n the engine's order stays
     long = ranked(list(range(60)), {55})
     assert [m.target_id for m in back.rerank(long)][50:] == list(range(50, 60))
+
+
+def test_known_partners_keep_their_places() -> None:
+    lists, labels = lists_where_interests_decide(10)
+    x, y, _ = training_rows(lists, labels)
+    reranker = Reranker(new_model(len(y)).fit(x, y))
+    plain = ranked([1, 2, 3, 4, 5, 6], {5, 6})
+    # 2 and 4 are known partners of the asking organisation: places 2 and 4 stay theirs
+    for k in (1, 3):
+        plain[k] = Match(
+            target_id=plain[k].target_id,
+            score=plain[k].score,
+            relation="complementary",
+            components={**plain[k].components, "known_partner": 1.0},
+        )
+    order = [m.target_id for m in reranker.rerank(plain)]
+    assert order[1] == 2 and order[3] == 4
+    assert set(order[0:1] + order[2:3]) == {5, 6}
+    assert order[4:] == [1, 3]
