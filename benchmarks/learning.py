@@ -74,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vector-cache", type=Path, default=None)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
+        "--lists",
+        choices=("novel", "plain"),
+        default="novel",
+        help="novel: training lists without known partners, as the service computes them; "
+        "plain: with them (possible where relationships carry dates, as here)",
+    )
+    parser.add_argument(
         "--history-only", action="store_true", help="play the years in; do not score the test split"
     )
     args = parser.parse_args(argv)
@@ -104,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             latest[q.org_id] = max(latest.get(q.org_id, ""), start_of[q.project_id])
         orgs = sorted(labels)
         # as the service does: the lists without known partners (app.matches.learning)
-        lists = engine_lists(matcher, profiles, orgs, exclude_known=True)
+        lists = engine_lists(matcher, profiles, orgs, exclude_known=args.lists == "novel")
         x, y, g = training_rows([(o, lists[o]) for o in orgs], [labels[o] for o in orgs])
         # one list per organisation and year; its time is its latest consortium's start
         stamp = np.array([int(latest[orgs[k]].replace("-", "")[:8]) for k in g], dtype=np.int64)
@@ -118,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             np.concatenate(gs),
             np.concatenate(ts),
             current=reranker,
+            keep_known=args.lists == "novel",
         )
         if report.adopted:
             reranker = report.reranker
@@ -164,13 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append("| koopmatch, re-ranked from outcomes | no fit adopted: engine alone | | |")
         rows.append("")
     lines = [
-        "### Learning from outcomes: CORDIS consortia played in as accepted requests",
+        "### Learning from outcomes: CORDIS consortia played in as accepted requests"
+        + ("" if args.lists == "novel" else ", training lists with known partners"),
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
         f"average {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}, "
         f"encoder {encoder.name}: "
-        "`nice python -m benchmarks.learning --vector-cache /tmp/koopmatch-vectors` "
+        "`nice python -m benchmarks.learning --vector-cache /tmp/koopmatch-vectors"
+        f"{'' if args.lists == 'novel' else ' --lists plain'}` "
         f"(in-process, on the profiles the import would store); whole run "
         f"{(time.perf_counter() - started) / 60:.1f} min.",
         "",

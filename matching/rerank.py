@@ -68,6 +68,8 @@ class Reranker:
     top_n: int = 100
     blend: float = 1.0
     features: tuple[str, ...] = field(default=FEATURES)
+    # known partners keep their places (a model fitted on lists without them)
+    keep_known: bool = True
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """(n,) re-ranking scores of the rows of one list (higher first)."""
@@ -86,7 +88,10 @@ class Reranker:
         relationship may have been recorded because of the very outcome it would explain),
         so it says nothing about them; the others are re-ordered among the remaining places."""
         head, tail = list(matches[: self.top_n]), list(matches[self.top_n :])
-        known = np.array([m.components.get("known_partner", 0.0) > 0 for m in head], dtype=bool)
+        known = np.array(
+            [self.keep_known and m.components.get("known_partner", 0.0) > 0 for m in head],
+            dtype=bool,
+        )
         movable = np.flatnonzero(~known)
         if len(movable) < 2:
             return [*head, *tail]
@@ -108,6 +113,7 @@ class Reranker:
                 "features": self.features,
                 "top_n": self.top_n,
                 "blend": self.blend,
+                "keep_known": self.keep_known,
                 "model": self.model,
             },
             buf,
@@ -132,7 +138,12 @@ class Reranker:
             or tuple(data.get("features", ())) != FEATURES
         ):
             return None
-        return cls(model=data["model"], top_n=int(data["top_n"]), blend=float(data["blend"]))
+        return cls(
+            model=data["model"],
+            top_n=int(data["top_n"]),
+            blend=float(data["blend"]),
+            keep_known=bool(data.get("keep_known", True)),
+        )
 
 
 def training_rows(
@@ -200,6 +211,7 @@ def fit_reranker(
     *,
     current: Reranker | None = None,
     top_n: int = 100,
+    keep_known: bool = True,
     min_positives: int = 50,
     min_queries: int = 20,
     holdout: float = 0.3,
@@ -257,9 +269,14 @@ def fit_reranker(
     blend = 1.0
     if 0 < y[fit].sum() < fit.sum():
         trial = new_model(int(fit.sum()), seed).fit(x[fit], y[fit])
-        scores = [learned(Reranker(trial, top_n, b), val) for b in BLENDS]
+        scores = [learned(Reranker(trial, top_n, b, keep_known=keep_known), val) for b in BLENDS]
         blend = BLENDS[int(np.nanargmax(scores))]
-    candidate = Reranker(new_model(int(train.sum()), seed).fit(x[train], y[train]), top_n, blend)
+    candidate = Reranker(
+        new_model(int(train.sum()), seed).fit(x[train], y[train]),
+        top_n,
+        blend,
+        keep_known=keep_known,
+    )
     before, after = engine(test), learned(candidate, test)
     reason = (
         f"held-out nDCG@10 {after:.3f} re-ranked against {before:.3f} in the engine's order on "
@@ -270,7 +287,12 @@ def fit_reranker(
         reason = f"{reason}, {in_use:.3f} with the re-ranker in use"
     if after >= before + min_gain and (in_use is None or after >= in_use + min_gain):
         every = np.isin(g, usable)
-        final = Reranker(new_model(int(every.sum()), seed).fit(x[every], y[every]), top_n, blend)
+        final = Reranker(
+            new_model(int(every.sum()), seed).fit(x[every], y[every]),
+            top_n,
+            blend,
+            keep_known=keep_known,
+        )
         return RerankReport(
             adopted=True,
             reason=f"{reason}: better (needed a gain of {min_gain})",

@@ -173,3 +173,19 @@ def test_known_partners_keep_their_places() -> None:
     assert order[1] == 2 and order[3] == 4
     assert set(order[0:1] + order[2:3]) == {5, 6}
     assert order[4:] == [1, 3]
+
+
+def test_a_reranker_fitted_with_known_partners_moves_them_too() -> None:
+    lists, labels = lists_where_interests_decide(10)
+    x, y, _ = training_rows(lists, labels)
+    reranker = Reranker(new_model(len(y)).fit(x, y), keep_known=False)
+    plain = ranked([1, 2, 3], {3})
+    plain[0] = Match(
+        target_id=1,
+        score=plain[0].score,
+        relation="complementary",
+        components={**plain[0].components, "known_partner": 1.0},
+    )
+    assert [m.target_id for m in reranker.rerank(plain)][0] == 3
+    back = Reranker.loads(reranker.dumps())
+    assert back is not None and back.keep_known is False
