@@ -186,6 +186,6 @@ def test_a_reranker_fitted_with_known_partners_moves_them_too() -> None:
         relation="complementary",
         components={**plain[0].components, "known_partner": 1.0},
     )
-    assert [m.target_id for m in reranker.rerank(plain)][0] == 3
+    assert reranker.rerank(plain)[0].target_id == 3
     back = Reranker.loads(reranker.dumps())
     assert back is not None and back.keep_known is False
