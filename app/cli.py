@@ -202,7 +202,10 @@ def cmd_refit_ranking(args: argparse.Namespace) -> int:
 
     encoder = _encoder(args)
     settings = learning.Settings(
-        min_positives=args.min_positives, min_queries=args.min_queries, min_gain=args.min_gain
+        min_positives=args.min_positives,
+        min_queries=args.min_queries,
+        min_gain=args.min_gain,
+        stage=args.stage,
     )
     with _session(writes=not args.dry_run) as session, session.begin():
         if args.reset:
@@ -215,7 +218,7 @@ def cmd_refit_ranking(args: argparse.Namespace) -> int:
                 settings=settings,
                 dry_run=args.dry_run,
             )
-    print(f"{'adopted' if fit.adopted else 'kept the weights in use'}: {fit.reason}")
+    print(f"{'adopted' if fit.adopted else 'kept the ranking in use'}: {fit.reason}")
     print(f"pairs {fit.pairs}, positive {fit.positives}, asking organisations {fit.queries}")
     for name, value in (fit.candidate_weights or {}).items():
         print(f"  {name:20} {value:8.4f}")
@@ -316,11 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     refit = sub.add_parser(
         "refit-ranking",
-        help="refit the ranking weights from recorded outcomes (adopted only if better on "
-        "held-out organisations)",
+        help="refit the ranking (re-ranker or weights) from recorded outcomes (adopted only if "
+        "better on the newest outcomes)",
     )
     refit.add_argument("--dry-run", action="store_true", help="fit and check; store nothing")
-    refit.add_argument("--reset", action="store_true", help="go back to the default weights")
+    refit.add_argument(
+        "--reset", action="store_true", help="go back to the default weights and no re-ranker"
+    )
+    refit.add_argument(
+        "--stage",
+        choices=("reranker", "weights"),
+        default="reranker",
+        help="a learned second stage over the engine's best 100 (default), or the weights",
+    )
     refit.add_argument("--min-positives", type=int, default=50)
     refit.add_argument("--min-queries", type=int, default=20)
     refit.add_argument("--min-gain", type=float, default=0.01, help="held-out nDCG@10 gain")

@@ -1,4 +1,8 @@
-"""Ranking weights refitted from what happened to the suggestions of this installation.
+"""The ranking refitted from what happened to the suggestions of this installation.
+
+Two kinds of refit: a learned second stage (`stage="reranker"`, the default;
+`matching.rerank`) that re-orders the engine's best 100 candidates, and the component weights
+of the engine itself (`stage="weights"`; `matching.learning`).
 
 Outcomes become labelled pairs (asking organisation, other organisation):
 
@@ -7,11 +11,25 @@ Outcomes become labelled pairs (asking organisation, other organisation):
 - an event meeting request accepted: 1, declined: 0; a meeting of a published schedule that
   both sides attended: 1 for both directions.
 
-`matching.learning.outcome_pairs` adds the asking organisation's best suggestions it did not act
-on as negatives and computes the components with the current index; `refit_weights` fits on
-part of the asking organisations and keeps the fit only if it ranks the others better. Every
-refit is stored (`ranking_fits`); an adopted one raises the index's change counter with "anything
-changed", so every server process fits its index again, with the new weights.
+Re-ranker: for every asking organisation, its match list of the engine's best 100 without its
+known partners is computed on the current index. The relationship graph records no dates, so a
+relationship may have been recorded because of an outcome; a pair that is a known partner now
+is therefore left out (its features would describe the partnership, not the suggestion), and
+known partners keep their places when a list that includes them is re-ranked. The candidates
+of the list it acted on carry their labels, every other suggestion of the list is a negative.
+`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes and
+adopts the model only if it ranks their lists better than the engine (and than a re-ranker in
+use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
+there, the engine's own order comes back.
+
+Weights: `matching.learning.outcome_pairs` adds the asking organisation's best suggestions it
+did not act on as negatives and computes the components with the current index;
+`refit_weights` fits on part of the asking organisations and keeps the fit only if it ranks the
+others better.
+
+Every refit is stored (`ranking_fits`); an adopted one raises the index's change counter with
+"anything changed", so every server process fits its index again, with the new weights and
+second stage (`active_reranker`).
 """
 
 from __future__ import annotations
@@ -19,12 +37,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from app.embeddings import Encoder
 from app.matches import changes
-from app.matches.index import IndexCache, active_weights
+from app.matches.index import FittedIndex, IndexCache, active_weights
+from app.matches.reranking import active_fit, active_reranker
 from app.matches.service import fitted_index
 from app.models.cooperation import CooperationRequest
 from app.models.event import (
@@ -37,6 +57,8 @@ from app.models.event import (
 from app.models.ranking import RankingFit
 from app.models.user import User
 from matching.learning import outcome_pairs, refit_weights
+from matching.rerank import fit_reranker, training_rows
+from matching.types import Filters, Match
 from matching.weights import Weights
 
 POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
@@ -53,10 +75,19 @@ class Settings:
     implicit_negatives: int = 10
     random_negatives: int = 20
     seed: int = 0
+    # "reranker": a learned second stage over the engine's best `top_n`; "weights": the
+    # engine's component weights
+    stage: str = "reranker"
+    top_n: int = 100
 
 
 def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
     """(asking organisation, other organisation, label) in time order (see the module)."""
+    return [(a, b, label) for _, a, b, label in outcome_steps(session)]
+
+
+def outcome_steps(session: Session) -> list[tuple[dt.datetime, int, int, int]]:
+    """(time, asking organisation, other organisation, label) in time order."""
     steps: list[tuple[dt.datetime, int, int, int]] = []
     requests = session.execute(
         select(
@@ -112,7 +143,7 @@ def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
         if a != b and published is not None:
             steps += [(published, a, b, 1), (published, b, a, 1)]
     steps.sort(key=lambda s: s[0])
-    return [(a, b, label) for _, a, b, label in steps]
+    return steps
 
 
 def refit(
@@ -124,8 +155,13 @@ def refit(
     settings: Settings = Settings(),
     dry_run: bool = False,
 ) -> RankingFit:
-    """Fit the weights on the stored outcomes, check them on held-out organisations, store the
-    result (unless `dry_run`) and, when adopted, make every process fit its index again."""
+    """Fit the re-ranker (or the weights) on the stored outcomes, check it on held-out
+    organisations, store the result (unless `dry_run`) and, when adopted, make every process
+    fit its index again."""
+    if settings.stage == "reranker":
+        return _refit_reranker(
+            session, cache=cache, encoder=encoder, user=user, settings=settings, dry_run=dry_run
+        )
     index = fitted_index(session, cache, encoder)
     # the weights stored as in use (an index may still be catching up with a refit)
     base = active_weights(session) or Weights()
@@ -175,13 +211,103 @@ def refit(
     return fit
 
 
+def reranker_rows(
+    index: FittedIndex, steps: list[tuple[dt.datetime, int, int, int]], *, top_n: int = 100
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
+    labels, groups, times); one list per asking organisation (known partners left out, see the
+    module), its time that of its latest outcome."""
+    matcher = index.matcher
+    latest: dict[int, dict[int, int]] = {}
+    when: dict[int, float] = {}
+    for at, asking, other, label in steps:
+        if asking == other:
+            continue
+        latest.setdefault(asking, {})[other] = int(label)
+        when[asking] = _timestamp(at)
+    filters = Filters(exclude_known=True)
+    lists: list[tuple[int, list[Match]]] = []
+    labels: list[dict[int, int]] = []
+    for asking in sorted(latest):
+        query = index.profiles.get(asking)
+        labelled = {o: y for o, y in latest[asking].items() if o in matcher.row_of_id_}
+        if query is None or not labelled:
+            continue
+        lists.append((asking, matcher.match(query, filters=filters, limit=top_n)))
+        labels.append(labelled)
+    x, y, g = training_rows(lists, labels)
+    times = np.array([when[lists[k][0]] for k in g], dtype=np.float64)
+    return x, y, g, times
+
+
+def _timestamp(at: dt.datetime) -> float:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _refit_reranker(
+    session: Session,
+    *,
+    cache: IndexCache,
+    encoder: Encoder | None,
+    user: User | None,
+    settings: Settings,
+    dry_run: bool,
+) -> RankingFit:
+    index = fitted_index(session, cache, encoder)
+    in_use = active_fit(session)
+    base = active_weights(session) or Weights()
+    x, y, g, times = reranker_rows(index, outcome_steps(session), top_n=settings.top_n)
+    report = fit_reranker(
+        x,
+        y,
+        g,
+        times,
+        current=active_reranker(session),
+        top_n=settings.top_n,
+        min_positives=settings.min_positives,
+        min_queries=settings.min_queries,
+        holdout=settings.holdout,
+        min_gain=settings.min_gain,
+        seed=settings.seed,
+    )
+    weights = base.components() if base != Weights() else None
+    fit = RankingFit(
+        kind="reranker",
+        adopted=report.adopted,
+        # the weights in use stay; the adopted second stage (None: the engine's order again)
+        weights=weights if report.adopted else None,
+        candidate_weights=None,
+        reranker=(
+            report.reranker.dumps() if report.adopted and report.reranker is not None else None
+        ),
+        reason=report.reason,
+        pairs=report.pairs,
+        positives=report.positives,
+        queries=report.queries,
+        holdout_queries=report.holdout_queries,
+        holdout_base=report.holdout_engine,
+        holdout_fitted=report.holdout_fitted,
+        actor_user_id=user.id if user is not None else None,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    if dry_run:
+        return fit
+    session.add(fit)
+    session.flush()
+    # the weights stay as they are: an index is fitted again only if the stored ones differ
+    if report.adopted and (in_use.weights if in_use is not None else None) != weights:
+        changes.record(session.connection(), [None])
+    return fit
+
+
 def reset(session: Session, *, user: User | None = None) -> RankingFit:
-    """Go back to the built-in default weights (stored as an adopted fit without weights)."""
+    """Go back to the built-in default weights and the engine's own order (stored as an
+    adopted fit without weights and without a re-ranker)."""
     fit = RankingFit(
         kind="reset",
         adopted=True,
         weights=None,
-        reason="reset to the built-in default weights",
+        reason="reset to the built-in default weights and the engine's own order",
         pairs=0,
         positives=0,
         queries=0,

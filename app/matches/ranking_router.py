@@ -1,11 +1,13 @@
-"""Admin routes: refit the ranking weights from this installation's outcomes, or reset them."""
+"""Admin routes: refit the ranking (a learned second stage, or the weights) from this
+installation's outcomes, or reset it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.deps import AdminUser, EncoderDep, IndexDep, SessionDep
 from app.errors import problem_responses
@@ -22,6 +24,13 @@ class RefitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(False, description="Fit and check, store nothing")
+    stage: Literal["reranker", "weights"] = Field(
+        "reranker",
+        description=(
+            "reranker: a learned second stage that re-orders the engine's best 100; "
+            "weights: the engine's component weights"
+        ),
+    )
     min_positives: int = Field(50, ge=5, le=1_000_000, description="Positive pairs needed")
     min_queries: int = Field(20, ge=4, le=1_000_000, description="Asking organisations needed")
     min_gain: float = Field(
@@ -34,7 +43,7 @@ class RankingFitOut(BaseModel):
 
     id: int | None = Field(description="Null for a dry run")
     created_at: dt.datetime
-    kind: str = Field(description="refit or reset")
+    kind: str = Field(description="reranker, refit (weights) or reset")
     adopted: bool
     reason: str
     weights: dict[str, float] | None = Field(description="Adopted weights; null: the defaults")
@@ -43,12 +52,21 @@ class RankingFitOut(BaseModel):
     positives: int
     queries: int = Field(description="Asking organisations with a positive and a negative pair")
     holdout_queries: int
-    holdout_base: float | None = Field(description="Held-out nDCG@10, weights in use")
-    holdout_fitted: float | None = Field(description="Held-out nDCG@10, fitted weights")
+    holdout_base: float | None = Field(
+        description="Held-out nDCG@10 of the ranking in use (reranker: the engine's order)"
+    )
+    holdout_fitted: float | None = Field(description="Held-out nDCG@10 of the fit")
+    reranker: bool = Field(description="True when this fit holds a learned second stage")
+
+    @field_validator("reranker", mode="before")
+    @classmethod
+    def _has_reranker(cls, value: object) -> bool:
+        return value is not None and value is not False
 
 
 class RankingOut(BaseModel):
     weights: dict[str, float] = Field(description="The component weights in use")
+    reranker: bool = Field(description="A learned second stage re-orders the engine's best")
     defaults: dict[str, float]
     current: RankingFitOut | None = Field(description="The fit that set them; null: defaults")
     history: list[RankingFitOut] = Field(description="The newest 20 fits, newest first")
@@ -60,11 +78,12 @@ def _out(fit: RankingFit) -> RankingFitOut:
 
 @router.get("", response_model=RankingOut, responses=problem_responses(ADMIN_ERRORS))
 def read_ranking(session: SessionDep, _admin: AdminUser) -> RankingOut:
-    """The ranking weights in use and the refits so far."""
+    """The ranking weights and second stage in use, and the refits so far."""
     fits = learning.history(session)
     current = next((f for f in fits if f.adopted), None)
     return RankingOut(
         weights=(active_weights(session) or Weights()).components(),
+        reranker=current is not None and current.reranker is not None,
         defaults=Weights().components(),
         current=_out(current) if current is not None else None,
         history=[_out(f) for f in fits],
@@ -85,14 +104,17 @@ def refit_ranking(
     cache: IndexDep,
     encoder: EncoderDep,
 ) -> RankingFitOut:
-    """Refit the weights from the recorded outcomes; adopted only if better on held-out data."""
+    """Refit from the recorded outcomes; adopted only if better on the newest outcomes."""
     fit = learning.refit(
         session,
         cache=cache,
         encoder=encoder,
         user=admin,
         settings=learning.Settings(
-            min_positives=body.min_positives, min_queries=body.min_queries, min_gain=body.min_gain
+            min_positives=body.min_positives,
+            min_queries=body.min_queries,
+            min_gain=body.min_gain,
+            stage=body.stage,
         ),
         dry_run=body.dry_run,
     )
@@ -101,5 +123,5 @@ def refit_ranking(
 
 @router.post("/reset", response_model=RankingFitOut, responses=problem_responses(ADMIN_ERRORS))
 def reset_ranking(session: SessionDep, admin: AdminUser) -> RankingFitOut:
-    """Go back to the built-in default weights."""
+    """Go back to the built-in default weights and the engine's own order."""
     return _out(learning.reset(session, user=admin))

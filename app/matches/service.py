@@ -14,6 +14,7 @@ from app.auth.roles import is_staff
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.index import FittedIndex, IndexCache
+from app.matches.reranking import active_reranker, candidates_needed, reranked
 from app.matches.schemas import (
     CompetenceRef,
     MatchedOrganization,
@@ -612,7 +613,10 @@ def matches_for(
         filters = replace(filters, exclude_known=False, use_graph=False)
     else:
         filters = replace(filters, visible_relationships=visible_relationships(session, user))
-    matches = index.matcher.match(query, filters=filters, limit=limit)
+    # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
+    reranker = active_reranker(session)
+    found = index.matcher.match(query, filters=filters, limit=candidates_needed(reranker, limit))
+    matches = reranked(reranker, found, limit)
     return shown(
         session,
         user=user,

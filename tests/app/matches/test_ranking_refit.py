@@ -1,8 +1,10 @@
-"""Refitting the ranking weights from the installation's outcomes, through the admin route."""
+"""Refitting the ranking (second stage or weights) from the installation's outcomes, through the
+admin route."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +24,7 @@ from tests.app.conftest import AccountFactory, ClientFactory
 
 URL = "/api/v1/admin/ranking"
 SMALL = {"min_positives": 10, "min_queries": 8}
+WEIGHTS = {**SMALL, "stage": "weights"}
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -102,7 +105,7 @@ def test_a_better_fit_is_adopted_and_used_by_every_new_index(
 ) -> None:
     assert client.get(URL).json()["current"] is None
     before = current_version(db_session)
-    r = client.post(f"{URL}/refit", json=SMALL)
+    r = client.post(f"{URL}/refit", json=WEIGHTS)
     assert r.status_code == 200, r.text
     fit = r.json()
     assert fit["adopted"] is True
@@ -134,7 +137,7 @@ def test_a_better_fit_is_adopted_and_used_by_every_new_index(
     assert index.matcher.weights_.components() == fit["weights"]
 
     # the same outcomes again: the fit equals the weights in use, so nothing is adopted
-    again = client.post(f"{URL}/refit", json=SMALL).json()
+    again = client.post(f"{URL}/refit", json=WEIGHTS).json()
     assert again["adopted"] is False
     assert again["weights"] is None
     assert again["holdout_fitted"] == pytest.approx(again["holdout_base"])
@@ -150,13 +153,13 @@ def test_a_better_fit_is_adopted_and_used_by_every_new_index(
 
 
 def test_too_little_data_keeps_the_defaults_and_dry_runs_store_nothing(
-    client: TestClient, db_session: Session, installation: dict[str, list[int]]
+    client: TestClient, db_session: Session, second_stage: dict[str, list[int]]
 ) -> None:
     before = current_version(db_session)
     fit = client.post(f"{URL}/refit", json={}).json()
     assert fit["adopted"] is False
     assert fit["reason"] == (
-        "too little data: 24 positive pairs (at least 50) in 12 usable queries (at least 20)"
+        "too little data: 24 positive pairs (at least 50) in 12 usable lists (at least 20)"
     )
     dry = client.post(f"{URL}/refit", json={**SMALL, "dry_run": True}).json()
     assert (dry["id"], dry["adopted"]) == (None, True)
@@ -178,3 +181,98 @@ def test_only_admins_refit(
     bad = client_for(make_account(Role.admin)).post(f"{URL}/refit", json={"min_gain": 2})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def second_stage(db_session: Session, encoder: Encoder) -> dict[str, list[int]]:
+    """12 sensor firms (private) whose requests to two firms that measure for furniture makers
+    were accepted; the engine puts the 8 sensor firms that share their interest in training
+    first and those two 9th and 10th, and the firms asked none of the 8."""
+    asking = [
+        org(f"Sensor {i}", "Drucksensoren und Messtechnik", ["training"], "private")
+        for i in range(12)
+    ]
+    alike = [
+        org(f"Mess {i}", "Drucksensoren Messtechnik Kalibrierung", ["training"]) for i in range(8)
+    ]
+    chosen = [
+        org(f"Holz {i}", label, [])
+        for i, label in enumerate(["Messtechnik im Möbelbau", "Möbelbau mit Messtechnik"])
+    ]
+    everyone = asking + alike + chosen
+    db_session.add_all(everyone)
+    embed_organizations(everyone, encoder)
+    db_session.flush()
+    for i, a in enumerate(asking):
+        for k, b in enumerate(chosen):
+            at = T0 + dt.timedelta(days=i, hours=k)
+            db_session.add(
+                CooperationRequest(
+                    from_organization_id=a.id,
+                    to_organization_id=b.id,
+                    type="training",
+                    status="accepted",
+                    created_at=at,
+                    responded_at=at,
+                )
+            )
+    db_session.commit()
+    return {
+        "asking": [o.id for o in asking],
+        "alike": [o.id for o in alike],
+        "chosen": [o.id for o in chosen],
+    }
+
+
+def test_a_learned_second_stage_is_adopted_and_orders_the_match_list(
+    client: TestClient,
+    client_for: ClientFactory,
+    make_account: AccountFactory,
+    db_session: Session,
+    second_stage: dict[str, list[int]],
+) -> None:
+    asking, chosen = second_stage["asking"], second_stage["chosen"]
+    member = client_for(make_account(Role.member, asking[0]))
+    matches = f"/api/v1/organizations/{asking[0]}/matches"
+    engine = [m["organization"]["id"] for m in member.get(matches).json()["items"]]
+    # the engine puts the sensor firms alike in text first, the chosen ones last
+    assert set(engine[:8]) == set(second_stage["alike"])
+    assert set(engine[8:]) == set(chosen)
+    before = current_version(db_session)
+    fit = client.post(f"{URL}/refit", json=SMALL).json()
+    assert (fit["kind"], fit["adopted"], fit["reranker"], fit["weights"]) == (
+        "reranker",
+        True,
+        True,
+        None,
+    )
+    # one list of the 10 public firms per asking firm; the 4 with the newest answers held out
+    assert (fit["pairs"], fit["positives"], fit["queries"], fit["holdout_queries"]) == (
+        120,
+        24,
+        12,
+        4,
+    )
+    # the chosen two stand 9th and 10th in the engine's order
+    assert fit["holdout_base"] == pytest.approx(
+        (1 / math.log2(10) + 1 / math.log2(11)) / (1 + 1 / math.log2(3))
+    )
+    assert fit["holdout_fitted"] == pytest.approx(1.0)
+    # the weights stay: no index is fitted again; every process reads the stage per request
+    assert current_version(db_session) == before
+    shown = client.get(URL).json()
+    assert (shown["reranker"], shown["current"]["id"]) == (True, fit["id"])
+    assert shown["weights"] == Weights().components()
+    learned = [m["organization"]["id"] for m in member.get(matches).json()["items"]]
+    assert set(learned[:2]) == set(chosen)
+    assert sorted(learned) == sorted(engine)
+
+    # the same outcomes again: not better than the stage in use, nothing changes
+    again = client.post(f"{URL}/refit", json=SMALL).json()
+    assert (again["adopted"], again["reranker"]) == (False, False)
+    assert again["reason"].endswith("not better enough (needed a gain of 0.01)")
+    assert client.get(URL).json()["current"]["id"] == fit["id"]
+
+    client.post(f"{URL}/reset")
+    assert client.get(URL).json()["reranker"] is False
+    assert [m["organization"]["id"] for m in member.get(matches).json()["items"]] == engine

@@ -21,14 +21,14 @@ def test_refit_ranking_keeps_the_defaults_without_outcomes(
     dry = koopmatch(env, "refit-ranking", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [
-        "kept the weights in use: too little data: 0 positive pairs (at least 50) in 0 usable "
-        "queries (at least 20)",
+        "kept the ranking in use: too little data: 0 positive pairs (at least 50) in 0 usable "
+        "lists (at least 20)",
         "pairs 0, positive 0, asking organisations 0",
         "dry run: nothing stored",
     ]
     reset = koopmatch(env, "refit-ranking", "--reset")
     assert reset.returncode == 0, reset.stderr
     assert reset.stdout.splitlines() == [
-        "adopted: reset to the built-in default weights",
+        "adopted: reset to the built-in default weights and the engine's own order",
         "pairs 0, positive 0, asking organisations 0",
     ]

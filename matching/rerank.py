@@ -1,0 +1,323 @@
+"""A learned second stage: re-rank the engine's best candidates with a model fitted on outcomes.
+
+The engine ranks by a weighted sum of its components (`matching.weights`). A hub's own outcomes
+(requests accepted or declined, meetings held, agreements) say which suggestions were worth
+acting on; a gradient-boosted classifier over the components of the engine's top `top_n`
+candidates, the engine's score and its rank can learn interactions a weight vector cannot
+(for instance: network proximity counts when the profiles are also close).
+
+Only what a `Match` carries is used (`Match.components`, `Match.score`, the position), so a
+re-ranked list never reveals more than the engine's list did (the graph components are
+already those the caller may see).
+
+Training rows come from match lists: for each asking organisation, the candidates of its
+engine list (the engine's top `top_n`, known partners left out) it acted on carry the outcome's
+label, the others are negatives (suggested, not acted on): hard negatives, the ones a re-ranker
+has to tell apart. Known partners keep their places in a re-ranked list (`Reranker.rerank`).
+The check is by time: the asking organisations whose latest outcome is newest are held out,
+the model is fitted on the others, and both orders (engine, engine + model) rank the held-out
+lists; the model is adopted only if it is better by a margin.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from matching.learning import ndcg_by_group
+from matching.types import Match
+from matching.weights import COMPONENTS
+
+# columns of `list_features`: the components, then the engine's own view of the pair
+FEATURES: tuple[str, ...] = (*COMPONENTS, "engine_score", "engine_rank", "engine_score_gap")
+
+FORMAT_VERSION = 1
+
+
+def list_features(matches: Sequence[Match]) -> np.ndarray:
+    """(len(matches), len(FEATURES)) for one ranked list, best first.
+
+    engine_rank is log2(position + 1) (position 1 first); engine_score_gap is the score minus
+    the list's best score (a list-relative score: scores of different queries differ in scale).
+    """
+    out = np.zeros((len(matches), len(FEATURES)))
+    if not matches:
+        return out
+    best = matches[0].score
+    for k, m in enumerate(matches):
+        out[k, : len(COMPONENTS)] = [m.components.get(c, 0.0) for c in COMPONENTS]
+        out[k, len(COMPONENTS)] = m.score
+        out[k, len(COMPONENTS) + 1] = math.log2(k + 2)
+        out[k, len(COMPONENTS) + 2] = m.score - best
+    return out
+
+
+@dataclass
+class Reranker:
+    """A fitted second stage: re-orders the first `top_n` matches of a list by `blend` x the
+    model's log-odds plus (1 - `blend`) x the engine's order (a rank prior), the rest stays."""
+
+    model: HistGradientBoostingClassifier
+    top_n: int = 100
+    blend: float = 1.0
+    features: tuple[str, ...] = field(default=FEATURES)
+    # known partners keep their places (a model fitted on lists without them)
+    keep_known: bool = True
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """(n,) re-ranking scores of the rows of one list (higher first)."""
+        if not len(x):
+            return np.zeros(0)
+        p = np.clip(self.model.predict_proba(x)[:, 1], 1e-6, 1 - 1e-6)
+        learned = np.log(p / (1 - p))
+        prior = -np.log2(np.arange(2, len(x) + 2))  # the engine's order, as a score
+        return self.blend * learned + (1 - self.blend) * prior * 4.0
+
+    def rerank(self, matches: Sequence[Match]) -> list[Match]:
+        """The same matches, the first `top_n` re-ordered (stable among equal scores).
+
+        Known partners (a list asked with known partners included) keep their places: the
+        model is fitted on suggestions that were not known partners when it was fitted (a
+        relationship may have been recorded because of the very outcome it would explain),
+        so it says nothing about them; the others are re-ordered among the remaining places."""
+        head, tail = list(matches[: self.top_n]), list(matches[self.top_n :])
+        known = np.array(
+            [self.keep_known and m.components.get("known_partner", 0.0) > 0 for m in head],
+            dtype=bool,
+        )
+        movable = np.flatnonzero(~known)
+        if len(movable) < 2:
+            return [*head, *tail]
+        x = list_features(head)
+        s = self.scores(x[movable])
+        order = movable[np.argsort(-s, kind="stable")]
+        out = list(head)
+        for slot, k in zip(movable, order, strict=True):
+            out[slot] = head[k]
+        return out + tail
+
+    def dumps(self) -> bytes:
+        """Serialised for storage (the installation's own database; read back by `loads`)."""
+        buf = io.BytesIO()
+        pickle.dump(
+            {
+                "format": FORMAT_VERSION,
+                "sklearn": sklearn.__version__,
+                "features": self.features,
+                "top_n": self.top_n,
+                "blend": self.blend,
+                "keep_known": self.keep_known,
+                "model": self.model,
+            },
+            buf,
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def loads(cls, blob: bytes) -> Reranker | None:
+        """The stored re-ranker, or None when it was stored for other features or by another
+        version of scikit-learn (an upgrade): the engine's own order is used then until the
+        next refit."""
+        try:
+            # written by this installation's own refit into its own database, never uploaded
+            data = pickle.loads(blob)
+        except Exception:
+            return None
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT_VERSION
+            or data.get("sklearn") != sklearn.__version__
+            or tuple(data.get("features", ())) != FEATURES
+        ):
+            return None
+        return cls(
+            model=data["model"],
+            top_n=int(data["top_n"]),
+            blend=float(data["blend"]),
+            keep_known=bool(data.get("keep_known", True)),
+        )
+
+
+def training_rows(
+    lists: Sequence[tuple[int, Sequence[Match]]],
+    labels: Sequence[dict[int, int]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows for `fit_reranker` from engine lists and their outcomes.
+
+    lists: (query id, the engine's list for it, best first); labels: per list, the outcome of
+    each candidate the asking organisation acted on (1 accepted / agreed / met, 0 declined).
+    Every other candidate of the list is a negative (suggested, not acted on). Lists without a
+    positive among their candidates are left out (they say nothing about order).
+    Returns (features, labels, groups), groups = the position of the list in `lists`.
+    """
+    xs, ys, gs = [], [], []
+    for k, ((_, matches), known) in enumerate(zip(lists, labels, strict=True)):
+        y = np.array([known.get(m.target_id, 0) for m in matches], dtype=int)
+        if not y.any():
+            continue
+        xs.append(list_features(matches))
+        ys.append(y)
+        gs.append(np.full(len(y), k, dtype=np.int64))
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, int), np.zeros(0, np.int64)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
+
+
+def new_model(rows: int, seed: int = 0) -> HistGradientBoostingClassifier:
+    """Small and regularised: a hub's outcomes are a few thousand rows at most. A leaf holds
+    at least 2% of the `rows` (5 to 40)."""
+    return HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=max(5, min(40, rows // 50)),
+        l2_regularization=1.0,
+        random_state=seed,
+    )
+
+
+@dataclass(frozen=True)
+class RerankReport:
+    """What a re-ranker fit saw and decided; `reranker` is set when it is adopted."""
+
+    adopted: bool
+    reason: str
+    reranker: Reranker | None
+    pairs: int
+    positives: int
+    queries: int
+    holdout_queries: int = 0
+    holdout_engine: float | None = None  # held-out nDCG@10 of the engine's order
+    holdout_fitted: float | None = None  # ... of the re-ranked order
+
+
+# shares of the model against the engine's order, chosen on the training lists' inner split
+BLENDS = (0.25, 0.5, 1.0)
+
+
+def fit_reranker(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    times: np.ndarray,
+    *,
+    current: Reranker | None = None,
+    top_n: int = 100,
+    keep_known: bool = True,
+    min_positives: int = 50,
+    min_queries: int = 20,
+    holdout: float = 0.3,
+    min_gain: float = 0.01,
+    seed: int = 0,
+) -> RerankReport:
+    """Fit a re-ranker on `training_rows` and keep it only if it ranks the newest lists better.
+
+    times: (n,) a sortable time per row (the time of the asking organisation's latest
+    outcome); the `holdout` share of the lists with the newest times is held out. The blend
+    with the engine's order is chosen on the last quarter (by time) of the training lists; the
+    adopted model is then fitted again on all lists.
+
+    current: the re-ranker in use, if any. The fit is adopted when it beats the engine's order
+    and `current` by `min_gain`; otherwise, when `current` ranks the held-out
+    lists worse than the engine's order, the report is adopted without a re-ranker (back to the
+    engine); else nothing changes.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y).astype(int)
+    g = np.asarray(groups)
+    t = np.asarray(times)
+    if x.ndim != 2 or x.shape[1] != len(FEATURES) or not (len(x) == len(y) == len(g) == len(t)):
+        raise ValueError(f"need features (n, {len(FEATURES)}) and labels, groups, times (n,)")
+    usable = [key for key in np.unique(g) if 0 < y[g == key].sum() < (g == key).sum()]
+    counts = dict(pairs=len(y), positives=int(y.sum()), queries=len(usable))
+    if counts["positives"] < min_positives or len(usable) < min_queries:
+        return RerankReport(
+            adopted=False,
+            reason=(
+                f"too little data: {counts['positives']} positive pairs (at least "
+                f"{min_positives}) in {len(usable)} usable lists (at least {min_queries})"
+            ),
+            reranker=None,
+            **counts,
+        )
+    by_time = sorted(usable, key=lambda key: (t[g == key].max(), key))
+    n_held = max(1, round(holdout * len(by_time)))
+    held, train_keys = by_time[-n_held:], by_time[:-n_held]
+    test, train = np.isin(g, held), np.isin(g, train_keys)
+    n_val = max(1, len(train_keys) // 4)
+    val, fit = np.isin(g, train_keys[-n_val:]), np.isin(g, train_keys[:-n_val])
+
+    def engine(rows: np.ndarray) -> float:
+        return ndcg_by_group(-x[rows, FEATURES.index("engine_rank")], y[rows], g[rows])
+
+    def learned(model: Reranker, rows: np.ndarray) -> float:
+        s = np.zeros(int(rows.sum()))
+        sub_g = g[rows]
+        for key in np.unique(sub_g):
+            idx = sub_g == key
+            s[idx] = model.scores(x[rows][idx])
+        return ndcg_by_group(s, y[rows], sub_g)
+
+    blend = 1.0
+    if 0 < y[fit].sum() < fit.sum():
+        trial = new_model(int(fit.sum()), seed).fit(x[fit], y[fit])
+        scores = [learned(Reranker(trial, top_n, b, keep_known=keep_known), val) for b in BLENDS]
+        blend = BLENDS[int(np.nanargmax(scores))]
+    candidate = Reranker(
+        new_model(int(train.sum()), seed).fit(x[train], y[train]),
+        top_n,
+        blend,
+        keep_known=keep_known,
+    )
+    before, after = engine(test), learned(candidate, test)
+    reason = (
+        f"held-out nDCG@10 {after:.3f} re-ranked against {before:.3f} in the engine's order on "
+        f"the {len(held)} newest lists (blend {blend})"
+    )
+    in_use = None if current is None else learned(current, test)
+    if in_use is not None:
+        reason = f"{reason}, {in_use:.3f} with the re-ranker in use"
+    if after >= before + min_gain and (in_use is None or after >= in_use + min_gain):
+        every = np.isin(g, usable)
+        final = Reranker(
+            new_model(int(every.sum()), seed).fit(x[every], y[every]),
+            top_n,
+            blend,
+            keep_known=keep_known,
+        )
+        return RerankReport(
+            adopted=True,
+            reason=f"{reason}: better (needed a gain of {min_gain})",
+            reranker=final,
+            holdout_queries=len(held),
+            holdout_engine=before,
+            holdout_fitted=after,
+            **counts,
+        )
+    if in_use is not None and in_use < before:
+        return RerankReport(
+            adopted=True,
+            reason=f"{reason}: back to the engine's order",
+            reranker=None,
+            holdout_queries=len(held),
+            holdout_engine=before,
+            holdout_fitted=after,
+            **counts,
+        )
+    return RerankReport(
+        adopted=False,
+        reason=f"{reason}: not better enough (needed a gain of {min_gain})",
+        reranker=None,
+        holdout_queries=len(held),
+        holdout_engine=before,
+        holdout_fitted=after,
+        **counts,
+    )
