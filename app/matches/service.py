@@ -14,6 +14,7 @@ from app.auth.roles import is_staff
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.index import FittedIndex, IndexCache
+from app.matches.retrieval import candidate_filters
 from app.matches.schemas import (
     CompetenceRef,
     MatchedOrganization,
@@ -42,6 +43,7 @@ from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
 from matching.relevance import SearchMatch, firm_floors, relevance_floor
+from matching.retrieval import QueryVectors
 from matching.text import parse_need
 
 Lang = Literal["de", "en"]
@@ -563,6 +565,7 @@ def matches_for(
         filters = replace(filters, exclude_known=False, use_graph=False)
     else:
         filters = replace(filters, visible_relationships=visible_relationships(session, user))
+    filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     matches = index.matcher.match(query, filters=filters, limit=limit)
     return shown(
         session,
@@ -629,10 +632,11 @@ def search(
     if floor is None:
         floor = float(matcher.sim_floor_)
     firm = firm_floors(encoder.name)
+    among = candidate_filters(session, index, QueryVectors.of_search(vectors), filters)
     matches = matcher.search(
         vectors,
         need_phrases,
-        filters=filters,
+        filters=among,
         limit=limit,
         relevance_floor=floor,
         firm_floors=firm,
@@ -643,7 +647,7 @@ def search(
         matches = matcher.search(
             vectors,
             need_phrases,
-            filters=filters,
+            filters=among,
             limit=limit,
             relevance_floor=floor,
             exclude_weak=True,
