@@ -1,11 +1,13 @@
 """Candidate retrieval in PostgreSQL with pgvector (`matching.retrieval.Retriever`).
 
-Migration 0017 keeps a `halfvec` copy of every stored vector (`competences.embedding_vec`,
-`organizations.profile_vec`), written by a trigger in the same statement as the bytes. An
-HNSW index (cosine) needs one dimension, so each encoder gets partial expression indexes:
-``(embedding_vec::halfvec(d)) halfvec_cosine_ops WHERE embedding_model = '<encoder>'``
+Migration 0017 keeps a `halfvec` copy of every stored vector, written by triggers in the same
+statement as the bytes: one row per distinct competence vector (`competence_vectors`, which
+`competences.vector_id` points to) and `organizations.profile_vec`. An HNSW index (cosine)
+needs one dimension, so each encoder gets partial expression indexes:
+``(vec::halfvec(d)) halfvec_cosine_ops WHERE embedding_model = '<encoder>'``
 (`ensure_indexes`). Queries repeat that expression and that literal predicate, so the planner
-can use the index.
+can use the index. A competence query walks the distinct vectors nearest first and joins
+their rows (and the organisations, with the filters) until `k` rows pass.
 
 The filters are part of the query, applied while the index is scanned: with
 ``hnsw.iterative_scan`` the scan goes on past `ef_search` until `k` rows pass the filters (or
@@ -30,7 +32,7 @@ from matching.types import Filters
 
 ScanOrder = Literal["relaxed_order", "strict_order", "off"]
 # (table, vector column): competence vectors and profile vectors
-_TABLES = (("competences", "embedding_vec"), ("organizations", "profile_vec"))
+_TABLES = (("competence_vectors", "vec"), ("organizations", "profile_vec"))
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
@@ -79,8 +81,13 @@ class PgvectorRetriever:
     """`Retriever` over the pgvector columns of one encoder's vectors.
 
     `ef_search`: HNSW candidate list (at least `2 k` per query vector is used); `scan`: the
-    iterative scan mode (`relaxed_order` returns rows slightly out of order, each query's
-    rows are ordered again after the scan); `max_scan_tuples`: where an iterative scan stops.
+    iterative scan mode; `max_scan_tuples`: where an iterative scan stops. `relaxed_order`
+    returns rows slightly out of order: `overfetch` times `k` rows are read per query vector
+    and the nearest `k` of them kept.
+
+    A filter that leaves fewer than `exact_below` organisations (a small country, a rare NACE
+    class) is answered exactly instead: the few organisations first, then their vectors
+    ordered by distance. An index scan would have to walk past almost everything else.
     """
 
     def __init__(
@@ -91,8 +98,12 @@ class PgvectorRetriever:
         ef_search: int = 100,
         scan: ScanOrder = "relaxed_order",
         max_scan_tuples: int = 20_000,
+        exact_below: int = 3000,
+        overfetch: float = 2.0,
     ) -> None:
         self.session = session
+        self.exact_below = exact_below
+        self.overfetch = overfetch
         self.encoder_name = encoder_name
         self.ef_search = ef_search
         self.scan = scan
@@ -115,12 +126,35 @@ class PgvectorRetriever:
             sources.append(("competences", "c.kind <> 'core'", [(v, kc) for v in query.cores]))
         if query.profile is not None:
             sources.append(("organizations", "", [(query.profile, k)]))
+        exact = self._few_pass(filters)
         for table, where, pairs in sources:
-            for org_id, similarity in self._nearest(table, where, pairs, dim, filters):
+            for org_id, similarity in self._nearest(table, where, pairs, dim, filters, exact):
                 if similarity > best.get(org_id, -2.0):
                     best[org_id] = similarity
         best.pop(query.asking_id, None)  # type: ignore[arg-type]
         return Candidates.of(best)
+
+    def _few_pass(self, filters: Filters) -> bool:
+        """Whether fewer than `exact_below` organisations pass the organisation filters
+        (counted up to that many, on the columns' indexes where there are)."""
+        if not (
+            filters.countries
+            or filters.nace_include
+            or filters.only_ids is not None
+            or filters.min_employees is not None
+            or filters.max_employees is not None
+        ):
+            return False
+        conditions, params = _filter_sql(filters)
+        params["cap"] = self.exact_below
+        passing = self.session.execute(
+            text(
+                f"SELECT count(*) FROM (SELECT 1 FROM organizations o WHERE "
+                f"{' AND '.join(conditions)} LIMIT :cap) AS s"
+            ),
+            params,
+        ).scalar_one()
+        return int(passing) < self.exact_below
 
     def _settings(self, k: int) -> None:
         ef = max(self.ef_search, 2 * k)
@@ -138,33 +172,46 @@ class PgvectorRetriever:
         pairs: Sequence[tuple[np.ndarray, int]],
         dim: int,
         filters: Filters,
+        exact: bool = False,
     ) -> list[tuple[int, float]]:
-        """(organisation id, cosine) of the `k` nearest rows per (query vector, k)."""
-        self._settings(max(k for _, k in pairs))
+        """(organisation id, cosine) of the `k` nearest rows per (query vector, k); `exact`:
+        the organisations that pass the filters first, then all their vectors compared."""
+        fetch = [max(k, int(k * self.overfetch)) for _, k in pairs]
+        self._settings(max(fetch))
         params: dict[str, Any] = {}
         conditions, filter_params = _filter_sql(filters)
         params.update(filter_params)
+        where = " AND ".join(conditions)
         model = _literal(self.encoder_name)
+        prefix = ""
+        if exact:
+            prefix = (
+                f"WITH allowed AS MATERIALIZED (SELECT o.id FROM organizations o WHERE {where}) "
+            )
+            where = "true"
+        orgs = "allowed a JOIN organizations o ON o.id = a.id" if exact else "organizations o"
         if table == "competences":
-            distance = f"(c.embedding_vec::halfvec({dim})) <=> q.v"
+            distance = f"(v.vec::halfvec({dim})) <=> q.v"
             source = (
-                "competences c JOIN organizations o ON o.id = c.organization_id "
-                f"WHERE c.embedding_model = {model} AND {kind} AND "
+                "competence_vectors v JOIN competences c ON c.vector_id = v.id "
+                f"JOIN {orgs} ON o.id = c.organization_id "
+                f"WHERE v.embedding_model = {model} AND {kind} AND "
             )
             owner = "c.organization_id"
         else:
             distance = f"(o.profile_vec::halfvec({dim})) <=> q.v"
-            source = f"organizations o WHERE o.embedding_model = {model} AND "
+            source = f"{orgs} WHERE o.embedding_model = {model} AND "
             owner = "o.id"
         values = []
-        for i, (vector, k) in enumerate(pairs):
+        for i, ((vector, k), f) in enumerate(zip(pairs, fetch, strict=True)):
             params[f"v{i}"] = vector_text(vector)
-            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(k)})")
+            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(k)}, {int(f)})")
         sql = (
-            f"SELECT hit.owner, hit.distance FROM (VALUES {', '.join(values)}) AS q(i, v, k) "
-            f"CROSS JOIN LATERAL (SELECT {owner} AS owner, {distance} AS distance "
-            f"FROM {source}{' AND '.join(conditions)} "
-            "ORDER BY distance LIMIT q.k) AS hit"
+            f"{prefix}SELECT hit.owner, hit.distance "
+            f"FROM (VALUES {', '.join(values)}) AS q(i, v, k, f) "
+            "CROSS JOIN LATERAL (SELECT r.owner, r.distance FROM ("
+            f"SELECT {owner} AS owner, {distance} AS distance FROM {source}{where} "
+            "ORDER BY distance LIMIT q.f) AS r ORDER BY r.distance LIMIT q.k) AS hit"
         )
         rows = self.session.execute(text(sql), params).all()
         return [(int(owner_id), 1.0 - float(d)) for owner_id, d in rows]
@@ -172,27 +219,26 @@ class PgvectorRetriever:
 
 def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions on `organizations o` for what the filters say (the engine checks all of
-    them again; distance, cooperation interests and known partners are left to it)."""
+    them again; distance, cooperation interests and known partners are left to it).
+
+    Conditions are on the plain columns, so the planner estimates them from the columns'
+    statistics: a condition it cannot estimate counts as very selective, and the planner then
+    filters and sorts every row instead of walking the HNSW index."""
     conditions = ["o.visibility <> 'private'"]
     params: dict[str, Any] = {}
     if filters.countries:
-        conditions.append("upper(o.country) = ANY(:countries)")
-        params["countries"] = sorted(c.upper() for c in filters.countries)
-    key = "upper(replace(replace(o.nace_code, '.', ''), ' ', ''))"
+        conditions.append("o.country = ANY(:countries)")
+        params["countries"] = sorted(
+            {c.upper() for c in filters.countries} | {c.lower() for c in filters.countries}
+        )
     if filters.nace_include:
-        prefixes = _nace_prefixes(filters.nace_include)
-        if prefixes:
-            conditions.append(f"o.nace_code ~ '^[0-9]' AND {key} LIKE ANY(:nace_in)")
-            params["nace_in"] = prefixes
-        else:
-            conditions.append("false")
+        prefixes = _nace_patterns(filters.nace_include)
+        conditions.append("o.nace_code LIKE ANY(:nace_in)" if prefixes else "false")
+        params["nace_in"] = prefixes
     if filters.nace_exclude:
-        prefixes = _nace_prefixes(filters.nace_exclude)
+        prefixes = _nace_patterns(filters.nace_exclude)
         if prefixes:
-            conditions.append(
-                f"(o.nace_code IS NULL OR o.nace_code !~ '^[0-9]' "
-                f"OR NOT ({key} LIKE ANY(:nace_out)))"
-            )
+            conditions.append("(o.nace_code IS NULL OR NOT (o.nace_code LIKE ANY(:nace_out)))")
             params["nace_out"] = prefixes
     if filters.min_employees is not None:
         conditions.append("o.employees >= :min_employees")
@@ -209,11 +255,17 @@ def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
     return conditions, params
 
 
-def _nace_prefixes(codes: Sequence[str]) -> list[str]:
-    """LIKE patterns of NACE prefixes as the engine compares them (dots and spaces ignored)."""
-    out = []
+def _nace_patterns(codes: Sequence[str]) -> list[str]:
+    """LIKE patterns of NACE prefixes, for codes stored with or without the dot ("26.51",
+    "2651"): the engine ignores dots and spaces; a letter section in front matches nothing
+    there either."""
+    out: set[str] = set()
     for code in codes:
         key = code.strip().replace(".", "").replace(" ", "").upper()
-        if key:
-            out.append(key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    return out
+        if not key or not key[0].isdigit():
+            continue
+        key = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        out.add(key + "%")
+        if len(key) > 2:
+            out.add(key[:2] + "." + key[2:] + "%")
+    return sorted(out)

@@ -1,13 +1,18 @@
-"""pgvector: competence and profile vectors as halfvec columns with HNSW indexes (PostgreSQL)
+"""pgvector: distinct competence vectors and profile vectors as halfvec, HNSW indexes (PostgreSQL)
 
 The stored float32 bytes stay the source of truth (SQLite and the in-process engine read
-them); on PostgreSQL a trigger keeps a `halfvec` copy of them current in the same statement,
-whatever writes the bytes (the ORM, a bulk statement, COPY with triggers on), so a committed
-write is in the vector columns too. Decoding takes about 1 ms per vector; a competence whose
-label is already stored with the same bytes takes that row's vector instead (one lookup on
-the label index). `km_f32_to_halfvec` decodes the bytes (little-endian
-IEEE 754 float32, as `app.embeddings.to_bytes` writes them on every supported platform)
-exactly: float32 values are exact in float8 arithmetic.
+them). On PostgreSQL, triggers keep a `halfvec` copy current in the same statement, whatever
+writes the bytes (the ORM, a bulk statement, COPY with triggers on), so a committed write is
+in the vector columns too:
+- a competence points to its vector in `competence_vectors`, one row per distinct vector of an
+  encoder (found by the SHA-256 of the bytes). Labels repeat: 10,000 organisations carry
+  about 60,000 competences but about 900 distinct label vectors. An HNSW graph over repeated
+  vectors falls apart into cliques of equal points that a search cannot reach, and stores
+  every copy; over the distinct ones it is small and whole, and retrieval joins the rows;
+- an organisation's profile vector is its own (`organizations.profile_vec`).
+`km_f32_to_halfvec` decodes the bytes (little-endian IEEE 754 float32, as
+`app.embeddings.to_bytes` writes them on every supported platform) exactly, in about 1 ms per
+vector: once per distinct competence vector, once per profile write.
 
 HNSW indexes need one dimension per index: they are partial expression indexes per encoder
 and dimension (`app.matches.pgvector.ensure_indexes`), created here for the encoders whose
@@ -50,25 +55,36 @@ $$
 """
 
 _TRIGGERS = """
-CREATE OR REPLACE FUNCTION km_competence_vec() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION km_competence_vector() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  known halfvec;
+  key bytea;
+  found_id integer;
 BEGIN
-  IF TG_OP = 'INSERT' OR NEW.embedding IS DISTINCT FROM OLD.embedding THEN
-    IF NEW.embedding IS NULL THEN
-      NEW.embedding_vec := NULL;
-    ELSE
-      -- a label is mostly stored with the same vector many times: decode it once
-      SELECT c.embedding_vec INTO known FROM competences c
-       WHERE c.label = NEW.label AND c.embedding = NEW.embedding
-         AND c.embedding_vec IS NOT NULL LIMIT 1;
-      NEW.embedding_vec := coalesce(known, km_f32_to_halfvec(NEW.embedding));
+  IF TG_OP = 'UPDATE' AND NEW.embedding IS NOT DISTINCT FROM OLD.embedding
+     AND NEW.embedding_model IS NOT DISTINCT FROM OLD.embedding_model THEN
+    RETURN NEW;
+  END IF;
+  IF NEW.embedding IS NULL OR NEW.embedding_model IS NULL THEN
+    NEW.vector_id := NULL;
+    RETURN NEW;
+  END IF;
+  key := sha256(NEW.embedding);
+  SELECT id INTO found_id FROM competence_vectors
+   WHERE embedding_model = NEW.embedding_model AND digest = key;
+  IF found_id IS NULL THEN
+    INSERT INTO competence_vectors (embedding_model, digest, vec)
+    VALUES (NEW.embedding_model, key, km_f32_to_halfvec(NEW.embedding))
+    ON CONFLICT (embedding_model, digest) DO NOTHING RETURNING id INTO found_id;
+    IF found_id IS NULL THEN  -- written meanwhile by a concurrent transaction
+      SELECT id INTO found_id FROM competence_vectors
+       WHERE embedding_model = NEW.embedding_model AND digest = key;
     END IF;
   END IF;
+  NEW.vector_id := found_id;
   RETURN NEW;
 END $$;
-CREATE TRIGGER km_competence_vec BEFORE INSERT OR UPDATE ON competences
-  FOR EACH ROW EXECUTE FUNCTION km_competence_vec();
+CREATE TRIGGER km_competence_vector BEFORE INSERT OR UPDATE ON competences
+  FOR EACH ROW EXECUTE FUNCTION km_competence_vector();
 CREATE OR REPLACE FUNCTION km_profile_vec() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' OR NEW.profile_embedding IS DISTINCT FROM OLD.profile_embedding THEN
@@ -87,16 +103,41 @@ def upgrade() -> None:
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.execute(_DECODE)
-    op.add_column("competences", sa.Column("embedding_vec", sa.Text(), nullable=True))
+    op.create_table(
+        "competence_vectors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("embedding_model", sa.String(length=200), nullable=False),
+        sa.Column("digest", sa.LargeBinary(), nullable=False),
+        sa.Column("vec", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_competence_vectors")),
+        sa.UniqueConstraint(
+            "embedding_model", "digest", name=op.f("uq_competence_vectors_embedding_model")
+        ),
+    )
+    # alembic has no halfvec type: the columns are retyped while empty
+    op.execute("ALTER TABLE competence_vectors ALTER COLUMN vec TYPE halfvec USING NULL")
+    op.add_column("competences", sa.Column("vector_id", sa.Integer(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_competences_vector_id_competence_vectors"),
+        "competences",
+        "competence_vectors",
+        ["vector_id"],
+        ["id"],
+    )
+    op.create_index(op.f("ix_competences_vector_id"), "competences", ["vector_id"])
     op.add_column("organizations", sa.Column("profile_vec", sa.Text(), nullable=True))
-    # alembic has no halfvec type: the columns are retyped in place (empty, so no rewrite)
-    op.execute("ALTER TABLE competences ALTER COLUMN embedding_vec TYPE halfvec USING NULL")
     op.execute("ALTER TABLE organizations ALTER COLUMN profile_vec TYPE halfvec USING NULL")
-    # each distinct vector decoded once (labels repeat across organisations)
+    # each distinct vector decoded once
     op.execute(
-        "UPDATE competences AS c SET embedding_vec = d.vec "
-        "FROM (SELECT embedding, km_f32_to_halfvec(embedding) AS vec FROM competences "
-        "WHERE embedding IS NOT NULL GROUP BY embedding) AS d WHERE c.embedding = d.embedding"
+        "INSERT INTO competence_vectors (embedding_model, digest, vec) "
+        "SELECT embedding_model, sha256(embedding), km_f32_to_halfvec(embedding) "
+        "FROM competences WHERE embedding IS NOT NULL AND embedding_model IS NOT NULL "
+        "GROUP BY embedding_model, embedding"
+    )
+    op.execute(
+        "UPDATE competences AS c SET vector_id = v.id FROM competence_vectors AS v "
+        "WHERE c.embedding IS NOT NULL AND v.embedding_model = c.embedding_model "
+        "AND v.digest = sha256(c.embedding)"
     )
     op.execute(
         "UPDATE organizations SET profile_vec = km_f32_to_halfvec(profile_embedding) "
@@ -108,8 +149,7 @@ def upgrade() -> None:
 
     models = bind.execute(
         sa.text(
-            "SELECT DISTINCT embedding_model, vector_dims(embedding_vec) FROM competences "
-            "WHERE embedding_vec IS NOT NULL AND embedding_model IS NOT NULL "
+            "SELECT DISTINCT embedding_model, vector_dims(vec) FROM competence_vectors "
             "UNION SELECT DISTINCT embedding_model, vector_dims(profile_vec) FROM organizations "
             "WHERE profile_vec IS NOT NULL AND embedding_model IS NOT NULL"
         )
@@ -123,10 +163,15 @@ def downgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     op.execute("DROP TRIGGER IF EXISTS km_profile_vec ON organizations")
-    op.execute("DROP TRIGGER IF EXISTS km_competence_vec ON competences")
+    op.execute("DROP TRIGGER IF EXISTS km_competence_vector ON competences")
     op.execute("DROP FUNCTION IF EXISTS km_profile_vec()")
-    op.execute("DROP FUNCTION IF EXISTS km_competence_vec()")
-    # the HNSW indexes go with the columns
+    op.execute("DROP FUNCTION IF EXISTS km_competence_vector()")
+    # the HNSW indexes go with their columns
     op.drop_column("organizations", "profile_vec")
-    op.drop_column("competences", "embedding_vec")
+    op.drop_index(op.f("ix_competences_vector_id"), table_name="competences")
+    op.drop_constraint(
+        op.f("fk_competences_vector_id_competence_vectors"), "competences", type_="foreignkey"
+    )
+    op.drop_column("competences", "vector_id")
+    op.drop_table("competence_vectors")
     op.execute("DROP FUNCTION IF EXISTS km_f32_to_halfvec(bytea)")

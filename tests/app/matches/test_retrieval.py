@@ -151,7 +151,10 @@ def test_a_write_is_found_by_the_next_retrieval(
 
     if backend == "postgresql":
         stored_vec = db_session.execute(
-            text("SELECT embedding_vec::real[] FROM competences WHERE organization_id = :i"),
+            text(
+                "SELECT v.vec::real[] FROM competences c JOIN competence_vectors v"
+                " ON v.id = c.vector_id WHERE c.organization_id = :i"
+            ),
             {"i": newcomer.id},
         ).scalar_one()
         expected = np.asarray(encoder.encode([need])[0], dtype=np.float16).astype(np.float32)
@@ -204,32 +207,42 @@ def test_migration_0017_up_and_down(
             {"v": to_bytes(vector)},
         )
         org_id = conn.execute(select(text("max(id)")).select_from(text("organizations"))).scalar()
-        conn.execute(
-            text(
-                "INSERT INTO competences (organization_id, kind, label, embedding, embedding_model)"
-                " VALUES (:o, 'core', 'x', :v, 'm')"
-            ),
-            {"o": org_id, "v": to_bytes(-vector)},
-        )
+        for label in ("x", "y"):  # one vector, stored twice
+            conn.execute(
+                text(
+                    "INSERT INTO competences (organization_id, kind, label, embedding,"
+                    " embedding_model) VALUES (:o, 'core', :label, :v, 'm')"
+                ),
+                {"o": org_id, "v": to_bytes(-vector), "label": label},
+            )
     columns = {c["name"] for c in inspect(engine).get_columns("competences")}
-    assert "embedding_vec" not in columns
+    assert "vector_id" not in columns
     command.upgrade(config, "0017")
     columns = {c["name"] for c in inspect(engine).get_columns("competences")}
     if backend_name == "sqlite":
-        assert "embedding_vec" not in columns  # the in-process index serves SQLite
+        assert "vector_id" not in columns  # the in-process index serves SQLite
+        assert "competence_vectors" not in inspect(engine).get_table_names()
     else:
-        assert "embedding_vec" in columns
+        assert "vector_id" in columns
         with engine.connect() as conn:
-            # filled from the stored bytes, and indexed for the stored encoder
-            comp = conn.execute(text("SELECT embedding_vec::real[] FROM competences")).scalar()
+            # filled from the stored bytes, one row per distinct vector, indexed
+            shared = conn.execute(
+                text("SELECT count(DISTINCT vector_id), count(*) FROM competences")
+            ).one()
+            assert tuple(shared) == (1, 2)
+            comp = conn.execute(text("SELECT vec::real[] FROM competence_vectors")).scalar()
             prof = conn.execute(text("SELECT profile_vec::real[] FROM organizations")).scalar()
             half = vector.astype(np.float16).astype(np.float32)
             assert np.array_equal(np.asarray(comp, np.float32), -half)
             assert np.array_equal(np.asarray(prof, np.float32), half)
             names = set(conn.execute(text("SELECT indexname FROM pg_indexes")).scalars().all())
-            assert {index_name("competences", "m", 8), index_name("organizations", "m", 8)} <= names
+            assert {
+                index_name("competence_vectors", "m", 8),
+                index_name("organizations", "m", 8),
+            } <= names
     command.downgrade(config, "0016")
     columns = {c["name"] for c in inspect(engine).get_columns("competences")}
-    assert "embedding_vec" not in columns
+    assert "vector_id" not in columns
+    assert "competence_vectors" not in inspect(engine).get_table_names()
     command.upgrade(config, "heads")
     engine.dispose()
