@@ -80,7 +80,7 @@ def vector_text(vector: np.ndarray) -> str:
 class PgvectorRetriever:
     """`Retriever` over the pgvector columns of one encoder's vectors.
 
-    `ef_search`: HNSW candidate list (at least `2 k` per query vector is used); `scan`: the
+    `ef_search`: HNSW candidate list (of each batch of an iterative scan); `scan`: the
     iterative scan mode; `max_scan_tuples`: where an iterative scan stops. `relaxed_order`
     returns rows slightly out of order: `overfetch` times `k` rows are read per query vector
     and the nearest `k` of them kept.
@@ -156,8 +156,10 @@ class PgvectorRetriever:
         ).scalar_one()
         return int(passing) < self.exact_below
 
-    def _settings(self, k: int) -> None:
-        ef = max(self.ef_search, 2 * k)
+    def _settings(self) -> None:
+        # with an iterative scan, ef_search is the batch size: the scan goes on until the
+        # query's LIMIT is met, so it need not grow with k
+        ef = self.ef_search if self.scan != "off" else max(self.ef_search, 1000)
         self.session.execute(text(f"SET LOCAL hnsw.ef_search = {int(min(ef, 1000))}"))
         self.session.execute(text(f"SET LOCAL hnsw.iterative_scan = {self.scan}"))
         if self.scan != "off":
@@ -177,7 +179,7 @@ class PgvectorRetriever:
         """(organisation id, cosine) of the `k` nearest rows per (query vector, k); `exact`:
         the organisations that pass the filters first, then all their vectors compared."""
         fetch = [max(k, int(k * self.overfetch)) for _, k in pairs]
-        self._settings(max(fetch))
+        self._settings()
         params: dict[str, Any] = {}
         conditions, filter_params = _filter_sql(filters)
         params.update(filter_params)
