@@ -37,6 +37,7 @@ import platform
 import shutil
 import struct
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,9 +308,12 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
             elapsed = time.perf_counter() - start
         with Session(engine) as session, session.begin():
             retriever = PgvectorRetriever(session, MODEL)
-            prof = retriever._nearest("organizations", "", [(query.profile, K)], DIM, filters)
+            # the two sources alone, with k = 20, as `candidates` runs them
+            exact = retriever._few_pass(filters)
+            profile = np.asarray(job["profile"], np.float32)
+            prof = retriever._nearest("organizations", "", [(profile, K)], DIM, filters, exact)
             need = retriever._nearest(
-                "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters
+                "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, exact
             )
         results.append(
             {
@@ -355,7 +359,9 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
         command.upgrade(alembic_config(url), "heads")
         plain = "postgresql://" + uri.split("://", 1)[1]
         result.update(load(plain, data))
+        print(f"{n}: loaded {result}", flush=True)
         result.update(build_indexes(plain))
+        print(f"{n}: indexed {result}", flush=True)
         result["server_rss_after_build_gb"] = server_rss(data_dir)
         rng = np.random.default_rng(1)
         public = np.flatnonzero(~data.org_private)
@@ -380,8 +386,20 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
         for phase in ("warm", "measured"):
             child = ctx.Process(target=_child, args=(url, jobs, queue))
             child.start()
+            peak = [0.0]
+            done = threading.Event()
+
+            def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
+                while not done.wait(0.5):
+                    peak[0] = max(peak[0], server_rss(data_dir)[0])
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             answers, child_rss = queue.get()
             child.join()
+            done.set()
+            sampler.join()
+            result[f"{phase}_server_rss_peak_gb"] = peak[0]
             result[f"{phase}_retrieval_process_rss_gb"] = child_rss / 1e9
         result["server_rss_after_queries_gb"] = server_rss(data_dir)
         result.update(evaluate(data, jobs, answers))
@@ -462,6 +480,7 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "ix_competence_vectors_hnsw_gb",
         "server_rss_after_build_gb",
         "server_rss_after_queries_gb",
+        "measured_server_rss_peak_gb",
         "measured_retrieval_process_rss_gb",
     ):
         value = result.get(key)
