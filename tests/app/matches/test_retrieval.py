@@ -175,6 +175,21 @@ def test_a_write_is_found_by_the_next_retrieval(
     )
     assert result.items[0].organization.id == newcomer.id
 
+    # an edit re-encodes: the next retrieval finds it by its new label, not the old one
+    other = "Pulverbeschichtung von Stahlteilen"
+    newcomer_competence = db_session.scalars(
+        select(Competence).where(Competence.organization_id == newcomer.id)
+    ).one()
+    newcomer_competence.label = other
+    newcomer_competence.embedding = to_bytes(encoder.encode([other])[0])
+    db_session.commit()
+    index = cache.get(db_session, encoder.name)
+    mt = Filters(countries=frozenset({"MT"}))
+    edited = QueryVectors.of_search(np.asarray(encoder.encode([other]), dtype=np.float32))
+    found_new = retriever_for(db_session, index).candidates(edited, 1, mt).as_dict()
+    assert found_new.keys() == {newcomer.id}
+    assert found_new[newcomer.id] > 0.99  # its competence is the new label's vector
+
     # hidden again: the next retrieval leaves it out, in the same way on both backends
     newcomer.visibility = "private"
     db_session.commit()
