@@ -131,20 +131,27 @@ class PgvectorRetriever:
             for org_id, similarity in self._nearest(table, where, pairs, dim, filters, exact):
                 if similarity > best.get(org_id, -2.0):
                     best[org_id] = similarity
+        if exact:
+            # when no more than k pass, all of them are candidates, as in the engine (one
+            # linked only by known relationships too)
+            everyone = self._passing(filters, k + 1)
+            if len(everyone) <= k:
+                for org_id in everyone:
+                    best.setdefault(org_id, -1.0)
         best.pop(query.asking_id, None)  # type: ignore[arg-type]
         return Candidates.of(best)
 
+    def _passing(self, filters: Filters, cap: int) -> list[int]:
+        """Up to `cap` organisations that pass the filters (visible ones only)."""
+        conditions, params = _filter_sql(filters)
+        params["cap"] = cap
+        sql = f"SELECT o.id FROM organizations o WHERE {' AND '.join(conditions)} LIMIT :cap"
+        return [int(i) for i in self.session.execute(text(sql), params).scalars()]
+
     def _few_pass(self, filters: Filters) -> bool:
         """Whether fewer than `exact_below` organisations pass the organisation filters
-        (counted up to that many, on the columns' indexes where there are)."""
-        if not (
-            filters.countries
-            or filters.nace_include
-            or filters.only_ids is not None
-            or filters.min_employees is not None
-            or filters.max_employees is not None
-        ):
-            return False
+        (counted up to that many, on the columns' indexes where there are; a small
+        database passes with any filter)."""
         conditions, params = _filter_sql(filters)
         params["cap"] = self.exact_below
         passing = self.session.execute(

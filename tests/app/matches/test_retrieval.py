@@ -110,6 +110,12 @@ def test_filters_hold_inside_the_scan(
         text("UPDATE organizations SET visibility = 'private' WHERE id = :i"), {"i": hidden}
     )
     db_session.commit()
+    # no vector at all (linked by known relationships only): a candidate where few pass
+    bare = Organization(name="Ohne Text", country="LU", visibility="public")
+    bare.competences = []
+    bare.relationships = []
+    db_session.add(bare)
+    db_session.commit()
     _, index = _index(db_session, encoder)
     retriever = retriever_for(db_session, index)
     # the nearest organisations of the hidden one's twin (same role, other instance)
@@ -127,6 +133,8 @@ def test_filters_hold_inside_the_scan(
     assert 0 < len(in_rare) < POOL
     found = retriever.candidates(query, len(in_rare), Filters(countries=frozenset({rare.lower()})))
     assert set(found.ids.tolist()) == in_rare
+    only_bare = retriever.candidates(query, POOL, Filters(countries=frozenset({"LU"})))
+    assert only_bare.ids.tolist() == [bare.id]
     nace = stored[twin].role.nace[:2]
     by_nace = retriever.candidates(query, POOL, Filters(nace_include=(nace,)))
     expected = {i for i in ids if stored[i].role.nace.startswith(nace)} - {hidden, twin}
