@@ -17,6 +17,7 @@ and `Matcher` scores every organisation `only_ids` lets through without a search
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -130,12 +131,10 @@ class InProcessRetriever:
         if allowed.sum() <= k:
             rows = np.flatnonzero(allowed)
         else:
-            saved = m.candidate_pool
-            try:
-                m.candidate_pool = k
-                rows = m._retrieve(side)
-            finally:
-                m.candidate_pool = saved
+            # another pool on a shallow copy: the fitted matcher is shared between threads
+            sized = m if k == m.candidate_pool else copy.copy(m)
+            sized.candidate_pool = k
+            rows = sized._retrieve(side)
             rows = rows[allowed[rows]]
         return Candidates.of(_best_cosines(m, query, rows))
 

@@ -36,6 +36,8 @@ def _ensure_indexed(session: Session, encoder_name: str, dim: int) -> None:
         if not has_indexes(connection, encoder_name, dim):
             # an encoder met for the first time after the migration
             ensure_indexes(connection, encoder_name, dim)
+        # (an index made inside a transaction that rolls back is gone again: the queries
+        # stay correct, only slower, until the next process start)
         _INDEXED.add(key)
 
 
@@ -44,7 +46,7 @@ def candidate_filters(
 ) -> Filters:
     """`filters` narrowed to the candidates the backend's retriever finds for `query`
     (the engine's `candidate_pool` nearest rows per source)."""
-    if query.dim is None:
+    if query.dim is None or index.dim is None:
         return filters  # nothing to search with: the engine ranks by what it has
     retriever = retriever_for(session, index)
     found = retriever.candidates(query, index.matcher.candidate_pool, filters)
