@@ -730,7 +730,8 @@ class Matcher:
         if limit <= 0 or not self.profiles_:
             return []
         allowed = self._allowed(side, query, filters, origin)
-        if allowed.sum() <= self.candidate_pool:
+        if filters.only_ids is not None or allowed.sum() <= self.candidate_pool:
+            # only_ids: candidates a retriever chose (matching.retrieval), all of them scored
             rows = np.flatnonzero(allowed)
         else:
             rows = self._retrieve(side)

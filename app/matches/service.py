@@ -15,6 +15,7 @@ from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.index import FittedIndex, IndexCache
 from app.matches.reranking import active_reranker, candidates_needed, reranked
+from app.matches.retrieval import candidate_filters
 from app.matches.schemas import (
     CompetenceRef,
     MatchedOrganization,
@@ -43,6 +44,7 @@ from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
 from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
+from matching.retrieval import QueryVectors
 from matching.text import parse_need
 
 Lang = Literal["de", "en"]
@@ -613,6 +615,7 @@ def matches_for(
         filters = replace(filters, exclude_known=False, use_graph=False)
     else:
         filters = replace(filters, visible_relationships=visible_relationships(session, user))
+    filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)
     found = index.matcher.match(query, filters=filters, limit=candidates_needed(reranker, limit))
@@ -695,10 +698,11 @@ def search(
         floor = float(matcher.sim_floor_)
     firm = firm_floors(encoder.name)
     wordless = wordless_floors(encoder.name)
+    among = candidate_filters(session, index, QueryVectors.of_search(vectors), filters)
     matches = matcher.search(
         vectors,
         need_phrases,
-        filters=filters,
+        filters=among,
         limit=limit,
         relevance_floor=floor,
         firm_floors=firm,
@@ -710,7 +714,7 @@ def search(
         matches = matcher.search(
             vectors,
             need_phrases,
-            filters=filters,
+            filters=among,
             limit=limit,
             relevance_floor=floor,
             exclude_weak=True,
