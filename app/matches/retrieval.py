@@ -3,8 +3,10 @@ SQLite (`matching.retrieval`). The engine then scores only what it returns."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.matches.index import FittedIndex
@@ -33,12 +35,24 @@ def _ensure_indexed(session: Session, encoder_name: str, dim: int) -> None:
         return
     with _INDEXED_LOCK:
         connection = session.connection()
+        # one creator at a time, across processes: a concurrent request waits until the
+        # creating transaction has committed, then finds the indexes (without the lock both
+        # would create them and the second fail on the catalogue's unique name)
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(encoder_name, dim)}
+        )
         if not has_indexes(connection, encoder_name, dim):
             # an encoder met for the first time after the migration
             ensure_indexes(connection, encoder_name, dim)
         # (an index made inside a transaction that rolls back is gone again: the queries
         # stay correct, only slower, until the next process start)
         _INDEXED.add(key)
+
+
+def _lock_key(encoder_name: str, dim: int) -> int:
+    """A signed 64-bit advisory lock key for creating one encoder's HNSW indexes."""
+    digest = hashlib.sha256(f"koopmatch-hnsw\0{encoder_name}\0{dim}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def candidate_filters(

@@ -7,6 +7,8 @@ letting the engine score everyone.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -269,3 +271,55 @@ def test_migration_0017_up_and_down(
     assert "competence_vectors" not in inspect(engine).get_table_names()
     command.upgrade(config, "heads")
     engine.dispose()
+
+
+def test_two_requests_meeting_a_new_encoder_create_its_indexes_once(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second waits for the first's transaction and finds the indexes, instead of
+    failing on the catalogue's unique index name (a 409 to a reader before)."""
+    from app.matches import retrieval
+    from app.matches.pgvector import has_indexes
+
+    url = migrated_url("postgresql", request, tmp_path_factory.mktemp("race"))
+    engine = make_engine(url)
+    errors: list[BaseException] = []
+    try:
+        with Session(engine) as first:
+            monkeypatch.setattr(retrieval, "_INDEXED", set())
+            retrieval._ensure_indexed(first, "race-encoder", 8)  # created, not yet committed
+            monkeypatch.setattr(retrieval, "_INDEXED", set())  # another process
+
+            def second_request() -> None:
+                try:
+                    with Session(engine) as second:
+                        retrieval._ensure_indexed(second, "race-encoder", 8)
+                        second.commit()
+                except BaseException as exc:
+                    errors.append(exc)
+
+            worker = threading.Thread(target=second_request)
+            worker.start()
+            # the second request waits on the first's transaction (the lock), then it commits
+            with engine.connect() as watcher:
+                for _ in range(600):
+                    waiting = watcher.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    ).scalar_one()
+                    if waiting or not worker.is_alive():
+                        break
+                    time.sleep(0.05)
+            assert worker.is_alive()
+            first.commit()
+            worker.join(timeout=60)
+            assert not worker.is_alive()
+        assert errors == []
+        with engine.connect() as conn:
+            assert has_indexes(conn, "race-encoder", 8)
+    finally:
+        engine.dispose()
