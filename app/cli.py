@@ -90,8 +90,20 @@ def _import(
             session.rollback()
         else:
             session.commit()
+    if not dry_run and report.written:
+        _vector_indexes()
     _print_report(path, report)
     return 1 if report.errors else 0
+
+
+def _vector_indexes() -> None:
+    """PostgreSQL: the HNSW indexes of every stored encoder, created where missing (after the
+    vectors are committed, in a transaction of their own; requests never build them)."""
+    from app.matches.pgvector import ensure_stored_indexes
+
+    with _session(writes=True) as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            ensure_stored_indexes(session.connection())
 
 
 def _print_report(path: Path, report: object) -> None:
@@ -149,6 +161,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         )
         with tqdm(total=len(orgs), desc="re-encoding", unit="org") as bar:
             count = embed_organizations(orgs, encoder, force=args.force, progress=bar.update)
+    _vector_indexes()
     print(f"encoded {count} texts with {encoder.name}")
     return 0
 

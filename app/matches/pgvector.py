@@ -60,9 +60,27 @@ def index_statements(encoder_name: str, dim: int) -> list[str]:
 
 def ensure_indexes(connection: Connection, encoder_name: str, dim: int) -> None:
     """Create the HNSW indexes of `encoder_name` where missing (a build takes a lock that
-    blocks writes to the table: done by the migration, or once when an encoder is first used)."""
+    blocks writes to the table: done by the migration and by the commands that write vectors, never in a request)."""
     for statement in index_statements(encoder_name, dim):
         connection.execute(text(statement))
+
+
+def ensure_stored_indexes(connection: Connection) -> list[tuple[str, int]]:
+    """Create the missing HNSW indexes of every encoder and dimension with stored vectors;
+    the (encoder, dimension) pairs. Run by the commands that write vectors (import, seed,
+    reindex), never inside a request: a build locks its tables against writes, and two
+    requests building at once would deadlock with writers or with each other."""
+    stored = connection.execute(
+        text(
+            "SELECT DISTINCT embedding_model, vector_dims(vec) FROM competence_vectors "
+            "UNION SELECT DISTINCT embedding_model, vector_dims(profile_vec) FROM organizations "
+            "WHERE profile_vec IS NOT NULL AND embedding_model IS NOT NULL"
+        )
+    ).all()
+    pairs = sorted({(str(model), int(dim)) for model, dim in stored})
+    for model, dim in pairs:
+        ensure_indexes(connection, model, dim)
+    return pairs
 
 
 def has_indexes(connection: Connection, encoder_name: str, dim: int) -> bool:

@@ -109,6 +109,39 @@ def test_import_dry_run_atomic_and_partial(env: dict[str, str], tmp_path: Path) 
     assert "cannot import" in failed.stderr
 
 
+def test_an_import_builds_the_vector_indexes_on_postgresql(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The command that wrote the vectors builds the HNSW indexes of their encoder (requests
+    never do); SQLite keeps its vectors in the process."""
+    from sqlalchemy import create_engine, text
+
+    assert koopmatch(env, "migrate").returncode == 0
+    record = {
+        "external_id": "V-1",
+        "name": "Vektor GmbH",
+        "country": "DE",
+        "competences": [{"kind": "core", "label": "Spritzguss"}],
+    }
+    done = koopmatch(env, "import", str(write_json(tmp_path / "v.json", [record])))
+    assert done.returncode == 0, done.stderr
+    url = env["KOOPMATCH_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        return
+    from app.matches.pgvector import has_indexes
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT DISTINCT embedding_model, vector_dims(vec) FROM competence_vectors")
+            ).all()
+            assert len(stored) == 1 and str(stored[0][0]).startswith("hashing")
+            assert has_indexes(conn, str(stored[0][0]), int(stored[0][1]))
+    finally:
+        engine.dispose()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
