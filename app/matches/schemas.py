@@ -32,6 +32,11 @@ class ReasonOut(BaseModel):
     mine: CompetenceRef | None = Field(description="The asking side's competence or need")
     theirs: CompetenceRef | None = Field(description="The matched organisation's competence")
     similarity: float = Field(description="Cosine of the two texts (not calibrated)")
+    covers: bool = Field(
+        default=True,
+        description="The similarity reaches the calibrated relevance floor: the competence "
+        "covers the need; false: the two are only loosely related",
+    )
     text: str = Field(
         description="The reason as a sentence in the caller's language (German or English); "
         "it says 'covers' only when the similarity reaches the calibrated relevance floor"

@@ -260,6 +260,7 @@ def _reason_out(
         mine=mine,
         theirs=theirs,
         similarity=round(reason.similarity, 4),
+        covers=floor is None or reason.similarity >= floor,
         text=reason_text(reason, typed_need=typed_need, lang=lang, floor=floor),
     )
 
