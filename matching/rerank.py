@@ -285,6 +285,18 @@ def fit_reranker(
     in_use = None if current is None else learned(current, test)
     if in_use is not None:
         reason = f"{reason}, {in_use:.3f} with the re-ranker in use"
+
+    def report(adopted: bool, verdict: str, reranker: Reranker | None) -> RerankReport:
+        return RerankReport(
+            adopted=adopted,
+            reason=f"{reason}: {verdict}",
+            reranker=reranker,
+            holdout_queries=len(held),
+            holdout_engine=before,
+            holdout_fitted=after,
+            **counts,
+        )
+
     if after >= before + min_gain and (in_use is None or after >= in_use + min_gain):
         every = np.isin(g, usable)
         final = Reranker(
@@ -293,31 +305,7 @@ def fit_reranker(
             blend,
             keep_known=keep_known,
         )
-        return RerankReport(
-            adopted=True,
-            reason=f"{reason}: better (needed a gain of {min_gain})",
-            reranker=final,
-            holdout_queries=len(held),
-            holdout_engine=before,
-            holdout_fitted=after,
-            **counts,
-        )
+        return report(True, f"better (needed a gain of {min_gain})", final)
     if in_use is not None and in_use < before:
-        return RerankReport(
-            adopted=True,
-            reason=f"{reason}: back to the engine's order",
-            reranker=None,
-            holdout_queries=len(held),
-            holdout_engine=before,
-            holdout_fitted=after,
-            **counts,
-        )
-    return RerankReport(
-        adopted=False,
-        reason=f"{reason}: not better enough (needed a gain of {min_gain})",
-        reranker=None,
-        holdout_queries=len(held),
-        holdout_engine=before,
-        holdout_fitted=after,
-        **counts,
-    )
+        return report(True, "back to the engine's order", None)
+    return report(False, f"not better enough (needed a gain of {min_gain})", None)

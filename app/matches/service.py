@@ -700,41 +700,28 @@ def search(
     firm = firm_floors(encoder.name)
     wordless = wordless_floors(encoder.name)
     among = candidate_filters(session, index, QueryVectors.of_search(vectors), filters)
-    matches = matcher.search(
-        vectors,
-        need_phrases,
-        filters=among,
-        limit=limit,
-        relevance_floor=floor,
-        firm_floors=firm,
-        wordless_floors=wordless,
-    )
+
+    def ask(within: Filters, at_most: int, *, exclude_weak: bool = False) -> list[SearchMatch]:
+        return matcher.search(
+            vectors,
+            need_phrases,
+            filters=within,
+            limit=at_most,
+            relevance_floor=floor,
+            exclude_weak=exclude_weak,
+            firm_floors=firm,
+            wordless_floors=wordless,
+        )
+
+    matches = ask(among, limit)
     weak_count = sum(m.weak for m in matches)
     if hide_weak and weak_count:
         # rank again without the weak ones, so that the page fills with the next relevant ones
-        matches = matcher.search(
-            vectors,
-            need_phrases,
-            filters=among,
-            limit=limit,
-            relevance_floor=floor,
-            exclude_weak=True,
-            firm_floors=firm,
-            wordless_floors=wordless,
-        )
+        matches = ask(among, limit, exclude_weak=True)
     items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
     outside: list[MatchOut] = []
     if place_bound and all(m.weak for m in matches):
-        closest = matcher.search(
-            vectors,
-            need_phrases,
-            filters=anywhere,
-            limit=OUTSIDE_LIMIT,
-            relevance_floor=floor,
-            exclude_weak=True,
-            firm_floors=firm,
-            wordless_floors=wordless,
-        )
+        closest = ask(anywhere, OUTSIDE_LIMIT, exclude_weak=True)
         outside = shown(
             session, user=user, index=index, matches=closest, typed_need=True, lang=lang
         )
