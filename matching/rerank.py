@@ -21,14 +21,13 @@ lists; the model is adopted only if it is better by a margin.
 
 from __future__ import annotations
 
-import io
 import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import sklearn
+import skops.io
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from matching.learning import ndcg_by_group
@@ -38,7 +37,14 @@ from matching.weights import COMPONENTS
 # columns of `list_features`: the components, then the engine's own view of the pair
 FEATURES: tuple[str, ...] = (*COMPONENTS, "engine_score", "engine_rank", "engine_score_gap")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+# what a stored re-ranker may contain beyond skops' own safe types: the gradient-boosted trees.
+# Anything else in a stored blob (a crafted row in `ranking_fits`) is refused, never loaded:
+# skops reads objects without running code from the blob, unlike pickle.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
 
 
 def list_features(matches: Sequence[Match]) -> np.ndarray:
@@ -104,31 +110,30 @@ class Reranker:
         return out + tail
 
     def dumps(self) -> bytes:
-        """Serialised for storage (the installation's own database; read back by `loads`)."""
-        buf = io.BytesIO()
-        pickle.dump(
+        """Serialised for storage with skops (no code runs when it is read back by `loads`)."""
+        return skops.io.dumps(
             {
                 "format": FORMAT_VERSION,
                 "sklearn": sklearn.__version__,
-                "features": self.features,
+                "features": list(self.features),
                 "top_n": self.top_n,
                 "blend": self.blend,
                 "keep_known": self.keep_known,
                 "model": self.model,
-            },
-            buf,
-            protocol=pickle.HIGHEST_PROTOCOL,
+            }
         )
-        return buf.getvalue()
 
     @classmethod
     def loads(cls, blob: bytes) -> Reranker | None:
-        """The stored re-ranker, or None when it was stored for other features or by another
-        version of scikit-learn (an upgrade): the engine's own order is used then until the
-        next refit."""
+        """The stored re-ranker, or None when the blob is not one this version wrote: another
+        format (an older pickle), other features, another version of scikit-learn (an upgrade),
+        or a type outside `TRUSTED_TYPES`. The engine's own order is used then until the next
+        refit."""
         try:
-            # written by this installation's own refit into its own database, never uploaded
-            data = pickle.loads(blob)
+            untrusted = skops.io.get_untrusted_types(data=blob)
+            if not set(untrusted) <= set(TRUSTED_TYPES):
+                return None
+            data = skops.io.loads(blob, trusted=list(untrusted))
         except Exception:
             return None
         if (
@@ -136,6 +141,7 @@ class Reranker:
             or data.get("format") != FORMAT_VERSION
             or data.get("sklearn") != sklearn.__version__
             or tuple(data.get("features", ())) != FEATURES
+            or not isinstance(data.get("model"), HistGradientBoostingClassifier)
         ):
             return None
         return cls(

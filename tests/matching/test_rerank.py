@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
+import sklearn
+import skops.io
 
 from matching.rerank import (
     FEATURES,
+    FORMAT_VERSION,
     Reranker,
     fit_reranker,
     list_features,
@@ -189,3 +194,39 @@ def test_a_reranker_fitted_with_known_partners_moves_them_too() -> None:
     assert reranker.rerank(plain)[0].target_id == 3
     back = Reranker.loads(reranker.dumps())
     assert back is not None and back.keep_known is False
+
+
+class _RunsCode:
+    """A pickle that would run code when loaded: what a crafted `ranking_fits` row could hold."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("loaded",))
+
+
+def test_a_stored_blob_is_never_unpickled(capsys: pytest.CaptureFixture[str]) -> None:
+    # an old-format (pickled) re-ranker, and a pickle that runs code: both refused, nothing runs
+    assert Reranker.loads(pickle.dumps({"format": 1, "model": _RunsCode()})) is None
+    assert capsys.readouterr().out == ""
+
+
+def test_a_stored_reranker_with_an_untrusted_type_is_refused() -> None:
+    lists, labels = lists_where_interests_decide(10)
+    x, y, _ = training_rows(lists, labels)
+    model = new_model(len(y)).fit(x, y)
+    blob = skops.io.dumps(
+        {
+            "format": FORMAT_VERSION,
+            "sklearn": sklearn.__version__,
+            "features": list(FEATURES),
+            "top_n": 100,
+            "blend": 1.0,
+            "keep_known": True,
+            # a type outside the trusted list, where the model should be
+            "model": Fraction(1, 3),
+        }
+    )
+    assert skops.io.get_untrusted_types(data=blob) == ["fractions.Fraction"]
+    assert Reranker.loads(blob) is None
+    # the same dictionary with the model loads
+    good = Reranker(model).dumps()
+    assert Reranker.loads(good) is not None
