@@ -204,7 +204,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StaleDataError)
     async def _stale(_request: Request, exc: StaleDataError) -> JSONResponse:
-        log.info("row changed by another request: %s", exc)
+        log.warning("row changed by another request: %s", exc)
         return _conflict(
             "The data was changed by another request meanwhile; nothing was stored. "
             "Read it again and reapply your change."
@@ -226,7 +226,7 @@ def database_error_response(exc: DBAPIError) -> JSONResponse:
         )
     race = pg_retryable(exc)
     if race is not None:
-        log.info("transaction lost a race (%s): %s", race, exc.orig)
+        log.warning("transaction lost a race (%s): %s", race, exc.orig)
         return _conflict(
             f"The change collided with another request ({race}); nothing was stored. Try again."
         )

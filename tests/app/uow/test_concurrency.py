@@ -119,6 +119,16 @@ class Record:
     # organisation id -> employees of its last answered 2xx write
     written: dict[int, int] = field(default_factory=dict)
     unreadable_after_create: list[int] = field(default_factory=list)
+    # every answer that is not a 2xx: method, path and the problem document, to say which failed
+    failures: list[tuple[str, str, int, str]] = field(default_factory=list)
+
+    def note(self, response: httpx.Response) -> None:
+        self.statuses.append(response.status_code)
+        if response.status_code >= 300:
+            request = response.request
+            self.failures.append(
+                (request.method, request.url.path, response.status_code, response.text[:300])
+            )
 
 
 def _mixing_client(live: Live, number: int, until: float, record: Record) -> None:
@@ -131,14 +141,14 @@ def _mixing_client(live: Live, number: int, until: float, record: Record) -> Non
             choice = rnd.random()
             if not own or choice < 0.25:
                 response = http.post(API, json=org_body(f"MIX-{live.backend}-{number}-{n}"))
-                record.statuses.append(response.status_code)
+                record.note(response)
                 if response.status_code == 201:
                     org_id = response.json()["id"]
                     record.written[org_id] = 12
                     own.append((org_id, 1))
                     # the very next request of this client reads it
                     read = http.get(f"{API}/{org_id}")
-                    record.statuses.append(read.status_code)
+                    record.note(read)
                     if read.status_code != 200:
                         record.unreadable_after_create.append(org_id)
                 continue
@@ -162,7 +172,7 @@ def _mixing_client(live: Live, number: int, until: float, record: Record) -> Non
                 response = http.post(
                     "/api/v1/matches/search", json={"text": "Sensorik und Spritzguss", "limit": 5}
                 )
-            record.statuses.append(response.status_code)
+            record.note(response)
 
 
 def test_eight_clients_mixing_reads_and_writes_get_no_5xx_and_lose_nothing(live: Live) -> None:
@@ -175,7 +185,7 @@ def test_eight_clients_mixing_reads_and_writes_get_no_5xx_and_lose_nothing(live:
         thread.start()
     for thread in threads:
         thread.join()
-    assert [s for s in record.statuses if s >= 500] == []
+    assert record.failures == []
     assert sorted(set(record.statuses)) == [200, 201]
     assert record.unreadable_after_create == []
     with Session(live.engine) as session:
