@@ -9,6 +9,7 @@ from app.models import invitation as invitation  # one-time account links
 from app.models import ranking as ranking  # refitted ranking weights
 from app.models import schedule_run as schedule_run  # background schedule computations
 from app.models import user as user  # registers the account tables on Base.metadata
+from app.models import web_import as web_import  # uploads and imports of the staff pages
 from app.models.base import Base
 from app.models.organization import Competence, KnownRelationship, Organization
 from app.models.taxonomy import NaceCode

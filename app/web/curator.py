@@ -125,7 +125,9 @@ async def import_dry_run(
             if isinstance(report, str):
                 error, report = report, None
             elif report.accepted:
-                upload = import_jobs(request).keep_upload(
+                upload = await run_in_threadpool(
+                    import_jobs(request).keep_upload,
+                    session,
                     owner_id=user.id,
                     filename=file.filename,
                     content_type=file.content_type,
@@ -157,17 +159,22 @@ def _dry_report(session: Session, read: ReadFile) -> ImportReport | str:
 @router.post("/curator/import/{upload_id}/run", dependencies=[SignedInForm])
 def import_run(
     request: Request,
+    session: SessionDep,
     user: StaffPage,
     encoder: EncoderDep,
     upload_id: str,
     mode: Annotated[str, Form(max_length=10)] = "atomic",
 ) -> Response:
     """Start the import of a checked file; the job page shows its progress."""
-    jobs = import_jobs(request)
-    upload = jobs.upload(upload_id, user.id)
-    if upload is None or mode not in {"atomic", "partial"}:
+    job = (
+        import_jobs(request).start(
+            session, upload_id, user.id, partial=mode == "partial", encoder=encoder
+        )
+        if mode in {"atomic", "partial"}
+        else None
+    )
+    if job is None:
         raise NotFound("This upload is gone; choose the file again.")
-    job = jobs.start(upload, partial=mode == "partial", encoder=encoder)
     return redirect(request, f"/curator/import/jobs/{job.id}")
 
 
