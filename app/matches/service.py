@@ -819,7 +819,15 @@ def search(
             if within.only_ids is not None:
                 only &= within.only_ids
             if only:
-                found += ask(replace(within, only_ids=only), len(only))
+                asked = ask(replace(within, only_ids=only), len(only))
+                found += asked
+                # the engine keeps only firms linked to the search by some core, description
+                # or partner; one named by its titles alone is a result all the same
+                bare = set(matcher.admitted(within, sorted(only))) - {m.target_id for m in asked}
+                found += [
+                    SearchMatch(target_id=i, score=0.0, relation="complementary", weak=True)
+                    for i in sorted(bare)
+                ]
         if hide and any(m.weak and m.target_id not in identities for m in found):
             # the next ones that are not weak, so that the page fills with relevant ones
             found += ask(narrowed, at_most, exclude_weak=True)
