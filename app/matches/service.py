@@ -248,8 +248,11 @@ def _reason_out(
     floor: float | None = None,
 ) -> ReasonOut:
     my_kind = reason.need_kind if reason.direction == "they_cover_my_need" else "core"
-    their_kind = reason.need_kind if reason.direction == "i_cover_their_need" else "core"
+    their_kind: str | None = (
+        reason.need_kind if reason.direction == "i_cover_their_need" else "core"
+    )
     if reason.direction == "what_they_are":
+        # the search against the title of their NACE code
         my_kind, their_kind = reason.need_kind, "nace"
     mine = (
         CompetenceRef(id=reason.query_competence_id, label=reason.query_label, kind=my_kind)
