@@ -649,8 +649,8 @@ def matches_for(
 OUTSIDE_LIMIT = 3
 # What a firm is (its NACE titles, matching.identity) as a second source of evidence: a firm
 # whose titles reach their floor gets IDENTITY_WEIGHT times the calibrated strength added to
-# its score and is not weak. IDENTITY_POOL: how many more engine results, and at most how
-# many firms found by their titles alone, a search weighs before it cuts to `limit`.
+# its score and is not weak. IDENTITY_POOL: at most how many firms named by their titles
+# (the nearest first) a search weighs besides the engine's first `limit`.
 IDENTITY_WEIGHT = 0.5
 IDENTITY_POOL = 20
 
@@ -815,8 +815,9 @@ def search(
         narrowed: Filters, within: Filters, at_most: int, *, hide: bool
     ) -> list[SearchMatch]:
         """The best `at_most` by core and identity evidence; `hide`: no weak ones."""
-        pool = at_most + IDENTITY_POOL if identities else at_most
-        found = ask(narrowed, pool)
+        # Identity evidence only raises firms it names: beyond the engine's first `at_most`,
+        # only they can enter the first `at_most`, so they are all that is asked for besides.
+        found = ask(narrowed, at_most)
         if named:
             only = frozenset(named) - {m.target_id for m in found}
             if within.only_ids is not None:
