@@ -755,8 +755,9 @@ def search(
     include_seekers: bool = True,
     lang: Lang = "en",
 ) -> SearchResult:
-    """Organisations for typed needs, each flagged `weak` or not (see matching.relevance),
-    and those that seek the same. A member's own organisation is never among them; with
+    """Organisations for typed needs, by their core competences and by what they are (the
+    titles of their NACE code, matching.identity), each flagged `weak` or not (see
+    matching.relevance), and those that seek the same. A member's own organisation is never among them; with
     `exclude_known` neither are its known partners."""
     index = fitted_index(session, cache, encoder)
     assert encoder is not None
