@@ -222,7 +222,7 @@ def reason_text(
         return f"You both offer this: {pair}." if strong else f"Your offers touch: {pair}."
     if reason.direction == "what_they_are":
         if de:
-            return f"Ihr Wirtschaftszweig{theirs} entspricht Ihrer Suche{mine}."
+            return f"Der Wirtschaftszweig des Unternehmens{theirs} entspricht Ihrer Suche{mine}."
         return f"Their line of business{theirs} matches your search{mine}."
     if reason.direction == "shared_need":
         if de:

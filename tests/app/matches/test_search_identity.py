@@ -41,8 +41,8 @@ def test_a_firm_is_found_by_its_nace_title_and_says_so(
     )
     german = client.post(SEARCH, json={"text": TEXT, "lang": "de"}).json()
     assert german["items"][0]["reasons"][0]["text"] == (
-        "Ihr Wirtschaftszweig „Freight transport by road“ entspricht Ihrer Suche "
-        "„Freight transport by road“."
+        "Der Wirtschaftszweig des Unternehmens „Freight transport by road“ entspricht "
+        "Ihrer Suche „Freight transport by road“."
     )
     hidden = client.post(SEARCH, json={"text": TEXT, "hide_weak": True}).json()
     assert names(hidden["items"]) == ["D"]
