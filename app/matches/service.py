@@ -897,12 +897,16 @@ def search_answer(
     results found, also those `hide_weak` left out."""
     de = lang == "de"
     offering = sum(not m.weak for m in items)
+    # a result may offer it by its line of business (its NACE title) rather than its cores
+    by_line = any(
+        not m.weak and any(r.direction == "what_they_are" for r in m.reasons) for m in items
+    )
     if offering:
         if de:
-            return (
-                f"{offering} von {len(items)} Ergebnissen bieten das laut ihren Kernkompetenzen an."
-            )
-        return f"{offering} of {len(items)} results offer this according to their core competences."
+            where = "Kernkompetenzen oder ihrem Wirtschaftszweig" if by_line else "Kernkompetenzen"
+            return f"{offering} von {len(items)} Ergebnissen bieten das laut ihren {where} an."
+        where = "core competences or line of business" if by_line else "core competences"
+        return f"{offering} of {len(items)} results offer this according to their {where}."
     if place_bound:
         head = (
             "Kein Unternehmen im gesuchten Gebiet bietet das an"
