@@ -50,6 +50,8 @@ SEED = REPO_ROOT / "seed_data" / "organizations.json"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "judged.md"
 SYSTEMS = ("koopmatch", "tfidf", "minilm")
 
+SEARCH = "/api/v1/matches/search"
+
 Ranker = Callable[[str], list[str]]
 
 
@@ -149,6 +151,58 @@ def koopmatch_ranker(server: Server, depth: int) -> tuple[Ranker, dict[str, Any]
     return rank, pages
 
 
+def speed(recs: Sequence[Mapping[str, Any]], texts: Sequence[str], rounds: int = 3) -> list[str]:
+    """Time of a search with and without the NACE-title evidence, in-process, interleaved.
+
+    The demo data is imported as for the HTTP run; the app answers through a TestClient so
+    that the evidence can be switched off between two requests (`_identities` giving none).
+    Each search is asked with and without in turn (the order alternating per round), so that
+    the load of the shared machine falls on both alike."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.matches import service
+
+    with tempfile.TemporaryDirectory(prefix="koopmatch-judged-") as tmp:
+        server = Server(Path(tmp))
+        path = Path(tmp) / "demo.jsonl"
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n")
+        server.koopmatch("migrate")
+        server.koopmatch("import", str(path))
+        server.koopmatch("create-user", "--email", "bench@example.org", "--role", "admin",
+                         "--no-password")  # fmt: skip
+        token = server.koopmatch("create-token", "--email", "bench@example.org").strip()
+        os.environ.update(server.env())
+        real = service._identities
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            with TestClient(create_app()) as client:
+                # the first search encodes the NACE titles once; not timed
+                client.post(SEARCH, json={"text": texts[0], "limit": 10}, headers=headers)
+                for turn in range(rounds):
+                    for text in texts:
+                        for name in ("with", "without")[:: 1 if turn % 2 == 0 else -1]:
+                            service._identities = (  # type: ignore[assignment]
+                                real if name == "with" else (lambda *args, **kwargs: {})
+                            )
+                            started = time.perf_counter()
+                            client.post(SEARCH, json={"text": text, "limit": 10}, headers=headers)
+                            times[name].append(time.perf_counter() - started)
+        finally:
+            service._identities = real  # type: ignore[assignment]
+    with_, without = (1000 * float(np.median(times[k])) for k in ("with", "without"))
+    return [
+        "### Search time with and without the NACE titles",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end: `nice python -m benchmarks.judged_searches "
+        f"--speed` ({len(texts)} searches x {rounds} rounds, in-process through a TestClient, "
+        "each search asked with and without in turn). Median per search: with the titles "
+        f"{with_:.1f} ms, without {without:.1f} ms, ratio {with_ / without:.2f}.",
+    ]
+
+
 def score(ranked: Sequence[str], s: Mapping[str, Any]) -> dict[str, float]:
     relevant = set(s["relevant"])
     gains = {x: 1 for x in s["related"]} | {x: 2 for x in relevant}
@@ -167,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pool", type=int, default=0, metavar="DEPTH",
         help="print the pool (first DEPTH results of every system per search) as JSON",
     )  # fmt: skip
+    parser.add_argument(
+        "--speed", action="store_true",
+        help="time searches with and without the NACE-title evidence (in-process)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
     load = os.getloadavg()
@@ -174,6 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     recs = json.loads(SEED.read_text())
     depth = max(args.pool, 10)
     searches = data["searches"]
+    if args.speed:
+        lines = speed(recs, [s["text"] for s in searches])
+        print("\n".join(lines))
+        if not args.no_write:
+            write_section(RESULTS, lines[0], "\n".join(lines) + "\n")
+        return 0
     runs: dict[str, dict[int, list[str]]] = {name: {} for name in SYSTEMS}
     with tempfile.TemporaryDirectory(prefix="koopmatch-judged-") as tmp:
         server = Server(Path(tmp))

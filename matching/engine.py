@@ -520,6 +520,29 @@ class Matcher:
         )
         return [m for m in found if isinstance(m, SearchMatch)]
 
+    def admitted(self, filters: Filters, ids: Sequence[int]) -> list[int]:
+        """The fitted organisations among `ids` that pass every filter (as a typed search
+        applies them, competitors aside), in the order given."""
+        self._check_fitted()
+        d = self.dim_ or 0
+        side = _Side(
+            id=None,
+            core=np.zeros((0, d), np.float32),
+            core_ids=[],
+            core_labels=[],
+            need=np.zeros((0, d), np.float32),
+            need_w=np.zeros(0),
+            need_ids=[],
+            need_labels=[],
+            need_kinds=[],
+            profile=None,
+            division=None,
+            interests=frozenset(),
+            neighbours=frozenset(),
+        )
+        allowed = self._allowed(side, None, filters, filters.origin)
+        return [i for i in ids if i in self.row_of_id_ and allowed[self.row_of_id_[i]]]
+
     def seekers(
         self,
         need_vectors: np.ndarray,

@@ -10,7 +10,12 @@ import numpy as np
 CompetenceKind = Literal["core", "complementary", "peripheral"]
 Relation = Literal["complementary", "competitor"]
 ReasonDirection = Literal[
-    "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile", "shared_need"
+    "they_cover_my_need",
+    "i_cover_their_need",
+    "shared_core",
+    "similar_profile",
+    "shared_need",
+    "what_they_are",
 ]
 
 COOPERATION_INTERESTS: tuple[str, ...] = (

@@ -27,8 +27,16 @@ class CompetenceRef(BaseModel):
 
 class ReasonOut(BaseModel):
     direction: Literal[
-        "they_cover_my_need", "i_cover_their_need", "shared_core", "similar_profile", "shared_need"
-    ] = Field(description="shared_need: they seek what the search asks for (search only)")
+        "they_cover_my_need",
+        "i_cover_their_need",
+        "shared_core",
+        "similar_profile",
+        "shared_need",
+        "what_they_are",
+    ] = Field(
+        description="shared_need: they seek what the search asks for (search only); "
+        "what_they_are: the title of their NACE code answers the search (search only)"
+    )
     mine: CompetenceRef | None = Field(description="The asking side's competence or need")
     theirs: CompetenceRef | None = Field(description="The matched organisation's competence")
     similarity: float = Field(description="Cosine of the two texts (not calibrated)")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.roles import is_staff
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
+from app.matches.identity import identity_titles
 from app.matches.index import FittedIndex, IndexCache
 from app.matches.reranking import active_reranker, candidates_needed, reranked
 from app.matches.retrieval import candidate_filters
@@ -43,6 +44,7 @@ from app.organizations.disclosure import (
 from app.organizations.views import disclosed
 from matching import Filters, Match, Reason
 from matching.geo import haversine_km
+from matching.identity import identity_evidence
 from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
 from matching.retrieval import QueryVectors
 from matching.text import parse_need
@@ -218,6 +220,10 @@ def reason_text(
             )
         pair = f"your offer{mine} and their offer{theirs}"
         return f"You both offer this: {pair}." if strong else f"Your offers touch: {pair}."
+    if reason.direction == "what_they_are":
+        if de:
+            return f"Der Wirtschaftszweig des Unternehmens{theirs} entspricht Ihrer Suche{mine}."
+        return f"Their line of business{theirs} matches your search{mine}."
     if reason.direction == "shared_need":
         if de:
             return (
@@ -242,7 +248,12 @@ def _reason_out(
     floor: float | None = None,
 ) -> ReasonOut:
     my_kind = reason.need_kind if reason.direction == "they_cover_my_need" else "core"
-    their_kind = reason.need_kind if reason.direction == "i_cover_their_need" else "core"
+    their_kind: str | None = (
+        reason.need_kind if reason.direction == "i_cover_their_need" else "core"
+    )
+    if reason.direction == "what_they_are":
+        # the search against the title of their NACE code
+        my_kind, their_kind = reason.need_kind, "nace"
     mine = (
         CompetenceRef(id=reason.query_competence_id, label=reason.query_label, kind=my_kind)
         if reason.query_label is not None
@@ -305,6 +316,8 @@ def reason_floor(
     single-pair floor, never the lower fitted description floor (a need close to a firm's
     whole description by chance is not covered by it). A typed-search result flagged weak
     covers nothing: infinity."""
+    if reason.direction == "what_they_are":
+        return float("-inf")  # given only above the identity floor (matching.identity)
     if weak:
         return float("inf")
     floor = relevance_floor(index.encoder_name)
@@ -634,6 +647,87 @@ def matches_for(
 
 # how many organisations outside the asked place a search offers when nobody in it fits
 OUTSIDE_LIMIT = 3
+# What a firm is (its NACE titles, matching.identity) as a second source of evidence: a firm
+# whose titles reach their floor gets IDENTITY_WEIGHT times the calibrated strength added to
+# its score and is not weak. IDENTITY_POOL: at most how many firms named by their titles
+# (the nearest first) a search weighs besides the engine's first `limit`.
+IDENTITY_WEIGHT = 0.5
+IDENTITY_POOL = 20
+
+
+@dataclass(frozen=True)
+class _Identity:
+    strength: float  # in [0, 1] above the floor
+    cosine: float
+    title: str
+    need: str
+
+
+def _identities(
+    index: FittedIndex, encoder: Encoder, vectors: np.ndarray, need_phrases: Sequence[str]
+) -> dict[int, _Identity]:
+    """Organisations whose NACE titles reach their calibrated floor for the typed needs.
+
+    The floors are the encoder's strict firm-level ones (`wordless_floors`: a title seldom
+    shares a word with a search); an encoder without them gives no identity evidence."""
+    floors = wordless_floors(encoder.name)
+    if not floors or not len(vectors):
+        return {}
+    titles = identity_titles(index, encoder)
+    if not titles.titles:
+        return {}
+    found = identity_evidence(vectors, titles.vectors, titles.firm_titles, floors)
+    rows = np.flatnonzero(found.passed)
+    if not len(rows):
+        return {}
+    sims = vectors @ titles.vectors[found.title[rows]].T  # (q, passed): which need it was
+    need = sims.argmax(axis=0)
+    return {
+        int(titles.ids[r]): _Identity(
+            strength=float(found.strength[r]),
+            cosine=float(found.best_cosine[r]),
+            title=titles.titles[int(found.title[r])],
+            need=need_phrases[int(need[j])],
+        )
+        for j, r in enumerate(rows)
+    }
+
+
+def _with_identity(
+    matches: Sequence[SearchMatch], identities: dict[int, _Identity], limit: int
+) -> list[SearchMatch]:
+    """The engine's results with the identity evidence added: score raised, weak lifted and a
+    reason that names the NACE title, ordered by the combined score (the engine's order on
+    ties), the best `limit`. Each organisation once."""
+    seen: set[int] = set()
+    combined: list[SearchMatch] = []
+    for m in matches:
+        if m.target_id in seen:
+            continue
+        seen.add(m.target_id)
+        found = identities.get(m.target_id)
+        if found is None:
+            combined.append(m)
+            continue
+        reason = Reason(
+            direction="what_they_are",
+            query_competence_id=None,
+            query_label=found.need,
+            target_competence_id=None,
+            target_label=found.title,
+            need_kind="complementary",
+            similarity=found.cosine,
+        )
+        combined.append(
+            replace(
+                m,
+                score=m.score + IDENTITY_WEIGHT * found.strength,
+                weak=False,
+                reasons=(reason, *m.reasons),
+            )
+        )
+    order = sorted(range(len(combined)), key=lambda k: (-combined[k].score, k))
+    return [combined[k] for k in order[:limit]]
 
 
 @dataclass(frozen=True)
@@ -661,8 +755,9 @@ def search(
     include_seekers: bool = True,
     lang: Lang = "en",
 ) -> SearchResult:
-    """Organisations for typed needs, each flagged `weak` or not (see matching.relevance),
-    and those that seek the same. A member's own organisation is never among them; with
+    """Organisations for typed needs, by their core competences and by what they are (the
+    titles of their NACE code, matching.identity), each flagged `weak` or not (see
+    matching.relevance), and those that seek the same. A member's own organisation is never among them; with
     `exclude_known` neither are its known partners."""
     index = fitted_index(session, cache, encoder)
     assert encoder is not None
@@ -713,15 +808,47 @@ def search(
             wordless_floors=wordless,
         )
 
-    matches = ask(among, limit)
+    identities = _identities(index, encoder, vectors, need_phrases)
+    # the firms the titles name most strongly, asked of the engine by id within the filters
+    named = sorted(identities, key=lambda i: (-identities[i].cosine, i))[:IDENTITY_POOL]
+
+    def ranked(
+        narrowed: Filters, within: Filters, at_most: int, *, hide: bool
+    ) -> list[SearchMatch]:
+        """The best `at_most` by core and identity evidence; `hide`: no weak ones."""
+        # Identity evidence only raises firms it names: beyond the engine's first `at_most`,
+        # only they can enter the first `at_most`, so they are all that is asked for besides.
+        found = ask(narrowed, at_most)
+        if named:
+            only = frozenset(named) - {m.target_id for m in found}
+            if within.only_ids is not None:
+                only &= within.only_ids
+            if only:
+                asked = ask(replace(within, only_ids=only), len(only))
+                found += asked
+                # the engine keeps only firms linked to the search by some core, description
+                # or partner; one named by its titles alone is a result all the same
+                bare = set(matcher.admitted(within, sorted(only))) - {m.target_id for m in asked}
+                found += [
+                    SearchMatch(target_id=i, score=0.0, relation="complementary", weak=True)
+                    for i in sorted(bare)
+                ]
+        if hide and any(m.weak and m.target_id not in identities for m in found):
+            # the next ones that are not weak, so that the page fills with relevant ones
+            found += ask(narrowed, at_most, exclude_weak=True)
+        best = _with_identity(found, identities, len(found))
+        if hide:
+            best = [m for m in best if not m.weak]
+        return best[:at_most]
+
+    matches = ranked(among, filters, limit, hide=False)
     weak_count = sum(m.weak for m in matches)
     if hide_weak and weak_count:
-        # rank again without the weak ones, so that the page fills with the next relevant ones
-        matches = ask(among, limit, exclude_weak=True)
+        matches = ranked(among, filters, limit, hide=True)
     items = shown(session, user=user, index=index, matches=matches, typed_need=True, lang=lang)
     outside: list[MatchOut] = []
     if place_bound and all(m.weak for m in matches):
-        closest = ask(anywhere, OUTSIDE_LIMIT, exclude_weak=True)
+        closest = ranked(anywhere, anywhere, OUTSIDE_LIMIT, hide=True)
         outside = shown(
             session, user=user, index=index, matches=closest, typed_need=True, lang=lang
         )
@@ -770,12 +897,16 @@ def search_answer(
     results found, also those `hide_weak` left out."""
     de = lang == "de"
     offering = sum(not m.weak for m in items)
+    # a result may offer it by its line of business (its NACE title) rather than its cores
+    by_line = any(
+        not m.weak and any(r.direction == "what_they_are" for r in m.reasons) for m in items
+    )
     if offering:
         if de:
-            return (
-                f"{offering} von {len(items)} Ergebnissen bieten das laut ihren Kernkompetenzen an."
-            )
-        return f"{offering} of {len(items)} results offer this according to their core competences."
+            where = "Kernkompetenzen oder ihrem Wirtschaftszweig" if by_line else "Kernkompetenzen"
+            return f"{offering} von {len(items)} Ergebnissen bieten das laut ihren {where} an."
+        where = "core competences or line of business" if by_line else "core competences"
+        return f"{offering} of {len(items)} results offer this according to their {where}."
     if place_bound:
         head = (
             "Kein Unternehmen im gesuchten Gebiet bietet das an"

@@ -312,9 +312,13 @@ def search(
     """Free text in German or English; place names become filters."""
     text = q.strip()
     items: list[MatchOut] = []
+    outside: list[MatchOut] = []
+    answer = ""
     error = None
     weak_count = 0
     applied: dict[str, object] = {}
+    # the answer sentence in the page's language, as the JSON API words it for that language
+    lang: matches_service.Lang = "de" if i18n.request_locale(request) == "de" else "en"
     if len(text) >= 2:
         body = SearchRequest(text=text, limit=10)
         need, filters = matches_service.parse_search(body)
@@ -328,8 +332,10 @@ def search(
                 limit=10,
                 cache=cache,
                 encoder=encoder,
+                lang=lang,
             )
             items, weak_count = found.items, found.weak_count
+            answer, outside = found.answer, found.closest_outside
             applied = matches_service.describe_filters(filters)
         except AppError as exc:
             error = exc.detail
@@ -340,6 +346,8 @@ def search(
         "items": items,
         "error": error,
         "weak_count": weak_count,
+        "answer": answer,
+        "closest_outside": outside,
         "no_good_match": bool(text) and error is None and all(i.weak for i in items),
         "applied": applied,
         "search_mode": True,

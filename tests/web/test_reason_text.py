@@ -79,6 +79,22 @@ def _render(reason: ReasonOut, typed: bool, locale: str) -> str:
             "en",
             "Your core competence “OPC-UA-Anbindung” is only loosely related to their need “Monomaterialverbunde aus PP”.",
         ),
+        (
+            "what_they_are",
+            True,
+            "Manufacture of food products",
+            True,
+            "en",
+            "Their line of business “Manufacture of food products” matches your search “OPC-UA-Anbindung”.",
+        ),
+        (
+            "what_they_are",
+            True,
+            "Herstellung von Nahrungs- und Futtermitteln",
+            True,
+            "de",
+            "Deren Wirtschaftszweig „Herstellung von Nahrungs- und Futtermitteln“ entspricht Ihrer Suche „OPC-UA-Anbindung“.",
+        ),
     ],
 )
 def test_a_reason_below_the_floor_never_says_covers(
