@@ -82,11 +82,33 @@ def _country(code: str) -> str | None:
     return code if len(code) == 2 and pycountry.countries.get(alpha_2=code) else None
 
 
-def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, Any]]:
-    """One import record per organisation with history (history projects only)."""
+def last_years(data: CordisData, history_end: str) -> dict[int, dict[int, int]]:
+    """org -> co-participant -> start year of their latest joint history project."""
+    proj = data.projects[data.projects["startDate"] < history_end]
+    year_of = {
+        int(p): int(str(d)[:4]) for p, d in zip(proj["projectID"], proj["startDate"], strict=True)
+    }
+    parts = data.participants[data.participants["projectID"].isin(year_of)]
+    out: dict[int, dict[int, int]] = {}
+    for pid, members in parts.groupby("projectID")["organisationID"]:
+        year = year_of[int(pid)]
+        orgs = {int(o) for o in members}
+        for a in orgs:
+            mine = out.setdefault(a, {})
+            for b in orgs - {a}:
+                mine[b] = max(mine.get(b, year), year)
+    return out
+
+
+def records(
+    data: CordisData, task: Task, history_end: str, *, ties: bool = True
+) -> list[dict[str, Any]]:
+    """One import record per organisation with history (history projects only). With `ties`
+    each relationship states joint_projects and last_year (the contract's tie fields)."""
     proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
     parts = data.participants[data.participants["projectID"].isin(proj.index)]
     by_org = parts.groupby("organisationID")["projectID"].apply(sorted)
+    last = last_years(data, history_end) if ties else {}
     out = []
     for org in task.org_ids.tolist():
         comps = []
@@ -101,10 +123,16 @@ def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, An
             seen.add(label.casefold())
             desc = f"{row['topics']}. {row['objective']}"[:2000]
             comps.append({"kind": "core", "label": label, "description": desc})
-        partners = [
+        partners: list[dict[str, Any]] = [
             {"type": "partner", "external_id": external_id(p)}
             for p, _ in task.copartners[org].most_common(MAX_RELATIONSHIPS)
         ]
+        if ties:
+            for rel, (p, count) in zip(
+                partners, task.copartners[org].most_common(MAX_RELATIONSHIPS), strict=True
+            ):
+                rel["joint_projects"] = count
+                rel["last_year"] = last[org][p]
         activity = ACTIVITY_LABELS.get(task.activity[org], "organisation")
         out.append(
             {
@@ -165,12 +193,18 @@ def profile_vectors(
     vecs = _encode(encoder, comp_texts + prof_texts, cache)
     ids = {r["external_id"]: int(r["external_id"].removeprefix("pic-")) for r in recs}
     neighbours: dict[int, set[int]] = {i: set() for i in ids.values()}
+    partner_ties: dict[int, dict[int, tuple[int | None, int | None]]] = {}
     for r in recs:
         a = ids[r["external_id"]]
         for rel in r["relationships"]:
             b = ids[rel["external_id"]]
             neighbours[a].add(b)
             neighbours[b].add(a)
+            if rel.get("joint_projects") is not None or rel.get("last_year") is not None:
+                partner_ties.setdefault(a, {})[b] = (
+                    rel.get("joint_projects"),
+                    rel.get("last_year"),
+                )
     out: dict[int, Any] = {}
     k = 0
     for n, r in enumerate(recs):
@@ -191,6 +225,7 @@ def profile_vectors(
             competences=tuple(comps),
             profile_vector=vecs[len(comp_texts) + n],
             known_partner_ids=frozenset(neighbours[org]),
+            partner_ties=partner_ties.get(org, {}),
         )
     return out
 
