@@ -161,20 +161,25 @@ def set_relationships(
     A relationship given by name is linked too when the name is an external_id in `linked`.
     Targets may be new (unflushed) organisations: the rows refer to the objects.
     """
+    # an entry that does not mention joint_projects or last_year (a form, a CSV column, an
+    # older client) keeps what is stored for the same relationship; an explicit null clears
+    stored = {(r.type, r.name): (r.joint_projects, r.last_year) for r in org.relationships}
     wanted: list[
         tuple[str, Organization | None, str, float | None, int | None, int | None]
     ] = []
     for rel in relationships:
         ref = rel.external_id if rel.external_id is not None else rel.name
         assert ref is not None
+        joint, last = stored.get((rel.type.value, ref), (None, None))
+        given = rel.model_fields_set
         wanted.append(
             (
                 rel.type.value,
                 linked.get(ref),
                 ref,
                 rel.revenue_share,
-                rel.joint_projects,
-                rel.last_year,
+                rel.joint_projects if "joint_projects" in given else joint,
+                rel.last_year if "last_year" in given else last,
             )
         )
     current = [

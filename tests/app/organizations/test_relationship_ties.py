@@ -133,22 +133,68 @@ def test_import_writes_keeps_and_exports_the_ties(client: TestClient) -> None:
     again = _import(client, [{**base, "description": "Sensoren"}])
     assert (again["status"], again["updated"]) == (200, 1)
     assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 4, 2021)]
-    # one that states them anew replaces them, ties included
+    # one that states them anew replaces what it mentions (joint_projects left out: kept)
     changed = _import(
         client,
         [{**base, "relationships": [{"type": "partner", "external_id": "B-2", "last_year": 2024}]}],
     )
     assert changed["status"] == 200
-    assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", None, 2024)]
+    assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 4, 2024)]
+    blank = _import(
+        client,
+        [{**base, "relationships": [{"type": "partner", "external_id": "B-2", "joint_projects": None}]}],
+    )
+    # in an import file an empty value is not mentioned (as an empty cell): kept
+    assert blank["status"] == 200
+    assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 4, 2024)]
+    renewed = _import(
+        client,
+        [{**base, "relationships": [{"type": "partner", "external_id": "B-2", "joint_projects": 1}]}],
+    )
+    assert renewed["status"] == 200
+    assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 1, 2024)]
     export = client.get(f"{API}/{alpha}/export")
     assert export.status_code == 200, export.text
     assert [
         (r["type"], r["name"], r["joint_projects"], r["last_year"])
         for r in export.json()["relationships"]["outgoing"]
-    ] == [("partner", "B-2", None, 2024)]
+    ] == [("partner", "B-2", 1, 2024)]
     # a bad tie in an import file is a row error naming the field
     bad = _import(client, [{**base, "relationships": [{**TIES[1], "joint_projects": -2}]}])
     assert bad["status"] == 422
     assert [(e["line"], e["field"]) for e in bad["errors"]] == [
         (2, "relationships[0].joint_projects")
     ]
+
+
+def test_an_entry_that_does_not_mention_the_ties_keeps_them(
+    client: TestClient, ids: dict[str, int]
+) -> None:
+    """A form or CSV column cannot carry the ties: saving the list without them keeps the
+    stored ones of the same relationship; an explicit null clears them."""
+    url = f"{API}/{ids['O']}"
+    kept = client.patch(
+        url,
+        json={
+            "relationships": [
+                {"type": "partner", "external_id": "T-1", "revenue_share": None},
+                {"type": "supplier", "name": "Zulieferer GmbH", "last_year": 2019},
+            ]
+        },
+    )
+    assert kept.status_code == 200, kept.text
+    assert ties(client.get(url).json()) == [
+        ("partner", "T-1", 4, 2021),
+        ("supplier", "Zulieferer GmbH", None, 2019),
+    ]
+    # the same reference under another type is another relationship
+    moved = client.patch(url, json={"relationships": [{"type": "customer", "external_id": "T-1"}]})
+    assert moved.status_code == 200, moved.text
+    assert ties(client.get(url).json()) == [("customer", "T-1", None, None)]
+    client.patch(url, json={"relationships": TIES})
+    cleared = client.patch(
+        url,
+        json={"relationships": [{"type": "partner", "external_id": "T-1", "joint_projects": None}]},
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert ties(client.get(url).json()) == [("partner", "T-1", None, 2021)]
