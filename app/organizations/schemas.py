@@ -200,9 +200,7 @@ MAX_JOINT_PROJECTS = 100_000
 JointProjects = Annotated[
     Annotated[int, Field(ge=1, le=MAX_JOINT_PROJECTS, strict=False)] | None, _Blank
 ]
-LastYear = Annotated[
-    int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_last_year)
-]
+LastYear = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_last_year)]
 
 Country = Annotated[
     Annotated[str, StringConstraints(max_length=100), _Line] | None,

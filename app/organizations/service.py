@@ -164,9 +164,7 @@ def set_relationships(
     # an entry that does not mention joint_projects or last_year (a form, a CSV column, an
     # older client) keeps what is stored for the same relationship; an explicit null clears
     stored = {(r.type, r.name): (r.joint_projects, r.last_year) for r in org.relationships}
-    wanted: list[
-        tuple[str, Organization | None, str, float | None, int | None, int | None]
-    ] = []
+    wanted: list[tuple[str, Organization | None, str, float | None, int | None, int | None]] = []
     for rel in relationships:
         ref = rel.external_id if rel.external_id is not None else rel.name
         assert ref is not None

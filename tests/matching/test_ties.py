@@ -171,7 +171,11 @@ def test_a_statement_the_caller_may_not_read_lends_no_weight() -> None:
     edges = frozenset((a, b) for a, ties in partners.items() if a != 2 for b in ties)
     hidden = [replace(p, partner_ties={}) if p.id == 2 else p for p in profiles]
     f = Filters(exclude_known=False)
-    got = Matcher(w).fit(profiles).match(profiles[0], filters=replace(f, visible_relationships=edges), limit=10)
+    got = (
+        Matcher(w)
+        .fit(profiles)
+        .match(profiles[0], filters=replace(f, visible_relationships=edges), limit=10)
+    )
     want = Matcher(w).fit(hidden).match(hidden[0], filters=f, limit=10)
     assert [m.target_id for m in got] == [m.target_id for m in want]
     for a, b in zip(got, want, strict=True):

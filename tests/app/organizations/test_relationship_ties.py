@@ -142,14 +142,26 @@ def test_import_writes_keeps_and_exports_the_ties(client: TestClient) -> None:
     assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 4, 2024)]
     blank = _import(
         client,
-        [{**base, "relationships": [{"type": "partner", "external_id": "B-2", "joint_projects": None}]}],
+        [
+            {
+                **base,
+                "relationships": [
+                    {"type": "partner", "external_id": "B-2", "joint_projects": None}
+                ],
+            }
+        ],
     )
     # in an import file an empty value is not mentioned (as an empty cell): kept
     assert blank["status"] == 200
     assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 4, 2024)]
     renewed = _import(
         client,
-        [{**base, "relationships": [{"type": "partner", "external_id": "B-2", "joint_projects": 1}]}],
+        [
+            {
+                **base,
+                "relationships": [{"type": "partner", "external_id": "B-2", "joint_projects": 1}],
+            }
+        ],
     )
     assert renewed["status"] == 200
     assert ties(client.get(f"{API}/{alpha}").json()) == [("partner", "B-2", 1, 2024)]
