@@ -182,3 +182,30 @@ def test_a_statement_the_caller_may_not_read_lends_no_weight() -> None:
         assert a.components == pytest.approx(b.components)
     known = {m.target_id: m.components["known_partner"] for m in got}
     assert known[1] == 1.0 and known[2] == 0.5
+
+
+def test_an_update_that_changes_only_ties_ranks_as_a_fresh_fit() -> None:
+    """matching.incremental: a profile whose partners stay but whose ties change moves the
+    graph components as a fit on the updated profiles does."""
+    from matching.incremental import updated
+
+    profiles = with_ties(5)
+    w = Weights(tie_strength=1.0, tie_half_life=3.0)
+    before = Matcher(w).fit(profiles)
+    who = next(p for p in profiles if len(p.known_partner_ids) >= 2)
+    changed = replace(who, partner_ties={q: (5, 2024) for q in sorted(who.known_partner_ids)[:1]})
+    after = updated(before, [changed])
+    fresh = Matcher(w).fit([changed if p.id == who.id else p for p in profiles])
+    ids = [p.id for p in profiles]
+    f = Filters(exclude_known=False)
+    moved = False
+    for q in profiles:
+        query = changed if q.id == who.id else q
+        got = after.pair_features(query, ids)
+        want = fresh.pair_features(query, ids)
+        assert got == pytest.approx(want)
+        assert [m.target_id for m in after.match(query, filters=f, limit=50)] == [
+            m.target_id for m in fresh.match(query, filters=f, limit=50)
+        ]
+        moved |= not np.allclose(got, before.pair_features(q, ids))
+    assert moved
