@@ -4,7 +4,8 @@ Every organisation with history becomes one record of the public import contract
 (`OrganizationRecord`): its name, country, a description (its activity type and the titles and
 topics of its history projects), one core competence per history project (title as the label,
 topic and objective as the description) and its earlier ECSEL co-participants as
-`relationships` of type partner. The file is imported with `koopmatch import` into a fresh SQLite
+`relationships` of type partner, each with `joint_projects` (shared history projects) and
+`last_year` (start year of the latest). The file is imported with `koopmatch import` into a fresh SQLite
 database, a real uvicorn server is started on loopback, and each query organisation asks
 `GET /api/v1/organizations/{id}/matches` with `exclude_known=false` (plain) or
 `exclude_known=true` (novel partners, which removes exactly the earlier co-participants). The
