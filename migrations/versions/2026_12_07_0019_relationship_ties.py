@@ -27,6 +27,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("relationships") as batch:
-        batch.drop_constraint("ck_relationships_joint_projects", type_="check")
+        batch.drop_constraint(op.f("ck_relationships_joint_projects"), type_="check")
         batch.drop_column("last_year")
         batch.drop_column("joint_projects")
