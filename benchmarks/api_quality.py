@@ -403,6 +403,70 @@ def play_outcomes(server: Server, data: CordisData, years: Sequence[int]) -> int
     return len(rows)
 
 
+def dated_learning(data: CordisData, year: int) -> str:
+    """Learning from outcomes with dated relationships, inside the history: profiles as of
+    `year`-01-01 (ties up to the year before) are imported, the consortia of `year` are
+    played in as accepted requests, `koopmatch refit-ranking` runs, and the queries of
+    `year` + 1 are asked before and after the refit. Returns the markdown section."""
+    t0 = time.perf_counter()
+    history_end = f"{year}-01-01"
+    task = build_task(
+        data,
+        history_end=history_end,
+        query_start=f"{year + 1}-01-01",
+        query_end=f"{year + 2}-01-01",
+    )
+    recs = records(data, task, history_end)
+    variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
+    before: dict[str, Scores] = {}
+    after: dict[str, Scores] = {}
+    said = ""
+    played = 0
+    with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
+        server = Server(Path(tmp))
+        try:
+            server.start(recs)
+            for variant, (queries, exclude) in variants.items():
+                orgs = sorted({q.org_id for q in queries})
+                before[variant] = score(
+                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
+                )
+                print(variant, "before", before[variant], flush=True)
+            played = play_outcomes(server, data, [year])
+            said = server.koopmatch("refit-ranking").splitlines()[0]
+            print(said, flush=True)
+            for variant, (queries, exclude) in variants.items():
+                orgs = sorted({q.org_id for q in queries})
+                after[variant] = score(
+                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
+                )
+                print(variant, "after", after[variant], flush=True)
+        finally:
+            server.stop()
+    lines = [
+        f"### Dated outcomes: profiles as of {year}, {year} consortia played in, "
+        f"{year + 1} queries",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
+        f"average {os.getloadavg()[0]:.1f} when written), Python {platform.python_version()}: "
+        f"`nice python -m benchmarks.api_quality --dated-learning {year}` (koopmatch import of "
+        f"{len(recs)} organisations with relationships before {year} and their "
+        f"joint_projects / last_year, HTTP API on 127.0.0.1); {played} accepted requests "
+        f"played in; `koopmatch refit-ranking`: {said}; whole run "
+        f"{(time.perf_counter() - t0) / 60:.1f} min.",
+        "",
+        "| variant | queries | nDCG@10 before | MRR before | nDCG@10 after refit | MRR after |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        b, a = before[variant], after[variant]
+        lines.append(
+            f"| {variant} | {b.n} | {b.ndcg:.3f} | {b.mrr:.3f} | {a.ndcg:.3f} | {a.mrr:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------- run
 
 
@@ -464,7 +528,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="test split: then play the 2016-2018 consortia in as accepted requests, refit with "
         "`koopmatch refit-ranking` and ask again (the learned second stage as users get it)",
     )
+    parser.add_argument(
+        "--dated-learning",
+        type=int,
+        metavar="YEAR",
+        help="profiles as of YEAR, YEAR's consortia played in as accepted requests, refit, "
+        "YEAR+1's queries asked before and after (through the API; inside the history for "
+        "YEAR <= 2017)",
+    )
     args = parser.parse_args(argv)
+    if args.dated_learning is not None:
+        text = dated_learning(load(), args.dated_learning)
+        print(text, flush=True)
+        if not args.no_write:
+            write_section(RESULTS_LEARNED, text.split("\n")[0], text)
+        return 0
     if args.learned and args.split != "test":
         parser.error("--learned needs the server: --split test")
     started = time.perf_counter()
