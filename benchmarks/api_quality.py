@@ -4,7 +4,8 @@ Every organisation with history becomes one record of the public import contract
 (`OrganizationRecord`): its name, country, a description (its activity type and the titles and
 topics of its history projects), one core competence per history project (title as the label,
 topic and objective as the description) and its earlier ECSEL co-participants as
-`relationships` of type partner. The file is imported with `koopmatch import` into a fresh SQLite
+`relationships` of type partner, each with `joint_projects` (shared history projects) and
+`last_year` (start year of the latest). The file is imported with `koopmatch import` into a fresh SQLite
 database, a real uvicorn server is started on loopback, and each query organisation asks
 `GET /api/v1/organizations/{id}/matches` with `exclude_known=false` (plain) or
 `exclude_known=true` (novel partners, which removes exactly the earlier co-participants). The
@@ -82,11 +83,33 @@ def _country(code: str) -> str | None:
     return code if len(code) == 2 and pycountry.countries.get(alpha_2=code) else None
 
 
-def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, Any]]:
-    """One import record per organisation with history (history projects only)."""
+def last_years(data: CordisData, history_end: str) -> dict[int, dict[int, int]]:
+    """org -> co-participant -> start year of their latest joint history project."""
+    proj = data.projects[data.projects["startDate"] < history_end]
+    year_of = {
+        int(p): int(str(d)[:4]) for p, d in zip(proj["projectID"], proj["startDate"], strict=True)
+    }
+    parts = data.participants[data.participants["projectID"].isin(year_of)]
+    out: dict[int, dict[int, int]] = {}
+    for pid, members in parts.groupby("projectID")["organisationID"]:
+        year = year_of[int(pid)]
+        orgs = {int(o) for o in members}
+        for a in orgs:
+            mine = out.setdefault(a, {})
+            for b in orgs - {a}:
+                mine[b] = max(mine.get(b, year), year)
+    return out
+
+
+def records(
+    data: CordisData, task: Task, history_end: str, *, ties: bool = True
+) -> list[dict[str, Any]]:
+    """One import record per organisation with history (history projects only). With `ties`
+    each relationship states joint_projects and last_year (the contract's tie fields)."""
     proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
     parts = data.participants[data.participants["projectID"].isin(proj.index)]
     by_org = parts.groupby("organisationID")["projectID"].apply(sorted)
+    last = last_years(data, history_end) if ties else {}
     out = []
     for org in task.org_ids.tolist():
         comps = []
@@ -101,10 +124,16 @@ def records(data: CordisData, task: Task, history_end: str) -> list[dict[str, An
             seen.add(label.casefold())
             desc = f"{row['topics']}. {row['objective']}"[:2000]
             comps.append({"kind": "core", "label": label, "description": desc})
-        partners = [
+        partners: list[dict[str, Any]] = [
             {"type": "partner", "external_id": external_id(p)}
             for p, _ in task.copartners[org].most_common(MAX_RELATIONSHIPS)
         ]
+        if ties:
+            for rel, (p, count) in zip(
+                partners, task.copartners[org].most_common(MAX_RELATIONSHIPS), strict=True
+            ):
+                rel["joint_projects"] = count
+                rel["last_year"] = last[org][p]
         activity = ACTIVITY_LABELS.get(task.activity[org], "organisation")
         out.append(
             {
@@ -165,12 +194,18 @@ def profile_vectors(
     vecs = _encode(encoder, comp_texts + prof_texts, cache)
     ids = {r["external_id"]: int(r["external_id"].removeprefix("pic-")) for r in recs}
     neighbours: dict[int, set[int]] = {i: set() for i in ids.values()}
+    partner_ties: dict[int, dict[int, tuple[int | None, int | None]]] = {}
     for r in recs:
         a = ids[r["external_id"]]
         for rel in r["relationships"]:
             b = ids[rel["external_id"]]
             neighbours[a].add(b)
             neighbours[b].add(a)
+            if rel.get("joint_projects") is not None or rel.get("last_year") is not None:
+                partner_ties.setdefault(a, {})[b] = (
+                    rel.get("joint_projects"),
+                    rel.get("last_year"),
+                )
     out: dict[int, Any] = {}
     k = 0
     for n, r in enumerate(recs):
@@ -191,6 +226,7 @@ def profile_vectors(
             competences=tuple(comps),
             profile_vector=vecs[len(comp_texts) + n],
             known_partner_ids=frozenset(neighbours[org]),
+            partner_ties=partner_ties.get(org, {}),
         )
     return out
 
@@ -367,6 +403,70 @@ def play_outcomes(server: Server, data: CordisData, years: Sequence[int]) -> int
     return len(rows)
 
 
+def dated_learning(data: CordisData, year: int) -> str:
+    """Learning from outcomes with dated relationships, inside the history: profiles as of
+    `year`-01-01 (ties up to the year before) are imported, the consortia of `year` are
+    played in as accepted requests, `koopmatch refit-ranking` runs, and the queries of
+    `year` + 1 are asked before and after the refit. Returns the markdown section."""
+    t0 = time.perf_counter()
+    history_end = f"{year}-01-01"
+    task = build_task(
+        data,
+        history_end=history_end,
+        query_start=f"{year + 1}-01-01",
+        query_end=f"{year + 2}-01-01",
+    )
+    recs = records(data, task, history_end)
+    variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
+    before: dict[str, Scores] = {}
+    after: dict[str, Scores] = {}
+    said = ""
+    played = 0
+    with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
+        server = Server(Path(tmp))
+        try:
+            server.start(recs)
+            for variant, (queries, exclude) in variants.items():
+                orgs = sorted({q.org_id for q in queries})
+                before[variant] = score(
+                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
+                )
+                print(variant, "before", before[variant], flush=True)
+            played = play_outcomes(server, data, [year])
+            said = server.koopmatch("refit-ranking").splitlines()[0]
+            print(said, flush=True)
+            for variant, (queries, exclude) in variants.items():
+                orgs = sorted({q.org_id for q in queries})
+                after[variant] = score(
+                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
+                )
+                print(variant, "after", after[variant], flush=True)
+        finally:
+            server.stop()
+    lines = [
+        f"### Dated outcomes: profiles as of {year}, {year} consortia played in, "
+        f"{year + 1} queries",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
+        f"average {os.getloadavg()[0]:.1f} when written), Python {platform.python_version()}: "
+        f"`nice python -m benchmarks.api_quality --dated-learning {year}` (koopmatch import of "
+        f"{len(recs)} organisations with relationships before {year} and their "
+        f"joint_projects / last_year, HTTP API on 127.0.0.1); {played} accepted requests "
+        f"played in; `koopmatch refit-ranking`: {said}; whole run "
+        f"{(time.perf_counter() - t0) / 60:.1f} min.",
+        "",
+        "| variant | queries | nDCG@10 before | MRR before | nDCG@10 after refit | MRR after |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        b, a = before[variant], after[variant]
+        lines.append(
+            f"| {variant} | {b.n} | {b.ndcg:.3f} | {b.mrr:.3f} | {a.ndcg:.3f} | {a.mrr:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------- run
 
 
@@ -428,7 +528,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="test split: then play the 2016-2018 consortia in as accepted requests, refit with "
         "`koopmatch refit-ranking` and ask again (the learned second stage as users get it)",
     )
+    parser.add_argument(
+        "--dated-learning",
+        type=int,
+        metavar="YEAR",
+        help="profiles as of YEAR, YEAR's consortia played in as accepted requests, refit, "
+        "YEAR+1's queries asked before and after (through the API; inside the history for "
+        "YEAR <= 2017)",
+    )
     args = parser.parse_args(argv)
+    if args.dated_learning is not None:
+        text = dated_learning(load(), args.dated_learning)
+        print(text, flush=True)
+        if not args.no_write:
+            write_section(RESULTS_LEARNED, text.split("\n")[0], text)
+        return 0
     if args.learned and args.split != "test":
         parser.error("--learned needs the server: --split test")
     started = time.perf_counter()

@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
@@ -1128,13 +1128,10 @@ class Matcher:
             known_div = same_div = np.zeros(n, dtype=bool)
         interests, coop = self._interest_features(side.interests, masks[rows], vocab)
         cand_ids = ids[rows]
-        known = np.isin(cand_ids, np.fromiter(side.neighbours, np.int64)).astype(float)
         graph = self._graph()
+        known = self._known_grade(side.id, side.neighbours, cand_ids, graph)
         proximity = self._proximity(side, rows, graph)
-        activity_scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
-        adjacency = self.adjacency_
-        degree = np.fromiter((len(adjacency.get(i, ())) for i in cand_ids.tolist()), float, n)
-        activity = activity_scale * np.log1p(degree)
+        activity = self._activity(cand_ids, graph)
         network = self._network(side, cand_ids)
         cross = np.where(known_div & ~same_div, a, 0.0)
 
@@ -1255,11 +1252,87 @@ class Matcher:
         self._graph_cache = graph
         return graph
 
-    def _walk_graph(self, adjacency: dict[int, frozenset[int]], key: tuple[int, ...]) -> _Graph:
-        """The graph of `adjacency` for walks. The walk itself runs over the adjacency from
-        the query outwards (`_proximity`), so building costs one pass over the degrees."""
-        max_degree = max(map(len, adjacency.values()), default=0)
-        return _Graph(key, max_degree, (adjacency, self.row_of_id_))
+    def _walk_graph(
+        self,
+        adjacency: dict[int, frozenset[int]],
+        key: tuple[int, ...],
+        statements: frozenset[tuple[int, int]] | None = None,
+    ) -> _Graph:
+        """The graph of `adjacency` for walks, with the weight of every edge (`_tie_weights`)
+        and each node's summed weight. The walk itself runs over the adjacency from the query
+        outwards (`_proximity`), so building costs one pass over the edges. With
+        `statements`, only those (stating, named) relationships lend their strength and year."""
+        ties = self._tie_weights(adjacency, statements)
+        strength = {u: sum(ws.values()) for u, ws in ties.items()}
+        max_strength = max(strength.values(), default=0.0)
+        return _Graph(key, max_strength, (adjacency, self.row_of_id_), ties, strength)
+
+    def _tie_weights(
+        self,
+        adjacency: dict[int, frozenset[int]],
+        statements: frozenset[tuple[int, int]] | None = None,
+    ) -> dict[int, dict[int, float]]:
+        """Weight of every edge of `adjacency`, both directions alike: the larger
+        joint_projects and the later last_year either side states (`ProfileVec.partner_ties`),
+        as `Weights.tie_strength` and `Weights.tie_half_life` turn them into a weight; the
+        newest last_year in the graph is "now", so the weights do not age with the clock."""
+        w = self.weights_
+        row_of_id, profiles = self.row_of_id_, self.profiles_
+        alive = getattr(self, "alive_", None)
+
+        def stated(a: int, b: int) -> tuple[int | None, int | None]:
+            row = row_of_id.get(a)
+            if row is None or (alive is not None and not alive[row]):
+                return (None, None)
+            if statements is not None and (a, b) not in statements:
+                return (None, None)  # a statement the caller may not read weighs nothing
+            return profiles[row].partner_ties.get(b, (None, None))
+
+        raw: dict[tuple[int, int], tuple[int, int | None]] = {}
+        newest: int | None = None
+        for a, partners in adjacency.items():
+            for b in partners:
+                if b < a and a in adjacency.get(b, ()):
+                    continue  # each undirected edge once
+                ja, ya = stated(a, b)
+                jb, yb = stated(b, a)
+                joint = max(ja or 1, jb or 1)
+                years = [y for y in (ya, yb) if y is not None]
+                last = max(years) if years else None
+                raw[(a, b)] = (joint, last)
+                if last is not None and (newest is None or last > newest):
+                    newest = last
+        out: dict[int, dict[int, float]] = {}
+        for (a, b), (joint, last) in raw.items():
+            weight = float(joint) ** w.tie_strength
+            if w.tie_half_life > 0 and last is not None and newest is not None:
+                weight *= 0.5 ** ((newest - last) / w.tie_half_life)
+            out.setdefault(a, {})[b] = weight
+            out.setdefault(b, {})[a] = weight
+        return out
+
+    @staticmethod
+    def _known_grade(
+        query_id: int | None, neighbours: frozenset[int], cand_ids: np.ndarray, graph: _Graph
+    ) -> np.ndarray:
+        """(n,) known_partner: the tie's weight over the query's strongest tie for a known
+        partner (1 where all ties weigh the same), 0 for anyone else."""
+        known = np.isin(cand_ids, np.fromiter(neighbours, np.int64)).astype(float)
+        mine = graph.ties.get(query_id, {}) if query_id is not None else {}
+        if not mine or not known.any():
+            return known
+        top = max(mine.values())
+        grade = np.array([mine.get(i, top) / top for i in cand_ids.tolist()])
+        return known * grade
+
+    @staticmethod
+    def _activity(cand_ids: np.ndarray, graph: _Graph) -> np.ndarray:
+        """(n,) log1p(summed tie weight) / log1p(largest summed tie weight)."""
+        if graph.max_degree <= 0:
+            return np.zeros(len(cand_ids))
+        strength = graph.strength
+        summed = np.fromiter((strength.get(i, 0.0) for i in cand_ids.tolist()), float)
+        return np.log1p(summed) / math.log1p(graph.max_degree)
 
     def _visible_graph_features(
         self,
@@ -1282,11 +1355,10 @@ class Matcher:
                     adj.setdefault(a, set()).add(b)
                     adj.setdefault(b, set()).add(a)
             adjacency = {k: frozenset(v) for k, v in adj.items()}
-            graph = self._walk_graph(adjacency, key)
+            graph = self._walk_graph(adjacency, key, edges)
             self._visible_graph_cache = (key, edges, adjacency, graph)
         empty: frozenset[int] = frozenset()
         neighbours = adjacency.get(side.id, empty) if side.id is not None else empty
-        scale = 1.0 / math.log1p(graph.max_degree) if graph.max_degree > 0 else 0.0
         for k, r in enumerate(rows):
             cand = self.profiles_[r].id
             theirs = adjacency.get(cand, empty)
@@ -1295,8 +1367,9 @@ class Matcher:
                 partners = adjacency.get(z, empty)
                 total += 1.0 / math.log(max(len(partners) + (side.id not in partners), 2))
             feats[k, _COL["network"]] = total / (1.0 + total)
-            feats[k, _COL["activity"]] = scale * math.log1p(len(theirs))
-            feats[k, _COL["known_partner"]] = float(cand in neighbours)
+        cand_ids = self._row_meta()[0][rows]
+        feats[:, _COL["activity"]] = self._activity(cand_ids, graph)
+        feats[:, _COL["known_partner"]] = self._known_grade(side.id, neighbours, cand_ids, graph)
         feats[:, _COL["proximity"]] = self._proximity(side, rows, graph, neighbours)
 
     def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1374,19 +1447,23 @@ class Matcher:
         if not start or w.walk_steps <= 0:
             return np.zeros(len(rows))
         # the walk over the nodes it reaches only: its work grows with the query's
-        # neighbourhood within `walk_steps`, not with the number of organisations
-        x = dict.fromkeys(start, 1.0 / len(start))
+        # neighbourhood within `walk_steps`, not with the number of organisations.
+        # Each step follows a tie with a probability proportional to its weight.
+        ties, strength = graph.ties, graph.strength
+        mine = ties.get(side.id, {}) if side.id is not None else {}
+        first = [mine.get(q, 1.0) for q in start]
+        x = {q: f / sum(first) for q, f in zip(start, first, strict=True)}
         total = dict(x)
         keep = 1.0 - w.walk_restart
-        empty: frozenset[int] = frozenset()
+        empty: dict[int, float] = {}
         for _ in range(w.walk_steps - 1):
             nxt: dict[int, float] = {}
             for u, mass in x.items():
-                partners = adjacency.get(u, empty)
+                partners = ties.get(u, empty)
                 if partners:
-                    share = keep * mass / len(partners)
-                    for v in partners:
-                        nxt[v] = nxt.get(v, 0.0) + share
+                    share = keep * mass / strength[u]
+                    for v, weight in partners.items():
+                        nxt[v] = nxt.get(v, 0.0) + share * weight
             x = nxt
             for v, mass in x.items():
                 total[v] = total.get(v, 0.0) + mass
@@ -1613,11 +1690,15 @@ class Matcher:
 
 @dataclass(frozen=True)
 class _Graph:
-    """The known-relationship graph for random walks: the adjacency and its largest degree."""
+    """The known-relationship graph for random walks: the adjacency, each edge's weight, each
+    node's summed weight and the largest of those (`max_degree`: the degree when every tie
+    weighs 1)."""
 
     key: tuple[int, ...]
-    max_degree: int
+    max_degree: float
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
+    ties: dict[int, dict[int, float]] = field(default_factory=dict)
+    strength: dict[int, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- array helpers

@@ -78,6 +78,10 @@ class ProfileVec:
     profile_vector: np.ndarray | None
     known_partner_ids: frozenset[int] = frozenset()
     exclude_from_competitors: bool = False
+    # what the organisation states about a known partner: partner id -> (joint_projects,
+    # last_year), either None when not stated; a partner left out counts as one cooperation
+    # of unknown date (matching.weights: tie_strength, tie_half_life)
+    partner_ties: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,12 @@ class Weights:
     # network proximity (personalised PageRank, truncated)
     walk_restart: float = 0.15  # chance of jumping back to the query at each step
     walk_steps: int = 6  # steps of the walk that are summed (1 = direct partners only)
+    # How much a known relationship weighs (the walk's step probabilities, the known_partner
+    # grade, the summed strength behind activity): joint_projects ** tie_strength, halved
+    # every tie_half_life years that its last_year lies before the newest last_year in the
+    # graph (0: no decay). A relationship that states neither weighs 1, as before both existed.
+    tie_strength: float = 1.0
+    tie_half_life: float = 0.0
 
     # --- how needs count ---
     complementary_need: float = 1.0  # strategic needs weigh more ...

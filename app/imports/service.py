@@ -307,6 +307,8 @@ def _as_relationship_in(relationship: KnownRelationship) -> RelationshipIn:
         external_id=None,
         name=relationship.name,
         revenue_share=relationship.revenue_share,
+        joint_projects=relationship.joint_projects,
+        last_year=relationship.last_year,
     )
 
 

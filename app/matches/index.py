@@ -140,7 +140,10 @@ def _load(
         .order_by(Competence.id)
     )
     rel_query = select(
-        KnownRelationship.organization_id, KnownRelationship.related_organization_id
+        KnownRelationship.organization_id,
+        KnownRelationship.related_organization_id,
+        KnownRelationship.joint_projects,
+        KnownRelationship.last_year,
     ).where(KnownRelationship.related_organization_id.is_not(None))
     org_query = select(
         Organization.id,
@@ -182,10 +185,18 @@ def _load(
         )
     del vectors
     neighbours: dict[int, set[int]] = defaultdict(set)
-    for a, b in session.execute(rel_query):
+    ties: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
+    for a, b, joint, last in session.execute(rel_query):
         if b is not None:
             neighbours[a].add(b)
             neighbours[b].add(a)
+            if joint is not None or last is not None:
+                # the same partner listed twice (say customer and partner): the larger values
+                j0, y0 = ties[a].get(b, (None, None))
+                ties[a][b] = (
+                    max(joint, j0) if joint is not None and j0 is not None else joint or j0,
+                    max(last, y0) if last is not None and y0 is not None else last or y0,
+                )
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
     for org in session.execute(org_query):
@@ -207,6 +218,7 @@ def _load(
             competences=tuple(competences.get(org.id, ())),
             profile_vector=vector,
             known_partner_ids=frozenset(neighbours.get(org.id, ())),
+            partner_ties=ties.get(org.id, {}),
             # the organisation's opt-out: the engine leaves it out where it labels a competitor
             exclude_from_competitors=bool(org.hide_from_competitors),
         )

@@ -119,6 +119,10 @@ class KnownRelationship(Base):
     # kept when the related organisation is linked too, so the name survives its deletion
     name: Mapped[str] = mapped_column(String(300), nullable=False)
     revenue_share: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # tie strength and recency (the ranking's edge weights): how many cooperations the two had
+    # together and the calendar year of the latest; null: not stated
+    joint_projects: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     organization: Mapped[Organization] = relationship(
         back_populates="relationships", foreign_keys=[organization_id], lazy="raise"
@@ -133,6 +137,7 @@ class KnownRelationship(Base):
             "revenue_share IS NULL OR (revenue_share >= 0 AND revenue_share <= 1)",
             name="revenue_share_range",
         ),
+        CheckConstraint("joint_projects IS NULL OR joint_projects >= 1", name="joint_projects"),
     )
 
     @property

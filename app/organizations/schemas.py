@@ -137,6 +137,12 @@ def _check_founded(value: int | None) -> int | None:
     return value
 
 
+def _check_last_year(value: int | None) -> int | None:
+    if value is not None and not 1900 <= value <= dt.date.today().year:
+        raise ValueError(f"must be a year between 1900 and {dt.date.today().year}")
+    return value
+
+
 def _check_email(value: str | None) -> str | None:
     if value is None:
         return None
@@ -190,6 +196,11 @@ Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, _Blank]
 MAX_EMPLOYEES = 10_000_000
 Employees = Annotated[Annotated[int, Field(ge=0, le=MAX_EMPLOYEES)] | None, _Blank]
 Share = Annotated[Annotated[float, Field(ge=0, le=1)] | None, _Blank]
+MAX_JOINT_PROJECTS = 100_000
+JointProjects = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_JOINT_PROJECTS, strict=False)] | None, _Blank
+]
+LastYear = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_check_last_year)]
 
 Country = Annotated[
     Annotated[str, StringConstraints(max_length=100), _Line] | None,
@@ -263,6 +274,16 @@ class RelationshipIn(_Strict):
     external_id: OptStr200 = None
     name: OptStr300 = None
     revenue_share: Share = None
+    joint_projects: JointProjects = Field(
+        default=None,
+        description="How many cooperations (projects, orders, contracts) the two have had "
+        "together; null: not stated (the ranking counts one)",
+    )
+    last_year: LastYear = Field(
+        default=None,
+        description="The calendar year of their latest cooperation; null: not stated (the "
+        "ranking does not age the relationship)",
+    )
 
     @model_validator(mode="after")
     def _one_reference(self) -> Self:
@@ -444,6 +465,8 @@ class RelationshipOut(BaseModel):
         description="Null for a linked organisation whose name is not disclosed to the caller"
     )
     revenue_share: float | None
+    joint_projects: int | None = None
+    last_year: int | None = None
 
 
 LEVEL_DESCRIPTION = (

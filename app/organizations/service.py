@@ -161,20 +161,42 @@ def set_relationships(
     A relationship given by name is linked too when the name is an external_id in `linked`.
     Targets may be new (unflushed) organisations: the rows refer to the objects.
     """
-    wanted: list[tuple[str, Organization | None, str, float | None]] = []
+    # an entry that does not mention joint_projects or last_year (a form, a CSV column, an
+    # older client) keeps what is stored for the same relationship; an explicit null clears
+    stored = {(r.type, r.name): (r.joint_projects, r.last_year) for r in org.relationships}
+    wanted: list[tuple[str, Organization | None, str, float | None, int | None, int | None]] = []
     for rel in relationships:
         ref = rel.external_id if rel.external_id is not None else rel.name
         assert ref is not None
-        wanted.append((rel.type.value, linked.get(ref), ref, rel.revenue_share))
+        joint, last = stored.get((rel.type.value, ref), (None, None))
+        given = rel.model_fields_set
+        wanted.append(
+            (
+                rel.type.value,
+                linked.get(ref),
+                ref,
+                rel.revenue_share,
+                rel.joint_projects if "joint_projects" in given else joint,
+                rel.last_year if "last_year" in given else last,
+            )
+        )
     current = [
-        (r.type, r.related_organization_id, r.name, r.revenue_share) for r in org.relationships
+        (r.type, r.related_organization_id, r.name, r.revenue_share, r.joint_projects, r.last_year)
+        for r in org.relationships
     ]
-    if [(k, t.id if t is not None else None, n, s) for k, t, n, s in wanted] == current:
+    if [(k, t.id if t is not None else None, *rest) for k, t, *rest in wanted] == current:
         return
     org.modified_at = utcnow()  # a collection change alone would not bump the version
     org.relationships = [
-        KnownRelationship(type=kind, related_organization=target, name=name, revenue_share=share)
-        for kind, target, name, share in wanted
+        KnownRelationship(
+            type=kind,
+            related_organization=target,
+            name=name,
+            revenue_share=share,
+            joint_projects=joint,
+            last_year=last,
+        )
+        for kind, target, name, share, joint, last in wanted
     ]
 
 

@@ -83,6 +83,8 @@ class ExportRelationship(_Rows):
     related_organization_id: int | None
     name: str
     revenue_share: float | None
+    joint_projects: int | None
+    last_year: int | None
 
 
 class ExportIncomingRelationship(_Rows):

@@ -363,6 +363,8 @@ def test_relationships_do_not_reveal_hidden_names_of_linked_organisations(
             "external_id": None,
             "name": None,
             "revenue_share": 0.3,
+            "joint_projects": None,
+            "last_year": None,
         }
     ]
     request(db_session, ids["V"], ids["T"], "accepted")
