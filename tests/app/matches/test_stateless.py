@@ -1,0 +1,173 @@
+"""Matches scored per request from rows (KOOPMATCH_MATCH_STATE=database) against the
+in-process engine: the same lists on the demo data and on the labelled benchmark's firms.
+
+PostgreSQL is where the per-request path runs; on SQLite the setting changes nothing (the
+in-process engine answers), which the SQLite half checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.embeddings import embed_organizations
+from app.imports.service import run_import
+from app.matches import service, stateless
+from app.matches.index import IndexCache
+from app.matches.schemas import MatchOut
+from app.models import Competence, Organization
+from app.models.user import Role
+from matching.encoders import Encoder
+from matching.types import Filters
+from tests.app.conftest import AccountFactory
+from tests.app.matches.test_retrieval import POOL, _store
+
+
+@pytest.fixture
+def state() -> Iterator[object]:
+    settings = get_settings()
+    before = settings.match_state
+    yield settings
+    settings.match_state = before
+
+
+def _ranked(
+    session: Session,
+    settings: object,
+    mode: str,
+    cache: IndexCache,
+    encoder: Encoder,
+    org_id: int,
+    filters: Filters = Filters(),
+    user: object = None,
+) -> list[MatchOut]:
+    settings.match_state = mode  # type: ignore[attr-defined]
+    return service.matches_for(
+        session,
+        user=user,  # type: ignore[arg-type]
+        organization_id=org_id,
+        filters=filters,
+        limit=10,
+        cache=cache,
+        encoder=encoder,
+    )
+
+
+def _key(items: list[MatchOut]) -> list[tuple[int, str]]:
+    return [(m.organization.id, m.relation) for m in items]
+
+
+@pytest.fixture
+def demo(db_session: Session, encoder: Encoder) -> dict[str, int]:
+    """The demo organisations (with their relationships); {external id: id}."""
+    data = get_settings().seed_file.read_bytes()
+    run_import(db_session, data=data, filename="organizations.json", encoder=encoder)
+    db_session.commit()
+    rows = db_session.execute(select(Organization.external_id, Organization.id)).all()
+    return {str(e): int(i) for e, i in rows}
+
+
+def test_demo_matches_are_the_engines(
+    db_session: Session,
+    encoder: Encoder,
+    demo: dict[str, int],
+    make_account: AccountFactory,
+    backend: str,
+    state: object,
+) -> None:
+    admin = make_account(Role.admin).user
+    cache = IndexCache()
+    assert stateless.enabled(db_session, "database") == (backend == "postgresql")
+    # every 10th organisation keeps the test short; `python -m benchmarks.scale_pg equivalence`
+    # compares all of them
+    queries = sorted(demo.values())[::10]
+    same = 0
+    for org_id in queries:
+        memory = _ranked(db_session, state, "memory", cache, encoder, org_id, user=admin)
+        per_request = _ranked(db_session, state, "database", cache, encoder, org_id, user=admin)
+        same += _key(memory) == _key(per_request)
+    assert same >= 0.95 * len(queries), (same, len(queries))
+
+    # fixed cases: the whole answer, scores and components, is the engine's
+    sensotec, telematik = demo["KM-DE-0001"], demo["KM-DE-0074"]
+    for org_id, filters in (
+        (sensotec, Filters()),
+        (sensotec, Filters(countries=frozenset({"DE"}), include_competitors=False)),
+        (telematik, Filters(exclude_known=False)),
+    ):
+        memory = _ranked(db_session, state, "memory", cache, encoder, org_id, filters, admin)
+        per_request = _ranked(db_session, state, "database", cache, encoder, org_id, filters, admin)
+        assert len(memory) == 10
+        assert [m.organization.id for m in per_request] == [m.organization.id for m in memory]
+        for a, b in zip(memory, per_request, strict=True):
+            assert b.score == pytest.approx(a.score, abs=1e-5)
+            assert b.components == pytest.approx(a.components, abs=1e-5)
+            assert [r.text for r in b.reasons] == [r.text for r in a.reasons]
+    # the demo's story: Sensotec's wireless need is covered by Telematik Nord
+    first = _ranked(db_session, state, "database", cache, encoder, sensotec, user=admin)
+    assert telematik in [m.organization.id for m in first]
+    if backend == "postgresql":
+        # statistics stored once, by the first per-request match
+        assert db_session.execute(text("SELECT count(*) FROM match_corpus_stats")).scalar_one() == 1
+
+
+def test_labelled_firms_rank_alike_with_retrieval_deciding(
+    db_session: Session,
+    encoder: Encoder,
+    make_account: AccountFactory,
+    backend: str,
+    state: object,
+) -> None:
+    stored = _store(db_session, encoder)
+    admin = make_account(Role.admin).user
+    cache = IndexCache(matcher_params={"candidate_pool": POOL})
+    queries = sorted(stored)[::4]
+    same = 0
+    for org_id in queries:
+        memory = _ranked(db_session, state, "memory", cache, encoder, org_id, user=admin)
+        per_request = _ranked(db_session, state, "database", cache, encoder, org_id, user=admin)
+        same += _key(memory) == _key(per_request)
+    assert same >= 0.95 * len(queries), (same, len(queries))
+
+
+def test_a_profile_written_after_the_statistics_is_matched_without_a_refit(
+    db_session: Session,
+    encoder: Encoder,
+    demo: dict[str, int],
+    make_account: AccountFactory,
+    backend: str,
+    state: object,
+) -> None:
+    pg = backend == "postgresql"  # SQLite: the setting falls back to the in-process engine
+    admin = make_account(Role.admin).user
+    cache = IndexCache()
+    sensotec = demo["KM-DE-0001"]
+    before = _ranked(db_session, state, "database", cache, encoder, sensotec, user=admin)
+    stats = "SELECT index_version FROM match_corpus_stats"
+    version = db_session.execute(text(stats)).scalar_one() if pg else None
+    needs = db_session.scalars(
+        select(Competence.label).where(
+            Competence.organization_id == sensotec, Competence.kind != "core"
+        )
+    ).all()
+    newcomer = Organization(name="Funk Neu GmbH", country="DE", visibility="public")
+    newcomer.competences = [Competence(kind="core", label=label) for label in needs]
+    newcomer.relationships = []
+    db_session.add(newcomer)
+    db_session.flush()
+    embed_organizations([newcomer], encoder)
+    db_session.commit()
+    after = _ranked(db_session, state, "database", cache, encoder, sensotec, user=admin)
+    # it offers exactly what Sensotec seeks: first, from rows read for this request
+    assert after[0].organization.id == newcomer.id
+    assert newcomer.id not in [m.organization.id for m in before]
+    if pg:
+        # the stored statistics were not refitted, and this process fitted no engine
+        assert db_session.execute(text(stats)).scalar_one() == version
+        assert cache.current is None
+    else:
+        assert cache.current is not None
