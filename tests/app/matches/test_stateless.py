@@ -7,24 +7,35 @@ in-process engine answers), which the SQLite half checks.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.auth import service as auth_service
 from app.config import get_settings
+from app.db import make_engine
 from app.embeddings import embed_organizations
 from app.imports.service import run_import
 from app.matches import service, stateless
 from app.matches.index import IndexCache
 from app.matches.schemas import MatchOut
 from app.models import Competence, Organization
-from app.models.user import Role
+from app.models.user import Role, TokenKind, User
 from matching.encoders import Encoder
 from matching.types import Filters
 from tests.app.conftest import AccountFactory
+from tests.app.matches.test_api import API, NETWORK
+from tests.app.matches.test_index_processes import _found, _free_port, _ready, _visible
 from tests.app.matches.test_retrieval import POOL, _store
+from tests.conftest import migrated_url
 
 
 @pytest.fixture
@@ -107,9 +118,6 @@ def test_demo_matches_are_the_engines(
             assert b.score == pytest.approx(a.score, abs=1e-5)
             assert b.components == pytest.approx(a.components, abs=1e-5)
             assert [r.text for r in b.reasons] == [r.text for r in a.reasons]
-    # the demo's story: Sensotec's wireless need is covered by Telematik Nord
-    first = _ranked(db_session, state, "database", cache, encoder, sensotec, user=admin)
-    assert telematik in [m.organization.id for m in first]
     if backend == "postgresql":
         # statistics stored once, by the first per-request match
         assert db_session.execute(text("SELECT count(*) FROM match_corpus_stats")).scalar_one() == 1
@@ -171,3 +179,75 @@ def test_a_profile_written_after_the_statistics_is_matched_without_a_refit(
         assert cache.current is None
     else:
         assert cache.current is not None
+
+
+@pytest.fixture
+def two_stateless_servers(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """Two uvicorn processes on one PostgreSQL database, both scoring per request."""
+    url = migrated_url("postgresql", request, tmp_path)
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        user = User(email="admin@hub.example", name="Admin", role=Role.admin.value)
+        session.add(user)
+        session.flush()
+        _, token = auth_service.issue_token(
+            session, user=user, kind=TokenKind.api_key, lifetime=dt.timedelta(hours=1)
+        )
+    engine.dispose()
+    servers = []
+    for i in (1, 2):
+        log = tmp_path / f"server{i}.log"
+        port = _free_port()
+        env = {
+            **os.environ,
+            "KOOPMATCH_DATABASE_URL": url,
+            "KOOPMATCH_EMBEDDING_MODEL": "hashing",
+            "KOOPMATCH_MATCH_STATE": "database",
+        }
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "app.asgi:app"),
+                *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+            ],
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        servers.append((proc, f"http://127.0.0.1:{port}", log))
+    try:
+        for proc, base, log in servers:
+            _ready(proc, base, log)
+        headers = {"Authorization": f"Bearer {token}"}
+        with (
+            httpx.Client(base_url=servers[0][1], headers=headers, timeout=60) as one,
+            httpx.Client(base_url=servers[1][1], headers=headers, timeout=60) as two,
+        ):
+            yield one, two
+    finally:
+        for proc, _, _ in servers:
+            proc.terminate()
+            proc.wait(20)
+
+
+def test_a_write_through_one_process_is_scored_by_the_other(
+    two_stateless_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    one, two = two_stateless_servers
+    ids = {}
+    for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
+        response = one.post(API, json=body)
+        assert response.status_code == 201, response.text
+        ids[body["external_id"]] = response.json()["id"]
+        _visible(one, ids[body["external_id"]])
+    # the first match computes and stores the statistics; the other process reads them
+    assert _found(two, ids["A"]) == [ids["B"], ids["C"]]
+    assert _found(one, ids["A"]) == [ids["B"], ids["C"]]
+    assert one.patch(f"{API}/{ids['C']}", json={"visibility": "private"}).status_code == 200
+    _visible(one, ids["C"], visibility="private")
+    assert _found(two, ids["A"]) == [ids["B"]]
+    response = two.post(API, json={"name": "Zeta", "competences": [NETWORK[2]["competences"][0]]})
+    assert response.status_code == 201, response.text
+    _visible(two, response.json()["id"])
+    assert _found(one, ids["A"]) == [ids["B"], response.json()["id"]]
