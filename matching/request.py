@@ -173,7 +173,13 @@ class RequestMatcher(Matcher):
         prof = np.zeros(n_prof)
         if k != s.hub_k:
             raise ValueError(f"hub statistics were taken for k={s.hub_k}, not {k}")
-        keys = [vector_digest(v) for v in self.core_mat_]
+        # one digest per distinct core vector: labels repeat across candidates
+        distinct = self.core_distinct_
+        if distinct is not None:
+            unique = [vector_digest(v) for v in distinct.rows]
+            keys = [unique[i] for i in distinct.inverse[:n_core].tolist()]
+        else:
+            keys = [vector_digest(v) for v in self.core_mat_]
         prof_rows = np.flatnonzero(self.has_profile_).tolist()
         prof_keys = [vector_digest(self.profile_mat_[r]) for r in prof_rows]
         missing: dict[bytes, np.ndarray] = {}

@@ -444,10 +444,13 @@ def request_index(
     w = matcher.weights_
     digests: set[bytes] = set()
     if w.hub_damping:
+        # competence vectors are shared objects (one per distinct vector): hashed once each
+        shared: dict[int, np.ndarray] = {}
         for p in fitted:
-            digests.update(vector_digest(c.vector) for c in p.competences if c.kind == "core")
+            shared.update((id(c.vector), c.vector) for c in p.competences if c.kind == "core")
             if p.profile_vector is not None:
                 digests.add(vector_digest(p.profile_vector))
+        digests.update(vector_digest(v) for v in shared.values())
     stats = replace(stats, hub_values=hub_values(session, stats_id, digests))
     adjacency = neighbourhood(session, query, [p.id for p in fitted], w.walk_steps) if graph else {}
     matcher.fit_candidates(fitted, stats, adjacency)
