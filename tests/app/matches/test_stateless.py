@@ -184,8 +184,9 @@ def test_a_profile_written_after_the_statistics_is_matched_without_a_refit(
 @pytest.fixture
 def two_stateless_servers(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    """Two uvicorn processes on one PostgreSQL database, both scoring per request."""
+) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+    """Two uvicorn processes on one PostgreSQL database, both scoring per request; and the
+    database's URL."""
     url = migrated_url("postgresql", request, tmp_path)
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
@@ -224,7 +225,7 @@ def two_stateless_servers(
             httpx.Client(base_url=servers[0][1], headers=headers, timeout=60) as one,
             httpx.Client(base_url=servers[1][1], headers=headers, timeout=60) as two,
         ):
-            yield one, two
+            yield one, two, url
     finally:
         for proc, _, _ in servers:
             proc.terminate()
@@ -232,9 +233,9 @@ def two_stateless_servers(
 
 
 def test_a_write_through_one_process_is_scored_by_the_other(
-    two_stateless_servers: tuple[httpx.Client, httpx.Client],
+    two_stateless_servers: tuple[httpx.Client, httpx.Client, str],
 ) -> None:
-    one, two = two_stateless_servers
+    one, two, url = two_stateless_servers
     ids = {}
     for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
         response = one.post(API, json=body)
@@ -251,3 +252,11 @@ def test_a_write_through_one_process_is_scored_by_the_other(
     assert response.status_code == 201, response.text
     _visible(two, response.json()["id"])
     assert _found(one, ids["A"]) == [ids["B"], response.json()["id"]]
+    # scored per request: the statistics stored once, before any of the writes after them
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT index_version FROM match_corpus_stats")).all()
+        version = conn.execute(text("SELECT version FROM index_state")).scalar_one()
+    engine.dispose()
+    assert len(stored) == 1
+    assert stored[0][0] < version
