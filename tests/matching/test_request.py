@@ -30,9 +30,7 @@ def _per_request(
     only = Filters(only_ids=frozenset(found.ids.tolist()), **kw)  # type: ignore[arg-type]
     by_id = {p.id: p for p in corpus}
     candidates = [by_id[i] for i in sorted(only.only_ids or ())]
-    request = RequestMatcher(candidate_pool=POOL).fit_candidates(
-        candidates, stats, full.adjacency_
-    )
+    request = RequestMatcher(candidate_pool=POOL).fit_candidates(candidates, stats, full.adjacency_)
     return full.match(query, filters=only, limit=10), request.match(query, filters=only, limit=10)
 
 
