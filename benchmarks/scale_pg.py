@@ -252,7 +252,9 @@ class Server:
     def workers(self) -> list[psutil.Process]:
         try:
             main = psutil.Process(self.proc.pid)
-            return [p for p in main.children(recursive=True) if "python" in p.name().lower()]
+            found = [p for p in main.children(recursive=True) if "python" in p.name().lower()]
+            # with one worker uvicorn serves from its own process (under `nice`, a child)
+            return found or [main]
         except psutil.Error:
             return []
 
