@@ -163,6 +163,26 @@ def cmd_reindex(args: argparse.Namespace) -> int:
             count = embed_organizations(orgs, encoder, force=args.force, progress=bar.update)
     _vector_indexes()
     print(f"encoded {count} texts with {encoder.name}")
+    _match_stats(encoder.name)
+    return 0
+
+
+def _match_stats(encoder_name: str) -> None:
+    """PostgreSQL: store the corpus statistics of per-request matches (app.matches.stateless)."""
+    from app.matches.stateless import refresh_stats
+
+    with _session(writes=True) as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            stats = refresh_stats(session, encoder_name)
+            print(f"matching statistics of {encoder_name}: {len(stats.hub_values)} hub values")
+
+
+def cmd_match_stats(args: argparse.Namespace) -> int:
+    encoder = _encoder(args)
+    if encoder is None:
+        print("embeddings are switched off (KOOPMATCH_EMBEDDING_MODEL=none)", file=sys.stderr)
+        return 2
+    _match_stats(encoder.name)
     return 0
 
 
@@ -329,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="re-encode competences and profiles")
     reindex.add_argument("--force", action="store_true", help="also vectors of the current model")
     reindex.set_defaults(func=cmd_reindex)
+
+    stats = sub.add_parser(
+        "match-stats",
+        help="PostgreSQL: recompute the corpus statistics that per-request matches read",
+    )
+    stats.set_defaults(func=cmd_match_stats)
 
     refit = sub.add_parser(
         "refit-ranking",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     # a directory where each server keeps its fitted matching index, so that a restart answers
     # from it (brought up to date by the changes since) instead of fitting; None: not kept
     index_dir: Path | None = None
+    # where a match's engine state comes from: "memory", the fitted engine over every
+    # organisation held by each process (app.matches.index); "database" (PostgreSQL only),
+    # the candidates' rows loaded per request and corpus statistics stored in the database
+    # (app.matches.stateless). SQLite always uses "memory".
+    match_state: Literal["memory", "database"] = "memory"
 
 
 @cache

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.auth.roles import is_staff
+from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.identity import identity_titles
@@ -425,7 +426,23 @@ def hidden_from_competitor(
     index is fitted."""
     if encoder is None or not organization_repository.any_hidden_from_competitors(session):
         return frozenset()
+    if _per_request(session):
+        from app.matches import stateless
+
+        return stateless.opted_out_competitors(
+            session,
+            encoder_name=encoder.name,
+            organization_id=organization_id,
+            matcher_params=cache.matcher_params,
+        )
     return opted_out_competitors(session, cache.get(session, encoder.name), organization_id)
+
+
+def _per_request(session: Session) -> bool:
+    """Whether matches are scored from rows loaded per request (app.matches.stateless)."""
+    from app.matches import stateless
+
+    return stateless.enabled(session, get_settings().match_state)
 
 
 def opted_out_competitors(
@@ -603,6 +620,19 @@ def matches_for(
     encoder: Encoder | None,
     lang: Lang = "en",
 ) -> list[MatchOut]:
+    if encoder is not None and _per_request(session):
+        from app.matches import stateless
+
+        return stateless.matches_for(
+            session,
+            user=user,
+            organization_id=organization_id,
+            filters=filters,
+            limit=limit,
+            encoder_name=encoder.name,
+            matcher_params=cache.matcher_params,
+            lang=lang,
+        )
     index = fitted_index(session, cache, encoder)
     query = index.profiles[organization_id]
     if (

@@ -1,0 +1,590 @@
+"""Matches computed per request from rows loaded for that request (PostgreSQL with pgvector).
+
+With `KOOPMATCH_MATCH_STATE=database` an API process holds no fitted engine for matches:
+each match loads the asking organisation, retrieves the candidates in SQL with the filters
+(`app.matches.pgvector`), loads those candidates' competences and profile vectors, the
+relationship edges the graph components need (the asking organisation's neighbourhood, as
+many hops as the proximity walk takes, bounded by `MAX_GRAPH_NODES`), and scores them with
+`matching.request.RequestMatcher`, the engine's own scoring code.
+
+What `Matcher.fit` would estimate over the whole corpus (similarity floors, the competitor
+rule's niche scale, hub damping's reference sample, centre and per-vector values, the
+largest degree of the relationship graph, core-label word frequencies) is read from
+`match_corpus_stats` and `match_hub_values` (migration 0021), written by `refresh_stats`
+(`koopmatch match-stats`, and `koopmatch reindex`). Between refreshes the statistics are
+those of the corpus at `index_version`: a new or changed profile is scored with its current
+rows, and an offer vector the last refresh did not see gets its hub value from the stored
+reference sample (as the in-process engine does for appended rows). If no statistics are
+stored yet, the first match computes them (one fit, once, under an advisory lock).
+
+A process keeps only what does not grow with the organisations: the statistics (a few MB,
+read again when a refresh replaced them) and up to `VECTOR_CACHE` distinct competence
+vectors (immutable: one row of `competence_vectors` per distinct vector).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.embeddings import from_bytes
+from app.matches.changes import current_version
+from app.matches.index import FittedIndex, OrgInfo, active_weights, load_profiles
+from app.matches.pgvector import PgvectorRetriever
+from app.models import Organization
+from matching import CompetenceVec, Matcher, ProfileVec
+from matching.competitors import NicheScale
+from matching.request import CorpusStats, RequestMatcher, reference_arrays, vector_digest
+from matching.retrieval import QueryVectors, narrowed
+from matching.types import CompetenceKind, Filters
+
+log = logging.getLogger(__name__)
+
+# organisations whose partners the proximity walk may read per request; beyond that the walk
+# stops where the loaded neighbourhood ends
+MAX_GRAPH_NODES = 20_000
+# distinct competence vectors kept per process (2 KB each at 512 dimensions)
+VECTOR_CACHE = 20_000
+# advisory lock key of a statistics refresh (one at a time per database)
+_REFRESH_LOCK = 0x6B6D5F737461  # "km_sta"
+
+
+def enabled(session: Session, setting: str) -> bool:
+    """Whether matches are computed per request: the setting says `database` and the
+    database is PostgreSQL (pgvector retrieval); SQLite always uses the in-process engine."""
+    return setting == "database" and session.get_bind().dialect.name == "postgresql"
+
+
+# ---------------------------------------------------------------------- statistics
+def refresh_stats(
+    session: Session, encoder_name: str, *, matcher_params: dict[str, Any] | None = None
+) -> CorpusStats:
+    """Fit the engine once over every stored vector of `encoder_name` and store its corpus
+    statistics (replacing the previous ones in the same transaction). The caller commits."""
+    version = current_version(session)
+    profiles, info = load_profiles(session, encoder_name)
+    fitted = [p for p in profiles.values() if info[p.id].visibility != "private"]
+    params = dict(matcher_params or {})
+    if "weights" not in params:
+        params["weights"] = active_weights(session)
+    # no HNSW index: only the statistics are read
+    params["ann_threshold"] = max(int(params.get("ann_threshold", 0)), len(fitted) * 64 + 1)
+    matcher = Matcher(**params).fit(fitted)
+    stats = CorpusStats.of(matcher)
+    dim = matcher.dim_
+    del matcher, profiles, info, fitted
+    _store(session, encoder_name, stats, version, dim)
+    return stats
+
+
+def _store(
+    session: Session, encoder_name: str, stats: CorpusStats, version: int, dim: int | None
+) -> None:
+    session.execute(
+        text("DELETE FROM match_corpus_stats WHERE embedding_model = :m"), {"m": encoder_name}
+    )
+    ref = stats.hub_reference
+    scalars = {
+        "sim_floor": stats.sim_floor,
+        "profile_floor": stats.profile_floor,
+        "description_floor": stats.description_floor,
+        "niche": list(_niche_tuple(stats.niche)),
+        "hub_k": stats.hub_k,
+        "hub_centre": stats.hub_centre,
+        "max_degree": stats.max_degree,
+        "n_core_labels": stats.n_core_labels,
+    }
+    stats_id = session.execute(
+        text(
+            "INSERT INTO match_corpus_stats (embedding_model, index_version, dim, computed_at, "
+            "scalars, core_df, hub_reference, hub_counts) VALUES (:m, :v, :d, now(), :s, :df, "
+            ":ref, :counts) RETURNING id"
+        ),
+        {
+            "m": encoder_name,
+            "v": version,
+            "d": dim,
+            "s": json.dumps(scalars),
+            "df": json.dumps(stats.core_df, ensure_ascii=False),
+            "ref": None if ref is None else np.ascontiguousarray(ref[0], np.float32).tobytes(),
+            "counts": None if ref is None else np.asarray(ref[1], np.int64).tobytes(),
+        },
+    ).scalar_one()
+    rows = [{"s": stats_id, "d": k, "v": v} for k, v in stats.hub_values.items()]
+    for start in range(0, len(rows), 5000):
+        session.execute(
+            text("INSERT INTO match_hub_values (stats_id, digest, value) VALUES (:s, :d, :v)"),
+            rows[start : start + 5000],
+        )
+
+
+def _niche_tuple(niche: NicheScale) -> tuple[float, float, float, float]:
+    return (niche.core_median, niche.core_spread, niche.desc_median, niche.desc_spread)
+
+
+class _StatsCache:
+    """The stored statistics of each encoder, read again when a refresh replaced them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_model: dict[tuple[str, str], tuple[int, int, CorpusStats]] = {}
+
+    def get(self, session: Session, encoder_name: str) -> tuple[int, int, CorpusStats] | None:
+        """(stats id, index version, statistics without hub values) or None if none stored."""
+        row = session.execute(
+            text("SELECT id, index_version FROM match_corpus_stats WHERE embedding_model = :m"),
+            {"m": encoder_name},
+        ).first()
+        if row is None:
+            return None
+        key = (str(session.get_bind().engine.url), encoder_name)
+        cached = self._by_model.get(key)
+        if cached is not None and cached[0] == row.id:
+            return cached
+        full = session.execute(
+            text(
+                "SELECT id, index_version, dim, scalars, core_df, hub_reference, hub_counts "
+                "FROM match_corpus_stats WHERE id = :i"
+            ),
+            {"i": row.id},
+        ).one()
+        s = json.loads(full.scalars)
+        ref: tuple[np.ndarray, np.ndarray] | None = None
+        if full.hub_reference is not None and full.dim:
+            rows = np.frombuffer(full.hub_reference, dtype=np.float32).reshape(-1, int(full.dim))
+            ref = reference_arrays((rows, np.frombuffer(full.hub_counts, dtype=np.int64)))
+        stats = CorpusStats(
+            sim_floor=float(s["sim_floor"]),
+            profile_floor=float(s["profile_floor"]),
+            description_floor=float(s["description_floor"]),
+            niche=NicheScale(*[float(x) for x in s["niche"]]),
+            hub_k=int(s["hub_k"]),
+            hub_centre=float(s["hub_centre"]),
+            hub_reference=ref,
+            max_degree=int(s["max_degree"]),
+            n_core_labels=int(s["n_core_labels"]),
+            core_df=json.loads(full.core_df),
+        )
+        entry = (int(full.id), int(full.index_version), stats)
+        with self._lock:
+            self._by_model[key] = entry
+        return entry
+
+
+_STATS = _StatsCache()
+
+
+def stored_stats(session: Session, encoder_name: str) -> tuple[int, int, CorpusStats]:
+    """The stored statistics of `encoder_name`; computed and stored first if there are none
+    (one process at a time: the others wait for it and read them)."""
+    found = _STATS.get(session, encoder_name)
+    if found is not None:
+        return found
+    # in the request's own transaction: a concurrent first match waits here, then reads them
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _REFRESH_LOCK})
+    found = _STATS.get(session, encoder_name)
+    if found is not None:
+        return found
+    started = time.perf_counter()
+    refresh_stats(session, encoder_name)
+    log.info("matching statistics computed in %.1f s", time.perf_counter() - started)
+    found = _STATS.get(session, encoder_name)
+    assert found is not None  # stored in this transaction
+    return found
+
+
+def hub_values(session: Session, stats_id: int, digests: Collection[bytes]) -> dict[bytes, float]:
+    """The stored hub values of these vectors (those stored at the last refresh)."""
+    if not digests:
+        return {}
+    rows = session.execute(
+        text("SELECT digest, value FROM match_hub_values WHERE stats_id = :s AND digest = ANY(:d)"),
+        {"s": stats_id, "d": list(digests)},
+    )
+    return {bytes(d): float(v) for d, v in rows}
+
+
+# ---------------------------------------------------------------------- rows of a request
+class _Vectors:
+    """Distinct competence vectors by `competence_vectors.id`, least recently used dropped."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._rows: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def get(self, session: Session, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        wanted = set(ids)
+        out: dict[int, np.ndarray] = {}
+        with self._lock:
+            for i in wanted:
+                v = self._rows.get(i)
+                if v is not None:
+                    self._rows.move_to_end(i)
+                    out[i] = v
+        missing = sorted(wanted - out.keys())
+        if missing:
+            # the float32 bytes of one competence per distinct vector (the halfvec copy is
+            # for the index only: scoring reads the stored bytes, as the engine does)
+            rows = session.execute(
+                text(
+                    "SELECT v.id, (SELECT c.embedding FROM competences c WHERE c.vector_id = v.id "
+                    "AND c.embedding IS NOT NULL LIMIT 1) FROM unnest(CAST(:ids AS integer[])) "
+                    "AS v(id)"
+                ),
+                {"ids": missing},
+            )
+            fresh = {int(i): from_bytes(blob) for i, blob in rows if blob is not None}
+            out.update(fresh)
+            with self._lock:
+                self._rows.update(fresh)
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        return out
+
+
+_VECTORS = _Vectors(VECTOR_CACHE)
+
+
+def load_rows(
+    session: Session, encoder_name: str, ids: Collection[int]
+) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
+    """ProfileVecs and OrgInfos of `ids` as `app.matches.index.load_profiles` builds them,
+    with each distinct competence vector read once (and kept in the process's cache)."""
+    if not ids:
+        return {}, {}
+    id_list = sorted(ids)
+    comp_rows = session.execute(
+        text(
+            "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
+            "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
+            "AND c.embedding IS NOT NULL ORDER BY c.id"
+        ),
+        {"ids": id_list, "m": encoder_name},
+    ).all()
+    vectors = _VECTORS.get(session, {int(r.vector_id) for r in comp_rows if r.vector_id})
+    no_vector = [int(r.id) for r in comp_rows if not r.vector_id]
+    blobs: dict[int, np.ndarray] = {}
+    if no_vector:  # written before its vector row (should not happen: a trigger fills it)
+        for cid, blob in session.execute(
+            text("SELECT id, embedding FROM competences WHERE id = ANY(:ids)"), {"ids": no_vector}
+        ):
+            blobs[int(cid)] = from_bytes(blob)
+    competences: dict[int, list[CompetenceVec]] = {}
+    for r in comp_rows:
+        vector = vectors.get(int(r.vector_id)) if r.vector_id else blobs.get(int(r.id))
+        if vector is None:
+            continue
+        competences.setdefault(int(r.organization_id), []).append(
+            CompetenceVec(int(r.id), cast(CompetenceKind, r.kind), r.label, vector)
+        )
+    neighbours = partners_of(session, id_list)
+    profiles: dict[int, ProfileVec] = {}
+    info: dict[int, OrgInfo] = {}
+    org_query = select(
+        Organization.id,
+        Organization.external_id,
+        Organization.name,
+        Organization.nace_code,
+        Organization.country,
+        Organization.city,
+        Organization.latitude,
+        Organization.longitude,
+        Organization.employees,
+        Organization.cooperation_interests,
+        Organization.visibility,
+        Organization.postal_code,
+        Organization.hide_from_competitors,
+        Organization.profile_embedding,
+        Organization.embedding_model,
+    ).where(Organization.id.in_(id_list))
+    for org in session.execute(org_query):
+        vector = (
+            from_bytes(org.profile_embedding)
+            if org.profile_embedding is not None and org.embedding_model == encoder_name
+            else None
+        )
+        nace = org.nace_code if org.nace_code and org.nace_code[:1].isdigit() else None
+        profiles[org.id] = ProfileVec(
+            id=org.id,
+            name=org.name,
+            nace_code=nace,
+            country=org.country,
+            latitude=org.latitude,
+            longitude=org.longitude,
+            employees=org.employees,
+            cooperation_interests=frozenset(org.cooperation_interests or ()),
+            competences=tuple(competences.get(org.id, ())),
+            profile_vector=vector,
+            known_partner_ids=frozenset(neighbours.get(org.id, ())),
+            exclude_from_competitors=bool(org.hide_from_competitors),
+        )
+        info[org.id] = OrgInfo(
+            org.id,
+            org.external_id,
+            org.name,
+            org.nace_code,
+            org.country,
+            org.city,
+            org.visibility,
+            org.postal_code,
+            org.employees,
+            bool(org.hide_from_competitors),
+        )
+    return profiles, info
+
+
+def partners_of(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
+    """Known partners (either direction) of each of `ids`, as `load_profiles` reads them."""
+    out: dict[int, set[int]] = {}
+    if not ids:
+        return out
+    rows = session.execute(
+        text(
+            "SELECT organization_id, related_organization_id FROM relationships "
+            "WHERE related_organization_id IS NOT NULL AND (organization_id = ANY(:ids) "
+            "OR related_organization_id = ANY(:ids))"
+        ),
+        {"ids": sorted(ids)},
+    )
+    for a, b in rows:
+        out.setdefault(int(a), set()).add(int(b))
+        out.setdefault(int(b), set()).add(int(a))
+    return out
+
+
+def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
+    """The engine's graph edges at `ids`: relationships with at least one end not private
+    (the engine's adjacency is built from the profiles it fits, which are not private), no
+    loops. Every edge that touches one of `ids` is returned, so their partner sets are whole."""
+    out: dict[int, set[int]] = {}
+    if not ids:
+        return out
+    rows = session.execute(
+        text(
+            "SELECT r.organization_id, r.related_organization_id FROM relationships r "
+            "JOIN organizations a ON a.id = r.organization_id "
+            "JOIN organizations b ON b.id = r.related_organization_id "
+            "WHERE (r.organization_id = ANY(:ids) OR r.related_organization_id = ANY(:ids)) "
+            "AND r.organization_id <> r.related_organization_id "
+            "AND (a.visibility <> 'private' OR b.visibility <> 'private')"
+        ),
+        {"ids": sorted(ids)},
+    )
+    for a, b in rows:
+        out.setdefault(int(a), set()).add(int(b))
+        out.setdefault(int(b), set()).add(int(a))
+    return out
+
+
+def neighbourhood(
+    session: Session,
+    query: ProfileVec,
+    candidate_ids: Collection[int],
+    steps: int,
+    max_nodes: int = MAX_GRAPH_NODES,
+) -> dict[int, frozenset[int]]:
+    """The adjacency the graph components of one query read: whole partner sets of the
+    candidates (activity), of the query's partners (shared partners and the walk's first
+    step), and of every organisation the walk expands within `steps` steps, up to
+    `max_nodes` organisations. One query per hop."""
+    adjacency: dict[int, set[int]] = {}
+    fetched: set[int] = set()
+
+    def fetch(ids: set[int]) -> None:
+        todo = sorted(ids - fetched)[: max(max_nodes - len(fetched), 0)]
+        for node, partners in _graph_edges(session, todo).items():
+            adjacency.setdefault(node, set()).update(partners)
+        fetched.update(todo)
+
+    # the walk's start (the query's partners), the query and the candidates
+    level = set(query.known_partner_ids) - {query.id}
+    fetch(level | {query.id} | set(candidate_ids))
+    # the walk expands the organisations it reaches in its first `steps - 1` steps
+    for _ in range(steps - 2):
+        level = {p for u in level for p in adjacency.get(u, ())}
+        if not level or len(fetched) >= max_nodes:
+            break
+        fetch(level)
+    # partner sets are whole only for fetched organisations; the others are dead ends
+    return {k: frozenset(v) for k, v in adjacency.items() if k in fetched}
+
+
+# ---------------------------------------------------------------------- one request
+def request_index(
+    session: Session,
+    *,
+    encoder_name: str,
+    query: ProfileVec,
+    query_info: OrgInfo | None,
+    candidate_ids: Collection[int],
+    matcher_params: dict[str, Any] | None = None,
+    graph: bool = True,
+) -> FittedIndex:
+    """A FittedIndex of one request: the query and the candidates, scored by a
+    `RequestMatcher` with the stored statistics (`graph` False: no relationship edges are
+    loaded, for the competitor rule alone)."""
+    stats_id, version, stats = stored_stats(session, encoder_name)
+    profiles, info = load_rows(session, encoder_name, set(candidate_ids) - {query.id})
+    fitted = [profiles[i] for i in sorted(profiles) if info[i].visibility != "private"]
+    params = dict(matcher_params or {})
+    if "weights" not in params:
+        params["weights"] = active_weights(session)
+    matcher = RequestMatcher(**params)
+    w = matcher.weights_
+    digests: set[bytes] = set()
+    if w.hub_damping:
+        # competence vectors are shared objects (one per distinct vector): hashed once each
+        shared: dict[int, np.ndarray] = {}
+        for p in fitted:
+            shared.update((id(c.vector), c.vector) for c in p.competences if c.kind == "core")
+            if p.profile_vector is not None:
+                digests.add(vector_digest(p.profile_vector))
+        digests.update(vector_digest(v) for v in shared.values())
+    stats = replace(stats, hub_values=hub_values(session, stats_id, digests))
+    adjacency = neighbourhood(session, query, [p.id for p in fitted], w.walk_steps) if graph else {}
+    matcher.fit_candidates(fitted, stats, adjacency)
+    profiles[query.id] = query
+    if query_info is not None:
+        info[query.id] = query_info
+    return FittedIndex(version, encoder_name, matcher, profiles, info, matcher.dim_)
+
+
+def retrieve(
+    session: Session, encoder_name: str, query: QueryVectors, filters: Filters, pool: int
+) -> Filters:
+    """`filters` narrowed to the candidates pgvector finds for `query`."""
+    if query.dim is None:
+        # nothing to search with: the engine would rank whatever passes (not per request)
+        return replace(filters, only_ids=frozenset())
+    found = PgvectorRetriever(session, encoder_name).candidates(query, pool, filters)
+    return narrowed(filters, found)
+
+
+def _fitted_ids(info: dict[int, OrgInfo], ids: Iterable[int]) -> list[int]:
+    return sorted(i for i in ids if i in info and info[i].visibility != "private")
+
+
+def opted_out_competitors(
+    session: Session,
+    *,
+    encoder_name: str,
+    organization_id: int,
+    matcher_params: dict[str, Any] | None = None,
+) -> frozenset[int]:
+    """`app.matches.service.opted_out_competitors` from rows: the organisations that opted
+    out of being shown to competitors and that the competitor rule labels competitors of
+    `organization_id`."""
+    from app.organizations import repository as organization_repository
+
+    opted = organization_repository.hidden_from_competitors_ids(session, other_than=organization_id)
+    if not opted:
+        return frozenset()
+    found, found_info = load_rows(session, encoder_name, [organization_id])
+    query = found.get(organization_id)
+    if query is None:
+        return frozenset()
+    index = request_index(
+        session,
+        encoder_name=encoder_name,
+        query=query,
+        query_info=found_info.get(organization_id),
+        candidate_ids=opted,
+        matcher_params=matcher_params,
+        graph=False,
+    )
+    ids = _fitted_ids(index.info, opted)
+    if not ids or index.dim is None:
+        return frozenset()
+    verdict = index.matcher.competitors(query, ids)
+    return frozenset(pid for pid, competitor in zip(ids, verdict, strict=True) if competitor)
+
+
+def matches_for(
+    session: Session,
+    *,
+    user: Any,
+    organization_id: int,
+    filters: Filters,
+    limit: int,
+    encoder_name: str,
+    matcher_params: dict[str, Any] | None = None,
+    lang: Any = "en",
+) -> list[Any]:
+    """`app.matches.service.matches_for`, scored per request (same rules, same answer)."""
+    from app.errors import Invalid
+    from app.matches import service
+    from app.matches.reranking import active_reranker, candidates_needed, reranked
+    from app.organizations import repository as organization_repository
+    from app.organizations.access import view_of, visible_relationships
+
+    found, found_info = load_rows(session, encoder_name, [organization_id])
+    query = found[organization_id]
+    if (
+        filters.max_distance_km is not None
+        and filters.origin is None
+        and (query.latitude is None or query.longitude is None)
+    ):
+        raise Invalid(
+            "max_distance_km needs the organisation's coordinates, and it has none.",
+            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+        )
+    own = service._caller_organization(user)
+    if own is not None and own != organization_id:
+        hidden = opted_out_competitors(
+            session, encoder_name=encoder_name, organization_id=own, matcher_params=matcher_params
+        )
+        if hidden:
+            filters = replace(filters, exclude_ids=filters.exclude_ids | hidden)
+    asking = organization_repository.organizations_by_id(session, [organization_id])
+    relationships_shown = (
+        "relationships" not in view_of(session, user, asking[organization_id]).hidden
+    )
+    if not relationships_shown:
+        filters = replace(filters, exclude_known=False, use_graph=False)
+    else:
+        filters = replace(filters, visible_relationships=visible_relationships(session, user))
+    pool = RequestMatcher(**(matcher_params or {})).candidate_pool
+    vectors = QueryVectors.of_profile(query)
+    if vectors.dim is None:
+        # nothing to search with: as the engine, every passing organisation while few pass
+        passing = PgvectorRetriever(session, encoder_name)._passing(filters, pool + 1)
+        among = replace(filters, only_ids=frozenset(passing) if len(passing) <= pool else None)
+        if among.only_ids is None:
+            return []
+    else:
+        among = retrieve(session, encoder_name, vectors, filters, pool)
+    assert among.only_ids is not None
+    index = request_index(
+        session,
+        encoder_name=encoder_name,
+        query=query,
+        query_info=found_info.get(organization_id),
+        candidate_ids=among.only_ids,
+        matcher_params=matcher_params,
+    )
+    # the regions of hidden addresses, as the in-process path does (here over the candidates)
+    among = service.distance_by_disclosure(
+        session, user=user, index=index, filters=among, asking_id=organization_id
+    )
+    reranker = active_reranker(session)
+    matches = index.matcher.match(query, filters=among, limit=candidates_needed(reranker, limit))
+    return service.shown(
+        session,
+        user=user,
+        index=index,
+        matches=reranked(reranker, matches, limit),
+        relationships_shown=relationships_shown,
+        lang=lang,
+        asking_id=organization_id,
+    )
