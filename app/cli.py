@@ -291,6 +291,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         reload=args.reload,
         workers=None if args.reload else args.workers,
+        timeout_worker_healthcheck=args.worker_healthcheck_timeout,
     )
     return 0
 
@@ -309,6 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="server processes; each admits KOOPMATCH_MAX_SESSIONS requests to the database "
         "at once with a pool of as many connections; all share one index state",
+    )
+    serve.add_argument(
+        "--worker-healthcheck-timeout",
+        type=int,
+        default=300,
+        help="seconds a worker may take to answer the supervisor's health check before it is "
+        "restarted (with --workers > 1); a worker fitting the matching engine over 100,000 "
+        "organisations holds the interpreter for minutes, and uvicorn's 5 s restarted it "
+        "mid-fit",
     )
     serve.set_defaults(func=cmd_serve)
 

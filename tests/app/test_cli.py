@@ -185,3 +185,26 @@ def test_container_start_sequence_serves_the_demo(env: dict[str, str]) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_gives_workers_time_to_fit_before_their_health_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    from app.cli import build_parser, cmd_serve
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(app=app, **kwargs))
+    assert cmd_serve(build_parser().parse_args(["serve", "--workers", "4"])) == 0
+    assert seen == {
+        "app": "app.asgi:app",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "reload": False,
+        "workers": 4,
+        "timeout_worker_healthcheck": 300,
+    }
+    args = build_parser().parse_args(["serve", "--worker-healthcheck-timeout", "30"])
+    cmd_serve(args)
+    assert seen["timeout_worker_healthcheck"] == 30
