@@ -20,7 +20,10 @@ where left out) never come back.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -95,17 +98,40 @@ def vector_text(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in np.asarray(vector).ravel()) + "]"
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one query is answered, decided from the data: `passing` organisations pass the
+    filters (counted exactly below `exact_below`, else the planner's estimate from the
+    columns' statistics), `total` is the table's size; `exact` compares the passing ones
+    only, otherwise the HNSW index is scanned with a search list widened by `1 / selectivity`."""
+
+    exact: bool
+    passing: int
+    total: int
+
+    @property
+    def selectivity(self) -> float:
+        return min(1.0, max(self.passing, 1) / max(self.total, 1))
+
+
 class PgvectorRetriever:
     """`Retriever` over the pgvector columns of one encoder's vectors.
 
-    `ef_search`: HNSW candidate list (of each batch of an iterative scan); `scan`: the
-    iterative scan mode; `max_scan_tuples`: where an iterative scan stops. `relaxed_order`
-    returns rows slightly out of order: `overfetch` times `k` rows are read per query vector
-    and the nearest `k` of them kept.
+    Two paths, chosen per query from the data (`plan`):
+    - **exact** when fewer than `exact_below` organisations pass the filters (a small
+      country, one NACE division of a large database): the passing organisations are found
+      on the filter columns' btree indexes, and only their vectors are compared. An HNSW scan
+      would have to walk past almost everything else first.
+    - **HNSW** otherwise, with ``hnsw.iterative_scan`` (`scan`) so that a filter still gets
+      its `k` rows: `ef_search` and `max_scan_tuples` are divided by the filter's
+      selectivity (a filter passing 10% searches a 10 times wider list, up to 1,000), the
+      scan reads `overfetch` times `k` rows per query vector and the nearest `k` of them are
+      kept (the distances are exact, so that is an exact re-rank of what was read).
 
-    A filter that leaves fewer than `exact_below` organisations (a small country, a rare NACE
-    class) is answered exactly instead: the few organisations first, then their vectors
-    ordered by distance. An index scan would have to walk past almost everything else.
+    Excluded ids (`Filters.exclude_ids`: opted-out competitors, known partners) are not part
+    of the HNSW query: the scan reads as many more rows as there are excluded ids and drops
+    them afterwards, so that a long list neither hides the index from the planner nor
+    thins out the scan. Above `max_excluded_after` ids they go into the query after all.
     """
 
     def __init__(
@@ -116,8 +142,9 @@ class PgvectorRetriever:
         ef_search: int = 100,
         scan: ScanOrder = "relaxed_order",
         max_scan_tuples: int = 20_000,
-        exact_below: int = 3000,
+        exact_below: int = 20_000,
         overfetch: float = 2.0,
+        max_excluded_after: int = 2_000,
     ) -> None:
         self.session = session
         self.exact_below = exact_below
@@ -126,30 +153,22 @@ class PgvectorRetriever:
         self.ef_search = ef_search
         self.scan = scan
         self.max_scan_tuples = max_scan_tuples
+        self.max_excluded_after = max_excluded_after
 
     def candidates(self, query: QueryVectors, k: int, filters: Filters) -> Candidates:
         dim = query.dim
         if dim is None or k <= 0:
             return Candidates.of({})
         best: dict[int, float] = {}
-        kn, kc = per_vector(k, len(query.needs)), per_vector(k, len(query.cores))
-        # (table, condition, [(query vector, rows)]): the engine's sources and their shares
-        sources: list[tuple[str, str, list[tuple[np.ndarray, int]]]] = []
-        if len(query.needs) or len(query.cores):
-            # my needs and my offers against their cores
-            pairs = [(v, kn) for v in query.needs] + [(v, kc) for v in query.cores]
-            sources.append(("competences", "c.kind = 'core'", pairs))
-        if len(query.cores):
-            # my offers against their needs
-            sources.append(("competences", "c.kind <> 'core'", [(v, kc) for v in query.cores]))
-        if query.profile is not None:
-            sources.append(("organizations", "", [(query.profile, k)]))
-        exact = self._few_pass(filters)
-        for table, where, pairs in sources:
-            for org_id, similarity in self._nearest(table, where, pairs, dim, filters, exact):
-                if similarity > best.get(org_id, -2.0):
-                    best[org_id] = similarity
-        if exact:
+        plan = self.plan(filters)
+        if plan.exact:
+            best = self.exact(query, k, filters)
+        else:
+            for table, where, pairs in _sources(query, k):
+                for org_id, similarity in self.nearest(table, where, pairs, dim, filters, plan):
+                    if similarity > best.get(org_id, -2.0):
+                        best[org_id] = similarity
+        if plan.exact and plan.passing <= k + len(filters.exclude_ids) + 1:
             # when no more than k pass, all of them are candidates, as in the engine (one
             # linked only by known relationships too)
             everyone = self._passing(filters, k + 1)
@@ -159,6 +178,50 @@ class PgvectorRetriever:
         best.pop(query.asking_id, None)  # type: ignore[arg-type]
         return Candidates.of(best)
 
+    def plan(self, filters: Filters) -> Plan:
+        """Exact or HNSW for `filters`: a count of the passing organisations up to
+        `exact_below` when a filter narrows them (an index scan on the filter's column),
+        the table's size from the catalogue otherwise."""
+        total = self._total()
+        conditions, params = _filter_sql(filters, excluded=False)
+        if len(conditions) == 1 and filters.only_ids is None:
+            # visibility alone: the share of private organisations is the planner's to know
+            passing = self._estimate(conditions, params) if total else 0
+            if total < self.exact_below:
+                passing = self._count(conditions, params, self.exact_below)
+            return Plan(exact=passing < self.exact_below, passing=passing, total=total)
+        counted = self._count(conditions, params, self.exact_below)
+        if counted < self.exact_below:
+            return Plan(exact=True, passing=counted, total=max(total, counted))
+        estimate = max(self._estimate(conditions, params), counted)
+        return Plan(exact=False, passing=estimate, total=max(total, estimate))
+
+    def _total(self) -> int:
+        """Rows of `organizations` as the catalogue has them (ANALYZE, autovacuum)."""
+        rows = self.session.execute(
+            text(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'organizations'::regclass"
+            )
+        ).scalar_one()
+        return int(rows)
+
+    def _count(self, conditions: list[str], params: dict[str, Any], cap: int) -> int:
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM organizations o WHERE "
+            f"{' AND '.join(conditions)} LIMIT :cap) AS s"
+        )
+        return int(self.session.execute(text(sql), {**params, "cap": cap}).scalar_one())
+
+    def _estimate(self, conditions: list[str], params: dict[str, Any]) -> int:
+        """The planner's row estimate for the filters (from the columns' statistics)."""
+        sql = (
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM organizations o WHERE {' AND '.join(conditions)}"
+        )
+        plan = self.session.execute(text(sql), params).scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
     def _passing(self, filters: Filters, cap: int) -> list[int]:
         """Up to `cap` organisations that pass the filters (visible ones only)."""
         conditions, params = _filter_sql(filters)
@@ -166,85 +229,177 @@ class PgvectorRetriever:
         sql = f"SELECT o.id FROM organizations o WHERE {' AND '.join(conditions)} LIMIT :cap"
         return [int(i) for i in self.session.execute(text(sql), params).scalars()]
 
-    def _few_pass(self, filters: Filters) -> bool:
-        """Whether fewer than `exact_below` organisations pass the organisation filters
-        (counted up to that many, on the columns' indexes where there are; a small
-        database passes with any filter)."""
-        conditions, params = _filter_sql(filters)
-        params["cap"] = self.exact_below
-        passing = self.session.execute(
+    def _settings(self, plan: Plan) -> None:
+        """One round trip for the scan's settings (SET LOCAL: this transaction only)."""
+        widen = 1.0 / plan.selectivity
+        ef = min(1000, max(self.ef_search, math.ceil(self.ef_search * widen)))
+        tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen))
+        if self.scan == "off":
+            ef = 1000
+        self.session.execute(
             text(
-                f"SELECT count(*) FROM (SELECT 1 FROM organizations o WHERE "
-                f"{' AND '.join(conditions)} LIMIT :cap) AS s"
+                "SELECT set_config('hnsw.ef_search', :ef, true), "
+                "set_config('hnsw.iterative_scan', :scan, true), "
+                "set_config('hnsw.max_scan_tuples', :tuples, true)"
             ),
-            params,
-        ).scalar_one()
-        return int(passing) < self.exact_below
+            {"ef": str(ef), "scan": self.scan, "tuples": str(tuples)},
+        )
 
-    def _settings(self) -> None:
-        # with an iterative scan, ef_search is the batch size: the scan goes on until the
-        # query's LIMIT is met, so it need not grow with k
-        ef = self.ef_search if self.scan != "off" else max(self.ef_search, 1000)
-        self.session.execute(text(f"SET LOCAL hnsw.ef_search = {int(min(ef, 1000))}"))
-        self.session.execute(text(f"SET LOCAL hnsw.iterative_scan = {self.scan}"))
-        if self.scan != "off":
-            self.session.execute(
-                text(f"SET LOCAL hnsw.max_scan_tuples = {int(self.max_scan_tuples)}")
-            )
-
-    def _nearest(
+    def nearest(
         self,
         table: str,
         kind: str,
         pairs: Sequence[tuple[np.ndarray, int]],
         dim: int,
         filters: Filters,
-        exact: bool = False,
+        plan: Plan,
     ) -> list[tuple[int, float]]:
-        """(organisation id, cosine) of the `k` nearest rows per (query vector, k); `exact`:
-        the organisations that pass the filters first, then all their vectors compared."""
-        fetch = [max(k, int(k * self.overfetch)) for _, k in pairs]
-        self._settings()
-        params: dict[str, Any] = {}
-        conditions, filter_params = _filter_sql(filters)
-        params.update(filter_params)
+        """(organisation id, cosine) of the `k` nearest rows per (query vector, k) of one
+        source, by HNSW (`exact` answers all sources of an exact plan at once)."""
+        after = frozenset(filters.exclude_ids)
+        if len(after) > self.max_excluded_after:
+            after = frozenset()
+        conditions, params = _filter_sql(filters, excluded=not after)
+        fetch = [max(k, math.ceil(k * self.overfetch)) + len(after) for _, k in pairs]
+        self._settings(plan)
         where = " AND ".join(conditions)
         model = _literal(self.encoder_name)
-        prefix = ""
-        if exact:
-            prefix = (
-                f"WITH allowed AS MATERIALIZED (SELECT o.id FROM organizations o WHERE {where}) "
-            )
-            where = "true"
-        orgs = "allowed a JOIN organizations o ON o.id = a.id" if exact else "organizations o"
+        # the indexed expression: the planner walks the HNSW index
         if table == "competences":
             distance = f"(v.vec::halfvec({dim})) <=> q.v"
             source = (
                 "competence_vectors v JOIN competences c ON c.vector_id = v.id "
-                f"JOIN {orgs} ON o.id = c.organization_id "
+                "JOIN organizations o ON o.id = c.organization_id "
                 f"WHERE v.embedding_model = {model} AND {kind} AND "
             )
             owner = "c.organization_id"
         else:
             distance = f"(o.profile_vec::halfvec({dim})) <=> q.v"
-            source = f"{orgs} WHERE o.embedding_model = {model} AND "
+            source = f"organizations o WHERE o.embedding_model = {model} AND "
             owner = "o.id"
         values = []
-        for i, ((vector, k), f) in enumerate(zip(pairs, fetch, strict=True)):
+        for i, ((vector, _), f) in enumerate(zip(pairs, fetch, strict=True)):
             params[f"v{i}"] = vector_text(vector)
-            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(k)}, {int(f)})")
+            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(f)})")
         sql = (
-            f"{prefix}SELECT hit.owner, hit.distance "
-            f"FROM (VALUES {', '.join(values)}) AS q(i, v, k, f) "
-            "CROSS JOIN LATERAL (SELECT r.owner, r.distance FROM ("
-            f"SELECT {owner} AS owner, {distance} AS distance FROM {source}{where} "
-            "ORDER BY distance LIMIT q.f) AS r ORDER BY r.distance LIMIT q.k) AS hit"
+            f"SELECT hit.i, hit.owner, hit.distance "
+            f"FROM (VALUES {', '.join(values)}) AS q(i, v, f) "
+            "CROSS JOIN LATERAL ("
+            f"SELECT q.i, {owner} AS owner, {distance} AS distance FROM {source}{where} "
+            "ORDER BY distance LIMIT q.f) AS hit"
         )
         rows = self.session.execute(text(sql), params).all()
-        return [(int(owner_id), 1.0 - float(d)) for owner_id, d in rows]
+        # re-rank what was read (relaxed order), without the excluded ids, k per vector
+        per: dict[int, list[tuple[float, int]]] = {}
+        for i, owner_id, d in rows:
+            if int(owner_id) not in after:
+                per.setdefault(int(i), []).append((float(d), int(owner_id)))
+        out: list[tuple[int, float]] = []
+        for i, (_, k) in enumerate(pairs):
+            out.extend((o, 1.0 - d) for d, o in sorted(per.get(i, []))[:k])
+        return out
+
+    def exact(self, query: QueryVectors, k: int, filters: Filters) -> dict[int, float]:
+        """All sources in one statement over the passing organisations only: they are found on
+        the filter columns' btree indexes, their competence rows grouped by distinct vector
+        (each distinct vector compared once per query vector, the groups taken nearest first
+        until `k` rows are reached), their profile vectors compared one by one. The distances
+        are written on the plain columns, not the indexed expressions, so the planner cannot
+        walk an HNSW index instead. {organisation id: best cosine}."""
+        hits = self._exact_rows(query, k, filters)
+        best: dict[int, float] = {}
+        for _, owner_id, d in hits:
+            if 1.0 - d > best.get(owner_id, -2.0):
+                best[owner_id] = 1.0 - d
+        return best
+
+    def _exact_rows(
+        self, query: QueryVectors, k: int, filters: Filters
+    ) -> list[tuple[int, int, float]]:
+        """(query vector, organisation id, distance), the `k` nearest per query vector of the
+        competence sources (numbered as `_sources` lists them, cores then needs) and the
+        profile (the last number)."""
+        conditions, params = _filter_sql(filters)
+        model = _literal(self.encoder_name)
+        values: list[str] = []
+        shares: dict[int, int] = {}
+        profile_i: int | None = None
+        n = 0
+        for table, where, pairs in _sources(query, k):
+            for vector, kk in pairs:
+                params[f"v{n}"] = vector_text(vector)
+                shares[n] = kk
+                if table == "competences":
+                    core = "true" if where == "c.kind = 'core'" else "false"
+                    values.append(f"({n}, CAST(:v{n} AS halfvec), {core}, {int(kk)})")
+                else:
+                    profile_i = n
+                n += 1
+        parts = []
+        if values:
+            parts.append(
+                "SELECT r.i, unnest(r.owners) AS owner, r.d FROM ("
+                "SELECT s.i, s.owners, s.d, sum(cardinality(s.owners)) OVER ("
+                "PARTITION BY s.i ORDER BY s.d ROWS UNBOUNDED PRECEDING) "
+                "- cardinality(s.owners) AS before, s.k FROM ("
+                "SELECT q.i, q.k, l.owners, v.vec <=> q.v AS d "
+                f"FROM (VALUES {', '.join(values)}) AS q(i, v, core, k) "
+                "JOIN labels l ON l.core = q.core "
+                f"JOIN competence_vectors v ON v.id = l.vector_id AND v.embedding_model = {model}"
+                ") AS s) AS r WHERE r.before < r.k"
+            )
+        # the profile distance is computed in the same pass over the passing rows
+        profile = "NULL::float8"
+        if profile_i is not None:
+            params["profile_k"] = shares[profile_i]
+            profile = (
+                f"CASE WHEN o.embedding_model = {model} "
+                f"THEN o.profile_vec <=> CAST(:v{profile_i} AS halfvec) END"
+            )
+            parts.append(
+                f"(SELECT {profile_i} AS i, a.id AS owner, a.d FROM allowed a "
+                "WHERE a.d IS NOT NULL ORDER BY a.d LIMIT :profile_k)"
+            )
+        if not parts:
+            return []
+        sql = (
+            f"WITH allowed AS MATERIALIZED (SELECT o.id, {profile} AS d FROM organizations o "
+            f"WHERE {' AND '.join(conditions)}), "
+            # per passing organisation its rows, on the organisation index (OFFSET 0 keeps
+            # the planner from a scan of every competence)
+            "labels AS MATERIALIZED (SELECT c.vector_id, c.core, "
+            "array_agg(c.organization_id) AS owners FROM allowed a "
+            "CROSS JOIN LATERAL (SELECT c.vector_id, c.kind = 'core' AS core, c.organization_id "
+            "FROM competences c WHERE c.organization_id = a.id AND c.vector_id IS NOT NULL "
+            "OFFSET 0) AS c GROUP BY 1, 2) " + " UNION ALL ".join(parts)
+        )
+        rows = self.session.execute(text(sql), params).all()
+        per: dict[int, list[tuple[float, int]]] = {}
+        for i, owner_id, d in rows:
+            per.setdefault(int(i), []).append((float(d), int(owner_id)))
+        out: list[tuple[int, int, float]] = []
+        for i, found in per.items():
+            out.extend((i, o, d) for d, o in sorted(found)[: shares[i]])
+        return out
 
 
-def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
+def _sources(query: QueryVectors, k: int) -> list[tuple[str, str, list[tuple[np.ndarray, int]]]]:
+    """(table, condition, [(query vector, rows)]): the engine's sources and their shares."""
+    kn, kc = per_vector(k, len(query.needs)), per_vector(k, len(query.cores))
+    sources: list[tuple[str, str, list[tuple[np.ndarray, int]]]] = []
+    if len(query.needs) or len(query.cores):
+        # my needs and my offers against their cores
+        pairs = [(v, kn) for v in query.needs] + [(v, kc) for v in query.cores]
+        sources.append(("competences", "c.kind = 'core'", pairs))
+    if len(query.cores):
+        # my offers against their needs
+        sources.append(("competences", "c.kind <> 'core'", [(v, kc) for v in query.cores]))
+    if query.profile is not None:
+        sources.append(("organizations", "", [(query.profile, k)]))
+    return sources
+
+
+def _filter_sql(filters: Filters, *, excluded: bool = True) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions on `organizations o` for what the filters say (the engine checks all of
     them again; distance, cooperation interests and known partners are left to it).
 
@@ -260,8 +415,12 @@ def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
         )
     if filters.nace_include:
         prefixes = _nace_patterns(filters.nace_include)
-        conditions.append("o.nace_code LIKE ANY(:nace_in)" if prefixes else "false")
-        params["nace_in"] = prefixes
+        likes = []
+        for j, pattern in enumerate(prefixes):
+            likes.append(f"o.nace_code LIKE :nace_in{j}")
+            params[f"nace_in{j}"] = pattern
+        # one LIKE per prefix, not LIKE ANY: each is a range of the pattern index (0020)
+        conditions.append("(" + " OR ".join(likes) + ")" if likes else "false")
     if filters.nace_exclude:
         prefixes = _nace_patterns(filters.nace_exclude)
         if prefixes:
@@ -273,7 +432,7 @@ def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
     if filters.max_employees is not None:
         conditions.append("o.employees <= :max_employees")
         params["max_employees"] = filters.max_employees
-    if filters.exclude_ids:
+    if excluded and filters.exclude_ids:
         conditions.append("o.id <> ALL(:exclude_ids)")
         params["exclude_ids"] = sorted(filters.exclude_ids)
     if filters.only_ids is not None:
