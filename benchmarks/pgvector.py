@@ -316,12 +316,19 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
         with Session(engine) as session, session.begin():
             retriever = PgvectorRetriever(session, MODEL)
             # the two sources alone, with k = 20, as `candidates` runs them
-            plan = retriever.plan(filters)
             profile = np.asarray(job["profile"], np.float32)
-            prof = retriever.nearest("organizations", "", [(profile, K)], DIM, filters, plan)
-            need = retriever.nearest(
-                "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, plan
-            )
+            plan = retriever.plan(filters, profile)
+            none = np.zeros((0, DIM), np.float32)
+            if plan.exact:
+                by_profile = QueryVectors(none, none, profile)
+                prof = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_profile, K, filters)]
+                by_need = QueryVectors(query.needs[:1], none, None)
+                need = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_need, K, filters)]
+            else:
+                prof = retriever.nearest("organizations", "", [(profile, K)], DIM, filters, plan)
+                need = retriever.nearest(
+                    "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, plan
+                )
         results.append(
             {
                 "ms": elapsed * 1000,
@@ -456,6 +463,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
         picked = [(j, a) for j, a in zip(jobs, answers, strict=True) if j["kind"] == kind]
         ms = np.array([a["ms"] for _, a in picked])
         recall, need_recall, half_same, sizes = [], [], [], []
+        exact: list[bool] = []
+        passing: list[int] = []
         for job, ans in picked:
             ok = allowed_mask(data, job["filters"])
             ok[job["org_id"] - 1] = False
@@ -478,6 +487,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
                 min(1.0, float((got >= kth - 2e-3).sum()) / max(min(K, len(csims)), 1))
             )
             sizes.append(ans["n_candidates"])
+            exact.append(bool(ans.get("exact")))
+            passing.append(int(ans.get("passing", 0)))
         out[kind] = {
             "queries": len(picked),
             "p50_ms": float(np.percentile(ms, 50)),
@@ -486,6 +497,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
             "profile_recall_at_20": float(np.mean(recall)),
             "need_core_recall_at_20": float(np.mean(need_recall)),
             "halfvec_same_top20": float(np.mean(half_same)),
+            "exact_share": float(np.mean(exact)),
+            "passing_median": float(np.median(passing)),
         }
     all_ms = np.array([a["ms"] for a in answers])
     out["all"] = {
@@ -502,7 +515,15 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"`{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average "
         f"{os.getloadavg()[0]:.1f} at the end; {result['labels']:,} labels "
-        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows.",
+        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows"
+        + (
+            f"; rows and indexes of a kept server built {result['built_at']} (load average "
+            f"{result.get('load_average_after_build', float('nan')):.1f} after the build), "
+            "reused"
+            if result.get("reused")
+            else ""
+        )
+        + f"; shared_buffers {result.get('shared_buffers', '?')}.",
         "",
         "| step | value |",
         "|---|---|",
@@ -532,14 +553,16 @@ def markdown(result: dict[str, Any], command: str) -> str:
         lines.append(f"| {key} | {text} |")
     lines += [
         "",
-        "| filter | queries | candidates (median) | p50 ms | p95 ms | profile recall@20 | "
-        "need->core recall@20 | halfvec exact top 20 overlap with float32 exact |",
-        "|---|---|---|---|---|---|---|---|",
+        "| filter | queries | passing (median) | exact path | candidates (median) | p50 ms | "
+        "p95 ms | profile recall@20 | need->core recall@20 | "
+        "halfvec exact top 20 overlap with float32 exact |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in FILTERS:
         r = result[kind]
         lines.append(
-            f"| {kind} | {r['queries']} | {r['candidates_median']:.0f} | {r['p50_ms']:.1f} | "
+            f"| {kind} | {r['queries']} | {r['passing_median']:,.0f} | "
+            f"{r['exact_share']:.0%} | {r['candidates_median']:.0f} | {r['p50_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {r['profile_recall_at_20']:.3f} | "
             f"{r['need_core_recall_at_20']:.3f} | {r['halfvec_same_top20']:.3f} |"
         )

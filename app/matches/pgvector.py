@@ -40,6 +40,10 @@ HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
 
+# rows of `organizations` as the catalogue has them (ANALYZE, autovacuum)
+_TOTAL = "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'organizations'::regclass"
+
+
 def _literal(value: str) -> str:
     """A string literal (standard_conforming_strings is on in every supported version)."""
     return "'" + value.replace("'", "''") + "'"
@@ -108,6 +112,7 @@ class Plan:
     exact: bool
     passing: int
     total: int
+    far: bool = False  # exact although many pass: the filter is far from the query
 
     @property
     def selectivity(self) -> float:
@@ -124,14 +129,17 @@ class PgvectorRetriever:
       would have to walk past almost everything else first.
     - **HNSW** otherwise, with ``hnsw.iterative_scan`` (`scan`) so that a filter still gets
       its `k` rows: `ef_search` and `max_scan_tuples` are divided by the filter's
-      selectivity (a filter passing 10% searches a 10 times wider list, up to 1,000), the
-      scan reads `overfetch` times `k` rows per query vector and the nearest `k` of them are
-      kept (the distances are exact, so that is an exact re-rank of what was read).
+      selectivity (the list by its square root, up to 1,000; the budget by the whole
+      factor), the scan reads `overfetch` times `k` rows per query vector (the margin at most
+      50 rows) and the nearest `k` of them are kept (the distances are exact, so that is an
+      exact re-rank of what was read).
 
     Excluded ids (`Filters.exclude_ids`: opted-out competitors, known partners) are not part
-    of the HNSW query: the scan reads as many more rows as there are excluded ids and drops
-    them afterwards, so that a long list neither hides the index from the planner nor
-    thins out the scan. Above `max_excluded_after` ids they go into the query after all.
+    of the profile vectors' HNSW query: the scan reads as many more rows as there are
+    excluded ids and drops them afterwards, so that a long list does not thin out the scan
+    (they are near the asking organisation by nature). Above `max_excluded_after` ids, and
+    for competence rows (checked against their organisation row by row anyway), they are
+    part of the query.
     """
 
     def __init__(
@@ -142,7 +150,10 @@ class PgvectorRetriever:
         ef_search: int = 100,
         scan: ScanOrder = "relaxed_order",
         max_scan_tuples: int = 20_000,
-        exact_below: int = 20_000,
+        exact_below: int = 5_000,
+        far_exact_below: int = 200_000,
+        probe: int = 100,
+        far_ratio: float = 0.25,
         overfetch: float = 2.0,
         max_excluded_after: int = 2_000,
     ) -> None:
@@ -154,13 +165,16 @@ class PgvectorRetriever:
         self.scan = scan
         self.max_scan_tuples = max_scan_tuples
         self.max_excluded_after = max_excluded_after
+        self.far_exact_below = far_exact_below
+        self.probe = probe
+        self.far_ratio = far_ratio
 
     def candidates(self, query: QueryVectors, k: int, filters: Filters) -> Candidates:
         dim = query.dim
         if dim is None or k <= 0:
             return Candidates.of({})
         best: dict[int, float] = {}
-        plan = self.plan(filters)
+        plan = self.plan(filters, query.profile)
         if plan.exact:
             best = self.exact(query, k, filters)
         else:
@@ -178,49 +192,68 @@ class PgvectorRetriever:
         best.pop(query.asking_id, None)  # type: ignore[arg-type]
         return Candidates.of(best)
 
-    def plan(self, filters: Filters) -> Plan:
-        """Exact or HNSW for `filters`: a count of the passing organisations up to
-        `exact_below` when a filter narrows them (an index scan on the filter's column),
-        the table's size from the catalogue otherwise."""
-        total = self._total()
+    def plan(self, filters: Filters, profile: np.ndarray | None = None) -> Plan:
+        """Exact or HNSW for `filters`, from the data.
+
+        A count of the passing organisations up to `exact_below` when a filter narrows them
+        (on the filter column's index): fewer are answered exactly. Above that, the
+        planner's estimate gives the selectivity. A filter that passes up to
+        `far_exact_below` organisations is also answered exactly when it is *far* from the
+        query: among the `probe` organisations nearest to `profile` (one HNSW scan without
+        the filter) fewer than `far_ratio` times the selectivity pass. An HNSW scan would
+        then walk past all the near ones first (a NACE division of other topics)."""
         conditions, params = _filter_sql(filters, excluded=False)
+        cap = self.exact_below
         if len(conditions) == 1 and filters.only_ids is None:
-            # visibility alone: the share of private organisations is the planner's to know
-            passing = self._estimate(conditions, params) if total else 0
-            if total < self.exact_below:
-                passing = self._count(conditions, params, self.exact_below)
-            return Plan(exact=passing < self.exact_below, passing=passing, total=total)
-        counted = self._count(conditions, params, self.exact_below)
-        if counted < self.exact_below:
-            return Plan(exact=True, passing=counted, total=max(total, counted))
-        estimate = max(self._estimate(conditions, params), counted)
-        return Plan(exact=False, passing=estimate, total=max(total, estimate))
-
-    def _total(self) -> int:
-        """Rows of `organizations` as the catalogue has them (ANALYZE, autovacuum)."""
-        rows = self.session.execute(
-            text(
-                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'organizations'::regclass"
+            total = int(self.session.execute(text(_TOTAL)).scalar_one())
+            if total >= cap:
+                return Plan(exact=False, passing=total, total=total)
+        estimate, total = self._estimate(conditions, params)
+        counted = cap
+        if estimate < 4 * cap:  # near the line: counted (a count of `cap` rows costs ms)
+            sql = (
+                "SELECT count(*) FROM (SELECT 1 FROM organizations o "
+                f"WHERE {' AND '.join(conditions)} LIMIT :cap) AS s"
             )
-        ).scalar_one()
-        return int(rows)
+            counted = int(self.session.execute(text(sql), {**params, "cap": cap}).scalar_one())
+            if counted < cap:
+                return Plan(exact=True, passing=counted, total=max(total, counted))
+        estimate = max(estimate, counted)
+        plan = Plan(exact=False, passing=estimate, total=max(total, estimate))
+        if profile is not None and estimate < self.far_exact_below:
+            near = self._near_share(conditions, params, profile, plan)
+            if near < self.far_ratio * plan.selectivity:
+                return Plan(exact=True, passing=estimate, total=plan.total, far=True)
+        return plan
 
-    def _count(self, conditions: list[str], params: dict[str, Any], cap: int) -> int:
+    def _near_share(
+        self, conditions: list[str], params: dict[str, Any], profile: np.ndarray, plan: Plan
+    ) -> float:
+        """The share of the `probe` organisations nearest to `profile` that pass."""
+        dim = int(profile.shape[0])
+        self._settings(plan, widen=False)
         sql = (
-            f"SELECT count(*) FROM (SELECT 1 FROM organizations o WHERE "
-            f"{' AND '.join(conditions)} LIMIT :cap) AS s"
+            f"SELECT avg(CASE WHEN {' AND '.join(conditions)} THEN 1.0 ELSE 0.0 END) FROM ("
+            f"SELECT o.* FROM organizations o WHERE o.embedding_model = "
+            f"{_literal(self.encoder_name)} ORDER BY (o.profile_vec::halfvec({dim})) "
+            f"<=> CAST(:probe_v AS halfvec({dim})) LIMIT :probe) AS o"
         )
-        return int(self.session.execute(text(sql), {**params, "cap": cap}).scalar_one())
+        share = self.session.execute(
+            text(sql), {**params, "probe_v": vector_text(profile), "probe": self.probe}
+        ).scalar_one()
+        return float(share or 0.0)
 
-    def _estimate(self, conditions: list[str], params: dict[str, Any]) -> int:
-        """The planner's row estimate for the filters (from the columns' statistics)."""
+    def _estimate(self, conditions: list[str], params: dict[str, Any]) -> tuple[int, int]:
+        """The planner's row estimate for the filters (from the columns' statistics) and the
+        table's rows as the catalogue has them."""
         sql = (
             f"EXPLAIN (FORMAT JSON) SELECT 1 FROM organizations o WHERE {' AND '.join(conditions)}"
         )
         plan = self.session.execute(text(sql), params).scalar_one()
         if isinstance(plan, str):
             plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
+        total = int(self.session.execute(text(_TOTAL)).scalar_one())
+        return int(plan[0]["Plan"]["Plan Rows"]), total
 
     def _passing(self, filters: Filters, cap: int) -> list[int]:
         """Up to `cap` organisations that pass the filters (visible ones only)."""
@@ -229,11 +262,14 @@ class PgvectorRetriever:
         sql = f"SELECT o.id FROM organizations o WHERE {' AND '.join(conditions)} LIMIT :cap"
         return [int(i) for i in self.session.execute(text(sql), params).scalars()]
 
-    def _settings(self, plan: Plan) -> None:
-        """One round trip for the scan's settings (SET LOCAL: this transaction only)."""
-        widen = 1.0 / plan.selectivity
-        ef = min(1000, max(self.ef_search, math.ceil(self.ef_search * widen)))
-        tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen))
+    def _settings(self, plan: Plan, *, widen: bool) -> None:
+        """One round trip for the scan's settings (SET LOCAL: this transaction only).
+        `widen`: the search list and the scan's budget divided by the selectivity."""
+        widen_by = 1.0 / plan.selectivity if widen else 1.0
+        # the list by the square root (each batch of the iterative scan goes on), the
+        # budget of tuples by the whole factor
+        ef = min(1000, max(self.ef_search, math.ceil(self.ef_search * math.sqrt(widen_by))))
+        tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen_by))
         if self.scan == "off":
             ef = 1000
         self.session.execute(
@@ -257,11 +293,20 @@ class PgvectorRetriever:
         """(organisation id, cosine) of the `k` nearest rows per (query vector, k) of one
         source, by HNSW (`exact` answers all sources of an exact plan at once)."""
         after = frozenset(filters.exclude_ids)
-        if len(after) > self.max_excluded_after:
+        if table != "organizations" or len(after) > self.max_excluded_after:
+            # competence rows are checked against their organisation row by row anyway
             after = frozenset()
         conditions, params = _filter_sql(filters, excluded=not after)
-        fetch = [max(k, math.ceil(k * self.overfetch)) + len(after) for _, k in pairs]
-        self._settings(plan)
+        # relaxed order misplaces rows near the k-th: the margin read past it is
+        # `overfetch` - 1 times k, at most 50 rows (a pool of 300 is a set, not an order)
+        fetch = [
+            k + math.ceil(min(k, 50) * max(self.overfetch - 1.0, 0.0)) + len(after)
+            for _, k in pairs
+        ]
+        # the profile graph holds every organisation: a filter thins out each batch of its
+        # scan, so the list grows with 1 / selectivity; the graph of distinct competence
+        # vectors is small and the scan's rows are their many organisations' rows
+        self._settings(plan, widen=table == "organizations")
         where = " AND ".join(conditions)
         model = _literal(self.encoder_name)
         # the indexed expression: the planner walks the HNSW index

@@ -98,7 +98,9 @@ def test_both_paths_find_the_exact_nearest_profiles(
         retriever = retriever_for(db_session, index)
         assert isinstance(retriever, InProcessRetriever)
         found = retriever.candidates(query, 10, Filters(exclude_ids=frozenset({asking})))
-        oracle = _profile_oracle(index, stored, asking, Filters(exclude_ids=frozenset({asking})), 10)
+        oracle = _profile_oracle(
+            index, stored, asking, Filters(exclude_ids=frozenset({asking})), 10
+        )
         assert set(oracle) <= set(found.ids.tolist())
         return
     ensure_stored_indexes(db_session.connection())
