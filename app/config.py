@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # a directory where each server keeps its fitted matching index, so that a restart answers
     # from it (brought up to date by the changes since) instead of fitting; None: not kept
     index_dir: Path | None = None
+    # a read-only copy of the database (a streaming replica) for the candidate retrieval of
+    # matches and searches; None: everything reads the primary. A request that writes, and a
+    # session that has written, keep the primary (they must see their own writes).
+    read_replica_url: str | None = None
 
 
 @cache

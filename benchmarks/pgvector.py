@@ -350,7 +350,12 @@ def server_rss(data_dir: Path) -> tuple[float, float]:
     pid = int((data_dir / "postmaster.pid").read_text().split()[0])
     main = psutil.Process(pid)
     procs = [main, *main.children(recursive=True)]
-    rss = [p.memory_info().rss for p in procs]
+    rss = []
+    for p in procs:
+        try:
+            rss.append(p.memory_info().rss)
+        except psutil.NoSuchProcess:  # a backend that ended meanwhile
+            continue
     return sum(rss) / 1e9, max(rss) / 1e9
 
 
