@@ -346,17 +346,20 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
 
 
 def server_rss(data_dir: Path) -> tuple[float, float]:
-    """(sum of RSS, largest RSS) over the server's processes, in GB."""
+    """(sum of RSS, sum of PSS) over the server's processes, in GB. The RSS sum counts the
+    shared buffers once per process that touched them; PSS shares them out."""
     pid = int((data_dir / "postmaster.pid").read_text().split()[0])
     main = psutil.Process(pid)
     procs = [main, *main.children(recursive=True)]
-    rss = []
+    rss, pss = [], []
     for p in procs:
         try:
-            rss.append(p.memory_info().rss)
+            info = p.memory_full_info()
         except psutil.NoSuchProcess:  # a backend that ended meanwhile
             continue
-    return sum(rss) / 1e9, max(rss) / 1e9
+        rss.append(info.rss)
+        pss.append(getattr(info, "pss", info.rss))
+    return sum(rss) / 1e9, sum(pss) / 1e9
 
 
 BUILT = "koopmatch-built.json"  # in a kept data directory: the load and build of that run
@@ -441,7 +444,7 @@ def run(
 
             def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
                 while not done.wait(0.5):
-                    peak[0] = max(peak[0], server_rss(data_dir)[0])
+                    peak[0] = max(peak[0], server_rss(data_dir)[1])
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
@@ -449,7 +452,7 @@ def run(
             child.join()
             done.set()
             sampler.join()
-            result[f"{phase}_server_rss_peak_gb"] = peak[0]
+            result[f"{phase}_server_pss_peak_gb"] = peak[0]
             result[f"{phase}_retrieval_process_rss_gb"] = child_rss / 1e9
         result["server_rss_after_queries_gb"] = server_rss(data_dir)
         result.update(evaluate(data, jobs, answers))
@@ -545,12 +548,12 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "ix_competence_vectors_hnsw_gb",
         "server_rss_after_build_gb",
         "server_rss_after_queries_gb",
-        "measured_server_rss_peak_gb",
+        "measured_server_pss_peak_gb",
         "measured_retrieval_process_rss_gb",
     ):
         value = result.get(key)
         if isinstance(value, list | tuple):
-            text = f"{value[0]:.2f} (sum) / {value[1]:.2f} (largest process)"
+            text = f"{value[0]:.2f} (RSS sum) / {value[1]:.2f} (PSS sum)"
         elif isinstance(value, float):
             text = f"{value:.2f}"
         else:

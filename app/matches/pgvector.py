@@ -148,6 +148,7 @@ class PgvectorRetriever:
         encoder_name: str,
         *,
         ef_search: int = 100,
+        profile_ef_search: int = 200,
         scan: ScanOrder = "relaxed_order",
         max_scan_tuples: int = 20_000,
         exact_below: int = 5_000,
@@ -162,6 +163,7 @@ class PgvectorRetriever:
         self.overfetch = overfetch
         self.encoder_name = encoder_name
         self.ef_search = ef_search
+        self.profile_ef_search = profile_ef_search
         self.scan = scan
         self.max_scan_tuples = max_scan_tuples
         self.max_excluded_after = max_excluded_after
@@ -268,7 +270,10 @@ class PgvectorRetriever:
         widen_by = 1.0 / plan.selectivity if widen else 1.0
         # the list by the square root (each batch of the iterative scan goes on), the
         # budget of tuples by the whole factor
-        ef = min(1000, max(self.ef_search, math.ceil(self.ef_search * math.sqrt(widen_by))))
+        # the profile graph holds every organisation (1,000,000 nodes at the large end):
+        # its list starts longer than that of the small graph of distinct competences
+        base = self.profile_ef_search if widen else self.ef_search
+        ef = min(1000, max(base, math.ceil(base * math.sqrt(widen_by))))
         tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen_by))
         if self.scan == "off":
             ef = 1000
