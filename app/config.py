@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # the candidates' rows loaded per request and corpus statistics stored in the database
     # (app.matches.stateless). SQLite always uses "memory".
     match_state: Literal["memory", "database"] = "memory"
+    # a read-only copy of the database (a streaming replica) for the candidate retrieval of
+    # matches and searches; None: everything reads the primary. A request that writes, and a
+    # session that has written, keep the primary (they must see their own writes).
+    read_replica_url: str | None = None
 
 
 @cache

@@ -98,6 +98,35 @@ def get_sessionmaker(*, writes: bool = False) -> sessionmaker[Session]:
     return sessionmaker(bind=get_write_engine() if writes else get_engine(), expire_on_commit=False)
 
 
+@cache
+def get_replica_engine() -> Engine | None:
+    """The engine of `settings.read_replica_url`, None without one."""
+    url = get_settings().read_replica_url
+    return make_engine(url) if url else None
+
+
+# session.info key: the session has written (flushed) something; it keeps reading the
+# primary for the rest of its life, committed or not (a replica may not have it yet)
+FLUSHED = "koopmatch_flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flush(session: Session, _context: Any) -> None:
+    session.info[FLUSHED] = True
+
+
+def reads_replica(session: Session) -> bool:
+    """Whether `session`'s matching reads may go to the read replica: one is configured, the
+    session is not a writing request's (bound with the write option) and has nothing
+    written or pending in its transaction."""
+    if get_replica_engine() is None:
+        return False
+    if session.info.get(FLUSHED) or session.new or session.dirty or session.deleted:
+        return False
+    bind = session.get_bind()
+    return not bind.get_execution_options().get(WRITE_OPTION, False)
+
+
 # --- the unit of work ---------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ organisations bulk-loaded with binary COPY straight into the vector columns and 
 competence vectors (the triggers that decode stored bytes are switched off for the load, and
 no float32 bytes are stored: this measures retrieval, not the in-process engine). Then the HNSW indexes of
 `app.matches.pgvector` are built (timed), and `PgvectorRetriever` answers `--queries`
-organisations' candidate queries (the engine's four sources, `candidate_pool` 300) under five
+organisations' candidate queries (the engine's four sources, `candidate_pool` 300) under six
 filters, in a child process whose RSS is that of a process that only retrieves.
 
 Vectors (512 dimensions, as use-multilingual-v3): `--labels` distinct competence labels in
@@ -222,7 +222,8 @@ def load(url: str, data: Data) -> dict[str, float]:
     return times
 
 
-def build_indexes(url: str) -> dict[str, float]:
+def build_indexes(url: str, *, timed: bool = True) -> dict[str, float]:
+    """Builds the missing HNSW indexes (timed unless `timed` is false), then sizes."""
     import psycopg
 
     from app.matches.pgvector import index_statements
@@ -235,7 +236,8 @@ def build_indexes(url: str) -> dict[str, float]:
             table = statement.split(" ON ")[1].split()[0]
             start = time.perf_counter()
             conn.execute(statement)
-            times[f"hnsw_{table}_s"] = time.perf_counter() - start
+            if timed:
+                times[f"hnsw_{table}_s"] = time.perf_counter() - start
         conn.execute("VACUUM ANALYZE organizations")
         conn.execute("VACUUM ANALYZE competences")
         for name in ("organizations", "competences", "competence_vectors"):
@@ -250,14 +252,19 @@ def build_indexes(url: str) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------- queries
-FILTERS = ("none", "country DE", f"country {RARE}", "NACE division", "exclude 200 ids")
+FILTERS = (
+    "none",
+    "country DE",
+    "country AT",
+    f"country {RARE}",
+    "NACE division",
+    "exclude 200 ids",
+)
 
 
 def filters_of(kind: str, data: Data, qrow: int, rng: np.random.Generator) -> dict[str, Any]:
-    if kind == "country DE":
-        return {"countries": ["DE"]}
     if kind.startswith("country "):
-        return {"countries": [RARE]}
+        return {"countries": [kind.split()[1]]}
     if kind == "NACE division":
         own = str(data.org_nace[qrow])[:2]
         return {"nace_include": [d for d in DIVISIONS if d != own][:1]}
@@ -309,12 +316,19 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
         with Session(engine) as session, session.begin():
             retriever = PgvectorRetriever(session, MODEL)
             # the two sources alone, with k = 20, as `candidates` runs them
-            exact = retriever._few_pass(filters)
             profile = np.asarray(job["profile"], np.float32)
-            prof = retriever._nearest("organizations", "", [(profile, K)], DIM, filters, exact)
-            need = retriever._nearest(
-                "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, exact
-            )
+            plan = retriever.plan(filters, profile)
+            none = np.zeros((0, DIM), np.float32)
+            if plan.exact:
+                by_profile = QueryVectors(none, none, profile)
+                prof = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_profile, K, filters)]
+                by_need = QueryVectors(query.needs[:1], none, None)
+                need = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_need, K, filters)]
+            else:
+                prof = retriever.nearest("organizations", "", [(profile, K)], DIM, filters, plan)
+                need = retriever.nearest(
+                    "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, plan
+                )
         results.append(
             {
                 "ms": elapsed * 1000,
@@ -322,6 +336,8 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
                 "candidates": found.ids.tolist(),
                 "profile_top": [o for o, _ in prof],
                 "need_top_sims": [s for _, s in need],
+                "exact": plan.exact,
+                "passing": plan.passing,
             }
         )
     rss = psutil.Process().memory_info().rss
@@ -330,15 +346,32 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
 
 
 def server_rss(data_dir: Path) -> tuple[float, float]:
-    """(sum of RSS, largest RSS) over the server's processes, in GB."""
+    """(sum of RSS, sum of PSS) over the server's processes, in GB. The RSS sum counts the
+    shared buffers once per process that touched them; PSS shares them out."""
     pid = int((data_dir / "postmaster.pid").read_text().split()[0])
     main = psutil.Process(pid)
     procs = [main, *main.children(recursive=True)]
-    rss = [p.memory_info().rss for p in procs]
-    return sum(rss) / 1e9, max(rss) / 1e9
+    rss, pss = [], []
+    for p in procs:
+        try:
+            info = p.memory_full_info()
+        except psutil.NoSuchProcess:  # a backend that ended meanwhile
+            continue
+        rss.append(info.rss)
+        pss.append(getattr(info, "pss", info.rss))
+    return sum(rss) / 1e9, sum(pss) / 1e9
 
 
-def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
+BUILT = "koopmatch-built.json"  # in a kept data directory: the load and build of that run
+
+
+def run(
+    n: int, n_labels: int, n_queries: int, workdir: Path, keep: Path | None = None
+) -> dict[str, Any]:
+    """`keep`: the server's data directory for N organisations is `keep/pgv<N>-<labels>`, left
+    running after the run; a later run with the same `keep` reuses its rows and indexes
+    (migrations newer than the kept schema are applied, missing indexes built) and reports
+    the load and build times of the run that made them."""
     import pgserver
     from alembic import command
 
@@ -349,8 +382,14 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
     data = synthesize(n, n_labels)
     result["synthesize_s"] = time.perf_counter() - start
     result["distinct_labels_used"] = len(np.unique(data.comp_label))
-    data_dir = Path(tempfile.mkdtemp(prefix=f"pgv{n}-", dir=workdir))
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    if keep is not None:
+        data_dir = keep / f"pgv{n}-{n_labels}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix=f"pgv{n}-", dir=workdir))
+        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    built = data_dir / BUILT
     try:
         uri = server.get_uri()
         server.psql("ALTER SYSTEM SET shared_buffers = '1GB'")
@@ -358,11 +397,25 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
         url = "postgresql+psycopg://" + uri.split("://", 1)[1]
         command.upgrade(alembic_config(url), "heads")
         plain = "postgresql://" + uri.split("://", 1)[1]
-        result.update(load(plain, data))
-        print(f"{n}: loaded {result}", flush=True)
-        result.update(build_indexes(plain))
-        print(f"{n}: indexed {result}", flush=True)
+        if built.exists():
+            result.update(json.loads(built.read_text()))
+            result["reused"] = str(data_dir)
+            result.update(build_indexes(plain, timed=False))
+            print(f"{n}: reused {data_dir}", flush=True)
+        else:
+            made = {"built_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"}
+            made.update(load(plain, data))
+            print(f"{n}: loaded {made}", flush=True)
+            made.update(build_indexes(plain))
+            made["load_average_after_build"] = os.getloadavg()[0]
+            print(f"{n}: indexed {made}", flush=True)
+            result.update(made)
+            if keep is not None:
+                built.write_text(json.dumps(made))
         result["server_rss_after_build_gb"] = server_rss(data_dir)
+        result["shared_buffers"] = server.psql("SHOW shared_buffers").split()[2]
+        if not n_queries:  # build only (with --keep: for later runs)
+            return result
         rng = np.random.default_rng(1)
         public = np.flatnonzero(~data.org_private)
         rows = rng.choice(public, n_queries, replace=False)
@@ -391,7 +444,7 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
 
             def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
                 while not done.wait(0.5):
-                    peak[0] = max(peak[0], server_rss(data_dir)[0])
+                    peak[0] = max(peak[0], server_rss(data_dir)[1])
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
@@ -399,13 +452,14 @@ def run(n: int, n_labels: int, n_queries: int, workdir: Path) -> dict[str, Any]:
             child.join()
             done.set()
             sampler.join()
-            result[f"{phase}_server_rss_peak_gb"] = peak[0]
+            result[f"{phase}_server_pss_peak_gb"] = peak[0]
             result[f"{phase}_retrieval_process_rss_gb"] = child_rss / 1e9
         result["server_rss_after_queries_gb"] = server_rss(data_dir)
         result.update(evaluate(data, jobs, answers))
     finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if keep is None:
+            server.cleanup()
+            shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 
@@ -417,6 +471,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
         picked = [(j, a) for j, a in zip(jobs, answers, strict=True) if j["kind"] == kind]
         ms = np.array([a["ms"] for _, a in picked])
         recall, need_recall, half_same, sizes = [], [], [], []
+        exact: list[bool] = []
+        passing: list[int] = []
         for job, ans in picked:
             ok = allowed_mask(data, job["filters"])
             ok[job["org_id"] - 1] = False
@@ -439,6 +495,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
                 min(1.0, float((got >= kth - 2e-3).sum()) / max(min(K, len(csims)), 1))
             )
             sizes.append(ans["n_candidates"])
+            exact.append(bool(ans.get("exact")))
+            passing.append(int(ans.get("passing", 0)))
         out[kind] = {
             "queries": len(picked),
             "p50_ms": float(np.percentile(ms, 50)),
@@ -447,6 +505,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
             "profile_recall_at_20": float(np.mean(recall)),
             "need_core_recall_at_20": float(np.mean(need_recall)),
             "halfvec_same_top20": float(np.mean(half_same)),
+            "exact_share": float(np.mean(exact)),
+            "passing_median": float(np.median(passing)),
         }
     all_ms = np.array([a["ms"] for a in answers])
     out["all"] = {
@@ -463,7 +523,15 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"`{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average "
         f"{os.getloadavg()[0]:.1f} at the end; {result['labels']:,} labels "
-        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows.",
+        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows"
+        + (
+            f"; rows and indexes of a kept server built {result['built_at']} (load average "
+            f"{result.get('load_average_after_build', float('nan')):.1f} after the build), "
+            "reused"
+            if result.get("reused")
+            else ""
+        )
+        + f"; shared_buffers {result.get('shared_buffers', '?')}.",
         "",
         "| step | value |",
         "|---|---|",
@@ -480,12 +548,12 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "ix_competence_vectors_hnsw_gb",
         "server_rss_after_build_gb",
         "server_rss_after_queries_gb",
-        "measured_server_rss_peak_gb",
+        "measured_server_pss_peak_gb",
         "measured_retrieval_process_rss_gb",
     ):
         value = result.get(key)
         if isinstance(value, list | tuple):
-            text = f"{value[0]:.2f} (sum) / {value[1]:.2f} (largest process)"
+            text = f"{value[0]:.2f} (RSS sum) / {value[1]:.2f} (PSS sum)"
         elif isinstance(value, float):
             text = f"{value:.2f}"
         else:
@@ -493,14 +561,16 @@ def markdown(result: dict[str, Any], command: str) -> str:
         lines.append(f"| {key} | {text} |")
     lines += [
         "",
-        "| filter | queries | candidates (median) | p50 ms | p95 ms | profile recall@20 | "
-        "need->core recall@20 | halfvec exact top 20 overlap with float32 exact |",
-        "|---|---|---|---|---|---|---|---|",
+        "| filter | queries | passing (median) | exact path | candidates (median) | p50 ms | "
+        "p95 ms | profile recall@20 | need->core recall@20 | "
+        "halfvec exact top 20 overlap with float32 exact |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in FILTERS:
         r = result[kind]
         lines.append(
-            f"| {kind} | {r['queries']} | {r['candidates_median']:.0f} | {r['p50_ms']:.1f} | "
+            f"| {kind} | {r['queries']} | {r['passing_median']:,.0f} | "
+            f"{r['exact_share']:.0%} | {r['candidates_median']:.0f} | {r['p50_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {r['profile_recall_at_20']:.3f} | "
             f"{r['need_core_recall_at_20']:.3f} | {r['halfvec_same_top20']:.3f} |"
         )
@@ -517,15 +587,24 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep each server's data directory here, running, and reuse it in later runs",
+    )
     args = parser.parse_args()
     command = "python -m benchmarks.pgvector " + " ".join(
         f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
         for k, v in vars(args).items()
-        if v is not None and k not in ("json", "out", "workdir")
+        if v is not None and k not in ("json", "out", "workdir", "keep")
     )
     args.workdir.mkdir(parents=True, exist_ok=True)
     for n in args.orgs:
-        result = run(n, args.labels, args.queries, args.workdir)
+        result = run(n, args.labels, args.queries, args.workdir, args.keep)
+        if not args.queries:
+            print(json.dumps(result, default=str), flush=True)
+            continue
         text = markdown(result, command)
         print(text, flush=True)
         if args.json:

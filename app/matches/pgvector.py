@@ -20,7 +20,10 @@ where left out) never come back.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -35,6 +38,10 @@ ScanOrder = Literal["relaxed_order", "strict_order", "off"]
 _TABLES = (("competence_vectors", "vec"), ("organizations", "profile_vec"))
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
+
+
+# rows of `organizations` as the catalogue has them (ANALYZE, autovacuum)
+_TOTAL = "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'organizations'::regclass"
 
 
 def _literal(value: str) -> str:
@@ -95,17 +102,44 @@ def vector_text(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in np.asarray(vector).ravel()) + "]"
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one query is answered, decided from the data: `passing` organisations pass the
+    filters (counted exactly below `exact_below`, else the planner's estimate from the
+    columns' statistics), `total` is the table's size; `exact` compares the passing ones
+    only, otherwise the HNSW index is scanned with a search list widened by `1 / selectivity`."""
+
+    exact: bool
+    passing: int
+    total: int
+    far: bool = False  # exact although many pass: the filter is far from the query
+
+    @property
+    def selectivity(self) -> float:
+        return min(1.0, max(self.passing, 1) / max(self.total, 1))
+
+
 class PgvectorRetriever:
     """`Retriever` over the pgvector columns of one encoder's vectors.
 
-    `ef_search`: HNSW candidate list (of each batch of an iterative scan); `scan`: the
-    iterative scan mode; `max_scan_tuples`: where an iterative scan stops. `relaxed_order`
-    returns rows slightly out of order: `overfetch` times `k` rows are read per query vector
-    and the nearest `k` of them kept.
+    Two paths, chosen per query from the data (`plan`):
+    - **exact** when fewer than `exact_below` organisations pass the filters (a small
+      country, one NACE division of a large database): the passing organisations are found
+      on the filter columns' btree indexes, and only their vectors are compared. An HNSW scan
+      would have to walk past almost everything else first.
+    - **HNSW** otherwise, with ``hnsw.iterative_scan`` (`scan`) so that a filter still gets
+      its `k` rows: `ef_search` and `max_scan_tuples` are divided by the filter's
+      selectivity (the list by its square root, up to 1,000; the budget by the whole
+      factor), the scan reads `overfetch` times `k` rows per query vector (the margin at most
+      50 rows) and the nearest `k` of them are kept (the distances are exact, so that is an
+      exact re-rank of what was read).
 
-    A filter that leaves fewer than `exact_below` organisations (a small country, a rare NACE
-    class) is answered exactly instead: the few organisations first, then their vectors
-    ordered by distance. An index scan would have to walk past almost everything else.
+    Excluded ids (`Filters.exclude_ids`: opted-out competitors, known partners) are not part
+    of the profile vectors' HNSW query: the scan reads as many more rows as there are
+    excluded ids and drops them afterwards, so that a long list does not thin out the scan
+    (they are near the asking organisation by nature). Above `max_excluded_after` ids, and
+    for competence rows (checked against their organisation row by row anyway), they are
+    part of the query.
     """
 
     def __init__(
@@ -114,42 +148,43 @@ class PgvectorRetriever:
         encoder_name: str,
         *,
         ef_search: int = 100,
+        profile_ef_search: int = 200,
         scan: ScanOrder = "relaxed_order",
         max_scan_tuples: int = 20_000,
-        exact_below: int = 3000,
+        exact_below: int = 5_000,
+        far_exact_below: int = 200_000,
+        probe: int = 100,
+        far_ratio: float = 0.25,
         overfetch: float = 2.0,
+        max_excluded_after: int = 2_000,
     ) -> None:
         self.session = session
         self.exact_below = exact_below
         self.overfetch = overfetch
         self.encoder_name = encoder_name
         self.ef_search = ef_search
+        self.profile_ef_search = profile_ef_search
         self.scan = scan
         self.max_scan_tuples = max_scan_tuples
+        self.max_excluded_after = max_excluded_after
+        self.far_exact_below = far_exact_below
+        self.probe = probe
+        self.far_ratio = far_ratio
 
     def candidates(self, query: QueryVectors, k: int, filters: Filters) -> Candidates:
         dim = query.dim
         if dim is None or k <= 0:
             return Candidates.of({})
         best: dict[int, float] = {}
-        kn, kc = per_vector(k, len(query.needs)), per_vector(k, len(query.cores))
-        # (table, condition, [(query vector, rows)]): the engine's sources and their shares
-        sources: list[tuple[str, str, list[tuple[np.ndarray, int]]]] = []
-        if len(query.needs) or len(query.cores):
-            # my needs and my offers against their cores
-            pairs = [(v, kn) for v in query.needs] + [(v, kc) for v in query.cores]
-            sources.append(("competences", "c.kind = 'core'", pairs))
-        if len(query.cores):
-            # my offers against their needs
-            sources.append(("competences", "c.kind <> 'core'", [(v, kc) for v in query.cores]))
-        if query.profile is not None:
-            sources.append(("organizations", "", [(query.profile, k)]))
-        exact = self._few_pass(filters)
-        for table, where, pairs in sources:
-            for org_id, similarity in self._nearest(table, where, pairs, dim, filters, exact):
-                if similarity > best.get(org_id, -2.0):
-                    best[org_id] = similarity
-        if exact:
+        plan = self.plan(filters, query.profile)
+        if plan.exact:
+            best = self.exact(query, k, filters)
+        else:
+            for table, where, pairs in _sources(query, k):
+                for org_id, similarity in self.nearest(table, where, pairs, dim, filters, plan):
+                    if similarity > best.get(org_id, -2.0):
+                        best[org_id] = similarity
+        if plan.exact and plan.passing <= k + len(filters.exclude_ids) + 1:
             # when no more than k pass, all of them are candidates, as in the engine (one
             # linked only by known relationships too)
             everyone = self._passing(filters, k + 1)
@@ -159,6 +194,69 @@ class PgvectorRetriever:
         best.pop(query.asking_id, None)  # type: ignore[arg-type]
         return Candidates.of(best)
 
+    def plan(self, filters: Filters, profile: np.ndarray | None = None) -> Plan:
+        """Exact or HNSW for `filters`, from the data.
+
+        A count of the passing organisations up to `exact_below` when a filter narrows them
+        (on the filter column's index): fewer are answered exactly. Above that, the
+        planner's estimate gives the selectivity. A filter that passes up to
+        `far_exact_below` organisations is also answered exactly when it is *far* from the
+        query: among the `probe` organisations nearest to `profile` (one HNSW scan without
+        the filter) fewer than `far_ratio` times the selectivity pass. An HNSW scan would
+        then walk past all the near ones first (a NACE division of other topics)."""
+        conditions, params = _filter_sql(filters, excluded=False)
+        cap = self.exact_below
+        if len(conditions) == 1 and filters.only_ids is None:
+            total = int(self.session.execute(text(_TOTAL)).scalar_one())
+            if total >= cap:
+                return Plan(exact=False, passing=total, total=total)
+        estimate, total = self._estimate(conditions, params)
+        counted = cap
+        if estimate < 4 * cap:  # near the line: counted (a count of `cap` rows costs ms)
+            sql = (
+                "SELECT count(*) FROM (SELECT 1 FROM organizations o "
+                f"WHERE {' AND '.join(conditions)} LIMIT :cap) AS s"
+            )
+            counted = int(self.session.execute(text(sql), {**params, "cap": cap}).scalar_one())
+            if counted < cap:
+                return Plan(exact=True, passing=counted, total=max(total, counted))
+        estimate = max(estimate, counted)
+        plan = Plan(exact=False, passing=estimate, total=max(total, estimate))
+        if profile is not None and estimate < self.far_exact_below:
+            near = self._near_share(conditions, params, profile, plan)
+            if near < self.far_ratio * plan.selectivity:
+                return Plan(exact=True, passing=estimate, total=plan.total, far=True)
+        return plan
+
+    def _near_share(
+        self, conditions: list[str], params: dict[str, Any], profile: np.ndarray, plan: Plan
+    ) -> float:
+        """The share of the `probe` organisations nearest to `profile` that pass."""
+        dim = int(profile.shape[0])
+        self._settings(plan, widen=False)
+        sql = (
+            f"SELECT avg(CASE WHEN {' AND '.join(conditions)} THEN 1.0 ELSE 0.0 END) FROM ("
+            f"SELECT o.* FROM organizations o WHERE o.embedding_model = "
+            f"{_literal(self.encoder_name)} ORDER BY (o.profile_vec::halfvec({dim})) "
+            f"<=> CAST(:probe_v AS halfvec({dim})) LIMIT :probe) AS o"
+        )
+        share = self.session.execute(
+            text(sql), {**params, "probe_v": vector_text(profile), "probe": self.probe}
+        ).scalar_one()
+        return float(share or 0.0)
+
+    def _estimate(self, conditions: list[str], params: dict[str, Any]) -> tuple[int, int]:
+        """The planner's row estimate for the filters (from the columns' statistics) and the
+        table's rows as the catalogue has them."""
+        sql = (
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM organizations o WHERE {' AND '.join(conditions)}"
+        )
+        plan = self.session.execute(text(sql), params).scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        total = int(self.session.execute(text(_TOTAL)).scalar_one())
+        return int(plan[0]["Plan"]["Plan Rows"]), total
+
     def _passing(self, filters: Filters, cap: int) -> list[int]:
         """Up to `cap` organisations that pass the filters (visible ones only)."""
         conditions, params = _filter_sql(filters)
@@ -166,85 +264,192 @@ class PgvectorRetriever:
         sql = f"SELECT o.id FROM organizations o WHERE {' AND '.join(conditions)} LIMIT :cap"
         return [int(i) for i in self.session.execute(text(sql), params).scalars()]
 
-    def _few_pass(self, filters: Filters) -> bool:
-        """Whether fewer than `exact_below` organisations pass the organisation filters
-        (counted up to that many, on the columns' indexes where there are; a small
-        database passes with any filter)."""
-        conditions, params = _filter_sql(filters)
-        params["cap"] = self.exact_below
-        passing = self.session.execute(
+    def _settings(self, plan: Plan, *, widen: bool) -> None:
+        """One round trip for the scan's settings (SET LOCAL: this transaction only).
+        `widen`: the search list and the scan's budget divided by the selectivity."""
+        widen_by = 1.0 / plan.selectivity if widen else 1.0
+        # the list by the square root (each batch of the iterative scan goes on), the
+        # budget of tuples by the whole factor
+        # the profile graph holds every organisation (1,000,000 nodes at the large end):
+        # its list starts longer than that of the small graph of distinct competences
+        base = self.profile_ef_search if widen else self.ef_search
+        ef = min(1000, max(base, math.ceil(base * math.sqrt(widen_by))))
+        tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen_by))
+        if self.scan == "off":
+            ef = 1000
+        self.session.execute(
             text(
-                f"SELECT count(*) FROM (SELECT 1 FROM organizations o WHERE "
-                f"{' AND '.join(conditions)} LIMIT :cap) AS s"
+                "SELECT set_config('hnsw.ef_search', :ef, true), "
+                "set_config('hnsw.iterative_scan', :scan, true), "
+                "set_config('hnsw.max_scan_tuples', :tuples, true)"
             ),
-            params,
-        ).scalar_one()
-        return int(passing) < self.exact_below
+            {"ef": str(ef), "scan": self.scan, "tuples": str(tuples)},
+        )
 
-    def _settings(self) -> None:
-        # with an iterative scan, ef_search is the batch size: the scan goes on until the
-        # query's LIMIT is met, so it need not grow with k
-        ef = self.ef_search if self.scan != "off" else max(self.ef_search, 1000)
-        self.session.execute(text(f"SET LOCAL hnsw.ef_search = {int(min(ef, 1000))}"))
-        self.session.execute(text(f"SET LOCAL hnsw.iterative_scan = {self.scan}"))
-        if self.scan != "off":
-            self.session.execute(
-                text(f"SET LOCAL hnsw.max_scan_tuples = {int(self.max_scan_tuples)}")
-            )
-
-    def _nearest(
+    def nearest(
         self,
         table: str,
         kind: str,
         pairs: Sequence[tuple[np.ndarray, int]],
         dim: int,
         filters: Filters,
-        exact: bool = False,
+        plan: Plan,
     ) -> list[tuple[int, float]]:
-        """(organisation id, cosine) of the `k` nearest rows per (query vector, k); `exact`:
-        the organisations that pass the filters first, then all their vectors compared."""
-        fetch = [max(k, int(k * self.overfetch)) for _, k in pairs]
-        self._settings()
-        params: dict[str, Any] = {}
-        conditions, filter_params = _filter_sql(filters)
-        params.update(filter_params)
+        """(organisation id, cosine) of the `k` nearest rows per (query vector, k) of one
+        source, by HNSW (`exact` answers all sources of an exact plan at once)."""
+        after = frozenset(filters.exclude_ids)
+        if table != "organizations" or len(after) > self.max_excluded_after:
+            # competence rows are checked against their organisation row by row anyway
+            after = frozenset()
+        conditions, params = _filter_sql(filters, excluded=not after)
+        # relaxed order misplaces rows near the k-th: the margin read past it is
+        # `overfetch` - 1 times k, at most 50 rows (a pool of 300 is a set, not an order)
+        fetch = [
+            k + math.ceil(min(k, 50) * max(self.overfetch - 1.0, 0.0)) + len(after)
+            for _, k in pairs
+        ]
+        # the profile graph holds every organisation: a filter thins out each batch of its
+        # scan, so the list grows with 1 / selectivity; the graph of distinct competence
+        # vectors is small and the scan's rows are their many organisations' rows
+        self._settings(plan, widen=table == "organizations")
         where = " AND ".join(conditions)
         model = _literal(self.encoder_name)
-        prefix = ""
-        if exact:
-            prefix = (
-                f"WITH allowed AS MATERIALIZED (SELECT o.id FROM organizations o WHERE {where}) "
-            )
-            where = "true"
-        orgs = "allowed a JOIN organizations o ON o.id = a.id" if exact else "organizations o"
+        # the indexed expression: the planner walks the HNSW index
         if table == "competences":
             distance = f"(v.vec::halfvec({dim})) <=> q.v"
             source = (
                 "competence_vectors v JOIN competences c ON c.vector_id = v.id "
-                f"JOIN {orgs} ON o.id = c.organization_id "
+                "JOIN organizations o ON o.id = c.organization_id "
                 f"WHERE v.embedding_model = {model} AND {kind} AND "
             )
             owner = "c.organization_id"
         else:
             distance = f"(o.profile_vec::halfvec({dim})) <=> q.v"
-            source = f"{orgs} WHERE o.embedding_model = {model} AND "
+            source = f"organizations o WHERE o.embedding_model = {model} AND "
             owner = "o.id"
         values = []
-        for i, ((vector, k), f) in enumerate(zip(pairs, fetch, strict=True)):
+        for i, ((vector, _), f) in enumerate(zip(pairs, fetch, strict=True)):
             params[f"v{i}"] = vector_text(vector)
-            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(k)}, {int(f)})")
+            values.append(f"({i}, CAST(:v{i} AS halfvec({dim})), {int(f)})")
         sql = (
-            f"{prefix}SELECT hit.owner, hit.distance "
-            f"FROM (VALUES {', '.join(values)}) AS q(i, v, k, f) "
-            "CROSS JOIN LATERAL (SELECT r.owner, r.distance FROM ("
-            f"SELECT {owner} AS owner, {distance} AS distance FROM {source}{where} "
-            "ORDER BY distance LIMIT q.f) AS r ORDER BY r.distance LIMIT q.k) AS hit"
+            f"SELECT hit.i, hit.owner, hit.distance "
+            f"FROM (VALUES {', '.join(values)}) AS q(i, v, f) "
+            "CROSS JOIN LATERAL ("
+            f"SELECT q.i, {owner} AS owner, {distance} AS distance FROM {source}{where} "
+            "ORDER BY distance LIMIT q.f) AS hit"
         )
         rows = self.session.execute(text(sql), params).all()
-        return [(int(owner_id), 1.0 - float(d)) for owner_id, d in rows]
+        # re-rank what was read (relaxed order), without the excluded ids, k per vector
+        per: dict[int, list[tuple[float, int]]] = {}
+        for i, owner_id, d in rows:
+            if int(owner_id) not in after:
+                per.setdefault(int(i), []).append((float(d), int(owner_id)))
+        out: list[tuple[int, float]] = []
+        for i, (_, k) in enumerate(pairs):
+            out.extend((o, 1.0 - d) for d, o in sorted(per.get(i, []))[:k])
+        return out
+
+    def exact(self, query: QueryVectors, k: int, filters: Filters) -> dict[int, float]:
+        """All sources in one statement over the passing organisations only: they are found on
+        the filter columns' btree indexes, their competence rows grouped by distinct vector
+        (each distinct vector compared once per query vector, the groups taken nearest first
+        until `k` rows are reached), their profile vectors compared one by one. The distances
+        are written on the plain columns, not the indexed expressions, so the planner cannot
+        walk an HNSW index instead. {organisation id: best cosine}."""
+        hits = self._exact_rows(query, k, filters)
+        best: dict[int, float] = {}
+        for _, owner_id, d in hits:
+            if 1.0 - d > best.get(owner_id, -2.0):
+                best[owner_id] = 1.0 - d
+        return best
+
+    def _exact_rows(
+        self, query: QueryVectors, k: int, filters: Filters
+    ) -> list[tuple[int, int, float]]:
+        """(query vector, organisation id, distance), the `k` nearest per query vector of the
+        competence sources (numbered as `_sources` lists them, cores then needs) and the
+        profile (the last number)."""
+        conditions, params = _filter_sql(filters)
+        model = _literal(self.encoder_name)
+        values: list[str] = []
+        shares: dict[int, int] = {}
+        profile_i: int | None = None
+        n = 0
+        for table, where, pairs in _sources(query, k):
+            for vector, kk in pairs:
+                params[f"v{n}"] = vector_text(vector)
+                shares[n] = kk
+                if table == "competences":
+                    core = "true" if where == "c.kind = 'core'" else "false"
+                    values.append(f"({n}, CAST(:v{n} AS halfvec), {core}, {int(kk)})")
+                else:
+                    profile_i = n
+                n += 1
+        parts = []
+        if values:
+            parts.append(
+                "SELECT r.i, unnest(r.owners) AS owner, r.d FROM ("
+                "SELECT s.i, s.owners, s.d, sum(cardinality(s.owners)) OVER ("
+                "PARTITION BY s.i ORDER BY s.d ROWS UNBOUNDED PRECEDING) "
+                "- cardinality(s.owners) AS before, s.k FROM ("
+                "SELECT q.i, q.k, l.owners, v.vec <=> q.v AS d "
+                f"FROM (VALUES {', '.join(values)}) AS q(i, v, core, k) "
+                "JOIN labels l ON l.core = q.core "
+                f"JOIN competence_vectors v ON v.id = l.vector_id AND v.embedding_model = {model}"
+                ") AS s) AS r WHERE r.before < r.k"
+            )
+        # the profile distance is computed in the same pass over the passing rows
+        profile = "NULL::float8"
+        if profile_i is not None:
+            params["profile_k"] = shares[profile_i]
+            profile = (
+                f"CASE WHEN o.embedding_model = {model} "
+                f"THEN o.profile_vec <=> CAST(:v{profile_i} AS halfvec) END"
+            )
+            parts.append(
+                f"(SELECT {profile_i} AS i, a.id AS owner, a.d FROM allowed a "
+                "WHERE a.d IS NOT NULL ORDER BY a.d LIMIT :profile_k)"
+            )
+        if not parts:
+            return []
+        sql = (
+            f"WITH allowed AS MATERIALIZED (SELECT o.id, {profile} AS d FROM organizations o "
+            f"WHERE {' AND '.join(conditions)}), "
+            # per passing organisation its rows, on the organisation index (OFFSET 0 keeps
+            # the planner from a scan of every competence)
+            "labels AS MATERIALIZED (SELECT c.vector_id, c.core, "
+            "array_agg(c.organization_id) AS owners FROM allowed a "
+            "CROSS JOIN LATERAL (SELECT c.vector_id, c.kind = 'core' AS core, c.organization_id "
+            "FROM competences c WHERE c.organization_id = a.id AND c.vector_id IS NOT NULL "
+            "OFFSET 0) AS c GROUP BY 1, 2) " + " UNION ALL ".join(parts)
+        )
+        rows = self.session.execute(text(sql), params).all()
+        per: dict[int, list[tuple[float, int]]] = {}
+        for i, owner_id, d in rows:
+            per.setdefault(int(i), []).append((float(d), int(owner_id)))
+        out: list[tuple[int, int, float]] = []
+        for i, found in per.items():
+            out.extend((i, o, d) for d, o in sorted(found)[: shares[i]])
+        return out
 
 
-def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
+def _sources(query: QueryVectors, k: int) -> list[tuple[str, str, list[tuple[np.ndarray, int]]]]:
+    """(table, condition, [(query vector, rows)]): the engine's sources and their shares."""
+    kn, kc = per_vector(k, len(query.needs)), per_vector(k, len(query.cores))
+    sources: list[tuple[str, str, list[tuple[np.ndarray, int]]]] = []
+    if len(query.needs) or len(query.cores):
+        # my needs and my offers against their cores
+        pairs = [(v, kn) for v in query.needs] + [(v, kc) for v in query.cores]
+        sources.append(("competences", "c.kind = 'core'", pairs))
+    if len(query.cores):
+        # my offers against their needs
+        sources.append(("competences", "c.kind <> 'core'", [(v, kc) for v in query.cores]))
+    if query.profile is not None:
+        sources.append(("organizations", "", [(query.profile, k)]))
+    return sources
+
+
+def _filter_sql(filters: Filters, *, excluded: bool = True) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions on `organizations o` for what the filters say (the engine checks all of
     them again; distance, cooperation interests and known partners are left to it).
 
@@ -260,8 +465,12 @@ def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
         )
     if filters.nace_include:
         prefixes = _nace_patterns(filters.nace_include)
-        conditions.append("o.nace_code LIKE ANY(:nace_in)" if prefixes else "false")
-        params["nace_in"] = prefixes
+        likes = []
+        for j, pattern in enumerate(prefixes):
+            likes.append(f"o.nace_code LIKE :nace_in{j}")
+            params[f"nace_in{j}"] = pattern
+        # one LIKE per prefix, not LIKE ANY: each is a range of the pattern index (0020)
+        conditions.append("(" + " OR ".join(likes) + ")" if likes else "false")
     if filters.nace_exclude:
         prefixes = _nace_patterns(filters.nace_exclude)
         if prefixes:
@@ -273,7 +482,7 @@ def _filter_sql(filters: Filters) -> tuple[list[str], dict[str, Any]]:
     if filters.max_employees is not None:
         conditions.append("o.employees <= :max_employees")
         params["max_employees"] = filters.max_employees
-    if filters.exclude_ids:
+    if excluded and filters.exclude_ids:
         conditions.append("o.id <> ALL(:exclude_ids)")
         params["exclude_ids"] = sorted(filters.exclude_ids)
     if filters.only_ids is not None:

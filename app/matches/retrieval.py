@@ -3,8 +3,12 @@ SQLite (`matching.retrieval`). The engine then scores only what it returns."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session
 
+from app.db import get_replica_engine, reads_replica
 from app.matches.index import FittedIndex
 from app.matches.pgvector import PgvectorRetriever
 from matching.retrieval import InProcessRetriever, QueryVectors, Retriever, narrowed
@@ -29,6 +33,20 @@ def candidate_filters(
     (the engine's `candidate_pool` nearest rows per source)."""
     if query.dim is None or index.dim is None:
         return filters  # nothing to search with: the engine ranks by what it has
-    retriever = retriever_for(session, index)
-    found = retriever.candidates(query, index.matcher.candidate_pool, filters)
+    with reading(session) as reader:
+        retriever = retriever_for(reader, index)
+        found = retriever.candidates(query, index.matcher.candidate_pool, filters)
     return narrowed(filters, found)
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """The session for a match's or a search's candidate retrieval: a read-only transaction
+    on the read replica where one is configured (`KOOPMATCH_READ_REPLICA_URL`) and `session`
+    may read there (`app.db.reads_replica`), else `session` itself."""
+    replica = get_replica_engine()
+    if replica is None or not reads_replica(session):
+        yield session
+        return
+    with Session(replica) as reader, reader.begin():
+        yield reader
