@@ -1,8 +1,8 @@
 """web imports: an upload between its dry run and its import, and the import's progress,
 stored so that every server process serves them
 
-Revision ID: 0023
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0018"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
