@@ -18,7 +18,7 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,7 +50,8 @@ class CorpusStats:
     hub_k: int
     hub_centre: float
     hub_reference: tuple[np.ndarray, np.ndarray] | None
-    max_degree: int
+    # the largest summed tie weight of any organisation (its degree when every tie weighs 1)
+    max_degree: float
     n_core_labels: int
     core_df: Mapping[str, int]
     hub_values: Mapping[bytes, float] = field(default_factory=dict)
@@ -82,7 +83,7 @@ class CorpusStats:
             hub_k=k,
             hub_centre=centre,
             hub_reference=reference,
-            max_degree=max(map(len, matcher.adjacency_.values()), default=0),
+            max_degree=matcher._graph().max_degree,
             n_core_labels=len(matcher.core_tokens_),
             core_df=dict(Counter(t for tokens in matcher.core_tokens_ for t in tokens)),
             hub_values=values,
@@ -159,7 +160,10 @@ class RequestMatcher(Matcher):
         return NicheScale(*fixed) if fixed is not None else self.stats_.niche
 
     def _graph(self) -> _Graph:
-        return _Graph((id(self),), self.stats_.max_degree, (self.adjacency_, self.row_of_id_))
+        """The loaded neighbourhood's graph with its tie weights, scaled by the corpus's
+        largest summed weight (not the neighbourhood's)."""
+        graph = self._walk_graph(self.adjacency_, (id(self),))
+        return replace(graph, max_degree=self.stats_.max_degree)
 
     def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(core rows,), (profile rows,) centred hub values: the stored ones, the others

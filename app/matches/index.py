@@ -106,6 +106,24 @@ def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
         yield ordered[start : start + _CHUNK]
 
 
+def add_tie(
+    ties: dict[int, dict[int, tuple[int | None, int | None]]],
+    a: int,
+    b: int,
+    joint: int | None,
+    last: int | None,
+) -> None:
+    """Record what `a` states about its partner `b` (`ProfileVec.partner_ties`); the same
+    partner listed twice (say customer and partner) keeps the larger values."""
+    if joint is None and last is None:
+        return
+    j0, y0 = ties[a].get(b, (None, None))
+    ties[a][b] = (
+        max(joint, j0) if joint is not None and j0 is not None else joint or j0,
+        max(last, y0) if last is not None and y0 is not None else last or y0,
+    )
+
+
 def load_profiles(
     session: Session, encoder_name: str, ids: Collection[int] | None = None
 ) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
@@ -190,13 +208,7 @@ def _load(
         if b is not None:
             neighbours[a].add(b)
             neighbours[b].add(a)
-            if joint is not None or last is not None:
-                # the same partner listed twice (say customer and partner): the larger values
-                j0, y0 = ties[a].get(b, (None, None))
-                ties[a][b] = (
-                    max(joint, j0) if joint is not None and j0 is not None else joint or j0,
-                    max(last, y0) if last is not None and y0 is not None else last or y0,
-                )
+            add_tie(ties, a, b, joint, last)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
     for org in session.execute(org_query):

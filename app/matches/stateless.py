@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any, cast
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
 from app.matches.changes import current_version
-from app.matches.index import FittedIndex, OrgInfo, active_weights, load_profiles
+from app.matches.index import FittedIndex, OrgInfo, active_weights, add_tie, load_profiles
 from app.matches.pgvector import PgvectorRetriever
 from app.models import Organization
 from matching import CompetenceVec, Matcher, ProfileVec
@@ -171,7 +171,7 @@ class _StatsCache:
             hub_k=int(s["hub_k"]),
             hub_centre=float(s["hub_centre"]),
             hub_reference=ref,
-            max_degree=int(s["max_degree"]),
+            max_degree=float(s["max_degree"]),
             n_core_labels=int(s["n_core_labels"]),
             core_df=json.loads(full.core_df),
         )
@@ -288,7 +288,7 @@ def load_rows(
         competences.setdefault(int(r.organization_id), []).append(
             CompetenceVec(int(r.id), cast(CompetenceKind, r.kind), r.label, vector)
         )
-    neighbours = partners_of(session, id_list)
+    neighbours, ties = partners_of(session, id_list)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
     org_query = select(
@@ -327,6 +327,7 @@ def load_rows(
             competences=tuple(competences.get(org.id, ())),
             profile_vector=vector,
             known_partner_ids=frozenset(neighbours.get(org.id, ())),
+            partner_ties=ties.get(org.id, {}),
             exclude_from_competitors=bool(org.hide_from_competitors),
         )
         info[org.id] = OrgInfo(
@@ -344,23 +345,28 @@ def load_rows(
     return profiles, info
 
 
-def partners_of(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
-    """Known partners (either direction) of each of `ids`, as `load_profiles` reads them."""
+def partners_of(
+    session: Session, ids: Collection[int]
+) -> tuple[dict[int, set[int]], dict[int, dict[int, tuple[int | None, int | None]]]]:
+    """Known partners (either direction) of each of `ids`, and what each states about its
+    partners (joint projects, last year), as `load_profiles` reads them."""
     out: dict[int, set[int]] = {}
+    ties: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
     if not ids:
-        return out
+        return out, ties
     rows = session.execute(
         text(
-            "SELECT organization_id, related_organization_id FROM relationships "
-            "WHERE related_organization_id IS NOT NULL AND (organization_id = ANY(:ids) "
-            "OR related_organization_id = ANY(:ids))"
+            "SELECT organization_id, related_organization_id, joint_projects, last_year "
+            "FROM relationships WHERE related_organization_id IS NOT NULL AND "
+            "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
         ),
         {"ids": sorted(ids)},
     )
-    for a, b in rows:
+    for a, b, joint, last in rows:
         out.setdefault(int(a), set()).add(int(b))
         out.setdefault(int(b), set()).add(int(a))
-    return out
+        add_tie(ties, int(a), int(b), joint, last)
+    return out, ties
 
 
 def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
