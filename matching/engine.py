@@ -612,14 +612,13 @@ class Matcher:
         first = np.lexsort((np.arange(len(values)), -values, owner))
         head = np.ones(len(first), dtype=bool)
         head[1:] = owner[first][1:] != owner[first][:-1]
-        best: dict[int, tuple[float, int, int, float]] = {
-            int(owner[j]): (float(values[j]), int(qi[j]), int(ki[j]), float(sims[qi[j], ki[j]]))
-            for j in first[head]
-        }
-        order = sorted(best, key=lambda r: (-best[r][0], self.profiles_[r].id))[:limit]
+        top = first[head]
+        # the best `limit` by value, then id: only those become Python objects
+        top = top[np.lexsort((self._row_meta()[0][owner[top]], -values[top]))[:limit]]
         out: list[Match] = []
-        for row in order:
-            value, i, k, cos = best[row]
+        for j in top.tolist():
+            row, value, i, k = int(owner[j]), float(values[j]), int(qi[j]), int(ki[j])
+            cos = float(sims[i, k])
             cand = self.sides_[row]
             j = k - int(self.need_start_[row])
             out.append(
@@ -1160,7 +1159,14 @@ class Matcher:
             mine_on_desc = np.where(self.has_profile_[rows][None, :], cos, -np.inf)
         theirs_on_desc = np.full(len(core_idx), -np.inf)
         if side.profile is not None and len(core_idx):
-            theirs_on_desc = self.core_mat_[core_idx] @ side.profile.reshape(d)
+            distinct = getattr(self, "core_distinct_", None)
+            if distinct is not None and distinct.n_distinct < len(core_idx):
+                # one product per distinct vector, not a gather of every candidate core row
+                theirs_on_desc = (distinct.rows @ side.profile.reshape(d))[
+                    distinct.inverse[core_idx]
+                ]
+            else:
+                theirs_on_desc = self.core_mat_[core_idx] @ side.profile.reshape(d)
         mine, theirs = _competitors.niche_evidence(
             self._niche_scale(),
             core_cos,
