@@ -14,7 +14,12 @@ with 8: matches of stored organisations and free-text searches (p50 / p95, throu
 first match after start, a write followed by the next match, and the server's RSS. Baselines in
 the same run: exact numpy top-20 over the stored profile vectors, and a faiss HNSW index over
 the same vectors (recall@20 against exact). The server is stopped when its RSS passes
-`--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory.
+`--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory, or with
+`--keep` in `WORKDIR/orgs-N`, where a database of N organisations is used again by the next
+run (seeding 100,000 takes minutes). The persisted index written right after the first fit is
+waited for before anything is timed. With an admin's key every request sees everything; a
+member of organisation 1 then asks for its own matches and searches (`member_*`), the path
+that reads which relationships and addresses the caller may see.
 """
 
 from __future__ import annotations
