@@ -14,7 +14,12 @@ with 8: matches of stored organisations and free-text searches (p50 / p95, throu
 first match after start, a write followed by the next match, and the server's RSS. Baselines in
 the same run: exact numpy top-20 over the stored profile vectors, and a faiss HNSW index over
 the same vectors (recall@20 against exact). The server is stopped when its RSS passes
-`--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory.
+`--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory, or with
+`--keep` in `WORKDIR/orgs-N`, where a database of N organisations is used again by the next
+run (seeding 100,000 takes minutes). The persisted index written right after the first fit is
+waited for before anything is timed. With an admin's key every request sees everything; a
+member of organisation 1 then asks for its own matches and searches (`member_*`), the path
+that reads which relationships and addresses the caller may see.
 """
 
 from __future__ import annotations
@@ -254,7 +259,10 @@ def seed_database(url: str, n: int, label_vecs: np.ndarray, vocab: list[dict[str
     engine.dispose()
 
 
-def admin_token(url: str) -> str:
+def api_token(url: str, organization_id: int | None = None) -> str:
+    """An API key of a new admin, or of a new member of `organization_id`."""
+    import uuid
+
     from sqlalchemy.orm import Session
 
     from app.auth import service as auth_service
@@ -262,8 +270,15 @@ def admin_token(url: str) -> str:
     from app.models.user import Role, TokenKind, User
 
     engine = make_engine(url)
+    role = Role.admin if organization_id is None else Role.member
     with Session(engine) as session, session.begin():
-        user = User(email="bench@example.org", name="Bench", role=Role.admin.value, is_active=True)
+        user = User(
+            email=f"bench-{uuid.uuid4().hex[:12]}@example.org",
+            name="Bench",
+            role=role.value,
+            organization_id=organization_id,
+            is_active=True,
+        )
         session.add(user)
         session.flush()
         _, secret = auth_service.issue_token(
@@ -387,7 +402,7 @@ def load(
     }
 
 
-def baselines(url: str, queries: int = 200, k: int = 20) -> dict[str, float]:
+def baselines(url: str, queries: int = 200, k: int = 20, *, hnsw: bool = True) -> dict[str, Any]:
     """Exact numpy top-k and faiss HNSW top-k over the stored profile vectors."""
     import faiss
     from sqlalchemy import select
@@ -418,6 +433,8 @@ def baselines(url: str, queries: int = 200, k: int = 20) -> dict[str, float]:
         top = top[np.argsort(-sims[top])]
         exact_t.append((time.perf_counter() - t) * 1000)
         exact_ids.append(set(top.tolist()))
+    if not hnsw:
+        return {"exact_p50": pct(exact_t, 50), "exact_p95": pct(exact_t, 95)}
     t = time.perf_counter()
     # the engine's own HNSW parameters (matching.engine.Matcher), so that the baseline is
     # the index a fitted engine searches: M 16, efConstruction 40, efSearch 128
@@ -443,28 +460,70 @@ def baselines(url: str, queries: int = 200, k: int = 20) -> dict[str, float]:
     }
 
 
+def _stored_count(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from app.db import make_engine
+    from app.models import Organization
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.execute(select(func.count(Organization.id))).scalar_one())
+    engine.dispose()
+    return count
+
+
 def run_latency(
-    n: int, port: int, max_rss_gb: float, requests: int, workdir: Path
+    n: int,
+    port: int,
+    max_rss_gb: float,
+    requests: int,
+    workdir: Path,
+    *,
+    keep: bool = False,
+    keep_index: bool = False,
+    hnsw: bool = True,
+    member: bool = True,
 ) -> dict[str, Any]:
+    """`keep`: the database lives in `workdir/orgs-N` and is kept; one found there with N
+    organisations is used again instead of seeding. `keep_index`: a persisted index found there
+    is kept too (the first match is then a restart, not a fit)."""
+    import shutil
+
     from matching.encoders import load_encoder
 
     vocab, _ = vocabulary()
-    encoder = load_encoder("use-multilingual")
-    label_vecs = np.asarray(encoder.encode([c["label"] for c in vocab]), dtype=np.float32)
-    del encoder
-    tmp = Path(tempfile.mkdtemp(prefix=f"km-scale-{n}-", dir=workdir))
     result: dict[str, Any] = {
         "organisations": n,
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_start": os.getloadavg()[0],
     }
-    url = _fresh_sqlite(tmp)
-    t = time.perf_counter()
-    seed_database(url, n, label_vecs, vocab)
-    result["seed_s"] = time.perf_counter() - t
-    token = admin_token(url)
-    result["baseline"] = baselines(url)
+    if keep:
+        tmp = workdir / f"orgs-{n}"
+        tmp.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix=f"km-scale-{n}-", dir=workdir))
     index_dir = tmp / "index"
+    if not keep_index and index_dir.exists():
+        shutil.rmtree(index_dir)
+    db = tmp / "bench.db"
+    url = f"sqlite:///{db}"
+    if db.exists() and _stored_count(url) == n:
+        result["seed_s"] = None  # reused
+    else:
+        for f in tmp.glob("bench.db*"):
+            f.unlink()
+        encoder = load_encoder("use-multilingual")
+        label_vecs = np.asarray(encoder.encode([c["label"] for c in vocab]), dtype=np.float32)
+        del encoder
+        url = _fresh_sqlite(tmp)
+        t = time.perf_counter()
+        seed_database(url, n, label_vecs, vocab)
+        result["seed_s"] = time.perf_counter() - t
+    token = api_token(url)
+    # a member of an organisation: its own matches and searches, which read what it may see
+    member_token = api_token(url, organization_id=1) if member else None
+    result["baseline"] = baselines(url, hnsw=hnsw)
     server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir)
     try:
         server.wait_ready()
@@ -474,7 +533,11 @@ def run_latency(
             t = time.perf_counter()
             client.get("/api/v1/organizations/1/matches").raise_for_status()
             result["first_match_s"] = time.perf_counter() - t
+        result["first_match_kind"] = "restart" if keep_index else "fit"
         result["rss_fitted_gb"] = server.rss()
+        # the persisted index is written right after a fit; let it finish before timing
+        _wait_saved(index_dir, server)
+        result["rss_after_save_gb"] = server.rss()
         rng = random.Random(2)
         ids = [rng.randint(1, n) for _ in range(requests)]
         needs = [vocab[rng.randrange(len(vocab))]["label"] for _ in range(requests)]
@@ -489,6 +552,11 @@ def run_latency(
         result["matches_8"] = load(server.base, token, [match(i) for i in ids], 8)
         result["search_1"] = load(server.base, token, [search(s) for s in needs], 1)
         result["search_8"] = load(server.base, token, [search(s) for s in needs], 8)
+        if member_token is not None:
+            own = [match(1)] * (requests // 2)
+            result["member_matches_1"] = load(server.base, member_token, own, 1)
+            half = [search(s) for s in needs[: requests // 2]]
+            result["member_search_1"] = load(server.base, member_token, half, 1)
         # a write, then at once the next match of another organisation
         after = []
         with httpx.Client(base_url=server.base, headers=headers, timeout=600) as client:
@@ -520,9 +588,24 @@ def run_latency(
         result["rss_peak_gb"] = server.peak_rss_gb
         result["stopped_for_memory"] = server.killed
         server.stop()
-        for f in tmp.glob("bench.db*"):
-            f.unlink()
+        if not keep:
+            for f in tmp.glob("bench.db*"):
+                f.unlink()
     return result
+
+
+def _wait_saved(index_dir: Path, server: Server, timeout: float = 900) -> None:
+    """Until a persisted index exists and its size stays the same for two seconds."""
+    end = time.time() + timeout
+    last = -1
+    while time.time() < end and server.proc.poll() is None:
+        size = (
+            sum(f.stat().st_size for f in index_dir.glob("*.pickle")) if index_dir.exists() else 0
+        )
+        if size and size == last:
+            return
+        last = size
+        time.sleep(2)
 
 
 def machine() -> str:
@@ -551,6 +634,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     lat.add_argument("--requests", type=int, default=200)
     lat.add_argument("--max-rss-gb", type=float, default=6.0)
     lat.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
+    lat.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database in WORKDIR/orgs-N and use it again when it holds N organisations",
+    )
+    lat.add_argument(
+        "--keep-index",
+        action="store_true",
+        help="with --keep: start from the index persisted there (a restart instead of a fit)",
+    )
+    lat.add_argument("--no-hnsw", action="store_true", help="leave out the faiss HNSW baseline")
+    lat.add_argument("--no-member", action="store_true", help="leave out the member requests")
     parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
     args = parser.parse_args(argv)
     print(machine(), flush=True)
@@ -560,7 +655,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         for n in args.orgs:
             results.append(
-                {"latency": run_latency(n, args.port, args.max_rss_gb, args.requests, args.workdir)}
+                {
+                    "latency": run_latency(
+                        n,
+                        args.port,
+                        args.max_rss_gb,
+                        args.requests,
+                        args.workdir,
+                        keep=args.keep,
+                        keep_index=args.keep_index,
+                        hnsw=not args.no_hnsw,
+                        member=not args.no_member,
+                    )
+                }
             )
             print(json.dumps(results[-1], indent=1), flush=True)
     for r in results:

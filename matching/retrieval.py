@@ -172,13 +172,15 @@ def _best_cosines(m: Matcher, query: QueryVectors, rows: np.ndarray) -> dict[int
     best = np.full(len(rows), -1.0)
     if not len(queries):
         return {m.profiles_[r].id: -1.0 for r in rows.tolist()}
-    for start, mat in ((m.core_start_, m.core_mat_), (m.need_start_, m.need_mat_)):
+    # through the distinct vectors where rows share them (Matcher._against_cores): no
+    # gather of every candidate row's vector
+    for start, against in ((m.core_start_, m._against_cores), (m.need_start_, m._against_needs)):
         lengths = start[rows + 1] - start[rows]
         some = lengths > 0
         if not some.any():
             continue
         idx = _ranges(start[rows][some], lengths[some])
-        sims = (queries @ mat[idx].T).max(axis=0)
+        sims = against(queries, idx).max(axis=0)
         seg = np.concatenate([[0], np.cumsum(lengths[some])[:-1]])
         best[some] = np.maximum(best[some], np.maximum.reduceat(sims, seg))
     has = m.has_profile_[rows]

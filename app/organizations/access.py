@@ -22,6 +22,7 @@ from app.organizations.disclosure import (
     caller_level,
     group_shown,
     levels_of,
+    shown_levels,
     stored_levels,
     view_for_levels,
 )
@@ -112,7 +113,33 @@ def visible_relationships(session: Session, user: User | None) -> frozenset[tupl
     """The known relationships the caller may see, as (stating organisation, named
     organisation): those stated by the organisations of `relationship_listers`. None for hub
     staff, who see every one."""
-    listers = relationship_listers(session, user)
-    if listers is None:
+    if is_staff(user):
         return None
-    return frozenset((a, b) for a, b in repository.relationship_pairs(session) if a in listers)
+    # The rule of `relationship_listers`, asked of the database: every organisation but the
+    # caller's own and those it has requests with gets the same caller level, so for them
+    # the rule is one condition on the stored level; those few are decided here one by one.
+    relations = caller_relations(session, user)
+    own = member_organization(user)
+    special = relations[0] | relations[1] | ({own} if own is not None else set())
+    also = [
+        org_id
+        for org_id, (visibility, stored) in repository.disclosures_of(session, special).items()
+        if (visibility != "private" or org_id == own)
+        and group_shown(
+            caller_level(user, org_id, *relations),
+            "relationships",
+            stored_levels(stored)["relationships"],
+        )
+    ]
+    others = caller_level(user, _NO_ORGANIZATION, set(), set())
+    pairs = repository.listed_relationship_pairs(
+        session,
+        shown=shown_levels(others, "relationships"),
+        left_out=special,
+        also=also,
+    )
+    return frozenset(pairs)
+
+
+# an id no organisation has: the caller level of an organisation the caller has no relation to
+_NO_ORGANIZATION = -1

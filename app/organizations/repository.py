@@ -224,6 +224,42 @@ def relationship_pairs(session: Session) -> list[tuple[int, int]]:
     return [(a, b) for a, b in rows if b is not None]
 
 
+def listed_relationship_pairs(
+    session: Session, *, shown: frozenset[str], left_out: Iterable[int], also: Iterable[int]
+) -> list[tuple[int, int]]:
+    """The known relationships naming a registered organisation, as (stating organisation,
+    named organisation), that a caller sees: stated by an organisation that is not private and
+    keeps its `relationships` group at one of the levels `shown` (those of `left_out` aside),
+    or by one of `also`. One query, filtered in the database."""
+    generic = and_(Organization.visibility != "private", _stored_level_in("relationships", shown))
+    left_out, also = list(left_out), list(also)
+    if left_out:
+        generic = and_(generic, Organization.id.not_in(left_out))
+    condition = or_(generic, Organization.id.in_(also)) if also else generic
+    rows = session.execute(
+        select(KnownRelationship.organization_id, KnownRelationship.related_organization_id)
+        .join(Organization, Organization.id == KnownRelationship.organization_id)
+        .where(KnownRelationship.related_organization_id.is_not(None), condition)
+        .order_by(KnownRelationship.id)
+    )
+    return [(a, b) for a, b in rows if b is not None]
+
+
+def disclosures_of(
+    session: Session, ids: Iterable[int]
+) -> dict[int, tuple[str, dict[str, str] | None]]:
+    """The visibility and stored disclosure settings of the organisations `ids`, by id."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Organization.id, Organization.visibility, Organization.disclosure).where(
+            Organization.id.in_(wanted)
+        )
+    )
+    return {org_id: (visibility, stored) for org_id, visibility, stored in rows}
+
+
 def hidden_from_competitors_ids(session: Session, *, other_than: int) -> list[int]:
     """The organisations (not private) that opted out of being shown to their competitors,
     other than `other_than`."""

@@ -87,7 +87,7 @@ def test_graph_and_interest_components_equal_their_definitions() -> None:
     for matcher in (m, m2):
         rows = np.flatnonzero(matcher.alive_)  # type: ignore[attr-defined]
         for query in [*base[:6], replace(base[20], id=9999)]:
-            feats, _, _ = matcher._features(matcher._side(query), rows)
+            feats = matcher._features(matcher._side(query), rows)
             want = _reference(matcher, query, rows)
             for name, values in want.items():
                 assert np.allclose(feats[:, _COL[name]], values, atol=1e-12), name
