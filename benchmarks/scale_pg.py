@@ -238,6 +238,8 @@ class Server:
                 "benchmarks.scale_pg:server_app",
                 *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
                 *("--log-level", "warning"),
+                # as `koopmatch serve`: a worker fitting the engine holds the interpreter
+                *("--timeout-worker-healthcheck", "300"),
             ],
             env=env,
             cwd=ROOT,
