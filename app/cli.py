@@ -317,8 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=300,
         help="seconds a worker may take to answer the supervisor's health check before it is "
         "restarted (with --workers > 1); a worker fitting the matching engine over 100,000 "
-        "organisations holds the interpreter for minutes, and uvicorn's 5 s restarted it "
-        "mid-fit",
+        "organisations is busy for minutes",
     )
     serve.set_defaults(func=cmd_serve)
 
