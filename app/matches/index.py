@@ -22,7 +22,7 @@ import pickle
 import sys
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -124,6 +124,52 @@ def add_tie(
     )
 
 
+def profile_of_row(
+    org: Any,
+    encoder_name: str,
+    competences: Mapping[int, Sequence[CompetenceVec]],
+    neighbours: Mapping[int, Collection[int]],
+    ties: Mapping[int, dict[int, tuple[int | None, int | None]]],
+) -> tuple[ProfileVec, OrgInfo]:
+    """The engine's profile and the service's facts of one organisation row (the columns of
+    `load_profiles`' query), with its competences, known partners and stated ties."""
+    vector = (
+        from_bytes(org.profile_embedding)
+        if org.profile_embedding is not None and org.embedding_model == encoder_name
+        else None
+    )
+    nace = org.nace_code if org.nace_code and org.nace_code[:1].isdigit() else None
+    profile = ProfileVec(
+        id=org.id,
+        name=org.name,
+        nace_code=nace,
+        country=org.country,
+        latitude=org.latitude,
+        longitude=org.longitude,
+        employees=org.employees,
+        cooperation_interests=frozenset(org.cooperation_interests or ()),
+        competences=tuple(competences.get(org.id, ())),
+        profile_vector=vector,
+        known_partner_ids=frozenset(neighbours.get(org.id, ())),
+        partner_ties=ties.get(org.id, {}),
+        # the organisation's opt-out: the engine leaves it out where it labels a competitor
+        exclude_from_competitors=bool(org.hide_from_competitors),
+    )
+    info = OrgInfo(
+        org.id,
+        org.external_id,
+        org.name,
+        org.nace_code,
+        org.country,
+        org.city,
+        org.visibility,
+        org.postal_code,
+        org.employees,
+        bool(org.hide_from_competitors),
+    )
+    return profile, info
+
+
 def load_profiles(
     session: Session, encoder_name: str, ids: Collection[int] | None = None
 ) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
@@ -212,39 +258,8 @@ def _load(
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
     for org in session.execute(org_query):
-        vector = (
-            from_bytes(org.profile_embedding)
-            if org.profile_embedding is not None and org.embedding_model == encoder_name
-            else None
-        )
-        nace = org.nace_code if org.nace_code and org.nace_code[:1].isdigit() else None
-        profiles[org.id] = ProfileVec(
-            id=org.id,
-            name=org.name,
-            nace_code=nace,
-            country=org.country,
-            latitude=org.latitude,
-            longitude=org.longitude,
-            employees=org.employees,
-            cooperation_interests=frozenset(org.cooperation_interests or ()),
-            competences=tuple(competences.get(org.id, ())),
-            profile_vector=vector,
-            known_partner_ids=frozenset(neighbours.get(org.id, ())),
-            partner_ties=ties.get(org.id, {}),
-            # the organisation's opt-out: the engine leaves it out where it labels a competitor
-            exclude_from_competitors=bool(org.hide_from_competitors),
-        )
-        info[org.id] = OrgInfo(
-            org.id,
-            org.external_id,
-            org.name,
-            org.nace_code,
-            org.country,
-            org.city,
-            org.visibility,
-            org.postal_code,
-            org.employees,
-            bool(org.hide_from_competitors),
+        profiles[org.id], info[org.id] = profile_of_row(
+            org, encoder_name, competences, neighbours, ties
         )
     return profiles, info
 

@@ -43,7 +43,7 @@ from app.organizations.disclosure import (
     stored_levels,
 )
 from app.organizations.views import disclosed
-from matching import Filters, Match, Reason
+from matching import Filters, Match, ProfileVec, Reason
 from matching.geo import haversine_km
 from matching.identity import identity_evidence
 from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
@@ -609,6 +609,19 @@ def shown(
     ]
 
 
+def require_coordinates(query: ProfileVec, filters: Filters) -> None:
+    """A distance filter around the asking organisation needs its coordinates (422)."""
+    if (
+        filters.max_distance_km is not None
+        and filters.origin is None
+        and (query.latitude is None or query.longitude is None)
+    ):
+        raise Invalid(
+            "max_distance_km needs the organisation's coordinates, and it has none.",
+            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+        )
+
+
 def matches_for(
     session: Session,
     *,
@@ -635,15 +648,7 @@ def matches_for(
         )
     index = fitted_index(session, cache, encoder)
     query = index.profiles[organization_id]
-    if (
-        filters.max_distance_km is not None
-        and filters.origin is None
-        and (query.latitude is None or query.longitude is None)
-    ):
-        raise Invalid(
-            "max_distance_km needs the organisation's coordinates, and it has none.",
-            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
-        )
+    require_coordinates(query, filters)
     if _caller_organization(user) != organization_id:
         filters = _hide_from_caller(session, index, user, filters)
     filters = distance_by_disclosure(

@@ -39,7 +39,14 @@ from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
 from app.matches.changes import current_version
-from app.matches.index import FittedIndex, OrgInfo, active_weights, add_tie, load_profiles
+from app.matches.index import (
+    FittedIndex,
+    OrgInfo,
+    active_weights,
+    add_tie,
+    load_profiles,
+    profile_of_row,
+)
 from app.matches.pgvector import PgvectorRetriever
 from app.models import Organization
 from matching import CompetenceVec, Matcher, ProfileVec
@@ -309,38 +316,8 @@ def load_rows(
         Organization.embedding_model,
     ).where(Organization.id.in_(id_list))
     for org in session.execute(org_query):
-        vector = (
-            from_bytes(org.profile_embedding)
-            if org.profile_embedding is not None and org.embedding_model == encoder_name
-            else None
-        )
-        nace = org.nace_code if org.nace_code and org.nace_code[:1].isdigit() else None
-        profiles[org.id] = ProfileVec(
-            id=org.id,
-            name=org.name,
-            nace_code=nace,
-            country=org.country,
-            latitude=org.latitude,
-            longitude=org.longitude,
-            employees=org.employees,
-            cooperation_interests=frozenset(org.cooperation_interests or ()),
-            competences=tuple(competences.get(org.id, ())),
-            profile_vector=vector,
-            known_partner_ids=frozenset(neighbours.get(org.id, ())),
-            partner_ties=ties.get(org.id, {}),
-            exclude_from_competitors=bool(org.hide_from_competitors),
-        )
-        info[org.id] = OrgInfo(
-            org.id,
-            org.external_id,
-            org.name,
-            org.nace_code,
-            org.country,
-            org.city,
-            org.visibility,
-            org.postal_code,
-            org.employees,
-            bool(org.hide_from_competitors),
+        profiles[org.id], info[org.id] = profile_of_row(
+            org, encoder_name, competences, neighbours, ties
         )
     return profiles, info
 
@@ -528,7 +505,6 @@ def matches_for(
     lang: Any = "en",
 ) -> list[Any]:
     """`app.matches.service.matches_for`, scored per request (same rules, same answer)."""
-    from app.errors import Invalid
     from app.matches import service
     from app.matches.reranking import active_reranker, candidates_needed, reranked
     from app.organizations import repository as organization_repository
@@ -536,15 +512,7 @@ def matches_for(
 
     found, found_info = load_rows(session, encoder_name, [organization_id])
     query = found[organization_id]
-    if (
-        filters.max_distance_km is not None
-        and filters.origin is None
-        and (query.latitude is None or query.longitude is None)
-    ):
-        raise Invalid(
-            "max_distance_km needs the organisation's coordinates, and it has none.",
-            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
-        )
+    service.require_coordinates(query, filters)
     own = service._caller_organization(user)
     if own is not None and own != organization_id:
         hidden = opted_out_competitors(
