@@ -175,51 +175,60 @@ def load(url: str, data: Data) -> dict[str, float]:
             cp.write(b"".join(rows) + struct.pack("!h", -1))
         times["copy_organizations_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        cols = "id, embedding_model, digest, vec"
-        with conn.cursor().copy(
-            f"COPY competence_vectors ({cols}) FROM STDIN (FORMAT binary)"
-        ) as cp:
-            cp.write(_HEADER)
-            cp.write(
-                b"".join(
-                    struct.pack("!h", 4)
-                    + _field(struct.pack("!i", i + 1))
-                    + _field(model)
-                    + _field(hashlib.sha256(v.astype("<f4").tobytes()).digest())
-                    + _field(_halfvec(v))
-                    for i, v in enumerate(data.labels)
-                )
-                + struct.pack("!h", -1)
-            )
-        label_id = [_field(struct.pack("!i", i + 1)) for i in range(len(data.labels))]
-        label_text = [_field(f"label {i}".encode()) for i in range(len(data.labels))]
-        cols = "organization_id, kind, label, embedding_model, vector_id"
-        with conn.cursor().copy(f"COPY competences ({cols}) FROM STDIN (FORMAT binary)") as cp:
-            cp.write(_HEADER)
-            rows = []
-            for org, core, lab in zip(
-                data.comp_org.tolist(),
-                data.comp_core.tolist(),
-                data.comp_label.tolist(),
-                strict=True,
-            ):
-                rows.append(
-                    struct.pack("!h", 5)
-                    + _field(struct.pack("!i", org + 1))
-                    + _field(b"core" if core else b"complementary")
-                    + label_text[lab]
-                    + _field(model)
-                    + label_id[lab]
-                )
-                if len(rows) >= 20000:
-                    cp.write(b"".join(rows))
-                    rows = []
-            cp.write(b"".join(rows) + struct.pack("!h", -1))
+        copy_competences(conn, data, model, with_bytes=False)
         times["copy_competences_s"] = time.perf_counter() - start
         conn.execute("ALTER TABLE organizations ENABLE TRIGGER km_profile_vec")
         conn.execute("ALTER TABLE competences ENABLE TRIGGER km_competence_vector")
         conn.execute("SELECT setval('organizations_id_seq', %s)", (n,))
     return times
+
+
+def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -> None:
+    """COPY the distinct label vectors into `competence_vectors` and every competence row
+    pointing at its vector (the trigger that would decode stored bytes is off during the load);
+    `with_bytes`: the competences also carry their float32 bytes, as the in-process engine
+    reads them."""
+    with conn.cursor().copy(
+        "COPY competence_vectors (id, embedding_model, digest, vec) FROM STDIN (FORMAT binary)"
+    ) as cp:
+        cp.write(_HEADER)
+        cp.write(
+            b"".join(
+                struct.pack("!h", 4)
+                + _field(struct.pack("!i", i + 1))
+                + _field(model)
+                + _field(hashlib.sha256(v.astype("<f4").tobytes()).digest())
+                + _field(_halfvec(v))
+                for i, v in enumerate(data.labels)
+            )
+            + struct.pack("!h", -1)
+        )
+    label_id = [_field(struct.pack("!i", i + 1)) for i in range(len(data.labels))]
+    label_text = [_field(f"label {i}".encode()) for i in range(len(data.labels))]
+    label_blob = [_field(v.astype("<f4").tobytes()) if with_bytes else b"" for v in data.labels]
+    cols = "organization_id, kind, label, embedding_model, " + (
+        "embedding, vector_id" if with_bytes else "vector_id"
+    )
+    width = struct.pack("!h", 6 if with_bytes else 5)
+    with conn.cursor().copy(f"COPY competences ({cols}) FROM STDIN (FORMAT binary)") as cp:
+        cp.write(_HEADER)
+        rows = []
+        for org, core, lab in zip(
+            data.comp_org.tolist(), data.comp_core.tolist(), data.comp_label.tolist(), strict=True
+        ):
+            rows.append(
+                width
+                + _field(struct.pack("!i", org + 1))
+                + _field(b"core" if core else b"complementary")
+                + label_text[lab]
+                + _field(model)
+                + label_blob[lab]
+                + label_id[lab]
+            )
+            if len(rows) >= 20000:
+                cp.write(b"".join(rows))
+                rows = []
+        cp.write(b"".join(rows) + struct.pack("!h", -1))
 
 
 def build_indexes(url: str, *, timed: bool = True) -> dict[str, float]:

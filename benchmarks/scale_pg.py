@@ -37,9 +37,18 @@ import httpx
 import numpy as np
 import psutil
 
-from benchmarks.pgvector import _HEADER, DIM, MODEL, Data, _field, _halfvec, build_indexes
+from benchmarks.pgvector import (
+    _HEADER,
+    DIM,
+    MODEL,
+    Data,
+    _field,
+    _halfvec,
+    build_indexes,
+    copy_competences,
+)
 from benchmarks.pgvector import synthesize as _synthesize
-from benchmarks.scale import admin_token, load, machine, pct
+from benchmarks.scale import api_token, load, machine, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTNERS = 2  # known partners per organisation, in the same topic
@@ -119,47 +128,7 @@ def copy_load(url: str, data: Data) -> dict[str, float]:
             cp.write(b"".join(rows) + struct.pack("!h", -1))
         times["copy_organizations_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        with conn.cursor().copy(
-            "COPY competence_vectors (id, embedding_model, digest, vec) FROM STDIN (FORMAT binary)"
-        ) as cp:
-            cp.write(_HEADER)
-            cp.write(
-                b"".join(
-                    struct.pack("!h", 4)
-                    + _field(struct.pack("!i", i + 1))
-                    + _field(model)
-                    + _field(hashlib.sha256(v.astype("<f4").tobytes()).digest())
-                    + _field(_halfvec(v))
-                    for i, v in enumerate(data.labels)
-                )
-                + struct.pack("!h", -1)
-            )
-        label_id = [_field(struct.pack("!i", i + 1)) for i in range(len(data.labels))]
-        label_text = [_field(f"label {i}".encode()) for i in range(len(data.labels))]
-        label_blob = [_field(v.astype("<f4").tobytes()) for v in data.labels]
-        cols = "organization_id, kind, label, embedding_model, embedding, vector_id"
-        with conn.cursor().copy(f"COPY competences ({cols}) FROM STDIN (FORMAT binary)") as cp:
-            cp.write(_HEADER)
-            rows = []
-            for org, core, lab in zip(
-                data.comp_org.tolist(),
-                data.comp_core.tolist(),
-                data.comp_label.tolist(),
-                strict=True,
-            ):
-                rows.append(
-                    struct.pack("!h", 6)
-                    + _field(struct.pack("!i", org + 1))
-                    + _field(b"core" if core else b"complementary")
-                    + label_text[lab]
-                    + _field(model)
-                    + label_blob[lab]
-                    + label_id[lab]
-                )
-                if len(rows) >= 20000:
-                    cp.write(b"".join(rows))
-                    rows = []
-            cp.write(b"".join(rows) + struct.pack("!h", -1))
+        copy_competences(conn, data, model, with_bytes=True)
         times["copy_competences_s"] = time.perf_counter() - start
         # known partners: PARTNERS per organisation among the organisations of its NACE code's
         # division (the synthetic topic), so the graph has neighbourhoods to walk
@@ -384,7 +353,7 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
         result.update(copy_load(plain, data))
         result.update(build_indexes(plain))
         print(f"{n}: loaded and indexed {result}", flush=True)
-        token = admin_token(url)
+        token = api_token(url)
         rng = np.random.default_rng(11)
         public = np.flatnonzero(~data.org_private) + 1
         queries = rng.choice(public, 9 + args.requests, replace=False).tolist()
