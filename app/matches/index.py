@@ -124,6 +124,26 @@ def add_tie(
     )
 
 
+# the organisation columns `profile_of_row` reads
+PROFILE_COLUMNS = (
+    Organization.id,
+    Organization.external_id,
+    Organization.name,
+    Organization.nace_code,
+    Organization.country,
+    Organization.city,
+    Organization.latitude,
+    Organization.longitude,
+    Organization.employees,
+    Organization.cooperation_interests,
+    Organization.visibility,
+    Organization.postal_code,
+    Organization.hide_from_competitors,
+    Organization.profile_embedding,
+    Organization.embedding_model,
+)
+
+
 def profile_of_row(
     org: Any,
     encoder_name: str,
@@ -131,8 +151,8 @@ def profile_of_row(
     neighbours: Mapping[int, Collection[int]],
     ties: Mapping[int, dict[int, tuple[int | None, int | None]]],
 ) -> tuple[ProfileVec, OrgInfo]:
-    """The engine's profile and the service's facts of one organisation row (the columns of
-    `load_profiles`' query), with its competences, known partners and stated ties."""
+    """The engine's profile and the service's facts of one organisation row (the
+    `PROFILE_COLUMNS`), with its competences, known partners and stated ties."""
     vector = (
         from_bytes(org.profile_embedding)
         if org.profile_embedding is not None and org.embedding_model == encoder_name
@@ -209,23 +229,7 @@ def _load(
         KnownRelationship.joint_projects,
         KnownRelationship.last_year,
     ).where(KnownRelationship.related_organization_id.is_not(None))
-    org_query = select(
-        Organization.id,
-        Organization.external_id,
-        Organization.name,
-        Organization.nace_code,
-        Organization.country,
-        Organization.city,
-        Organization.latitude,
-        Organization.longitude,
-        Organization.employees,
-        Organization.cooperation_interests,
-        Organization.visibility,
-        Organization.postal_code,
-        Organization.hide_from_competitors,
-        Organization.profile_embedding,
-        Organization.embedding_model,
-    ).order_by(Organization.id)
+    org_query = select(*PROFILE_COLUMNS).order_by(Organization.id)
     if ids is not None:
         comp_query = comp_query.where(Competence.organization_id.in_(ids))
         rel_query = rel_query.where(

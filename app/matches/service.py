@@ -609,6 +609,19 @@ def shown(
     ]
 
 
+def graph_by_disclosure(
+    session: Session, user: User | None, organization_id: int, filters: Filters
+) -> tuple[Filters, bool]:
+    """The graph filters a caller may use for `organization_id`'s list, and whether its
+    relationships are shown to the caller: none when they are hidden (with and without the
+    known ones, the difference would be the hidden relationships, and the graph would order
+    the list by them), else only the relationships the caller may see."""
+    asking = organization_repository.organizations_by_id(session, [organization_id])
+    if "relationships" in view_of(session, user, asking[organization_id]).hidden:
+        return replace(filters, exclude_known=False, use_graph=False), False
+    return replace(filters, visible_relationships=visible_relationships(session, user)), True
+
+
 def require_coordinates(query: ProfileVec, filters: Filters) -> None:
     """A distance filter around the asking organisation needs its coordinates (422)."""
     if (
@@ -654,16 +667,7 @@ def matches_for(
     filters = distance_by_disclosure(
         session, user=user, index=index, filters=filters, asking_id=organization_id
     )
-    asking = organization_repository.organizations_by_id(session, [organization_id])
-    relationships_shown = (
-        "relationships" not in view_of(session, user, asking[organization_id]).hidden
-    )
-    if not relationships_shown:
-        # with and without the known ones, the difference would be the hidden relationships;
-        # and the graph would order the list by them
-        filters = replace(filters, exclude_known=False, use_graph=False)
-    else:
-        filters = replace(filters, visible_relationships=visible_relationships(session, user))
+    filters, relationships_shown = graph_by_disclosure(session, user, organization_id, filters)
     filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)

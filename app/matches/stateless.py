@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from app.embeddings import from_bytes
 from app.matches.changes import current_version
 from app.matches.index import (
+    PROFILE_COLUMNS,
     FittedIndex,
     OrgInfo,
     active_weights,
@@ -298,23 +299,7 @@ def load_rows(
     neighbours, ties = partners_of(session, id_list)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
-    org_query = select(
-        Organization.id,
-        Organization.external_id,
-        Organization.name,
-        Organization.nace_code,
-        Organization.country,
-        Organization.city,
-        Organization.latitude,
-        Organization.longitude,
-        Organization.employees,
-        Organization.cooperation_interests,
-        Organization.visibility,
-        Organization.postal_code,
-        Organization.hide_from_competitors,
-        Organization.profile_embedding,
-        Organization.embedding_model,
-    ).where(Organization.id.in_(id_list))
+    org_query = select(*PROFILE_COLUMNS).where(Organization.id.in_(id_list))
     for org in session.execute(org_query):
         profiles[org.id], info[org.id] = profile_of_row(
             org, encoder_name, competences, neighbours, ties
@@ -507,8 +492,6 @@ def matches_for(
     """`app.matches.service.matches_for`, scored per request (same rules, same answer)."""
     from app.matches import service
     from app.matches.reranking import active_reranker, candidates_needed, reranked
-    from app.organizations import repository as organization_repository
-    from app.organizations.access import view_of, visible_relationships
 
     found, found_info = load_rows(session, encoder_name, [organization_id])
     query = found[organization_id]
@@ -520,14 +503,9 @@ def matches_for(
         )
         if hidden:
             filters = replace(filters, exclude_ids=filters.exclude_ids | hidden)
-    asking = organization_repository.organizations_by_id(session, [organization_id])
-    relationships_shown = (
-        "relationships" not in view_of(session, user, asking[organization_id]).hidden
+    filters, relationships_shown = service.graph_by_disclosure(
+        session, user, organization_id, filters
     )
-    if not relationships_shown:
-        filters = replace(filters, exclude_known=False, use_graph=False)
-    else:
-        filters = replace(filters, visible_relationships=visible_relationships(session, user))
     pool = RequestMatcher(**(matcher_params or {})).candidate_pool
     vectors = QueryVectors.of_profile(query)
     if vectors.dim is None:
