@@ -60,7 +60,8 @@ class Options:
     ``covered`` counts each participant's meetings up to their target minimum. The default fairness
     weight exceeds any single meeting's value, so reaching minimums comes first. The default
     ``idle_weight`` makes idle slots a tie-breaker after value, which is the order the decomposed
-    solver follows (stage 2 minimises idle slots for the pairs of stage 1); 0 ignores them.
+    solver follows (stage 2 minimises idle slots for the pairs of stage 1); 0 ignores them. A slot
+    a person is unavailable is not idle, in the objective as in the report.
 
     When the best selection of pairs would fill more than ``table_fill`` of the tables, the solver
     gives up to ``value_slack`` of the value bound (never fairness) by leaving out the least

@@ -75,6 +75,8 @@ class Prepared:
     need: dict[int, int]  # person -> new meetings still needed to reach the minimum
     edges: list[Edge]
     values: dict[tuple[int, int], tuple[float, PairKind]] = field(default_factory=dict)
+    # person -> bitmask of the positions they are away: inside their span such a slot is not idle
+    away: dict[int, int] = field(default_factory=dict)
 
     @property
     def n_slots(self) -> int:
@@ -132,8 +134,12 @@ def prepare(instance: Instance) -> Prepared:
     free: dict[int, frozenset[int]] = {}
     cap: dict[int, int] = {}
     need: dict[int, int] = {}
+    away: dict[int, int] = {}
     for person, p in people.items():
-        blocked = {pos[s] for s in p.unavailable if s in pos} | closed | set(locked_pos[person])
+        unavailable = {pos[s] for s in p.unavailable if s in pos}
+        if unavailable:
+            away[person] = sum(1 << i for i in unavailable)
+        blocked = unavailable | closed | set(locked_pos[person])
         free[person] = frozenset(i for i in range(len(pos)) if i not in blocked and free_tables[i])
         n_locked = len(locked_pos[person])
         if n_locked > p.max_meetings:
@@ -168,6 +174,7 @@ def prepare(instance: Instance) -> Prepared:
         need=need,
         edges=edges,
         values=values,
+        away=away,
     )
 
 
@@ -471,22 +478,30 @@ def place_pairs(
 
 
 class _GapTable(dict[int, int]):
-    """Idle slots of a busy-slot bitmask, computed once per mask."""
+    """Idle slots of a busy-slot bitmask for one away-slot bitmask, computed once per mask."""
+
+    def __init__(self, away: int = 0) -> None:
+        super().__init__()
+        self.away = away
 
     def __missing__(self, mask: int) -> int:
-        self[mask] = value = _gap_of(mask)
+        self[mask] = value = _idle_of(mask, self.away)
         return value
 
 
-def _gap_of(mask: int) -> int:
-    """Empty slots between the first and last set bit of ``mask``."""
+def _idle_of(mask: int, away: int = 0) -> int:
+    """Slots between the first and last set bit of ``mask`` that are neither busy nor ``away``.
+
+    A slot a person is away (unavailable) is not idle time, as in the schedule report.
+    """
     if not mask:
         return 0
-    return mask.bit_length() - (mask & -mask).bit_length() + 1 - mask.bit_count()
+    span = ((1 << mask.bit_length()) - 1) & ~((mask & -mask) - 1)
+    return (span & ~mask & ~away).bit_count()
 
 
 def idle_total(prep: Prepared, placed: dict[int, int]) -> int:
-    """Idle slots summed over persons, locked meetings included."""
+    """Idle slots summed over persons, locked meetings included; away slots are not idle."""
     mask: dict[int, int] = defaultdict(int)
     for person, ps in prep.locked_pos.items():
         for i in ps:
@@ -494,7 +509,7 @@ def idle_total(prep: Prepared, placed: dict[int, int]) -> int:
     for j, i in placed.items():
         mask[prep.edges[j].a] |= 1 << i
         mask[prep.edges[j].b] |= 1 << i
-    return sum(_gap_of(m) for m in mask.values())
+    return sum(_idle_of(m, prep.away.get(person, 0)) for person, m in mask.items())
 
 
 def anneal(
@@ -547,15 +562,17 @@ def anneal(
         load[i] += 1
         spos[k] = len(in_slot[i])
         in_slot[i].append(k)
-    gap = _GapTable()
-    cost = sum(gap[m] for m in mask)
+    # one idle table per distinct away mask: a person's idle count is a dict lookup
+    tables: dict[int, _GapTable] = {}
+    gap = [tables.setdefault(a, _GapTable(a)) for a in (prep.away.get(p, 0) for p in persons)]
+    cost = sum(gap[p][m] for p, m in enumerate(mask))
     best, best_slot = cost, slot[:]
     # persons with idle slots, kept in a list with positions for O(1) updates
     gapped: list[int] = []
     where = [-1] * len(persons)
 
     def track(p: int) -> None:
-        has_gap = gap[mask[p]] > 0
+        has_gap = gap[p][mask[p]] > 0
         if has_gap and where[p] < 0:
             where[p] = len(gapped)
             gapped.append(p)
@@ -669,7 +686,7 @@ def anneal(
                 n_t += 1
         d = 0
         for p in ends:
-            d += gap[mask[p] ^ flip] - gap[mask[p]]
+            d += gap[p][mask[p] ^ flip] - gap[p][mask[p]]
         if d > 0 and rand() >= exp(-d / temp):
             continue
         for p in ends:
@@ -758,8 +775,9 @@ def polish_idle(
             if i > lo:
                 model.add(last >= i).only_enforce_if(v)
         n_meet = len(fixed) + sum(1 for j in placed if person in (prep.edges[j].a, prep.edges[j].b))
-        model.add(last - first + 1 >= n_meet)
-        spans.append(last - first)
+        inside = _away_inside(model, prep.away.get(person, 0), lo, hi, first, last, f"{person}")
+        model.add(last - first + 1 - sum(inside) >= n_meet)
+        spans.append(last - first - sum(inside))
         constant += 1 - n_meet
     model.minimize(sum(spans) + constant)
     solver = _new_solver(prep.instance.options, time_limit)
@@ -770,6 +788,30 @@ def polish_idle(
     if idle_total(prep, out) > idle_total(prep, placed):
         return dict(placed), False
     return out, status == cp_model.OPTIMAL
+
+
+def _away_inside(
+    model: cp_model.CpModel,
+    away: int,
+    lo: int,
+    hi: int,
+    first: cp_model.IntVar,
+    last: cp_model.IntVar,
+    name: str,
+) -> list[cp_model.IntVar]:
+    """One literal per away slot in ``lo..hi``, true only when it lies inside ``first..last``.
+
+    The idle count subtracts them (an away slot is not idle); minimising idle slots sets each one
+    that lies inside the span.
+    """
+    inside = []
+    for s in range(lo, hi + 1):
+        if away >> s & 1:
+            b = model.new_bool_var(f"w{name}_{s}")
+            model.add(first <= s).only_enforce_if(b)
+            model.add(last >= s).only_enforce_if(b)
+            inside.append(b)
+    return inside
 
 
 def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
@@ -809,7 +851,11 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         ]
         if not options:
             continue
-        i = min(options, key=lambda i: (_widen(busy[e.a], i) + _widen(busy[e.b], i), i))
+        away_a, away_b = prep.away.get(e.a, 0), prep.away.get(e.b, 0)
+        i = min(
+            options,
+            key=lambda i: (_widen(busy[e.a], i, away_a) + _widen(busy[e.b], i, away_b), i),
+        )
         out[j] = i
         busy[e.a].add(i)
         busy[e.b].add(i)
@@ -819,14 +865,18 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
     return out
 
 
-def _widen(busy: set[int], i: int) -> int:
-    """Change in a person's idle slots when slot ``i`` is added to ``busy``."""
+def _widen(busy: set[int], i: int, away: int = 0) -> int:
+    """Change in a person's idle slots when slot ``i`` is added to ``busy``.
+
+    ``away`` is the bitmask of the person's away slots, which do not count as idle.
+    """
     if not busy:
         return 0
     lo, hi = min(busy), max(busy)
     if lo < i < hi:
         return -1
-    return max(0, lo - i - 1) + max(0, i - hi - 1)
+    between = range(i + 1, lo) if i < lo else range(hi + 1, i)
+    return sum(1 for s in between if not away >> s & 1)
 
 
 def greedy_slots(prep: Prepared, chosen: list[int]) -> dict[int, int]:
@@ -855,7 +905,11 @@ def greedy_slots(prep: Prepared, chosen: list[int]) -> dict[int, int]:
         for i in e.slots:
             if i in busy[e.a] or i in busy[e.b] or load[i] >= len(prep.free_tables[i]):
                 continue
-            cost = _widen(busy[e.a], i) + _widen(busy[e.b], i) + 1e-3 * abs(i - centre)
+            cost = (
+                _widen(busy[e.a], i, prep.away.get(e.a, 0))
+                + _widen(busy[e.b], i, prep.away.get(e.b, 0))
+                + 1e-3 * abs(i - centre)
+            )
             if best is None or cost < best[0]:
                 best = (cost, i)
         if best is None:
@@ -1052,7 +1106,14 @@ def solve_exact(instance: Instance) -> Schedule:
             else:
                 model.add_max_equality(active, [v for _, v in by_person[person]])
             model.add(last == first).only_enforce_if(~active)
-            idle_terms.append(last - first + active - len(fixed) - sum(deg.get(person, [])))
+            inside = _away_inside(
+                model, prep.away.get(person, 0), 0, prep.n_slots - 1, first, last, f"{person}"
+            )
+            for b in inside:
+                model.add_implication(b, active)
+            idle_terms.append(
+                last - first + active - len(fixed) - sum(deg.get(person, [])) - sum(inside)
+            )
         objective -= idle_unit * sum(idle_terms)
     model.maximize(objective)
     solver = _new_solver(opts, opts.time_limit)

@@ -577,6 +577,47 @@ def test_slots_a_person_is_away_are_not_idle() -> None:
     assert report(free, sched).idle_gaps == {1: 1, 2: 0, 3: 0}
 
 
+def away_instance() -> Instance:
+    """Person 1 is away at slot 3; 2 meets 4 in slot 1, the only slot 4 is there."""
+    return Instance(
+        slots=[0, 1, 2, 3, 4],
+        tables=2,
+        participants=[
+            Participant(1, 1, unavailable=frozenset({3})),
+            Participant(2, 2, unavailable=frozenset({3})),
+            Participant(3, 3, unavailable=frozenset({1})),
+            Participant(4, 4, unavailable=frozenset({0, 2, 3, 4})),
+        ],
+        pairs=[CandidatePair(1, 2, 0.63), CandidatePair(1, 3, 0.28), CandidatePair(2, 4, 0.29)],
+        options=FAST,
+    )
+
+
+def test_solver_spans_an_absence_rather_than_leave_someone_idle() -> None:
+    # meeting 1 at slots 2 and 4 spans its absence at 3 without an idle slot; counting the
+    # absence as idle would prefer slots 0 and 2, which leaves 1 idle at slot 1
+    inst = away_instance()
+    sched = solve(inst)
+    assert sched.meetings == (Meeting(1, 0, 2, 4), Meeting(2, 0, 1, 2), Meeting(4, 0, 1, 3))
+    assert report(inst, sched).idle_gaps == {1: 0, 2: 0, 3: 0, 4: 0}
+    assert sched.stats["idle_total"] == 0.0
+    exact = solve_exact(inst)
+    assert report(inst, exact).idle_total == 0
+    assert len(exact.meetings) == 3
+
+
+def test_idle_slots_of_the_solver_leave_out_away_slots() -> None:
+    prep = solver.prepare(away_instance())
+    assert prep.away == {1: 0b01000, 2: 0b01000, 3: 0b00010, 4: 0b11101}
+    by_pair = {(e.a, e.b): j for j, e in enumerate(prep.edges)}
+    spanning = {by_pair[(1, 2)]: 2, by_pair[(1, 3)]: 4, by_pair[(2, 4)]: 1}
+    assert solver.idle_total(prep, spanning) == 0
+    # slot 1 between 1's meetings at 0 and 2 is idle; slot 3 between 2 and 4 is not
+    compact = {by_pair[(1, 2)]: 0, by_pair[(1, 3)]: 2, by_pair[(2, 4)]: 1}
+    assert solver.idle_total(prep, compact) == 1
+    assert solver.anneal(prep, compact, time_limit=1.0, seed=1, max_moves=2000) == spanning
+
+
 def test_optimal_only_when_proven_for_the_whole_schedule() -> None:
     # person 1 meets 2 (only free in slot 0) and 3 (only free in slot 2): the pairs are the
     # proven best, but slot 1 stays idle for 1, so the schedule is not proven optimal
