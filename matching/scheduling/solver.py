@@ -40,6 +40,7 @@ from matching.scheduling.model import (
     Participant,
     Schedule,
     SolverStatus,
+    pair_groups,
     pair_key,
     pair_values,
 )
@@ -50,13 +51,17 @@ _SCALE = 1000
 
 @dataclass
 class Edge:
-    """A pair that may still get a new meeting; ``slots`` are positions both can use."""
+    """A pair that may still get a new meeting; ``slots`` are positions both can use.
+
+    ``group``: the wish group the pair belongs to (``CandidatePair.group``), if any.
+    """
 
     a: int
     b: int
     value: float
     kind: PairKind
     slots: tuple[int, ...]
+    group: tuple[int, int] | None = None
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Prepared:
     values: dict[tuple[int, int], tuple[float, PairKind]] = field(default_factory=dict)
     # person -> bitmask of the positions they are away: inside their span such a slot is not idle
     away: dict[int, int] = field(default_factory=dict)
+    # edges of each wish group with two or more edges: at most one of them gets a meeting
+    groups: list[list[int]] = field(default_factory=list)
 
     @property
     def n_slots(self) -> int:
@@ -148,11 +155,14 @@ def prepare(instance: Instance) -> Prepared:
         need[person] = max(0, min(p.min_meetings, p.max_meetings) - n_locked)
 
     values = pair_values(instance)
+    group_of = pair_groups(instance)
+    # a locked meeting of a wish group fulfils it: no other pair of the group meets
+    met = {group_of[pair] for pair in locked_pairs if pair in group_of}
     edges: list[Edge] = []
     for (a, b), (value, kind) in sorted(values.items()):
         if a == b or a not in people or b not in people:
             continue
-        if (a, b) in forbidden or (a, b) in locked_pairs:
+        if (a, b) in forbidden or (a, b) in locked_pairs or group_of.get((a, b)) in met:
             continue
         if people[a].organisation == people[b].organisation:
             continue
@@ -160,7 +170,11 @@ def prepare(instance: Instance) -> Prepared:
             continue
         common = tuple(sorted(free[a] & free[b]))
         if common:
-            edges.append(Edge(a, b, value, kind, common))
+            edges.append(Edge(a, b, value, kind, common, group_of.get((a, b))))
+    by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j, e in enumerate(edges):
+        if e.group is not None:
+            by_group[e.group].append(j)
     return Prepared(
         instance=instance,
         slot_ids=slot_ids,
@@ -175,6 +189,7 @@ def prepare(instance: Instance) -> Prepared:
         edges=edges,
         values=values,
         away=away,
+        groups=[js for _, js in sorted(by_group.items()) if len(js) > 1],
     )
 
 
@@ -230,11 +245,18 @@ def _bmatching(
     rows.extend([table_row] * n)
     cols.extend(range(n))
     data.extend([1.0] * n)
-    a_mat = coo_matrix((data, (rows, cols)), shape=(table_row + 1, n + n_y)).tocsr()
+    # one row per wish group: at most one of its pairs
+    for k, js in enumerate(prep.groups):
+        rows.extend([table_row + 1 + k] * len(js))
+        cols.extend(js)
+        data.extend([1.0] * len(js))
+    n_rows = table_row + 1 + len(prep.groups)
+    a_mat = coo_matrix((data, (rows, cols)), shape=(n_rows, n + n_y)).tocsr()
     upper = np.array(
         [prep.cap[p] for p in persons]
         + [0.0] * n_y
         + [float(_table_slots(prep) if max_total is None else max_total)]
+        + [1.0] * len(prep.groups)
     )
     lower = np.full(len(upper), -np.inf)
     c = -np.array([e.value for e in edges] + [fairness] * n_y)
@@ -362,17 +384,20 @@ def _greedy_pairs(prep: Prepared) -> list[int]:
     room = _table_slots(prep)
     chosen: list[int] = []
     taken: set[int] = set()
+    groups: set[tuple[int, int]] = set()
     for needy_only in (True, False):
         for j in sorted(range(len(prep.edges)), key=lambda j: -prep.edges[j].value):
             e = prep.edges[j]
             if len(chosen) >= room or degree[e.a] >= prep.cap[e.a] or degree[e.b] >= prep.cap[e.b]:
                 continue
-            if j in taken or (
-                needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]
-            ):
+            if j in taken or e.group in groups:
+                continue
+            if needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]:
                 continue
             chosen.append(j)
             taken.add(j)
+            if e.group is not None:
+                groups.add(e.group)
             degree[e.a] += 1
             degree[e.b] += 1
     return chosen
@@ -775,9 +800,9 @@ def polish_idle(
             if i > lo:
                 model.add(last >= i).only_enforce_if(v)
         n_meet = len(fixed) + sum(1 for j in placed if person in (prep.edges[j].a, prep.edges[j].b))
-        inside = _away_inside(model, prep.away.get(person, 0), lo, hi, first, last, f"{person}")
-        model.add(last - first + 1 - sum(inside) >= n_meet)
-        spans.append(last - first - sum(inside))
+        span = _available_span(model, prep.away.get(person, 0), hi + 1, first, last, f"{person}")
+        model.add(span + 1 >= n_meet)
+        spans.append(span)
         constant += 1 - n_meet
     model.minimize(sum(spans) + constant)
     solver = _new_solver(prep.instance.options, time_limit)
@@ -790,28 +815,31 @@ def polish_idle(
     return out, status == cp_model.OPTIMAL
 
 
-def _away_inside(
+def _available_span(
     model: cp_model.CpModel,
     away: int,
-    lo: int,
-    hi: int,
+    n_slots: int,
     first: cp_model.IntVar,
     last: cp_model.IntVar,
     name: str,
-) -> list[cp_model.IntVar]:
-    """One literal per away slot in ``lo..hi``, true only when it lies inside ``first..last``.
+) -> cp_model.LinearExpr:
+    """Slots in ``first+1..last`` that the person is not away: ``last - first`` less their absences.
 
-    The idle count subtracts them (an away slot is not idle); minimising idle slots sets each one
-    that lies inside the span.
+    With absences, the positions map to their rank among the person's available slots (an
+    element constraint), so an away slot inside the span adds nothing to the idle count.
     """
-    inside = []
-    for s in range(lo, hi + 1):
-        if away >> s & 1:
-            b = model.new_bool_var(f"w{name}_{s}")
-            model.add(first <= s).only_enforce_if(b)
-            model.add(last >= s).only_enforce_if(b)
-            inside.append(b)
-    return inside
+    if not away:
+        return last - first
+    rank, n = [], 0
+    for i in range(n_slots):
+        if not away >> i & 1:
+            n += 1
+        rank.append(n)
+    first_rank = model.new_int_var(0, n, f"rf{name}")
+    last_rank = model.new_int_var(0, n, f"rl{name}")
+    model.add_element(first, rank, first_rank)
+    model.add_element(last, rank, last_rank)
+    return last_rank - first_rank
 
 
 def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
@@ -826,6 +854,7 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         busy[person].update(ps)
     count: dict[int, int] = defaultdict(int)
     load = [0] * prep.n_slots
+    groups: set[tuple[int, int] | None] = set()
     for j, i in out.items():
         e = prep.edges[j]
         busy[e.a].add(i)
@@ -833,6 +862,8 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         count[e.a] += 1
         count[e.b] += 1
         load[i] += 1
+        groups.add(e.group)
+    groups.discard(None)
 
     def helps(j: int) -> int:
         e = prep.edges[j]
@@ -842,7 +873,7 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
     rest.sort(key=lambda j: (-helps(j), -prep.edges[j].value))
     for j in rest:
         e = prep.edges[j]
-        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b]:
+        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b] or e.group in groups:
             continue
         options = [
             i
@@ -862,6 +893,8 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         count[e.a] += 1
         count[e.b] += 1
         load[i] += 1
+        if e.group is not None:
+            groups.add(e.group)
     return out
 
 
@@ -1075,6 +1108,8 @@ def solve_exact(instance: Instance) -> Schedule:
         model.add_at_most_one(lits)
     for i, lits in by_slot.items():
         model.add(sum(lits) <= len(prep.free_tables[i]))
+    for js in prep.groups:
+        model.add_at_most_one(edge_lit[j] for j in js)
     cover = []
     for person, lits in deg.items():
         model.add(sum(lits) <= prep.cap[person])
@@ -1106,14 +1141,10 @@ def solve_exact(instance: Instance) -> Schedule:
             else:
                 model.add_max_equality(active, [v for _, v in by_person[person]])
             model.add(last == first).only_enforce_if(~active)
-            inside = _away_inside(
-                model, prep.away.get(person, 0), 0, prep.n_slots - 1, first, last, f"{person}"
+            span = _available_span(
+                model, prep.away.get(person, 0), prep.n_slots, first, last, f"{person}"
             )
-            for b in inside:
-                model.add_implication(b, active)
-            idle_terms.append(
-                last - first + active - len(fixed) - sum(deg.get(person, [])) - sum(inside)
-            )
+            idle_terms.append(span + active - len(fixed) - sum(deg.get(person, [])))
         objective -= idle_unit * sum(idle_terms)
     model.maximize(objective)
     solver = _new_solver(opts, opts.time_limit)
@@ -1284,16 +1315,25 @@ def reschedule(
     for person, lits in deg.items():
         if len(lits) > prep.cap[person]:
             model.add(sum(lits) <= prep.cap[person])
+    for js in prep.groups:
+        group_lits = [used[j] for j in js if j in used]
+        if len(group_lits) > 1:
+            model.add_at_most_one(group_lits)
 
     # a feasible start: every meeting that can stay, as long as maxima allow
     count: dict[int, int] = defaultdict(int)
     start: set[int] = set()
+    started: set[tuple[int, int] | None] = set()
     for j in sorted(stay, key=lambda j: -prep.edges[j].value):
         e = prep.edges[j]
+        if e.group in started:
+            continue
         if count[e.a] < prep.cap[e.a] and count[e.b] < prep.cap[e.b]:
             start.add(j)
             count[e.a] += 1
             count[e.b] += 1
+            if e.group is not None:
+                started.add(e.group)
     for (j, _), v in x.items():
         model.add_hint(v, j in start)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -689,3 +690,101 @@ def test_scarce_tables_bound_with_minimums_is_below_the_value_bound() -> None:
     assert rep.gap == pytest.approx(1 - 1.0 / 1.8)
     assert rep.fair_upper_bound == pytest.approx(1.0)
     assert rep.fair_gap == pytest.approx(0.0, abs=1e-9)
+
+
+# --- wish groups: an organisation's wish, fulfilled by one meeting of any pair of its people ---
+GROUP = {(1, 3), (1, 4), (2, 3), (2, 4)}
+
+
+def group_instance(*, grouped: bool = True, locked: tuple[Meeting, ...] = ()) -> Instance:
+    """Organisation 10 (persons 1, 2) would like to meet organisation 20 (persons 3, 4): one wish
+    over four person pairs; person 2 must also meet person 5 of organisation 30."""
+    group = (10, 20) if grouped else None
+    return Instance(
+        slots=[0, 1, 2, 3],
+        tables=2,
+        participants=[
+            Participant(1, 10),
+            Participant(2, 10),
+            Participant(3, 20),
+            Participant(4, 20),
+            Participant(5, 30),
+        ],
+        pairs=[
+            *(CandidatePair(a, b, 0.5, "would_like", group=group) for a, b in sorted(GROUP)),
+            CandidatePair(2, 5, 0.4, "must_meet"),
+        ],
+        locked=locked,
+        options=FAST,
+    )
+
+
+@pytest.mark.parametrize("method", ["solve", "solve_exact", "greedy"])
+def test_a_wish_group_gets_one_meeting(method: str) -> None:
+    inst = group_instance()
+    run = {"solve": solve, "solve_exact": solve_exact, "greedy": greedy}[method]
+    sched = run(inst)
+    met = {m.pair for m in sched.meetings}
+    assert len(met & GROUP) == 1
+    assert (2, 5) in met
+    assert len(sched.meetings) == 2
+    assert validate(inst, sched) == []
+    rep = report(inst, sched)
+    assert rep.requested == {
+        "accepted_request": 0,
+        "must_meet": 1,
+        "would_like": 1,
+        "recommended": 0,
+    }
+    assert rep.satisfied == rep.requested
+    # the same pairs as four wishes of their own: every pair of colleagues meets
+    free = group_instance(grouped=False)
+    assert {m.pair for m in run(free).meetings} == GROUP | {(2, 5)}
+    assert report(free, run(free)).requested["would_like"] == 4
+
+
+def test_a_locked_meeting_fulfils_its_wish_group() -> None:
+    inst = group_instance(locked=(Meeting(0, 0, 1, 4),))
+    sched = solve(inst)
+    assert {m.pair for m in sched.meetings} == {(1, 4), (2, 5)}
+    assert report(inst, sched).satisfied["would_like"] == 1
+    assert solver.prepare(inst).groups == []
+
+
+def test_the_validator_flags_a_second_meeting_of_a_wish_group() -> None:
+    inst = group_instance()
+    two = Schedule((Meeting(0, 0, 1, 3), Meeting(0, 1, 2, 4)), "feasible")
+    assert [(v.kind, v.persons) for v in validate(inst, two)] == [
+        ("wish_group_repeated", (1, 3)),
+        ("wish_group_repeated", (2, 4)),
+    ]
+    # both locked: the organiser's choice stands
+    locked = group_instance(locked=two.meetings)
+    assert validate(locked, two) == []
+    assert report(inst, two).satisfied["would_like"] == 1
+
+
+def test_an_overridden_wish_group_lists_its_pairs() -> None:
+    inst = replace(group_instance(), forbidden=sorted(GROUP))
+    sched = solve(inst)
+    assert [m.pair for m in sched.meetings] == [(2, 5)]
+    rep = report(inst, sched)
+    assert rep.overridden == tuple(sorted(GROUP))
+    assert rep.requested["would_like"] == 1
+    assert rep.satisfied["would_like"] == 0
+    # one pair left open: the wish is not overridden, only unmet if nothing meets
+    partly = replace(group_instance(), forbidden=[(1, 3), (1, 4), (2, 3)])
+    assert {m.pair for m in solve(partly).meetings} == {(2, 4), (2, 5)}
+    assert report(partly, solve(partly)).overridden == ()
+
+
+def test_rescheduling_keeps_a_wish_group_to_one_meeting() -> None:
+    inst = group_instance()
+    before = Schedule((Meeting(0, 0, 2, 5), Meeting(1, 0, 1, 3)), "feasible")
+    assert validate(inst, before) == []
+    after = reschedule(inst, before, from_slot=1, no_shows={1})
+    derived = rescheduling_instance(inst, before, from_slot=1, no_shows={1})
+    assert validate(derived, after) == []
+    met = {m.pair for m in after.meetings}
+    assert (1, 3) not in met
+    assert len(met & GROUP) == 1
