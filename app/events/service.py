@@ -1123,7 +1123,11 @@ def build_instance(
     Candidate pairs, between organisations or people alike: accepted requests (wanted by both
     sides), pending requests (a wish of the sender), must-meet and would-like preferences of
     organisations and of people (a wish of one side, of both when both ask) and, only when the
-    event's ``fill_with_recommendations`` is on, engine recommendations. A not-interested mark
+    event's ``fill_with_recommendations`` is on, engine recommendations. When people meet one to
+    one, an organisation's wish (or recommendation) toward another organisation is one wish that
+    any pair of their people can fulfil: its person pairs form one wish group, so it brings at
+    most one meeting, not one per pair of colleagues; a person pair that also has a wish or
+    request of its own stays a wish of its own. A not-interested mark
     (of an organisation or a person, either way) or a declined request forbids the pair; a wish
     that it overrides stays in the instance as a candidate, so the report counts it as unmet.
     Locked meetings are kept. With ``no_show_everywhere`` people marked as no-shows get no
@@ -1207,13 +1211,21 @@ def build_instance(
     wishes: dict[tuple[int, int], PairKind] = {}
     accepted: set[tuple[int, int]] = set()
     forbidden: set[tuple[int, int]] = set()
+    # unit pairs with a wish or request of a person (not only of their organisations)
+    personal: set[tuple[int, int]] = set()
 
-    def wish(a: int, b: int, kind: PairKind) -> None:
+    def wish(a: int, b: int, kind: PairKind, *, of_person: bool) -> None:
         ua, ub = unit(a), unit(b)
         if ua == ub or org_of[a] == org_of[b]:
             return
+        if of_person:
+            personal.add(pair_key(ua, ub))
         if wishes.get((ua, ub)) != "must_meet":
             wishes[(ua, ub)] = kind
+
+    def group(a: int, b: int) -> tuple[int, int] | None:
+        """The wish group of an organisation-level wish between two people (person-level only)."""
+        return None if whole else pair_key(org_of[a], org_of[b])
 
     def forbid(a: int, b: int) -> None:
         if org_of[a] != org_of[b]:
@@ -1227,7 +1239,7 @@ def build_instance(
             if org_of[a] != org_of[b]:
                 accepted.add(pair_key(unit(a), unit(b)))
         elif status == "requested":
-            wish(a, b, "would_like")
+            wish(a, b, "would_like", of_person=True)
         elif status == "declined":
             forbid(a, b)
     for pref in repo.preferences(session, event.id):
@@ -1238,13 +1250,15 @@ def build_instance(
                 if pref.kind == "not_interested":
                     forbid(a, b)
                 else:
-                    wish(a, b, "must_meet" if pref.kind == "must_meet" else "would_like")
+                    wanted: PairKind = "must_meet" if pref.kind == "must_meet" else "would_like"
+                    wish(a, b, wanted, of_person=False)
     for person_pref in repo.person_preferences(session, event.id):
         a, b = person_pref.person_id, person_pref.target_person_id
         if person_pref.kind == "not_interested":
             forbid(a, b)
         else:
-            wish(a, b, "must_meet" if person_pref.kind == "must_meet" else "would_like")
+            wanted = "must_meet" if person_pref.kind == "must_meet" else "would_like"
+            wish(a, b, wanted, of_person=True)
 
     pairs: list[CandidatePair] = []
     wished = {pair_key(a, b) for a, b in wishes} | accepted
@@ -1256,7 +1270,12 @@ def build_instance(
             kinds = [k for k in (wishes.get((a, b)), wishes.get((b, a))) if k is not None]
             kind = "must_meet" if "must_meet" in kinds else "would_like"
             sides = len(kinds)
-        pairs.append(CandidatePair(a, b, score(a, b), kind, wanted_by=sides))
+        of_orgs = (a, b) not in accepted and (a, b) not in personal
+        pairs.append(
+            CandidatePair(
+                a, b, score(a, b), kind, wanted_by=sides, group=group(a, b) if of_orgs else None
+            )
+        )
     if event.fill_with_recommendations:
         recommended: set[tuple[int, int]] = set()
         for org_a, org_b in sorted(top):
@@ -1264,7 +1283,7 @@ def build_instance(
                 for b in people_of_org.get(org_b, ()):
                     recommended.add(pair_key(unit(a), unit(b)))
         pairs.extend(
-            CandidatePair(a, b, score(a, b), "recommended", wanted_by=0)
+            CandidatePair(a, b, score(a, b), "recommended", wanted_by=0, group=group(a, b))
             for a, b in sorted(recommended - forbidden)
         )
     stored = repo.meetings(session, event.id)

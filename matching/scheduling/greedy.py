@@ -12,7 +12,8 @@ from matching.scheduling.solver import build_meetings, prepare
 def greedy(instance: Instance) -> Schedule:
     """Take pairs by decreasing value; give each the earliest slot where both persons are free.
 
-    Locked meetings are kept; a pair is skipped when a person is full or no slot fits.
+    Locked meetings are kept; a pair is skipped when a person is full, its wish group is met
+    already or no slot fits.
     """
     t0 = time.perf_counter()
     prep = prepare(instance)
@@ -22,13 +23,14 @@ def greedy(instance: Instance) -> Schedule:
     count: dict[int, int] = defaultdict(int)
     load = [0] * prep.n_slots
     placed: dict[int, int] = {}
+    groups: set[tuple[int, int]] = set()  # wish groups already met
     order = sorted(
         range(len(prep.edges)),
         key=lambda j: (-prep.edges[j].value, prep.edges[j].a, prep.edges[j].b),
     )
     for j in order:
         e = prep.edges[j]
-        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b]:
+        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b] or e.group in groups:
             continue
         for i in e.slots:
             if i in busy[e.a] or i in busy[e.b] or load[i] >= len(prep.free_tables[i]):
@@ -39,6 +41,8 @@ def greedy(instance: Instance) -> Schedule:
             load[i] += 1
             count[e.a] += 1
             count[e.b] += 1
+            if e.group is not None:
+                groups.add(e.group)
             break
     meetings = build_meetings(prep, placed)
     return Schedule(

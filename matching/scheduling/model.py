@@ -60,7 +60,8 @@ class Options:
     ``covered`` counts each participant's meetings up to their target minimum. The default fairness
     weight exceeds any single meeting's value, so reaching minimums comes first. The default
     ``idle_weight`` makes idle slots a tie-breaker after value, which is the order the decomposed
-    solver follows (stage 2 minimises idle slots for the pairs of stage 1); 0 ignores them.
+    solver follows (stage 2 minimises idle slots for the pairs of stage 1); 0 ignores them. A slot
+    a person is unavailable is not idle, in the objective as in the report.
 
     When the best selection of pairs would fill more than ``table_fill`` of the tables, the solver
     gives up to ``value_slack`` of the value bound (never fairness) by leaving out the least
@@ -96,6 +97,11 @@ class CandidatePair:
     ``wanted_by`` counts the sides that asked for the meeting (0: only the engine recommends it,
     1: one side's wish, 2: both sides'); None derives it from ``kind`` (an accepted request is
     wanted by both, a must-meet or would-like by one, a recommendation by none).
+
+    ``group`` joins pairs that stand for one wish, say an organisation's wish to meet another
+    organisation when people meet one to one: one meeting of any pair of the group fulfils it,
+    so at most one of them is scheduled (a locked meeting of the group fulfils it too). The
+    report counts the group as one wish. None: the pair is a wish of its own.
     """
 
     a: int
@@ -103,6 +109,7 @@ class CandidatePair:
     value: float
     kind: PairKind = "recommended"
     wanted_by: int | None = None
+    group: tuple[int, int] | None = None
 
     @property
     def sides(self) -> int:
@@ -186,6 +193,23 @@ def pair_sides(instance: Instance) -> dict[tuple[int, int], int]:
         key = pair_key(p.a, p.b)
         out[key] = max(out.get(key, 0), p.sides)
     return out
+
+
+def pair_groups(instance: Instance) -> dict[tuple[int, int], tuple[int, int]]:
+    """The wish group of every candidate pair that has one, keyed by sorted pair.
+
+    A pair listed more than once takes the group of the entry ``pair_values`` keeps (its most
+    valuable one, the first of equal ones).
+    """
+    bonus = instance.options.tier_bonus
+    best: dict[tuple[int, int], tuple[float, tuple[int, int] | None]] = {}
+    for p in instance.pairs:
+        key = pair_key(p.a, p.b)
+        v = bonus.of(p.kind) + float(p.value)
+        old = best.get(key)
+        if old is None or v > old[0]:
+            best[key] = (v, p.group)
+    return {key: group for key, (_, group) in best.items() if group is not None}
 
 
 def pair_values(instance: Instance) -> dict[tuple[int, int], tuple[float, PairKind]]:

@@ -10,6 +10,7 @@ from matching.scheduling.model import (
     Instance,
     PairKind,
     Schedule,
+    pair_groups,
     pair_key,
     pair_sides,
     pair_values,
@@ -20,10 +21,11 @@ from matching.scheduling.model import (
 class ScheduleReport:
     """Summary of one schedule.
 
-    ``satisfied`` and ``requested`` count candidate pairs by kind (each pair under its most valuable
-    kind); a wished-for pair that the instance forbids (say, an accepted request overridden by a
-    not-interested mark) counts as requested and unmet and is listed in ``overridden``, a
-    forbidden pair that only the engine recommends is not counted. ``wanted_both``,
+    ``satisfied`` and ``requested`` count wishes by kind: a candidate pair under its most valuable
+    kind, a wish group (``CandidatePair.group``) once, met by a meeting of any of its pairs; a
+    wish that the instance forbids (say, an accepted request overridden by a not-interested mark;
+    for a group, every pair of it) counts as requested and unmet and its pairs are listed in
+    ``overridden``, a forbidden pair that only the engine recommends is not counted. ``wanted_both``,
     ``wanted_one`` and ``filled_in`` split the meetings by the sides that asked for them (2, 1,
     none: a recommendation filling a free slot). ``idle_gaps`` maps every person with a meeting
     to the slots between their first and last meeting in which they are available and have no
@@ -67,11 +69,28 @@ def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
         if pair not in forbidden or hit[1] != "recommended"
     }
     sides = pair_sides(instance)
+    groups = pair_groups(instance)
+    # one wish per pair, or per wish group: its pairs and its kind (its most valuable pair's)
+    wishes: dict[object, list[tuple[int, int]]] = defaultdict(list)
+    for pair in sorted(values):
+        wishes[("group", groups[pair]) if pair in groups else pair].append(pair)
+    kind_of = {
+        wish: max((values[pair] for pair in pairs), key=lambda hit: hit[0])[1]
+        for wish, pairs in wishes.items()
+    }
     requested: dict[PairKind, int] = dict.fromkeys(PAIR_KINDS, 0)
-    for _, kind in values.values():
+    for kind in kind_of.values():
         requested[kind] += 1
-    overridden = tuple(sorted(pair for pair in values if pair in forbidden))
+    overridden = tuple(
+        sorted(
+            pair
+            for pairs in wishes.values()
+            if all(pair in forbidden for pair in pairs)
+            for pair in pairs
+        )
+    )
     satisfied: dict[PairKind, int] = dict.fromkeys(PAIR_KINDS, 0)
+    met: set[object] = set()
     by_sides = [0, 0, 0]
     total = 0.0
     positions: dict[int, list[int]] = defaultdict(list)
@@ -79,7 +98,10 @@ def report(instance: Instance, schedule: Schedule) -> ScheduleReport:
         hit = values.get(m.pair)
         if hit is not None:
             total += hit[0]
-            satisfied[hit[1]] += 1
+            wish = ("group", groups[m.pair]) if m.pair in groups else m.pair
+            if wish not in met:
+                met.add(wish)
+                satisfied[kind_of[wish]] += 1
         by_sides[min(2, sides.get(m.pair, 0))] += 1
         positions[m.a].append(order[m.slot])
         positions[m.b].append(order[m.slot])

@@ -40,6 +40,7 @@ from matching.scheduling.model import (
     Participant,
     Schedule,
     SolverStatus,
+    pair_groups,
     pair_key,
     pair_values,
 )
@@ -50,13 +51,17 @@ _SCALE = 1000
 
 @dataclass
 class Edge:
-    """A pair that may still get a new meeting; ``slots`` are positions both can use."""
+    """A pair that may still get a new meeting; ``slots`` are positions both can use.
+
+    ``group``: the wish group the pair belongs to (``CandidatePair.group``), if any.
+    """
 
     a: int
     b: int
     value: float
     kind: PairKind
     slots: tuple[int, ...]
+    group: tuple[int, int] | None = None
 
 
 @dataclass
@@ -75,6 +80,10 @@ class Prepared:
     need: dict[int, int]  # person -> new meetings still needed to reach the minimum
     edges: list[Edge]
     values: dict[tuple[int, int], tuple[float, PairKind]] = field(default_factory=dict)
+    # person -> bitmask of the positions they are away: inside their span such a slot is not idle
+    away: dict[int, int] = field(default_factory=dict)
+    # edges of each wish group with two or more edges: at most one of them gets a meeting
+    groups: list[list[int]] = field(default_factory=list)
 
     @property
     def n_slots(self) -> int:
@@ -132,8 +141,12 @@ def prepare(instance: Instance) -> Prepared:
     free: dict[int, frozenset[int]] = {}
     cap: dict[int, int] = {}
     need: dict[int, int] = {}
+    away: dict[int, int] = {}
     for person, p in people.items():
-        blocked = {pos[s] for s in p.unavailable if s in pos} | closed | set(locked_pos[person])
+        unavailable = {pos[s] for s in p.unavailable if s in pos}
+        if unavailable:
+            away[person] = sum(1 << i for i in unavailable)
+        blocked = unavailable | closed | set(locked_pos[person])
         free[person] = frozenset(i for i in range(len(pos)) if i not in blocked and free_tables[i])
         n_locked = len(locked_pos[person])
         if n_locked > p.max_meetings:
@@ -142,11 +155,14 @@ def prepare(instance: Instance) -> Prepared:
         need[person] = max(0, min(p.min_meetings, p.max_meetings) - n_locked)
 
     values = pair_values(instance)
+    group_of = pair_groups(instance)
+    # a locked meeting of a wish group fulfils it: no other pair of the group meets
+    met = {group_of[pair] for pair in locked_pairs if pair in group_of}
     edges: list[Edge] = []
     for (a, b), (value, kind) in sorted(values.items()):
         if a == b or a not in people or b not in people:
             continue
-        if (a, b) in forbidden or (a, b) in locked_pairs:
+        if (a, b) in forbidden or (a, b) in locked_pairs or group_of.get((a, b)) in met:
             continue
         if people[a].organisation == people[b].organisation:
             continue
@@ -154,7 +170,11 @@ def prepare(instance: Instance) -> Prepared:
             continue
         common = tuple(sorted(free[a] & free[b]))
         if common:
-            edges.append(Edge(a, b, value, kind, common))
+            edges.append(Edge(a, b, value, kind, common, group_of.get((a, b))))
+    by_group: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for j, e in enumerate(edges):
+        if e.group is not None:
+            by_group[e.group].append(j)
     return Prepared(
         instance=instance,
         slot_ids=slot_ids,
@@ -168,6 +188,8 @@ def prepare(instance: Instance) -> Prepared:
         need=need,
         edges=edges,
         values=values,
+        away=away,
+        groups=[js for _, js in sorted(by_group.items()) if len(js) > 1],
     )
 
 
@@ -223,11 +245,18 @@ def _bmatching(
     rows.extend([table_row] * n)
     cols.extend(range(n))
     data.extend([1.0] * n)
-    a_mat = coo_matrix((data, (rows, cols)), shape=(table_row + 1, n + n_y)).tocsr()
+    # one row per wish group: at most one of its pairs
+    for k, js in enumerate(prep.groups):
+        rows.extend([table_row + 1 + k] * len(js))
+        cols.extend(js)
+        data.extend([1.0] * len(js))
+    n_rows = table_row + 1 + len(prep.groups)
+    a_mat = coo_matrix((data, (rows, cols)), shape=(n_rows, n + n_y)).tocsr()
     upper = np.array(
         [prep.cap[p] for p in persons]
         + [0.0] * n_y
         + [float(_table_slots(prep) if max_total is None else max_total)]
+        + [1.0] * len(prep.groups)
     )
     lower = np.full(len(upper), -np.inf)
     c = -np.array([e.value for e in edges] + [fairness] * n_y)
@@ -355,17 +384,20 @@ def _greedy_pairs(prep: Prepared) -> list[int]:
     room = _table_slots(prep)
     chosen: list[int] = []
     taken: set[int] = set()
+    groups: set[tuple[int, int]] = set()
     for needy_only in (True, False):
         for j in sorted(range(len(prep.edges)), key=lambda j: -prep.edges[j].value):
             e = prep.edges[j]
             if len(chosen) >= room or degree[e.a] >= prep.cap[e.a] or degree[e.b] >= prep.cap[e.b]:
                 continue
-            if j in taken or (
-                needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]
-            ):
+            if j in taken or e.group in groups:
+                continue
+            if needy_only and degree[e.a] >= prep.need[e.a] and degree[e.b] >= prep.need[e.b]:
                 continue
             chosen.append(j)
             taken.add(j)
+            if e.group is not None:
+                groups.add(e.group)
             degree[e.a] += 1
             degree[e.b] += 1
     return chosen
@@ -471,22 +503,30 @@ def place_pairs(
 
 
 class _GapTable(dict[int, int]):
-    """Idle slots of a busy-slot bitmask, computed once per mask."""
+    """Idle slots of a busy-slot bitmask for one away-slot bitmask, computed once per mask."""
+
+    def __init__(self, away: int = 0) -> None:
+        super().__init__()
+        self.away = away
 
     def __missing__(self, mask: int) -> int:
-        self[mask] = value = _gap_of(mask)
+        self[mask] = value = _idle_of(mask, self.away)
         return value
 
 
-def _gap_of(mask: int) -> int:
-    """Empty slots between the first and last set bit of ``mask``."""
+def _idle_of(mask: int, away: int = 0) -> int:
+    """Slots between the first and last set bit of ``mask`` that are neither busy nor ``away``.
+
+    A slot a person is away (unavailable) is not idle time, as in the schedule report.
+    """
     if not mask:
         return 0
-    return mask.bit_length() - (mask & -mask).bit_length() + 1 - mask.bit_count()
+    span = ((1 << mask.bit_length()) - 1) & ~((mask & -mask) - 1)
+    return (span & ~mask & ~away).bit_count()
 
 
 def idle_total(prep: Prepared, placed: dict[int, int]) -> int:
-    """Idle slots summed over persons, locked meetings included."""
+    """Idle slots summed over persons, locked meetings included; away slots are not idle."""
     mask: dict[int, int] = defaultdict(int)
     for person, ps in prep.locked_pos.items():
         for i in ps:
@@ -494,7 +534,7 @@ def idle_total(prep: Prepared, placed: dict[int, int]) -> int:
     for j, i in placed.items():
         mask[prep.edges[j].a] |= 1 << i
         mask[prep.edges[j].b] |= 1 << i
-    return sum(_gap_of(m) for m in mask.values())
+    return sum(_idle_of(m, prep.away.get(person, 0)) for person, m in mask.items())
 
 
 def anneal(
@@ -547,15 +587,17 @@ def anneal(
         load[i] += 1
         spos[k] = len(in_slot[i])
         in_slot[i].append(k)
-    gap = _GapTable()
-    cost = sum(gap[m] for m in mask)
+    # one idle table per distinct away mask: a person's idle count is a dict lookup
+    tables: dict[int, _GapTable] = {}
+    gap = [tables.setdefault(a, _GapTable(a)) for a in (prep.away.get(p, 0) for p in persons)]
+    cost = sum(gap[p][m] for p, m in enumerate(mask))
     best, best_slot = cost, slot[:]
     # persons with idle slots, kept in a list with positions for O(1) updates
     gapped: list[int] = []
     where = [-1] * len(persons)
 
     def track(p: int) -> None:
-        has_gap = gap[mask[p]] > 0
+        has_gap = gap[p][mask[p]] > 0
         if has_gap and where[p] < 0:
             where[p] = len(gapped)
             gapped.append(p)
@@ -669,7 +711,7 @@ def anneal(
                 n_t += 1
         d = 0
         for p in ends:
-            d += gap[mask[p] ^ flip] - gap[mask[p]]
+            d += gap[p][mask[p] ^ flip] - gap[p][mask[p]]
         if d > 0 and rand() >= exp(-d / temp):
             continue
         for p in ends:
@@ -758,8 +800,9 @@ def polish_idle(
             if i > lo:
                 model.add(last >= i).only_enforce_if(v)
         n_meet = len(fixed) + sum(1 for j in placed if person in (prep.edges[j].a, prep.edges[j].b))
-        model.add(last - first + 1 >= n_meet)
-        spans.append(last - first)
+        span = _available_span(model, prep.away.get(person, 0), hi + 1, first, last, f"{person}")
+        model.add(span + 1 >= n_meet)
+        spans.append(span)
         constant += 1 - n_meet
     model.minimize(sum(spans) + constant)
     solver = _new_solver(prep.instance.options, time_limit)
@@ -770,6 +813,33 @@ def polish_idle(
     if idle_total(prep, out) > idle_total(prep, placed):
         return dict(placed), False
     return out, status == cp_model.OPTIMAL
+
+
+def _available_span(
+    model: cp_model.CpModel,
+    away: int,
+    n_slots: int,
+    first: cp_model.IntVar,
+    last: cp_model.IntVar,
+    name: str,
+) -> cp_model.LinearExpr:
+    """Slots in ``first+1..last`` that the person is not away: ``last - first`` less their absences.
+
+    With absences, the positions map to their rank among the person's available slots (an
+    element constraint), so an away slot inside the span adds nothing to the idle count.
+    """
+    if not away:
+        return last - first
+    rank, n = [], 0
+    for i in range(n_slots):
+        if not away >> i & 1:
+            n += 1
+        rank.append(n)
+    first_rank = model.new_int_var(0, n, f"rf{name}")
+    last_rank = model.new_int_var(0, n, f"rl{name}")
+    model.add_element(first, rank, first_rank)
+    model.add_element(last, rank, last_rank)
+    return last_rank - first_rank
 
 
 def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
@@ -784,6 +854,7 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         busy[person].update(ps)
     count: dict[int, int] = defaultdict(int)
     load = [0] * prep.n_slots
+    groups: set[tuple[int, int] | None] = set()
     for j, i in out.items():
         e = prep.edges[j]
         busy[e.a].add(i)
@@ -791,6 +862,8 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         count[e.a] += 1
         count[e.b] += 1
         load[i] += 1
+        groups.add(e.group)
+    groups.discard(None)
 
     def helps(j: int) -> int:
         e = prep.edges[j]
@@ -800,7 +873,7 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
     rest.sort(key=lambda j: (-helps(j), -prep.edges[j].value))
     for j in rest:
         e = prep.edges[j]
-        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b]:
+        if count[e.a] >= prep.cap[e.a] or count[e.b] >= prep.cap[e.b] or e.group in groups:
             continue
         options = [
             i
@@ -809,24 +882,34 @@ def fill_free(prep: Prepared, placed: dict[int, int]) -> dict[int, int]:
         ]
         if not options:
             continue
-        i = min(options, key=lambda i: (_widen(busy[e.a], i) + _widen(busy[e.b], i), i))
+        away_a, away_b = prep.away.get(e.a, 0), prep.away.get(e.b, 0)
+        i = min(
+            options,
+            key=lambda i: (_widen(busy[e.a], i, away_a) + _widen(busy[e.b], i, away_b), i),
+        )
         out[j] = i
         busy[e.a].add(i)
         busy[e.b].add(i)
         count[e.a] += 1
         count[e.b] += 1
         load[i] += 1
+        if e.group is not None:
+            groups.add(e.group)
     return out
 
 
-def _widen(busy: set[int], i: int) -> int:
-    """Change in a person's idle slots when slot ``i`` is added to ``busy``."""
+def _widen(busy: set[int], i: int, away: int = 0) -> int:
+    """Change in a person's idle slots when slot ``i`` is added to ``busy``.
+
+    ``away`` is the bitmask of the person's away slots, which do not count as idle.
+    """
     if not busy:
         return 0
     lo, hi = min(busy), max(busy)
     if lo < i < hi:
         return -1
-    return max(0, lo - i - 1) + max(0, i - hi - 1)
+    between = range(i + 1, lo) if i < lo else range(hi + 1, i)
+    return sum(1 for s in between if not away >> s & 1)
 
 
 def greedy_slots(prep: Prepared, chosen: list[int]) -> dict[int, int]:
@@ -855,7 +938,11 @@ def greedy_slots(prep: Prepared, chosen: list[int]) -> dict[int, int]:
         for i in e.slots:
             if i in busy[e.a] or i in busy[e.b] or load[i] >= len(prep.free_tables[i]):
                 continue
-            cost = _widen(busy[e.a], i) + _widen(busy[e.b], i) + 1e-3 * abs(i - centre)
+            cost = (
+                _widen(busy[e.a], i, prep.away.get(e.a, 0))
+                + _widen(busy[e.b], i, prep.away.get(e.b, 0))
+                + 1e-3 * abs(i - centre)
+            )
             if best is None or cost < best[0]:
                 best = (cost, i)
         if best is None:
@@ -1021,6 +1108,8 @@ def solve_exact(instance: Instance) -> Schedule:
         model.add_at_most_one(lits)
     for i, lits in by_slot.items():
         model.add(sum(lits) <= len(prep.free_tables[i]))
+    for js in prep.groups:
+        model.add_at_most_one(edge_lit[j] for j in js)
     cover = []
     for person, lits in deg.items():
         model.add(sum(lits) <= prep.cap[person])
@@ -1052,7 +1141,10 @@ def solve_exact(instance: Instance) -> Schedule:
             else:
                 model.add_max_equality(active, [v for _, v in by_person[person]])
             model.add(last == first).only_enforce_if(~active)
-            idle_terms.append(last - first + active - len(fixed) - sum(deg.get(person, [])))
+            span = _available_span(
+                model, prep.away.get(person, 0), prep.n_slots, first, last, f"{person}"
+            )
+            idle_terms.append(span + active - len(fixed) - sum(deg.get(person, [])))
         objective -= idle_unit * sum(idle_terms)
     model.maximize(objective)
     solver = _new_solver(opts, opts.time_limit)
@@ -1223,16 +1315,25 @@ def reschedule(
     for person, lits in deg.items():
         if len(lits) > prep.cap[person]:
             model.add(sum(lits) <= prep.cap[person])
+    for js in prep.groups:
+        group_lits = [used[j] for j in js if j in used]
+        if len(group_lits) > 1:
+            model.add_at_most_one(group_lits)
 
     # a feasible start: every meeting that can stay, as long as maxima allow
     count: dict[int, int] = defaultdict(int)
     start: set[int] = set()
+    started: set[tuple[int, int] | None] = set()
     for j in sorted(stay, key=lambda j: -prep.edges[j].value):
         e = prep.edges[j]
+        if e.group in started:
+            continue
         if count[e.a] < prep.cap[e.a] and count[e.b] < prep.cap[e.b]:
             start.add(j)
             count[e.a] += 1
             count[e.b] += 1
+            if e.group is not None:
+                started.add(e.group)
     for (j, _), v in x.items():
         model.add_hint(v, j in start)
 

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from matching.scheduling.model import Instance, Schedule
+from matching.scheduling.model import Instance, Schedule, pair_groups
 
 ViolationKind = Literal[
     "unknown_slot",
@@ -26,6 +26,7 @@ ViolationKind = Literal[
     "forbidden_pair",
     "same_organisation",
     "repeated_pair",
+    "wish_group_repeated",
     "not_candidate",
     "locked_missing",
 ]
@@ -45,7 +46,8 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
     """Every hard-constraint violation of ``schedule``; empty when the schedule is valid.
 
     Locked meetings count as allowed pairs even if not listed as candidates (the organiser fixed
-    them), but every other rule applies to them too.
+    them), but every other rule applies to them too. A wish group (``CandidatePair.group``) gets at
+    most one meeting; more only when all of them are locked.
     """
     out: list[Violation] = []
     slots = set(instance.slots)
@@ -55,6 +57,10 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
     candidates = {frozenset((c.a, c.b)) for c in instance.pairs}
     locked = {(frozenset((m.a, m.b)), m.slot, m.table) for m in instance.locked}
     locked_pairs = {pair for pair, _, _ in locked}
+    group_of = {frozenset(pair): group for pair, group in pair_groups(instance).items()}
+    group_meetings: defaultdict[tuple[int, int], list[tuple[bool, tuple[int, int], int]]] = (
+        defaultdict(list)
+    )
 
     busy: defaultdict[tuple[int, int], int] = defaultdict(int)  # (person, slot) -> meetings
     per_slot: Counter[int] = Counter()
@@ -89,6 +95,8 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
         table_use[(m.slot, m.table)] += 1
         pair_count[pair] += 1
         is_locked = (pair, m.slot, m.table) in locked
+        if pair in group_of:
+            group_meetings[group_of[pair]].append((is_locked, who, m.slot))
         if m.slot in instance.closed_slots and not is_locked:
             out.append(
                 Violation("closed_slot", f"new meeting in closed slot {m.slot}", who, m.slot)
@@ -128,6 +136,18 @@ def validate(instance: Instance, schedule: Schedule) -> list[Violation]:
     for pair, n in pair_count.items():
         if n > 1:
             out.append(Violation("repeated_pair", f"pair meets {n} times", tuple(sorted(pair))))
+    for group, met in sorted(group_meetings.items()):
+        if len(met) > 1 and not all(is_locked for is_locked, _, _ in met):
+            for is_locked, who, slot in sorted(met):
+                if not is_locked:
+                    out.append(
+                        Violation(
+                            "wish_group_repeated",
+                            f"wish group {group} has {len(met)} meetings",
+                            who,
+                            slot,
+                        )
+                    )
     for pair, slot, table in sorted(locked, key=lambda t: (t[1], t[2], sorted(t[0]))):
         if (pair, slot, table) not in present:
             out.append(

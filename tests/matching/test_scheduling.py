@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -577,6 +578,47 @@ def test_slots_a_person_is_away_are_not_idle() -> None:
     assert report(free, sched).idle_gaps == {1: 1, 2: 0, 3: 0}
 
 
+def away_instance() -> Instance:
+    """Person 1 is away at slot 3; 2 meets 4 in slot 1, the only slot 4 is there."""
+    return Instance(
+        slots=[0, 1, 2, 3, 4],
+        tables=2,
+        participants=[
+            Participant(1, 1, unavailable=frozenset({3})),
+            Participant(2, 2, unavailable=frozenset({3})),
+            Participant(3, 3, unavailable=frozenset({1})),
+            Participant(4, 4, unavailable=frozenset({0, 2, 3, 4})),
+        ],
+        pairs=[CandidatePair(1, 2, 0.63), CandidatePair(1, 3, 0.28), CandidatePair(2, 4, 0.29)],
+        options=FAST,
+    )
+
+
+def test_solver_spans_an_absence_rather_than_leave_someone_idle() -> None:
+    # meeting 1 at slots 2 and 4 spans its absence at 3 without an idle slot; counting the
+    # absence as idle would prefer slots 0 and 2, which leaves 1 idle at slot 1
+    inst = away_instance()
+    sched = solve(inst)
+    assert sched.meetings == (Meeting(1, 0, 2, 4), Meeting(2, 0, 1, 2), Meeting(4, 0, 1, 3))
+    assert report(inst, sched).idle_gaps == {1: 0, 2: 0, 3: 0, 4: 0}
+    assert sched.stats["idle_total"] == 0.0
+    exact = solve_exact(inst)
+    assert report(inst, exact).idle_total == 0
+    assert len(exact.meetings) == 3
+
+
+def test_idle_slots_of_the_solver_leave_out_away_slots() -> None:
+    prep = solver.prepare(away_instance())
+    assert prep.away == {1: 0b01000, 2: 0b01000, 3: 0b00010, 4: 0b11101}
+    by_pair = {(e.a, e.b): j for j, e in enumerate(prep.edges)}
+    spanning = {by_pair[(1, 2)]: 2, by_pair[(1, 3)]: 4, by_pair[(2, 4)]: 1}
+    assert solver.idle_total(prep, spanning) == 0
+    # slot 1 between 1's meetings at 0 and 2 is idle; slot 3 between 2 and 4 is not
+    compact = {by_pair[(1, 2)]: 0, by_pair[(1, 3)]: 2, by_pair[(2, 4)]: 1}
+    assert solver.idle_total(prep, compact) == 1
+    assert solver.anneal(prep, compact, time_limit=1.0, seed=1, max_moves=2000) == spanning
+
+
 def test_optimal_only_when_proven_for_the_whole_schedule() -> None:
     # person 1 meets 2 (only free in slot 0) and 3 (only free in slot 2): the pairs are the
     # proven best, but slot 1 stays idle for 1, so the schedule is not proven optimal
@@ -648,3 +690,101 @@ def test_scarce_tables_bound_with_minimums_is_below_the_value_bound() -> None:
     assert rep.gap == pytest.approx(1 - 1.0 / 1.8)
     assert rep.fair_upper_bound == pytest.approx(1.0)
     assert rep.fair_gap == pytest.approx(0.0, abs=1e-9)
+
+
+# --- wish groups: an organisation's wish, fulfilled by one meeting of any pair of its people ---
+GROUP = {(1, 3), (1, 4), (2, 3), (2, 4)}
+
+
+def group_instance(*, grouped: bool = True, locked: tuple[Meeting, ...] = ()) -> Instance:
+    """Organisation 10 (persons 1, 2) would like to meet organisation 20 (persons 3, 4): one wish
+    over four person pairs; person 2 must also meet person 5 of organisation 30."""
+    group = (10, 20) if grouped else None
+    return Instance(
+        slots=[0, 1, 2, 3],
+        tables=2,
+        participants=[
+            Participant(1, 10),
+            Participant(2, 10),
+            Participant(3, 20),
+            Participant(4, 20),
+            Participant(5, 30),
+        ],
+        pairs=[
+            *(CandidatePair(a, b, 0.5, "would_like", group=group) for a, b in sorted(GROUP)),
+            CandidatePair(2, 5, 0.4, "must_meet"),
+        ],
+        locked=locked,
+        options=FAST,
+    )
+
+
+@pytest.mark.parametrize("method", ["solve", "solve_exact", "greedy"])
+def test_a_wish_group_gets_one_meeting(method: str) -> None:
+    inst = group_instance()
+    run = {"solve": solve, "solve_exact": solve_exact, "greedy": greedy}[method]
+    sched = run(inst)
+    met = {m.pair for m in sched.meetings}
+    assert len(met & GROUP) == 1
+    assert (2, 5) in met
+    assert len(sched.meetings) == 2
+    assert validate(inst, sched) == []
+    rep = report(inst, sched)
+    assert rep.requested == {
+        "accepted_request": 0,
+        "must_meet": 1,
+        "would_like": 1,
+        "recommended": 0,
+    }
+    assert rep.satisfied == rep.requested
+    # the same pairs as four wishes of their own: every pair of colleagues meets
+    free = group_instance(grouped=False)
+    assert {m.pair for m in run(free).meetings} == GROUP | {(2, 5)}
+    assert report(free, run(free)).requested["would_like"] == 4
+
+
+def test_a_locked_meeting_fulfils_its_wish_group() -> None:
+    inst = group_instance(locked=(Meeting(0, 0, 1, 4),))
+    sched = solve(inst)
+    assert {m.pair for m in sched.meetings} == {(1, 4), (2, 5)}
+    assert report(inst, sched).satisfied["would_like"] == 1
+    assert solver.prepare(inst).groups == []
+
+
+def test_the_validator_flags_a_second_meeting_of_a_wish_group() -> None:
+    inst = group_instance()
+    two = Schedule((Meeting(0, 0, 1, 3), Meeting(0, 1, 2, 4)), "feasible")
+    assert [(v.kind, v.persons) for v in validate(inst, two)] == [
+        ("wish_group_repeated", (1, 3)),
+        ("wish_group_repeated", (2, 4)),
+    ]
+    # both locked: the organiser's choice stands
+    locked = group_instance(locked=two.meetings)
+    assert validate(locked, two) == []
+    assert report(inst, two).satisfied["would_like"] == 1
+
+
+def test_an_overridden_wish_group_lists_its_pairs() -> None:
+    inst = replace(group_instance(), forbidden=sorted(GROUP))
+    sched = solve(inst)
+    assert [m.pair for m in sched.meetings] == [(2, 5)]
+    rep = report(inst, sched)
+    assert rep.overridden == tuple(sorted(GROUP))
+    assert rep.requested["would_like"] == 1
+    assert rep.satisfied["would_like"] == 0
+    # one pair left open: the wish is not overridden, only unmet if nothing meets
+    partly = replace(group_instance(), forbidden=[(1, 3), (1, 4), (2, 3)])
+    assert {m.pair for m in solve(partly).meetings} == {(2, 4), (2, 5)}
+    assert report(partly, solve(partly)).overridden == ()
+
+
+def test_rescheduling_keeps_a_wish_group_to_one_meeting() -> None:
+    inst = group_instance()
+    before = Schedule((Meeting(0, 0, 2, 5), Meeting(1, 0, 1, 3)), "feasible")
+    assert validate(inst, before) == []
+    after = reschedule(inst, before, from_slot=1, no_shows={1})
+    derived = rescheduling_instance(inst, before, from_slot=1, no_shows={1})
+    assert validate(derived, after) == []
+    met = {m.pair for m in after.meetings}
+    assert (1, 3) not in met
+    assert len(met & GROUP) == 1

@@ -156,7 +156,8 @@ def add_wishes(client: TestClient, s: Scenario) -> None:
 
     a1 -> b1 accepted; c1 -> a1 declined; d1 -> b1 still pending (a wish of D, which B's lack
     of interest in D overrides); A is not interested in C although C would like to meet A; D
-    must meet C; A would like to meet D; b1 is away in slot 0.
+    must meet C; A would like to meet D (a wish one meeting of A's people fulfils) and a2 would
+    like to meet d1 in person; b1 is away in slot 0.
     """
     p = s.people
 
@@ -179,6 +180,8 @@ def add_wishes(client: TestClient, s: Scenario) -> None:
     prefer("C", "A", "would_like")
     prefer("D", "C", "must_meet")
     prefer("A", "D", "would_like")
+    body = {"kind": "would_like"}
+    ok(client.put(s.url(f"/people/{p['a2']}/preferences/{p['d1']}"), json=body))
     ok(
         client.put(
             s.url(f"/people/{p['b1']}/unavailable"), json={"unavailable_slot_ids": [s.slots[0]]}

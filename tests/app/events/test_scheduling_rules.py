@@ -256,3 +256,34 @@ def test_no_shows_do_not_attend_nor_restrict_their_company(client: TestClient) -
         (p["a1"], p["b1"], s.slots[-1])
     ]
     assert out["report"]["requests_satisfied"]["accepted_request"] == 1
+
+
+def test_an_organisations_wish_brings_one_meeting_when_people_meet_one_to_one(
+    client: TestClient,
+) -> None:
+    s = build_event(client, person_level_meetings=True, fill_with_recommendations=False)
+    p = s.people
+    # B would like to meet A (two people): one wish, which one meeting of a1 or a2 with b1
+    # fulfils; before, both colleagues were pulled into a meeting nobody of them asked for
+    url = s.url(f"/participants/{s.participants['B']}/preferences/{s.participants['A']}")
+    ok(client.put(url, json={"kind": "would_like"}))
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert len(out["meetings"]) == 1
+    assert pairs_of(out["meetings"]) <= {pair(p["a1"], p["b1"]), pair(p["a2"], p["b1"])}
+    report = out["report"]
+    assert report["requested"]["would_like"] == 1
+    assert report["requests_satisfied"]["would_like"] == 1
+    ok(client.delete(s.url("/schedule")), 204)
+
+    # a2's own wish to meet b1 is a wish of its own, next to the organisation's
+    ok(prefer_person(client, s, "a2", "b1", "would_like"))
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert pairs_of(out["meetings"]) == {pair(p["a1"], p["b1"]), pair(p["a2"], p["b1"])}
+    assert out["report"]["requested"]["would_like"] == 2
+    ok(client.delete(s.url("/schedule")), 204)
+
+    # whole organisations (the default) meet once anyway
+    ok(client.patch(s.url(), json={"person_level_meetings": False}))
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert len(out["meetings"]) == 1
+    assert out["meetings"][0]["whole_organizations"] is True
