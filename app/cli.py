@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="server processes; each admits KOOPMATCH_MAX_SESSIONS requests to the database "
-        "at once with a pool of as many connections; all share one index state",
+        "at once with a pool of as many connections; all follow one index state, and with "
+        "KOOPMATCH_INDEX_DIR they map the saved index's arrays (pages shared, not copied)",
     )
     serve.add_argument(
         "--worker-healthcheck-timeout",

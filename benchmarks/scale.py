@@ -25,6 +25,7 @@ that reads which relationships and addresses the caller may see.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -289,19 +290,48 @@ def api_token(url: str, organization_id: int | None = None) -> str:
 
 
 # ---------------------------------------------------------------------- server and clients
-def rss_gb(pid: int) -> float:
+def _proc_kb(path: str, field: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except FileNotFoundError:
-        return 0.0
-    return 0.0
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a supervisor and its worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return out
+
+
+def rss_gb(pid: int) -> float:
+    """Resident memory of `pid` and its children, summed (pages they share count each time)."""
+    return sum(_proc_kb(f"/proc/{p}/status", "VmRSS:") for p in _tree(pid)) / 1024 / 1024
+
+
+def pss_gb(pid: int) -> float:
+    """Proportional set size of `pid` and its children: a page shared by k processes counts
+    1/k in each, so the sum is what they hold together."""
+    return sum(_proc_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in _tree(pid)) / 1024 / 1024
 
 
 class Server:
     def __init__(
-        self, url: str, port: int, max_rss_gb: float, log: Path, index_dir: Path | None = None
+        self,
+        url: str,
+        port: int,
+        max_rss_gb: float,
+        log: Path,
+        index_dir: Path | None = None,
+        workers: int = 1,
     ) -> None:
         env = {
             **os.environ,
@@ -315,6 +345,11 @@ class Server:
             [
                 *(sys.executable, "-m", "uvicorn", "app.asgi:app"),
                 *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+                # as `koopmatch serve --workers N`: processes that share the saved index
+                *(
+                    ("--workers", str(workers), "--timeout-worker-healthcheck", "300")
+                    * (workers > 1)
+                ),
             ],
             env=env,
             stdout=self.log,
@@ -322,6 +357,7 @@ class Server:
         )
         self.base = f"http://127.0.0.1:{port}"
         self.max_rss_gb = max_rss_gb
+        self.workers = workers
         self.peak_rss_gb = 0.0
         self.killed = False
         self._stop = threading.Event()
@@ -329,7 +365,8 @@ class Server:
 
     def _watch(self) -> None:
         while not self._stop.is_set() and self.proc.poll() is None:
-            rss = rss_gb(self.proc.pid)
+            # with several workers the pages of the mapped index count once (PSS)
+            rss = rss_gb(self.proc.pid) if self.workers == 1 else pss_gb(self.proc.pid)
             self.peak_rss_gb = max(self.peak_rss_gb, rss)
             if rss > self.max_rss_gb:
                 self.killed = True
@@ -337,7 +374,7 @@ class Server:
                 return
             time.sleep(0.5)
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 600) -> None:
         end = time.time() + timeout
         while time.time() < end:
             try:
@@ -352,6 +389,9 @@ class Server:
 
     def rss(self) -> float:
         return rss_gb(self.proc.pid)
+
+    def pss(self) -> float:
+        return pss_gb(self.proc.pid)
 
     def stop(self) -> None:
         self._stop.set()
@@ -398,6 +438,7 @@ def load(
         "p50": pct(lat, 50),
         "p95": pct(lat, 95),
         "rps": len(lat) / wall,
+        "max": max(lat),
         "n": len(lat),
     }
 
@@ -484,10 +525,14 @@ def run_latency(
     keep_index: bool = False,
     hnsw: bool = True,
     member: bool = True,
+    workers: int = 1,
+    baseline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`keep`: the database lives in `workdir/orgs-N` and is kept; one found there with N
     organisations is used again instead of seeding. `keep_index`: a persisted index found there
-    is kept too (the first match is then a restart, not a fit)."""
+    is kept too (the first match is then a restart, not a fit). `workers`: server processes
+    (`uvicorn --workers`), which map the same saved index. `baseline`: the baselines measured
+    for the same database earlier in this run (else measured here)."""
     import shutil
 
     from matching.encoders import load_encoder
@@ -495,6 +540,7 @@ def run_latency(
     vocab, _ = vocabulary()
     result: dict[str, Any] = {
         "organisations": n,
+        "workers": workers,
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_start": os.getloadavg()[0],
     }
@@ -523,8 +569,8 @@ def run_latency(
     token = api_token(url)
     # a member of an organisation: its own matches and searches, which read what it may see
     member_token = api_token(url, organization_id=1) if member else None
-    result["baseline"] = baselines(url, hnsw=hnsw)
-    server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir)
+    result["baseline"] = baseline if baseline is not None else baselines(url, hnsw=hnsw)
+    server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir, workers)
     try:
         server.wait_ready()
         result["rss_idle_gb"] = server.rss()
@@ -538,6 +584,10 @@ def run_latency(
         # the persisted index is written right after a fit; let it finish before timing
         _wait_saved(index_dir, server)
         result["rss_after_save_gb"] = server.rss()
+        if workers > 1:
+            # every worker reads the saved index at its first request: not in the timings
+            result["warmup_s"] = _warm_up(server.base, token, n, member_token)
+        result["pss_before_timing_gb"] = server.pss()
         rng = random.Random(2)
         ids = [rng.randint(1, n) for _ in range(requests)]
         needs = [vocab[rng.randrange(len(vocab))]["label"] for _ in range(requests)]
@@ -568,19 +618,20 @@ def run_latency(
         result["match_after_write_p50"] = pct(after, 50)
         result["match_after_write_max"] = max(after)
         result["rss_end_gb"] = server.rss()
+        result["pss_end_gb"] = server.pss()
         result["rss_peak_before_restart_gb"] = server.peak_rss_gb
         # a restart: the first answer comes from the persisted index plus the writes since
         # it was written (the 10 above)
         server.stop()
-        persisted = sorted(index_dir.glob("*.pickle"))
-        result["persisted_index_mb"] = sum(f.stat().st_size for f in persisted) / 1e6
-        server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir)
+        result["persisted_index_mb"] = _saved_bytes(index_dir) / 1e6
+        server = Server(url, port, max_rss_gb, tmp / "server.log", index_dir, workers)
         server.wait_ready()
         with httpx.Client(base_url=server.base, headers=headers, timeout=3600) as client:
             t = time.perf_counter()
             client.get("/api/v1/organizations/1/matches").raise_for_status()
             result["first_match_after_restart_s"] = time.perf_counter() - t
         result["rss_after_restart_gb"] = server.rss()
+        result["pss_after_restart_gb"] = server.pss()
         result["load_end"] = os.getloadavg()[0]
     except Exception as exc:
         result["error"] = repr(exc)[:300]
@@ -594,14 +645,41 @@ def run_latency(
     return result
 
 
+def _saved_bytes(index_dir: Path) -> int:
+    """Size of the newest saved index (the directory its pointer file names)."""
+    pointers = sorted(index_dir.glob("*.current")) if index_dir.exists() else []
+    total = 0
+    for pointer in pointers:
+        saved = index_dir / pointer.read_text().strip()
+        total += sum(f.stat().st_size for f in saved.glob("*") if f.is_file())
+    return total
+
+
+def _warm_up(base: str, token: str, n: int, member_token: str | None, rounds: int = 3) -> float:
+    """Requests from 8 clients until a round has none slower than 2 s, i.e. every worker
+    has read the saved index and built what its first search builds. Returns the seconds."""
+    start = time.perf_counter()
+    ids = list(range(1, min(n, 8) + 1))
+    for _ in range(rounds):
+        calls: list[Callable[[httpx.Client], httpx.Response]] = []
+        for i in ids:
+            calls.append(lambda c, i=i: c.get(f"/api/v1/organizations/{i}/matches"))
+            calls.append(lambda c: c.post("/api/v1/matches/search", json={"text": "Sensoren"}))
+        slowest = load(base, token, calls, 8)["max"]
+        if member_token is not None:
+            own = [lambda c: c.get("/api/v1/organizations/1/matches")] * 8
+            slowest = max(slowest, load(base, member_token, own, 8)["max"])
+        if slowest < 2000:
+            break
+    return time.perf_counter() - start
+
+
 def _wait_saved(index_dir: Path, server: Server, timeout: float = 900) -> None:
     """Until a persisted index exists and its size stays the same for two seconds."""
     end = time.time() + timeout
     last = -1
     while time.time() < end and server.proc.poll() is None:
-        size = (
-            sum(f.stat().st_size for f in index_dir.glob("*.pickle")) if index_dir.exists() else 0
-        )
+        size = _saved_bytes(index_dir)
         if size and size == last:
             return
         last = size
@@ -646,6 +724,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     lat.add_argument("--no-hnsw", action="store_true", help="leave out the faiss HNSW baseline")
     lat.add_argument("--no-member", action="store_true", help="leave out the member requests")
+    lat.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="server processes, one run per count on the same database (with --keep); the "
+        "runs after the first start from the index the first one saved",
+    )
     parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
     args = parser.parse_args(argv)
     print(machine(), flush=True)
@@ -653,23 +739,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ingest":
         results.append({"ingest": run_ingest(args.orgs, args.encoder)})
     else:
+        if len(args.workers) > 1 and not args.keep:
+            parser.error("several --workers counts need --keep (one database for all)")
         for n in args.orgs:
-            results.append(
-                {
-                    "latency": run_latency(
-                        n,
-                        args.port,
-                        args.max_rss_gb,
-                        args.requests,
-                        args.workdir,
-                        keep=args.keep,
-                        keep_index=args.keep_index,
-                        hnsw=not args.no_hnsw,
-                        member=not args.no_member,
-                    )
-                }
-            )
-            print(json.dumps(results[-1], indent=1), flush=True)
+            baseline = None
+            for k, workers in enumerate(args.workers):
+                run = run_latency(
+                    n,
+                    args.port,
+                    args.max_rss_gb,
+                    args.requests,
+                    args.workdir,
+                    keep=args.keep,
+                    keep_index=args.keep_index or k > 0,
+                    hnsw=not args.no_hnsw,
+                    member=not args.no_member,
+                    workers=workers,
+                    baseline=baseline,
+                )
+                baseline = run.get("baseline")
+                results.append({"latency": run})
+                print(json.dumps(results[-1], indent=1), flush=True)
     for r in results:
         print(json.dumps(r, indent=1), flush=True)
         if args.json:

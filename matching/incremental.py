@@ -100,10 +100,14 @@ class _Buffer:
 
     def __getstate__(self) -> dict[str, Any]:
         with self.lock:
-            return {"rows": self.data[: self.used]}
+            return {"data": self.data, "used": self.used}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["rows"])  # type: ignore[misc]
+        # the storage as read back, spare rows included: a memory-mapped copy-on-write array
+        # (app.matches.index) stays one, shared between processes until rows are appended
+        self.data = state["data"]
+        self.used = int(state["used"])
+        self.lock = threading.Lock()
 
     def append(self, used: int, rows: np.ndarray) -> tuple[_Buffer, int]:
         """Write `rows` after the first `used` rows; returns the buffer holding them (a new,

@@ -15,15 +15,17 @@ index.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 import pickle
+import shutil
 import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -44,7 +46,74 @@ from matching.weights import Weights
 
 log = logging.getLogger(__name__)
 # the layout of a persisted index; a file of another layout is ignored (and refitted)
-_SNAPSHOT_FORMAT = 1
+_SNAPSHOT_FORMAT = 2
+# arrays of at least this size are written to files of their own and read back memory-mapped
+_MAPPED_BYTES = 1 << 20
+# saved indexes kept besides the newest: a process may be reading the one before
+_KEEP_SAVED = 1
+
+
+class _ArrayPickler(pickle.Pickler):
+    """Writes every large numpy array to a `.npy` file of its own next to the pickle, which
+    names it; `_ArrayUnpickler` maps the file instead of reading it, so several processes that
+    read the same saved index share its pages (and a restart reads no array in full)."""
+
+    def __init__(self, file: Any, directory: Path) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.directory = directory
+        self.written: dict[int, tuple[str, np.ndarray]] = {}  # by id(): an array once
+
+    def reducer_override(self, obj: Any) -> Any:
+        # frozen dataclasses with slots (profiles, competences, OrgInfo: a million objects
+        # at 100,000 organisations) pickle as their constructor's arguments; the default
+        # state of a slotted dataclass is set field by field on loading, about 2.5x slower
+        if _by_constructor(type(obj)):
+            return type(obj), tuple(getattr(obj, f) for f in type(obj).__slots__)
+        return NotImplemented
+
+    def persistent_id(self, obj: Any) -> str | None:
+        if type(obj) is not np.ndarray or obj.dtype.hasobject or obj.nbytes < max(1, _MAPPED_BYTES):
+            return None
+        seen = self.written.get(id(obj))
+        if seen is not None:
+            return seen[0]
+        name = f"{len(self.written)}.npy"
+        np.save(self.directory / name, obj, allow_pickle=False)
+        self.written[id(obj)] = (name, obj)  # kept, so that its id is not reused meanwhile
+        return name
+
+
+_BY_CONSTRUCTOR: dict[type, bool] = {}
+
+
+def _by_constructor(cls: type) -> bool:
+    """Whether instances of `cls` are rebuilt by `cls(*slots)`: a dataclass with slots, every
+    field passed to its constructor, in slot order."""
+    known = _BY_CONSTRUCTOR.get(cls)
+    if known is None:
+        slots = cls.__dict__.get("__slots__")
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+        known = _BY_CONSTRUCTOR[cls] = (
+            slots is not None
+            and bool(fields)
+            and all(f.init for f in fields)
+            and tuple(f.name for f in fields) == tuple(slots)
+        )
+    return known
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    def __init__(self, file: Any, directory: Path) -> None:
+        super().__init__(file)
+        self.directory = directory
+
+    def persistent_load(self, pid: Any) -> np.ndarray:
+        name = str(pid)
+        if Path(name).name != name or not name.endswith(".npy"):
+            raise pickle.UnpicklingError(f"unexpected array file {name!r}")
+        # copy-on-write: rows appended by updates go to this process's own pages
+        mapped = np.load(self.directory / name, mmap_mode="c", allow_pickle=False)
+        return mapped.view(np.ndarray)  # a plain array; the mapping lives as its base
 
 
 @cache
@@ -98,6 +167,18 @@ class FittedIndex:
     profiles: dict[int, ProfileVec]  # every organisation, private ones too (they may ask)
     info: dict[int, OrgInfo]
     dim: int | None
+    # the organisations (not private) that opted out of being shown to their competitors, in
+    # ascending order: read per request by a member's matches and searches, so kept here
+    # rather than asked of the database (a scan of every organisation row on SQLite)
+    opted_out: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        opted = sorted(
+            pid
+            for pid, i in self.info.items()
+            if i.hide_from_competitors and i.visibility != "private"
+        )
+        object.__setattr__(self, "opted_out", tuple(opted))
 
 
 def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
@@ -374,10 +455,21 @@ class IndexCache:
 
     # ------------------------------------------------------------------ persisting
     def _snapshot_path(self, encoder_name: str) -> Path | None:
+        """The file naming the directory of the newest saved index of `encoder_name`."""
         if self.snapshot_dir is None:
             return None
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in encoder_name)
-        return self.snapshot_dir / f"match-index-{safe}.pickle"
+        return self.snapshot_dir / f"match-index-{safe}.current"
+
+    def _saved_dir(self, pointer: Path) -> Path | None:
+        """The directory `pointer` names, if it is one of the saved indexes."""
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if Path(name).name != name or not name.startswith(f"{pointer.stem}.saved-"):
+            return None
+        return pointer.parent / name
 
     def _save_later(self, index: FittedIndex) -> None:
         """`_save` on a thread of its own: the request that fitted answers first."""
@@ -391,11 +483,18 @@ class IndexCache:
     def _save(self, index: FittedIndex) -> None:
         """Write `index` for the next start (atomically; a failure only costs that start a
         fit). Only this server writes the directory, and only it reads it back."""
-        path = self._snapshot_path(index.encoder_name)
-        if path is None:
+        pointer = self._snapshot_path(index.encoder_name)
+        if pointer is None:
             return
+        # a directory per save (the pickle and its arrays), named by `pointer`, which is
+        # replaced atomically: a process reading or mapping an older one keeps its files
+        target = pointer.with_name(
+            f"{pointer.stem}.saved-{index.version}-{os.getpid()}-{threading.get_ident()}"
+        )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            pointer.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
             fitted = index.matcher.row_of_id_
             state = {
                 "format": _SNAPSHOT_FORMAT,
@@ -409,26 +508,36 @@ class IndexCache:
                 "info": index.info,
                 "dim": index.dim,
             }
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            try:
-                with tmp.open("wb") as f:
-                    pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            with (target / "state.pickle").open("wb") as f:
+                _ArrayPickler(f, target).dump(state)
+            tmp = pointer.with_name(f"{pointer.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(target.name, encoding="utf-8")
+            os.replace(tmp, pointer)
         except Exception:
-            log.exception("could not persist the matching index to %s", path)
+            log.exception("could not persist the matching index to %s", target)
+            shutil.rmtree(target, ignore_errors=True)
+            return
+        # older saves go; the one before stays for a process that is just reading it
+        older = sorted(
+            (d for d in pointer.parent.glob(f"{pointer.stem}.saved-*") if d != target),
+            key=lambda d: d.stat().st_mtime,
+        )
+        for stale in older[: max(0, len(older) - _KEEP_SAVED)]:
+            shutil.rmtree(stale, ignore_errors=True)
 
     def _restored(self, session: Session, encoder_name: str, version: int) -> FittedIndex | None:
         """The persisted index of `encoder_name` with the changes since it was written
         applied; None when there is none, or when the changes since are not known (pruned,
         a bulk statement, or a database older than the file): then a fit is due."""
-        path = self._snapshot_path(encoder_name)
-        if path is None or not path.exists():
+        pointer = self._snapshot_path(encoder_name)
+        path = None if pointer is None else self._saved_dir(pointer)
+        if path is None or not path.is_dir():
             return None
         try:
-            with path.open("rb") as f:
-                state = pickle.load(f)
+            # the arrays are mapped, not read: pages are shared with every other process
+            # that maps the same save, and read from disk only when used
+            with (path / "state.pickle").open("rb") as f:
+                state = _ArrayUnpickler(f, path).load()
             if (
                 state.get("format") != _SNAPSHOT_FORMAT
                 or state.get("code") != _code_version()

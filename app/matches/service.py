@@ -458,15 +458,9 @@ def opted_out_competitors(
     query = index.profiles.get(organization_id)
     if query is None:
         return frozenset()
-    # one query for the few that opted out, not a walk over every organisation; those the
-    # index does not hold yet (created since it was fitted) are no candidates either
-    opted = [
-        pid
-        for pid in organization_repository.hidden_from_competitors_ids(
-            session, other_than=organization_id
-        )
-        if pid in index.info
-    ]
+    # the few that opted out, as the index holds them (current to the request's version,
+    # the session's own writes included: FittedIndex.opted_out)
+    opted = [pid for pid in index.opted_out if pid != organization_id]
     if not opted:
         return frozenset()
     verdict = index.matcher.competitors(query, opted)

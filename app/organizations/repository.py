@@ -236,10 +236,15 @@ def listed_relationship_pairs(
     if left_out:
         generic = and_(generic, Organization.id.not_in(left_out))
     condition = or_(generic, Organization.id.in_(also)) if also else generic
+    # the stating organisations as a subquery, not a join: on SQLite it is answered from
+    # ix_organizations_disclosure_read alone, where a join reads every stating row (migration 0023)
+    listers = select(Organization.id).where(condition)
     rows = session.execute(
         select(KnownRelationship.organization_id, KnownRelationship.related_organization_id)
-        .join(Organization, Organization.id == KnownRelationship.organization_id)
-        .where(KnownRelationship.related_organization_id.is_not(None), condition)
+        .where(
+            KnownRelationship.related_organization_id.is_not(None),
+            KnownRelationship.organization_id.in_(listers),
+        )
         .order_by(KnownRelationship.id)
     )
     return [(a, b) for a, b in rows if b is not None]

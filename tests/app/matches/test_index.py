@@ -317,11 +317,18 @@ def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
         org("Alpha", "Drucksensoren", "Gehäuse"),
         org("Beta", "Drucksensoren"),
     )
+    # every array written to a file of its own, as the large ones of a real index are
+    monkeypatch.setattr(index_module, "_MAPPED_BYTES", 1)
     first = IndexCache(snapshot_dir=tmp_path)
     with Session(committed_engine) as session:
         first.get(session, encoder.name)
     first.wait(timeout=60)
-    assert [p.name for p in tmp_path.iterdir()] == [f"match-index-{encoder.name}.pickle"]
+    # a pointer to the directory of the save: the pickle and its large arrays as .npy files
+    pointer = tmp_path / f"match-index-{encoder.name}.current"
+    saved = tmp_path / pointer.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([pointer.name, saved.name])
+    assert saved.name.startswith(f"match-index-{encoder.name}.saved-")
+    assert "state.pickle" in {p.name for p in saved.iterdir()}
 
     # written while no server ran: the restarted one applies it to what it read back
     (c,) = _write(committed_engine, encoder, org("Gamma", "Drucksensoren", partner=None))
@@ -339,6 +346,15 @@ def test_a_restart_answers_from_the_persisted_index_brought_up_to_date(
     # the read-back vectors are views of its matrices, held once
     m = back.matcher
     assert np.shares_memory(back.profiles[a].competences[0].vector, m.core_mat_)
+    # the matrices are the saved files mapped (copy-on-write), not read into this process:
+    # what Gamma's update appended went to this process's pages, the file is unchanged
+    for buffer in (m.core_buf_, m.profile_buf_):
+        assert isinstance(buffer.data.base, np.memmap)
+        assert Path(buffer.data.base.filename).parent == saved
+    on_disk = np.load(Path(m.profile_buf_.data.base.filename))
+    gamma_row = m.row_of_id_[c]
+    assert np.any(m.profile_buf_.data[gamma_row] != 0)
+    assert not np.any(on_disk[gamma_row])
 
     # a file written by other code (an upgrade) or other engine settings is not read back
     other = IndexCache(snapshot_dir=tmp_path, matcher_params={"candidate_pool": 50})
