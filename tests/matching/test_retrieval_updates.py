@@ -232,3 +232,17 @@ def test_a_removed_profile_keeps_its_row_in_the_partner_graph() -> None:
         assert ranked(m2, query, Filters(exclude_known=False)) == ranked(
             oracle, query, Filters(exclude_known=False)
         )
+
+
+def test_the_niche_scale_is_estimated_again_only_after_the_corpus_drifted() -> None:
+    base = make_profiles(300, seed=11)
+    m = prepare(fresh(base))
+    scale = m._niche_scale()
+    one = next(c for c in base[1].competences if c.kind == "core")
+    # one organisation changes: the corpus keeps its size within 1%, the scale is kept
+    m2 = updated(m, [replace(base[0], competences=(one,))])
+    assert m2._niche_scale() is scale
+    # twenty newcomers (7%): estimated again, from the grown corpus
+    m3 = updated(m2, make_profiles(20, seed=5, first_id=1000))
+    assert m3._niche_scale() is not scale
+    assert m3._niche_scale() is m3._niche_scale()
