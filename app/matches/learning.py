@@ -17,9 +17,10 @@ relationship may have been recorded because of an outcome; a pair that is a know
 is therefore left out (its features would describe the partnership, not the suggestion), and
 known partners keep their places when a list that includes them is re-ranked. The candidates
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
-`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes and
-adopts the model only if it ranks their lists better than the engine (and than a re-ranker in
-use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
+`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
+(leaving out of the fit every pair that is a positive of a held-out list, in either direction:
+one cooperation is often recorded from both sides) and adopts the model only if it ranks their
+lists better than the engine (and than a re-ranker in use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
 there, the engine's own order comes back.
 
 Weights: `matching.learning.outcome_pairs` adds the asking organisation's best suggestions it
