@@ -263,6 +263,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     import_seconds: float = 0.0
     retries: int = 0
+    port: int = 0  # 0: a free port the system picks
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -289,7 +290,7 @@ class Server:
         self.koopmatch("create-user", "--email", "bench@example.org", "--role", "admin",
                        "--no-password")  # fmt: skip
         self.token = self.koopmatch("create-token", "--email", "bench@example.org").strip()
-        port = _free_port()
+        port = self.port or _free_port()
         self.base = f"http://127.0.0.1:{port}"
         exe = Path(sys.executable).with_name("uvicorn")
         self.proc = subprocess.Popen(
@@ -403,7 +404,7 @@ def play_outcomes(server: Server, data: CordisData, years: Sequence[int]) -> int
     return len(rows)
 
 
-def dated_learning(data: CordisData, year: int) -> str:
+def dated_learning(data: CordisData, year: int, port: int = 0) -> str:
     """Learning from outcomes with dated relationships, inside the history: profiles as of
     `year`-01-01 (ties up to the year before) are imported, the consortia of `year` are
     played in as accepted requests, `koopmatch refit-ranking` runs, and the queries of
@@ -423,7 +424,7 @@ def dated_learning(data: CordisData, year: int) -> str:
     said = ""
     played = 0
     with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
-        server = Server(Path(tmp))
+        server = Server(Path(tmp), port=port)
         try:
             server.start(recs)
             for variant, (queries, exclude) in variants.items():
@@ -523,6 +524,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="do not write the results file")
     parser.add_argument(
+        "--port", type=int, default=0, help="the server's port on 127.0.0.1 (default: a free one)"
+    )
+    parser.add_argument(
         "--learned",
         action="store_true",
         help="test split: then play the 2016-2018 consortia in as accepted requests, refit with "
@@ -538,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.dated_learning is not None:
-        text = dated_learning(load(), args.dated_learning)
+        text = dated_learning(load(), args.dated_learning, args.port)
         print(text, flush=True)
         if not args.no_write:
             write_section(RESULTS_LEARNED, text.split("\n")[0], text)
@@ -601,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.split == "test":
         with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
-            server = Server(Path(tmp))
+            server = Server(Path(tmp), port=args.port)
             try:
                 server.start(recs)
                 for variant, (queries, exclude) in variants.items():

@@ -67,7 +67,7 @@ def engine_lists(
 def main(argv: Sequence[str] | None = None) -> int:
     from matching import Matcher
     from matching.encoders import load_encoder
-    from matching.rerank import Reranker, fit_reranker, training_rows
+    from matching.rerank import Reranker, fit_reranker, training_pairs, training_rows
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--encoder", default="default")
@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ys: list[np.ndarray] = []
     gs: list[np.ndarray] = []
     ts: list[np.ndarray] = []
+    ps: list[np.ndarray] = []
     log = [
         "| after year | asking orgs (year) | positives in the lists (year) | rows so far | "
         "held-out nDCG@10 engine / re-ranked | adopted |",
@@ -112,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         orgs = sorted(labels)
         # as the service does: the lists without known partners (app.matches.learning)
         lists = engine_lists(matcher, profiles, orgs, exclude_known=args.lists == "novel")
-        x, y, g = training_rows([(o, lists[o]) for o in orgs], [labels[o] for o in orgs])
+        rows_of = ([(o, lists[o]) for o in orgs], [labels[o] for o in orgs])
+        x, y, g = training_rows(*rows_of)
+        ps.append(training_pairs(*rows_of))
         # one list per organisation and year; its time is its latest consortium's start
         stamp = np.array([int(latest[orgs[k]].replace("-", "")[:8]) for k in g], dtype=np.int64)
         xs.append(x)
@@ -125,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             np.concatenate(gs),
             np.concatenate(ts),
             current=reranker,
+            pairs=np.vstack(ps),
             keep_known=args.lists == "novel",
         )
         if report.adopted:

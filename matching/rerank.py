@@ -177,6 +177,22 @@ def training_rows(
     return np.vstack(xs), np.concatenate(ys), np.concatenate(gs)
 
 
+def training_pairs(
+    lists: Sequence[tuple[int, Sequence[Match]]],
+    labels: Sequence[dict[int, int]],
+) -> np.ndarray:
+    """(n, 2) (asking id, candidate id) of each row of `training_rows(lists, labels)`, in
+    the same order: the held-out check of `fit_reranker` needs to know which rows describe
+    the same two organisations."""
+    out = [
+        (asking, m.target_id)
+        for (asking, matches), known in zip(lists, labels, strict=True)
+        if any(known.get(m.target_id, 0) for m in matches)
+        for m in matches
+    ]
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
 def new_model(rows: int, seed: int = 0) -> HistGradientBoostingClassifier:
     """Small and regularised: a hub's outcomes are a few thousand rows at most. A leaf holds
     at least 2% of the `rows` (5 to 40)."""
@@ -223,6 +239,7 @@ def fit_reranker(
     holdout: float = 0.3,
     min_gain: float = 0.01,
     seed: int = 0,
+    pairs: np.ndarray | None = None,
 ) -> RerankReport:
     """Fit a re-ranker on `training_rows` and keep it only if it ranks the newest lists better.
 
@@ -230,6 +247,12 @@ def fit_reranker(
     outcome); the `holdout` share of the lists with the newest times is held out. The blend
     with the engine's order is chosen on the last quarter (by time) of the training lists; the
     adopted model is then fitted again on all lists.
+
+    pairs: (n, 2) (asking id, candidate id) per row (`training_pairs`). Given, a row whose two
+    organisations form a positive of a held-out list (either direction) is left out of the
+    fit: one cooperation is often recorded from both sides (A asked B, B accepted; a
+    consortium's members all ask each other), and a model fitted on (A, B) scores (B, A)
+    well by what it saw, not by what it learned, so the check would reward memory.
 
     current: the re-ranker in use, if any. The fit is adopted when it beats the engine's order
     and `current` by `min_gain`; otherwise, when `current` ranks the held-out
@@ -260,6 +283,23 @@ def fit_reranker(
     test, train = np.isin(g, held), np.isin(g, train_keys)
     n_val = max(1, len(train_keys) // 4)
     val, fit = np.isin(g, train_keys[-n_val:]), np.isin(g, train_keys[:-n_val])
+    if pairs is not None:
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(len(y), 2)
+        told = {frozenset(p) for p in pairs[test & (y == 1)].tolist()}
+        seen = np.array([frozenset(p) in told for p in pairs.tolist()], dtype=bool)
+        train &= ~seen
+        fit &= ~seen
+        if not 0 < y[train].sum() < train.sum():
+            return RerankReport(
+                adopted=False,
+                reason=(
+                    "nothing to learn from: every positive of the training lists is a "
+                    "cooperation the held-out lists also record"
+                ),
+                reranker=None,
+                holdout_queries=len(held),
+                **counts,
+            )
 
     def engine(rows: np.ndarray) -> float:
         return ndcg_by_group(-x[rows, FEATURES.index("engine_rank")], y[rows], g[rows])

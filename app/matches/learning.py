@@ -17,9 +17,10 @@ relationship may have been recorded because of an outcome; a pair that is a know
 is therefore left out (its features would describe the partnership, not the suggestion), and
 known partners keep their places when a list that includes them is re-ranked. The candidates
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
-`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes and
-adopts the model only if it ranks their lists better than the engine (and than a re-ranker in
-use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
+`matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
+(leaving out of the fit every pair that is a positive of a held-out list, in either direction:
+one cooperation is often recorded from both sides) and adopts the model only if it ranks their
+lists better than the engine (and than a re-ranker in use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
 there, the engine's own order comes back.
 
 Weights: `matching.learning.outcome_pairs` adds the asking organisation's best suggestions it
@@ -57,7 +58,7 @@ from app.models.event import (
 from app.models.ranking import RankingFit
 from app.models.user import User
 from matching.learning import outcome_pairs, refit_weights
-from matching.rerank import fit_reranker, training_rows
+from matching.rerank import fit_reranker, training_pairs, training_rows
 from matching.types import Filters, Match
 from matching.weights import Weights
 
@@ -213,10 +214,10 @@ def refit(
 
 def reranker_rows(
     index: FittedIndex, steps: list[tuple[dt.datetime, int, int, int]], *, top_n: int = 100
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
-    labels, groups, times); one list per asking organisation (known partners left out, see the
-    module), its time that of its latest outcome."""
+    labels, groups, times, pairs); one list per asking organisation (known partners left out,
+    see the module), its time that of its latest outcome; pairs: (asking id, candidate id)."""
     matcher = index.matcher
     latest: dict[int, dict[int, int]] = {}
     when: dict[int, float] = {}
@@ -237,7 +238,7 @@ def reranker_rows(
         labels.append(labelled)
     x, y, g = training_rows(lists, labels)
     times = np.array([when[lists[k][0]] for k in g], dtype=np.float64)
-    return x, y, g, times
+    return x, y, g, times, training_pairs(lists, labels)
 
 
 def _timestamp(at: dt.datetime) -> float:
@@ -256,12 +257,13 @@ def _refit_reranker(
     index = fitted_index(session, cache, encoder)
     in_use = active_fit(session)
     base = active_weights(session) or Weights()
-    x, y, g, times = reranker_rows(index, outcome_steps(session), top_n=settings.top_n)
+    x, y, g, times, pairs = reranker_rows(index, outcome_steps(session), top_n=settings.top_n)
     report = fit_reranker(
         x,
         y,
         g,
         times,
+        pairs=pairs,
         current=active_reranker(session),
         top_n=settings.top_n,
         min_positives=settings.min_positives,

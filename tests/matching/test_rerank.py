@@ -18,6 +18,7 @@ from matching.rerank import (
     fit_reranker,
     list_features,
     new_model,
+    training_pairs,
     training_rows,
 )
 from matching.types import Match
@@ -230,3 +231,36 @@ def test_a_stored_reranker_with_an_untrusted_type_is_refused() -> None:
     # the same dictionary with the model loads
     good = Reranker(model).dumps()
     assert Reranker.loads(good) is not None
+
+
+def test_a_cooperation_recorded_from_both_sides_is_not_learned_from_its_own_check() -> None:
+    # Lists 0-20 (older) each chose two of the organisations 21-29, whose lists (newest, held
+    # out) chose them back: the same cooperations, recorded from both sides.
+    chosen = {t: {21 + t % 9, 21 + (t + 3) % 9} for t in range(21)}
+    lists: list[tuple[int, list[Match]]] = []
+    labels: list[dict[int, int]] = []
+    for t in range(21):
+        ids = [1000 * t + k for k in range(10)]
+        ids[5], ids[8] = sorted(chosen[t])
+        lists.append((t, ranked(ids, chosen[t])))
+        labels.append(dict.fromkeys(chosen[t], 1))
+    for h in range(21, 30):
+        back = [t for t in range(21) if h in chosen[t]]
+        ids = [1000 * h + k for k in range(10 - len(back))] + back
+        lists.append((h, ranked(ids, set(back))))
+        labels.append(dict.fromkeys(back, 1))
+    x, y, g = training_rows(lists, labels)
+    pairs = training_pairs(lists, labels)
+    assert pairs.shape == (300, 2)
+    assert pairs[:10].tolist() == [[0, t] for t in (0, 1, 2, 3, 4, 21, 6, 7, 24, 9)]
+    times = np.where(g >= 21, 2.0, 1.0)
+    # without the pairs the check rewards having seen the same cooperations
+    leaky = fit_reranker(x, y, g, times=times, min_positives=20, min_queries=10)
+    assert leaky.adopted is True
+    assert leaky.holdout_fitted == pytest.approx(1.0)
+    honest = fit_reranker(x, y, g, times=times, min_positives=20, min_queries=10, pairs=pairs)
+    assert (honest.adopted, honest.reranker, honest.holdout_queries) == (False, None, 9)
+    assert honest.reason == (
+        "nothing to learn from: every positive of the training lists is a cooperation the "
+        "held-out lists also record"
+    )
