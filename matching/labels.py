@@ -117,19 +117,39 @@ def string_similarity(a: str, b: str) -> float:
     differ in a function word ("schnittstellen zu kalkulationssoftware" is no kind of
     "kalkulationssoftware").
     """
-    if not a or not b:
+    return spelled_similarity(Spelling.of(a), Spelling.of(b))
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """A folded key split once for `string_similarity`: the key, without spaces, its words."""
+
+    key: str
+    compact: str
+    words: tuple[str, ...]
+    word_set: frozenset[str]
+
+    @classmethod
+    def of(cls, key: str) -> Spelling:
+        words = tuple(key.split())
+        return cls(key, key.replace(" ", ""), words, frozenset(words))
+
+
+def spelled_similarity(a: Spelling, b: Spelling) -> float:
+    """`string_similarity` of two split keys."""
+    if not a.key or not b.key:
         return 0.0  # a label of punctuation only says nothing
-    if a == b:
+    if a.key == b.key:
         return 1.0
-    ca, cb = a.replace(" ", ""), b.replace(" ", "")
+    ca, cb = a.compact, b.compact
     if not ca or not cb:
         return 0.0
     if ca == cb:
         return 1.0
     best = _stem_ratio(ca, cb)
-    wa, wb = a.split(), b.split()
+    wa, wb = a.words, b.words
     # "Schnittstellen zu X", "development of X", "A and X": phrases about X, not kinds of X
-    phrase = bool((set(wa) ^ set(wb)) & _FUNCTION_WORDS)
+    phrase = bool((a.word_set ^ b.word_set) & _FUNCTION_WORDS)
     short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
     if len(short) >= _MIN_STEM and long_.endswith(short) and not phrase:
         best = max(best, _SPECIALISATION)
@@ -340,6 +360,7 @@ class _Pairs:
 
     def __init__(self, keys: Sequence[str], vectors: np.ndarray, has_vector: np.ndarray) -> None:
         self.keys = keys
+        self.spellings = [Spelling.of(key) for key in keys]
         self.vectors = vectors  # (n, d)
         self.has_vector = has_vector  # (n,)
         self.strings: dict[tuple[int, int], float] = {}
@@ -348,7 +369,7 @@ class _Pairs:
         pair = (min(i, j), max(i, j))
         value = self.strings.get(pair)
         if value is None:
-            value = self.strings[pair] = string_similarity(self.keys[i], self.keys[j])
+            value = self.strings[pair] = spelled_similarity(self.spellings[i], self.spellings[j])
         return value
 
     def embedding(self, i: int, j: int) -> float | None:
