@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
 from app.matches.identity import identity_titles
-from app.matches.index import FittedIndex, IndexCache
+from app.matches.index import FittedIndex, IndexCache, load_profiles
 from app.matches.reranking import active_reranker, candidates_needed, reranked
 from app.matches.retrieval import candidate_filters
 from app.matches.schemas import (
@@ -46,6 +46,7 @@ from app.organizations.views import disclosed
 from matching import Filters, Match, ProfileVec, Reason
 from matching.geo import haversine_km
 from matching.identity import identity_evidence
+from matching.incremental import updated
 from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
 from matching.retrieval import QueryVectors
 from matching.text import parse_need
@@ -458,19 +459,25 @@ def opted_out_competitors(
     query = index.profiles.get(organization_id)
     if query is None:
         return frozenset()
-    # one query for the few that opted out, not a walk over every organisation; those the
-    # index does not hold yet (created since it was fitted) are no candidates either
-    opted = [
-        pid
-        for pid in organization_repository.hidden_from_competitors_ids(
-            session, other_than=organization_id
-        )
-        if pid in index.info
-    ]
-    if not opted:
-        return frozenset()
-    verdict = index.matcher.competitors(query, opted)
-    return frozenset(pid for pid, competitor in zip(opted, verdict, strict=True) if competitor)
+    # one query for the few that opted out, not a walk over every organisation
+    opted = organization_repository.hidden_from_competitors_ids(session, other_than=organization_id)
+    fitted = [pid for pid in opted if pid in index.matcher.row_of_id_]
+    found: set[int] = set()
+    if fitted:
+        verdict = index.matcher.competitors(query, fitted)
+        found.update(pid for pid, competitor in zip(fitted, verdict, strict=True) if competitor)
+    unfitted = set(opted) - set(fitted)
+    if unfitted:
+        # not among the engine's candidates when it was fitted (private then, or created
+        # since), maybe public now: their rows as they are, added to a throw-away copy of
+        # the engine, as the next update of the index will add them
+        loaded, info = load_profiles(session, index.encoder_name, unfitted)
+        public = [loaded[p] for p in sorted(loaded) if info[p].visibility != "private"]
+        if public:
+            matcher = updated(index.matcher, public, detached=True)
+            verdict = matcher.competitors(query, [p.id for p in public])
+            found.update(p.id for p, competitor in zip(public, verdict, strict=True) if competitor)
+    return frozenset(found)
 
 
 # lower bounds of the size classes (micro, small, medium, large)
