@@ -296,6 +296,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    from app import housekeeping
+
+    swept = housekeeping.run()
+    print(
+        f"deleted {swept.uploads} uploads nobody imported and "
+        f"{swept.login_counters} ended login counters"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="koopmatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     wait = sub.add_parser("wait-for-db", help="wait until the database accepts connections")
     wait.add_argument("--timeout", type=float, default=60.0)
     wait.set_defaults(func=cmd_wait_for_db)
+
+    sweep = sub.add_parser(
+        "housekeeping",
+        help="delete uploads nobody imported and ended login counters (the server does it "
+        "every KOOPMATCH_HOUSEKEEPING_MINUTES; for cron when that is 0)",
+    )
+    sweep.set_defaults(func=cmd_housekeeping)
 
     migrate = sub.add_parser("migrate", help="upgrade the database schema and the NACE table")
     migrate.add_argument("revision", nargs="?", default="heads")

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # failed logins allowed per e-mail address and client IP within the window, then 429
     login_max_failures: int = 5
     login_window_seconds: int = 60
+    # every server process deletes uploads nobody imported and ended login counters at start-up
+    # and then every so many minutes (0: never; then run `koopmatch housekeeping` from cron)
+    housekeeping_minutes: float = 10.0
     # unsuccessful logins allowed per client address (any e-mail) within the window, then 429
     login_address_max_failures: int = 30
     # proxies (addresses or networks) whose X-Forwarded-For is believed; none by default

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import housekeeping
 from app.auth.invitations_router import router as invitations_router
 from app.auth.router import organization_members_router, users_router
 from app.auth.router import router as auth_router
@@ -78,7 +80,16 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
             app.state.encoder = await run_in_threadpool(_load_default_encoder)
         else:
             app.state.encoder = None
-        yield
+        # uploads nobody imported and ended login counters go now and every few minutes
+        minutes = get_settings().housekeeping_minutes
+        sweeping = asyncio.create_task(housekeeping.periodically(minutes)) if minutes > 0 else None
+        try:
+            yield
+        finally:
+            if sweeping is not None:
+                sweeping.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sweeping
 
     app = SecuredFastAPI(
         title="koopmatch",

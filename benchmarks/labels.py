@@ -652,10 +652,107 @@ def _pair_signals(
     return [*out, ""]
 
 
+# --------------------------------------------------------------------------------- speed
+
+SEED_ORGANIZATIONS = REPO_ROOT / "seed_data" / "organizations.json"
+
+
+def demo_corpus(encoder: str = "hashing") -> tuple[list[str], list[int], np.ndarray]:
+    """The demo organisations' distinct competence labels, their counts and their vectors
+    (the label text alone), as the hub staff's label suggestions see them."""
+    import json
+    from collections import Counter
+
+    organizations = json.loads(SEED_ORGANIZATIONS.read_text(encoding="utf-8"))
+    used = Counter(c["label"] for org in organizations for c in org["competences"])
+    labels = sorted(used)
+    vectors = np.asarray(load_encoder(encoder).encode(labels), dtype=np.float32)
+    return labels, [used[label] for label in labels], vectors
+
+
+def _load_baseline(path: Path) -> object:
+    """The label engine of another revision (`git show REV:matching/labels.py > FILE`)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("labels_baseline", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def speed(baseline: Path | None, runs: int, output: Path) -> str:
+    """Median time of `group_labels` on the demo labels at the app's threshold, the current
+    engine and (same run, in turns) a baseline revision's, whose groups must be identical."""
+    import dataclasses
+
+    labels, counts, vectors = demo_corpus()
+    engines: dict[str, object] = {"current": engine}
+    if baseline is not None:
+        engines["baseline"] = _load_baseline(baseline)
+    results = {
+        name: [dataclasses.astuple(g) for g in module.group_labels(labels, counts, vectors)]  # type: ignore[attr-defined]
+        for name, module in engines.items()
+    }
+    identical = all(r == results["current"] for r in results.values())
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    load = [os.getloadavg()[0]]
+    for _ in range(runs):
+        for name, module in engines.items():
+            start = time.perf_counter()
+            module.group_labels(labels, counts, vectors)  # type: ignore[attr-defined]
+            times[name].append(time.perf_counter() - start)
+    load.append(os.getloadavg()[0])
+    median = {name: float(np.median(t)) for name, t in times.items()}
+    now = dt.datetime.now(dt.UTC)
+    command = "python -m benchmarks.labels --speed" + (
+        f" --baseline {baseline.name}" if baseline else ""
+    )
+    lines = [
+        f"## Speed of the label suggestions, {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"`{command}` on {machine()}; load average (1 min) {load[0]:.1f} before, "
+        f"{load[1]:.1f} after. `group_labels` at the app's threshold {APP_THRESHOLD} on the "
+        f"demo organisations' {len(labels)} distinct labels with hashing-encoder vectors "
+        f"({vectors.shape[1]} dimensions), {runs} runs of each engine in turns.",
+        "",
+        "| engine | median s | min s | groups |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {name} | {median[name]:.3f} | {min(times[name]):.3f} | {len(results[name])} |"
+            for name in engines
+        ),
+        "",
+    ]
+    if baseline is not None:
+        lines += [
+            f"Baseline / current: {median['baseline'] / median['current']:.2f}x; groups "
+            f"{'identical' if identical else 'DIFFERENT'} (members, canonical labels and "
+            "rounded similarities).",
+            "",
+        ]
+    text = "\n".join(lines)
+    if output.exists():
+        title, _, rest = output.read_text(encoding="utf-8").partition("\n")
+        output.write_text(f"{title}\n\n{text}\n{rest.lstrip(chr(10))}", encoding="utf-8")
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--speed", action="store_true", help="time group_labels on the demo labels instead"
+    )
+    parser.add_argument("--baseline", type=Path, help="(--speed) matching/labels.py to compare")
+    parser.add_argument("--runs", type=int, default=9, help="(--speed) runs per engine")
     args = parser.parse_args(argv)
+    if args.speed:
+        print(speed(args.baseline, args.runs, args.output))
+        return
     print(run(args.output))
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz.distance import Indel
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -59,6 +59,8 @@ _PIECE_LIMIT = 1500
 _CUT_STEP = 0.02
 # rows of embeddings compared at a time when looking for neighbours
 _BLOCK = 1024
+# share of non-zero vector entries below which the neighbour search multiplies sparse matrices
+_SPARSE_SHARE = 0.1
 
 
 def fold(label: str) -> str:
@@ -95,6 +97,8 @@ def _stem_ratio(a: str, b: str) -> float:
     """
     if a == b:
         return 1.0
+    if a[:1] != b[:1]:  # no shared stem at all (the common case among candidate pairs)
+        return 0.0
     stem = _common_prefix(a, b)
     if stem < min(_MIN_STEM, len(a), len(b)) or max(len(a), len(b)) - stem > _MAX_ENDING:
         return 0.0
@@ -113,19 +117,39 @@ def string_similarity(a: str, b: str) -> float:
     differ in a function word ("schnittstellen zu kalkulationssoftware" is no kind of
     "kalkulationssoftware").
     """
-    if not a or not b:
+    return spelled_similarity(Spelling.of(a), Spelling.of(b))
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """A folded key split once for `string_similarity`: the key, without spaces, its words."""
+
+    key: str
+    compact: str
+    words: tuple[str, ...]
+    word_set: frozenset[str]
+
+    @classmethod
+    def of(cls, key: str) -> Spelling:
+        words = tuple(key.split())
+        return cls(key, key.replace(" ", ""), words, frozenset(words))
+
+
+def spelled_similarity(a: Spelling, b: Spelling) -> float:
+    """`string_similarity` of two split keys."""
+    if not a.key or not b.key:
         return 0.0  # a label of punctuation only says nothing
-    if a == b:
+    if a.key == b.key:
         return 1.0
-    ca, cb = a.replace(" ", ""), b.replace(" ", "")
+    ca, cb = a.compact, b.compact
     if not ca or not cb:
         return 0.0
     if ca == cb:
         return 1.0
     best = _stem_ratio(ca, cb)
-    wa, wb = a.split(), b.split()
+    wa, wb = a.words, b.words
     # "Schnittstellen zu X", "development of X", "A and X": phrases about X, not kinds of X
-    phrase = bool((set(wa) ^ set(wb)) & _FUNCTION_WORDS)
+    phrase = bool((a.word_set ^ b.word_set) & _FUNCTION_WORDS)
     short, long_ = (ca, cb) if len(ca) <= len(cb) else (cb, ca)
     if len(short) >= _MIN_STEM and long_.endswith(short) and not phrase:
         best = max(best, _SPECIALISATION)
@@ -196,13 +220,12 @@ def _string_neighbours(keys: Sequence[str], k: int) -> set[tuple[int, int]]:
     except ValueError:  # only keys shorter than an n-gram
         return set()
     nn = NearestNeighbors(n_neighbors=min(k + 1, n), metric="cosine", algorithm="brute")
-    distances, indices = nn.fit(x).kneighbors(x)
-    pairs: set[tuple[int, int]] = set()
-    for i in range(n):
-        for dist, j in zip(distances[i], indices[i], strict=True):
-            if j != i and dist < 1.0:  # cosine 0: nothing in common
-                pairs.add((min(i, int(j)), max(i, int(j))))
-    return pairs
+    distances, indices = nn.fit(x).kneighbors(x)  # (n, k + 1) each
+    rows = np.broadcast_to(np.arange(n)[:, None], indices.shape)
+    keep = (indices != rows) & (distances < 1.0)  # cosine 0: nothing in common
+    left, right = rows[keep], indices[keep]
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    return set(zip(lo.tolist(), hi.tolist(), strict=True))
 
 
 def _embedding_neighbours(
@@ -216,10 +239,14 @@ def _embedding_neighbours(
     if len(rows) < 2:
         return set()
     matrix = vectors[rows]  # (m, d)
+    # mostly zeros (hashed n-gram vectors): a sparse product skips them
+    sparse = np.count_nonzero(matrix) < _SPARSE_SHARE * matrix.size
+    other = csr_matrix(matrix).T.tocsr() if sparse else matrix.T  # (d, m)
     kk = min(k + 1, len(rows))
     pairs: set[tuple[int, int]] = set()
     for start in range(0, len(rows), _BLOCK):
-        sims = matrix[start : start + _BLOCK] @ matrix.T  # (b, m)
+        block = matrix[start : start + _BLOCK]  # (b, d)
+        sims = (csr_matrix(block) @ other).toarray() if sparse else block @ other  # (b, m)
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]  # (b, kk)
         near = np.take_along_axis(sims, top, axis=1) >= threshold  # (b, kk)
         a, b = np.nonzero(near)
@@ -273,11 +300,13 @@ def group_labels(
             candidates.add((j, i))
 
     pairs = _Pairs(keys, vectors, has_vector)
-    edges: dict[tuple[int, int], float] = {}
-    for pair in sorted(candidates):
-        value = pairs.combined(*pair)
-        if value >= threshold:
-            edges[pair] = value
+    ordered = sorted(candidates)
+    values = pairs.combined_many(ordered)  # (len(ordered),)
+    edges = {
+        pair: value
+        for pair, value in zip(ordered, values.tolist(), strict=True)
+        if value >= threshold
+    }
     pieces = _pieces(n, edges, threshold)
 
     groups: list[LabelGroup] = []
@@ -331,6 +360,7 @@ class _Pairs:
 
     def __init__(self, keys: Sequence[str], vectors: np.ndarray, has_vector: np.ndarray) -> None:
         self.keys = keys
+        self.spellings = [Spelling.of(key) for key in keys]
         self.vectors = vectors  # (n, d)
         self.has_vector = has_vector  # (n,)
         self.strings: dict[tuple[int, int], float] = {}
@@ -339,7 +369,7 @@ class _Pairs:
         pair = (min(i, j), max(i, j))
         value = self.strings.get(pair)
         if value is None:
-            value = self.strings[pair] = string_similarity(self.keys[i], self.keys[j])
+            value = self.strings[pair] = spelled_similarity(self.spellings[i], self.spellings[j])
         return value
 
     def embedding(self, i: int, j: int) -> float | None:
@@ -349,6 +379,29 @@ class _Pairs:
 
     def combined(self, i: int, j: int) -> float:
         return max(self.string(i, j), self.embedding(i, j) or 0.0)
+
+    def embeddings(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """(p,) cosines of the pairs (left[k], right[k]), 0 where either has no vector;
+        the same float32 dot products as `embedding`, one pair at a time in C."""
+        v = self.vectors
+        dots = np.fromiter(
+            (v[i] @ v[j] for i, j in zip(left.tolist(), right.tolist(), strict=True)),
+            dtype=np.float32,
+            count=len(left),
+        )
+        both = self.has_vector[left] & self.has_vector[right]
+        return np.where(both, np.clip(dots, -1.0, 1.0), 0.0)
+
+    def combined_many(self, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+        """(p,) `combined` of each pair (i < j): the cosines at once, the spellings one by
+        one (cached for `matrix`)."""
+        if not pairs:
+            return np.zeros(0)
+        left, right = (np.asarray(side) for side in zip(*pairs, strict=True))
+        strings = np.fromiter(
+            (self.string(i, j) for i, j in pairs), dtype=np.float64, count=len(pairs)
+        )
+        return np.maximum(strings, self.embeddings(left, right))
 
     def matrix(self, members: Sequence[int]) -> np.ndarray:
         """(m, m) combined similarities of `members`."""

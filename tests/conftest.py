@@ -24,6 +24,9 @@ from app.taxonomy.service import sync_taxonomy
 
 BACKENDS = ["sqlite", "postgresql"]
 
+# apps built by tests sweep no database of their own (tests that want it set it)
+os.environ.setdefault("KOOPMATCH_HOUSEKEEPING_MINUTES", "0")
+
 
 @pytest.fixture(scope="session")
 def _pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

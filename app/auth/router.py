@@ -64,11 +64,11 @@ _LOGIN_BODY: dict[str, Any] = {
 }
 
 
-def _limiter(request: Request, name: str, max_failures: int) -> LoginLimiter:
+def _limiter(request: Request, name: str, scope: str, max_failures: int) -> LoginLimiter:
     limiter: LoginLimiter | None = getattr(request.app.state, name, None)
     if limiter is None:
         limiter = LoginLimiter(
-            max_failures=max_failures, window=get_settings().login_window_seconds
+            scope=scope, max_failures=max_failures, window=get_settings().login_window_seconds
         )
         setattr(request.app.state, name, limiter)
     return limiter
@@ -76,12 +76,14 @@ def _limiter(request: Request, name: str, max_failures: int) -> LoginLimiter:
 
 def login_limiter(request: Request) -> LoginLimiter:
     """Unsuccessful logins per (e-mail, client address)."""
-    return _limiter(request, "login_limiter", get_settings().login_max_failures)
+    return _limiter(request, "login_limiter", "account", get_settings().login_max_failures)
 
 
 def address_limiter(request: Request) -> LoginLimiter:
     """Unsuccessful logins per client address, whatever the e-mail."""
-    return _limiter(request, "address_limiter", get_settings().login_address_max_failures)
+    return _limiter(
+        request, "address_limiter", "address", get_settings().login_address_max_failures
+    )
 
 
 def request_address(request: Request) -> str:
@@ -92,27 +94,27 @@ def request_address(request: Request) -> str:
 async def login_user(request: Request, session: Session, *, email: str, password: str) -> User:
     """Check a password within the login limits (429) and return the account (401 if wrong).
 
-    The attempt is counted before the password is checked, so parallel guesses cannot pass
-    the limit; a success gives its place back.
+    The attempt is counted and stored before the password is checked, so parallel guesses,
+    on any server process, cannot pass the limit; a success gives its place back.
     """
     address = request_address(request)
     key = (normalize_email(email), address)
     by_address = (address, "")
     accounts, addresses = login_limiter(request), address_limiter(request)
-    wait = addresses.attempt(by_address)
+    wait = await run_in_threadpool(addresses.attempt, session, by_address)
     if wait:
         raise TooManyRequests(
             f"Too many failed logins from your address; try again in {wait} s.", retry_after=wait
         )
-    wait = accounts.attempt(key)
+    wait = await run_in_threadpool(accounts.attempt, session, key)
     if wait:
-        addresses.release(by_address)
+        await run_in_threadpool(addresses.release, session, by_address)
         raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
     user = await run_in_threadpool(service.authenticate, session, email=email, password=password)
     if user is None:
         raise Unauthorized("Wrong e-mail or password.")
-    accounts.succeeded(key)
-    addresses.release(by_address)
+    await run_in_threadpool(accounts.succeeded, session, key)
+    await run_in_threadpool(addresses.release, session, by_address)
     return user
 
 
@@ -218,7 +220,7 @@ async def confirm_password(
         )
     key = (normalize_email(user.email), request_address(request))
     accounts = login_limiter(request)
-    wait = accounts.attempt(key)
+    wait = await run_in_threadpool(accounts.attempt, session, key)
     if wait:
         raise TooManyRequests(f"Too many wrong passwords; try again in {wait} s.", retry_after=wait)
     if not await run_in_threadpool(service.password_matches, user=user, password=password):
@@ -226,7 +228,7 @@ async def confirm_password(
             "The current password is wrong.",
             errors=[{"field": "current_password", "message": "wrong password"}],
         )
-    accounts.release(key)
+    await run_in_threadpool(accounts.release, session, key)
 
 
 @router.post(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.curation.labels import _label_model, _label_vectors
 from app.embeddings import Encoder
 from app.models import Competence
-from matching.labels import fold, group_labels, string_similarity
+from matching.labels import Spelling, fold, group_labels, spelled_similarity
 
 NEED_KINDS = ("complementary", "peripheral")
 # cosine of two competence vectors from which a core counts as covering a need
@@ -79,8 +79,11 @@ def _keys(session: Session) -> dict[str, _Key]:
             Competence.id
         )
     )
+    folded: dict[str, str] = {}  # a label used by many organisations is folded once
     for organization_id, label, kind in rows:
-        key = fold(label)
+        key = folded.get(label)
+        if key is None:
+            key = folded[label] = fold(label)
         if not key:
             continue
         entry = keys[key]
@@ -109,18 +112,20 @@ def _vectors(
 
 def _string_pairs(need_keys: list[str], core_keys: list[str]) -> dict[int, dict[int, float]]:
     """need -> {core: label similarity} for keys sharing a word, where it reaches the threshold."""
+    cores = [Spelling.of(key) for key in core_keys]
     by_word: dict[str, list[int]] = defaultdict(list)
-    for j, key in enumerate(core_keys):
-        for word in set(key.split()):
+    for j, core in enumerate(cores):
+        for word in core.word_set:
             by_word[word].append(j)
     found: dict[int, dict[int, float]] = defaultdict(dict)
     for i, key in enumerate(need_keys):
-        candidates = {j for word in set(key.split()) for j in by_word.get(word, ())}
+        need = Spelling.of(key)
+        candidates = {j for word in need.word_set for j in by_word.get(word, ())}
         for j in candidates:
             # a core that names every word of the need offers it ("energieberatung" is
             # covered by "energieberatung fur gebaude")
-            contained = set(key.split()) <= set(core_keys[j].split())
-            value = 1.0 if contained else string_similarity(key, core_keys[j])
+            contained = need.word_set <= cores[j].word_set
+            value = 1.0 if contained else spelled_similarity(need, cores[j])
             if value >= STRING_THRESHOLD:
                 found[i][j] = value
     return found
@@ -148,6 +153,11 @@ def gap_map(
         else None
     )  # (n_needs, n_cores)
     strings = _string_pairs(need_keys, core_keys)
+    # the cores each need's cosine reaches, found for all needs at once
+    close: dict[int, list[int]] = defaultdict(list)
+    if cosines is not None:
+        for i, j in np.argwhere(cosines >= threshold).tolist():
+            close[i].append(j)
     core_index = {k: j for j, k in enumerate(core_keys)}
     demand: dict[int, set[int]] = defaultdict(set)  # core -> organisations it would serve
     gaps: list[NeedGap] = []
@@ -157,7 +167,7 @@ def gap_map(
         if key in core_index:
             covering[core_index[key]] = 1.0
         if cosines is not None:
-            for j in np.flatnonzero(cosines[i] >= threshold).tolist():
+            for j in close.get(i, ()):
                 covering[j] = max(covering.get(j, 0.0), float(cosines[i, j]))
         for j, value in strings.get(i, {}).items():
             covering[j] = max(covering.get(j, 0.0), value)

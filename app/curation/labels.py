@@ -155,13 +155,17 @@ def _label_vectors(session: Session, labels: Sequence[str], model: str | None) -
     if len(dims) != 1:
         return None  # no vectors, or vectors of one model name with different widths
     vectors = np.zeros((len(labels), dims.pop() // 4), dtype=np.float32)
-    for row, label in enumerate(labels):
-        chosen_id = chosen.get(label)
-        if chosen_id is not None and chosen_id in blobs:
-            vec = from_bytes(blobs[chosen_id])
-            norm = float(np.linalg.norm(vec))
-            if norm > 0:
-                vectors[row] = vec / norm
+    found = [
+        (row, blobs[chosen[label]])
+        for row, label in enumerate(labels)
+        if chosen.get(label) in blobs
+    ]
+    if found:
+        positions = np.fromiter((row for row, _ in found), dtype=np.intp, count=len(found))
+        stacked = np.stack([from_bytes(blob) for _, blob in found]).astype(np.float32)
+        # each row's own norm, as one vector is normalised elsewhere (same float32 values)
+        norms = np.fromiter((np.linalg.norm(v) for v in stacked), np.float32, len(found))[:, None]
+        vectors[positions] = np.divide(stacked, norms, out=np.zeros_like(stacked), where=norms > 0)
     return vectors
 
 

@@ -935,11 +935,27 @@ def search_answer(
         not m.weak and any(r.direction == "what_they_are" for r in m.reasons) for m in items
     )
     if offering:
-        if de:
-            where = "Kernkompetenzen oder ihrem Wirtschaftszweig" if by_line else "Kernkompetenzen"
-            return f"{offering} von {len(items)} Ergebnissen bieten das laut ihren {where} an."
-        where = "core competences or line of business" if by_line else "core competences"
-        return f"{offering} of {len(items)} results offer this according to their {where}."
+        # worded in the pages' catalogues, with the language's plural forms ("1 of 1 result
+        # offers", "2 of 3 results offer")
+        from app.web.i18n import Formatter
+
+        text = Formatter(lang)
+        of_total = text.ngettext("of %(num)d result", "of %(num)d results", len(items))
+        if by_line:
+            return text.ngettext(
+                "%(num)d %(of_total)s offers this according to its core competences or line "
+                "of business.",
+                "%(num)d %(of_total)s offer this according to their core competences or line "
+                "of business.",
+                offering,
+                of_total=of_total,
+            )
+        return text.ngettext(
+            "%(num)d %(of_total)s offers this according to its core competences.",
+            "%(num)d %(of_total)s offer this according to their core competences.",
+            offering,
+            of_total=of_total,
+        )
     if place_bound:
         head = (
             "Kein Unternehmen im gesuchten Gebiet bietet das an"

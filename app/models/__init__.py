@@ -6,6 +6,7 @@ from app.models import curation as curation  # registers the merge history table
 from app.models import event as event  # registers the event tables on Base.metadata
 from app.models import index_state as index_state  # change counter and encoding cache
 from app.models import invitation as invitation  # one-time account links
+from app.models import login_attempt as login_attempt  # login limits of all processes
 from app.models import ranking as ranking  # refitted ranking weights
 from app.models import schedule_run as schedule_run  # background schedule computations
 from app.models import user as user  # registers the account tables on Base.metadata

@@ -69,7 +69,8 @@ _GONE_USERS = "audit_gone_users"
 
 AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
 # the log itself, and the NACE reference table that `koopmatch migrate` fills from a package
-UNAUDITED = frozenset({AUDIT_TABLE.name, "nace_codes"})
+# login counters change with every failed login and hold no personal data (hashed keys)
+UNAUDITED = frozenset({AUDIT_TABLE.name, "nace_codes", "login_attempts"})
 
 
 @dataclass

@@ -85,6 +85,16 @@ class Job:
 SessionFactory = Callable[[], Session]
 
 
+def expire_uploads(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Delete the uploads nobody imported within `UPLOAD_SECONDS` (the caller commits); the
+    housekeeping runs it too, so a file does not wait for the next upload to go."""
+    cutoff = (now or utcnow()) - dt.timedelta(seconds=UPLOAD_SECONDS)
+    result = session.execute(
+        delete(WebImport).where(WebImport.state == "uploaded", WebImport.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _write_session() -> Session:
     return Session(bind=get_write_engine(), expire_on_commit=False)
 
@@ -176,12 +186,7 @@ class ImportJobs:
             valid_rows=valid_rows,
         )
         now = utcnow()
-        session.execute(
-            delete(WebImport).where(
-                WebImport.state == "uploaded",
-                WebImport.created_at < now - dt.timedelta(seconds=UPLOAD_SECONDS),
-            )
-        )
+        expire_uploads(session, now=now)
         kept = session.scalars(
             select(WebImport.id)
             .where(WebImport.owner_id == owner_id, WebImport.state != "running")

@@ -8,7 +8,7 @@ being shown to competitors) read each row's overflow pages: about 350 ms per req
 index does), so those queries scan it alone. PostgreSQL keeps large values out of line
 (TOAST) and needs nothing.
 
-Revision ID: 0023_disclosure_index
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0023_disclosure_index"
+revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

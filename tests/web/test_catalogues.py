@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract, extract_from_dir
 from babel.messages.pofile import read_po
 
 from app.web import i18n
@@ -16,12 +16,20 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 
+# other modules whose wording is in the catalogues (app/web/babel.cfg): the search's answer
+OTHER_SOURCES = [ROOT / "app" / "matches" / "service.py"]
+
+
 def _source_messages() -> set[str | tuple[str, str]]:
     found: set[str | tuple[str, str]] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(WEB), METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {}}
     ):
         found.add(message if isinstance(message, str) else (message[0], message[1]))
+    for path in OTHER_SOURCES:
+        with path.open("rb") as source:
+            for _line, message, _comments, _context in extract("python", source, KEYWORDS):
+                found.add(message if isinstance(message, str) else (message[0], message[1]))
     return found
 
 

@@ -91,7 +91,9 @@ def test_five_failures_per_email_and_ip_then_429_with_retry_after(
     app: FastAPI, anon_client: TestClient, alice: User
 ) -> None:
     now = [1000.0]
-    app.state.login_limiter = LoginLimiter(max_failures=5, window=60, clock=lambda: now[0])
+    app.state.login_limiter = LoginLimiter(
+        scope="account", max_failures=5, window=60, clock=lambda: now[0]
+    )
     for _ in range(5):
         assert form_login(anon_client, "alice@example.de", "wrong password")[0] == 401
         now[0] += 1  # failures at 1000, 1001, 1002, 1003, 1004
@@ -103,13 +105,19 @@ def test_five_failures_per_email_and_ip_then_429_with_retry_after(
     assert response.json()["status"] == 429
     # another address from the same client is not affected
     assert form_login(anon_client, "bob@example.de", "wrong password")[0] == 401
-    # at 1060 the first failure has left the window: one more attempt, then blocked for 1 s
-    now[0] = 1060.0
-    assert form_login(anon_client, "alice@example.de", "wrong password")[0] == 401
+    # at 1059 the window begun at 1000 still holds
+    now[0] = 1059.0
     response = anon_client.post(TOKEN, data={"username": "alice@example.de", "password": PASSWORD})
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
-    now[0] = 1061.0
+    # at 1060 it has ended: a new window of five begins
+    now[0] = 1060.0
+    for _ in range(5):
+        assert form_login(anon_client, "alice@example.de", "wrong password")[0] == 401
+    response = anon_client.post(TOKEN, data={"username": "alice@example.de", "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "60"
+    now[0] = 1120.0
     assert form_login(anon_client, "alice@example.de", PASSWORD)[0] == 200
     # success clears the record
     for _ in range(4):

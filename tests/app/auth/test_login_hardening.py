@@ -6,20 +6,24 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection, Request
 
 from app.auth import router as auth_router
 from app.auth import service
-from app.auth.ratelimit import LoginLimiter, client_address
+from app.auth.ratelimit import LoginLimiter, client_address, expire
 from app.auth.security import TooManyRequests, Unauthorized, password_hasher
 from app.config import get_settings
+from app.db import WRITE_OPTION
+from app.models.login_attempt import LoginAttempt
 from app.models.user import Role, User
 
 PASSWORD = "correct horse battery"
@@ -54,15 +58,25 @@ class SlowWrongPasswords:
         return None
 
 
-async def _guess_all(app: FastAPI, emails: list[str]) -> list[str]:
+@pytest.fixture
+def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions that commit for real, as a request's do (the counters are removed after)."""
+    make = sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}))
+    yield make
+    with make.begin() as session:
+        session.execute(delete(LoginAttempt))
+
+
+async def _guess_all(app: FastAPI, sessions: sessionmaker[Session], emails: list[str]) -> list[str]:
     async def one(email: str) -> str:
-        try:
-            await auth_router.login_user(_request(app), None, email=email, password="guess")  # type: ignore[arg-type]
-        except TooManyRequests:
-            return "429"
-        except Unauthorized:
-            return "401"
-        return "200"
+        with sessions() as session:
+            try:
+                await auth_router.login_user(_request(app), session, email=email, password="guess")
+            except TooManyRequests:
+                return "429"
+            except Unauthorized:
+                return "401"
+            return "200"
 
     return list(await asyncio.gather(*(one(e) for e in emails)))
 
@@ -73,49 +87,79 @@ def _run(coroutine: Any) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def test_thirty_parallel_guesses_get_five_password_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thirty_parallel_guesses_get_five_password_checks(
+    monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]
+) -> None:
     checker = SlowWrongPasswords()
     monkeypatch.setattr(service, "authenticate", checker)
     app = FastAPI()
-    outcomes = _run(_guess_all(app, ["alice@example.de"] * 30))
+    outcomes = _run(_guess_all(app, sessions, ["alice@example.de"] * 30))
     assert checker.calls == 5
     assert sorted(outcomes) == ["401"] * 5 + ["429"] * 25
+    with sessions() as session:
+        stored = session.execute(
+            select(LoginAttempt.scope, LoginAttempt.failures).order_by(LoginAttempt.scope)
+        ).all()
+    # the refused 25 gave their address places back; no e-mail or address is stored
+    assert [tuple(row) for row in stored] == [("account", 5), ("address", 5)]
 
 
 def test_a_spray_of_addresses_from_one_client_is_limited_per_client(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]
 ) -> None:
     checker = SlowWrongPasswords()
     monkeypatch.setattr(service, "authenticate", checker)
     app = FastAPI()
     assert get_settings().login_address_max_failures == 30
-    outcomes = _run(_guess_all(app, [f"random{i}@example.de" for i in range(40)]))
+    outcomes = _run(_guess_all(app, sessions, [f"random{i}@example.de" for i in range(40)]))
     assert checker.calls == 30
     assert sorted(outcomes) == ["401"] * 30 + ["429"] * 10
     # another client is not affected
-    other = _run(_other_client(app))
+    other = _run(_other_client(app, sessions))
     assert other == "401"
 
 
-async def _other_client(app: FastAPI) -> str:
-    try:
-        await auth_router.login_user(
-            _request(app, client="198.51.100.7"), None, email="x@example.de", password="guess"
-        )  # type: ignore[arg-type]
-    except Unauthorized:
-        return "401"
-    return "other"
+async def _other_client(app: FastAPI, sessions: sessionmaker[Session]) -> str:
+    with sessions() as session:
+        try:
+            await auth_router.login_user(
+                _request(app, client="198.51.100.7"), session, email="x@example.de", password="g"
+            )
+        except Unauthorized:
+            return "401"
+        return "other"
 
 
-def test_a_reserved_place_is_given_back_by_a_success() -> None:
-    limiter = LoginLimiter(max_failures=2, window=60, clock=lambda: 100.0)
+def test_a_reserved_place_is_given_back_by_a_success(db_session: Session) -> None:
+    now = [100.0]
+    limiter = LoginLimiter(scope="address", max_failures=2, window=60, clock=lambda: now[0])
     key = ("203.0.113.5", "")
-    assert limiter.attempt(key) == 0
-    assert limiter.attempt(key) == 0
-    assert limiter.attempt(key) == 60
-    limiter.release(key)
-    assert limiter.attempt(key) == 0
-    assert limiter.retry_after(key) == 60
+    assert limiter.attempt(db_session, key) == 0
+    assert limiter.attempt(db_session, key) == 0
+    assert limiter.attempt(db_session, key) == 60
+    limiter.release(db_session, key)
+    assert limiter.attempt(db_session, key) == 0
+    now[0] = 130.0
+    assert limiter.retry_after(db_session, key) == 30
+    assert limiter.attempt(db_session, key) == 30
+    # the window began with the first failure; when it ends, a new one begins
+    now[0] = 160.0
+    assert limiter.retry_after(db_session, key) == 0
+    assert limiter.attempt(db_session, key) == 0
+    assert limiter.retry_after(db_session, key) == 0
+    assert limiter.attempt(db_session, key) == 0
+    assert limiter.retry_after(db_session, key) == 60
+    limiter.succeeded(db_session, key)
+    assert limiter.retry_after(db_session, key) == 0
+
+
+def test_counters_of_ended_windows_are_expired(db_session: Session) -> None:
+    for at, address in [(100.0, "192.0.2.1"), (150.0, "192.0.2.2"), (170.0, "192.0.2.3")]:
+        limiter = LoginLimiter(scope="address", max_failures=5, window=60, clock=lambda t=at: t)
+        assert limiter.attempt(db_session, (address, "")) == 0
+    # at 211 the windows begun at 100 and 150 have ended, the one begun at 170 has not
+    assert expire(db_session, window=60, now=211.0) == 2
+    assert db_session.scalar(select(func.count()).select_from(LoginAttempt)) == 1
 
 
 def _connection(peer: str, forwarded: str | None) -> HTTPConnection:

@@ -271,3 +271,34 @@ def test_a_match_list_reveals_no_relationships_the_caller_may_not_see(
         set(m["components"]).isdisjoint({"network", "activity"})
         for m in listed(member_of("A"), "true")
     )
+
+
+def test_an_opted_out_organisation_the_index_has_not_fitted_is_judged_from_its_rows(
+    client: TestClient,
+    member_of: Any,
+    db_session: Session,
+    ids: dict[str, int],
+    app: Any,
+    encoder: Any,
+) -> None:
+    # the index is fitted while E is private (never a candidate) and nobody has opted out
+    before = fitted_index(db_session, app.state.match_index, encoder)
+    assert ids["E"] not in before.matcher.row_of_id_
+    # E opts out while private: it is nobody's candidate, and nobody's 500 either
+    response = client.patch(f"{API}/{ids['E']}", json={"hide_from_competitors": True})
+    assert response.status_code == 200, response.text
+    assert ids_of(matches(member_of("B"), ids["B"], include_competitors="true")) == [
+        ids["A"],
+        ids["C"],
+    ]
+    # then E goes public; the index fitted before does not hold it, the index brought up to
+    # date does, and E shares B's core and division: a competitor of B, whose members must
+    # not see it
+    response = client.patch(f"{API}/{ids['E']}", json={"visibility": "public"})
+    assert response.status_code == 200, response.text
+    current = fitted_index(db_session, app.state.match_index, encoder)
+    assert ids["E"] in current.matcher.row_of_id_
+    assert opted_out_competitors(db_session, current, ids["B"]) == {ids["E"]}
+    assert opted_out_competitors(db_session, current, ids["A"]) == set()
+    assert ids["E"] not in ids_of(matches(member_of("B"), ids["B"], include_competitors="true"))
+    assert ids["E"] in ids_of(matches(member_of("A"), ids["A"], include_competitors="true"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.matches.index import FittedIndex
@@ -169,3 +170,37 @@ def test_components_lie_in_the_unit_interval_and_reasons_never_cite_none(
         for r in m["reasons"]:
             assert "None" not in r["text"]
             assert "“”" not in r["text"] and "„“" not in r["text"]
+
+
+def offering(count: int, *, by_line: bool = False) -> MatchOut:
+    org = MatchedOrganization.model_construct(name="Alpha", city="Ulm", region=None, country="DE")
+    reasons = [reason("what_they_are" if by_line else "they_offer", "x", "x", 0.9)]
+    return MatchOut.model_construct(organization=org, weak=False, reasons=reasons)
+
+
+@pytest.mark.parametrize(
+    ("strong", "weak", "lang", "answer"),
+    [
+        (1, 0, "en", "1 of 1 result offers this according to its core competences."),
+        (1, 0, "de", "1 von 1 Ergebnis bietet das laut seinen Kernkompetenzen an."),
+        (1, 2, "en", "1 of 3 results offers this according to its core competences."),
+        (1, 2, "de", "1 von 3 Ergebnissen bietet das laut seinen Kernkompetenzen an."),
+        (2, 1, "en", "2 of 3 results offer this according to their core competences."),
+        (2, 1, "de", "2 von 3 Ergebnissen bieten das laut ihren Kernkompetenzen an."),
+    ],
+)
+def test_the_answer_sentence_counts_in_the_language_s_plural_forms(
+    strong: int, weak: int, lang: str, answer: str
+) -> None:
+    items = [offering(1)] * strong + [shown_as("Beta", "Graz", True)] * weak
+    assert search_answer(items, [], place_bound=False, lang=lang, weak_count=weak) == answer  # type: ignore[arg-type]
+
+
+def test_the_answer_sentence_by_line_of_business_in_the_singular() -> None:
+    items = [offering(1, by_line=True)]
+    assert search_answer(items, [], place_bound=False, lang="de") == (
+        "1 von 1 Ergebnis bietet das laut seinen Kernkompetenzen oder seinem Wirtschaftszweig an."
+    )
+    assert search_answer(items * 2, [], place_bound=False, lang="en") == (
+        "2 of 2 results offer this according to their core competences or line of business."
+    )

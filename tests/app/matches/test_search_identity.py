@@ -37,13 +37,11 @@ def test_a_firm_is_found_by_its_nace_title_and_says_so(
         "“Freight transport by road”.",
     }
     assert body["answer"] == (
-        f"1 of {len(body['items'])} results offer this according to their core competences "
-        "or line of business."
+        "1 of 1 result offers this according to its core competences or line of business."
     )
     german = client.post(SEARCH, json={"text": TEXT, "lang": "de"}).json()
     assert german["answer"] == (
-        f"1 von {len(german['items'])} Ergebnissen bieten das laut ihren Kernkompetenzen oder "
-        "ihrem Wirtschaftszweig an."
+        "1 von 1 Ergebnis bietet das laut seinen Kernkompetenzen oder seinem Wirtschaftszweig an."
     )
     assert german["items"][0]["reasons"][0]["text"] == (
         "Der Wirtschaftszweig des Unternehmens „Freight transport by road“ entspricht "
