@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -39,6 +40,7 @@ import psutil
 
 from benchmarks.pgvector import (
     _HEADER,
+    BUILT,
     DIM,
     MODEL,
     Data,
@@ -341,8 +343,15 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     data = synthesize(n, args.labels)
     result["synthesize_s"] = time.perf_counter() - start
-    data_dir = Path(tempfile.mkdtemp(prefix=f"kmpg{n}-", dir=args.workdir))
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    if args.keep is not None:
+        # the same directory as `benchmarks.pgvector --keep`: one database serves both
+        data_dir = args.keep / f"pgv{n}-{args.labels}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix=f"kmpg{n}-", dir=args.workdir))
+        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    built = data_dir / BUILT
     try:
         uri = server.get_uri()
         server.psql("ALTER SYSTEM SET shared_buffers = '1GB'")
@@ -350,8 +359,19 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
         url = "postgresql+psycopg://" + uri.split("://", 1)[1]
         plain = "postgresql://" + uri.split("://", 1)[1]
         command.upgrade(alembic_config(url), "heads")
-        result.update(copy_load(plain, data))
-        result.update(build_indexes(plain))
+        if built.exists():
+            result.update(json.loads(built.read_text()))
+            result["reused"] = str(data_dir)
+            result.update(build_indexes(plain, timed=False))
+            print(f"{n}: reused {data_dir}", flush=True)
+        else:
+            made: dict[str, Any] = {"built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            made.update(copy_load(plain, data))
+            made.update(build_indexes(plain))
+            made["load_average_after_build"] = os.getloadavg()[0]
+            result.update(made)
+            if args.keep is not None:
+                built.write_text(json.dumps(made))
         print(f"{n}: loaded and indexed {result}", flush=True)
         token = api_token(url)
         rng = np.random.default_rng(11)
@@ -373,8 +393,9 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
             result[f"load_after_{state}"] = os.getloadavg()
             print(f"{n}: {state} {result[state]}", flush=True)
     finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if args.keep is None:
+            server.cleanup()
+            shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 
@@ -429,10 +450,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--labels", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--states", nargs="+", default=["database", "memory"])
+    parser.add_argument("--states", nargs="*", default=["database", "memory"])
     parser.add_argument("--max-rss-gb", type=float, default=6.0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=None, help="append the table here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep each server's data directory here, running, and reuse it in later runs",
+    )
     args = parser.parse_args(argv)
     results = [run(n, args) for n in args.orgs]
     text = markdown(results, "python -m benchmarks.scale_pg " + " ".join(argv or sys.argv[1:]))
