@@ -441,6 +441,9 @@ def partners_of(
     return out, ties
 
 
+_PRIVATE = "SELECT 1 FROM organizations a WHERE a.visibility = 'private' AND"
+
+
 def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
     """The engine's graph edges at `ids`: relationships with at least one end not private
     (the engine's adjacency is built from the profiles it fits, which are not private), no
@@ -451,11 +454,11 @@ def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
     rows = session.execute(
         text(
             "SELECT r.organization_id, r.related_organization_id FROM relationships r "
-            "JOIN organizations a ON a.id = r.organization_id "
-            "JOIN organizations b ON b.id = r.related_organization_id "
             "WHERE (r.organization_id = ANY(:ids) OR r.related_organization_id = ANY(:ids)) "
-            "AND r.organization_id <> r.related_organization_id "
-            "AND (a.visibility <> 'private' OR b.visibility <> 'private')"
+            "AND r.organization_id <> r.related_organization_id AND NOT ("
+            # on the partial index of private ids (0023), not the organisation rows
+            f"EXISTS ({_PRIVATE} a.id = r.organization_id) AND "
+            f"EXISTS ({_PRIVATE} a.id = r.related_organization_id))"
         ),
         {"ids": sorted(ids)},
     )
