@@ -48,6 +48,7 @@ from benchmarks.pgvector import (
     _halfvec,
     build_indexes,
     copy_competences,
+    server_rss,
 )
 from benchmarks.pgvector import synthesize as _synthesize
 from benchmarks.scale import api_token, load, machine, pct
@@ -391,6 +392,8 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 srv.stop()
             result[f"load_after_{state}"] = os.getloadavg()
+            # the PostgreSQL processes after the measured runs: (RSS sum, PSS sum) in GB
+            result[f"postgres_after_{state}"] = server_rss(data_dir)
             print(f"{n}: {state} {result[state]}", flush=True)
     finally:
         if args.keep is None:
@@ -405,8 +408,8 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         "| orgs | state | first match | 1 client p50 / p95 | 8 clients p50 / p95 | 8 vs 1 | "
-        "worker RSS (peak) | load before / after |",
-        "|---|---|---|---|---|---|---|---|",
+        "worker RSS (peak) | PostgreSQL PSS (RSS) sum | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for state in ("database", "memory"):
@@ -414,10 +417,12 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
             if m is None:
                 continue
             load_s = f"{r['load_before'][0]:.1f} / {r.get(f'load_after_{state}', (0,))[0]:.1f}"
+            pg = r.get(f"postgres_after_{state}")
+            pg_s = f"{pg[1]:.2f} ({pg[0]:.2f}) GB" if pg else ""
             if "error" in m:
                 lines.append(
                     f"| {r['orgs']:,} | {state} | stopped: {m['error']} | | | | "
-                    f"{m['peak']:.2f} GB | {load_s} |"
+                    f"{m['peak']:.2f} GB | {pg_s} | {load_s} |"
                 )
                 continue
             lines.append(
@@ -425,11 +430,11 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
                 f"{m['one_p50_ms']:.0f} / {m['one_p95_ms']:.0f} ms | "
                 f"{m['eight_p50_ms']:.0f} / {m['eight_p95_ms']:.0f} ms | "
                 f"{m['eight_vs_one']:.2f}x | {m['worker_rss_gb']:.2f} ({m['worker_rss_peak_gb']:.2f}) GB"
-                f" x {int(m['workers'])} | {load_s} |"
+                f" x {int(m['workers'])} | {pg_s} | {load_s} |"
             )
         lines.append(
             f"| {r['orgs']:,} | numpy exact top-20 (baseline) | | "
-            f"{r['numpy_top20_p50_ms']:.1f} / {r['numpy_top20_p95_ms']:.1f} ms | | | | |"
+            f"{r['numpy_top20_p50_ms']:.1f} / {r['numpy_top20_p95_ms']:.1f} ms | | | | | |"
         )
     lines.append("")
     for r in results:
