@@ -12,7 +12,12 @@ the first match after start, matches p50 / p95 with one client and with 8, and t
 every worker. The corpus statistics of the database state are computed before its server
 starts (`app.matches.stateless.refresh_stats`, timed). Baseline in the same run: exact numpy
 top-20 over the stored profile vectors. Workers are stopped when one passes `--max-rss-gb`.
-Only loopback traffic; everything lives in a temporary directory.
+Only loopback traffic; everything lives in a temporary directory, or with `--keep DIR` in
+`DIR/pgv<N>-<labels>`, left running and reused by later runs (the directory
+`benchmarks.pgvector --keep` uses, so one large database serves both; a reused database gets
+the newer migrations, and reports the load and build times of the run that made it).
+`--states` without a value builds (and keeps) the database only. The PostgreSQL processes'
+PSS and RSS sums are taken after each state's runs.
 """
 
 from __future__ import annotations
