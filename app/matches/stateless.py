@@ -456,7 +456,7 @@ def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
             "SELECT r.organization_id, r.related_organization_id FROM relationships r "
             "WHERE (r.organization_id = ANY(:ids) OR r.related_organization_id = ANY(:ids)) "
             "AND r.organization_id <> r.related_organization_id AND NOT ("
-            # on the partial index of private ids (0023), not the organisation rows
+            # on the partial index of private ids (0025), not the organisation rows
             f"EXISTS ({_PRIVATE} a.id = r.organization_id) AND "
             f"EXISTS ({_PRIVATE} a.id = r.related_organization_id))"
         ),
