@@ -19,7 +19,11 @@ number of relevant firms)), nDCG@10 (gain 2 relevant, 1 related); for koopmatch 
 honesty figures: whether a search that nothing relevant answers says so (its first result
 weak), and how many relevant firms are flagged weak.
 
-    nice python -m benchmarks.judged_searches
+The judged set also served to choose weights. The searches are therefore split by position in
+the file: choices are made on the tuning half (even positions 0, 2, ...) and the held-out half
+(odd positions) is scored once at the end; both are rows of the table.
+
+    nice python -m benchmarks.judged_searches [--port 8100]
     nice python -m benchmarks.judged_searches --pool 20 > /tmp/pool.json
 """
 
@@ -40,6 +44,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from benchmarks import api_quality
 from benchmarks.api_quality import Server, write_section
 from matching.geo import haversine_km
 from matching.text import parse_need
@@ -222,10 +227,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the pool (first DEPTH results of every system per search) as JSON",
     )  # fmt: skip
     parser.add_argument(
+        "--port", type=int, default=0,
+        help="serve the API on this loopback port (default: any free one)",
+    )  # fmt: skip
+    parser.add_argument(
         "--speed", action="store_true",
         help="time searches with and without the NACE-title evidence (in-process)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.port:
+        api_quality._free_port = lambda: args.port  # type: ignore[assignment]
     started = time.perf_counter()
     load = os.getloadavg()
     data = json.loads(DATA.read_text())
@@ -267,12 +278,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     def relevant_n(s: Mapping[str, Any]) -> int:
         return len(s["relevant"])
 
+    # the halves by position in the file: choices are made on the even positions (0, 2, ...),
+    # the odd ones are held out
+    even = {s["id"] for k, s in enumerate(searches) if k % 2 == 0}
+
     groups: list[tuple[str, Callable[[Mapping[str, Any]], bool]]] = [
         ("all with a relevant firm", lambda s: relevant_n(s) >= 1),
         ("with >= 5 relevant firms", lambda s: relevant_n(s) >= 5),
         ("with 1-4 relevant firms", lambda s: 1 <= relevant_n(s) <= 4),
         ("German, with a relevant firm", lambda s: s["lang"] == "de" and relevant_n(s) >= 1),
         ("English, with a relevant firm", lambda s: s["lang"] == "en" and relevant_n(s) >= 1),
+        ("tuning half (even positions)", lambda s: s["id"] in even and relevant_n(s) >= 1),
+        ("tuning half, >= 5 relevant", lambda s: s["id"] in even and relevant_n(s) >= 5),
+        ("held-out half (odd positions)", lambda s: s["id"] not in even and relevant_n(s) >= 1),
+        ("held-out half, >= 5 relevant", lambda s: s["id"] not in even and relevant_n(s) >= 5),
     ]
     lines = [
         "### Judged searches over the demo data: koopmatch and baselines",

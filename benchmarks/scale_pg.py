@@ -12,7 +12,12 @@ the first match after start, matches p50 / p95 with one client and with 8, and t
 every worker. The corpus statistics of the database state are computed before its server
 starts (`app.matches.stateless.refresh_stats`, timed). Baseline in the same run: exact numpy
 top-20 over the stored profile vectors. Workers are stopped when one passes `--max-rss-gb`.
-Only loopback traffic; everything lives in a temporary directory.
+Only loopback traffic; everything lives in a temporary directory, or with `--keep DIR` in
+`DIR/pgv<N>-<labels>`, left running and reused by later runs (the directory
+`benchmarks.pgvector --keep` uses, so one large database serves both; a reused database gets
+the newer migrations, and reports the load and build times of the run that made it).
+`--states` without a value builds (and keeps) the database only. The PostgreSQL processes'
+PSS and RSS sums are taken after each state's runs.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -39,6 +45,7 @@ import psutil
 
 from benchmarks.pgvector import (
     _HEADER,
+    BUILT,
     DIM,
     MODEL,
     Data,
@@ -46,6 +53,7 @@ from benchmarks.pgvector import (
     _halfvec,
     build_indexes,
     copy_competences,
+    server_rss,
 )
 from benchmarks.pgvector import synthesize as _synthesize
 from benchmarks.scale import api_token, load, machine, pct
@@ -341,8 +349,15 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     data = synthesize(n, args.labels)
     result["synthesize_s"] = time.perf_counter() - start
-    data_dir = Path(tempfile.mkdtemp(prefix=f"kmpg{n}-", dir=args.workdir))
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    if args.keep is not None:
+        # the same directory as `benchmarks.pgvector --keep`: one database serves both
+        data_dir = args.keep / f"pgv{n}-{args.labels}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix=f"kmpg{n}-", dir=args.workdir))
+        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    built = data_dir / BUILT
     try:
         uri = server.get_uri()
         server.psql("ALTER SYSTEM SET shared_buffers = '1GB'")
@@ -350,8 +365,19 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
         url = "postgresql+psycopg://" + uri.split("://", 1)[1]
         plain = "postgresql://" + uri.split("://", 1)[1]
         command.upgrade(alembic_config(url), "heads")
-        result.update(copy_load(plain, data))
-        result.update(build_indexes(plain))
+        if built.exists():
+            result.update(json.loads(built.read_text()))
+            result["reused"] = str(data_dir)
+            result.update(build_indexes(plain, timed=False))
+            print(f"{n}: reused {data_dir}", flush=True)
+        else:
+            made: dict[str, Any] = {"built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            made.update(copy_load(plain, data))
+            made.update(build_indexes(plain))
+            made["load_average_after_build"] = os.getloadavg()[0]
+            result.update(made)
+            if args.keep is not None:
+                built.write_text(json.dumps(made))
         print(f"{n}: loaded and indexed {result}", flush=True)
         token = api_token(url)
         rng = np.random.default_rng(11)
@@ -371,10 +397,13 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 srv.stop()
             result[f"load_after_{state}"] = os.getloadavg()
+            # the PostgreSQL processes after the measured runs: (RSS sum, PSS sum) in GB
+            result[f"postgres_after_{state}"] = server_rss(data_dir)
             print(f"{n}: {state} {result[state]}", flush=True)
     finally:
-        server.cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if args.keep is None:
+            server.cleanup()
+            shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 
@@ -384,8 +413,8 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         "| orgs | state | first match | 1 client p50 / p95 | 8 clients p50 / p95 | 8 vs 1 | "
-        "worker RSS (peak) | load before / after |",
-        "|---|---|---|---|---|---|---|---|",
+        "worker RSS (peak) | PostgreSQL PSS (RSS) sum | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for state in ("database", "memory"):
@@ -393,10 +422,12 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
             if m is None:
                 continue
             load_s = f"{r['load_before'][0]:.1f} / {r.get(f'load_after_{state}', (0,))[0]:.1f}"
+            pg = r.get(f"postgres_after_{state}")
+            pg_s = f"{pg[1]:.2f} ({pg[0]:.2f}) GB" if pg else ""
             if "error" in m:
                 lines.append(
                     f"| {r['orgs']:,} | {state} | stopped: {m['error']} | | | | "
-                    f"{m['peak']:.2f} GB | {load_s} |"
+                    f"{m['peak']:.2f} GB | {pg_s} | {load_s} |"
                 )
                 continue
             lines.append(
@@ -404,11 +435,11 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
                 f"{m['one_p50_ms']:.0f} / {m['one_p95_ms']:.0f} ms | "
                 f"{m['eight_p50_ms']:.0f} / {m['eight_p95_ms']:.0f} ms | "
                 f"{m['eight_vs_one']:.2f}x | {m['worker_rss_gb']:.2f} ({m['worker_rss_peak_gb']:.2f}) GB"
-                f" x {int(m['workers'])} | {load_s} |"
+                f" x {int(m['workers'])} | {pg_s} | {load_s} |"
             )
         lines.append(
             f"| {r['orgs']:,} | numpy exact top-20 (baseline) | | "
-            f"{r['numpy_top20_p50_ms']:.1f} / {r['numpy_top20_p95_ms']:.1f} ms | | | | |"
+            f"{r['numpy_top20_p50_ms']:.1f} / {r['numpy_top20_p95_ms']:.1f} ms | | | | | |"
         )
     lines.append("")
     for r in results:
@@ -429,10 +460,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--labels", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--states", nargs="+", default=["database", "memory"])
+    parser.add_argument("--states", nargs="*", default=["database", "memory"])
     parser.add_argument("--max-rss-gb", type=float, default=6.0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=None, help="append the table here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep each server's data directory here, running, and reuse it in later runs",
+    )
     args = parser.parse_args(argv)
     results = [run(n, args) for n in args.orgs]
     text = markdown(results, "python -m benchmarks.scale_pg " + " ".join(argv or sys.argv[1:]))

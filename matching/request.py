@@ -136,7 +136,10 @@ class RequestMatcher(Matcher):
         adjacency: Mapping[int, frozenset[int]],
     ) -> RequestMatcher:
         self.stats_ = stats
-        self.graph_adjacency_ = {k: frozenset(v) for k, v in adjacency.items()}
+        # the caller's frozensets as they are (20,000 nodes at the walk's bound)
+        self.graph_adjacency_ = {
+            k: v if isinstance(v, frozenset) else frozenset(v) for k, v in adjacency.items()
+        }
         # no index is ever built over a request's few rows
         self.ann_threshold = max(self.ann_threshold, len(candidates) * 64 + 1)
         self.fit(candidates)

@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any, cast
@@ -49,9 +49,11 @@ from app.matches.index import (
     profile_of_row,
 )
 from app.matches.pgvector import PgvectorRetriever
+from app.matches.retrieval import reading
 from app.models import Organization
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.competitors import NicheScale
+from matching.engine import lexical_tokens
 from matching.request import CorpusStats, RequestMatcher, reference_arrays, vector_digest
 from matching.retrieval import QueryVectors, narrowed
 from matching.types import CompetenceKind, Filters
@@ -63,6 +65,8 @@ log = logging.getLogger(__name__)
 MAX_GRAPH_NODES = 20_000
 # distinct competence vectors kept per process (2 KB each at 512 dimensions)
 VECTOR_CACHE = 20_000
+# organisations fitted for the corpus statistics; above, a random sample of them
+STATS_SAMPLE = 50_000
 # advisory lock key of a statistics refresh (one at a time per database)
 _REFRESH_LOCK = 0x6B6D5F737461  # "km_sta"
 
@@ -75,13 +79,45 @@ def enabled(session: Session, setting: str) -> bool:
 
 # ---------------------------------------------------------------------- statistics
 def refresh_stats(
-    session: Session, encoder_name: str, *, matcher_params: dict[str, Any] | None = None
+    session: Session,
+    encoder_name: str,
+    *,
+    matcher_params: dict[str, Any] | None = None,
+    sample: int = STATS_SAMPLE,
 ) -> CorpusStats:
-    """Fit the engine once over every stored vector of `encoder_name` and store its corpus
-    statistics (replacing the previous ones in the same transaction). The caller commits."""
+    """Fit the engine once and store its corpus statistics (replacing the previous ones in
+    the same transaction). The caller commits.
+
+    Up to `sample` organisations that are not private: the engine is fitted over all of
+    them, so the statistics are those of `Matcher.fit`. Above, over `sample` of them drawn at
+    random (a fixed order of hashed ids, so a refresh of the same rows draws the same ones):
+    the similarity floors, the niche scale, hub damping's reference sample and centre are
+    estimates from random pairs and rows anyway; the largest degree of the relationship
+    graph and the core-label word frequencies are counted over the whole corpus in SQL
+    (`corpus_max_degree`, `corpus_core_df`); hub values are stored for the sampled vectors,
+    the others are computed per request from the stored reference sample (the same formula
+    as `Matcher._hubness`). A fit over every profile would hold the whole corpus in memory
+    (about 62 KB an organisation)."""
     version = current_version(session)
-    profiles, info = load_profiles(session, encoder_name)
-    fitted = [p for p in profiles.values() if info[p.id].visibility != "private"]
+    total = int(
+        session.execute(
+            text("SELECT count(*) FROM organizations WHERE visibility <> 'private'")
+        ).scalar_one()
+    )
+    sampled = total > sample
+    if sampled:
+        ids = session.execute(
+            text(
+                "SELECT id FROM organizations WHERE visibility <> 'private' "
+                "ORDER BY md5(id::text) LIMIT :s"
+            ),
+            {"s": sample},
+        ).scalars()
+        profiles, info = load_rows(session, encoder_name, [int(i) for i in ids])
+        fitted = [profiles[i] for i in sorted(profiles) if info[i].visibility != "private"]
+    else:
+        profiles, info = load_profiles(session, encoder_name)
+        fitted = [p for p in profiles.values() if info[p.id].visibility != "private"]
     params = dict(matcher_params or {})
     if "weights" not in params:
         params["weights"] = active_weights(session)
@@ -90,9 +126,82 @@ def refresh_stats(
     matcher = Matcher(**params).fit(fitted)
     stats = CorpusStats.of(matcher)
     dim = matcher.dim_
+    weights = matcher.weights_
     del matcher, profiles, info, fitted
+    if sampled:
+        n_labels, core_df = corpus_core_df(session, encoder_name)
+        stats = replace(
+            stats,
+            max_degree=corpus_max_degree(session, weights.tie_strength, weights.tie_half_life),
+            n_core_labels=n_labels,
+            core_df=core_df,
+        )
     _store(session, encoder_name, stats, version, dim)
     return stats
+
+
+def corpus_max_degree(session: Session, tie_strength: float, tie_half_life: float) -> float:
+    """The largest summed tie weight of any organisation in the engine's relationship graph
+    (`Matcher._walk_graph` over the organisations that are not private), in SQL: an edge
+    joins two organisations of which at least one is not private; its weight is the larger
+    `joint_projects` (at least 1) to the power `tie_strength`, halved every `tie_half_life`
+    years its latest `last_year` lies before the newest in the graph; only what an
+    organisation that is not private states counts (`Matcher._tie_weights`)."""
+    row = session.execute(
+        text(
+            "WITH r AS (SELECT least(r.organization_id, r.related_organization_id) AS a, "
+            "greatest(r.organization_id, r.related_organization_id) AS b, "
+            "CASE WHEN s.visibility <> 'private' THEN nullif(r.joint_projects, 0) END AS joint, "
+            "CASE WHEN s.visibility <> 'private' THEN nullif(r.last_year, 0) END AS last "
+            "FROM relationships r JOIN organizations s ON s.id = r.organization_id "
+            "JOIN organizations t ON t.id = r.related_organization_id "
+            "WHERE r.organization_id <> r.related_organization_id "
+            "AND (s.visibility <> 'private' OR t.visibility <> 'private')), "
+            "e AS (SELECT a, b, greatest(coalesce(max(joint), 1), 1) AS joint, max(last) AS last "
+            "FROM r GROUP BY a, b), "
+            "w AS (SELECT e.a, e.b, power(e.joint::float8, :strength) * CASE "
+            "WHEN :half > 0 AND e.last IS NOT NULL "
+            "THEN power(0.5, ((SELECT max(last) FROM e) - e.last) / :half) ELSE 1 END AS w "
+            "FROM e) "
+            "SELECT max(s) FROM (SELECT u, sum(w) AS s FROM ("
+            "SELECT a AS u, w FROM w UNION ALL SELECT b, w FROM w) AS x GROUP BY u) AS y"
+        ),
+        {"strength": float(tie_strength), "half": float(tie_half_life)},
+    ).scalar_one()
+    return float(row or 0.0)
+
+
+def corpus_core_df(session: Session, encoder_name: str) -> tuple[int, dict[str, int]]:
+    """(core labels, organisations per word) as `Matcher.fit` counts them over the
+    organisations that are not private: each core competence with a vector of
+    `encoder_name` is one label, and an organisation with a profile vector but no core
+    competence counts one label without words (its description stands in)."""
+    rows = session.execute(
+        text(
+            "SELECT c.label, count(*) FROM competences c JOIN organizations o "
+            "ON o.id = c.organization_id WHERE o.visibility <> 'private' AND c.kind = 'core' "
+            "AND c.embedding_model = :m AND c.embedding IS NOT NULL GROUP BY c.label"
+        ),
+        {"m": encoder_name},
+    ).all()
+    df: Counter[str] = Counter()
+    n_labels = 0
+    for label, count in rows:
+        n_labels += int(count)
+        for token in lexical_tokens(label):
+            df[token] += int(count)
+    n_labels += int(
+        session.execute(
+            text(
+                "SELECT count(*) FROM organizations o WHERE o.visibility <> 'private' "
+                "AND o.embedding_model = :m AND o.profile_embedding IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM competences c WHERE c.organization_id = o.id "
+                "AND c.kind = 'core' AND c.embedding_model = :m AND c.embedding IS NOT NULL)"
+            ),
+            {"m": encoder_name},
+        ).scalar_one()
+    )
+    return n_labels, dict(df)
 
 
 def _store(
@@ -300,7 +409,8 @@ def load_rows(
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
     org_query = select(*PROFILE_COLUMNS).where(Organization.id.in_(id_list))
-    for org in session.execute(org_query):
+    # a Core statement on the connection: the same rows without the ORM's per-row work
+    for org in session.connection().execute(org_query):
         profiles[org.id], info[org.id] = profile_of_row(
             org, encoder_name, competences, neighbours, ties
         )
@@ -331,6 +441,9 @@ def partners_of(
     return out, ties
 
 
+_PRIVATE = "SELECT 1 FROM organizations a WHERE a.visibility = 'private' AND"
+
+
 def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
     """The engine's graph edges at `ids`: relationships with at least one end not private
     (the engine's adjacency is built from the profiles it fits, which are not private), no
@@ -341,11 +454,11 @@ def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
     rows = session.execute(
         text(
             "SELECT r.organization_id, r.related_organization_id FROM relationships r "
-            "JOIN organizations a ON a.id = r.organization_id "
-            "JOIN organizations b ON b.id = r.related_organization_id "
             "WHERE (r.organization_id = ANY(:ids) OR r.related_organization_id = ANY(:ids)) "
-            "AND r.organization_id <> r.related_organization_id "
-            "AND (a.visibility <> 'private' OR b.visibility <> 'private')"
+            "AND r.organization_id <> r.related_organization_id AND NOT ("
+            # on the partial index of private ids (0025), not the organisation rows
+            f"EXISTS ({_PRIVATE} a.id = r.organization_id) AND "
+            f"EXISTS ({_PRIVATE} a.id = r.related_organization_id))"
         ),
         {"ids": sorted(ids)},
     )
@@ -435,7 +548,9 @@ def retrieve(
     if query.dim is None:
         # nothing to search with: the engine would rank whatever passes (not per request)
         return replace(filters, only_ids=frozenset())
-    found = PgvectorRetriever(session, encoder_name).candidates(query, pool, filters)
+    # on the read replica where one is configured and the request has written nothing
+    with reading(session) as reader:
+        found = PgvectorRetriever(reader, encoder_name).candidates(query, pool, filters)
     return narrowed(filters, found)
 
 

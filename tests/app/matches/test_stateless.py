@@ -31,6 +31,7 @@ from app.models import Competence, Organization
 from app.models.user import Role, TokenKind, User
 from matching.encoders import Encoder
 from matching.types import Filters
+from matching.weights import Weights
 from tests.app.conftest import AccountFactory
 from tests.app.matches.test_api import API, NETWORK
 from tests.app.matches.test_index_processes import _found, _free_port, _ready, _visible
@@ -179,6 +180,32 @@ def test_a_profile_written_after_the_statistics_is_matched_without_a_refit(
         assert cache.current is None
     else:
         assert cache.current is not None
+
+
+def test_a_sampled_refresh_counts_degrees_and_words_over_the_whole_corpus(
+    db_session: Session, encoder: Encoder, demo: dict[str, int], backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("per-request statistics are stored on PostgreSQL only")
+    # demo relationships state joint projects and years: give the weights a half-life too
+    db_session.execute(text("UPDATE relationships SET joint_projects = 3 WHERE id % 3 = 0"))
+    db_session.execute(text("UPDATE relationships SET last_year = 2015 + id % 10"))
+    db_session.execute(text("UPDATE organizations SET visibility = 'private' WHERE id % 17 = 0"))
+    whole = stateless.refresh_stats(db_session, encoder.name)
+    part = stateless.refresh_stats(db_session, encoder.name, sample=40)
+    assert whole.max_degree > 1
+    assert part.max_degree == pytest.approx(whole.max_degree)
+    assert part.n_core_labels == whole.n_core_labels
+    assert part.core_df == whole.core_df
+    # hub values of the sampled organisations' vectors only; the rest is computed per request
+    assert 0 < len(part.hub_values) < len(whole.hub_values)
+    assert part.hub_reference is not None and whole.hub_reference is not None
+    # weighted ties (joint projects to a power, halved with age): the same sum in SQL
+    params = {"weights": Weights(tie_strength=0.5, tie_half_life=3.0)}
+    weighted = stateless.refresh_stats(db_session, encoder.name, matcher_params=params)
+    part = stateless.refresh_stats(db_session, encoder.name, matcher_params=params, sample=40)
+    assert weighted.max_degree != pytest.approx(whole.max_degree)
+    assert part.max_degree == pytest.approx(weighted.max_degree)
 
 
 @pytest.fixture
