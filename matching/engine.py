@@ -1233,9 +1233,57 @@ class Matcher:
             and cached.maps[1] is self.row_of_id_
         ):
             return cached
-        graph = self._walk_graph(self.adjacency_, key)
+        changes = getattr(self, "_graph_changes", None)
+        if (
+            cached is not None
+            and changes is not None
+            and cached.maps[0] is changes[0]
+            and self.weights_.tie_half_life <= 0
+        ):
+            # the graph of the generation this one was updated from: patch the changed nodes
+            graph = self._patched_graph(cached, changes[1], key)
+        else:
+            graph = self._walk_graph(self.adjacency_, key)
         self._graph_cache = graph
         return graph
+
+    def _patched_graph(self, base: _Graph, changed: frozenset[int], key: tuple[int, ...]) -> _Graph:
+        """`base` (the graph before an incremental update) with the ties of `changed` nodes
+        (replaced, removed, or with a partner added or lost: `matching.incremental.updated`) and
+        of their neighbours weighed again; equal to `_walk_graph` of the new adjacency while
+        ties do not age (`tie_half_life` 0: a weight then depends on its two ends alone)."""
+        adjacency = self.adjacency_
+        old_adjacency = base.maps[0]
+        redo = set(changed)
+        for u in changed:
+            redo.update(adjacency.get(u, ()))
+            redo.update(old_adjacency.get(u, ()))
+        ties = dict(base.ties)
+        strength = dict(base.strength)
+        for u in redo:
+            partners = adjacency.get(u)
+            if not partners:
+                ties.pop(u, None)
+                strength.pop(u, None)
+                continue
+            mine = {v: self._tie_weight(u, v) for v in partners}
+            ties[u] = mine
+            strength[u] = sum(mine.values())
+        max_strength = max(strength.values(), default=0.0)
+        return _Graph(key, max_strength, (adjacency, self.row_of_id_), ties, strength)
+
+    def _tie_weight(self, a: int, b: int) -> float:
+        """The weight of the tie a-b as `_tie_weights` gives it when ties do not age."""
+        row_of_id, profiles = self.row_of_id_, self.profiles_
+        alive = getattr(self, "alive_", None)
+        joint = 1
+        for x, y in ((a, b), (b, a)):
+            row = row_of_id.get(x)
+            if row is None or (alive is not None and not alive[row]):
+                continue
+            stated = profiles[row].partner_ties.get(y, (None, None))[0]
+            joint = max(joint, stated or 1)
+        return float(joint) ** self.weights_.tie_strength
 
     def _walk_graph(
         self,

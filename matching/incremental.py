@@ -192,7 +192,7 @@ def snapshot(matcher: Matcher) -> dict[str, Any]:
     prepare(matcher)
     m: Any = matcher
     state = dict(m.__dict__)
-    for name in ("_graph_cache", "_need_words_cache"):
+    for name in ("_graph_cache", "_need_words_cache", "_graph_changes"):
         state.pop(name, None)
     for name in ("core_mat_", "need_mat_", "profile_mat_", "profile_search_mat_"):
         state[name] = None
@@ -342,6 +342,8 @@ def updated(
                         del adjacency[a]
                     touched.add(a)
     new.adjacency_ = adjacency
+    # what the graph of the new generation differs in: Matcher._graph patches the old one
+    new._graph_changes = (old.adjacency_, frozenset(by_id) | frozenset(gone) | frozenset(touched))
 
     profiles = list(old.profiles_)
     sides = list(old.sides_)

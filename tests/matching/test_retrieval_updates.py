@@ -246,3 +246,41 @@ def test_the_niche_scale_is_estimated_again_only_after_the_corpus_drifted() -> N
     m3 = updated(m2, make_profiles(20, seed=5, first_id=1000))
     assert m3._niche_scale() is not scale
     assert m3._niche_scale() is m3._niche_scale()
+
+
+def test_an_updated_generation_patches_the_tie_graph_of_the_one_before() -> None:
+    base = [
+        replace(p, partner_ties={q: (1 + (p.id + q) % 4, 2015) for q in p.known_partner_ids})
+        for p in make_profiles(150, seed=21)
+    ]
+    m = prepare(fresh(base))
+    before = m._graph()
+    # new partners with stated joint projects, a removed organisation, a newcomer listing two
+    changed = replace(
+        base[3], known_partner_ids=frozenset({7, 90}), partner_ties={7: (9, 2020), 90: (2, None)}
+    )
+    newcomer = replace(
+        make_profiles(1, seed=22, first_id=4000)[0],
+        known_partner_ids=frozenset({3, 11}),
+        partner_ties={11: (5, 2019)},
+    )
+    m2 = updated(m, [changed, newcomer], [base[10].id])
+    patched = m2._graph()
+    assert patched is not before
+    # patched: the ties of a node far from the changes are the same object as before
+    near = {3, 4, 7, 11, 90, 4000}
+    far = next(u for u in before.ties if u not in near and not set(before.ties[u]) & near)
+    assert patched.ties[far] is before.ties[far]
+    rebuilt = m2._walk_graph(m2.adjacency_, patched.key)
+    assert patched.ties == rebuilt.ties
+    assert patched.strength == rebuilt.strength
+    assert patched.max_degree == rebuilt.max_degree
+    assert patched.ties[4000] == {3: 1.0, 11: 5.0}
+    assert patched.ties[7][4] == 9.0
+    # the removed organisation keeps the ties others state; the newcomer's counts
+    assert patched.ties[base[10].id][4000] == 5.0
+    # ageing ties depend on the newest year of the whole graph: rebuilt, not patched
+    aged = prepare(Matcher(replace(W, tie_half_life=3.0)).fit(base))
+    aged._graph()
+    aged2 = updated(aged, [changed])
+    assert aged2._graph().ties == aged2._walk_graph(aged2.adjacency_, (0,)).ties
