@@ -231,6 +231,50 @@ def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -
         cp.write(b"".join(rows) + struct.pack("!h", -1))
 
 
+def kept_server(
+    n: int, n_labels: int, keep: Path | None, workdir: Path | None, *, prefix: str
+) -> tuple[Any, Path]:
+    """A PostgreSQL server for `n` organisations: with `keep`, in `keep/pgv{n}-{n_labels}`,
+    kept for later runs (`benchmarks.pgvector` and `benchmarks.scale_pg` share it); else in a
+    temporary directory deleted at its end."""
+    import pgserver
+
+    if keep is not None:
+        data_dir = keep / f"pgv{n}-{n_labels}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return pgserver.get_server(data_dir, cleanup_mode=None), data_dir
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}{n}-", dir=workdir))
+    return pgserver.get_server(data_dir, cleanup_mode="delete"), data_dir
+
+
+def migrated_urls(server: Any, settings: dict[str, str]) -> tuple[str, str]:
+    """Set `settings` (ALTER SYSTEM: they apply from the server's next start), migrate, and
+    return the SQLAlchemy URL and the plain libpq URL."""
+    from alembic import command
+
+    from app.cli import alembic_config
+
+    for name, value in settings.items():
+        server.psql(f"ALTER SYSTEM SET {name} = '{value}'")
+    rest = server.get_uri().split("://", 1)[1]
+    url = "postgresql+psycopg://" + rest
+    command.upgrade(alembic_config(url), "heads")
+    return url, "postgresql://" + rest
+
+
+def reused(result: dict[str, Any], data_dir: Path, plain: str, n: int) -> bool:
+    """Whether `data_dir` holds a database built by an earlier run; then its build figures go
+    into `result` and its indexes are made sure of."""
+    built = data_dir / BUILT
+    if not built.exists():
+        return False
+    result.update(json.loads(built.read_text()))
+    result["reused"] = str(data_dir)
+    result.update(build_indexes(plain, timed=False))
+    print(f"{n}: reused {data_dir}", flush=True)
+    return True
+
+
 def build_indexes(url: str, *, timed: bool = True) -> dict[str, float]:
     """Builds the missing HNSW indexes (timed unless `timed` is false), then sizes."""
     import psycopg
@@ -381,37 +425,17 @@ def run(
     running after the run; a later run with the same `keep` reuses its rows and indexes
     (migrations newer than the kept schema are applied, missing indexes built) and reports
     the load and build times of the run that made them."""
-    import pgserver
-    from alembic import command
-
-    from app.cli import alembic_config
 
     result: dict[str, Any] = {"orgs": n, "labels": n_labels, "queries": n_queries}
     start = time.perf_counter()
     data = synthesize(n, n_labels)
     result["synthesize_s"] = time.perf_counter() - start
     result["distinct_labels_used"] = len(np.unique(data.comp_label))
-    if keep is not None:
-        data_dir = keep / f"pgv{n}-{n_labels}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode=None)
-    else:
-        data_dir = Path(tempfile.mkdtemp(prefix=f"pgv{n}-", dir=workdir))
-        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    server, data_dir = kept_server(n, n_labels, keep, workdir, prefix="pgv")
     built = data_dir / BUILT
     try:
-        uri = server.get_uri()
-        server.psql("ALTER SYSTEM SET shared_buffers = '1GB'")
-        server.psql("ALTER SYSTEM SET work_mem = '32MB'")
-        url = "postgresql+psycopg://" + uri.split("://", 1)[1]
-        command.upgrade(alembic_config(url), "heads")
-        plain = "postgresql://" + uri.split("://", 1)[1]
-        if built.exists():
-            result.update(json.loads(built.read_text()))
-            result["reused"] = str(data_dir)
-            result.update(build_indexes(plain, timed=False))
-            print(f"{n}: reused {data_dir}", flush=True)
-        else:
+        url, plain = migrated_urls(server, {"shared_buffers": "1GB", "work_mem": "32MB"})
+        if not reused(result, data_dir, plain, n):
             made = {"built_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"}
             made.update(load(plain, data))
             print(f"{n}: loaded {made}", flush=True)

@@ -53,6 +53,9 @@ from benchmarks.pgvector import (
     _halfvec,
     build_indexes,
     copy_competences,
+    kept_server,
+    migrated_urls,
+    reused,
     server_rss,
 )
 from benchmarks.pgvector import synthesize as _synthesize
@@ -340,37 +343,17 @@ def measure(server: Server, token: str, queries: Sequence[int], requests: int) -
 
 
 def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    import pgserver
-    from alembic import command
-
-    from app.cli import alembic_config
 
     result: dict[str, Any] = {"orgs": n, "load_before": os.getloadavg()}
     start = time.perf_counter()
     data = synthesize(n, args.labels)
     result["synthesize_s"] = time.perf_counter() - start
-    if args.keep is not None:
-        # the same directory as `benchmarks.pgvector --keep`: one database serves both
-        data_dir = args.keep / f"pgv{n}-{args.labels}"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode=None)
-    else:
-        data_dir = Path(tempfile.mkdtemp(prefix=f"kmpg{n}-", dir=args.workdir))
-        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    # with --keep the same directory as `benchmarks.pgvector --keep`: one database serves both
+    server, data_dir = kept_server(n, args.labels, args.keep, args.workdir, prefix="kmpg")
     built = data_dir / BUILT
     try:
-        uri = server.get_uri()
-        server.psql("ALTER SYSTEM SET shared_buffers = '1GB'")
-        server.psql("ALTER SYSTEM SET max_connections = 200")
-        url = "postgresql+psycopg://" + uri.split("://", 1)[1]
-        plain = "postgresql://" + uri.split("://", 1)[1]
-        command.upgrade(alembic_config(url), "heads")
-        if built.exists():
-            result.update(json.loads(built.read_text()))
-            result["reused"] = str(data_dir)
-            result.update(build_indexes(plain, timed=False))
-            print(f"{n}: reused {data_dir}", flush=True)
-        else:
+        url, plain = migrated_urls(server, {"shared_buffers": "1GB", "max_connections": "200"})
+        if not reused(result, data_dir, plain, n):
             made: dict[str, Any] = {"built_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
             made.update(copy_load(plain, data))
             made.update(build_indexes(plain))

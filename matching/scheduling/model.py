@@ -195,21 +195,24 @@ def pair_sides(instance: Instance) -> dict[tuple[int, int], int]:
     return out
 
 
-def pair_groups(instance: Instance) -> dict[tuple[int, int], tuple[int, int]]:
-    """The wish group of every candidate pair that has one, keyed by sorted pair.
-
-    A pair listed more than once takes the group of the entry ``pair_values`` keeps (its most
-    valuable one, the first of equal ones).
-    """
+def _kept_entries(instance: Instance) -> dict[tuple[int, int], tuple[float, CandidatePair]]:
+    """Per sorted pair, the entry that counts: its most valuable one (the first of equal ones),
+    with its value (tier bonus + score)."""
     bonus = instance.options.tier_bonus
-    best: dict[tuple[int, int], tuple[float, tuple[int, int] | None]] = {}
+    out: dict[tuple[int, int], tuple[float, CandidatePair]] = {}
     for p in instance.pairs:
         key = pair_key(p.a, p.b)
         v = bonus.of(p.kind) + float(p.value)
-        old = best.get(key)
+        old = out.get(key)
         if old is None or v > old[0]:
-            best[key] = (v, p.group)
-    return {key: group for key, (_, group) in best.items() if group is not None}
+            out[key] = (v, p)
+    return out
+
+
+def pair_groups(instance: Instance) -> dict[tuple[int, int], tuple[int, int]]:
+    """The wish group of every candidate pair that has one, keyed by sorted pair; a pair
+    listed more than once takes the group of the entry ``pair_values`` keeps."""
+    return {key: p.group for key, (_, p) in _kept_entries(instance).items() if p.group is not None}
 
 
 def pair_values(instance: Instance) -> dict[tuple[int, int], tuple[float, PairKind]]:
@@ -218,12 +221,4 @@ def pair_values(instance: Instance) -> dict[tuple[int, int], tuple[float, PairKi
     A pair listed more than once (say, an accepted request that the engine also recommends) keeps
     its most valuable entry.
     """
-    bonus = instance.options.tier_bonus
-    out: dict[tuple[int, int], tuple[float, PairKind]] = {}
-    for p in instance.pairs:
-        key = pair_key(p.a, p.b)
-        v = bonus.of(p.kind) + float(p.value)
-        old = out.get(key)
-        if old is None or v > old[0]:
-            out[key] = (v, p.kind)
-    return out
+    return {key: (v, p.kind) for key, (v, p) in _kept_entries(instance).items()}

@@ -112,6 +112,18 @@ def _visible(client: httpx.Client, org_id: int, **expected: object) -> None:
     raise AssertionError(f"organisation {org_id} never read as {expected}")
 
 
+def _create_network(client: httpx.Client) -> dict[str, int]:
+    """The organisations of NETWORK (A last, so its partners exist), each visible to matches
+    of the process that created it; external id -> id."""
+    ids = {}
+    for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
+        response = client.post(API, json=body)
+        assert response.status_code == 201, response.text
+        ids[body["external_id"]] = response.json()["id"]
+        _visible(client, ids[body["external_id"]])
+    return ids
+
+
 def _found(client: httpx.Client, org_id: int) -> list[int]:
     response = client.get(f"{API}/{org_id}/matches")
     assert response.status_code == 200, response.text
@@ -122,12 +134,7 @@ def test_a_write_through_one_process_is_matched_by_the_other(
     two_servers: tuple[httpx.Client, httpx.Client],
 ) -> None:
     one, two = two_servers
-    ids = {}
-    for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
-        response = one.post(API, json=body)
-        assert response.status_code == 201, response.text
-        ids[body["external_id"]] = response.json()["id"]
-        _visible(one, ids[body["external_id"]])
+    ids = _create_network(one)
     assert _found(two, ids["A"]) == [ids["B"], ids["C"]]
     assert one.patch(f"{API}/{ids['C']}", json={"visibility": "private"}).status_code == 200
     _visible(one, ids["C"], visibility="private")
@@ -161,12 +168,7 @@ def test_processes_map_the_saved_index_and_follow_each_others_writes(
     try:
         _ready(first, first_base, tmp_path / "s1.log")
         with httpx.Client(base_url=first_base, headers=headers, timeout=60) as one:
-            ids = {}
-            for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
-                response = one.post(API, json=body)
-                assert response.status_code == 201, response.text
-                ids[body["external_id"]] = response.json()["id"]
-                _visible(one, ids[body["external_id"]])
+            ids = _create_network(one)
             assert _found(one, ids["A"]) == [ids["B"], ids["C"]]  # the fit, saved after it
             end = time.monotonic() + 30
             while not list(index_dir.glob("*.current")) and time.monotonic() < end:

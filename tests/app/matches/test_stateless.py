@@ -34,7 +34,13 @@ from matching.types import Filters
 from matching.weights import Weights
 from tests.app.conftest import AccountFactory
 from tests.app.matches.test_api import API, NETWORK
-from tests.app.matches.test_index_processes import _found, _free_port, _ready, _visible
+from tests.app.matches.test_index_processes import (
+    _create_network,
+    _found,
+    _free_port,
+    _ready,
+    _visible,
+)
 from tests.app.matches.test_retrieval import POOL, _store
 from tests.conftest import migrated_url
 
@@ -263,12 +269,7 @@ def test_a_write_through_one_process_is_scored_by_the_other(
     two_stateless_servers: tuple[httpx.Client, httpx.Client, str],
 ) -> None:
     one, two, url = two_stateless_servers
-    ids = {}
-    for body in sorted(NETWORK, key=lambda b: b["external_id"] == "A"):
-        response = one.post(API, json=body)
-        assert response.status_code == 201, response.text
-        ids[body["external_id"]] = response.json()["id"]
-        _visible(one, ids[body["external_id"]])
+    ids = _create_network(one)
     # the first match computes and stores the statistics; the other process reads them
     assert _found(two, ids["A"]) == [ids["B"], ids["C"]]
     assert _found(one, ids["A"]) == [ids["B"], ids["C"]]
