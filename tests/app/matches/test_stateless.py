@@ -188,11 +188,11 @@ def test_a_profile_written_after_the_statistics_is_matched_without_a_refit(
         assert cache.current is not None
 
 
+# per-request statistics are stored on PostgreSQL only
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_a_sampled_refresh_counts_degrees_and_words_over_the_whole_corpus(
-    db_session: Session, encoder: Encoder, demo: dict[str, int], backend: str
+    db_session: Session, encoder: Encoder, demo: dict[str, int]
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("per-request statistics are stored on PostgreSQL only")
     # demo relationships state joint projects and years: give the weights a half-life too
     db_session.execute(text("UPDATE relationships SET joint_projects = 3 WHERE id % 3 = 0"))
     db_session.execute(text("UPDATE relationships SET last_year = 2015 + id % 10"))
