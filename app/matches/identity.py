@@ -28,16 +28,19 @@ _TITLE_VECTORS: dict[tuple[str, str], np.ndarray] = {}
 class IdentityTitles:
     """The identity titles of a fitted index's organisations.
 
-    ids : (n,) organisation ids, in the order of the rows of `firm_titles`.
+    ids : (n,) organisation ids.
     titles : the distinct titles; `vectors` (t, d) their unit vectors.
-    firm_titles : (n, k) indices into `titles`, -1 padded.
+    code_titles : (c, k) indices into `titles`, -1 padded, one row per distinct NACE code:
+        firms of one code have the same titles, so evidence is computed per code.
+    firm_code : (n,) each organisation's row of `code_titles`.
     codes : organisation id -> its NACE code as stored.
     """
 
     ids: np.ndarray
     titles: list[str]
     vectors: np.ndarray
-    firm_titles: np.ndarray
+    code_titles: np.ndarray
+    firm_code: np.ndarray
     codes: dict[int, str]
 
 
@@ -82,14 +85,17 @@ def identity_titles(index: FittedIndex, encoder: Encoder) -> IdentityTitles:
         return cached
     ids = sorted(index.profiles)
     codes = {i: index.profiles[i].nace_code or "" for i in ids}
-    per_code = {code: nace_titles(code) for code in set(codes.values())}
+    distinct = sorted(set(codes.values()))
+    per_code = {code: nace_titles(code) for code in distinct}
     titles = sorted({t for ts in per_code.values() for t in ts})
     position = {t: k for k, t in enumerate(titles)}
+    row_of_code = {code: r for r, code in enumerate(distinct)}
     built = IdentityTitles(
         ids=np.asarray(ids, dtype=np.int64),
         titles=titles,
         vectors=_vectors(encoder, titles),
-        firm_titles=title_matrix([[position[t] for t in per_code[codes[i]]] for i in ids]),
+        code_titles=title_matrix([[position[t] for t in per_code[c]] for c in distinct]),
+        firm_code=np.fromiter((row_of_code[codes[i]] for i in ids), np.int64, len(ids)),
         codes=codes,
     )
     with _LOCK:

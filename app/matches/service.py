@@ -709,20 +709,22 @@ def _identities(
     titles = identity_titles(index, encoder)
     if not titles.titles:
         return {}
-    found = identity_evidence(vectors, titles.vectors, titles.firm_titles, floors)
-    rows = np.flatnonzero(found.passed)
-    if not len(rows):
+    # per distinct NACE code (its firms share its titles), then the firms of the codes passed
+    found = identity_evidence(vectors, titles.vectors, titles.code_titles, floors)
+    if not found.passed.any():
         return {}
-    sims = vectors @ titles.vectors[found.title[rows]].T  # (q, passed): which need it was
+    rows = np.flatnonzero(found.passed[titles.firm_code])
+    code = titles.firm_code[rows]
+    sims = vectors @ titles.vectors[found.title[code]].T  # (q, passed): which need it was
     need = sims.argmax(axis=0)
     return {
         int(titles.ids[r]): _Identity(
-            strength=float(found.strength[r]),
-            cosine=float(found.best_cosine[r]),
-            title=titles.titles[int(found.title[r])],
+            strength=float(found.strength[c]),
+            cosine=float(found.best_cosine[c]),
+            title=titles.titles[int(found.title[c])],
             need=need_phrases[int(need[j])],
         )
-        for j, r in enumerate(rows)
+        for j, (r, c) in enumerate(zip(rows, code, strict=True))
     }
 
 
