@@ -1274,16 +1274,27 @@ class Matcher:
 
     def _tie_weight(self, a: int, b: int) -> float:
         """The weight of the tie a-b as `_tie_weights` gives it when ties do not age."""
-        row_of_id, profiles = self.row_of_id_, self.profiles_
+        return float(self._tie(a, b)[0]) ** self.weights_.tie_strength
+
+    def _tie(
+        self, a: int, b: int, statements: frozenset[tuple[int, int]] | None = None
+    ) -> tuple[int, int | None]:
+        """(joint projects, last year) of the tie a-b: the larger joint_projects (1 when not
+        stated) and the later last_year either live side states (`ProfileVec.partner_ties`);
+        with `statements`, only those (stating, named) relationships count."""
         alive = getattr(self, "alive_", None)
-        joint = 1
+        joint, last = 1, None
         for x, y in ((a, b), (b, a)):
-            row = row_of_id.get(x)
+            row = self.row_of_id_.get(x)
             if row is None or (alive is not None and not alive[row]):
                 continue
-            stated = profiles[row].partner_ties.get(y, (None, None))[0]
-            joint = max(joint, stated or 1)
-        return float(joint) ** self.weights_.tie_strength
+            if statements is not None and (x, y) not in statements:
+                continue  # a statement the caller may not read weighs nothing
+            j, year = self.profiles_[row].partner_ties.get(y, (None, None))
+            joint = max(joint, j or 1)
+            if year is not None and (last is None or year > last):
+                last = year
+        return joint, last
 
     def _walk_graph(
         self,
@@ -1310,29 +1321,13 @@ class Matcher:
         as `Weights.tie_strength` and `Weights.tie_half_life` turn them into a weight; the
         newest last_year in the graph is "now", so the weights do not age with the clock."""
         w = self.weights_
-        row_of_id, profiles = self.row_of_id_, self.profiles_
-        alive = getattr(self, "alive_", None)
-
-        def stated(a: int, b: int) -> tuple[int | None, int | None]:
-            row = row_of_id.get(a)
-            if row is None or (alive is not None and not alive[row]):
-                return (None, None)
-            if statements is not None and (a, b) not in statements:
-                return (None, None)  # a statement the caller may not read weighs nothing
-            return profiles[row].partner_ties.get(b, (None, None))
-
         raw: dict[tuple[int, int], tuple[int, int | None]] = {}
         newest: int | None = None
         for a, partners in adjacency.items():
             for b in partners:
                 if b < a and a in adjacency.get(b, ()):
                     continue  # each undirected edge once
-                ja, ya = stated(a, b)
-                jb, yb = stated(b, a)
-                joint = max(ja or 1, jb or 1)
-                years = [y for y in (ya, yb) if y is not None]
-                last = max(years) if years else None
-                raw[(a, b)] = (joint, last)
+                _, last = raw[(a, b)] = self._tie(a, b, statements)
                 if last is not None and (newest is None or last > newest):
                     newest = last
         out: dict[int, dict[int, float]] = {}
