@@ -86,11 +86,7 @@ class LoginLimiter:
         return (_TABLE.c.scope == self.scope, _TABLE.c.key_hash == _hash(key))
 
     def _wait(self, session: Session, key: Key, now: float) -> int:
-        started = session.scalar(
-            select(LoginAttempt.window_started_at).where(
-                LoginAttempt.scope == self.scope, LoginAttempt.key_hash == _hash(key)
-            )
-        )
+        started = session.scalar(select(_TABLE.c.window_started_at).where(*self._where(key)))
         if started is None:
             return 0
         return max(0, math.ceil(started.timestamp() + self.window - now))
@@ -99,10 +95,8 @@ class LoginLimiter:
         """Seconds until the key may try again (0: now)."""
         now = self.clock()
         count = session.scalar(
-            select(LoginAttempt.failures).where(
-                LoginAttempt.scope == self.scope,
-                LoginAttempt.key_hash == _hash(key),
-                LoginAttempt.window_started_at > _at(now - self.window),
+            select(_TABLE.c.failures).where(
+                *self._where(key), _TABLE.c.window_started_at > _at(now - self.window)
             )
         )
         if count is None or count < self.max_failures:

@@ -20,8 +20,9 @@ of the list it acted on carry their labels, every other suggestion of the list i
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their
-lists better than the engine (and than a re-ranker in use); otherwise what is in use stays, or, when the re-ranker in use is worse than the engine
-there, the engine's own order comes back.
+lists better than the engine (and than a re-ranker in use); otherwise what is in use stays,
+or, when the re-ranker in use is worse than the engine there, the engine's own order comes
+back.
 
 Weights: `matching.learning.outcome_pairs` adds the asking organisation's best suggestions it
 did not act on as negatives and computes the components with the current index;

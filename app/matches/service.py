@@ -43,6 +43,7 @@ from app.organizations.disclosure import (
     stored_levels,
 )
 from app.organizations.views import disclosed
+from app.web.i18n import Formatter
 from matching import Filters, Match, ProfileVec, Reason
 from matching.geo import haversine_km
 from matching.identity import identity_evidence
@@ -939,8 +940,6 @@ def search_answer(
     if offering:
         # worded in the pages' catalogues, with the language's plural forms ("1 of 1 result
         # offers", "2 of 3 results offer")
-        from app.web.i18n import Formatter
-
         text = Formatter(lang)
         of_total = text.ngettext("of %(num)d result", "of %(num)d results", len(items))
         if by_line:
