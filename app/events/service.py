@@ -990,6 +990,11 @@ def list_person_preferences(session: Session, *, person: EventPerson) -> list[Pe
     return repo.person_preferences_of(session, person.id)
 
 
+def list_event_person_preferences(session: Session, *, event: Event) -> list[PersonPreference]:
+    """Every person-level mark of the event's people, by person, then target."""
+    return repo.person_preferences(session, event.id)
+
+
 # ---------------------------------------------------------------- recommendations
 
 

@@ -685,6 +685,13 @@ def requests_page(
                 }
             )
     mark_counts = Counter(m["kind"] for m in marks)
+    # people's own marks toward people of other organisations, as the caller may see them
+    person_marks = [
+        {"from": people[pref.person_id], "to": people[pref.target_person_id], "kind": pref.kind}
+        for pref in service.list_event_person_preferences(session, event=event)
+        if pref.person_id in people and pref.target_person_id in people
+    ]
+    person_mark_counts = Counter(m["kind"] for m in person_marks)
     booked: set[int] = set()
     for r in requests:
         if r.status == "accepted":
@@ -721,6 +728,8 @@ def requests_page(
             "counts": counts,
             "marks": marks,
             "mark_counts": mark_counts,
+            "person_marks": person_marks,
+            "person_mark_counts": person_mark_counts,
             "waiting": waiting,
             "mailing": "\n".join(f"{p.name} <{p.email}>" if p.email else p.name for p in waiting),
             "has_schedule": row is not None,

@@ -548,3 +548,58 @@ def test_a_request_past_the_expiry_time_counts_as_expired(
     assert chart.group(1).split(": ", 1)[1] == (
         "pending 1, expired 1, accepted 0, declined 0, withdrawn 0"
     )
+
+
+def test_the_requests_page_shows_marks_per_organisation_and_per_person(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    from app.events.schemas import ParticipantCreate, PersonIn
+
+    event = event_service.get_event(db_session, event_id=world["event"])
+    participants = []
+    for key, names in (("shown", ("Ada", "Anton")), ("members", ("Cleo",))):
+        participants.append(
+            event_service.register_participant(
+                db_session,
+                event=event,
+                data=ParticipantCreate(
+                    organization_id=world["orgs"][key],
+                    people=[PersonIn(name=n, email=f"{n.lower()}@zeigwerk.example") for n in names],
+                ),
+            )
+        )
+    (ada, anton), (cleo,) = (p.people for p in participants)
+    event_service.set_preference(
+        db_session,
+        event=event,
+        participant=participants[1],
+        target_id=participants[0].id,
+        kind="would_like",
+    )
+    event_service.set_person_preference(
+        db_session, event=event, person=ada, target_id=cleo.id, kind="must_meet"
+    )
+    event_service.set_person_preference(
+        db_session, event=event, person=cleo, target_id=anton.id, kind="not_interested"
+    )
+    db_session.commit()
+    with _client(app, world["accounts"]["organizer"]) as client:
+        html = client.get(f"/events/{world['event']}/requests", headers={"Accept-Language": "en"})
+    assert html.status_code == 200
+    sections = html.text.split('aria-labelledby="pmarks-h"')
+    assert len(sections) == 2
+    org_part, person_part = sections[0].split('aria-labelledby="marks-h"')[1], sections[1]
+    org_rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", org_part)
+    assert org_rows == [
+        ("Zeigwerk Mitglieder GmbH", "Zeigwerk Sichtbar GmbH", "would like to meet")
+    ]
+    person_part = person_part.split("</section>", 1)[0]
+    figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", person_part))
+    assert figures == {"must meet": "1", "would like to meet": "0", "not interested": "1"}
+    person_rows = re.findall(
+        r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>", person_part
+    )
+    assert person_rows == [
+        ("Ada (Zeigwerk Sichtbar GmbH)", "Cleo (Zeigwerk Mitglieder GmbH)", "must meet"),
+        ("Cleo (Zeigwerk Mitglieder GmbH)", "Anton (Zeigwerk Sichtbar GmbH)", "not interested"),
+    ]
