@@ -229,7 +229,8 @@ Key = tuple[int, int]  # a meeting's pair of people
 
 def changes(before: list[Meeting], after: list[Meeting]) -> dict[str, Any]:
     """What a computation changed: meetings kept, moved (other slot or table), cancelled,
-    added, and the people whose agendas changed."""
+    added, and the people of the changed meetings (the pairs' people; the caller widens them
+    to everyone whose agenda shows the meetings, ``service.agenda_holders``)."""
     old = {m.pair: m for m in before}
     new = {m.pair: m for m in after}
     kept = [
@@ -420,7 +421,8 @@ class ScheduleRunner:
                 run.state = "done"
                 run.phase = "done"
                 run.finished_at = utcnow()
-                run.result = {
-                    "report": row.report,
-                    "changes": changes(before, list(schedule.meetings)),
-                }
+                found = changes(before, list(schedule.meetings))
+                found["agendas_changed"] = service.agenda_holders(
+                    session, event=event, person_ids=found["agendas_changed"]
+                )
+                run.result = {"report": row.report, "changes": found}

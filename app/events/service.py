@@ -1444,16 +1444,30 @@ def _store(
     return row
 
 
+def agenda_holders(session: Session, *, event: Event, person_ids: Iterable[int]) -> list[int]:
+    """The people on whose agendas the meetings of ``person_ids`` are, sorted: a meeting of
+    whole organisations (the default) is on the agenda of every person of both, while its
+    ``person_a_id`` / ``person_b_id`` name only each organisation's first person."""
+    ids = set(person_ids)
+    if event.person_level_meetings:
+        return sorted(ids)
+    people = repo.people(session, event.id)
+    organizations = {p.participant_id for p in people if p.id in ids}
+    return sorted(p.id for p in people if p.participant_id in organizations)
+
+
 def changes_json(
     diff: ScheduleChanges,
     *,
     from_slot_id: int,
     future: Iterable[int],
     no_shows: Iterable[int],
+    affected: Iterable[int],
     at: dt.datetime,
 ) -> dict[str, Any]:
     """What a re-schedule changed, as stored with the schedule and shown in ``ScheduleOut``;
-    ``kept`` counts the meetings in ``future`` slots that stayed as they were."""
+    ``kept`` counts the meetings in ``future`` slots that stayed as they were; ``affected``
+    are the people whose agendas changed (see ``agenda_holders``)."""
     changeable = set(future)
 
     def meeting(m: Meeting) -> dict[str, int]:
@@ -1474,7 +1488,7 @@ def changes_json(
         ],
         "removed": [meeting(m) for m in diff.removed],
         "added": [meeting(m) for m in diff.added],
-        "affected_person_ids": list(diff.affected),
+        "affected_person_ids": list(affected),
     }
 
 
@@ -1621,6 +1635,7 @@ def record_changes(
         from_slot_id=from_slot_id,
         future=built.instance.slots[list(built.instance.slots).index(from_slot_id) :],
         no_shows=built.no_shows,
+        affected=agenda_holders(session, event=event, person_ids=diff.affected),
         at=max(stamps) if diff.changed and row.status == "published" and stamps else row.solved_at,
     )
     session.flush()

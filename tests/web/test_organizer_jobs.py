@@ -269,6 +269,49 @@ def test_a_reschedule_keeps_the_past_and_lists_what_changed(world: World) -> Non
         assert row.status == "published"
 
 
+def test_a_reschedule_lists_every_colleague_of_a_changed_meeting_of_whole_organisations(
+    world: World,
+) -> None:
+    event_id, people, slots = _event(world, "Zeta")
+    with world.writer() as session, session.begin():
+        event = event_service.get_event(session, event_id=event_id)
+        # a colleague for every organisation: meetings are of whole organisations (the default)
+        colleague = {}
+        for participant in event_service.list_participants(session, event=event):
+            first = participant.people[0].id
+            added = event_service.add_person(
+                session,
+                event=event,
+                participant=participant,
+                data=PersonIn(name=f"Colleague of {first}", email=f"c{first}@zeta.example"),
+            )
+            colleague[first] = added.id
+    runner = _runner(world)
+    runner.run(_start(world, event_id))
+    before = _meetings(world, event_id)
+    # someone with a meeting after the first slot does not come, nor does their colleague
+    absent = next(p for p in people if any(p in m[:2] and m[2] != slots[0] for m in before))
+    with world.writer() as session, session.begin():
+        event = event_service.get_event(session, event_id=event_id)
+        event_service.publish_schedule(session, event=event)
+        for person_id in (absent, colleague[absent]):
+            person = event_service.get_person(session, event=event, person_id=person_id)
+            event_service.update_person(session, person=person, data=PersonPatch(no_show=True))
+    run_id = _start(world, event_id, "reschedule", from_slot_id=slots[1])
+    runner.run(run_id)
+    done = _run(world, run_id)
+    assert done.result is not None
+    changes = done.result["changes"]
+    touched = {
+        x
+        for c in changes["cancelled"] + changes["moved"] + changes["added"]
+        for x in (c["a"], c["b"])
+    }
+    assert touched
+    # each meeting names the organisations' first people; their colleagues' agendas change too
+    assert changes["agendas_changed"] == sorted(touched | {colleague[p] for p in touched})
+
+
 def test_progress_while_solving_and_a_lost_run() -> None:
     now = utcnow()
     run = ScheduleRun(

@@ -287,3 +287,26 @@ def test_an_organisations_wish_brings_one_meeting_when_people_meet_one_to_one(
     out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
     assert len(out["meetings"]) == 1
     assert out["meetings"][0]["whole_organizations"] is True
+
+
+def test_a_reschedule_names_every_person_whose_agenda_changed(client: TestClient) -> None:
+    s = build_event(client, **DEFAULTS)
+    p = s.people
+    request(client, s, "a1", "b1", "accept")
+    request(client, s, "c1", "d1", "accept")
+    out = ok(client.post(s.url("/schedule"), json=NO_ENGINE))
+    assert pairs_of(out["meetings"]) == {pair(p["a1"], p["b1"]), pair(p["c1"], p["d1"])}
+    ok(client.post(s.url("/schedule/publish")))
+    # b1 does not come: the meeting of A and B is cancelled, on the agendas of a1, a2 and b1
+    body = {"from_slot_id": s.slots[0], "no_show_person_ids": [p["b1"]], **NO_ENGINE}
+    changes = ok(client.post(s.url("/reschedule"), json=body))["changes"]
+    assert [(m["person_a_id"], m["person_b_id"]) for m in changes["removed"]] == [
+        pair(p["a1"], p["b1"])
+    ]
+    assert changes["affected_person_ids"] == sorted([p["a1"], p["a2"], p["b1"]])
+    assert ok(client.get(s.url("/schedule")))["changes"]["affected_person_ids"] == sorted(
+        [p["a1"], p["a2"], p["b1"]]
+    )
+    calendar = client.get(s.url(f"/people/{p['a2']}/agenda.ics")).text
+    assert "STATUS:CANCELLED" in calendar
+    assert "STATUS:CANCELLED" not in client.get(s.url(f"/people/{p['c1']}/agenda.ics")).text
