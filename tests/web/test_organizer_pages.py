@@ -603,3 +603,55 @@ def test_the_requests_page_shows_marks_per_organisation_and_per_person(
         ("Ada (Zeigwerk Sichtbar GmbH)", "Cleo (Zeigwerk Mitglieder GmbH)", "must meet"),
         ("Cleo (Zeigwerk Mitglieder GmbH)", "Anton (Zeigwerk Sichtbar GmbH)", "not interested"),
     ]
+
+
+def test_a_participant_list_from_a_spreadsheet_names_its_bad_rows(
+    app: FastAPI, world: dict, db_session: Session
+) -> None:  # type: ignore[type-arg]
+    import io
+
+    import openpyxl
+
+    def workbook(rows: list[tuple[object, ...]]) -> bytes:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in rows:
+            sheet.append(list(row))
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+    header = ("Organisation", "Name", "E-Mail", "Rolle")
+    bad = workbook(
+        [
+            header,
+            ("Zeigwerk Sichtbar GmbH", "Ada Sichtbar", "ada@sichtbar.example", "CEO"),
+            ("Zeigwerk Sichtbar GmbH", "Dora", "not-an-address", None),
+            ("Niemand GmbH", "Nina", "nina@niemand.example", None),
+        ]
+    )
+    good = workbook([header, ("Zeigwerk Sichtbar GmbH", "Ada Sichtbar", "ada@sichtbar.example")])
+    url = f"/events/{world['event']}/participants/import"
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        answer = client.post(
+            url, data={"csrf_token": token}, files={"file": ("liste.xlsx", bad, kind)}
+        )
+        assert answer.status_code == 422
+        rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", answer.text)
+        assert rows == [
+            ("3", "email", rows[0][2]),
+            ("4", "organisation", "no organisation with this name"),
+        ]
+        db_session.expire_all()
+        stored = select(Participant).where(Participant.event_id == world["event"])
+        assert db_session.scalars(stored).all() == []
+        answer = client.post(
+            url, data={"csrf_token": token}, files={"file": ("liste.xlsx", good, kind)}
+        )
+        assert answer.status_code == 200
+    db_session.expire_all()
+    participant = db_session.scalars(stored).one()
+    assert participant.organization_id == world["orgs"]["shown"]
