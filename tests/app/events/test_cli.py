@@ -83,3 +83,15 @@ def test_unknown_event(
     monkeypatch.setattr("app.db.get_sessionmaker", lambda: _SharedSession(db_session))
     assert run(["event", "report", "424242"]) == 1
     assert capsys.readouterr().err == "event 424242: No event with id 424242.\n"
+
+
+def test_one_default_time_limit_for_the_api_the_pages_the_command_line_and_the_library() -> None:
+    from app.events.schemas import RescheduleRequest, ScheduleRequest
+    from app.web.organizer import DEFAULT_TIME_LIMIT as PAGES
+    from matching.scheduling import DEFAULT_TIME_LIMIT, Options
+
+    # the command line builds its options from ScheduleRequest and changes only a given limit
+    assert ScheduleRequest().time_limit == DEFAULT_TIME_LIMIT
+    assert RescheduleRequest(from_slot_id=1).time_limit == DEFAULT_TIME_LIMIT
+    assert Options().time_limit == DEFAULT_TIME_LIMIT
+    assert PAGES == DEFAULT_TIME_LIMIT
