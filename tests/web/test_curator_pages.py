@@ -144,6 +144,85 @@ def test_dry_run_then_partial_import(
         assert admin.get(started.headers["location"]).status_code == 404
 
 
+def _workbook(rows: list[tuple[object, ...]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADER = ("external_id", "name", "country", "employees", "core")
+
+
+def test_a_spreadsheet_lists_every_bad_row_and_a_valid_one_imports_atomically(
+    app: FastAPI, accounts: dict[str, Account | None], db_session: Session
+) -> None:
+    app.state.curator_imports = ImportJobs(
+        background=False, write_session=lambda: db_session, read_session=None
+    )
+    bad = _workbook(
+        [
+            HEADER,
+            ("XL-1", "Tabelle Eins GmbH", "DE", 12, "Laserschneiden"),
+            ("XL-2", "Tabelle Zwei GmbH", "DE", "viele", "Kantenbiegen"),
+            ("XL-3", None, "DE", 5, "Kantenbiegen"),
+        ]
+    )
+    good = _workbook(
+        [
+            HEADER,
+            ("XL-1", "Tabelle Eins GmbH", "DE", 12, "Laserschneiden"),
+            ("XL-4", "Tabelle Vier GmbH", "AT", 30, "Kantenbiegen"),
+        ]
+    )
+    with _client(app, accounts["curator"]) as curator:
+        token = _token(curator, "/curator/import")
+        checked = curator.post(
+            "/curator/import",
+            data={"csrf_token": token},
+            files={"file": ("firms.xlsx", bad, XLSX)},
+        )
+        assert checked.status_code == 200
+        rows = re.findall(
+            r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td><td>[^<]*</td></tr>",
+            checked.text,
+        )
+        assert rows == [("3", "XL-2", "employees"), ("4", "XL-3", "name")]
+        assert 'name="mode" value="atomic"' not in checked.text
+        checked = curator.post(
+            "/curator/import",
+            data={"csrf_token": token},
+            files={"file": ("firms.xlsx", good, XLSX)},
+        )
+        assert checked.status_code == 200
+        assert "<tbody><tr><td>" not in checked.text  # no row errors
+        upload = re.search(r'action="/curator/import/([\w-]+)/run"', checked.text)
+        assert upload is not None
+        assert 'name="mode" value="atomic"' in checked.text
+        assert db_session.scalar(select(func.count()).select_from(Organization)) == 1
+        started = curator.post(
+            f"/curator/import/{upload.group(1)}/run",
+            data={"csrf_token": token, "mode": "atomic"},
+        )
+        assert started.status_code == 303
+        assert "Import finished." in curator.get(started.headers["location"]).text
+    names = db_session.scalars(
+        select(Organization.name)
+        .where(Organization.external_id.is_not(None))
+        .order_by(Organization.external_id)
+    ).all()
+    assert names == ["Tabelle Eins GmbH", "Tabelle Vier GmbH"]
+
+
 def test_a_file_that_cannot_be_read_is_named(
     app: FastAPI, accounts: dict[str, Account | None]
 ) -> None:
