@@ -655,3 +655,29 @@ def test_a_participant_list_from_a_spreadsheet_names_its_bad_rows(
     db_session.expire_all()
     participant = db_session.scalars(stored).one()
     assert participant.organization_id == world["orgs"]["shown"]
+
+
+def test_tables_by_count_or_by_name(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
+    url = f"/events/{world['event']}/tables"
+    event = event_service.get_event(db_session, event_id=world["event"])
+    with _client(app, world["accounts"]["organizer"]) as client:
+        token = _token(client)
+        answer = client.post(url, data={"csrf_token": token, "count": "3"})
+        assert answer.status_code == 303
+        db_session.expire_all()
+        assert [t.name for t in event_service.list_tables(db_session, event=event)] == [
+            "1",
+            "2",
+            "3",
+        ]
+        named = {"csrf_token": token, "count": "3", "names": "Tisch Nord\r\n\r\n Tisch Süd \r\n"}
+        assert client.post(url, data=named).status_code == 303
+        db_session.expire_all()
+        assert [t.name for t in event_service.list_tables(db_session, event=event)] == [
+            "Tisch Nord",
+            "Tisch Süd",
+        ]
+        refused = client.post(url, data={"csrf_token": token, "count": "0"})
+        assert refused.status_code == 422
+    db_session.expire_all()
+    assert len(event_service.list_tables(db_session, event=event)) == 2
