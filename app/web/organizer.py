@@ -44,7 +44,7 @@ from app.models.event import Event, EventSchedule
 from app.models.user import User
 from app.organizations import service as organization_service
 from app.organizations.repository import OrganizationQuery
-from app.web import charts, forms, participant_import
+from app.web import charts, forms, i18n, participant_import
 from app.web.deps import PageUser, SignedInForm
 from app.web.rendering import WebRoute, redirect, render
 
@@ -1027,9 +1027,14 @@ def table_plan(session: SessionDep, user: ManagerUser, event: EventDep) -> Respo
 
 
 @router.get("/{event_id}/exports/agendas.html")
-def all_agendas(session: SessionDep, user: ManagerUser, event: EventDep) -> Response:
+def all_agendas(
+    request: Request, session: SessionDep, user: ManagerUser, event: EventDep
+) -> Response:
+    """Every agenda on one printable page: the page in the organiser's language, each person's
+    section in that person's."""
     loaded = service.load_agendas(session, event=event, published_only=False)
-    body = exports.agenda_html(loaded.event, loaded.agendas)
+    page_lang: exports.Lang = "de" if i18n.request_locale(request) == "de" else "en"
+    body = exports.agenda_html(loaded.event, loaded.agendas, lang=page_lang)
     return _download(body, "text/html; charset=utf-8", f"event-{event.id}-agendas.html")
 
 
@@ -1052,9 +1057,8 @@ def person_agenda(
     if fmt == "json":
         out = service.agenda_out(loaded)
         return _download(out.model_dump_json(indent=2), "application/json", name)
-    return _download(
-        exports.agenda_html(loaded.event, loaded.agendas), "text/html; charset=utf-8", name
-    )
+    body = exports.agenda_html(loaded.event, loaded.agendas, lang=agenda.lang)
+    return _download(body, "text/html; charset=utf-8", name)
 
 
 # ---------------------------------------------------------------- after the event

@@ -404,6 +404,7 @@ def test_organiser_journey(
         page.get_by_role("link", name=t["all_agendas"]).click()
     agendas = Path(download.value.path()).read_text(encoding="utf-8")
     assert agendas.count("<section") == 4 + GUESTS  # a section per person, in its language
+    assert f'<html lang="{lang}">' in agendas  # the page itself in the organiser's language
     assert f"Person 1 {lang}" in agendas and name in agendas
     with page.expect_download() as download:
         page.get_by_role("link", name=t["table_plan"]).click()
