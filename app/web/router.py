@@ -49,6 +49,7 @@ from app.web.deps import MemberUser, OptionalSession, PageUser, RequiredSession,
 from app.web.rendering import WebRoute, local_path, redirect, render, wants_page
 from app.web.session import check_csrf, clear_session, set_session
 from matching import Filters
+from matching.text import parse_need
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -316,13 +317,21 @@ def search(
     answer = ""
     error = None
     weak_count = 0
-    applied: dict[str, object] = {}
+    places: dict[str, Any] | None = None
     # the answer sentence in the page's language, as the JSON API words it for that language
     lang: matches_service.Lang = "de" if i18n.request_locale(request) == "de" else "en"
     if len(text) >= 2:
         body = SearchRequest(text=text, limit=10)
         need, filters = matches_service.parse_search(body)
         filters = matches_service.coarse_employee_filters(filters, user)
+        # the place names the engine understood and what they became, in the page's words
+        named = parse_need(text).places
+        if named:
+            places = {
+                "names": named,
+                "countries": sorted(filters.countries),
+                "km": filters.max_distance_km,
+            }
         try:
             found = matches_service.search(
                 session,
@@ -336,7 +345,6 @@ def search(
             )
             items, weak_count = found.items, found.weak_count
             answer, outside = found.answer, found.closest_outside
-            applied = matches_service.describe_filters(filters)
         except AppError as exc:
             error = exc.detail
     elif text:
@@ -349,7 +357,7 @@ def search(
         "answer": answer,
         "closest_outside": outside,
         "no_good_match": bool(text) and error is None and all(i.weak for i in items),
-        "applied": applied,
+        "places": places,
         "search_mode": True,
     }
     if request.headers.get("hx-request") == "true":

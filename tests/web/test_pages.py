@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from app.models.user import Role
 from app.organizations import service as organization_service
 from app.organizations.schemas import OrganizationCreate
 from app.web.headers import CONTENT_SECURITY_POLICY
+from app.web.i18n import Formatter
 from app.web.session import SESSION_COOKIE
 from tests.app.conftest import Account, AccountFactory
 
@@ -373,6 +375,44 @@ def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
         assert f'href="/requests/new?to={hidden}"' in home.text
 
 
+def _places(html: str) -> list[str]:
+    """The sentences that say which place names of a search were understood."""
+    return [
+        unescape(re.sub(r"\s+", " ", p))
+        for p in re.findall(r'<p class="muted places">(.*?)</p>', html, re.S)
+    ]
+
+
+def test_search_names_the_places_it_understood_in_the_pages_language(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int]
+) -> None:
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+
+        def search(text: str, lang: str) -> str:
+            page = browser.get("/search", params={"q": text}, headers={"accept-language": lang})
+            assert page.status_code == 200
+            return page.text
+
+        south = search("LTE-M-Funkmodule in Süddeutschland", "en")
+        assert _places(south) == [
+            "Place names in your text: Süddeutschland. "
+            "Results within 250 km of that region's centre, in DE."
+        ]
+        # the hidden maker near Stuttgart lies within the radius
+        assert f'href="/requests/new?to={hidden}"' in south
+        assert _places(search("LTE-M-Funkmodule in Süddeutschland", "de")) == [
+            "Ortsangaben in Ihrem Text: Süddeutschland. "
+            "Ergebnisse im Umkreis von 250 km um die Mitte dieser Region, in DE."
+        ]
+        abroad = search("LTE-M-Funkmodule in Österreich oder der Schweiz", "de")
+        assert _places(abroad) == [
+            "Ortsangaben in Ihrem Text: Schweiz, Österreich. Ergebnisse in AT, CH."
+        ]
+        assert _places(search("LTE-M-Funkmodule", "en")) == []
+
+
 def test_the_dashboard_shows_matches_new_since_the_last_visit(
     app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
 ) -> None:
@@ -397,7 +437,16 @@ def test_the_dashboard_shows_matches_new_since_the_last_visit(
         earlier.created_at = utcnow() - dt.timedelta(days=1)
         db_session.commit()
         since = browser.get("/dashboard", headers=english)
-        assert "Your last visit:" in since.text
+        # in the page's language and Berlin's time, with the zone named
+        when = Formatter("en").datetime(earlier.created_at)
+        assert re.fullmatch(
+            r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\u202f[AP]M \+0[12]00", when
+        )
+        assert f"Your last visit: {when}" in unescape(since.text)
+        german = browser.get("/dashboard", headers={"accept-language": "de"})
+        wann = Formatter("de").datetime(earlier.created_at)
+        assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} MES?Z", wann)
+        assert f"Ihr letzter Besuch: {wann}" in unescape(german.text)
         assert "Anonymous profile" in since.text
         # nothing changed since the last visit: nothing new
         target = db_session.get(Organization, hidden)
