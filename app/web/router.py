@@ -576,14 +576,18 @@ def profile_row(request: Request, user: MemberUser, what: str, kind: str = "core
     """A blank row for a new competence or relationship."""
     if what == "competence" and kind in forms.KINDS:
         row = forms.CompetenceRow.blank(kind)
+        # focus moves into the new row, so a keyboard user types on where the button was
         return render(
-            request, "partials/competence_row.html", {"row": row, "kinds": forms.KINDS}, user=user
+            request,
+            "partials/competence_row.html",
+            {"row": row, "kinds": forms.KINDS, "focus": True},
+            user=user,
         )
     if what == "relationship":
         return render(
             request,
             "partials/relationship_row.html",
-            {"row": forms.RelationshipRow.blank()},
+            {"row": forms.RelationshipRow.blank(), "focus": True},
             user=user,
         )
     raise NotFound("No such row.")
