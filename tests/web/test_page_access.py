@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Organization
 from app.models.user import Role
+from app.web.docs import DOCS_POLICY
+from app.web.headers import CONTENT_SECURITY_POLICY
 from app.web.session import SESSION_COOKIE
 from tests.app.conftest import AccountFactory
 
@@ -90,6 +93,15 @@ def _client(app: FastAPI, account: object) -> TestClient:
     return client
 
 
+def _assert_secured(response: Any, what: str) -> None:
+    """The security headers, on pages, redirects and refusals alike (Swagger UI's page
+    allows inline styles, nothing more)."""
+    policy = DOCS_POLICY if what.endswith(" /docs") else CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == policy, what
+    assert response.headers["x-content-type-options"] == "nosniff", what
+    assert response.headers["x-frame-options"] == "DENY", what
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_access(app: FastAPI, world: dict, page: str) -> None:  # type: ignore[type-arg]
     expected = [int(s) for s in PAGES[page].split()]
@@ -97,7 +109,9 @@ def test_page_access(app: FastAPI, world: dict, page: str) -> None:  # type: ign
     seen = []
     for role in ROLES:
         with _client(app, world["accounts"][role]) as client:
-            seen.append(client.get(url, headers={"accept": "text/html"}).status_code)
+            response = client.get(url, headers={"accept": "text/html"})
+            seen.append(response.status_code)
+            _assert_secured(response, f"{role} {url}")
     assert seen == expected
 
 
@@ -108,12 +122,16 @@ def test_forms_need_the_session_token(app: FastAPI, world: dict, form: str) -> N
     for role in ROLES:
         account = world["accounts"][role]
         with _client(app, account) as client:
-            without.append(client.post(url, data={"csrf_token": "f" * 64}).status_code)
+            refused = client.post(url, data={"csrf_token": "f" * 64})
+            without.append(refused.status_code)
+            _assert_secured(refused, f"{role} {url}")
             token = ""
             if account is not None:
                 page = client.get("/account").text
                 token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page).group(1)  # type: ignore[union-attr]
-            with_token.append(client.post(url, data={"csrf_token": token}).status_code)
+            answer = client.post(url, data={"csrf_token": token})
+            with_token.append(answer.status_code)
+            _assert_secured(answer, f"{role} {url}")
     # anonymous callers are sent to sign in; everyone else with a wrong token is refused
     assert without == [303, 403, 403, 403, 403]
     assert with_token == [int(s) for s in FORMS[form].split()]
