@@ -49,7 +49,6 @@ from app.web.deps import MemberUser, OptionalSession, PageUser, RequiredSession,
 from app.web.rendering import WebRoute, local_path, redirect, render, wants_page
 from app.web.session import check_csrf, clear_session, set_session
 from matching import Filters
-from matching.text import parse_need
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -322,10 +321,9 @@ def search(
     lang: matches_service.Lang = "de" if i18n.request_locale(request) == "de" else "en"
     if len(text) >= 2:
         body = SearchRequest(text=text, limit=10)
-        need, filters = matches_service.parse_search(body)
+        need, filters, named = matches_service.parse_search_with_places(body)
         filters = matches_service.coarse_employee_filters(filters, user)
         # the place names the engine understood and what they became, in the page's words
-        named = parse_need(text).places
         if named:
             places = {
                 "names": named,
