@@ -456,3 +456,103 @@ def test_the_dashboard_shows_matches_new_since_the_last_visit(
         quiet = browser.get("/dashboard", headers=english)
         assert "No new matches since your last visit." in quiet.text
         assert "Anonymous profile" not in quiet.text
+
+
+def _candidate(session: Session, encoder, external_id: str, **fields) -> int:  # type: ignore[no-untyped-def]
+    """A maker of the radio modules the seeker needs, public and named for members."""
+    return _organization(
+        session,
+        encoder,
+        external_id=external_id,
+        name=f"Funk {external_id}",
+        competences=[
+            {"kind": "core", "label": "LTE-M-Funkmodule und Telematikmodule"},
+            {"kind": "complementary", "label": "Gehäuse aus Kunststoff"},
+        ],
+        **fields,
+    )
+
+
+def test_every_filter_of_the_partners_page_ranks_as_the_api_does(
+    app: FastAPI,
+    make_account: AccountFactory,
+    client_for,  # type: ignore[no-untyped-def]
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    south = _candidate(
+        db_session, encoder, "F-SOUTH", country="DE", latitude=48.78, longitude=9.18,
+        nace_code="26.30", employees=30, cooperation_interests=["product_development"],
+    )  # fmt: skip
+    vienna = _candidate(
+        db_session, encoder, "F-VIENNA", country="AT", latitude=48.21, longitude=16.37,
+        nace_code="62.01", employees=120, cooperation_interests=["training"],
+    )  # fmt: skip
+    north = _candidate(
+        db_session, encoder, "F-NORTH", country="DE", latitude=53.55, longitude=9.99,
+        nace_code="26.30", employees=5, cooperation_interests=["product_development"],
+    )  # fmt: skip
+    known = _candidate(
+        db_session, encoder, "F-KNOWN", country="DE", latitude=49.49, longitude=8.47,
+        nace_code="27.90", employees=40, cooperation_interests=["data_sharing"],
+    )  # fmt: skip
+    # a sensor maker like the seeker itself: a competitor, shown only for coopetition
+    rival = _organization(
+        db_session, encoder, external_id="F-RIVAL", name="Sensorik Rivale GmbH", country="DE",
+        latitude=49.0, longitude=8.4, nace_code="26.51", employees=60,
+        competences=[
+            {"kind": "core", "label": "Schwingungssensorik für Pumpen und Getriebe"},
+            {"kind": "complementary", "label": "LTE-M-Funkmodule und Telematikmodule"},
+        ],
+        cooperation_interests=["product_development"],
+    )  # fmt: skip
+    own = _organization(
+        db_session, encoder, name="Suchende Sensorik GmbH", country="DE", latitude=49.01,
+        longitude=8.40, nace_code="26.51", employees=25,
+        competences=[
+            {"kind": "core", "label": "Schwingungssensorik für Pumpen und Getriebe"},
+            {"kind": "complementary", "label": "LTE-M-Funkmodule und Telematikmodule"},
+        ],
+        relationships=[{"type": "supplier", "external_id": "F-KNOWN"}],
+        cooperation_interests=["product_development"],
+    )  # fmt: skip
+    member = make_account(Role.member, own)
+    api = client_for(member)
+    every = {south, vienna, north, known, rival}
+    # the page's query, and the API's for the same filter
+    cases = {
+        "none": ({}, {}),
+        "country": ({"country": "AT"}, {"country": "AT"}),
+        "distance": ({"max_distance_km": "150"}, {"max_distance_km": "150"}),
+        "nace": ({"nace": "26.3"}, {"nace": "26.3"}),
+        "size": ({"size": "small"}, {"min_employees": "10", "max_employees": "49"}),
+        "interest": (
+            {"interest": "training"},
+            {"cooperation_interest": "training"},
+        ),
+        "no competitors": ({"include_competitors": None}, {"include_competitors": "false"}),
+        "known partners too": ({"exclude_known": None}, {"exclude_known": "false"}),
+    }
+    shown: dict[str, set[int]] = {}
+    with _browser(app, member) as browser:
+        for name, (page_query, api_query) in cases.items():
+            # a submitted form: the check boxes are on unless the case leaves one out
+            query = {"filtered": "1", "include_competitors": "on", "exclude_known": "on"}
+            query.update(page_query)
+            query = {k: v for k, v in query.items() if v is not None}
+            page = browser.get("/partners", params=query, headers={"accept-language": "en"})
+            assert page.status_code == 200, name
+            on_page = [int(i) for i in re.findall(r'href="/requests/new\?to=(\d+)"', page.text)]
+            answer = api.get(f"/api/v1/organizations/{own}/matches", params=api_query)
+            assert answer.status_code == 200, name
+            assert on_page == [m["organization"]["id"] for m in answer.json()["items"]], name
+            shown[name] = set(on_page)
+    # each filter changes what is shown, in the way it says
+    assert shown["none"] == every - {known}
+    assert shown["country"] == {vienna}
+    assert shown["distance"] == {south, rival}
+    assert shown["nace"] == {south, north}
+    assert shown["size"] == {south}
+    assert shown["interest"] == {vienna}
+    assert shown["no competitors"] == every - {known, rival}
+    assert shown["known partners too"] == every
