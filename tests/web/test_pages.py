@@ -556,3 +556,60 @@ def test_every_filter_of_the_partners_page_ranks_as_the_api_does(
     assert shown["interest"] == {vienna}
     assert shown["no competitors"] == every - {known, rival}
     assert shown["known partners too"] == every
+
+
+def test_the_dashboard_shows_completeness_and_open_requests_in_and_out(
+    app: FastAPI,
+    make_account: AccountFactory,
+    pair: tuple[int, int],
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    own, hidden = pair
+    asking = _organization(
+        db_session,
+        encoder,
+        name="Fragende Fräserei KG",
+        country="AT",
+        competences=[{"kind": "core", "label": "Fräsen"}],
+    )
+    member = make_account(Role.member, own)
+    sender = make_account(Role.member, asking)
+    for user, target in ((member.user, hidden), (sender.user, own)):
+        cooperation_service.create_request(
+            db_session,
+            user=user,
+            data=RequestCreate(to_organization_id=target, type="product_development"),
+            cache=app.state.match_index,
+            encoder=encoder,
+        )
+    db_session.commit()
+    with _browser(app, member) as browser:
+        page = browser.get("/dashboard", headers={"accept-language": "en"})
+    assert page.status_code == 200
+    text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text)))
+    # 5 of the 11 checks: place, contact e-mail, a core and a complementary competence, interests
+    assert re.search(r'<meter id="completeness"[^>]* value="0\.4545', page.text)
+    assert "Profile completeness 45%" in text
+    assert re.findall(
+        r"(done|missing): ([A-Z][^:]*?) (?=done:|missing:|Edit the profile)", text
+    ) == [
+        ("missing", "A description of at least 80 characters"),
+        ("missing", "Industry (NACE code)"),
+        ("done", "Country and postal code"),
+        ("missing", "Coordinates (for distance filters)"),
+        ("missing", "Number of employees"),
+        ("missing", "Website"),
+        ("done", "A contact e-mail address"),
+        ("done", "At least one core competence"),
+        ("done", "At least one complementary competence (a need)"),
+        ("done", "Kinds of cooperation you are interested in"),
+        ("missing", "Known customers, suppliers or partners"),
+    ]
+    # in: the asking firm's name (a request names its sender); out: the addressee unnamed
+    assert "1 request waits for your answer. Fragende Fräserei KG: Product development" in text
+    assert (
+        "1 request you sent is still open. An organisation not yet named to you "
+        "(DE-7, medium (50 to 249 employees)): Product development"
+    ) in text
+    assert _absent(page.text) == []
