@@ -49,6 +49,17 @@ FORMS = {
     "/account/api-keys": "303 422 422 422 422",
     # the member is its organisation's only account: it may, once it types the name
     "/my-data/erase": "303 422 403 403 403",
+    # an empty profile form is refused field by field; a request needs its addressee
+    "/profile": "303 422 403 403 403",
+    "/requests": "303 400 403 403 403",
+    # the member sent the request: the other side declines; a pending one has no outcome
+    "/requests/{request}/decline": "303 403 403 403 403",
+    "/requests/{request}/outcome": "303 422 403 403 403",
+    # no current password, no new one; no such key
+    "/account/password": "303 422 422 422 422",
+    "/account/api-keys/999999/revoke": "303 404 404 404 404",
+    # the organisation has no admin yet: its only member may act (here: no change)
+    "/my-data/admins/{member}": "303 303 403 403 403",
 }
 
 
@@ -82,7 +93,12 @@ def world(db_session: Session, make_account: AccountFactory) -> dict[str, object
     }
     return {
         "accounts": accounts,
-        "values": {"other": other, "private": private, "request": request.id},
+        "values": {
+            "other": other,
+            "private": private,
+            "request": request.id,
+            "member": accounts["member"].user.id,  # type: ignore[union-attr]
+        },
     }
 
 
