@@ -990,6 +990,12 @@ def with_origin(filters: Filters, latitude: float | None, longitude: float | Non
 
 def parse_search(body: SearchRequest) -> tuple[list[str], Filters]:
     """The need phrases and filters of a free-text search; explicit filters beat place names."""
+    phrases, filters, _places = parse_search_with_places(body)
+    return phrases, filters
+
+
+def parse_search_with_places(body: SearchRequest) -> tuple[list[str], Filters, tuple[str, ...]]:
+    """parse_search, and the place names found in the text (the pages show them)."""
     filters = Filters(
         countries=frozenset(c.upper() for c in body.country),
         max_distance_km=body.max_distance_km,
@@ -1004,13 +1010,14 @@ def parse_search(body: SearchRequest) -> tuple[list[str], Filters]:
         exclude_ids=frozenset(body.exclude),
     )
     text = body.text
+    places: tuple[str, ...] = ()
     if body.use_place_names:
         hint = parse_need(text)
-        text = hint.need_text
+        text, places = hint.need_text, hint.places
         filters = hint.apply(filters)
     # an explicit list ("a; b" or one need per line) is several needs; prose stays one
     phrases = [p.strip() for p in re.split(r"[;\n]+", text) if len(p.strip()) >= 2]
-    return phrases or [body.text], filters
+    return phrases or [body.text], filters, places
 
 
 def describe_filters(filters: Filters) -> dict[str, object]:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -26,7 +26,8 @@ LOCALES = ("de", "en")
 DEFAULT_LOCALE = "en"
 LOCALE_COOKIE = "km_lang"
 LOCALE_DIR = Path(__file__).with_name("locale")
-# the platform serves German-speaking regions first; times are shown in their zone
+# the platform serves German-speaking regions first; times are shown in their zone, and name it
+# (MEZ / MESZ in German; the offset in English, whose CLDR data has no abbreviation for it)
 DISPLAY_ZONE = ZoneInfo("Europe/Berlin")
 
 
@@ -93,9 +94,17 @@ class Formatter:
         return "" if value is None else format_percent(value, locale=self._babel)
 
     def datetime(self, value: dt.datetime | None) -> str:
+        """The locale's medium date and short time in DISPLAY_ZONE, followed by the zone's
+        short name for that moment (summer or winter time)."""
         if value is None:
             return ""
-        return format_datetime(value, "medium", tzinfo=DISPLAY_ZONE, locale=self._babel)
+        # a naive value is UTC, as the database stores it (not the server's local time)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        local = aware.astimezone(DISPLAY_ZONE)
+        date = format_date(local, "medium", locale=self._babel)
+        time = format_datetime(local, self._babel.time_formats["short"], locale=self._babel)
+        moment = self._babel.datetime_formats["medium"].format(time, date)
+        return f"{moment} {get_timezone_name(local, 'short', locale=self._babel)}"
 
     def date(self, value: dt.date | None) -> str:
         return "" if value is None else format_date(value, "medium", locale=self._babel)

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from app.auth.roles import EVENT_MANAGERS, STAFF
 from app.errors import AppError
@@ -117,6 +118,23 @@ def _number(locale: str, value: float | int | None) -> str:
     return i18n.Formatter(locale).number(value)
 
 
+def _page_address(request: Request) -> str:
+    """Where the language switch leads back to: this page, or for the answer to a form (a
+    POST) the nearest page above its address that a browser can load again, so
+    /my-data/erase leads to /my-data and /requests/5/accept to /requests."""
+    path, query = request.url.path, request.url.query
+    if request.method in ("GET", "HEAD"):
+        return path + (f"?{query}" if query else "")
+    router = getattr(request.scope.get("app"), "router", None)
+    candidate = path
+    while router is not None and candidate not in ("", "/"):
+        scope = {"type": "http", "path": candidate, "method": "GET"}
+        if any(route.matches(scope)[0] == Match.FULL for route in router.routes):
+            return candidate
+        candidate = candidate.rsplit("/", 1)[0]
+    return "/"
+
+
 def render(
     request: Request,
     template: str,
@@ -131,8 +149,7 @@ def render(
     locale = i18n.request_locale(request)
     formatter = i18n.Formatter(locale)
     path = request.url.path
-    query = request.url.query
-    here = path + (f"?{query}" if query else "")
+    here = _page_address(request)
     values: dict[str, Any] = {
         "request": request,
         "user": user,

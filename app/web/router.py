@@ -316,13 +316,20 @@ def search(
     answer = ""
     error = None
     weak_count = 0
-    applied: dict[str, object] = {}
+    places: dict[str, Any] | None = None
     # the answer sentence in the page's language, as the JSON API words it for that language
     lang: matches_service.Lang = "de" if i18n.request_locale(request) == "de" else "en"
     if len(text) >= 2:
         body = SearchRequest(text=text, limit=10)
-        need, filters = matches_service.parse_search(body)
+        need, filters, named = matches_service.parse_search_with_places(body)
         filters = matches_service.coarse_employee_filters(filters, user)
+        # the place names the engine understood and what they became, in the page's words
+        if named:
+            places = {
+                "names": named,
+                "countries": sorted(filters.countries),
+                "km": filters.max_distance_km,
+            }
         try:
             found = matches_service.search(
                 session,
@@ -336,7 +343,6 @@ def search(
             )
             items, weak_count = found.items, found.weak_count
             answer, outside = found.answer, found.closest_outside
-            applied = matches_service.describe_filters(filters)
         except AppError as exc:
             error = exc.detail
     elif text:
@@ -349,7 +355,7 @@ def search(
         "answer": answer,
         "closest_outside": outside,
         "no_good_match": bool(text) and error is None and all(i.weak for i in items),
-        "applied": applied,
+        "places": places,
         "search_mode": True,
     }
     if request.headers.get("hx-request") == "true":
@@ -568,14 +574,18 @@ def profile_row(request: Request, user: MemberUser, what: str, kind: str = "core
     """A blank row for a new competence or relationship."""
     if what == "competence" and kind in forms.KINDS:
         row = forms.CompetenceRow.blank(kind)
+        # focus moves into the new row, so a keyboard user types on where the button was
         return render(
-            request, "partials/competence_row.html", {"row": row, "kinds": forms.KINDS}, user=user
+            request,
+            "partials/competence_row.html",
+            {"row": row, "kinds": forms.KINDS, "focus": True},
+            user=user,
         )
     if what == "relationship":
         return render(
             request,
             "partials/relationship_row.html",
-            {"row": forms.RelationshipRow.blank()},
+            {"row": forms.RelationshipRow.blank(), "focus": True},
             user=user,
         )
     raise NotFound("No such row.")

@@ -178,3 +178,67 @@ def test_wrong_current_passwords_on_the_account_page_count_towards_the_login_lim
     user = db_session.get(User, account.user.id)
     assert user is not None and user.password_hash is not None
     assert user.password_hash == account.user.password_hash
+
+
+def test_the_language_switch_of_a_form_answer_leads_to_a_page_that_loads(
+    app: FastAPI, make_account: AccountFactory, db_session: Session
+) -> None:
+    org = Organization(name="Schalter GmbH", cooperation_interests=[], competences=[])
+    db_session.add(org)
+    db_session.commit()
+    member = make_account(Role.member, org.id)
+
+    def switch(html: str) -> list[str]:
+        return re.findall(r'<a href="/lang/de\?next=([^"]*)"', html)
+
+    with _browser(app, member) as browser:
+        token = _csrf(browser.get("/account").text)
+        assert switch(browser.get("/my-data?x=1").text) == ["%2Fmy-data%3Fx%3D1"]
+        erase = browser.post("/my-data/erase", data={"csrf_token": token, "confirm": "wrong"})
+        key = browser.post("/account/api-keys", data={"csrf_token": token, "name": "k"})
+        assert (erase.status_code, key.status_code) == (422, 422)
+        # the answers to forms lead back to the page of the form, not to the form's address
+        assert switch(erase.text) == ["%2Fmy-data"]
+        assert switch(key.text) == ["%2Faccount"]
+        follow = browser.get("/lang/de?next=%2Fmy-data", follow_redirects=True)
+        assert (follow.status_code, follow.url.path) == (200, "/my-data")
+        # before, the switch asked for the form's address, which no page answers
+        assert browser.get("/my-data/erase").status_code == 405
+
+
+def test_a_password_change_on_the_account_page_ends_the_session_and_the_api_keys(
+    app: FastAPI, make_account: AccountFactory, db_session: Session
+) -> None:
+    account = make_account(Role.organizer)
+    account.user.password_hash = hash_password(PASSWORD)
+    db_session.commit()
+    with _browser(app, account) as browser:
+        token = _csrf(browser.get("/account").text)
+        made = browser.post(
+            "/account/api-keys",
+            data={"csrf_token": token, "name": "erp", "current_password": PASSWORD},
+        )
+        assert made.status_code == 201
+        found = re.search(r"<code[^>]*>(kmk_[^<]+)</code>", made.text)
+        assert found is not None
+        key = {"Authorization": f"Bearer {found.group(1)}"}
+        assert browser.get("/api/v1/auth/me", headers=key).status_code == 200
+        changed = browser.post(
+            "/account/password",
+            data={
+                "csrf_token": token,
+                "current_password": PASSWORD,
+                "new_password": "Zebra-Lampe-42",
+            },
+            follow_redirects=False,
+        )
+        assert (changed.status_code, changed.headers["location"]) == (303, "/login?changed=1")
+        # the browser's cookie is cleared; the old session's secret no longer opens a page
+        browser.cookies.set(SESSION_COOKIE, account.token)
+        again = browser.get("/account", follow_redirects=False)
+        assert (again.status_code, again.headers["location"]) == (
+            303,
+            "/login?next=%2Faccount",
+        )
+        assert browser.get("/api/v1/auth/me", headers=key).status_code == 401
+    assert _keys(db_session, account.user) == [("erp", True)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,22 @@ def test_the_catalogues_translate_at_run_time() -> None:
     assert german.number(1234.5) == "1.234,5"
     assert i18n.Formatter("en").number(1234.5) == "1,234.5"
     assert german.percent(0.55) == "55\xa0%"  # a no-break space, as German typesetting wants
+
+
+def test_dates_times_and_numbers_follow_the_locale() -> None:
+    german, english = i18n.Formatter("de"), i18n.Formatter("en")
+    winter = dt.datetime(2026, 12, 7, 9, 43, tzinfo=dt.UTC)
+    # shortly after midnight in Berlin's summer time, still the day before in UTC
+    summer = dt.datetime(2026, 7, 1, 22, 5, tzinfo=dt.UTC)
+    assert german.datetime(winter) == "07.12.2026, 10:43 MEZ"
+    assert german.datetime(summer) == "02.07.2026, 00:05 MESZ"
+    assert english.datetime(winter) == "Dec 7, 2026, 10:43\u202fAM +0100"
+    assert english.datetime(summer) == "Jul 2, 2026, 12:05\u202fAM +0200"
+    # a naive value is read as UTC, as the database stores it
+    assert german.datetime(winter.replace(tzinfo=None)) == "07.12.2026, 10:43 MEZ"
+    assert german.date(dt.date(2026, 7, 1)) == "01.07.2026"
+    assert english.date(dt.date(2026, 7, 1)) == "Jul 1, 2026"
+    assert german.number(1234567.5) == "1.234.567,5"
+    assert english.number(1234567.5) == "1,234,567.5"
+    assert english.percent(0.55) == "55%"
+    assert german.datetime(None) == english.date(None) == german.number(None) == ""

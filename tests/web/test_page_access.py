@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Organization
 from app.models.user import Role
+from app.web.docs import DOCS_POLICY
+from app.web.headers import CONTENT_SECURITY_POLICY
 from app.web.session import SESSION_COOKIE
 from tests.app.conftest import AccountFactory
 
@@ -46,6 +49,17 @@ FORMS = {
     "/account/api-keys": "303 422 422 422 422",
     # the member is its organisation's only account: it may, once it types the name
     "/my-data/erase": "303 422 403 403 403",
+    # an empty profile form is refused field by field; a request needs its addressee
+    "/profile": "303 422 403 403 403",
+    "/requests": "303 400 403 403 403",
+    # the member sent the request: the other side declines; a pending one has no outcome
+    "/requests/{request}/decline": "303 403 403 403 403",
+    "/requests/{request}/outcome": "303 422 403 403 403",
+    # no current password, no new one; no such key
+    "/account/password": "303 422 422 422 422",
+    "/account/api-keys/999999/revoke": "303 404 404 404 404",
+    # the organisation has no admin yet: its only member may act (here: no change)
+    "/my-data/admins/{member}": "303 303 403 403 403",
 }
 
 
@@ -79,7 +93,12 @@ def world(db_session: Session, make_account: AccountFactory) -> dict[str, object
     }
     return {
         "accounts": accounts,
-        "values": {"other": other, "private": private, "request": request.id},
+        "values": {
+            "other": other,
+            "private": private,
+            "request": request.id,
+            "member": accounts["member"].user.id,  # type: ignore[union-attr]
+        },
     }
 
 
@@ -90,6 +109,15 @@ def _client(app: FastAPI, account: object) -> TestClient:
     return client
 
 
+def _assert_secured(response: Any, what: str) -> None:
+    """The security headers, on pages, redirects and refusals alike (Swagger UI's page
+    allows inline styles, nothing more)."""
+    policy = DOCS_POLICY if what.endswith(" /docs") else CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == policy, what
+    assert response.headers["x-content-type-options"] == "nosniff", what
+    assert response.headers["x-frame-options"] == "DENY", what
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_access(app: FastAPI, world: dict, page: str) -> None:  # type: ignore[type-arg]
     expected = [int(s) for s in PAGES[page].split()]
@@ -97,7 +125,9 @@ def test_page_access(app: FastAPI, world: dict, page: str) -> None:  # type: ign
     seen = []
     for role in ROLES:
         with _client(app, world["accounts"][role]) as client:
-            seen.append(client.get(url, headers={"accept": "text/html"}).status_code)
+            response = client.get(url, headers={"accept": "text/html"})
+            seen.append(response.status_code)
+            _assert_secured(response, f"{role} {url}")
     assert seen == expected
 
 
@@ -108,12 +138,16 @@ def test_forms_need_the_session_token(app: FastAPI, world: dict, form: str) -> N
     for role in ROLES:
         account = world["accounts"][role]
         with _client(app, account) as client:
-            without.append(client.post(url, data={"csrf_token": "f" * 64}).status_code)
+            refused = client.post(url, data={"csrf_token": "f" * 64})
+            without.append(refused.status_code)
+            _assert_secured(refused, f"{role} {url}")
             token = ""
             if account is not None:
                 page = client.get("/account").text
                 token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page).group(1)  # type: ignore[union-attr]
-            with_token.append(client.post(url, data={"csrf_token": token}).status_code)
+            answer = client.post(url, data={"csrf_token": token})
+            with_token.append(answer.status_code)
+            _assert_secured(answer, f"{role} {url}")
     # anonymous callers are sent to sign in; everyone else with a wrong token is refused
     assert without == [303, 403, 403, 403, 403]
     assert with_token == [int(s) for s in FORMS[form].split()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from app.models.user import Role
 from app.organizations import service as organization_service
 from app.organizations.schemas import OrganizationCreate
 from app.web.headers import CONTENT_SECURITY_POLICY
+from app.web.i18n import Formatter
 from app.web.session import SESSION_COOKIE
 from tests.app.conftest import Account, AccountFactory
 
@@ -373,6 +375,44 @@ def test_search_says_plainly_when_nothing_fits_and_filters_answer_as_partials(
         assert f'href="/requests/new?to={hidden}"' in home.text
 
 
+def _places(html: str) -> list[str]:
+    """The sentences that say which place names of a search were understood."""
+    return [
+        unescape(re.sub(r"\s+", " ", p))
+        for p in re.findall(r'<p class="muted places">(.*?)</p>', html, re.S)
+    ]
+
+
+def test_search_names_the_places_it_understood_in_the_pages_language(
+    app: FastAPI, make_account: AccountFactory, pair: tuple[int, int]
+) -> None:
+    own, hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+
+        def search(text: str, lang: str) -> str:
+            page = browser.get("/search", params={"q": text}, headers={"accept-language": lang})
+            assert page.status_code == 200
+            return page.text
+
+        south = search("LTE-M-Funkmodule in Süddeutschland", "en")
+        assert _places(south) == [
+            "Place names in your text: Süddeutschland. "
+            "Results within 250 km of that region's centre, in DE."
+        ]
+        # the hidden maker near Stuttgart lies within the radius
+        assert f'href="/requests/new?to={hidden}"' in south
+        assert _places(search("LTE-M-Funkmodule in Süddeutschland", "de")) == [
+            "Ortsangaben in Ihrem Text: Süddeutschland. "
+            "Ergebnisse im Umkreis von 250 km um die Mitte dieser Region, in DE."
+        ]
+        abroad = search("LTE-M-Funkmodule in Österreich oder der Schweiz", "de")
+        assert _places(abroad) == [
+            "Ortsangaben in Ihrem Text: Schweiz, Österreich. Ergebnisse in AT, CH."
+        ]
+        assert _places(search("LTE-M-Funkmodule", "en")) == []
+
+
 def test_the_dashboard_shows_matches_new_since_the_last_visit(
     app: FastAPI, make_account: AccountFactory, pair: tuple[int, int], db_session: Session
 ) -> None:
@@ -397,7 +437,16 @@ def test_the_dashboard_shows_matches_new_since_the_last_visit(
         earlier.created_at = utcnow() - dt.timedelta(days=1)
         db_session.commit()
         since = browser.get("/dashboard", headers=english)
-        assert "Your last visit:" in since.text
+        # in the page's language and Berlin's time, with the zone named
+        when = Formatter("en").datetime(earlier.created_at)
+        assert re.fullmatch(
+            r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\u202f[AP]M \+0[12]00", when
+        )
+        assert f"Your last visit: {when}" in unescape(since.text)
+        german = browser.get("/dashboard", headers={"accept-language": "de"})
+        wann = Formatter("de").datetime(earlier.created_at)
+        assert re.fullmatch(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} MES?Z", wann)
+        assert f"Ihr letzter Besuch: {wann}" in unescape(german.text)
         assert "Anonymous profile" in since.text
         # nothing changed since the last visit: nothing new
         target = db_session.get(Organization, hidden)
@@ -407,3 +456,160 @@ def test_the_dashboard_shows_matches_new_since_the_last_visit(
         quiet = browser.get("/dashboard", headers=english)
         assert "No new matches since your last visit." in quiet.text
         assert "Anonymous profile" not in quiet.text
+
+
+def _candidate(session: Session, encoder, external_id: str, **fields) -> int:  # type: ignore[no-untyped-def]
+    """A maker of the radio modules the seeker needs, public and named for members."""
+    return _organization(
+        session,
+        encoder,
+        external_id=external_id,
+        name=f"Funk {external_id}",
+        competences=[
+            {"kind": "core", "label": "LTE-M-Funkmodule und Telematikmodule"},
+            {"kind": "complementary", "label": "Gehäuse aus Kunststoff"},
+        ],
+        **fields,
+    )
+
+
+def test_every_filter_of_the_partners_page_ranks_as_the_api_does(
+    app: FastAPI,
+    make_account: AccountFactory,
+    client_for,  # type: ignore[no-untyped-def]
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    south = _candidate(
+        db_session, encoder, "F-SOUTH", country="DE", latitude=48.78, longitude=9.18,
+        nace_code="26.30", employees=30, cooperation_interests=["product_development"],
+    )  # fmt: skip
+    vienna = _candidate(
+        db_session, encoder, "F-VIENNA", country="AT", latitude=48.21, longitude=16.37,
+        nace_code="62.01", employees=120, cooperation_interests=["training"],
+    )  # fmt: skip
+    north = _candidate(
+        db_session, encoder, "F-NORTH", country="DE", latitude=53.55, longitude=9.99,
+        nace_code="26.30", employees=5, cooperation_interests=["product_development"],
+    )  # fmt: skip
+    known = _candidate(
+        db_session, encoder, "F-KNOWN", country="DE", latitude=49.49, longitude=8.47,
+        nace_code="27.90", employees=40, cooperation_interests=["data_sharing"],
+    )  # fmt: skip
+    # a sensor maker like the seeker itself: a competitor, shown only for coopetition
+    rival = _organization(
+        db_session, encoder, external_id="F-RIVAL", name="Sensorik Rivale GmbH", country="DE",
+        latitude=49.0, longitude=8.4, nace_code="26.51", employees=60,
+        competences=[
+            {"kind": "core", "label": "Schwingungssensorik für Pumpen und Getriebe"},
+            {"kind": "complementary", "label": "LTE-M-Funkmodule und Telematikmodule"},
+        ],
+        cooperation_interests=["product_development"],
+    )  # fmt: skip
+    own = _organization(
+        db_session, encoder, name="Suchende Sensorik GmbH", country="DE", latitude=49.01,
+        longitude=8.40, nace_code="26.51", employees=25,
+        competences=[
+            {"kind": "core", "label": "Schwingungssensorik für Pumpen und Getriebe"},
+            {"kind": "complementary", "label": "LTE-M-Funkmodule und Telematikmodule"},
+        ],
+        relationships=[{"type": "supplier", "external_id": "F-KNOWN"}],
+        cooperation_interests=["product_development"],
+    )  # fmt: skip
+    member = make_account(Role.member, own)
+    api = client_for(member)
+    every = {south, vienna, north, known, rival}
+    # the page's query, and the API's for the same filter
+    cases = {
+        "none": ({}, {}),
+        "country": ({"country": "AT"}, {"country": "AT"}),
+        "distance": ({"max_distance_km": "150"}, {"max_distance_km": "150"}),
+        "nace": ({"nace": "26.3"}, {"nace": "26.3"}),
+        "size": ({"size": "small"}, {"min_employees": "10", "max_employees": "49"}),
+        "interest": (
+            {"interest": "training"},
+            {"cooperation_interest": "training"},
+        ),
+        "no competitors": ({"include_competitors": None}, {"include_competitors": "false"}),
+        "known partners too": ({"exclude_known": None}, {"exclude_known": "false"}),
+    }
+    shown: dict[str, set[int]] = {}
+    with _browser(app, member) as browser:
+        for name, (page_query, api_query) in cases.items():
+            # a submitted form: the check boxes are on unless the case leaves one out
+            query = {"filtered": "1", "include_competitors": "on", "exclude_known": "on"}
+            query.update(page_query)
+            query = {k: v for k, v in query.items() if v is not None}
+            page = browser.get("/partners", params=query, headers={"accept-language": "en"})
+            assert page.status_code == 200, name
+            on_page = [int(i) for i in re.findall(r'href="/requests/new\?to=(\d+)"', page.text)]
+            answer = api.get(f"/api/v1/organizations/{own}/matches", params=api_query)
+            assert answer.status_code == 200, name
+            assert on_page == [m["organization"]["id"] for m in answer.json()["items"]], name
+            shown[name] = set(on_page)
+    # each filter changes what is shown, in the way it says
+    assert shown["none"] == every - {known}
+    assert shown["country"] == {vienna}
+    assert shown["distance"] == {south, rival}
+    assert shown["nace"] == {south, north}
+    assert shown["size"] == {south}
+    assert shown["interest"] == {vienna}
+    assert shown["no competitors"] == every - {known, rival}
+    assert shown["known partners too"] == every
+
+
+def test_the_dashboard_shows_completeness_and_open_requests_in_and_out(
+    app: FastAPI,
+    make_account: AccountFactory,
+    pair: tuple[int, int],
+    db_session: Session,
+    encoder,  # type: ignore[no-untyped-def]
+) -> None:
+    own, hidden = pair
+    asking = _organization(
+        db_session,
+        encoder,
+        name="Fragende Fräserei KG",
+        country="AT",
+        competences=[{"kind": "core", "label": "Fräsen"}],
+    )
+    member = make_account(Role.member, own)
+    sender = make_account(Role.member, asking)
+    for user, target in ((member.user, hidden), (sender.user, own)):
+        cooperation_service.create_request(
+            db_session,
+            user=user,
+            data=RequestCreate(to_organization_id=target, type="product_development"),
+            cache=app.state.match_index,
+            encoder=encoder,
+        )
+    db_session.commit()
+    with _browser(app, member) as browser:
+        page = browser.get("/dashboard", headers={"accept-language": "en"})
+    assert page.status_code == 200
+    text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text)))
+    # 5 of the 11 checks: place, contact e-mail, a core and a complementary competence, interests
+    assert re.search(r'<meter id="completeness"[^>]* value="0\.4545', page.text)
+    assert "Profile completeness 45%" in text
+    assert re.findall(
+        r"(done|missing): ([A-Z][^:]*?) (?=done:|missing:|Edit the profile)", text
+    ) == [
+        ("missing", "A description of at least 80 characters"),
+        ("missing", "Industry (NACE code)"),
+        ("done", "Country and postal code"),
+        ("missing", "Coordinates (for distance filters)"),
+        ("missing", "Number of employees"),
+        ("missing", "Website"),
+        ("done", "A contact e-mail address"),
+        ("done", "At least one core competence"),
+        ("done", "At least one complementary competence (a need)"),
+        ("done", "Kinds of cooperation you are interested in"),
+        ("missing", "Known customers, suppliers or partners"),
+    ]
+    # in: the asking firm's name (a request names its sender); out: the addressee unnamed
+    assert "1 request waits for your answer. Fragende Fräserei KG: Product development" in text
+    assert (
+        "1 request you sent is still open. An organisation not yet named to you "
+        "(DE-7, medium (50 to 249 employees)): Product development"
+    ) in text
+    assert _absent(page.text) == []

@@ -4,13 +4,16 @@ the field; the revenue dependency is flagged."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Organization
+from app.models import Competence, KnownRelationship, Organization
 from app.models.user import Role
 from app.organizations import service as organization_service
 from app.organizations.schemas import OrganizationCreate
@@ -174,3 +177,76 @@ def test_the_preview_follows_the_form(app: FastAPI, make_account: AccountFactory
         rel = next(k for k in form if k.startswith("rel-") and k.endswith("-share"))
         calm = browser.post("/profile/preview", data={**form, rel: "40"})
         assert "more than half" not in calm.text
+
+
+def _post(browser: TestClient, fields: list[tuple[str, str]]) -> Any:
+    """The profile form sent as a browser sends it, repeated fields (interests) included."""
+    return browser.post(
+        "/profile",
+        content=urlencode(fields),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def test_competences_relationships_interests_and_the_opt_out_are_edited_and_stored(
+    app: FastAPI, make_account: AccountFactory, own: int, db_session: Session
+) -> None:
+    member = make_account(Role.member, own)
+
+    def stored() -> tuple[list[tuple[str, str]], list[str], list[str], bool]:
+        db_session.expire_all()
+        org = db_session.get(Organization, own)
+        assert org is not None
+        competences = db_session.scalars(
+            select(Competence).where(Competence.organization_id == own).order_by(Competence.label)
+        ).all()
+        relationships = db_session.scalars(
+            select(KnownRelationship.name).where(KnownRelationship.organization_id == own)
+        ).all()
+        return (
+            [(c.kind, c.label) for c in competences],
+            list(relationships),
+            sorted(org.cooperation_interests or []),
+            org.hide_from_competitors,
+        )
+
+    assert stored() == (
+        [("core", "Kunststoffspritzguss")],
+        ["Autowerk Süd AG"],
+        [],
+        False,
+    )
+    with _browser(app, member.token) as browser:
+        form = _form(browser.get("/profile").text)
+        competence = next(k for k in form if k.startswith("comp-") and k.endswith("-label"))
+        prefix = competence.removesuffix("-label")
+        relationship = next(k for k in form if k.startswith("rel-") and k.endswith("-type"))
+        edited = [
+            *[(k, v) for k, v in form.items() if k != competence and k != f"{prefix}-kind"],
+            (competence, "Kunststoffspritzguss in Serie"),
+            (f"{prefix}-kind", "complementary"),
+            ("comp-new1-label", "Werkzeugbau"),
+            ("comp-new1-kind", "core"),
+            (relationship.removesuffix("-type") + "-remove", "1"),
+            ("interest", "product_development"),
+            ("interest", "training"),
+            ("hide_from_competitors", "on"),
+        ]
+        saved = _post(browser, edited)
+        assert (saved.status_code, saved.headers["location"]) == (303, "/profile?saved=1")
+        assert stored() == (
+            [("complementary", "Kunststoffspritzguss in Serie"), ("core", "Werkzeugbau")],
+            [],
+            ["product_development", "training"],
+            True,
+        )
+        # removing a competence, unticking the opt-out and the interests
+        form = _form(browser.get("/profile").text)
+        werkzeugbau = next(k for k, v in form.items() if v == "Werkzeugbau")
+        again = [
+            *[(k, v) for k, v in form.items() if k != "hide_from_competitors"],
+            (werkzeugbau.removesuffix("-label") + "-remove", "1"),
+        ]
+        again = [(k, v) for k, v in again if k != "interest"]
+        assert _post(browser, again).status_code == 303
+        assert stored() == ([("complementary", "Kunststoffspritzguss in Serie")], [], [], False)

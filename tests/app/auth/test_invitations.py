@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from app.auth.security import hash_secret, verify_password
 from app.errors import Forbidden, Invalid, NotFound
 from app.models import Organization
 from app.models.invitation import AccountLink, LinkPurpose
-from app.models.user import ApiToken, Role
+from app.models.user import ApiToken, Role, TokenKind
 from tests.app.conftest import AccountFactory, ClientFactory
 
 GOOD_PASSWORD = "Kranbahn-Rollen-77"
@@ -102,17 +103,42 @@ def test_expired_and_superseded_links_do_not_work(
 
 
 def test_a_reset_ends_every_session_and_api_key(
-    db_session: Session, make_account: AccountFactory, organization_id: int
+    db_session: Session,
+    make_account: AccountFactory,
+    organization_id: int,
+    anon_client: TestClient,
 ) -> None:
     curator = make_account(Role.curator).user
     member = make_account(Role.member, organization_id)
+    # a second session and a long-lived API key, made before the reset
+    _, second = auth_service.issue_token(
+        db_session, user=member.user, kind=TokenKind.login, lifetime=dt.timedelta(hours=1)
+    )
+    _, api_key = auth_service.issue_token(
+        db_session, user=member.user, kind=TokenKind.api_key, lifetime=dt.timedelta(days=365)
+    )
+    db_session.commit()
+    secrets = (member.token, second, api_key)
+
+    def me(secret: str) -> int:
+        headers = {"Authorization": f"Bearer {secret}"}
+        return anon_client.get("/api/v1/auth/me", headers=headers).status_code
+
+    assert [me(s) for s in secrets] == [200, 200, 200]
     _link, secret = invitations.issue_link(
         db_session, user=member.user, purpose=LinkPurpose.reset, issuer=curator
     )
     invitations.redeem(db_session, secret=secret, password=GOOD_PASSWORD)
-    tokens = db_session.scalars(select(ApiToken).where(ApiToken.user_id == member.user.id)).all()
-    assert len(tokens) == 1
-    assert tokens[0].revoked_at is not None
+    db_session.commit()
+    tokens = db_session.scalars(
+        select(ApiToken).where(ApiToken.user_id == member.user.id).order_by(ApiToken.id)
+    ).all()
+    assert [(t.kind, t.revoked_at is not None) for t in tokens] == [
+        ("login", True),
+        ("login", True),
+        ("api_key", True),
+    ]
+    assert [me(s) for s in secrets] == [401, 401, 401]
 
 
 def test_who_may_issue_links(
