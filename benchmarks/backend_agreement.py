@@ -284,8 +284,8 @@ def report(
         header,
         "",
         "| query type | queries | backend against SQLite | identical top 10 | same set | "
-        "mean overlap@10 |",
-        "|---|---|---|---|---|---|",
+        f"mean overlap@10 | identical first {ASK} | largest score difference |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     base = answers["sqlite"]
@@ -299,9 +299,15 @@ def report(
             same_set = sum(c[1] for c in cmp.values())
             overlap = float(np.mean([c[2] for c in cmp.values()]))
             n = len(cmp)
+            whole = sum([x for x, _ in ref[q]] == [x for x, _ in got[q]] for q in ref)
+            # the same organisation's score on both sides, wherever both list it
+            gap = max(
+                (abs(s - dict(got[q])[x]) for q in ref for x, s in ref[q] if x in dict(got[q])),
+                default=0.0,
+            )
             lines.append(
                 f"| {qtype} | {n} | {name} | {same} ({same / n:.1%}) | "
-                f"{same_set} ({same_set / n:.1%}) | {overlap:.3f} |"
+                f"{same_set} ({same_set / n:.1%}) | {overlap:.3f} | {whole} | {gap:.1e} |"
             )
             differ = [q for q, c in cmp.items() if not c[0]]
             for q in differ[:detail]:
@@ -341,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[POOL_ENV] = str(args.pool)
     load_before = os.getloadavg()
     started = time.perf_counter()
+    began = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="koopmatch-agree-") as tmp:
         answers, seconds = run(
             args.states, args.sets, args.port, Path(tmp), Path(tmp) / "server.log"
@@ -353,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" --encoder {args.encoder}" if args.encoder != "default" else "",
             f" --pool {args.pool}" if args.pool else "",
             f" --sets {' '.join(args.sets)}" if len(args.sets) < 2 else "",
+            f" --states {' '.join(args.states)}" if len(args.states) < 2 else "",
         ]
     )
     pool = f"candidate pool {args.pool}" if args.pool else "the default candidate pool (300)"
@@ -360,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         [
             f"### SQLite against PostgreSQL (pgvector), encoder {args.encoder}, {pool}",
             "",
-            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `{command}` on "
+            f"Measured {began}-{time.strftime('%H:%M UTC', time.gmtime())}: `{command}` on "
             f"{machine()}, shared; load average {load_before[0]:.1f} at the start "
             f"and {load_after[0]:.1f} at the end; whole run "
             f"{(time.perf_counter() - started) / 60:.1f} min. Each data set imported with "
