@@ -155,6 +155,10 @@ def verdict(
     )
 
 
+# decimals of a score as lists show it (the API rounds to these); also the ranking's precision
+SHOWN_DECIMALS = 6
+
+
 def coopetition_order(
     scores: np.ndarray,
     competitor: np.ndarray,
@@ -165,8 +169,8 @@ def coopetition_order(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The order of candidates with competitors merged in, and the scores shown for them.
 
-    Complementary candidates keep their order (score, then id). A competitor whose own score
-    beats the next complementary candidate's comes first; otherwise, once i competitors are
+    Complementary candidates keep their order (score to SHOWN_DECIMALS, then id). A
+    competitor whose own score beats the next complementary candidate's comes first; otherwise, once i competitors are
     placed, the next by niche evidence (then score, id) takes place every * (i + 1) (1-based)
     while that place lies within `window`. Beyond the window both lists merge by score. A
     competitor placed ahead of its own score is shown with the score of the candidate after it,
@@ -174,6 +178,10 @@ def coopetition_order(
     """
     n = len(scores)
     shown = scores.astype(np.float64).copy()
+    # the order reads scores at the precision a list shows them (SHOWN_DECIMALS): two scores
+    # that differ only by float rounding (a sum taken in another order, a product over other
+    # shapes: the in-process engine against the per-request one) are equal, and id decides
+    scores = np.round(shown, SHOWN_DECIMALS)
     comp = np.flatnonzero(competitor)
     other = np.flatnonzero(~competitor)
     other = other[np.lexsort((ids[other], -scores[other]))]

@@ -45,6 +45,7 @@ from app.organizations.disclosure import (
 from app.organizations.views import disclosed
 from app.web.i18n import Formatter
 from matching import Filters, Match, ProfileVec, Reason
+from matching.competitors import SHOWN_DECIMALS
 from matching.geo import haversine_km
 from matching.identity import identity_evidence
 from matching.relevance import SearchMatch, firm_floors, relevance_floor, wordless_floors
@@ -379,7 +380,7 @@ def to_out(
     weak = isinstance(match, SearchMatch) and match.weak
     return MatchOut(
         organization=MatchedOrganization.model_validate(disclosed(values, view)),
-        score=round(match.score, 6),
+        score=round(match.score, SHOWN_DECIMALS),
         relation=match.relation,
         components={
             k: round(v, 6)
@@ -762,7 +763,9 @@ def _with_identity(
                 reasons=(reason, *m.reasons),
             )
         )
-    order = sorted(range(len(combined)), key=lambda k: (-combined[k].score, k))
+    order = sorted(
+        range(len(combined)), key=lambda k: (-round(combined[k].score, SHOWN_DECIMALS), k)
+    )
     return [combined[k] for k in order[:limit]]
 
 

@@ -107,6 +107,21 @@ def test_competitors_take_every_third_place_by_niche() -> None:
     assert same.tolist() == scores.tolist()
 
 
+def test_scores_equal_to_the_shown_precision_are_ordered_by_id() -> None:
+    # 103's score is above 102's by float rounding only (less than half the last shown
+    # decimal): id decides, as it would had both been summed in the same order
+    scores = np.array([0.5, 0.281621 + 2e-8, 0.281621, 0.2816204, 0.9])
+    ids = np.array([100, 103, 102, 101, 104])
+    none = np.zeros(5, dtype=bool)
+    for every in (0, 3):
+        order, shown = coopetition_order(scores, none, np.zeros(5), ids, every=every, window=8)
+        assert ids[order].tolist() == [104, 100, 102, 103, 101]
+        assert np.round(shown[order], 6).tolist() == [0.9, 0.5, 0.281621, 0.281621, 0.28162]
+    rival = np.array([False, True, False, False, False])
+    order, _ = coopetition_order(scores, rival, np.zeros(5), ids, every=0, window=8)
+    assert ids[order].tolist() == [104, 100, 102, 103, 101]
+
+
 def test_asked_for_competitors_reach_the_first_page_with_their_kinds() -> None:
     # Eight partners of the sensor maker, then its competitor with a weak own score.
     partners = [org(10 + k, core=(k % 3 + 1,), comp=(SENS,), nace="22.29") for k in range(8)]
