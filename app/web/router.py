@@ -538,7 +538,11 @@ def profile_page(
     request: Request, session: SessionDep, user: MemberUser, saved: str | None = None
 ) -> Response:
     organization = own_organization(session, user)
-    form = forms.ProfileForm.from_organization(organization, policy.levels_of(organization))
+    form = forms.ProfileForm.from_organization(
+        organization,
+        policy.levels_of(organization),
+        policy.related_names(session, user, organization),
+    )
     return render(
         request,
         "profile.html",
