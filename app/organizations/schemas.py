@@ -540,6 +540,9 @@ GROUP_SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+SIZE_CLASS_TEXT = "micro < 10, small < 50, medium < 250 employees, else large"
+
+
 class AlwaysShown(BaseModel):
     """What every shape shows of an organisation whatever the caller's view: the id, the
     classification and the coarse place and size that stand in for what the view hides."""
@@ -550,9 +553,7 @@ class AlwaysShown(BaseModel):
     region: str | None = Field(
         description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
     )
-    size_class: SizeClass | None = Field(
-        description="micro < 10, small < 50, medium < 250 employees, else large"
-    )
+    size_class: SizeClass | None = Field(description=SIZE_CLASS_TEXT)
 
 
 class ShownTo(BaseModel):
@@ -636,7 +637,7 @@ class PublicTeaser(
     id: int
     industry: str | None = Field(description="NACE division (or section letter)")
     country: str | None
-    size_class: SizeClass | None = AlwaysShown.model_fields["size_class"]
+    size_class: SizeClass | None = Field(description=SIZE_CLASS_TEXT)
     region: str | None = None
     competences: list[CompetenceTeaser]
     cooperation_interests: list[str]
