@@ -96,6 +96,7 @@ from app.models.event import (
 )
 from app.models.user import Role, User
 from app.organizations.access import may_see, view_of, visible_relationships
+from app.organizations.views import attendee_name
 from matching import Filters, Match
 from matching.scheduling import (
     CandidatePair,
@@ -550,7 +551,7 @@ def participant_out(
         event_id=participant.event_id,
         organization_id=participant.organization_id,
         # registering is consent to be listed to the event's attendees (see the module text)
-        organization_name=participant.organization.name,
+        organization_name=attendee_name(participant.organization),
         people=[person_out(p, away.get(p.id, ()), access) for p in participant.people],
     )
 
@@ -1705,7 +1706,7 @@ def person_info(person: EventPerson) -> PersonInfo:
         name=person.name,
         role=person.role,
         organization_id=person.participant.organization_id,
-        organization=person.participant.organization.name,
+        organization=attendee_name(person.participant.organization),
     )
 
 

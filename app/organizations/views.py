@@ -95,3 +95,10 @@ def teaser(
         relationships=list(relationships),
     )
     return PublicTeaser.model_validate(disclosed(values, view))
+
+
+def attendee_name(organization: Organization) -> str:
+    """The name under which an organisation registered for an event is listed to the event's
+    attendees and managers (the policy's "attendee" view: registering is the consent)."""
+    view = disclosure.view_for_levels("attendee", disclosure.levels_of(organization))
+    return str(disclosed({"name": organization.name}, view)["name"])

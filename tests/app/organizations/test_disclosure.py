@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.models import Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
-from app.organizations import access, disclosure
+from app.organizations import access, disclosure, views
 from matching.geo import haversine_km
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -881,3 +882,14 @@ def test_an_import_warns_where_a_hidden_name_is_in_the_text(client: TestClient) 
         "line 1 (IM-1): description mentions “Kaltwerk”, which gives away the name you do not "
         "show to everyone; callers who may not see the name read it masked"
     ]
+
+
+def test_an_events_attendees_see_the_name_of_a_registered_organisation_and_no_more() -> None:
+    """The "attendee" view of the policy: the name group at every level (registering is the
+    consent), every other group as a member of another organisation sees it."""
+    for group in disclosure.GROUPS:
+        for level in disclosure.LEVELS:
+            expected = group == "name" or level in ("public", "members")
+            assert disclosure.group_shown("attendee", group, level) is expected, (group, level)
+    hidden = Organization(name="Verdeckt Messtechnik GmbH", disclosure={"name": "partners"})
+    assert views.attendee_name(hidden) == "Verdeckt Messtechnik GmbH"
