@@ -413,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":  # the server's requests record their own source
         return int(args.func(args))
-    from app.privacy.audit import acting
+    from app.session_hooks.audit import acting
 
     with acting("cli", request=f"koopmatch {args.command}"):
         return int(args.func(args))

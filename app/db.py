@@ -21,8 +21,7 @@ from starlette.requests import Request
 
 from app import unit_of_work
 from app.config import get_settings
-from app.matches import changes as index_changes
-from app.privacy import audit
+from app.session_hooks import audit, index_changes
 
 # every session of the process records its writes in the audit log
 audit.install()

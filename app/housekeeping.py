@@ -22,7 +22,7 @@ from app.auth import ratelimit
 from app.config import get_settings
 from app.db import get_sessionmaker
 from app.models.base import utcnow
-from app.privacy import audit
+from app.session_hooks import audit
 from app.web.curator_imports import expire_uploads
 
 log = logging.getLogger("koopmatch.housekeeping")

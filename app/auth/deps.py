@@ -21,7 +21,7 @@ from app.auth import service
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized, requires_login
 from app.models.user import ApiToken, Role, User
-from app.privacy import audit
+from app.session_hooks import audit
 
 TOKEN_URL = "/api/v1/auth/token"
 

@@ -17,7 +17,6 @@ from pydantic import (
 
 from app.auth.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, normalize_email
 from app.models.user import Role, TokenKind
-from app.organizations.derived import SizeClass
 from app.organizations.derived import industry_of as industry_of
 from app.organizations.derived import size_class as size_class
 from app.text_types import MAX_INT, check_line
@@ -188,32 +187,3 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     secret: str = Field(description="Shown once: store it now, it cannot be read again")
-
-
-# --- what anonymous callers see of a public profile ------------------------------------------
-
-
-class CompetenceTeaser(BaseModel):
-    kind: Literal["core", "complementary", "peripheral"]
-    label: str
-
-
-class OrganizationTeaser(BaseModel):
-    """A public profile without what identifies the firm: no name, website, exact size or links."""
-
-    id: int
-    industry: str | None = Field(description="NACE division (or section letter)")
-    country: str | None
-    city: str | None
-    size_class: SizeClass | None = Field(
-        description="micro < 10, small < 50, medium < 250 employees, else large"
-    )
-    competences: list[CompetenceTeaser]
-    cooperation_interests: list[str]
-
-
-class OrganizationTeaserPage(BaseModel):
-    items: list[OrganizationTeaser]
-    total: int
-    limit: int
-    offset: int

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.schemas import OrganizationId
 from app.organizations.schemas import (
+    AlwaysShown,
     ContactsGroup,
     CooperationInterest,
     EmployeesGroup,
@@ -75,14 +76,8 @@ class OutcomeSet(_Strict):
     note: Note | None = Field(None, description="Replaces the stored note when given")
 
 
-class PartyOut(ShownTo, EmployeesGroup, ContactsGroup, WebsiteGroup, NameGroup):
+class PartyOut(ShownTo, EmployeesGroup, ContactsGroup, WebsiteGroup, NameGroup, AlwaysShown):
     """One side of a request as the caller may see it: hidden attributes are null."""
-
-    id: int
-    size_class: str | None
-    nace_code: str | None
-    country: str | None
-    region: str | None
 
 
 class RequestOut(BaseModel):

@@ -40,7 +40,6 @@ from app.models.event import Participant
 from app.models.user import User
 from app.organizations import repository as organization_repository
 from app.organizations import service as organization_service
-from app.organizations.schemas import OrganizationOut
 
 # weights of the signals in a pair's score; they sum to 1
 NAME_WEIGHT = 0.45
@@ -464,8 +463,10 @@ def _check_events(session: Session, *, keep_id: int, merge_id: int) -> None:
         )
 
 
-def _snapshot(organization: Organization) -> dict[str, object]:
-    data = OrganizationOut.model_validate(organization).model_dump(mode="json")
+def _snapshot(session: Session, user: User, organization: Organization) -> dict[str, object]:
+    """The merged profile as hub staff read it, kept in the merge's history row."""
+    out = organization_service.organization_view(session, user=user, organization=organization)
+    data = out.model_dump(mode="json")
     data["verified_at"] = (
         organization.verified_at.isoformat() if organization.verified_at is not None else None
     )
@@ -524,7 +525,7 @@ def merge_organizations(
     """
     keep, merged = merge_pair(session, keep_id=keep_id, merge_id=merge_id)
     _check_events(session, keep_id=keep.id, merge_id=merged.id)
-    snapshot = _snapshot(merged)
+    snapshot = _snapshot(session, user, merged)
     now = utcnow()
 
     # the same rule as a profile's own competence list: kind and label, ignoring case

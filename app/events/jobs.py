@@ -40,7 +40,7 @@ from app.models.base import utcnow
 from app.models.event import Event, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
 from app.models.user import User
-from app.privacy import audit
+from app.session_hooks import audit
 from matching.scheduling import Instance, Meeting, Schedule, reschedule, solve
 
 log = logging.getLogger("koopmatch")

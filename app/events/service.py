@@ -95,7 +95,8 @@ from app.models.event import (
     TimeSlot,
 )
 from app.models.user import Role, User
-from app.organizations.access import may_see, visible_relationships
+from app.organizations.access import may_see, view_of, visible_relationships
+from app.organizations.views import attendee_name
 from matching import Filters, Match
 from matching.scheduling import (
     CandidatePair,
@@ -550,7 +551,7 @@ def participant_out(
         event_id=participant.event_id,
         organization_id=participant.organization_id,
         # registering is consent to be listed to the event's attendees (see the module text)
-        organization_name=participant.organization.name,
+        organization_name=attendee_name(participant.organization),
         people=[person_out(p, away.get(p.id, ()), access) for p in participant.people],
     )
 
@@ -587,17 +588,18 @@ def register_participant(
 ) -> Participant:
     """Register an organisation; ``self_service``: by one of its members (see module text).
 
-    An organiser (``registrar``) registers public profiles only: registering is consent to be
-    listed to the attendees, which only the organisation's members give for a profile that is
-    not public (they register it themselves; hub admins may on their behalf). A profile the
-    organiser may not see answers as one that does not exist.
+    An organiser (``registrar``) registers public profiles whose name it sees only:
+    registering is consent to be listed to the attendees by name, which only the
+    organisation's members give for a profile that is not public or hides its name (they
+    register it themselves or accept an invitation; hub admins may on their behalf). A
+    profile the organiser may not see answers as one that does not exist.
     """
     _require_open(event)
     if self_service:
         _require_unpublished(session, event.id)
     if needs_consent(session, organization_id=data.organization_id, registrar=registrar):
         raise Forbidden(
-            f"Organisation {data.organization_id} does not show its profile publicly: "
+            f"Organisation {data.organization_id} does not show its profile and name to you: "
             "invite it; its members accept the invitation.",
             errors=[{"field": "organization_id", "message": "needs the organisation's consent"}],
         )
@@ -620,15 +622,17 @@ def register_participant(
 
 def needs_consent(session: Session, *, organization_id: int, registrar: User | None) -> bool:
     """Whether an organiser registering the organisation needs its consent (an invitation its
-    members accept): its profile is not public. 422, as for an id that does not exist, when
-    the registrar may not see it."""
+    members accept): its profile is not public, or its name is hidden from the organiser (the
+    attendees' list would name it). 422, as for an id that does not exist, when the registrar
+    may not see it."""
     organization = repo.get_organization(session, organization_id)
     if organization is None or (registrar is not None and not may_see(registrar, organization)):
         raise _invalid("organization_id", f"no organisation with id {organization_id}")
+    if registrar is None or registrar.role != Role.organizer.value:
+        return False
     return (
-        registrar is not None
-        and registrar.role == Role.organizer.value
-        and organization.visibility != "public"
+        organization.visibility != "public"
+        or "name" in view_of(session, registrar, organization).hidden
     )
 
 
@@ -1722,7 +1726,7 @@ def person_info(person: EventPerson) -> PersonInfo:
         name=person.name,
         role=person.role,
         organization_id=person.participant.organization_id,
-        organization=person.participant.organization.name,
+        organization=attendee_name(person.participant.organization),
     )
 
 

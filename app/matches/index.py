@@ -2,10 +2,10 @@
 
 Whether the index is current costs one primary-key read: every write to organisations,
 competences or relationships raises `index_state.version` in its own transaction and lists the
-organisations it touched (app.matches.changes). A process that finds a newer version reloads
-only those organisations (and their partners, whose partner lists follow) and applies them to
-the fitted engine with `matching.incremental.updated`, which leaves the previous generation
-intact for requests still using it. So an update made through any server process is used by
+organisations it touched (app.session_hooks.index_changes). A process that finds a newer
+version reloads only those organisations (and their partners, whose partner lists follow)
+and applies them to the fitted engine with `matching.incremental.updated`, which leaves the
+previous generation intact for requests still using it. So an update made through any server process is used by
 the next match of every other one, and no request waits for a full fit once an index exists:
 bulk changes (more than `sync_limit` organisations, or a statement that names no rows) and the
 periodic compaction (`matching.incremental.needs_refit`) run on a background thread (an update
@@ -35,10 +35,10 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
-from app.matches import changes
-from app.matches.changes import changes_since, current_version
 from app.models import Competence, KnownRelationship, Organization
 from app.models.ranking import RankingFit
+from app.session_hooks import index_changes as changes
+from app.session_hooks.index_changes import changes_since, current_version
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.incremental import needs_refit, prepare, restore, share_vectors, snapshot, updated
 from matching.types import CompetenceKind

@@ -44,7 +44,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from app.embeddings import Encoder
-from app.matches import changes
 from app.matches.index import FittedIndex, IndexCache, active_weights
 from app.matches.reranking import active_fit, active_reranker
 from app.matches.service import fitted_index
@@ -58,6 +57,7 @@ from app.models.event import (
 )
 from app.models.ranking import RankingFit
 from app.models.user import User
+from app.session_hooks import index_changes as changes
 from matching.learning import outcome_pairs, refit_weights
 from matching.rerank import fit_reranker, training_pairs, training_rows
 from matching.types import Filters, Match

@@ -4,19 +4,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.organizations.schemas import CityField, CooperationInterest, NameGroup, ShownTo
+from app.organizations.schemas import (
+    AlwaysShown,
+    CityField,
+    CooperationInterest,
+    NameGroup,
+    ShownTo,
+)
 
 
-class MatchedOrganization(ShownTo, CityField, NameGroup):
+class MatchedOrganization(ShownTo, CityField, NameGroup, AlwaysShown):
     """The matched organisation as the caller may see it: hidden attributes are null."""
-
-    id: int
-    nace_code: str | None
-    country: str | None
-    region: str | None = Field(
-        description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
-    )
-    size_class: Literal["micro", "small", "medium", "large"] | None
 
 
 class CompetenceRef(BaseModel):

@@ -33,7 +33,7 @@ from app.organizations.access import (
     views_of,
     visible_relationships,
 )
-from app.organizations.derived import region_centre
+from app.organizations.derived import SIZE_LOWER_BOUNDS, region_centre
 from app.organizations.disclosure import (
     View,
     caller_level,
@@ -469,10 +469,6 @@ def opted_out_competitors(
     return frozenset(pid for pid, competitor in zip(opted, verdict, strict=True) if competitor)
 
 
-# lower bounds of the size classes (micro, small, medium, large)
-_SIZE_BOUNDS = (0, 10, 50, 250)
-
-
 def coarse_employee_filters(filters: Filters, user: User | None) -> Filters:
     """For callers who are not hub staff, widen employee bounds to whole size classes.
 
@@ -485,9 +481,9 @@ def coarse_employee_filters(filters: Filters, user: User | None) -> Filters:
     if low is not None and high is not None and low > high:
         return filters  # the engine rejects it as it stands
     if low is not None:
-        low = max(b for b in _SIZE_BOUNDS if b <= low)
+        low = max(b for b in SIZE_LOWER_BOUNDS if b <= low)
     if high is not None:
-        upper = [b - 1 for b in _SIZE_BOUNDS[1:] if high < b]
+        upper = [b - 1 for b in SIZE_LOWER_BOUNDS[1:] if high < b]
         high = upper[0] if upper else None
     return replace(filters, min_employees=low, max_employees=high)
 

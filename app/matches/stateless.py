@@ -38,7 +38,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
-from app.matches.changes import current_version
 from app.matches.index import (
     PROFILE_COLUMNS,
     FittedIndex,
@@ -51,6 +50,7 @@ from app.matches.index import (
 from app.matches.pgvector import PgvectorRetriever
 from app.matches.retrieval import reading
 from app.models import Organization
+from app.session_hooks.index_changes import current_version
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.competitors import NicheScale
 from matching.engine import lexical_tokens

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, str] = {
 LIST_ATTRIBUTES = frozenset({"relationships"})
 # the group a sender reveals to the addressee of its request
 ADDRESSEE_GROUPS = frozenset({"name"})
+# the group an organisation registered for an event shows to the event's attendees and
+# managers: registering (or accepting an invitation) is its consent to be listed by name
+ATTENDEE_GROUPS = frozenset({"name"})
 _GROUP_OF = {attribute: group for group, attributes in GROUPS.items() for attribute in attributes}
 
 
@@ -65,7 +68,8 @@ class View:
 
     level: "owner" (own members and hub staff), "partner" (accepted request either way),
     "addressee" (the organisation sent the caller's organisation a request), "member" (any
-    other signed-in account) or "anonymous".
+    other signed-in account) or "anonymous"; "attendee" is how an event's attendees and
+    managers see a registered organisation in the event's lists.
     """
 
     level: str
@@ -94,6 +98,8 @@ def group_shown(caller_level: str, group: str, group_level: str) -> bool:
     if caller_level == "anonymous":
         return group_level == "public"
     if caller_level == "addressee" and group in ADDRESSEE_GROUPS:
+        return True
+    if caller_level == "attendee" and group in ATTENDEE_GROUPS:
         return True
     return group_level in ("public", "members")
 

@@ -143,7 +143,7 @@ def list_organizations(
 )
 def create_organization(
     body: OrganizationCreate,
-    _staff: StaffUser,
+    staff: StaffUser,
     session: SessionDep,
     encoder: EncoderDep,
     response: Response,
@@ -153,7 +153,7 @@ def create_organization(
     org = service.get_organization(session, organization_id=org.id)
     response.headers["Location"] = f"/api/v1/organizations/{org.id}"
     _etag(response, org.version)
-    out = OrganizationOut.model_validate(org)
+    out = service.organization_view(session, user=staff, organization=org)
     return out.model_copy(update={"warnings": service.name_warnings(org)})
 
 

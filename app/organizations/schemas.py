@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.auth.schemas import OrganizationTeaser
-from app.organizations.disclosure import GROUPS, LEVELS, levels_of, region, size_class
+from app.organizations.derived import SizeClass
+from app.organizations.disclosure import GROUPS, LEVELS, region, size_class
 from app.taxonomy.nace import nace_entries, normalize_nace_code
 from app.text_types import check_line, check_text
 
@@ -540,6 +540,22 @@ GROUP_SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+SIZE_CLASS_TEXT = "micro < 10, small < 50, medium < 250 employees, else large"
+
+
+class AlwaysShown(BaseModel):
+    """What every shape shows of an organisation whatever the caller's view: the id, the
+    classification and the coarse place and size that stand in for what the view hides."""
+
+    id: int
+    nace_code: str | None
+    country: str | None
+    region: str | None = Field(
+        description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
+    )
+    size_class: SizeClass | None = Field(description=SIZE_CLASS_TEXT)
+
+
 class ShownTo(BaseModel):
     """What every disclosed output says about the caller's view."""
 
@@ -549,24 +565,16 @@ class ShownTo(BaseModel):
     disclosure_level: DisclosureView = Field(description=LEVEL_DESCRIPTION)
 
 
-class _Disclosed(ShownTo, ContactsGroup, WebsiteGroup, EmployeesGroup, CityField, NameGroup):
+class _Disclosed(
+    ShownTo, ContactsGroup, WebsiteGroup, EmployeesGroup, CityField, NameGroup, AlwaysShown
+):
     """Shared by the full profile and the list entry: what disclosure adds to the output.
 
-    Validating an ORM object directly gives the full (owner) representation; the organisations
-    service builds the caller's view (hidden attributes null) from a dict instead.
+    Built only from the values of a caller's view (app.organizations.service, through
+    app.organizations.views.disclosed): there is no way from an ORM object to this output that
+    skips the view.
     """
 
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    nace_code: str | None
-    country: str | None
-    region: str | None = Field(
-        description="Country plus the first postal-code digit for DE/AT/CH ('DE-7')"
-    )
-    size_class: Literal["micro", "small", "medium", "large"] | None = Field(
-        description="micro < 10, small < 50, medium < 250 employees, else large"
-    )
     cooperation_interests: list[CooperationInterest]
     visibility: Visibility
     verified: bool = Field(description="Checked by hub staff")
@@ -576,17 +584,7 @@ class _Disclosed(ShownTo, ContactsGroup, WebsiteGroup, EmployeesGroup, CityField
     hide_from_competitors: bool | None = Field(
         description="The competitor opt-out (own members and staff only, else null)"
     )
-    disclosure_level: DisclosureView = Field(default="owner", description=LEVEL_DESCRIPTION)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_orm(cls, data: Any) -> Any:
-        if isinstance(data, dict) or not hasattr(data, "verified_at"):
-            return data
-        values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
-        values.update(derived_attributes(data))
-        values["disclosure"] = levels_of(data)
-        return values
+    disclosure_level: DisclosureView = Field(description=LEVEL_DESCRIPTION)
 
 
 class ProfileWarning(BaseModel):
@@ -617,6 +615,11 @@ class OrganizationPage(BaseModel):
     offset: int
 
 
+class CompetenceTeaser(BaseModel):
+    kind: Literal["core", "complementary", "peripheral"]
+    label: str
+
+
 class PublicTeaser(
     ShownTo,
     FoundedGroup,
@@ -626,12 +629,18 @@ class PublicTeaser(
     ContactsGroup,
     WebsiteGroup,
     NameGroup,
-    OrganizationTeaser,
 ):
-    """What anonymous callers see of a public profile: the always-shown attributes plus the
-    groups the organisation made public (the others null)."""
+    """What anonymous callers see of a public profile: the always-shown attributes (the
+    industry instead of the NACE code) plus the groups the organisation made public (the
+    others null)."""
 
+    id: int
+    industry: str | None = Field(description="NACE division (or section letter)")
+    country: str | None
+    size_class: SizeClass | None = Field(description=SIZE_CLASS_TEXT)
     region: str | None = None
+    competences: list[CompetenceTeaser]
+    cooperation_interests: list[str]
     relationships: list[RelationshipOut] = Field(default_factory=list)
     verified: bool = False
     disclosure_level: DisclosureView = Field(default="anonymous", description=LEVEL_DESCRIPTION)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.auth.roles import is_staff
 from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
@@ -424,23 +425,24 @@ def _shown_values(org: Organization, view: View, names: Sequence[str]) -> dict[s
 def shown_relationships(
     org: Organization, user: User | None, views: dict[int, View]
 ) -> list[RelationshipOut]:
-    """The known relationships. To others than the organisation's own members and staff, a
-    linked organisation the caller may not see, or whose name is hidden from the caller, stays
-    anonymous (no id, no external_id, no name): the list is the organisation's statement, the
-    link would disclose the other's identity."""
-    owner = views[org.id].level == "owner"
+    """The known relationships. A linked organisation the caller may not see, or whose name is
+    hidden from the caller, stays anonymous (no id, no external_id): the link would disclose
+    the other's identity. The organisation's own members keep the name they stated (their own
+    statement); to others it is hidden too. Hub staff see every link."""
+    own = views[org.id].level == "owner"
     out = []
     for rel in org.relationships:
         shown = RelationshipOut.model_validate(rel)
         related = rel.related_organization
         if (
-            not owner
+            not is_staff(user)
             and related is not None
             and (not may_see(user, related) or "name" in views[related.id].hidden)
         ):
-            shown = shown.model_copy(
-                update={"related_organization_id": None, "external_id": None, "name": None}
-            )
+            update: dict[str, Any] = {"related_organization_id": None, "external_id": None}
+            if not own:
+                update["name"] = None
+            shown = shown.model_copy(update=update)
         out.append(shown)
     return out
 

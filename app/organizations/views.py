@@ -14,12 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.auth import repository as auth_repository
-from app.auth.schemas import CompetenceTeaser
 from app.models import Competence, KnownRelationship, Organization
 from app.organizations import access, disclosure
 from app.organizations import repository as organization_repository
 from app.organizations.derived import industry_of
-from app.organizations.schemas import PublicTeaser, RelationshipOut
+from app.organizations.schemas import CompetenceTeaser, PublicTeaser, RelationshipOut
 
 
 def disclosed(values: Mapping[str, Any], view: disclosure.View) -> dict[str, Any]:
@@ -96,3 +95,10 @@ def teaser(
         relationships=list(relationships),
     )
     return PublicTeaser.model_validate(disclosed(values, view))
+
+
+def attendee_name(organization: Organization) -> str:
+    """The name under which an organisation registered for an event is listed to the event's
+    attendees and managers (the policy's "attendee" view: registering is the consent)."""
+    view = disclosure.view_for_levels("attendee", disclosure.levels_of(organization))
+    return str(disclosed({"name": organization.name}, view)["name"])

@@ -38,7 +38,7 @@ from app.imports.parsing import ImportFileError, RowError
 from app.imports.service import ImportRejected, ImportReport, run_import
 from app.models.base import utcnow
 from app.models.web_import import WebImport
-from app.privacy import audit
+from app.session_hooks import audit
 
 log = logging.getLogger("koopmatch.imports")
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Form, Request
 from app.deps import SessionDep
 from app.errors import Forbidden
 from app.models.user import ApiToken, Role, User
-from app.privacy import audit
+from app.session_hooks import audit
 from app.web.rendering import remember_signed_in
 from app.web.session import LoginRequired, check_csrf, session_token
 

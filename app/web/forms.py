@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +79,12 @@ class ProfileForm:
     disclosure: dict[str, str]
 
     @classmethod
-    def from_organization(cls, org: Organization, levels: dict[str, str]) -> ProfileForm:
+    def from_organization(
+        cls, org: Organization, levels: dict[str, str], related_names: Mapping[int, str]
+    ) -> ProfileForm:
+        """The stored profile; a linked organisation is named (with its external_id) only
+        where `related_names` has it, i.e. where the editor may see its name; otherwise the
+        row shows the name the profile stated, which saving again keeps linked."""
         values = {}
         for name in TEXT_FIELDS:
             value = getattr(org, name)
@@ -101,10 +106,12 @@ class ProfileForm:
                 RelationshipRow(
                     key=str(r.id),
                     type=r.type,
-                    name=r.name
-                    if r.related_organization_id is None
-                    else (r.related_organization.name if r.related_organization else r.name),
-                    external_id=r.external_id or "",
+                    name=related_names.get(r.related_organization_id, r.name)
+                    if r.related_organization_id is not None
+                    else r.name,
+                    external_id=(r.external_id or "")
+                    if r.related_organization_id in related_names
+                    else "",
                     share="" if r.revenue_share is None else f"{r.revenue_share * 100:g}",
                 )
                 for r in org.relationships

@@ -44,6 +44,7 @@ from app.models.event import Event, EventSchedule
 from app.models.user import User
 from app.organizations import service as organization_service
 from app.organizations.repository import OrganizationQuery
+from app.organizations.views import attendee_name
 from app.web import charts, forms, i18n, participant_import
 from app.web.deps import PageUser, SignedInForm
 from app.web.rendering import WebRoute, redirect, render
@@ -411,7 +412,7 @@ def _participants_context(
     for p in people:
         by_participant[p.participant_id].append(p)
     participants = [
-        {"id": p.id, "name": p.organization.name, "organization_id": p.organization_id}
+        {"id": p.id, "name": attendee_name(p.organization), "organization_id": p.organization_id}
         for p in service.list_participants(session, event=event)
     ]
     invitations = service.list_invitations(session, event=event, user=user)
@@ -672,7 +673,7 @@ def requests_page(
     status_of = {r.id: service.request_status(event, r, now=now) for r in requests}
     counts = Counter(status_of.values())
     participants = {
-        p.id: p.organization.name for p in service.list_participants(session, event=event)
+        p.id: attendee_name(p.organization) for p in service.list_participants(session, event=event)
     }
     marks = []
     for participant in service.list_participants(session, event=event):

@@ -43,6 +43,18 @@ def profile(session: Session, user: User, organization: Organization) -> Organiz
     return organization_service.organization_view(session, user=user, organization=organization)
 
 
+def related_names(session: Session, user: User, organization: Organization) -> dict[int, str]:
+    """The names of the organisations the profile's relationships link to, by id, for those
+    the caller may see with their name (the others stay the name the profile stated)."""
+    related = organization_service.related_organizations([organization])
+    shown = access.views_of(session, user, related)
+    return {
+        o.id: o.name
+        for o in related
+        if access.may_see(user, o) and "name" not in shown[o.id].hidden
+    }
+
+
 def anonymous_teasers(
     session: Session, organizations: Sequence[Organization]
 ) -> list[PublicTeaser]:

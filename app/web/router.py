@@ -40,6 +40,7 @@ from app.models import Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import TokenKind, User
 from app.organizations import service as organization_service
+from app.organizations.derived import SIZE_BOUNDS
 from app.organizations.schemas import CooperationInterest, OrganizationOut, OrganizationPatch
 from app.privacy import service as privacy_service
 from app.privacy.repository import AuditQuery
@@ -53,11 +54,10 @@ from matching import Filters
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 INTERESTS = [i.value for i in CooperationInterest]
-SIZE_CLASSES = {
-    "micro": (0, 9),
-    "small": (10, 49),
-    "medium": (50, 249),
-    "large": (250, None),
+# the search filter's head-count range of each size class (app.organizations.derived)
+SIZE_CLASSES: dict[str, tuple[int, int | None]] = {
+    name: (low, SIZE_BOUNDS[i + 1][1] - 1 if i + 1 < len(SIZE_BOUNDS) else None)
+    for i, (name, low) in enumerate(SIZE_BOUNDS)
 }
 # the dashboard's "new since your last visit" looks at the best this many matches
 DASHBOARD_MATCHES = 20
@@ -544,7 +544,11 @@ def profile_page(
     request: Request, session: SessionDep, user: MemberUser, saved: str | None = None
 ) -> Response:
     organization = own_organization(session, user)
-    form = forms.ProfileForm.from_organization(organization, policy.levels_of(organization))
+    form = forms.ProfileForm.from_organization(
+        organization,
+        policy.levels_of(organization),
+        policy.related_names(session, user, organization),
+    )
     return render(
         request,
         "profile.html",

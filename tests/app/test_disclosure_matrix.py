@@ -544,3 +544,42 @@ def test_a_page_names_a_hidden_name_nowhere(world: World) -> None:
         _, partner_html = _page(world, "partner", url)
         assert "Zeta" not in member_html, url
         assert TARGET["name"] in partner_html, url
+
+
+# the event managers' pages: the attendees' list names every registered organisation (its
+# registration is the consent) and nothing else of its profile; the search for organisations
+# to register finds and names only those whose name the manager may see
+MANAGER_PAGES = ("organiser", "admin")
+NOT_MANAGER = {"anonymous": 303, "member": 403, "partner": 403, "curator": 403}
+# the same asked by HTMX: a caller without a session is sent to sign in by an HX-Redirect
+NOT_MANAGER_HX = NOT_MANAGER | {"anonymous": 204}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_managers_pages_show_exactly_what_the_policy_says(
+    world: World, level: str
+) -> None:
+    _set_all(world, level)
+    participants = f"/events/{world.event_id}/participants"
+    found = {"hx-request": "true", "hx-target": "found"}
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for caller in CALLERS:
+        listed = world.pages[caller].get(participants)
+        searched = world.pages[caller].get(participants, params={"q": "Zeta"}, headers=found)
+        if caller in MANAGER_PAGES:
+            assert (listed.status_code, searched.status_code) == (200, 200), caller
+            assert "P target" in listed.text, caller  # the target's attendee
+            seen[("list", caller)] = groups_in_text(listed.text)
+            wanted[("list", caller)] = {"name"}
+            seen[("search", caller)] = groups_in_text(searched.text)
+            wanted[("search", caller)] = {"name"} & expected_groups(caller, level)
+            assert (f'id="org-{world.target}"' in searched.text) == (
+                "name" in wanted[("search", caller)]
+            ), caller
+        else:
+            statuses = (listed.status_code, searched.status_code)
+            assert statuses == (NOT_MANAGER[caller], NOT_MANAGER_HX[caller]), caller
+            seen[("list", caller)] = groups_in_text(listed.text) | groups_in_text(searched.text)
+            wanted[("list", caller)] = set()
+    assert seen == wanted

@@ -250,3 +250,58 @@ def test_competences_relationships_interests_and_the_opt_out_are_edited_and_stor
         again = [(k, v) for k, v in again if k != "interest"]
         assert _post(browser, again).status_code == 303
         assert stored() == ([("complementary", "Kunststoffspritzguss in Serie")], [], [], False)
+
+
+def test_the_editor_names_no_linked_organisation_that_hides_its_name(
+    app: FastAPI, make_account: AccountFactory, db_session: Session, encoder
+) -> None:  # type: ignore[no-untyped-def]
+    """Hub staff linked the profile to K (name and external_id for partners only) and to S
+    (name public): the editor shows S by name and K only by what the profile stated, and
+    saving the form keeps both links."""
+    for body in (
+        {"external_id": "K-77", "name": "Kundschaft Verdeckt GmbH", "country": "DE"},
+        {
+            "external_id": "S-78",
+            "name": "Sichtbar Zulieferer AG",
+            "country": "DE",
+            "disclosure": {"name": "public"},
+        },
+    ):
+        organization_service.create_organization(
+            db_session, data=OrganizationCreate.model_validate(body), encoder=encoder
+        )
+    own = organization_service.create_organization(
+        db_session,
+        data=OrganizationCreate.model_validate(
+            {
+                "name": "Formteil Müller GmbH",
+                "country": "DE",
+                "relationships": [
+                    {"type": "customer", "external_id": "K-77"},
+                    {"type": "supplier", "external_id": "S-78"},
+                ],
+            }
+        ),
+        encoder=encoder,
+    )
+    db_session.commit()
+    linked = {r.name: r.related_organization_id for r in own.relationships}
+    member = make_account(Role.member, own.id)
+    with _browser(app, member.token) as browser:
+        page = browser.get("/profile")
+        assert page.status_code == 200
+        assert "Kundschaft Verdeckt" not in page.text
+        assert "Sichtbar Zulieferer AG" in page.text
+        form = _form(page.text)
+
+        def row_values(suffix: str) -> set[str]:
+            return {v for k, v in form.items() if k.startswith("rel-") and k.endswith(suffix)}
+
+        # K: an editable row with the stated name; S: linked, with its external_id
+        assert (row_values("-name"), row_values("-external_id")) == ({"K-77"}, {"S-78"})
+        saved = browser.post("/profile", data=form)
+        assert saved.status_code == 303, saved.text
+    db_session.expire_all()
+    stored = db_session.get(Organization, own.id)
+    assert stored is not None
+    assert {r.name: r.related_organization_id for r in stored.relationships} == linked

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from app.organizations.derived import size_class
+from app.web.router import SIZE_CLASSES
 from tests.web.conftest import LiveServer, axe_violations
 
 DEMO_MEMBER = "demo-member@koopmatch.example"
@@ -90,3 +92,15 @@ def test_the_search_page_answers_the_readme_example_honestly(
     assert [m["organization"]["name"] for m in api["closest_outside"]] == ["IoTrix GmbH"]
     assert api["weak_count"] == 10
     context.close()
+
+
+def test_the_search_filters_size_classes_are_the_policys() -> None:
+    """The search page's head-count range of each size class is the class in
+    app.organizations.derived: its ends fall in it, the next head count does not."""
+    assert list(SIZE_CLASSES) == ["micro", "small", "medium", "large"]
+    for name, (low, high) in SIZE_CLASSES.items():
+        assert size_class(low) == name
+        assert low == 0 or size_class(low - 1) != name
+        if high is not None:
+            assert size_class(high) == name
+            assert size_class(high + 1) != name

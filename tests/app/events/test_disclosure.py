@@ -165,8 +165,19 @@ def test_an_organiser_invites_a_profile_that_is_not_public_and_its_members_conse
     declined = ok(register(organiser, s.orgs["D"]), 202)
     ok(readers["D"].delete(s.url(f"/invitations/{declined['id']}")), 204)
     assert s.orgs["D"] not in [p["organization_id"] for p in ok(organiser.get(url))]
+    # a public profile whose name the organiser may not see is invited too: the 201 and the
+    # attendees' list would name it without its consent
     ok(client.patch(f"{ORGS}/{s.orgs['D']}", json={"visibility": "public"}))
-    assert register(organiser, s.orgs["D"]).status_code == 201
+    assert ok(organiser.get(f"{ORGS}/{s.orgs['D']}"))["name"] is None
+    hidden_name = register(organiser, s.orgs["D"])
+    assert hidden_name.status_code == 202, hidden_name.text
+    assert "Delta" not in hidden_name.text
+    ok(readers["D"].delete(s.url(f"/invitations/{hidden_name.json()['id']}")), 204)
+    # a public profile that shows its name to signed-in accounts needs no consent
+    ok(client.patch(f"{ORGS}/{s.orgs['D']}", json={"disclosure": {"name": "members"}}))
+    registered = register(organiser, s.orgs["D"])
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["organization_name"] == "Delta Logistik GmbH"
 
 
 def test_recommendations_rank_by_the_relationships_the_caller_may_see(

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.models.user import Role
 from tests.app.conftest import AccountFactory, ClientFactory
-from tests.app.events import Scenario, build_event, ok
+from tests.app.events import ORGS, Scenario, build_event, ok
 
 NO_ENGINE = {"recommendations_per_participant": 0, "time_limit": 5}
 EVA = {"name": "Eva Engel", "email": "eva@epsilon.example", "role": "CTO"}
@@ -83,7 +83,9 @@ def test_closed_registration_and_a_published_schedule_stop_members(
         f"The schedule of event {s.event_id} is published; "
         "ask the organiser to change the registration."
     )
-    # the event managers keep full control
+    # the event managers keep full control (of a profile that shows its name to the organiser:
+    # one that hides it is invited, test_disclosure)
+    ok(client.patch(f"{ORGS}/{s.orgs['E']}", json={"disclosure": {"name": "members"}}))
     ok(members["organizer"].post(s.url("/participants"), json=registration(s, "E")), 201)
 
 

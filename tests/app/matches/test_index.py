@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from app.db import get_session, make_engine
 from app.embeddings import embed_organizations
 from app.main import create_app
-from app.matches import changes
 from app.matches import index as index_module
-from app.matches.changes import changes_since, current_version, pending
 from app.matches.index import IndexCache
 from app.models import Competence, KnownRelationship, Organization
+from app.session_hooks import index_changes as changes
+from app.session_hooks.index_changes import changes_since, current_version, pending
 from matching.encoders import Encoder
 from tests.app.conftest import Account
 from tests.app.matches.test_api import API, NETWORK, matches, names

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.embeddings import embed_organizations
-from app.matches.changes import changes_since, current_version
 from app.matches.index import IndexCache
 from app.matches.learning import outcome_labels
 from app.models import Competence, Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
+from app.session_hooks.index_changes import changes_since, current_version
 from matching.encoders import Encoder
 from matching.weights import Weights
 from tests.app.conftest import AccountFactory, ClientFactory

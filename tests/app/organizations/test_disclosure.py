@@ -10,9 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.models import Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
-from app.organizations import access, disclosure
+from app.organizations import access, disclosure, views
 from matching.geo import haversine_km
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -149,9 +150,13 @@ def test_own_members_and_staff_see_everything(
             "+49 711 123456",
         )
         assert (body["employees"], body["website"]) == (30, "https://sensotec.example")
-        assert [(r["related_organization_id"], r["name"]) for r in body["relationships"]] == [
-            (ids["T"], "T-1")
-        ]
+        # T hides its name (and external_id) from O's members: they keep the name O stated,
+        # not the link to T's profile; hub staff see the link
+        linked = (ids["T"], "T-1") if caller is not owner else (None, None)
+        assert [
+            (r["related_organization_id"], r["external_id"], r["name"])
+            for r in body["relationships"]
+        ] == [(*linked, "T-1")]
         assert body["hidden_fields"] == []
         assert body["disclosure_level"] == "owner"
         assert body["disclosure"] == disclosure.DEFAULTS
@@ -644,10 +649,16 @@ def test_a_profile_saved_again_keeps_the_hidden_organisations_it_names_already(
         },
     )
     assert again.status_code == 200, again.text
+    # the link is kept, but V's members are not shown which profile it is
     assert [
-        (r["type"], r["related_organization_id"], r["revenue_share"])
+        (r["type"], r["related_organization_id"], r["name"], r["revenue_share"])
         for r in again.json()["relationships"]
-    ] == [("customer", ids["O"], 0.6), ("supplier", None, None)]
+    ] == [("customer", None, "O-1", 0.6), ("supplier", None, "Zulieferer GmbH", None)]
+    stored = read(client, ids["V"])["relationships"]
+    assert [(r["type"], r["related_organization_id"]) for r in stored] == [
+        ("customer", ids["O"]),
+        ("supplier", None),
+    ]
     # a hidden organisation the profile does not name yet still resolves as unknown
     added = viewer.patch(
         url,
@@ -871,3 +882,14 @@ def test_an_import_warns_where_a_hidden_name_is_in_the_text(client: TestClient) 
         "line 1 (IM-1): description mentions “Kaltwerk”, which gives away the name you do not "
         "show to everyone; callers who may not see the name read it masked"
     ]
+
+
+def test_an_events_attendees_see_the_name_of_a_registered_organisation_and_no_more() -> None:
+    """The "attendee" view of the policy: the name group at every level (registering is the
+    consent), every other group as a member of another organisation sees it."""
+    for group in disclosure.GROUPS:
+        for level in disclosure.LEVELS:
+            expected = group == "name" or level in ("public", "members")
+            assert disclosure.group_shown("attendee", group, level) is expected, (group, level)
+    hidden = Organization(name="Verdeckt Messtechnik GmbH", disclosure={"name": "partners"})
+    assert views.attendee_name(hidden) == "Verdeckt Messtechnik GmbH"

@@ -10,6 +10,7 @@ from app.matches.schemas import MatchedOrganization
 from app.organizations import disclosure
 from app.organizations.schemas import (
     GROUP_SCHEMAS,
+    AlwaysShown,
     OrganizationOut,
     OrganizationSummary,
     PublicTeaser,
@@ -68,3 +69,20 @@ GROUP_SCHEMAS_OF: dict[str, type[BaseModel]] = {
     for schema in GROUP_SCHEMAS.values()
     for name in schema.model_fields
 }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [OrganizationOut, OrganizationSummary, PartyOut, MatchedOrganization],
+    ids=lambda s: s.__name__,
+)
+def test_the_always_shown_attributes_are_declared_once(shape: type[BaseModel]) -> None:
+    """id, NACE code, country, region and size class: the same fields in every shape that
+    shows them with the NACE code (the anonymous teaser shows the industry instead)."""
+    assert issubclass(shape, AlwaysShown)
+    for name, field in AlwaysShown.model_fields.items():
+        mine = shape.model_fields[name]
+        assert (mine.annotation, mine.description) == (field.annotation, field.description)
+    teaser = PublicTeaser.model_fields["size_class"]
+    shown = AlwaysShown.model_fields["size_class"]
+    assert (teaser.annotation, teaser.description) == (shown.annotation, shown.description)

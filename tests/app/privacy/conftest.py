@@ -24,7 +24,7 @@ from app.models.event import (
     UnavailableSlot,
 )
 from app.models.user import Role, TokenKind, User
-from app.privacy.audit import acting
+from app.session_hooks.audit import acting
 from tests.app.conftest import Account
 
 UTC = dt.UTC

@@ -26,7 +26,7 @@ from app.models.event import (
 )
 from app.models.taxonomy import NaceCode
 from app.models.user import ApiToken, Role, User
-from app.privacy.audit import MASK, acting
+from app.session_hooks.audit import MASK, acting
 from tests.app.conftest import AccountFactory, ClientFactory
 from tests.app.privacy.conftest import PrivacyWorld
 
