@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import numpy as np
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 from matching import competitors as _competitors
 from matching.distinct import Distinct
@@ -594,19 +595,18 @@ class Matcher:
         distinct = getattr(self, "need_distinct_", None)
         # (q, m): one product over the distinct need vectors where they are kept
         sims = vecs @ self.need_mat_.T if distinct is None else distinct.similarities(vecs)
-        need_tokens = [lexical_tokens(label) for label in need_labels]
-        their_tokens, postings = self._need_words()
+        vocabulary, words = self._need_words()
         lexical = np.zeros_like(sims, dtype=np.float64)
-        for i, tokens in enumerate(need_tokens):
-            weight = {t: self.idf_.get(t, self.idf_unseen_) for t in tokens}
+        for i, label in enumerate(need_labels):
+            weight = {t: self.idf_.get(t, self.idf_unseen_) for t in lexical_tokens(label)}
             total = sum(weight.values())
-            if total <= 0:
+            shared = [t for t in weight if t in vocabulary]
+            if total <= 0 or not shared:
                 continue
-            # only the needs that share a word with this one (an inverted index of their words)
-            sharing = [postings[t] for t in tokens if t in postings]
-            for k in np.unique(np.concatenate(sharing)) if sharing else ():
-                shared = tokens & their_tokens[k]
-                lexical[i, k] = sum(weight[t] for t in shared) / total
+            # the IDF weight of the words each need row shares with this one: one sparse
+            # product over the columns of this need's words (only rows holding one of them)
+            columns = [vocabulary[t] for t in shared]
+            lexical[i] = words[:, columns] @ np.array([weight[t] for t in shared]) / total
         strength = np.where(
             lexical >= 0.5, np.maximum(sims, floor + lexical * (1 - floor) / 2), sims
         )
@@ -665,31 +665,38 @@ class Matcher:
             )
         return out
 
-    def _need_words(self) -> tuple[list[frozenset[str]], dict[str, np.ndarray]]:
-        """Words of every need row's label, and the need rows of each word.
+    def _need_words(self) -> tuple[dict[str, int], csc_matrix]:
+        """The words of every need row's label: a vocabulary and a (need rows x words) 0/1
+        matrix in columns, so a typed need reads only the rows that share one of its words.
 
         Kept per generation and extended by the rows appended since the generation it was
         taken over from (need rows are append-only between fits), never changed in place."""
         cached = getattr(self, "_need_words_cache", None)
         n = len(self.need_mat_)
-        if cached is not None and len(cached[0]) == n:
+        if cached is not None and cached[1].shape[0] == n:
             return cached
-        tokens: list[frozenset[str]] = list(cached[0]) if cached is not None else []
-        postings: dict[str, np.ndarray] = dict(cached[1]) if cached is not None else {}
-        start = len(tokens)
-        added: dict[str, list[int]] = {}
+        vocabulary: dict[str, int] = dict(cached[0]) if cached is not None else {}
+        start = cached[1].shape[0] if cached is not None else 0
+        columns: list[int] = []
+        indptr = [0]
         for k in range(start, n):
             row = int(self.need_owner_[k])
             label = self.sides_[row].need_labels[k - int(self.need_start_[row])]
-            words = lexical_tokens(label)
-            tokens.append(words)
-            for t in words:
-                added.setdefault(t, []).append(k)
-        for t, rows in added.items():
-            new = np.asarray(rows, dtype=np.int64)
-            postings[t] = np.concatenate([postings[t], new]) if t in postings else new
-        self._need_words_cache = (tokens, postings)
-        return tokens, postings
+            for t in sorted(lexical_tokens(label)):
+                columns.append(vocabulary.setdefault(t, len(vocabulary)))
+            indptr.append(len(columns))
+        shape = (n - start, len(vocabulary))
+        added = csr_matrix(
+            (np.ones(len(columns)), np.asarray(columns, dtype=np.int64), indptr), shape=shape
+        )
+        if cached is None:
+            words = added.tocsc()
+        else:
+            before = cached[1].copy()
+            before.resize((start, len(vocabulary)))
+            words = vstack([before, added], format="csc")
+        self._need_words_cache = (vocabulary, words)
+        return vocabulary, words
 
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:
         """(len(candidate_ids), n_components) raw components in `Weights.component_names()` order.
