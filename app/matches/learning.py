@@ -41,29 +41,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.embeddings import Encoder
 from app.matches import changes
 from app.matches.index import FittedIndex, IndexCache, active_weights
+from app.matches.outcomes import outcome_steps, timestamp
 from app.matches.reranking import active_fit, active_reranker
 from app.matches.service import fitted_index
-from app.models.cooperation import CooperationRequest
-from app.models.event import (
-    EventPerson,
-    EventSchedule,
-    MeetingRequest,
-    Participant,
-    ScheduledMeeting,
-)
 from app.models.ranking import RankingFit
 from app.models.user import User
 from matching.learning import outcome_pairs, refit_weights
+from matching.outcomes import OutcomeHistory
 from matching.rerank import fit_reranker, training_pairs, training_rows
 from matching.types import Filters, Match
 from matching.weights import Weights
-
-POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
 
 
 @dataclass(frozen=True)
@@ -86,66 +78,6 @@ class Settings:
 def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
     """(asking organisation, other organisation, label) in time order (see the module)."""
     return [(a, b, label) for _, a, b, label in outcome_steps(session)]
-
-
-def outcome_steps(session: Session) -> list[tuple[dt.datetime, int, int, int]]:
-    """(time, asking organisation, other organisation, label) in time order."""
-    steps: list[tuple[dt.datetime, int, int, int]] = []
-    requests = session.execute(
-        select(
-            CooperationRequest.from_organization_id,
-            CooperationRequest.to_organization_id,
-            CooperationRequest.status,
-            CooperationRequest.outcome,
-            CooperationRequest.created_at,
-            CooperationRequest.responded_at,
-            CooperationRequest.outcome_at,
-        ).where(CooperationRequest.status.in_(("accepted", "declined")))
-    )
-    for a, b, status, outcome, created, responded, outcome_at in requests:
-        steps.append((responded or created, a, b, int(status == "accepted")))
-        if outcome is not None:
-            steps.append(
-                (outcome_at or responded or created, a, b, int(outcome in POSITIVE_OUTCOMES))
-            )
-    person_a, person_b = aliased(EventPerson), aliased(EventPerson)
-    part_a, part_b = aliased(Participant), aliased(Participant)
-    meeting_requests = session.execute(
-        select(
-            part_a.organization_id,
-            part_b.organization_id,
-            MeetingRequest.status,
-            MeetingRequest.created_at,
-            MeetingRequest.answered_at,
-        )
-        .join(person_a, person_a.id == MeetingRequest.from_person_id)
-        .join(part_a, part_a.id == person_a.participant_id)
-        .join(person_b, person_b.id == MeetingRequest.to_person_id)
-        .join(part_b, part_b.id == person_b.participant_id)
-        .where(MeetingRequest.status.in_(("accepted", "declined")))
-    )
-    for a, b, status, created, answered in meeting_requests:
-        if a != b:
-            steps.append((answered or created, a, b, int(status == "accepted")))
-    held = session.execute(
-        select(part_a.organization_id, part_b.organization_id, EventSchedule.published_at)
-        .select_from(ScheduledMeeting)
-        .join(EventSchedule, EventSchedule.event_id == ScheduledMeeting.event_id)
-        .join(person_a, person_a.id == ScheduledMeeting.person_a_id)
-        .join(part_a, part_a.id == person_a.participant_id)
-        .join(person_b, person_b.id == ScheduledMeeting.person_b_id)
-        .join(part_b, part_b.id == person_b.participant_id)
-        .where(
-            EventSchedule.status == "published",
-            person_a.no_show.is_(False),
-            person_b.no_show.is_(False),
-        )
-    )
-    for a, b, published in held:
-        if a != b and published is not None:
-            steps += [(published, a, b, 1), (published, b, a, 1)]
-    steps.sort(key=lambda s: s[0])
-    return steps
 
 
 def refit(
@@ -218,15 +150,22 @@ def reranker_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
     labels, groups, times, pairs); one list per asking organisation (known partners left out,
-    see the module), its time that of its latest outcome; pairs: (asking id, candidate id)."""
+    see the module), its time that of its latest outcome; pairs: (asking id, candidate id).
+
+    The outcome features of a list (`matching.outcomes`) come from the steps before the asking
+    organisation's first step: a row never sees the outcome it is labelled with, nor a later
+    one."""
     matcher = index.matcher
     latest: dict[int, dict[int, int]] = {}
     when: dict[int, float] = {}
+    first: dict[int, float] = {}
     for at, asking, other, label in steps:
         if asking == other:
             continue
         latest.setdefault(asking, {})[other] = int(label)
-        when[asking] = _timestamp(at)
+        when[asking] = timestamp(at)
+        first.setdefault(asking, timestamp(at))
+    history = OutcomeHistory((timestamp(at), a, b, y) for at, a, b, y in steps)
     filters = Filters(exclude_known=True)
     lists: list[tuple[int, list[Match]]] = []
     labels: list[dict[int, int]] = []
@@ -237,13 +176,13 @@ def reranker_rows(
             continue
         lists.append((asking, matcher.match(query, filters=filters, limit=top_n)))
         labels.append(labelled)
-    x, y, g = training_rows(lists, labels)
+    outcomes = [
+        history.features(asking, [m.target_id for m in found], before=first[asking])
+        for asking, found in lists
+    ]
+    x, y, g = training_rows(lists, labels, outcomes)
     times = np.array([when[lists[k][0]] for k in g], dtype=np.float64)
     return x, y, g, times, training_pairs(lists, labels)
-
-
-def _timestamp(at: dt.datetime) -> float:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _refit_reranker(
