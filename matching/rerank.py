@@ -2,13 +2,17 @@
 
 The engine ranks by a weighted sum of its components (`matching.weights`). A hub's own outcomes
 (requests accepted or declined, meetings held, agreements) say which suggestions were worth
-acting on; a gradient-boosted classifier over the components of the engine's top `top_n`
-candidates, the engine's score and its rank can learn interactions a weight vector cannot
-(for instance: network proximity counts when the profiles are also close).
+acting on. A model over the components of the engine's top `top_n` candidates, the engine's
+score and rank, and what the outcomes before the list say about each candidate
+(`matching.outcomes`) learns which suggestions are acted on: by default a strongly
+regularised pairwise logistic regression (one weight per feature); gradient-boosted trees on
+request. The engine's components alone hold nothing its order does not already use (fitted on
+them, trees learned the year they were fitted in); the outcome features are what only an
+installation has.
 
-Only what a `Match` carries is used (`Match.components`, `Match.score`, the position), so a
-re-ranked list never reveals more than the engine's list did (the graph components are
-already those the caller may see).
+What a `Match` carries (`Match.components`, `Match.score`, the position) and counts from the
+outcomes are used, and only to order the list: nothing new is shown (see
+`matching.outcomes` for which outcomes a list may use).
 
 Training rows come from match lists: for each asking organisation, the candidates of its
 engine list (the engine's top `top_n`, known partners left out) it acted on carry the outcome's

@@ -17,6 +17,9 @@ relationship may have been recorded because of an outcome; a pair that is a know
 is therefore left out (its features would describe the partnership, not the suggestion), and
 known partners keep their places when a list that includes them is re-ranked. The candidates
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
+Each row also carries what the outcomes before the asking organisation's first step said about
+the candidate (`matching.outcomes`); the match path computes the same from every stored step
+(`app.matches.reranking.reranked`).
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their
