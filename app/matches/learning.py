@@ -12,7 +12,8 @@ Outcomes become labelled pairs (asking organisation, other organisation):
   both sides attended: 1 for both directions.
 
 Re-ranker: for every asking organisation, its match list of the engine's best 100 without its
-known partners is computed on the current index. The relationship graph records no dates, so a
+known partners is computed on the current index (one labelled list per calendar year of its
+outcomes). The relationship graph records no dates, so a
 relationship may have been recorded because of an outcome; a pair that is a known partner now
 is therefore left out (its features would describe the partnership, not the suggestion), and
 known partners keep their places when a list that includes them is re-ranked. The candidates
@@ -152,40 +153,52 @@ def reranker_rows(
     index: FittedIndex, steps: list[tuple[dt.datetime, int, int, int]], *, top_n: int = 100
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
-    labels, groups, times, pairs); one list per asking organisation (known partners left out,
-    see the module), its time that of its latest outcome; pairs: (asking id, candidate id).
+    labels, groups, times, pairs); one list per asking organisation and calendar year of its
+    outcomes (known partners left out, see the module), its time that of its latest outcome
+    in that year; pairs: (asking id, candidate id).
 
     The outcome features of a list (`matching.outcomes`) come from the steps before the asking
-    organisation's first step: a row never sees the outcome it is labelled with, nor a later
-    one."""
+    organisation's first step of that year: a row never sees the outcome it is labelled with,
+    nor a later one, and a later year's list sees the earlier years' outcomes."""
     matcher = index.matcher
-    latest: dict[int, dict[int, int]] = {}
-    when: dict[int, float] = {}
-    first: dict[int, float] = {}
+    latest: dict[tuple[int, int], dict[int, int]] = {}
+    when: dict[tuple[int, int], float] = {}
+    first: dict[tuple[int, int], float] = {}
     for at, asking, other, label in steps:
         if asking == other:
             continue
-        latest.setdefault(asking, {})[other] = int(label)
-        when[asking] = timestamp(at)
-        first.setdefault(asking, timestamp(at))
+        key = (asking, _year(at))
+        latest.setdefault(key, {})[other] = int(label)
+        when[key] = timestamp(at)
+        first.setdefault(key, timestamp(at))
     history = OutcomeHistory((timestamp(at), a, b, y) for at, a, b, y in steps)
     filters = Filters(exclude_known=True)
+    found: dict[int, list[Match]] = {}
+    keys: list[tuple[int, int]] = []
     lists: list[tuple[int, list[Match]]] = []
     labels: list[dict[int, int]] = []
-    for asking in sorted(latest):
+    for key in sorted(latest):
+        asking = key[0]
         query = index.profiles.get(asking)
-        labelled = {o: y for o, y in latest[asking].items() if o in matcher.row_of_id_}
+        labelled = {o: y for o, y in latest[key].items() if o in matcher.row_of_id_}
         if query is None or not labelled:
             continue
-        lists.append((asking, matcher.match(query, filters=filters, limit=top_n)))
+        if asking not in found:
+            found[asking] = matcher.match(query, filters=filters, limit=top_n)
+        keys.append(key)
+        lists.append((asking, found[asking]))
         labels.append(labelled)
     outcomes = [
-        history.features(asking, [m.target_id for m in found], before=first[asking])
-        for asking, found in lists
+        history.features(key[0], [m.target_id for m in lists[k][1]], before=first[key])
+        for k, key in enumerate(keys)
     ]
     x, y, g = training_rows(lists, labels, outcomes)
-    times = np.array([when[lists[k][0]] for k in g], dtype=np.float64)
+    times = np.array([when[keys[k]] for k in g], dtype=np.float64)
     return x, y, g, times, training_pairs(lists, labels)
+
+
+def _year(at: dt.datetime) -> int:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).year
 
 
 def _refit_reranker(
