@@ -404,18 +404,19 @@ def play_outcomes(server: Server, data: CordisData, years: Sequence[int]) -> int
     return len(rows)
 
 
-def dated_learning(data: CordisData, year: int, port: int = 0) -> str:
+def dated_learning(data: CordisData, year: int, port: int = 0, years: int = 1) -> str:
     """Learning from outcomes with dated relationships, inside the history: profiles as of
-    `year`-01-01 (ties up to the year before) are imported, the consortia of `year` are
-    played in as accepted requests, `koopmatch refit-ranking` runs, and the queries of
-    `year` + 1 are asked before and after the refit. Returns the markdown section."""
+    `year`-01-01 (ties up to the year before) are imported, the consortia of `year` (and of
+    the `years` - 1 years after it) are played in as accepted requests, `koopmatch
+    refit-ranking` runs, and the queries of the year after them are asked before and after
+    the refit. Returns the markdown section."""
     t0 = time.perf_counter()
     history_end = f"{year}-01-01"
     task = build_task(
         data,
         history_end=history_end,
-        query_start=f"{year + 1}-01-01",
-        query_end=f"{year + 2}-01-01",
+        query_start=f"{year + years}-01-01",
+        query_end=f"{year + years + 1}-01-01",
     )
     recs = records(data, task, history_end)
     variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
@@ -433,7 +434,7 @@ def dated_learning(data: CordisData, year: int, port: int = 0) -> str:
                     api_rankings(server, orgs, exclude_known=exclude)[0], queries
                 )
                 print(variant, "before", before[variant], flush=True)
-            played = play_outcomes(server, data, [year])
+            played = play_outcomes(server, data, list(range(year, year + years)))
             said = server.koopmatch("refit-ranking").splitlines()[0]
             print(said, flush=True)
             for variant, (queries, exclude) in variants.items():
@@ -445,13 +446,16 @@ def dated_learning(data: CordisData, year: int, port: int = 0) -> str:
         finally:
             server.stop()
     lines = [
-        f"### Dated outcomes: profiles as of {year}, {year} consortia played in, "
-        f"{year + 1} queries",
+        f"### Dated outcomes: profiles as of {year}, "
+        + (f"{year}" if years == 1 else f"{year}-{year + years - 1}")
+        + f" consortia played in, {year + years} queries",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
         f"average {os.getloadavg()[0]:.1f} when written), Python {platform.python_version()}: "
-        f"`nice python -m benchmarks.api_quality --dated-learning {year}` (koopmatch import of "
+        f"`nice python -m benchmarks.api_quality --dated-learning {year}"
+        + ("" if years == 1 else f" --outcome-years {years}")
+        + "` (koopmatch import of "
         f"{len(recs)} organisations with relationships before {year} and their "
         f"joint_projects / last_year, HTTP API on 127.0.0.1); {played} accepted requests "
         f"played in; `koopmatch refit-ranking`: {said}; whole run "
@@ -540,9 +544,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "YEAR+1's queries asked before and after (through the API; inside the history for "
         "YEAR <= 2017)",
     )
+    parser.add_argument(
+        "--outcome-years",
+        type=int,
+        default=1,
+        help="with --dated-learning: play in this many years of consortia from YEAR on (the "
+        "queries are those of the year after them)",
+    )
     args = parser.parse_args(argv)
     if args.dated_learning is not None:
-        text = dated_learning(load(), args.dated_learning, args.port)
+        text = dated_learning(load(), args.dated_learning, args.port, args.outcome_years)
         print(text, flush=True)
         if not args.no_write:
             write_section(RESULTS_LEARNED, text.split("\n")[0], text)

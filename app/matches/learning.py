@@ -12,11 +12,15 @@ Outcomes become labelled pairs (asking organisation, other organisation):
   both sides attended: 1 for both directions.
 
 Re-ranker: for every asking organisation, its match list of the engine's best 100 without its
-known partners is computed on the current index. The relationship graph records no dates, so a
+known partners is computed on the current index (one labelled list per calendar year of its
+outcomes). The relationship graph records no dates, so a
 relationship may have been recorded because of an outcome; a pair that is a known partner now
 is therefore left out (its features would describe the partnership, not the suggestion), and
 known partners keep their places when a list that includes them is re-ranked. The candidates
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
+Each row also carries what the outcomes before the asking organisation's first step said about
+the candidate (`matching.outcomes`); the match path computes the same from every stored step
+(`app.matches.reranking.reranked`).
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their
@@ -41,29 +45,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.embeddings import Encoder
 from app.matches.index import FittedIndex, IndexCache, active_weights
+from app.matches.outcomes import outcome_steps, timestamp
 from app.matches.reranking import active_fit, active_reranker
 from app.matches.service import fitted_index
-from app.models.cooperation import CooperationRequest
-from app.models.event import (
-    EventPerson,
-    EventSchedule,
-    MeetingRequest,
-    Participant,
-    ScheduledMeeting,
-)
 from app.models.ranking import RankingFit
 from app.models.user import User
 from app.session_hooks import index_changes as changes
 from matching.learning import outcome_pairs, refit_weights
+from matching.outcomes import OutcomeHistory
 from matching.rerank import fit_reranker, training_pairs, training_rows
 from matching.types import Filters, Match
 from matching.weights import Weights
-
-POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
 
 
 @dataclass(frozen=True)
@@ -86,66 +82,6 @@ class Settings:
 def outcome_labels(session: Session) -> list[tuple[int, int, int]]:
     """(asking organisation, other organisation, label) in time order (see the module)."""
     return [(a, b, label) for _, a, b, label in outcome_steps(session)]
-
-
-def outcome_steps(session: Session) -> list[tuple[dt.datetime, int, int, int]]:
-    """(time, asking organisation, other organisation, label) in time order."""
-    steps: list[tuple[dt.datetime, int, int, int]] = []
-    requests = session.execute(
-        select(
-            CooperationRequest.from_organization_id,
-            CooperationRequest.to_organization_id,
-            CooperationRequest.status,
-            CooperationRequest.outcome,
-            CooperationRequest.created_at,
-            CooperationRequest.responded_at,
-            CooperationRequest.outcome_at,
-        ).where(CooperationRequest.status.in_(("accepted", "declined")))
-    )
-    for a, b, status, outcome, created, responded, outcome_at in requests:
-        steps.append((responded or created, a, b, int(status == "accepted")))
-        if outcome is not None:
-            steps.append(
-                (outcome_at or responded or created, a, b, int(outcome in POSITIVE_OUTCOMES))
-            )
-    person_a, person_b = aliased(EventPerson), aliased(EventPerson)
-    part_a, part_b = aliased(Participant), aliased(Participant)
-    meeting_requests = session.execute(
-        select(
-            part_a.organization_id,
-            part_b.organization_id,
-            MeetingRequest.status,
-            MeetingRequest.created_at,
-            MeetingRequest.answered_at,
-        )
-        .join(person_a, person_a.id == MeetingRequest.from_person_id)
-        .join(part_a, part_a.id == person_a.participant_id)
-        .join(person_b, person_b.id == MeetingRequest.to_person_id)
-        .join(part_b, part_b.id == person_b.participant_id)
-        .where(MeetingRequest.status.in_(("accepted", "declined")))
-    )
-    for a, b, status, created, answered in meeting_requests:
-        if a != b:
-            steps.append((answered or created, a, b, int(status == "accepted")))
-    held = session.execute(
-        select(part_a.organization_id, part_b.organization_id, EventSchedule.published_at)
-        .select_from(ScheduledMeeting)
-        .join(EventSchedule, EventSchedule.event_id == ScheduledMeeting.event_id)
-        .join(person_a, person_a.id == ScheduledMeeting.person_a_id)
-        .join(part_a, part_a.id == person_a.participant_id)
-        .join(person_b, person_b.id == ScheduledMeeting.person_b_id)
-        .join(part_b, part_b.id == person_b.participant_id)
-        .where(
-            EventSchedule.status == "published",
-            person_a.no_show.is_(False),
-            person_b.no_show.is_(False),
-        )
-    )
-    for a, b, published in held:
-        if a != b and published is not None:
-            steps += [(published, a, b, 1), (published, b, a, 1)]
-    steps.sort(key=lambda s: s[0])
-    return steps
 
 
 def refit(
@@ -217,33 +153,52 @@ def reranker_rows(
     index: FittedIndex, steps: list[tuple[dt.datetime, int, int, int]], *, top_n: int = 100
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows for `matching.rerank.fit_reranker` from outcome steps in time order: (features,
-    labels, groups, times, pairs); one list per asking organisation (known partners left out,
-    see the module), its time that of its latest outcome; pairs: (asking id, candidate id)."""
+    labels, groups, times, pairs); one list per asking organisation and calendar year of its
+    outcomes (known partners left out, see the module), its time that of its latest outcome
+    in that year; pairs: (asking id, candidate id).
+
+    The outcome features of a list (`matching.outcomes`) come from the steps before the asking
+    organisation's first step of that year: a row never sees the outcome it is labelled with,
+    nor a later one, and a later year's list sees the earlier years' outcomes."""
     matcher = index.matcher
-    latest: dict[int, dict[int, int]] = {}
-    when: dict[int, float] = {}
+    latest: dict[tuple[int, int], dict[int, int]] = {}
+    when: dict[tuple[int, int], float] = {}
+    first: dict[tuple[int, int], float] = {}
     for at, asking, other, label in steps:
         if asking == other:
             continue
-        latest.setdefault(asking, {})[other] = int(label)
-        when[asking] = _timestamp(at)
+        key = (asking, _year(at))
+        latest.setdefault(key, {})[other] = int(label)
+        when[key] = timestamp(at)
+        first.setdefault(key, timestamp(at))
+    history = OutcomeHistory((timestamp(at), a, b, y) for at, a, b, y in steps)
     filters = Filters(exclude_known=True)
+    found: dict[int, list[Match]] = {}
+    keys: list[tuple[int, int]] = []
     lists: list[tuple[int, list[Match]]] = []
     labels: list[dict[int, int]] = []
-    for asking in sorted(latest):
+    for key in sorted(latest):
+        asking = key[0]
         query = index.profiles.get(asking)
-        labelled = {o: y for o, y in latest[asking].items() if o in matcher.row_of_id_}
+        labelled = {o: y for o, y in latest[key].items() if o in matcher.row_of_id_}
         if query is None or not labelled:
             continue
-        lists.append((asking, matcher.match(query, filters=filters, limit=top_n)))
+        if asking not in found:
+            found[asking] = matcher.match(query, filters=filters, limit=top_n)
+        keys.append(key)
+        lists.append((asking, found[asking]))
         labels.append(labelled)
-    x, y, g = training_rows(lists, labels)
-    times = np.array([when[lists[k][0]] for k in g], dtype=np.float64)
+    outcomes = [
+        history.features(key[0], [m.target_id for m in lists[k][1]], before=first[key])
+        for k, key in enumerate(keys)
+    ]
+    x, y, g = training_rows(lists, labels, outcomes)
+    times = np.array([when[keys[k]] for k in g], dtype=np.float64)
     return x, y, g, times, training_pairs(lists, labels)
 
 
-def _timestamp(at: dt.datetime) -> float:
-    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
+def _year(at: dt.datetime) -> int:
+    return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).year
 
 
 def _refit_reranker(

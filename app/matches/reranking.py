@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.matches.outcomes import outcome_history
 from app.models.ranking import RankingFit
 from matching.rerank import Reranker
 from matching.types import Match
@@ -46,6 +47,21 @@ def candidates_needed(reranker: Reranker | None, limit: int) -> int:
     return limit if reranker is None else max(limit, reranker.top_n)
 
 
-def reranked(reranker: Reranker | None, matches: list[Match], limit: int) -> list[Match]:
-    """The first `limit` matches in the second stage's order (the engine's without one)."""
-    return matches[:limit] if reranker is None else reranker.rerank(matches)[:limit]
+def reranked(
+    reranker: Reranker | None,
+    matches: list[Match],
+    limit: int,
+    *,
+    session: Session,
+    asking: int,
+    own: bool,
+) -> list[Match]:
+    """The first `limit` matches in the second stage's order (the engine's without one).
+
+    The second stage reads the stored outcomes for its outcome features (`matching.outcomes`);
+    own: the caller asks for its own organisation (or is an administrator), else the asking
+    organisation's own outcomes are not used (only the candidates' aggregates)."""
+    if reranker is None:
+        return matches[:limit]
+    history = outcome_history(session)
+    return reranker.rerank(matches, history, asking, own=own)[:limit]

@@ -664,7 +664,14 @@ def matches_for(
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)
     found = index.matcher.match(query, filters=filters, limit=candidates_needed(reranker, limit))
-    matches = reranked(reranker, found, limit)
+    matches = reranked(
+        reranker,
+        found,
+        limit,
+        session=session,
+        asking=organization_id,
+        own=_caller_organization(user) in (None, organization_id),
+    )
     return shown(
         session,
         user=user,

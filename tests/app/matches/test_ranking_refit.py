@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from app.embeddings import embed_organizations
 from app.matches.index import IndexCache
-from app.matches.learning import outcome_labels
+from app.matches.learning import outcome_labels, reranker_rows
+from app.matches.outcomes import outcome_steps
+from app.matches.service import fitted_index
 from app.models import Competence, Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
 from app.session_hooks.index_changes import changes_since, current_version
 from matching.encoders import Encoder
+from matching.rerank import FEATURES
 from matching.weights import Weights
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -276,3 +279,23 @@ def test_a_learned_second_stage_is_adopted_and_orders_the_match_list(
     client.post(f"{URL}/reset")
     assert client.get(URL).json()["reranker"] is False
     assert [m["organization"]["id"] for m in member.get(matches).json()["items"]] == engine
+
+
+def test_the_outcome_features_of_a_list_come_from_the_steps_before_it(
+    db_session: Session, encoder: Encoder, second_stage: dict[str, list[int]]
+) -> None:
+    index = fitted_index(db_session, IndexCache(), encoder)
+    x, y, _, _, pairs = reranker_rows(index, outcome_steps(db_session))
+    chosen = set(second_stage["chosen"])
+    partners = x[:, FEATURES.index("outcome_partners")]
+    own = x[:, FEATURES.index("outcome_pair_positive")]
+    # the k-th asking firm's list counts the k firms that asked the chosen two before it, and
+    # never its own requests (labelled 1 there)
+    for k, asking in enumerate(second_stage["asking"]):
+        rows = pairs[:, 0] == asking
+        assert rows.sum() == 10
+        for (_, b), value, mine, label in zip(
+            pairs[rows], partners[rows], own[rows], y[rows], strict=True
+        ):
+            assert value == pytest.approx(math.log1p(k) if b in chosen else 0.0)
+            assert (mine, label) == (0.0, int(b in chosen))
