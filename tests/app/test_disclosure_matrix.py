@@ -18,7 +18,9 @@ is consent to that, whatever the profile hides).
 values occur in it. The member pages (match cards in /partners and /search, the request's other
 side in /requests and on the dashboard, the addressee of a new request) are read with a
 signed-in session cookie; callers without a member's session are sent to sign in or refused,
-and their answer names nothing either.
+and their answer names nothing either. The event exports (agendas as iCalendar, CSV, JSON and
+printable HTML, the table plan, the managers' export page) name the attendees and nothing else
+of a profile.
 
 The world is built once per backend (a transaction rolled back at the end); every test sets
 the levels it reads.
@@ -582,4 +584,110 @@ def test_the_event_managers_pages_show_exactly_what_the_policy_says(
             assert statuses == (NOT_MANAGER[caller], NOT_MANAGER_HX[caller]), caller
             seen[("list", caller)] = groups_in_text(listed.text) | groups_in_text(searched.text)
             wanted[("list", caller)] = set()
+    assert seen == wanted
+
+
+# --- the event exports -----------------------------------------------------------------------
+
+# the exports name the attendees (their people and their organisations: registering is the
+# consent) and nothing else of a profile, to whoever may read them: event managers every
+# export, an organisation's own members the agendas of its own people
+PERSON_EXPORTS = (
+    "agenda.ics",
+    "cancellations.ics",
+    "agenda.csv",
+    "agenda.json",
+    "agenda.html",
+)
+MANAGER_EXPORTS = ("schedule/table-plan.csv", "agenda.html")
+WEB_EXPORTS = (
+    "",
+    "/table-plan.csv",
+    "/agendas.html",
+    *(f"/people/{{person}}.{fmt}" for fmt in ("ics", "csv", "json", "html")),
+)
+EXPORT_REFUSED = {"anonymous": 401, "curator": 403}
+MANAGER_REFUSED = EXPORT_REFUSED | {"member": 403, "partner": 403}
+
+
+@dataclass
+class Published:
+    people: dict[str, int]  # the one person of each registered organisation
+
+
+@pytest.fixture(scope="module")
+def published(world: World) -> Published:
+    """The world's event with three slots, two tables and a published schedule in which the
+    member's and the partner's people each meet the target's person (built once)."""
+    admin = world.clients["admin"]
+    url = f"{EVENTS}/{world.event_id}"
+    slots = {"date": "2026-05-05", "start": "09:00", "end": "10:00", "slot_minutes": 20}
+    assert admin.post(f"{url}/slots", json=slots).status_code == 200
+    assert admin.put(f"{url}/tables", json={"names": ["1", "2"]}).status_code == 200
+    for key in ("member", "partner"):
+        pair = f"{url}/participants/{world.participants[key]}/preferences/"
+        must = admin.put(f"{pair}{world.participants['target']}", json={"kind": "must_meet"})
+        assert must.status_code == 200, must.text
+    people = {}
+    for key, participant in world.participants.items():
+        body = admin.get(f"{url}/participants/{participant}").json()
+        [person] = body["people"]
+        people[key] = person["id"]
+    computed = admin.post(f"{url}/schedule", json={"recommendations_per_participant": 0})
+    assert computed.status_code == 200, computed.text
+    assert admin.post(f"{url}/schedule/publish").status_code == 200
+    return Published(people)
+
+
+def _export_person(published: Published, caller: str) -> int:
+    return published.people["partner" if caller == "partner" else "member"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_exports_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    url = f"{EVENTS}/{world.event_id}"
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for caller in CALLERS:
+        person = _export_person(published, caller)
+        reads = [(f"people/{person}/{tail}", EXPORT_REFUSED) for tail in PERSON_EXPORTS]
+        reads += [(tail, MANAGER_REFUSED) for tail in MANAGER_EXPORTS]
+        for tail, refused in reads:
+            response = world.clients[caller].get(f"{url}/{tail}")
+            key = (tail.replace(str(person), "{p}"), caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in refused:
+                assert response.status_code == refused[caller], key
+                wanted[key] = set()
+                continue
+            assert response.status_code == 200, (key, response.text[:300])
+            if "cancellations" not in tail:  # nothing was cancelled
+                assert "P target" in response.text, key  # the target's attendee is met
+            wanted[key] = set() if "cancellations" in tail else {"name"}
+    assert seen == wanted
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for caller in CALLERS:
+        for tail in WEB_EXPORTS:
+            path = tail.format(person=published.people["member"])
+            response = world.pages[caller].get(f"/events/{world.event_id}/exports{path}")
+            key = (tail, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in MANAGER_PAGES:
+                assert response.status_code == 200, key
+                assert "P target" in response.text, key
+                wanted[key] = {"name"}
+            else:
+                assert response.status_code == NOT_MANAGER[caller], key
+                wanted[key] = set()
     assert seen == wanted
