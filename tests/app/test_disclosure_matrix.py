@@ -20,7 +20,7 @@ side in /requests and on the dashboard, the addressee of a new request) are read
 signed-in session cookie; callers without a member's session are sent to sign in or refused,
 and their answer names nothing either. The event exports (agendas as iCalendar, CSV, JSON and
 printable HTML, the table plan, the managers' export page) name the attendees and nothing else
-of a profile.
+of a profile; the curators' pages show hub staff every profile in full.
 
 The world is built once per backend (a transaction rolled back at the end); every test sets
 the levels it reads.
@@ -690,4 +690,44 @@ def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
             else:
                 assert response.status_code == NOT_MANAGER[caller], key
                 wanted[key] = set()
+    assert seen == wanted
+
+
+# --- the curators' pages -----------------------------------------------------------------------
+
+# hub staff see every profile in full: each curator page shows the groups it carries of the
+# target whatever its levels; every other caller is refused and shown nothing
+CURATOR_PAGES: dict[str, frozenset[str]] = {
+    "/curator": frozenset(),
+    # the profiles to verify, by name
+    "/curator/profiles": frozenset({"name"}),
+    "/curator/duplicates": frozenset(),
+    "/curator/labels": frozenset(),
+    # the log names the changed rows by table and id, not their values
+    "/curator/audit?organization_id={target}": frozenset(),
+    # the organisations a new account may be invited to, by name
+    "/curator/onboarding": frozenset({"name"}),
+    "/curator/gaps": frozenset(),
+}
+STAFF = ("curator", "admin")
+NOT_STAFF = {"anonymous": 303, "member": 403, "partner": 403, "organiser": 403}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_curators_pages_show_staff_everything_and_others_nothing(
+    world: World, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, carried in CURATOR_PAGES.items():
+        for caller in CALLERS:
+            status, html = _page(world, caller, url)
+            seen[(url, caller)] = groups_in_text(html)
+            if caller in STAFF:
+                assert status == 200, (url, caller, html[:300])
+                wanted[(url, caller)] = set(carried)
+            else:
+                assert status == NOT_STAFF[caller], (url, caller)
+                wanted[(url, caller)] = set()
     assert seen == wanted
