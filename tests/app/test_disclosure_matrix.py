@@ -20,7 +20,9 @@ side in /requests and on the dashboard, the addressee of a new request) are read
 signed-in session cookie; callers without a member's session are sent to sign in or refused,
 and their answer names nothing either. The event exports (agendas as iCalendar, CSV, JSON and
 printable HTML, the table plan, the managers' export page) name the attendees and nothing else
-of a profile; the curators' pages show hub staff every profile in full.
+of a profile; the curators' pages show hub staff every profile in full; the member's own
+profile names a linked organisation only where the member may see its name; the start, sign-in
+and account-without-organisation dashboard pages name no organisation.
 
 The world is built once per backend (a transaction rolled back at the end); every test sets
 the levels it reads.
@@ -693,7 +695,7 @@ def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
     assert seen == wanted
 
 
-# --- the curators' pages -----------------------------------------------------------------------
+# --- the curators' pages, the own profile, the way in ----------------------------------------
 
 # hub staff see every profile in full: each curator page shows the groups it carries of the
 # target whatever its levels; every other caller is refused and shown nothing
@@ -730,4 +732,74 @@ def test_the_curators_pages_show_staff_everything_and_others_nothing(
             else:
                 assert status == NOT_STAFF[caller], (url, caller)
                 wanted[(url, caller)] = set()
+    assert seen == wanted
+
+
+# the own profile's editor names the organisations its relationships link to only where the
+# member may see their name; elsewhere it shows what the profile stated (a link by external_id
+# states that external_id, so it is on the page whatever the level: only the name moves)
+NOT_MEMBER = {"anonymous": 303, "organiser": 403, "curator": 403, "admin": 403}
+
+
+def _groups_on_own_profile(html: str) -> set[str]:
+    """The target's groups on a profile page that links to it by its external_id: the name
+    group counts by the name alone (the external_id is the profile's own statement)."""
+    others = groups_in_text(html.replace(TARGET["external_id"], ""))
+    return others - {"name"} | ({"name"} if _occurs(TARGET["name"], html) else set())
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_own_profile_names_a_linked_organisation_as_the_policy_says(
+    world: World, level: str
+) -> None:
+    admin = world.clients["admin"]
+    linked = [{"type": "supplier", "external_id": TARGET["external_id"]}]
+    for org in (world.member_org, world.partner_org):
+        response = admin.patch(f"{API}/{org}", json={"relationships": linked})
+        assert response.status_code == 200, response.text
+    _set_all(world, level)
+    seen: dict[str, set[str]] = {}
+    wanted: dict[str, set[str]] = {}
+    try:
+        for caller in CALLERS:
+            status, html = _page(world, caller, "/profile")
+            seen[caller] = _groups_on_own_profile(html)
+            if caller in PAGE_CALLERS:
+                assert status == 200, (caller, html[:300])
+                assert TARGET["external_id"] in html, caller  # the stated link
+                wanted[caller] = {"name"} & expected_groups(caller, level)
+            else:
+                assert status == NOT_MEMBER[caller], caller
+                assert TARGET["external_id"] not in html, caller
+                wanted[caller] = set()
+    finally:
+        for org in (world.member_org, world.partner_org):
+            response = admin.patch(f"{API}/{org}", json={"relationships": []})
+            assert response.status_code == 200, response.text
+    assert seen == wanted
+
+
+# the way in: the start page sends every caller on (a visitor to sign in, an account to its
+# dashboard) and the sign-in page names no organisation; the dashboards of accounts without
+# an organisation (organiser, curator, admin) show none either
+WAY_IN: dict[str, dict[str, int]] = {
+    "/": dict.fromkeys(CALLERS, 303),
+    "/login": {"anonymous": 200} | dict.fromkeys(CALLERS[1:], 303),
+    "/dashboard": {"anonymous": 303} | dict.fromkeys(CALLERS[1:], 200),
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_way_in_shows_exactly_what_the_policy_says(world: World, level: str) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, statuses in WAY_IN.items():
+        for caller in CALLERS:
+            status, html = _page(world, caller, url)
+            assert status == statuses[caller], (url, caller)
+            seen[(url, caller)] = groups_in_text(html)
+            wanted[(url, caller)] = set()
+            if url == "/dashboard" and caller in PAGE_CALLERS:
+                wanted[(url, caller)] = set(DASHBOARD) & expected_groups(caller, level)
     assert seen == wanted
