@@ -508,7 +508,11 @@ PAGE_CALLERS = ("member", "partner")
 
 
 def _page(world: World, caller: str, url: str) -> tuple[int, str]:
-    values = {"target": world.target, "request": world.requests.get(caller, 0)}
+    values = {
+        "target": world.target,
+        "member": world.member_org,
+        "request": world.requests.get(caller, 0),
+    }
     response = world.pages[caller].get(url.format(**values))
     return response.status_code, response.text
 
@@ -695,6 +699,39 @@ def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
     assert seen == wanted
 
 
+# the event managers' other pages of the event (with its published schedule), with the groups
+# each shows of the target: the attendees by name where the page lists them
+MANAGER_EVENT_PAGES: dict[str, frozenset[str]] = {
+    "/events": frozenset(),
+    "/events/{event}": frozenset(),
+    "/events/{event}/requests": frozenset({"name"}),
+    "/events/{event}/schedule": frozenset({"name"}),
+    "/events/{event}/day": frozenset({"name"}),
+    "/events/{event}/figures": frozenset(),  # counts and charts, no one by name yet
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_managers_other_pages_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, carried in MANAGER_EVENT_PAGES.items():
+        for caller in CALLERS:
+            response = world.pages[caller].get(url.format(event=world.event_id))
+            key = (url, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in MANAGER_PAGES:
+                assert response.status_code == 200, key
+                wanted[key] = set(carried)
+            else:
+                assert response.status_code == NOT_MANAGER[caller], key
+                wanted[key] = set()
+    assert seen == wanted
+
+
 # --- the curators' pages, the own profile, the way in ----------------------------------------
 
 # hub staff see every profile in full: each curator page shows the groups it carries of the
@@ -710,6 +747,10 @@ CURATOR_PAGES: dict[str, frozenset[str]] = {
     # the organisations a new account may be invited to, by name
     "/curator/onboarding": frozenset({"name"}),
     "/curator/gaps": frozenset(),
+    # both profiles of a merge side by side: name, external_id, place and website
+    "/curator/duplicates/merge?keep={target}&merge={member}": frozenset(
+        {"name", "address", "website"}
+    ),
 }
 STAFF = ("curator", "admin")
 NOT_STAFF = {"anonymous": 303, "member": 403, "partner": 403, "organiser": 403}
