@@ -699,6 +699,41 @@ def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
     assert seen == wanted
 
 
+# the event's other JSON reads: the attendees' list names the registered organisations and a
+# person only its own name and role (both to the attendees and managers only); the published
+# schedule and the meeting requests carry ids, so every signed-in account reads them
+EVENT_READS: dict[str, tuple[frozenset[str], dict[str, int]]] = {
+    "participants": (frozenset({"name"}), EXPORT_REFUSED),
+    "people/{target}": (frozenset(), EXPORT_REFUSED),
+    "schedule": (frozenset(), {"anonymous": 401}),
+    "requests": (frozenset(), {"anonymous": 401}),
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_events_other_reads_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for tail, (carried, refused) in EVENT_READS.items():
+        path = tail.format(target=published.people["target"])
+        for caller in CALLERS:
+            response = world.clients[caller].get(f"{EVENTS}/{world.event_id}/{path}")
+            key = (tail, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in refused:
+                assert response.status_code == refused[caller], key
+                wanted[key] = set()
+                continue
+            assert response.status_code == 200, (key, response.text[:300])
+            if not tail.startswith(("schedule", "requests")):
+                assert "P target" in response.text, key  # the target's attendee
+            wanted[key] = set(carried)
+    assert seen == wanted
+
+
 # the event managers' other pages of the event (with its published schedule), with the groups
 # each shows of the target: the attendees by name where the page lists them
 MANAGER_EVENT_PAGES: dict[str, frozenset[str]] = {
@@ -773,6 +808,38 @@ def test_the_curators_pages_show_staff_everything_and_others_nothing(
             else:
                 assert status == NOT_STAFF[caller], (url, caller)
                 wanted[(url, caller)] = set()
+    assert seen == wanted
+
+
+# the curation API, for hub staff only: the same at every level
+CURATION_READS: dict[str, frozenset[str]] = {
+    "duplicates": frozenset(),
+    "stale?months=1": frozenset(),
+    "labels": frozenset(),
+    "labels/suggestions": frozenset(),
+    "labels/synonyms": frozenset(),
+    "gaps": frozenset(),
+}
+NOT_STAFF_API = {"anonymous": 401, "member": 403, "partner": 403, "organiser": 403}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_curation_api_shows_staff_everything_and_others_nothing(
+    world: World, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for tail, carried in CURATION_READS.items():
+        for caller in CALLERS:
+            response = world.clients[caller].get(f"/api/v1/curation/{tail}")
+            seen[(tail, caller)] = groups_in_text(response.text)
+            if caller in STAFF:
+                assert response.status_code == 200, (tail, caller, response.text[:300])
+                wanted[(tail, caller)] = set(carried)
+            else:
+                assert response.status_code == NOT_STAFF_API[caller], (tail, caller)
+                wanted[(tail, caller)] = set()
     assert seen == wanted
 
 
