@@ -141,7 +141,7 @@ def _shows(value: Any, expected: Any) -> bool:
 def groups_in_text(text: str) -> set[str]:
     """The groups whose values occur in a rendered page (HTML, CSV, iCalendar), each value as
     a whole word (so 42 employees are not found in a token's hex digits); a number counts only
-    standing alone, not as a clock time's minutes, a date's part or a path's id."""
+    standing alone, not as a clock time's minutes, a date's part, a path's id or a JSON id."""
     return {
         group
         for group, values in GROUP_VALUES.items()
@@ -151,7 +151,9 @@ def groups_in_text(text: str) -> set[str]:
 
 def _occurs(value: Any, text: str) -> bool:
     if isinstance(value, int):
-        return re.search(rf"(?<![\w:./=#-]){value}(?![\w:]|[.,]\d)", text) is not None
+        # nor as the value of an id in JSON or a Python dict ("id": 42, 'person_id': 42)
+        pattern = rf"(?<![\w:./=#-])(?<!id\": )(?<!id': ){value}(?![\w:]|[.,]\d)"
+        return re.search(pattern, text) is not None
     return re.search(rf"(?<!\w){re.escape(str(value))}(?!\w)", text) is not None
 
 
@@ -485,6 +487,10 @@ def test_the_matrix_helpers_see_hidden_fields() -> None:
     # a request sent at 22:42, an id in a link, a date: not the employee count
     assert groups_in_text('<time>6. Dez. 2026, 22:42</time><a href="/requests/42">') == set()
     assert groups_in_text("<td>1977</td>") == {"founded"}
+    # an id in JSON is not the employee count; the count is
+    assert groups_in_text('{"id": 42, "audit_id": 42}') == set()
+    assert groups_in_text('{"employees": 42}') == {"employees"}
+    assert groups_in_text("{'employees': 42}") == {"employees"}
 
 
 # --- the web pages ---------------------------------------------------------------------------
@@ -847,6 +853,9 @@ def test_the_curation_api_shows_staff_everything_and_others_nothing(
 # member may see their name; elsewhere it shows what the profile stated (a link by external_id
 # states that external_id, so it is on the page whatever the level: only the name moves)
 NOT_MEMBER = {"anonymous": 303, "organiser": 403, "curator": 403, "admin": 403}
+# the profile's editor (the linked organisation's name where the member may see it) and the
+# organisation's data export (the relationships as stated, by external_id)
+OWN_PAGES = {"/profile": frozenset({"name"}), "/my-data/export": frozenset()}
 
 
 def _groups_on_own_profile(html: str) -> set[str]:
@@ -866,20 +875,22 @@ def test_the_own_profile_names_a_linked_organisation_as_the_policy_says(
         response = admin.patch(f"{API}/{org}", json={"relationships": linked})
         assert response.status_code == 200, response.text
     _set_all(world, level)
-    seen: dict[str, set[str]] = {}
-    wanted: dict[str, set[str]] = {}
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
     try:
-        for caller in CALLERS:
-            status, html = _page(world, caller, "/profile")
-            seen[caller] = _groups_on_own_profile(html)
-            if caller in PAGE_CALLERS:
-                assert status == 200, (caller, html[:300])
-                assert TARGET["external_id"] in html, caller  # the stated link
-                wanted[caller] = {"name"} & expected_groups(caller, level)
-            else:
-                assert status == NOT_MEMBER[caller], caller
-                assert TARGET["external_id"] not in html, caller
-                wanted[caller] = set()
+        for url, carried in OWN_PAGES.items():
+            for caller in CALLERS:
+                status, html = _page(world, caller, url)
+                key = (url, caller)
+                seen[key] = _groups_on_own_profile(html)
+                if caller in PAGE_CALLERS:
+                    assert status == 200, (key, html[:300])
+                    assert TARGET["external_id"] in html, key  # the stated link
+                    wanted[key] = set(carried) & expected_groups(caller, level)
+                else:
+                    assert status == NOT_MEMBER[caller], key
+                    assert TARGET["external_id"] not in html, key
+                    wanted[key] = set()
     finally:
         for org in (world.member_org, world.partner_org):
             response = admin.patch(f"{API}/{org}", json={"relationships": []})
