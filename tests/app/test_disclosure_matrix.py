@@ -891,6 +891,16 @@ def test_the_own_profile_names_a_linked_organisation_as_the_policy_says(
                     assert status == NOT_MEMBER[caller], key
                     assert TARGET["external_id"] not in html, key
                     wanted[key] = set()
+        # the name group on its own at the level, every other group at the other end: the
+        # editor follows the name's level, not another group's
+        other = "public" if level == "partners" else "partners"
+        disclosure = dict.fromkeys(GROUPS, other) | {"name": level}
+        response = admin.patch(f"{API}/{world.target}", json={"disclosure": disclosure})
+        assert response.status_code == 200, response.text
+        for caller in PAGE_CALLERS:
+            _, html = _page(world, caller, "/profile")
+            seen[("/profile, name alone", caller)] = _groups_on_own_profile(html)
+            wanted[("/profile, name alone", caller)] = {"name"} & expected_groups(caller, level)
     finally:
         for org in (world.member_org, world.partner_org):
             response = admin.patch(f"{API}/{org}", json={"relationships": []})
