@@ -18,7 +18,11 @@ is consent to that, whatever the profile hides).
 values occur in it. The member pages (match cards in /partners and /search, the request's other
 side in /requests and on the dashboard, the addressee of a new request) are read with a
 signed-in session cookie; callers without a member's session are sent to sign in or refused,
-and their answer names nothing either.
+and their answer names nothing either. The event exports (agendas as iCalendar, CSV, JSON and
+printable HTML, the table plan, the managers' export page) name the attendees and nothing else
+of a profile; the curators' pages show hub staff every profile in full; the member's own
+profile names a linked organisation only where the member may see its name; the start, sign-in
+and account-without-organisation dashboard pages name no organisation.
 
 The world is built once per backend (a transaction rolled back at the end); every test sets
 the levels it reads.
@@ -137,7 +141,7 @@ def _shows(value: Any, expected: Any) -> bool:
 def groups_in_text(text: str) -> set[str]:
     """The groups whose values occur in a rendered page (HTML, CSV, iCalendar), each value as
     a whole word (so 42 employees are not found in a token's hex digits); a number counts only
-    standing alone, not as a clock time's minutes, a date's part or a path's id."""
+    standing alone, not as a clock time's minutes, a date's part, a path's id or a JSON id."""
     return {
         group
         for group, values in GROUP_VALUES.items()
@@ -147,7 +151,9 @@ def groups_in_text(text: str) -> set[str]:
 
 def _occurs(value: Any, text: str) -> bool:
     if isinstance(value, int):
-        return re.search(rf"(?<![\w:./=#-]){value}(?![\w:]|[.,]\d)", text) is not None
+        # nor as the value of an id in JSON or a Python dict ("id": 42, 'person_id': 42)
+        pattern = rf"(?<![\w:./=#-])(?<!id\": )(?<!id': ){value}(?![\w:]|[.,]\d)"
+        return re.search(pattern, text) is not None
     return re.search(rf"(?<!\w){re.escape(str(value))}(?!\w)", text) is not None
 
 
@@ -481,6 +487,10 @@ def test_the_matrix_helpers_see_hidden_fields() -> None:
     # a request sent at 22:42, an id in a link, a date: not the employee count
     assert groups_in_text('<time>6. Dez. 2026, 22:42</time><a href="/requests/42">') == set()
     assert groups_in_text("<td>1977</td>") == {"founded"}
+    # an id in JSON is not the employee count; the count is
+    assert groups_in_text('{"id": 42, "audit_id": 42}') == set()
+    assert groups_in_text('{"employees": 42}') == {"employees"}
+    assert groups_in_text("{'employees': 42}") == {"employees"}
 
 
 # --- the web pages ---------------------------------------------------------------------------
@@ -504,7 +514,11 @@ PAGE_CALLERS = ("member", "partner")
 
 
 def _page(world: World, caller: str, url: str) -> tuple[int, str]:
-    values = {"target": world.target, "request": world.requests.get(caller, 0)}
+    values = {
+        "target": world.target,
+        "member": world.member_org,
+        "request": world.requests.get(caller, 0),
+    }
     response = world.pages[caller].get(url.format(**values))
     return response.status_code, response.text
 
@@ -582,4 +596,339 @@ def test_the_event_managers_pages_show_exactly_what_the_policy_says(
             assert statuses == (NOT_MANAGER[caller], NOT_MANAGER_HX[caller]), caller
             seen[("list", caller)] = groups_in_text(listed.text) | groups_in_text(searched.text)
             wanted[("list", caller)] = set()
+    assert seen == wanted
+
+
+# --- the event exports -----------------------------------------------------------------------
+
+# the exports name the attendees (their people and their organisations: registering is the
+# consent) and nothing else of a profile, to whoever may read them: event managers every
+# export, an organisation's own members the agendas of its own people
+PERSON_EXPORTS = (
+    "agenda.ics",
+    "cancellations.ics",
+    "agenda.csv",
+    "agenda.json",
+    "agenda.html",
+)
+MANAGER_EXPORTS = ("schedule/table-plan.csv", "agenda.html")
+WEB_EXPORTS = (
+    "",
+    "/table-plan.csv",
+    "/agendas.html",
+    *(f"/people/{{person}}.{fmt}" for fmt in ("ics", "csv", "json", "html")),
+)
+EXPORT_REFUSED = {"anonymous": 401, "curator": 403}
+MANAGER_REFUSED = EXPORT_REFUSED | {"member": 403, "partner": 403}
+
+
+@dataclass
+class Published:
+    people: dict[str, int]  # the one person of each registered organisation
+
+
+@pytest.fixture(scope="module")
+def published(world: World) -> Published:
+    """The world's event with three slots, two tables and a published schedule in which the
+    member's and the partner's people each meet the target's person (built once)."""
+    admin = world.clients["admin"]
+    url = f"{EVENTS}/{world.event_id}"
+    slots = {"date": "2026-05-05", "start": "09:00", "end": "10:00", "slot_minutes": 20}
+    assert admin.post(f"{url}/slots", json=slots).status_code == 200
+    assert admin.put(f"{url}/tables", json={"names": ["1", "2"]}).status_code == 200
+    for key in ("member", "partner"):
+        pair = f"{url}/participants/{world.participants[key]}/preferences/"
+        must = admin.put(f"{pair}{world.participants['target']}", json={"kind": "must_meet"})
+        assert must.status_code == 200, must.text
+    people = {}
+    for key, participant in world.participants.items():
+        body = admin.get(f"{url}/participants/{participant}").json()
+        [person] = body["people"]
+        people[key] = person["id"]
+    computed = admin.post(f"{url}/schedule", json={"recommendations_per_participant": 0})
+    assert computed.status_code == 200, computed.text
+    assert admin.post(f"{url}/schedule/publish").status_code == 200
+    return Published(people)
+
+
+def _export_person(published: Published, caller: str) -> int:
+    return published.people["partner" if caller == "partner" else "member"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_exports_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    url = f"{EVENTS}/{world.event_id}"
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for caller in CALLERS:
+        person = _export_person(published, caller)
+        reads = [(f"people/{person}/{tail}", EXPORT_REFUSED) for tail in PERSON_EXPORTS]
+        reads += [(tail, MANAGER_REFUSED) for tail in MANAGER_EXPORTS]
+        for tail, refused in reads:
+            response = world.clients[caller].get(f"{url}/{tail}")
+            key = (tail.replace(str(person), "{p}"), caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in refused:
+                assert response.status_code == refused[caller], key
+                wanted[key] = set()
+                continue
+            assert response.status_code == 200, (key, response.text[:300])
+            if "cancellations" not in tail:  # nothing was cancelled
+                assert "P target" in response.text, key  # the target's attendee is met
+            wanted[key] = set() if "cancellations" in tail else {"name"}
+    assert seen == wanted
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_managers_exports_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for caller in CALLERS:
+        for tail in WEB_EXPORTS:
+            path = tail.format(person=published.people["member"])
+            response = world.pages[caller].get(f"/events/{world.event_id}/exports{path}")
+            key = (tail, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in MANAGER_PAGES:
+                assert response.status_code == 200, key
+                assert "P target" in response.text, key
+                wanted[key] = {"name"}
+            else:
+                assert response.status_code == NOT_MANAGER[caller], key
+                wanted[key] = set()
+    assert seen == wanted
+
+
+# the event's other JSON reads: the attendees' list names the registered organisations and a
+# person only its own name and role (both to the attendees and managers only); the published
+# schedule and the meeting requests carry ids, so every signed-in account reads them
+EVENT_READS: dict[str, tuple[frozenset[str], dict[str, int]]] = {
+    "participants": (frozenset({"name"}), EXPORT_REFUSED),
+    "people/{target}": (frozenset(), EXPORT_REFUSED),
+    "schedule": (frozenset(), {"anonymous": 401}),
+    "requests": (frozenset(), {"anonymous": 401}),
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_events_other_reads_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for tail, (carried, refused) in EVENT_READS.items():
+        path = tail.format(target=published.people["target"])
+        for caller in CALLERS:
+            response = world.clients[caller].get(f"{EVENTS}/{world.event_id}/{path}")
+            key = (tail, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in refused:
+                assert response.status_code == refused[caller], key
+                wanted[key] = set()
+                continue
+            assert response.status_code == 200, (key, response.text[:300])
+            if not tail.startswith(("schedule", "requests")):
+                assert "P target" in response.text, key  # the target's attendee
+            wanted[key] = set(carried)
+    assert seen == wanted
+
+
+# the event managers' other pages of the event (with its published schedule), with the groups
+# each shows of the target: the attendees by name where the page lists them
+MANAGER_EVENT_PAGES: dict[str, frozenset[str]] = {
+    "/events": frozenset(),
+    "/events/{event}": frozenset(),
+    "/events/{event}/requests": frozenset({"name"}),
+    "/events/{event}/schedule": frozenset({"name"}),
+    "/events/{event}/day": frozenset({"name"}),
+    "/events/{event}/figures": frozenset(),  # counts and charts, no one by name yet
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_event_managers_other_pages_name_the_attendees_and_nothing_else(
+    world: World, published: Published, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, carried in MANAGER_EVENT_PAGES.items():
+        for caller in CALLERS:
+            response = world.pages[caller].get(url.format(event=world.event_id))
+            key = (url, caller)
+            seen[key] = groups_in_text(response.text)
+            if caller in MANAGER_PAGES:
+                assert response.status_code == 200, key
+                wanted[key] = set(carried)
+            else:
+                assert response.status_code == NOT_MANAGER[caller], key
+                wanted[key] = set()
+    assert seen == wanted
+
+
+# --- the curators' pages, the own profile, the way in ----------------------------------------
+
+# hub staff see every profile in full: each curator page shows the groups it carries of the
+# target whatever its levels; every other caller is refused and shown nothing
+CURATOR_PAGES: dict[str, frozenset[str]] = {
+    "/curator": frozenset(),
+    # the profiles to verify, by name
+    "/curator/profiles": frozenset({"name"}),
+    "/curator/duplicates": frozenset(),
+    "/curator/labels": frozenset(),
+    # the log names the changed rows by table and id, not their values
+    "/curator/audit?organization_id={target}": frozenset(),
+    # the organisations a new account may be invited to, by name
+    "/curator/onboarding": frozenset({"name"}),
+    "/curator/gaps": frozenset(),
+    # both profiles of a merge side by side: name, external_id, place and website
+    "/curator/duplicates/merge?keep={target}&merge={member}": frozenset(
+        {"name", "address", "website"}
+    ),
+}
+STAFF = ("curator", "admin")
+NOT_STAFF = {"anonymous": 303, "member": 403, "partner": 403, "organiser": 403}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_curators_pages_show_staff_everything_and_others_nothing(
+    world: World, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, carried in CURATOR_PAGES.items():
+        for caller in CALLERS:
+            status, html = _page(world, caller, url)
+            seen[(url, caller)] = groups_in_text(html)
+            if caller in STAFF:
+                assert status == 200, (url, caller, html[:300])
+                wanted[(url, caller)] = set(carried)
+            else:
+                assert status == NOT_STAFF[caller], (url, caller)
+                wanted[(url, caller)] = set()
+    assert seen == wanted
+
+
+# the curation API, for hub staff only: the same at every level
+CURATION_READS: dict[str, frozenset[str]] = {
+    "duplicates": frozenset(),
+    "stale?months=1": frozenset(),
+    "labels": frozenset(),
+    "labels/suggestions": frozenset(),
+    "labels/synonyms": frozenset(),
+    "gaps": frozenset(),
+}
+NOT_STAFF_API = {"anonymous": 401, "member": 403, "partner": 403, "organiser": 403}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_curation_api_shows_staff_everything_and_others_nothing(
+    world: World, level: str
+) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for tail, carried in CURATION_READS.items():
+        for caller in CALLERS:
+            response = world.clients[caller].get(f"/api/v1/curation/{tail}")
+            seen[(tail, caller)] = groups_in_text(response.text)
+            if caller in STAFF:
+                assert response.status_code == 200, (tail, caller, response.text[:300])
+                wanted[(tail, caller)] = set(carried)
+            else:
+                assert response.status_code == NOT_STAFF_API[caller], (tail, caller)
+                wanted[(tail, caller)] = set()
+    assert seen == wanted
+
+
+# the own profile's editor names the organisations its relationships link to only where the
+# member may see their name; elsewhere it shows what the profile stated (a link by external_id
+# states that external_id, so it is on the page whatever the level: only the name moves)
+NOT_MEMBER = {"anonymous": 303, "organiser": 403, "curator": 403, "admin": 403}
+# the profile's editor (the linked organisation's name where the member may see it) and the
+# organisation's data export (the relationships as stated, by external_id)
+OWN_PAGES = {"/profile": frozenset({"name"}), "/my-data/export": frozenset()}
+
+
+def _groups_on_own_profile(html: str) -> set[str]:
+    """The target's groups on a profile page that links to it by its external_id: the name
+    group counts by the name alone (the external_id is the profile's own statement)."""
+    others = groups_in_text(html.replace(TARGET["external_id"], ""))
+    return others - {"name"} | ({"name"} if _occurs(TARGET["name"], html) else set())
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_own_profile_names_a_linked_organisation_as_the_policy_says(
+    world: World, level: str
+) -> None:
+    admin = world.clients["admin"]
+    linked = [{"type": "supplier", "external_id": TARGET["external_id"]}]
+    for org in (world.member_org, world.partner_org):
+        response = admin.patch(f"{API}/{org}", json={"relationships": linked})
+        assert response.status_code == 200, response.text
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    try:
+        for url, carried in OWN_PAGES.items():
+            for caller in CALLERS:
+                status, html = _page(world, caller, url)
+                key = (url, caller)
+                seen[key] = _groups_on_own_profile(html)
+                if caller in PAGE_CALLERS:
+                    assert status == 200, (key, html[:300])
+                    assert TARGET["external_id"] in html, key  # the stated link
+                    wanted[key] = set(carried) & expected_groups(caller, level)
+                else:
+                    assert status == NOT_MEMBER[caller], key
+                    assert TARGET["external_id"] not in html, key
+                    wanted[key] = set()
+        # the name group on its own at the level, every other group at the other end: the
+        # editor follows the name's level, not another group's
+        other = "public" if level == "partners" else "partners"
+        disclosure = dict.fromkeys(GROUPS, other) | {"name": level}
+        response = admin.patch(f"{API}/{world.target}", json={"disclosure": disclosure})
+        assert response.status_code == 200, response.text
+        for caller in PAGE_CALLERS:
+            _, html = _page(world, caller, "/profile")
+            seen[("/profile, name alone", caller)] = _groups_on_own_profile(html)
+            wanted[("/profile, name alone", caller)] = {"name"} & expected_groups(caller, level)
+    finally:
+        for org in (world.member_org, world.partner_org):
+            response = admin.patch(f"{API}/{org}", json={"relationships": []})
+            assert response.status_code == 200, response.text
+    assert seen == wanted
+
+
+# the way in: the start page sends every caller on (a visitor to sign in, an account to its
+# dashboard) and the sign-in page names no organisation; the dashboards of accounts without
+# an organisation (organiser, curator, admin) show none either
+WAY_IN: dict[str, dict[str, int]] = {
+    "/": dict.fromkeys(CALLERS, 303),
+    "/login": {"anonymous": 200} | dict.fromkeys(CALLERS[1:], 303),
+    "/dashboard": {"anonymous": 303} | dict.fromkeys(CALLERS[1:], 200),
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_way_in_shows_exactly_what_the_policy_says(world: World, level: str) -> None:
+    _set_all(world, level)
+    seen: dict[tuple[str, str], set[str]] = {}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for url, statuses in WAY_IN.items():
+        for caller in CALLERS:
+            status, html = _page(world, caller, url)
+            assert status == statuses[caller], (url, caller)
+            seen[(url, caller)] = groups_in_text(html)
+            wanted[(url, caller)] = set()
+            if url == "/dashboard" and caller in PAGE_CALLERS:
+                wanted[(url, caller)] = set(DASHBOARD) & expected_groups(caller, level)
     assert seen == wanted
