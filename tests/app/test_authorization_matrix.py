@@ -187,8 +187,10 @@ ROUTES: dict[tuple[str, str], Case] = {
     # (curators 403), managed by event managers; members manage their own organisation's
     # registration until the schedule is published (409 after)
     ("GET", EVENT + "/participants"): Case(ATTENDEES),
+    # (an organiser registers a public profile whose name it may see; the world's fourth
+    # organisation shows its name to members, so the organiser's request invites it: 202)
     ("POST", EVENT + "/participants"): Case(
-        "401 403 403 201 403 201",
+        "401 403 403 202 403 201",
         json={
             "organization_id": "{unregistered_organization_id}",
             "people": [{"name": "Fritz Vier", "email": "fritz@fourth.example"}],
