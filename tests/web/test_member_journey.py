@@ -187,18 +187,22 @@ def test_member_journey(
     website = org_a.website
     assert website is not None
     page.get_by_role("region", name=t["anonymous"]).locator("dd", has_text=website).wait_for()
+    rows = page.locator(".rel-row")
+    before = rows.count()
     page.get_by_role("button", name=t["add_relationship"]).click()
-    new_row = page.locator(".rel-row").last
+    # the new row, once it is there (the last row before it may have a name field too)
+    new_row = rows.nth(before)
+    new_row.wait_for()
     new_row.get_by_label(t["name"]).fill("Großkunde Automotive AG")
     share = 100 - round(100 * _customer_shares(live_server, org_a.id))
     assert share > 50
     new_row.get_by_label(t["share"]).fill(str(share))
     new_row.get_by_label(t["share"]).press("Tab")
     page.get_by_role("alert").filter(has_text=t["dependency"]).wait_for()
+    cores = page.locator("#rows-core .comp-row")
+    before = cores.count()
     page.get_by_role("button", name=t["add_core"]).click()
-    page.locator("#rows-core .comp-row").last.get_by_label(t["competence"], exact=True).fill(
-        f"Journey competence {lang}"
-    )
+    cores.nth(before).get_by_label(t["competence"], exact=True).fill(f"Journey competence {lang}")
     _check(page, lang, "profile" if shots else None, shots)
     page.get_by_role("button", name=t["save"]).click()
     page.get_by_role("status").filter(has_text=t["saved"]).wait_for()
