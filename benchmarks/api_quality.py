@@ -264,6 +264,8 @@ class Server:
     import_seconds: float = 0.0
     retries: int = 0
     port: int = 0  # 0: a free port the system picks
+    app: tuple[str, ...] = ("app.asgi:app",)  # uvicorn's arguments naming the app
+    log: Path | None = None  # the server's output, appended (None: this process's)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -281,7 +283,12 @@ class Server:
         return done.stdout
 
     def start(self, recs: Sequence[Mapping[str, Any]]) -> None:
-        path = self.workdir / "cordis.jsonl"
+        self.load(recs)
+        self.serve(self.port or _free_port())
+
+    def load(self, recs: Sequence[Mapping[str, Any]]) -> None:
+        """Migrate, import `recs` with `koopmatch import` (timed) and make an admin's token."""
+        path = self.workdir / "records.jsonl"
         path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n")
         self.koopmatch("migrate")
         t0 = time.perf_counter()
@@ -290,16 +297,31 @@ class Server:
         self.koopmatch("create-user", "--email", "bench@example.org", "--role", "admin",
                        "--no-password")  # fmt: skip
         self.token = self.koopmatch("create-token", "--email", "bench@example.org").strip()
-        port = self.port or _free_port()
+
+    def serve(self, port: int) -> None:
+        """uvicorn on 127.0.0.1:`port` with `self.app`, until /health answers."""
         self.base = f"http://127.0.0.1:{port}"
         exe = Path(sys.executable).with_name("uvicorn")
+        out = self.log.open("a") if self.log else None
         self.proc = subprocess.Popen(
-            [str(exe), "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
+            [
+                str(exe),
+                *self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             env=self.env(),
             cwd=REPO_ROOT,
-        )  # fmt: skip
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+        )
         for _ in range(600):
+            if self.proc.poll() is not None:
+                raise RuntimeError("the server exited")
             try:
                 self.get("/health")
                 return
@@ -311,6 +333,7 @@ class Server:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
+            self.proc = None
 
     def get(self, path: str, **params: Any) -> Any:
         url = self.base + path

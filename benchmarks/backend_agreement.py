@@ -26,8 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -76,7 +74,7 @@ class BackendServer(Server):
 
     url: str = ""
     state: str = "memory"
-    log: Path | None = None
+    app: tuple[str, ...] = ("--factory", "benchmarks.backend_agreement:server_app")
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -86,43 +84,6 @@ class BackendServer(Server):
         env["KOOPMATCH_MATCH_STATE"] = self.state
         env.update(self.extra_env)
         return env
-
-    def load(self, recs: Sequence[Mapping[str, Any]]) -> None:
-        path = self.workdir / "records.jsonl"
-        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n")
-        self.koopmatch("migrate")
-        t0 = time.perf_counter()
-        self.koopmatch("import", str(path))
-        self.import_seconds = time.perf_counter() - t0
-        self.koopmatch("create-user", "--email", "bench@example.org", "--role", "admin",
-                       "--no-password")  # fmt: skip
-        self.token = self.koopmatch("create-token", "--email", "bench@example.org").strip()
-
-    def serve(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        exe = Path(sys.executable).with_name("uvicorn")
-        out = self.log.open("a") if self.log else None
-        self.proc = subprocess.Popen(
-            [str(exe), "--factory", "benchmarks.backend_agreement:server_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            env=self.env(),
-            cwd=REPO_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT if out else None,
-        )  # fmt: skip
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                raise RuntimeError("the server exited")
-            try:
-                self.get("/health")
-                return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError("the server did not come up")
-
-    def stop(self) -> None:
-        super().stop()
-        self.proc = None
 
 
 @contextmanager
