@@ -21,12 +21,14 @@ from starlette.requests import Request
 
 from app import unit_of_work
 from app.config import get_settings
-from app.session_hooks import audit, index_changes
+from app.session_hooks import audit, index_changes, outcome_changes
 
 # every session of the process records its writes in the audit log
 audit.install()
 # and raises the matching index's change counter when it writes what the engine reads
 index_changes.install()
+# and the outcomes' change marker when it writes what the outcome features are read from
+outcome_changes.install()
 
 log = logging.getLogger("koopmatch")
 

@@ -94,12 +94,19 @@ class OutcomeHistory:
             )
         return out
 
+    def prepare(self) -> OutcomeHistory:
+        """Compute the aggregates of all steps now (a history shared by threads is then only
+        read by `features(..., before=inf)`); self."""
+        self._state(len(self.steps))
+        return self
+
     def _state(self, n: int) -> _Before:
-        if n not in self._cache:
+        state = self._cache.get(n)
+        if state is None:
             if len(self._cache) > 64:
                 self._cache.clear()
-            self._cache[n] = _Before(self.steps[:n])
-        return self._cache[n]
+            state = self._cache[n] = _Before(self.steps[:n])
+        return state
 
 
 class _Before:

@@ -1,10 +1,16 @@
 """The outcomes stored by the service, as steps in time order (`app.matches.learning`
 labels pairs with them; the match path computes the outcome features of a re-ranked list
-from them, `matching.outcomes`)."""
+from them, `matching.outcomes`).
+
+The match path reads them through `current_history`: once per process and database, again
+only when the outcomes' change marker (`app.session_hooks.outcome_changes`) moved, so a
+request costs one primary-key read instead of reading every step.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -17,7 +23,11 @@ from app.models.event import (
     Participant,
     ScheduledMeeting,
 )
+from app.session_hooks import outcome_changes
 from matching.outcomes import OutcomeHistory
+
+# the marker is only exact if every session raises it: install the listeners with this module
+outcome_changes.install()
 
 POSITIVE_OUTCOMES = frozenset({"talks_started", "agreement_reached"})
 
@@ -89,3 +99,45 @@ def outcome_history(session: Session) -> OutcomeHistory:
 
 def timestamp(at: dt.datetime) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).timestamp()
+
+
+# how many databases' histories a process keeps (one in a server; tests open many)
+KEEP_DATABASES = 8
+
+
+class _Kept:
+    """The history of each database this process reads, with the marker it was read under."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_database: dict[str, tuple[outcome_changes.Marker, OutcomeHistory]] = {}
+
+
+_KEPT = _Kept()
+
+
+def current_history(session: Session) -> OutcomeHistory:
+    """`outcome_history(session)`, read once per process and change of the outcomes.
+
+    The same steps and features as reading them afresh: the history is kept under the marker
+    read before its steps (a write committed in between only makes the next request read them
+    again), and a session with outcome writes of its own not yet committed reads afresh and
+    keeps nothing."""
+    marker = outcome_changes.current_marker(session)  # flushes the session's own writes first
+    if outcome_changes.pending(session):
+        return outcome_history(session)
+    engine = session.get_bind().engine
+    database = engine.url.render_as_string(hide_password=True)
+    if engine.url.database in (None, "", ":memory:"):
+        database += f"#{id(engine)}"  # in-memory SQLite: one database per engine
+    kept = _KEPT.by_database.get(database)
+    if kept is not None and kept[0] == marker:
+        return kept[1]
+    history = outcome_history(session)
+    history.prepare()
+    with _KEPT.lock:
+        _KEPT.by_database.pop(database, None)
+        while len(_KEPT.by_database) >= KEEP_DATABASES:  # the longest kept goes
+            _KEPT.by_database.pop(next(iter(_KEPT.by_database)))
+        _KEPT.by_database[database] = (marker, history)
+    return history

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.matches.outcomes import outcome_history
+from app.matches.outcomes import current_history
 from app.models.ranking import RankingFit
 from matching.rerank import Reranker
 from matching.types import Match
@@ -58,10 +58,11 @@ def reranked(
 ) -> list[Match]:
     """The first `limit` matches in the second stage's order (the engine's without one).
 
-    The second stage reads the stored outcomes for its outcome features (`matching.outcomes`);
+    The second stage reads the stored outcomes for its outcome features (`matching.outcomes`,
+    kept per process while they do not change: `current_history`);
     own: the caller asks for its own organisation (or is an administrator), else the asking
     organisation's own outcomes are not used (only the candidates' aggregates)."""
     if reranker is None:
         return matches[:limit]
-    history = outcome_history(session)
+    history = current_history(session)
     return reranker.rerank(matches, history, asking, own=own)[:limit]

@@ -1,5 +1,5 @@
 """What the matching index needs to stay current: a change counter, the changed organisations,
-and the vectors already computed for a text."""
+and the vectors already computed for a text; and the change marker of the stored outcomes."""
 
 from __future__ import annotations
 
@@ -29,6 +29,21 @@ class IndexChange(Base):
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     # no foreign key: a deleted organisation's change is the news
     organization_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class OutcomeState(Base):
+    """One row (id 1): `version` rises by one, and `stamp` takes a new random value, in every
+    transaction that writes what the outcome steps are read from (`app.matches.outcomes`).
+
+    The pair is the key of a process's copy of the outcome features: the version counts, the
+    stamp tells apart two histories that reached the same version (a transaction rolled back
+    after another process saw its version, a database restored from a backup)."""
+
+    __tablename__ = "outcome_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    stamp: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
 class EncodingCacheEntry(Base):
