@@ -39,9 +39,9 @@ screenshots: $(STAMP) chromium
 	KOOPMATCH_SCREENSHOTS=1 $(BIN)/pytest -q tests/web/test_member_journey.py tests/web/test_organizer_journey.py tests/web/test_curator_journey.py -k sqlite
 
 messages: $(STAMP)  ## re-extract the pages' strings into the German and English catalogues
-	$(BIN)/pybabel extract -F app/web/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -w 100 -o app/web/locale/messages.pot .
-	$(BIN)/pybabel update -i app/web/locale/messages.pot -d app/web/locale -w 100 --no-fuzzy-matching --ignore-obsolete
-	rm app/web/locale/messages.pot
+	$(BIN)/pybabel extract -F app/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -w 100 -o app/locale/messages.pot .
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -w 100 --no-fuzzy-matching --ignore-obsolete
+	rm app/locale/messages.pot
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

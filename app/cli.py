@@ -34,9 +34,9 @@ def _session(*, writes: bool = False) -> Session:
 def _encoder(args: argparse.Namespace) -> Encoder | None:
     if getattr(args, "no_embeddings", False):
         return None
-    from app.main import _load_default_encoder
+    from app.embeddings import load_default_encoder
 
-    return _load_default_encoder()
+    return load_default_encoder()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
+from app.config import get_settings
 from app.models import Organization
 from app.models.index_state import EncodingCacheEntry
 from matching.encoders import Encoder
@@ -24,6 +25,20 @@ BATCH = 256
 # keys per IN (...) clause when looking vectors up
 _LOOKUP_CHUNK = 500
 CACHE: Table = EncodingCacheEntry.__table__  # type: ignore[assignment]
+
+
+def load_default_encoder() -> Encoder | None:
+    """The encoder of `settings.embedding_model` with its weights loaded (None: "none").
+
+    For the app's lifespan and the commands; never at import time."""
+    from matching.encoders import load_encoder
+
+    spec = get_settings().embedding_model
+    if spec.lower() == "none":
+        return None
+    encoder = load_encoder(spec)
+    encoder.encode(["warm-up"])  # load weights now, not on the first request
+    return encoder
 
 
 def competence_text(label: str, description: str | None) -> str:

@@ -22,7 +22,7 @@ from app.config import get_settings
 from app.cooperation.router import router as cooperation_router
 from app.curation.gaps_router import router as gaps_router
 from app.curation.router import router as curation_router
-from app.embeddings import Encoder
+from app.embeddings import Encoder, load_default_encoder
 from app.errors import problem, register_error_handlers
 from app.events.router import router as events_router
 from app.imports.router import router as imports_router
@@ -43,17 +43,6 @@ from app.web.router import install_not_found_page
 from app.web.router import router as web_router
 
 log = logging.getLogger("koopmatch")
-
-
-def _load_default_encoder() -> Encoder | None:
-    from matching.encoders import load_encoder
-
-    spec = get_settings().embedding_model
-    if spec.lower() == "none":
-        return None
-    encoder = load_encoder(spec)
-    encoder.encode(["warm-up"])  # load weights now, not on the first request
-    return encoder
 
 
 def _check_startup() -> None:
@@ -77,7 +66,7 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         if encoder is not None:
             app.state.encoder = encoder
         elif load_encoder:
-            app.state.encoder = await run_in_threadpool(_load_default_encoder)
+            app.state.encoder = await run_in_threadpool(load_default_encoder)
         else:
             app.state.encoder = None
         # uploads nobody imported and ended login counters go now and every few minutes

@@ -98,9 +98,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     encoder = None
     if not args.no_embeddings and args.recommendations > 0:
-        from app.main import _load_default_encoder
+        from app.embeddings import load_default_encoder
 
-        encoder = _load_default_encoder()
+        encoder = load_default_encoder()
     if args.time_limit is not None and not 0 < args.time_limit <= 300:
         print("--time-limit must be in (0, 300] seconds", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from app.auth.roles import is_staff
 from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
+from app.i18n import Formatter
 from app.matches.identity import identity_titles
 from app.matches.index import FittedIndex, IndexCache
 from app.matches.reranking import active_reranker, candidates_needed, reranked
@@ -43,7 +44,6 @@ from app.organizations.disclosure import (
     stored_levels,
 )
 from app.organizations.views import disclosed
-from app.web.i18n import Formatter
 from matching import Filters, Match, ProfileVec, Reason
 from matching.competitors import SHOWN_DECIMALS
 from matching.geo import haversine_km

@@ -17,7 +17,7 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 
-# other modules whose wording is in the catalogues (app/web/babel.cfg): the search's answer
+# other modules whose wording is in the catalogues (app/babel.cfg): the search's answer
 OTHER_SOURCES = [ROOT / "app" / "matches" / "service.py"]
 
 

@@ -1,0 +1,96 @@
+"""German and English catalogues, plural forms, dates and numbers, bound to one locale.
+
+Shared by the pages (`app.web.i18n` adds the locale of a request) and by the domain services
+that word an answer in the caller's language (the search's answer in `app.matches.service`).
+The catalogues (`locale/<lang>/LC_MESSAGES/messages.po`, `make messages`) are compiled in
+memory when first used, so no compiled file has to be built or committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, get_timezone_name
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import Translations
+
+LOCALES = ("de", "en")
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).with_name("locale")
+# the platform serves German-speaking regions first; times are shown in their zone, and name it
+# (MEZ / MESZ in German; the offset in English, whose CLDR data has no abbreviation for it)
+DISPLAY_ZONE = ZoneInfo("Europe/Berlin")
+
+
+def catalogue_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """The compiled catalogue of a locale."""
+    with catalogue_path(locale).open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+class Formatter:
+    """gettext and Babel formatting bound to one locale, for templates and views."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._babel = Locale.parse(locale)
+        self._translations = translations(locale)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self._translations.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self._translations.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    def number(self, value: float | int | None) -> str:
+        return "" if value is None else format_decimal(value, locale=self._babel)
+
+    def percent(self, value: float | None) -> str:
+        return "" if value is None else format_percent(value, locale=self._babel)
+
+    def datetime(self, value: dt.datetime | None) -> str:
+        """The locale's medium date and short time in DISPLAY_ZONE, followed by the zone's
+        short name for that moment (summer or winter time)."""
+        if value is None:
+            return ""
+        # a naive value is UTC, as the database stores it (not the server's local time)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        local = aware.astimezone(DISPLAY_ZONE)
+        date = format_date(local, "medium", locale=self._babel)
+        time = format_datetime(local, self._babel.time_formats["short"], locale=self._babel)
+        moment = self._babel.datetime_formats["medium"].format(time, date)
+        return f"{moment} {get_timezone_name(local, 'short', locale=self._babel)}"
+
+    def date(self, value: dt.date | None) -> str:
+        return "" if value is None else format_date(value, "medium", locale=self._babel)
+
+    def callables(self) -> dict[str, Callable[..., str]]:
+        return {
+            "_": self.gettext,
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "fmt_number": self.number,
+            "fmt_percent": self.percent,
+            "fmt_datetime": self.datetime,
+            "fmt_date": self.date,
+        }
