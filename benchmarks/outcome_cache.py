@@ -6,7 +6,8 @@ outcome features of its best candidates. Before, it read every outcome step from
 row per request (`current_history`). Both are timed in the same run on one SQLite database
 (migrated, `--organizations` organisations, `--requests` answered cooperation requests spread
 over five years), each call in a fresh session, as a request has; the features of one list of
-`--candidates` candidates for a random asking organisation.
+`--candidates` candidates for a random asking organisation. The two take turns, request by
+request.
 
     nice -n 10 .venv/bin/python -m benchmarks.outcome_cache
 """
@@ -67,12 +68,15 @@ def _setup(url: str, organizations: int, requests: int, seed: int) -> list[int]:
     return ids
 
 
-def _timed(call: Callable[[], object], repeats: int) -> list[float]:
-    out = []
+def _timed(calls: Sequence[Callable[[], object]], repeats: int) -> list[list[float]]:
+    """Seconds of each call, `repeats` times, the calls taking turns (so that a change of the
+    machine's load falls on all of them alike)."""
+    out: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
+        for k, call in enumerate(calls):
+            start = time.perf_counter()
+            call()
+            out[k].append(time.perf_counter() - start)
     return out
 
 
@@ -88,9 +92,10 @@ def run(organizations: int, requests: int, candidates: int, repeats: int, seed: 
         engine = make_engine(url)
         rng = random.Random(seed + 1)
         lists = [(rng.choice(ids), rng.sample(ids, candidates)) for _ in range(repeats)]
-        position = iter(range(10**9))
 
         def features(read: Callable[[Session], object]) -> Callable[[], object]:
+            position = iter(range(10**9))
+
             def call() -> np.ndarray:
                 asking, listed = lists[next(position) % len(lists)]
                 with Session(engine) as session:
@@ -107,8 +112,7 @@ def run(organizations: int, requests: int, candidates: int, repeats: int, seed: 
                     current_history(session).features(asking, listed),
                     outcome_history(session).features(asking, listed),
                 )
-        before = _timed(features(outcome_history), repeats)
-        after = _timed(features(current_history), repeats)
+        before, after = _timed([features(outcome_history), features(current_history)], repeats)
         load_end = os.getloadavg()[0]
         engine.dispose()
     b, a = statistics.median(before), statistics.median(after)
