@@ -31,6 +31,22 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 DISPLAY_ZONE = ZoneInfo("Europe/Berlin")
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogues (`make messages`) where it is defined; it is
+    translated where it is shown."""
+    return message
+
+
+class FieldProblem(ValueError):
+    """A validator's complaint with values: the text (English, as the API answers) is
+    `template % values`; pages translate `template` and fill in the same values."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        super().__init__(template % values)
+        self.template = template
+        self.values = values
+
+
 def catalogue_path(locale: str) -> Path:
     return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
 
@@ -84,6 +100,18 @@ class Formatter:
     def date(self, value: dt.date | None) -> str:
         return "" if value is None else format_date(value, "medium", locale=self._babel)
 
+    def region(self, code: str | None) -> str:
+        """A region as the pages name it ("DE-7": "Germany, postcode area 7"; "FR":
+        "France"): the country's name from Babel's CLDR data in this locale, the code where
+        CLDR has none."""
+        if not code:
+            return ""
+        country, _, area = code.partition("-")
+        name = self._babel.territories.get(country.upper(), country)
+        if area:
+            return self.gettext("%(country)s, postcode area %(area)s", country=name, area=area)
+        return str(name)
+
     def callables(self) -> dict[str, Callable[..., str]]:
         return {
             "_": self.gettext,
@@ -93,4 +121,5 @@ class Formatter:
             "fmt_percent": self.percent,
             "fmt_datetime": self.datetime,
             "fmt_date": self.date,
+            "fmt_region": self.region,
         }

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.i18n import N_, FieldProblem
 from app.organizations.derived import SizeClass
 from app.organizations.disclosure import GROUPS, LEVELS, region, size_class
 from app.taxonomy.nace import nace_entries, normalize_nace_code
@@ -103,7 +104,7 @@ def _check_country(value: str | None) -> str | None:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
         raise ValueError(
-            "must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH"
+            N_("must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH")
         ) from None
 
 
@@ -114,7 +115,7 @@ def _check_nace(value: str | None) -> str | None:
     # NACE Rev. 2 classes that Rev. 2.1 renumbered (62.01 -> 62.10) are still common in
     # registers; they are kept as given as long as their division exists
     if code is None or (code not in nace_entries() and code[:2] not in nace_entries()):
-        raise ValueError("unknown NACE code (expected e.g. 'C', '26', '26.5' or '26.51')")
+        raise ValueError(N_("unknown NACE code (expected e.g. 'C', '26', '26.5' or '26.51')"))
     return code
 
 
@@ -127,19 +128,23 @@ def _check_website(value: str | None) -> str | None:
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0]
     if scheme.lower() not in {"http", "https"} or "." not in host or " " in url:
-        raise ValueError("must be an http(s) address such as https://www.example.de")
+        raise ValueError(N_("must be an http(s) address such as https://www.example.de"))
     return url
 
 
 def _check_founded(value: int | None) -> int | None:
     if value is not None and not 1500 <= value <= dt.date.today().year:
-        raise ValueError(f"must be a year between 1500 and {dt.date.today().year}")
+        raise FieldProblem(
+            N_("must be a year between %(low)d and %(high)d"), low=1500, high=dt.date.today().year
+        )
     return value
 
 
 def _check_last_year(value: int | None) -> int | None:
     if value is not None and not 1900 <= value <= dt.date.today().year:
-        raise ValueError(f"must be a year between 1900 and {dt.date.today().year}")
+        raise FieldProblem(
+            N_("must be a year between %(low)d and %(high)d"), low=1900, high=dt.date.today().year
+        )
     return value
 
 
@@ -155,14 +160,14 @@ def _check_email(value: str | None) -> str | None:
         or "." not in domain.strip(".")
         or any(c.isspace() for c in email)
     ):
-        raise ValueError("must be an e-mail address such as name@example.de")
+        raise ValueError(N_("must be an e-mail address such as name@example.de"))
     # the domain part is case-insensitive; the local part is kept as written
     return f"{local}@{domain.lower()}"
 
 
 def _check_phone(value: str | None) -> str | None:
     if value is not None and sum(c.isdigit() for c in value) < 3:
-        raise ValueError("must be a telephone number such as +49 711 123456")
+        raise ValueError(N_("must be a telephone number such as +49 711 123456"))
     return value
 
 
@@ -333,7 +338,9 @@ def _unique_competences(items: list[CompetenceIn]) -> list[CompetenceIn]:
 def _check_revenue_shares(items: list[RelationshipIn]) -> list[RelationshipIn]:
     total = sum(r.revenue_share or 0.0 for r in items if r.type is RelationshipType.customer)
     if total > 1.0 + 1e-9:
-        raise ValueError(f"customer revenue shares add up to {total:.2f}, more than 1")
+        raise FieldProblem(
+            N_("customer revenue shares add up to %(total).2f, more than 1"), total=total
+        )
     return items
 
 
@@ -390,7 +397,7 @@ class OrganizationFields(_Strict):
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> Self:
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together: give both or neither")
+            raise ValueError(N_("latitude and longitude go together: give both or neither"))
         return self
 
 

@@ -1,14 +1,15 @@
-"""/docs: Swagger UI from the package's static files (no CDN, no inline script)."""
+"""/docs: Swagger UI from the package's static files (no CDN, no inline script); /favicon.ico."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse
 
 from app.web.headers import CONTENT_SECURITY_POLICY
 from app.web.rendering import STATIC
 
 SWAGGER_UI = STATIC / "vendor" / "swagger-ui"
+FAVICON = STATIC / "favicon.svg"
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +33,14 @@ PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site's icon where browsers and other clients look for it without a page's link."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/docs")

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app.i18n import N_, FieldProblem, Formatter
 from app.models import Organization
 from app.organizations import repository as organization_repository
 from app.organizations.schemas import SCALAR_FIELDS, OrganizationPatch
@@ -230,12 +231,72 @@ class ProfileForm:
         return None
 
 
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Field path -> message, the way the form names its inputs."""
-    out: dict[str, str] = {}
+# pydantic's own complaints, by their type, in the pages' words (values from the error's ctx)
+PYDANTIC_MESSAGES: dict[str, str] = {
+    "string_too_long": N_("use at most %(max_length)s characters"),
+    "string_too_short": N_("use at least %(min_length)s characters"),
+    "too_long": N_("give at most %(max_length)s entries"),
+    "greater_than_equal": N_("must be at least %(ge)s"),
+    "less_than_equal": N_("must be at most %(le)s"),
+    "greater_than": N_("must be more than %(gt)s"),
+    "less_than": N_("must be less than %(lt)s"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "missing": N_("is required"),
+    "enum": N_("must be one of the offered choices"),
+    "literal_error": N_("must be one of the offered choices"),
+}
+
+
+@dataclass(frozen=True)
+class FieldMessage:
+    """A validation message as shown: the text and its language (English when the catalogue
+    has no translation of it)."""
+
+    text: str
+    lang: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _message(error: Mapping[str, Any], text: Formatter) -> FieldMessage:
+    ctx = error.get("ctx") or {}
+    template = PYDANTIC_MESSAGES.get(error["type"])
+    if template is not None:
+        values = {k: text.number(v) if isinstance(v, int | float) else v for k, v in ctx.items()}
+        return FieldMessage(text.gettext(template) % values, text.locale)
+    problem = ctx.get("error")
+    if isinstance(problem, FieldProblem):
+        return FieldMessage(text.gettext(problem.template) % problem.values, text.locale)
+    if isinstance(problem, ValueError):
+        # a fixed message of a validator: its own English text is the catalogue's key
+        message = str(problem)
+        translated = text.gettext(message)
+        return FieldMessage(translated, text.locale if translated != message else "en")
+    return FieldMessage(str(error["msg"]), "en")
+
+
+def translated_errors(errors: Mapping[str, str], text: Formatter) -> dict[str, FieldMessage]:
+    """A service's messages by field, translated where the catalogue has them."""
+    out = {}
+    for name, message in errors.items():
+        translated = text.gettext(message)
+        out[name] = FieldMessage(translated, text.locale if translated != message else "en")
+    return out
+
+
+def field_errors(exc: ValidationError, text: Formatter | None = None) -> dict[str, FieldMessage]:
+    """Field path -> message, the way the form names its inputs, in the language of `text`
+    (pydantic's English without it)."""
+    out: dict[str, FieldMessage] = {}
     for error in exc.errors(include_url=False):
         path = ".".join(str(p) for p in error["loc"]) or "form"
-        out.setdefault(path, error["msg"])
+        if path not in out:
+            out[path] = (
+                _message(error, text) if text is not None else FieldMessage(error["msg"], "en")
+            )
     return out
 
 

@@ -109,7 +109,7 @@ def _page(
 
 def _errors(exc: AppError | ValidationError) -> dict[str, str]:
     if isinstance(exc, ValidationError):
-        return forms.field_errors(exc)
+        return {name: str(message) for name, message in forms.field_errors(exc).items()}
     if exc.errors:
         return {str(e.get("field", "form")): str(e.get("message", "")) for e in exc.errors}
     return {"form": exc.detail}

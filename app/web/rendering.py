@@ -229,8 +229,14 @@ class WebRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return redirect(request, f"/login?next={quote(here, safe='')}")
+                # back to this page after signing in; a form sent without a live session
+                # (it ended while the form was open) is not carried out: the sign-in page
+                # says so and leads back to the page the form belongs to (a form's own
+                # address may answer POST only)
+                here = quote(_page_address(request), safe="")
+                if request.method in ("GET", "HEAD"):
+                    return redirect(request, f"/login?next={here}")
+                return redirect(request, f"/login?expired=1&next={here}")
             except CsrfFailed:
                 return error_page(request, 403, "csrf")
             except AppError as exc:

@@ -325,9 +325,10 @@ def search(
         filters = matches_service.coarse_employee_filters(filters, user)
         # the place names the engine understood and what they became, in the page's words
         if named:
+            text_of = i18n.Formatter(i18n.request_locale(request))
             places = {
                 "names": named,
-                "countries": sorted(filters.countries),
+                "countries": [text_of.region(c) for c in sorted(filters.countries)],
                 "km": filters.max_distance_km,
             }
         try:
@@ -604,7 +605,7 @@ async def profile_save(
     try:
         patch = form.to_patch()
     except ValidationError as exc:
-        errors = forms.field_errors(exc)
+        errors = forms.field_errors(exc, i18n.Formatter(i18n.request_locale(request)))
         return render(
             request,
             "profile.html",
@@ -631,11 +632,12 @@ async def profile_save(
     except Invalid as exc:
         await run_in_threadpool(session.rollback)
         organization = await run_in_threadpool(own_organization, session, user)
-        errors = {e["field"]: e["message"] for e in (exc.errors or [])} or {"": exc.detail}
+        found = {e["field"]: e["message"] for e in (exc.errors or [])} or {"": exc.detail}
+        shown = forms.translated_errors(found, i18n.Formatter(i18n.request_locale(request)))
         return render(
             request,
             "profile.html",
-            _profile_context(session, user, organization, form, errors=errors),
+            _profile_context(session, user, organization, form, errors=shown),
             user=user,
             status_code=422,
         )

@@ -17,8 +17,13 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 
-# other modules whose wording is in the catalogues (app/babel.cfg): the search's answer
-OTHER_SOURCES = [ROOT / "app" / "matches" / "service.py"]
+# other modules whose wording is in the catalogues (app/babel.cfg): the search's answer, the
+# names of regions, the profile's validation messages
+OTHER_SOURCES = [
+    ROOT / "app" / "i18n.py",
+    ROOT / "app" / "matches" / "service.py",
+    ROOT / "app" / "organizations" / "schemas.py",
+]
 
 
 def _source_messages() -> set[str | tuple[str, str]]:

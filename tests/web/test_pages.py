@@ -398,17 +398,17 @@ def test_search_names_the_places_it_understood_in_the_pages_language(
         south = search("LTE-M-Funkmodule in Süddeutschland", "en")
         assert _places(south) == [
             "Place names in your text: Süddeutschland. "
-            "Results within 250 km of that region's centre, in DE."
+            "Results within 250 km of that region's centre, in Germany."
         ]
         # the hidden maker near Stuttgart lies within the radius
         assert f'href="/requests/new?to={hidden}"' in south
         assert _places(search("LTE-M-Funkmodule in Süddeutschland", "de")) == [
             "Ortsangaben in Ihrem Text: Süddeutschland. "
-            "Ergebnisse im Umkreis von 250 km um die Mitte dieser Region, in DE."
+            "Ergebnisse im Umkreis von 250 km um die Mitte dieser Region, in Deutschland."
         ]
         abroad = search("LTE-M-Funkmodule in Österreich oder der Schweiz", "de")
         assert _places(abroad) == [
-            "Ortsangaben in Ihrem Text: Schweiz, Österreich. Ergebnisse in AT, CH."
+            "Ortsangaben in Ihrem Text: Schweiz, Österreich. Ergebnisse in Österreich, Schweiz."
         ]
         assert _places(search("LTE-M-Funkmodule", "en")) == []
 
@@ -610,6 +610,32 @@ def test_the_dashboard_shows_completeness_and_open_requests_in_and_out(
     assert "1 request waits for your answer. Fragende Fräserei KG: Product development" in text
     assert (
         "1 request you sent is still open. An organisation not yet named to you "
-        "(DE-7, medium (50 to 249 employees)): Product development"
+        "(Germany, postcode area 7, medium (50 to 249 employees)): Product development"
     ) in text
     assert _absent(page.text) == []
+
+
+def test_regions_are_named_in_the_pages_language(
+    app: FastAPI,
+    make_account: AccountFactory,
+    pair: tuple[int, int],
+) -> None:
+    own, _hidden = pair
+    member = make_account(Role.member, own)
+    with _browser(app, member) as browser:
+        german = browser.get("/partners", headers={"accept-language": "de"})
+        english = browser.get("/partners", headers={"accept-language": "en"})
+    # the hidden maker's address is for partners: its card names the region (postcode 70599)
+    assert german.status_code == english.status_code == 200
+    assert re.findall(r"(Deutschland, PLZ-Bereich \d|DE-\d)", german.text) == [
+        "Deutschland, PLZ-Bereich 7"
+    ]
+    assert re.findall(r"(Germany, postcode area \d|DE-\d)", english.text) == [
+        "Germany, postcode area 7"
+    ]
+    assert [Formatter(lang).region(code) for lang in ("de", "en") for code in ("AT-1", "FR")] == [
+        "Österreich, PLZ-Bereich 1",
+        "Frankreich",
+        "Austria, postcode area 1",
+        "France",
+    ]

@@ -3,6 +3,9 @@ the field; the revenue dependency is flagged."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -305,3 +308,47 @@ def test_the_editor_names_no_linked_organisation_that_hides_its_name(
     stored = db_session.get(Organization, own.id)
     assert stored is not None
     assert {r.name: r.related_organization_id for r in stored.relationships} == linked
+
+
+def _messages(html: str) -> dict[str, str]:
+    """Field -> the message shown under it (its language, its text)."""
+    return {
+        name: f"{lang}: {text}"
+        for name, lang, text in re.findall(
+            r'<p class="error" id="e-([\w.]+)">[^<]*<span lang="(\w+)">([^<]*)</span></p>', html
+        )
+    }
+
+
+def test_validation_messages_are_in_the_pages_language(
+    app: FastAPI, make_account: AccountFactory, own: int
+) -> None:
+    member = make_account(Role.member, own)
+    bad = {
+        "country": "Atlantis",
+        "founded": "1200",
+        "employees": "-5",
+        "website": "kein Netz",
+        "latitude": "viel",
+    }
+    year = dt.date.today().year
+    with _browser(app, member.token) as browser:
+        form = _form(browser.get("/profile").text)
+        german = browser.post("/profile", data={**form, **bad}, headers={"accept-language": "de"})
+        english = browser.post("/profile", data={**form, **bad}, headers={"accept-language": "en"})
+    assert (german.status_code, english.status_code) == (422, 422)
+    assert _messages(unescape(german.text)) == {
+        "country": "de: muss ein Ländercode nach ISO 3166-1 alpha-2 sein, etwa DE, AT oder CH",
+        "founded": f"de: muss eine Jahreszahl zwischen 1500 und {year} sein",
+        "employees": "de: muss mindestens 0 sein",
+        "website": "de: muss eine http(s)-Adresse sein, etwa https://www.example.de",
+        "latitude": "de: muss eine Zahl sein",
+    }
+    assert "Bitte prüfen Sie dieses Feld." in german.text
+    assert _messages(unescape(english.text)) == {
+        "country": "en: must be an ISO 3166-1 alpha-2 country code such as DE, AT or CH",
+        "founded": f"en: must be a year between 1500 and {year}",
+        "employees": "en: must be at least 0",
+        "website": "en: must be an http(s) address such as https://www.example.de",
+        "latitude": "en: must be a number",
+    }
