@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.getloadavg()[0]:.1f} when written): `nice -n 10 python -m benchmarks.linkpred "
         f"--encoder {args.encoder}{' --tiny' if args.tiny else ''}`, in-process on the profiles the import would store "
         f"({len(profiles)} organisations, profiles before {VALIDATION_END}, queries from the "
-        f"consortia up to {TEST_START}); training: {'; '.join(trained)}; run "
+        f"consortia starting from then to {TEST_START}); training: {'; '.join(trained)}; run "
         f"{(time.perf_counter() - started) / 60:.1f} min. nDCG@10 / MRR.",
         "",
         f"| order | plain ({len(variants['plain'][0])}) | novel ({len(variants['novel'][0])}) |",
