@@ -214,6 +214,24 @@ def test_a_sampled_refresh_counts_degrees_and_words_over_the_whole_corpus(
     assert part.max_degree == pytest.approx(weighted.max_degree)
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_stored_statistics_are_read_with_every_hub_value_once_per_refresh(
+    db_session: Session, encoder: Encoder, demo: dict[str, int]
+) -> None:
+    whole = stateless.refresh_stats(db_session, encoder.name)
+    first_id, _, first = stateless.stored_stats(db_session, encoder.name)
+    stored = db_session.execute(text("SELECT count(*) FROM match_hub_values")).scalar_one()
+    assert len(first.hub_values) == stored == len(whole.hub_values)
+    assert first.hub_values == whole.hub_values  # double precision: the same floats
+    # a request reads them from the process, not again from the table
+    assert stateless.stored_stats(db_session, encoder.name)[2] is first
+    part = stateless.refresh_stats(db_session, encoder.name, sample=40)
+    second_id, _, second = stateless.stored_stats(db_session, encoder.name)
+    assert second_id != first_id
+    assert second.hub_values == part.hub_values
+    assert len(second.hub_values) < len(first.hub_values)
+
+
 @pytest.fixture
 def two_stateless_servers(
     request: pytest.FixtureRequest, tmp_path: Path
