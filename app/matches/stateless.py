@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
@@ -47,9 +47,8 @@ from app.matches.index import (
     load_profiles,
     profile_of_row,
 )
-from app.matches.pgvector import PgvectorRetriever
+from app.matches.pgvector import PgvectorRetriever, pipelined
 from app.matches.retrieval import reading
-from app.models import Organization
 from app.session_hooks.index_changes import current_version
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.competitors import NicheScale
@@ -381,16 +380,16 @@ def load_rows(
     if not ids:
         return {}, {}
     id_list = sorted(ids)
-    comp_rows = session.execute(
-        text(
-            "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
-            "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
-            "AND c.embedding IS NOT NULL ORDER BY c.id"
-        ),
-        {"ids": id_list, "m": encoder_name},
-    ).all()
+    # three independent statements in one round trip (the candidates' competences, their
+    # relationships, their organisation rows): on a busy database every round trip waits
+    # for the server's turn
+    params = {"ids": id_list, "m": encoder_name}
+    comp, rels, orgs = pipelined(
+        session,
+        [(_COMPETENCES_SQL, params), (_PARTNERS_SQL, params), (_PROFILE_SQL, params)],
+        named={2},
+    )
     # (id, organisation, kind, label, vector id)
-    comp = comp_rows
     vectors = _VECTORS.get(session, {vid for _, _, _, _, vid in comp if vid})
     no_vector = [cid for cid, _, _, _, vid in comp if not vid]
     blobs: dict[int, np.ndarray] = {}
@@ -407,16 +406,32 @@ def load_rows(
         competences.setdefault(org_id, []).append(
             CompetenceVec(cid, cast(CompetenceKind, kind), label, vector)
         )
-    neighbours, ties = partners_of(session, id_list)
+    neighbours, ties = _partners(rels)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
-    org_query = select(*PROFILE_COLUMNS).where(Organization.id.in_(id_list))
-    # a Core statement on the connection: the same rows without the ORM's per-row work
-    for org in session.connection().execute(org_query).all():
+    for org in orgs:
         profiles[org.id], info[org.id] = profile_of_row(
             org, encoder_name, competences, neighbours, ties
         )
     return profiles, info
+
+
+_COMPETENCES_SQL = text(
+    "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
+    "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
+    "AND c.embedding IS NOT NULL ORDER BY c.id"
+)
+_PARTNERS_SQL = text(
+    "SELECT organization_id, related_organization_id, joint_projects, last_year "
+    "FROM relationships WHERE related_organization_id IS NOT NULL AND "
+    "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
+)
+# the columns of `PROFILE_COLUMNS`, by their column names
+_PROFILE_SQL = text(
+    "SELECT "
+    + ", ".join(c.property.columns[0].name for c in PROFILE_COLUMNS)
+    + " FROM organizations WHERE id = ANY(:ids)"
+)
 
 
 def partners_of(
@@ -424,18 +439,17 @@ def partners_of(
 ) -> tuple[dict[int, set[int]], dict[int, dict[int, tuple[int | None, int | None]]]]:
     """Known partners (either direction) of each of `ids`, and what each states about its
     partners (joint projects, last year), as `load_profiles` reads them."""
+    if not ids:
+        return _partners([])
+    rows = session.execute(_PARTNERS_SQL, {"ids": sorted(ids)}).all()
+    return _partners(rows)
+
+
+def _partners(
+    rows: Iterable[Any],
+) -> tuple[dict[int, set[int]], dict[int, dict[int, tuple[int | None, int | None]]]]:
     out: dict[int, set[int]] = {}
     ties: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
-    if not ids:
-        return out, ties
-    rows = session.execute(
-        text(
-            "SELECT organization_id, related_organization_id, joint_projects, last_year "
-            "FROM relationships WHERE related_organization_id IS NOT NULL AND "
-            "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
-        ),
-        {"ids": sorted(ids)},
-    ).all()
     for a, b, joint, last in rows:
         out.setdefault(a, set()).add(b)
         out.setdefault(b, set()).add(a)

@@ -26,6 +26,7 @@ from app.embeddings import embed_organizations
 from app.imports.service import run_import
 from app.matches import service, stateless
 from app.matches.index import IndexCache
+from app.matches.pgvector import pipelined
 from app.matches.schemas import MatchOut
 from app.models import Competence, Organization
 from app.models.user import Role, TokenKind, User
@@ -230,6 +231,32 @@ def test_the_stored_statistics_are_read_with_every_hub_value_once_per_refresh(
     assert second_id != first_id
     assert second.hub_values == part.hub_values
     assert len(second.hub_values) < len(first.hub_values)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_pipelined_statements_run_in_order_in_the_sessions_transaction(
+    db_session: Session,
+) -> None:
+    newcomer = Organization(name="Pipeline Neu GmbH", country="DE", visibility="public")
+    db_session.add(newcomer)
+    db_session.flush()  # not committed: only the session's transaction sees it
+    setting, seen, found = pipelined(
+        db_session,
+        [
+            (text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": "77"}),
+            (text("SELECT current_setting('hnsw.ef_search')"), {}),
+            (
+                text("SELECT id, name, country FROM organizations WHERE id = ANY(:ids)"),
+                {"ids": [newcomer.id, -1]},
+            ),
+        ],
+        named={2},
+    )
+    assert setting == [("77",)]
+    assert seen == [("77",)]  # set by the statement before it
+    assert [(r.id, r.name, r.country) for r in found] == [(newcomer.id, "Pipeline Neu GmbH", "DE")]
+    # a statement without rows gives none
+    assert pipelined(db_session, [(text("SELECT 1 WHERE false"), {})]) == [[]]
 
 
 @pytest.fixture
