@@ -371,7 +371,8 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
             if state == "database":
                 result.update(refresh(url))
                 print(f"{n}: statistics {result}", flush=True)
-            srv = Server(url, free_port(), args.workers, state, args.workdir / f"server-{n}.log")
+            port = args.port or free_port()
+            srv = Server(url, port, args.workers, state, args.workdir / f"server-{n}.log")
             try:
                 srv.start(args.max_rss_gb)
                 result[state] = measure(srv, token, queries, args.requests)
@@ -447,6 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-rss-gb", type=float, default=6.0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=None, help="append the table here")
+    parser.add_argument(
+        "--port", type=int, default=0, help="the servers' port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument(
         "--keep",
         type=Path,

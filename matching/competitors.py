@@ -25,6 +25,8 @@ them stands at place `coopetition_every * (i + 1)` at the latest, within the fir
 
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,24 +192,40 @@ def coopetition_order(
         order = np.lexsort((ids, -scores))
         return order, shown
     out: list[int] = []
-    waiting = [int(c) for c in comp]  # in order of niche evidence
+    # the waiting competitors twice: in order of niche evidence, and as a heap by (score
+    # descending, id) for the best of them; a placed one is dropped from either lazily
+    # (each step costs log n, not a pass over all that wait)
+    by_niche = deque(int(c) for c in comp)
+    by_score = [(-scores[c], ids[c], c) for c in by_niche]
+    heapq.heapify(by_score)
+    placed: set[int] = set()
+    left = len(comp)
     j = 0
-    while waiting or j < len(other):
+    while left or j < len(other):
         place = len(out) + 1
-        if not waiting:
+        if not left:
             out.extend(int(o) for o in other[j:])
             break
         if j >= len(other):
-            out.extend(sorted(waiting, key=lambda c: (-scores[c], ids[c])))
+            rest = [c for c in by_niche if c not in placed]
+            out.extend(sorted(rest, key=lambda c: (-scores[c], ids[c])))
             break
         o = int(other[j])
         # a competitor whose own score beats the next partner's comes first anyway
-        top = max(waiting, key=lambda c: (scores[c], -ids[c]))
+        while by_score[0][2] in placed:
+            heapq.heappop(by_score)
+        top = by_score[0][2]
         if scores[top] > scores[o] or (scores[top] == scores[o] and ids[top] < ids[o]):
             out.append(top)
-            waiting.remove(top)
-        elif place <= window and place >= every * (len(comp) - len(waiting) + 1):
-            out.append(waiting.pop(0))
+            placed.add(top)
+            left -= 1
+        elif place <= window and place >= every * (len(comp) - left + 1):
+            while by_niche[0] in placed:
+                by_niche.popleft()
+            first = by_niche.popleft()
+            out.append(first)
+            placed.add(first)
+            left -= 1
         else:
             out.append(o)
             j += 1

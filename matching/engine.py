@@ -362,10 +362,10 @@ class Matcher:
         neighbours.discard(p.id)
         return _Side(
             id=p.id,
-            core=_stack([np.asarray(v, np.float32)[None, :] for v in core_vecs], d),
+            core=_rows(core_vecs, d),
             core_ids=core_ids,
             core_labels=core_labels,
-            need=_stack([np.asarray(c.vector, np.float32)[None, :] for c in needs], d),
+            need=_rows([c.vector for c in needs], d),
             need_w=np.array([w.need_weight(c.kind) for c in needs], dtype=np.float64),
             need_ids=[c.id for c in needs],
             need_labels=[c.label for c in needs],
@@ -1330,16 +1330,25 @@ class Matcher:
         w = self.weights_
         raw: dict[tuple[int, int], tuple[int, int | None]] = {}
         newest: int | None = None
+        row_of_id = self.row_of_id_
+        # a tie between two organisations that are not fitted states nothing: (1, None)
+        unstated = (1, None)
         for a, partners in adjacency.items():
+            a_fitted = a in row_of_id
             for b in partners:
                 if b < a and a in adjacency.get(b, ()):
                     continue  # each undirected edge once
+                if not a_fitted and b not in row_of_id:
+                    raw[(a, b)] = unstated
+                    continue
                 _, last = raw[(a, b)] = self._tie(a, b, statements)
                 if last is not None and (newest is None or last > newest):
                     newest = last
         out: dict[int, dict[int, float]] = {}
-        for (a, b), (joint, last) in raw.items():
-            weight = float(joint) ** w.tie_strength
+        for (a, b), tie in raw.items():
+            joint, last = tie
+            # 1 ** strength is 1 whatever the strength
+            weight = 1.0 if tie is unstated else float(joint) ** w.tie_strength
             if w.tie_half_life > 0 and last is not None and newest is not None:
                 weight *= 0.5 ** ((newest - last) / w.tie_half_life)
             out.setdefault(a, {})[b] = weight
@@ -1796,6 +1805,15 @@ def _mean_top_k(
         take = np.clip(k - (np.cumsum(cnt, axis=1) - cnt), 0, cnt)
         out[start : start + chunk] = (vals * take).sum(axis=1) / k
     return out
+
+
+def _rows(vectors: Sequence[np.ndarray], d: int) -> np.ndarray:
+    """Vectors (d,) as the rows of one (n, d) float32 array; (0, d) if there are none. One
+    array built from the list, not a stack of n one-row blocks (a fit builds two per
+    organisation)."""
+    if not vectors:
+        return np.zeros((0, d), dtype=np.float32)
+    return np.array(vectors, dtype=np.float32).reshape(len(vectors), -1)
 
 
 def _stack(blocks: Sequence[np.ndarray], d: int) -> np.ndarray:

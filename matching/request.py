@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -89,6 +90,14 @@ class CorpusStats:
             hub_values=values,
         )
 
+    @cached_property
+    def idf(self) -> tuple[dict[str, float], float]:
+        """(IDF by core-label word, IDF of an unseen word) as `Matcher.fit` weighs them over
+        the corpus: computed once per statistics, not per request."""
+        n = self.n_core_labels
+        idf = {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in self.core_df.items()}
+        return idf, math.log(n + 1) + 1.0
+
     def hub_of(self, vectors: np.ndarray) -> np.ndarray:
         """(n,) centred hub values of offer vectors (n, d) that `hub_values` lacks, from the
         reference sample, as `Matcher._hubness` computes rows appended after its last full
@@ -149,9 +158,7 @@ class RequestMatcher(Matcher):
             if side.id is not None:
                 theirs = self.adjacency_.get(side.id, frozenset())
                 side.neighbours = frozenset((side.neighbours | theirs) - {side.id})
-        n_labels = stats.n_core_labels
-        self.idf_ = {t: math.log((n_labels + 1) / (c + 1)) + 1.0 for t, c in stats.core_df.items()}
-        self.idf_unseen_ = math.log(n_labels + 1) + 1.0
+        self.idf_, self.idf_unseen_ = stats.idf
         return self
 
     def _calibrate(self, w: object) -> tuple[float, float, float]:

@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
@@ -180,8 +181,15 @@ class PgvectorRetriever:
         if plan.exact:
             best = self.exact(query, k, filters)
         else:
-            for table, where, pairs in _sources(query, k):
-                for org_id, similarity in self.nearest(table, where, pairs, dim, filters, plan):
+            # every source's settings and scan in one round trip
+            found = self._nearest_all(
+                [(table, where, pairs) for table, where, pairs in _sources(query, k)],
+                dim,
+                filters,
+                plan,
+            )
+            for hits in found:
+                for org_id, similarity in hits:
                     if similarity > best.get(org_id, -2.0):
                         best[org_id] = similarity
         if plan.exact and plan.passing <= k + len(filters.exclude_ids) + 1:
@@ -267,6 +275,10 @@ class PgvectorRetriever:
     def _settings(self, plan: Plan, *, widen: bool) -> None:
         """One round trip for the scan's settings (SET LOCAL: this transaction only).
         `widen`: the search list and the scan's budget divided by the selectivity."""
+        self.session.execute(*self._settings_statement(plan, widen=widen))
+
+    def _settings_statement(self, plan: Plan, *, widen: bool) -> tuple[Any, dict[str, Any]]:
+        """The statement of `_settings` and its parameters."""
         widen_by = 1.0 / plan.selectivity if widen else 1.0
         # the list by the square root (each batch of the iterative scan goes on), the
         # budget of tuples by the whole factor
@@ -277,7 +289,7 @@ class PgvectorRetriever:
         tuples = min(1_000_000, math.ceil(self.max_scan_tuples * widen_by))
         if self.scan == "off":
             ef = 1000
-        self.session.execute(
+        return (
             text(
                 "SELECT set_config('hnsw.ef_search', :ef, true), "
                 "set_config('hnsw.iterative_scan', :scan, true), "
@@ -297,6 +309,48 @@ class PgvectorRetriever:
     ) -> list[tuple[int, float]]:
         """(organisation id, cosine) of the `k` nearest rows per (query vector, k) of one
         source, by HNSW (`exact` answers all sources of an exact plan at once)."""
+        return self._nearest_all([(table, kind, pairs)], dim, filters, plan)[0]
+
+    def _nearest_all(
+        self,
+        sources: Sequence[tuple[str, str, Sequence[tuple[np.ndarray, int]]]],
+        dim: int,
+        filters: Filters,
+        plan: Plan,
+    ) -> list[list[tuple[int, float]]]:
+        """`nearest` of each (table, condition, pairs), the settings and scans of all of them
+        sent in one round trip."""
+        statements: list[tuple[Any, dict[str, Any]]] = []
+        scans = []
+        for table, kind, pairs in sources:
+            settings, sql, params, after = self._nearest_sql(table, kind, pairs, dim, filters, plan)
+            statements += [settings, (text(sql), params)]
+            scans.append((pairs, after))
+        rows = pipelined(self.session, statements)
+        out = []
+        for (pairs, after), found in zip(scans, rows[1::2], strict=True):
+            # re-rank what was read (relaxed order), without the excluded ids, k per vector
+            per: dict[int, list[tuple[float, int]]] = {}
+            for i, owner_id, d in found:
+                if int(owner_id) not in after:
+                    per.setdefault(int(i), []).append((float(d), int(owner_id)))
+            hits: list[tuple[int, float]] = []
+            for i, (_, k) in enumerate(pairs):
+                hits.extend((o, 1.0 - d) for d, o in sorted(per.get(i, []))[:k])
+            out.append(hits)
+        return out
+
+    def _nearest_sql(
+        self,
+        table: str,
+        kind: str,
+        pairs: Sequence[tuple[np.ndarray, int]],
+        dim: int,
+        filters: Filters,
+        plan: Plan,
+    ) -> tuple[tuple[Any, dict[str, Any]], str, dict[str, Any], frozenset[int]]:
+        """(settings statement, scan SQL, its parameters, ids dropped after the scan) of one
+        source."""
         after = frozenset(filters.exclude_ids)
         if table != "organizations" or len(after) > self.max_excluded_after:
             # competence rows are checked against their organisation row by row anyway
@@ -311,7 +365,7 @@ class PgvectorRetriever:
         # the profile graph holds every organisation: a filter thins out each batch of its
         # scan, so the list grows with 1 / selectivity; the graph of distinct competence
         # vectors is small and the scan's rows are their many organisations' rows
-        self._settings(plan, widen=table == "organizations")
+        settings = self._settings_statement(plan, widen=table == "organizations")
         where = " AND ".join(conditions)
         model = _literal(self.encoder_name)
         # the indexed expression: the planner walks the HNSW index
@@ -338,16 +392,7 @@ class PgvectorRetriever:
             f"SELECT q.i, {owner} AS owner, {distance} AS distance FROM {source}{where} "
             "ORDER BY distance LIMIT q.f) AS hit"
         )
-        rows = self.session.execute(text(sql), params).all()
-        # re-rank what was read (relaxed order), without the excluded ids, k per vector
-        per: dict[int, list[tuple[float, int]]] = {}
-        for i, owner_id, d in rows:
-            if int(owner_id) not in after:
-                per.setdefault(int(i), []).append((float(d), int(owner_id)))
-        out: list[tuple[int, float]] = []
-        for i, (_, k) in enumerate(pairs):
-            out.extend((o, 1.0 - d) for d, o in sorted(per.get(i, []))[:k])
-        return out
+        return settings, sql, params, after
 
     def exact(self, query: QueryVectors, k: int, filters: Filters) -> dict[int, float]:
         """All sources in one statement over the passing organisations only: they are found on
@@ -431,6 +476,34 @@ class PgvectorRetriever:
         for i, found in per.items():
             out.extend((i, o, d) for d, o in sorted(found)[: shares[i]])
         return out
+
+
+def pipelined(
+    session: Session,
+    statements: Sequence[tuple[Any, dict[str, Any]]],
+    *,
+    named: Collection[int] = (),
+) -> list[list[Any]]:
+    """The rows of each (`text()` statement, parameters), all sent in one round trip in the
+    session's transaction (psycopg's pipeline mode): on a busy server every round trip waits
+    for the server's turn. Statements run in order, so a `set_config` applies to the ones
+    after it. `named`: the positions of the statements whose rows are named tuples."""
+    connection = session.connection()
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection
+    cursors = []
+    with driver.pipeline():
+        for i, (statement, params) in enumerate(statements):
+            compiled = statement.compile(dialect=dialect)
+            cursor = driver.cursor(row_factory=namedtuple_row) if i in named else driver.cursor()
+            cursor.execute(compiled.string, compiled.construct_params(params))
+            cursors.append(cursor)
+    out = []
+    for cursor in cursors:
+        out.append(cursor.fetchall() if cursor.description is not None else [])
+        cursor.close()
+    return out
 
 
 def _sources(query: QueryVectors, k: int) -> list[tuple[str, str, list[tuple[np.ndarray, int]]]]:

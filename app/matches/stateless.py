@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.embeddings import from_bytes
@@ -47,14 +47,13 @@ from app.matches.index import (
     load_profiles,
     profile_of_row,
 )
-from app.matches.pgvector import PgvectorRetriever
+from app.matches.pgvector import PgvectorRetriever, pipelined
 from app.matches.retrieval import reading
-from app.models import Organization
 from app.session_hooks.index_changes import current_version
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.competitors import NicheScale
 from matching.engine import lexical_tokens
-from matching.request import CorpusStats, RequestMatcher, reference_arrays, vector_digest
+from matching.request import CorpusStats, RequestMatcher, reference_arrays
 from matching.retrieval import QueryVectors, narrowed
 from matching.types import CompetenceKind, Filters
 
@@ -250,14 +249,16 @@ def _niche_tuple(niche: NicheScale) -> tuple[float, float, float, float]:
 
 
 class _StatsCache:
-    """The stored statistics of each encoder, read again when a refresh replaced them."""
+    """The stored statistics of each encoder with their hub values, read again when a
+    refresh replaced them (at most `STATS_SAMPLE` organisations' distinct offer vectors:
+    a few MB), so that a request looks its candidates' hub values up in the process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_model: dict[tuple[str, str], tuple[int, int, CorpusStats]] = {}
 
     def get(self, session: Session, encoder_name: str) -> tuple[int, int, CorpusStats] | None:
-        """(stats id, index version, statistics without hub values) or None if none stored."""
+        """(stats id, index version, statistics) or None if none stored."""
         row = session.execute(
             text("SELECT id, index_version FROM match_corpus_stats WHERE embedding_model = :m"),
             {"m": encoder_name},
@@ -291,6 +292,7 @@ class _StatsCache:
             max_degree=float(s["max_degree"]),
             n_core_labels=int(s["n_core_labels"]),
             core_df=json.loads(full.core_df),
+            hub_values=hub_values(session, int(full.id)),
         )
         entry = (int(full.id), int(full.index_version), stats)
         with self._lock:
@@ -320,14 +322,11 @@ def stored_stats(session: Session, encoder_name: str) -> tuple[int, int, CorpusS
     return found
 
 
-def hub_values(session: Session, stats_id: int, digests: Collection[bytes]) -> dict[bytes, float]:
-    """The stored hub values of these vectors (those stored at the last refresh)."""
-    if not digests:
-        return {}
+def hub_values(session: Session, stats_id: int) -> dict[bytes, float]:
+    """The hub values stored with the statistics `stats_id`, by vector digest."""
     rows = session.execute(
-        text("SELECT digest, value FROM match_hub_values WHERE stats_id = :s AND digest = ANY(:d)"),
-        {"s": stats_id, "d": list(digests)},
-    )
+        text("SELECT digest, value FROM match_hub_values WHERE stats_id = :s"), {"s": stats_id}
+    ).all()
     return {bytes(d): float(v) for d, v in rows}
 
 
@@ -381,40 +380,58 @@ def load_rows(
     if not ids:
         return {}, {}
     id_list = sorted(ids)
-    comp_rows = session.execute(
-        text(
-            "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
-            "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
-            "AND c.embedding IS NOT NULL ORDER BY c.id"
-        ),
-        {"ids": id_list, "m": encoder_name},
-    ).all()
-    vectors = _VECTORS.get(session, {int(r.vector_id) for r in comp_rows if r.vector_id})
-    no_vector = [int(r.id) for r in comp_rows if not r.vector_id]
+    # three independent statements in one round trip (the candidates' competences, their
+    # relationships, their organisation rows): on a busy database every round trip waits
+    # for the server's turn
+    params = {"ids": id_list, "m": encoder_name}
+    comp, rels, orgs = pipelined(
+        session,
+        [(_COMPETENCES_SQL, params), (_PARTNERS_SQL, params), (_PROFILE_SQL, params)],
+        named={2},
+    )
+    # (id, organisation, kind, label, vector id)
+    vectors = _VECTORS.get(session, {vid for _, _, _, _, vid in comp if vid})
+    no_vector = [cid for cid, _, _, _, vid in comp if not vid]
     blobs: dict[int, np.ndarray] = {}
     if no_vector:  # written before its vector row (should not happen: a trigger fills it)
         for cid, blob in session.execute(
             text("SELECT id, embedding FROM competences WHERE id = ANY(:ids)"), {"ids": no_vector}
-        ):
+        ).all():
             blobs[int(cid)] = from_bytes(blob)
     competences: dict[int, list[CompetenceVec]] = {}
-    for r in comp_rows:
-        vector = vectors.get(int(r.vector_id)) if r.vector_id else blobs.get(int(r.id))
+    for cid, org_id, kind, label, vid in comp:
+        vector = vectors.get(vid) if vid else blobs.get(cid)
         if vector is None:
             continue
-        competences.setdefault(int(r.organization_id), []).append(
-            CompetenceVec(int(r.id), cast(CompetenceKind, r.kind), r.label, vector)
+        competences.setdefault(org_id, []).append(
+            CompetenceVec(cid, cast(CompetenceKind, kind), label, vector)
         )
-    neighbours, ties = partners_of(session, id_list)
+    neighbours, ties = _partners(rels)
     profiles: dict[int, ProfileVec] = {}
     info: dict[int, OrgInfo] = {}
-    org_query = select(*PROFILE_COLUMNS).where(Organization.id.in_(id_list))
-    # a Core statement on the connection: the same rows without the ORM's per-row work
-    for org in session.connection().execute(org_query):
+    for org in orgs:
         profiles[org.id], info[org.id] = profile_of_row(
             org, encoder_name, competences, neighbours, ties
         )
     return profiles, info
+
+
+_COMPETENCES_SQL = text(
+    "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
+    "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
+    "AND c.embedding IS NOT NULL ORDER BY c.id"
+)
+_PARTNERS_SQL = text(
+    "SELECT organization_id, related_organization_id, joint_projects, last_year "
+    "FROM relationships WHERE related_organization_id IS NOT NULL AND "
+    "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
+)
+# the columns of `PROFILE_COLUMNS`, by their column names
+_PROFILE_SQL = text(
+    "SELECT "
+    + ", ".join(c.property.columns[0].name for c in PROFILE_COLUMNS)
+    + " FROM organizations WHERE id = ANY(:ids)"
+)
 
 
 def partners_of(
@@ -422,22 +439,21 @@ def partners_of(
 ) -> tuple[dict[int, set[int]], dict[int, dict[int, tuple[int | None, int | None]]]]:
     """Known partners (either direction) of each of `ids`, and what each states about its
     partners (joint projects, last year), as `load_profiles` reads them."""
+    if not ids:
+        return _partners([])
+    rows = session.execute(_PARTNERS_SQL, {"ids": sorted(ids)}).all()
+    return _partners(rows)
+
+
+def _partners(
+    rows: Iterable[Any],
+) -> tuple[dict[int, set[int]], dict[int, dict[int, tuple[int | None, int | None]]]]:
     out: dict[int, set[int]] = {}
     ties: dict[int, dict[int, tuple[int | None, int | None]]] = defaultdict(dict)
-    if not ids:
-        return out, ties
-    rows = session.execute(
-        text(
-            "SELECT organization_id, related_organization_id, joint_projects, last_year "
-            "FROM relationships WHERE related_organization_id IS NOT NULL AND "
-            "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
-        ),
-        {"ids": sorted(ids)},
-    )
     for a, b, joint, last in rows:
-        out.setdefault(int(a), set()).add(int(b))
-        out.setdefault(int(b), set()).add(int(a))
-        add_tie(ties, int(a), int(b), joint, last)
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+        add_tie(ties, a, b, joint, last)
     return out, ties
 
 
@@ -461,10 +477,10 @@ def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
             f"EXISTS ({_PRIVATE} a.id = r.related_organization_id))"
         ),
         {"ids": sorted(ids)},
-    )
+    ).all()
     for a, b in rows:
-        out.setdefault(int(a), set()).add(int(b))
-        out.setdefault(int(b), set()).add(int(a))
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
     return out
 
 
@@ -515,7 +531,7 @@ def request_index(
     """A FittedIndex of one request: the query and the candidates, scored by a
     `RequestMatcher` with the stored statistics (`graph` False: no relationship edges are
     loaded, for the competitor rule alone)."""
-    stats_id, version, stats = stored_stats(session, encoder_name)
+    _, version, stats = stored_stats(session, encoder_name)
     profiles, info = load_rows(session, encoder_name, set(candidate_ids) - {query.id})
     fitted = [profiles[i] for i in sorted(profiles) if info[i].visibility != "private"]
     params = dict(matcher_params or {})
@@ -523,16 +539,6 @@ def request_index(
         params["weights"] = active_weights(session)
     matcher = RequestMatcher(**params)
     w = matcher.weights_
-    digests: set[bytes] = set()
-    if w.hub_damping:
-        # competence vectors are shared objects (one per distinct vector): hashed once each
-        shared: dict[int, np.ndarray] = {}
-        for p in fitted:
-            shared.update((id(c.vector), c.vector) for c in p.competences if c.kind == "core")
-            if p.profile_vector is not None:
-                digests.add(vector_digest(p.profile_vector))
-        digests.update(vector_digest(v) for v in shared.values())
-    stats = replace(stats, hub_values=hub_values(session, stats_id, digests))
     adjacency = neighbourhood(session, query, [p.id for p in fitted], w.walk_steps) if graph else {}
     matcher.fit_candidates(fitted, stats, adjacency)
     profiles[query.id] = query

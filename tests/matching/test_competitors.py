@@ -107,6 +107,59 @@ def test_competitors_take_every_third_place_by_niche() -> None:
     assert same.tolist() == scores.tolist()
 
 
+def _merged_by_scanning(
+    scores: np.ndarray,
+    competitor: np.ndarray,
+    niche: np.ndarray,
+    ids: np.ndarray,
+    every: int,
+    window: int,
+) -> list[int]:
+    """The merge of `coopetition_order`, one pass over every waiting competitor per place."""
+    scores = np.round(scores.astype(np.float64), 6)
+    comp = np.flatnonzero(competitor)
+    other = np.flatnonzero(~competitor)
+    other = other[np.lexsort((ids[other], -scores[other]))]
+    comp = comp[np.lexsort((ids[comp], -scores[comp], -niche[comp]))]
+    out: list[int] = []
+    waiting = [int(c) for c in comp]
+    j = 0
+    while waiting or j < len(other):
+        place = len(out) + 1
+        if not waiting:
+            out.extend(int(o) for o in other[j:])
+            break
+        if j >= len(other):
+            out.extend(sorted(waiting, key=lambda c: (-scores[c], ids[c])))
+            break
+        o = int(other[j])
+        top = max(waiting, key=lambda c: (scores[c], -ids[c]))
+        if scores[top] > scores[o] or (scores[top] == scores[o] and ids[top] < ids[o]):
+            out.append(top)
+            waiting.remove(top)
+        elif place <= window and place >= every * (len(comp) - len(waiting) + 1):
+            out.append(waiting.pop(0))
+        else:
+            out.append(o)
+            j += 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_merge_places_competitors_as_a_scan_of_all_waiting_would(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 120))
+    # few distinct scores and niches: ties between competitors and partners are common
+    scores = rng.integers(0, 12, n) / 11.0
+    competitor = rng.random(n) < rng.uniform(0.05, 0.95)
+    niche = rng.integers(0, 4, n).astype(float)
+    ids = rng.permutation(10 * n)[:n] + 1
+    every, window = int(rng.integers(1, 5)), int(rng.integers(0, n + 5))
+    order, _ = coopetition_order(scores, competitor, niche, ids, every=every, window=window)
+    assert order.tolist() == _merged_by_scanning(scores, competitor, niche, ids, every, window)
+    assert sorted(order.tolist()) == list(range(n))
+
+
 def test_scores_equal_to_the_shown_precision_are_ordered_by_id() -> None:
     # 103's score is above 102's by float rounding only (less than half the last shown
     # decimal): id decides, as it would had both been summed in the same order

@@ -209,3 +209,35 @@ def test_an_update_that_changes_only_ties_ranks_as_a_fresh_fit() -> None:
         ]
         moved |= not np.allclose(got, before.pair_features(q, ids))
     assert moved
+
+
+def test_ties_between_organisations_that_are_not_fitted_weigh_one() -> None:
+    # a per-request fit holds the candidates; its graph is the loaded neighbourhood, where most
+    # edges join partners of partners that are not fitted and state nothing
+    profiles = with_ties(1)
+    fitted = profiles[: len(profiles) // 2]
+    fitted_ids = {p.id for p in fitted}
+    w = Weights(tie_strength=0.5, tie_half_life=3.0, hub_damping=0.0)
+    matcher = Matcher(w).fit(fitted)
+    adjacency: dict[int, set[int]] = {}
+    for p in profiles:
+        for q in p.known_partner_ids:
+            if q != p.id:
+                adjacency.setdefault(p.id, set()).add(q)
+                adjacency.setdefault(q, set()).add(p.id)
+    graph = matcher._walk_graph({k: frozenset(v) for k, v in adjacency.items()}, (0,))
+    # only what fitted organisations state counts
+    stating = [p if p.id in fitted_ids else replace(p, partner_ties={}) for p in profiles]
+    want = oracle_weights(stating, w)
+    assert graph.ties.keys() == want.keys()
+    for u, partners in want.items():
+        assert graph.ties[u] == pytest.approx(partners, abs=1e-12), u
+    unfitted = [
+        (a, b)
+        for a, ps in graph.ties.items()
+        for b in ps
+        if a not in fitted_ids and b not in fitted_ids
+    ]
+    assert len(unfitted) == 6  # three edges, both directions
+    assert {graph.ties[a][b] for a, b in unfitted} == {1.0}
+    assert any(v != 1.0 for ps in graph.ties.values() for v in ps.values())

@@ -26,6 +26,7 @@ from app.embeddings import embed_organizations
 from app.imports.service import run_import
 from app.matches import service, stateless
 from app.matches.index import IndexCache
+from app.matches.pgvector import pipelined
 from app.matches.schemas import MatchOut
 from app.models import Competence, Organization
 from app.models.user import Role, TokenKind, User
@@ -212,6 +213,50 @@ def test_a_sampled_refresh_counts_degrees_and_words_over_the_whole_corpus(
     part = stateless.refresh_stats(db_session, encoder.name, matcher_params=params, sample=40)
     assert weighted.max_degree != pytest.approx(whole.max_degree)
     assert part.max_degree == pytest.approx(weighted.max_degree)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_stored_statistics_are_read_with_every_hub_value_once_per_refresh(
+    db_session: Session, encoder: Encoder, demo: dict[str, int]
+) -> None:
+    whole = stateless.refresh_stats(db_session, encoder.name)
+    first_id, _, first = stateless.stored_stats(db_session, encoder.name)
+    stored = db_session.execute(text("SELECT count(*) FROM match_hub_values")).scalar_one()
+    assert len(first.hub_values) == stored == len(whole.hub_values)
+    assert first.hub_values == whole.hub_values  # double precision: the same floats
+    # a request reads them from the process, not again from the table
+    assert stateless.stored_stats(db_session, encoder.name)[2] is first
+    part = stateless.refresh_stats(db_session, encoder.name, sample=40)
+    second_id, _, second = stateless.stored_stats(db_session, encoder.name)
+    assert second_id != first_id
+    assert second.hub_values == part.hub_values
+    assert len(second.hub_values) < len(first.hub_values)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_pipelined_statements_run_in_order_in_the_sessions_transaction(
+    db_session: Session,
+) -> None:
+    newcomer = Organization(name="Pipeline Neu GmbH", country="DE", visibility="public")
+    db_session.add(newcomer)
+    db_session.flush()  # not committed: only the session's transaction sees it
+    setting, seen, found = pipelined(
+        db_session,
+        [
+            (text("SELECT set_config('hnsw.ef_search', :ef, true)"), {"ef": "77"}),
+            (text("SELECT current_setting('hnsw.ef_search')"), {}),
+            (
+                text("SELECT id, name, country FROM organizations WHERE id = ANY(:ids)"),
+                {"ids": [newcomer.id, -1]},
+            ),
+        ],
+        named={2},
+    )
+    assert setting == [("77",)]
+    assert seen == [("77",)]  # set by the statement before it
+    assert [(r.id, r.name, r.country) for r in found] == [(newcomer.id, "Pipeline Neu GmbH", "DE")]
+    # a statement without rows gives none
+    assert pipelined(db_session, [(text("SELECT 1 WHERE false"), {})]) == [[]]
 
 
 @pytest.fixture
