@@ -329,11 +329,13 @@ class Matcher:
 
     def _precompute(self) -> None:
         """Per-corpus statistics the queries read, computed here rather than by the first
-        query: hub damping's values and the per-row metadata arrays."""
+        query: hub damping's values, the per-row metadata arrays and the words of every
+        stated need (a saved index keeps them, so a restart does not tokenise them again)."""
         w = self.weights_
         if w.hub_damping:
             self._hubness(w.hub_neighbours)
         self._row_meta()
+        self._need_words()
 
     def _check_dim(self, v: np.ndarray | None) -> None:
         if v is None:
@@ -669,9 +671,9 @@ class Matcher:
         """The words of every need row's label: a vocabulary and a (need rows x words) 0/1
         matrix in columns, so a typed need reads only the rows that share one of its words.
 
-        Kept per generation and extended by the rows appended since the generation it was
-        taken over from (need rows are append-only between fits), never changed in place."""
-        cached = getattr(self, "_need_words_cache", None)
+        Built at a fit (`need_words_`, saved with the index), extended by the rows an update
+        appends (need rows are append-only between fits), never changed in place."""
+        cached = getattr(self, "need_words_", None)
         n = len(self.need_mat_)
         if cached is not None and cached[1].shape[0] == n:
             return cached
@@ -695,7 +697,7 @@ class Matcher:
             before = cached[1].copy()
             before.resize((start, len(vocabulary)))
             words = vstack([before, added], format="csc")
-        self._need_words_cache = (vocabulary, words)
+        self.need_words_ = (vocabulary, words)
         return vocabulary, words
 
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:

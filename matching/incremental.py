@@ -192,7 +192,7 @@ def snapshot(matcher: Matcher) -> dict[str, Any]:
     prepare(matcher)
     m: Any = matcher
     state = dict(m.__dict__)
-    for name in ("_graph_cache", "_need_words_cache", "_graph_changes"):
+    for name in ("_graph_cache", "_graph_changes"):
         state.pop(name, None)
     for name in ("core_mat_", "need_mat_", "profile_mat_", "profile_search_mat_"):
         state[name] = None
