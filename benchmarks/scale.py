@@ -379,14 +379,16 @@ class Server:
 
     def _watch(self) -> None:
         while not self._stop.is_set() and self.proc.poll() is None:
-            # with several workers the pages of the mapped index count once (PSS)
+            # with several workers the pages of the mapped index count once (PSS); reading
+            # the PSS of processes that map gigabytes costs this (client) process CPU time
+            # the server would otherwise get, so it is read every 5 s
             rss = rss_gb(self.proc.pid) if self.workers == 1 else pss_gb(self.proc.pid)
             self.peak_rss_gb = max(self.peak_rss_gb, rss)
             if rss > self.max_rss_gb:
                 self.killed = True
                 self.proc.kill()
                 return
-            time.sleep(0.5)
+            self._stop.wait(0.5 if self.workers == 1 else 5.0)
 
     def wait_ready(self, timeout: float = 600) -> None:
         end = time.time() + timeout
@@ -436,8 +438,16 @@ def load(
     calls: Sequence[Callable[[httpx.Client], httpx.Response]],
     clients: int,
     server_pid: int | None = None,
+    *,
+    split: bool = False,
 ) -> dict[str, Any]:
     """Run `calls` with `clients` concurrent clients; latencies (ms) and throughput (req/s).
+
+    Each client takes the next call when its last one is answered, until none is left. With
+    `split` each client has its fixed share of the calls instead (the measurement before
+    2026-12-07 13:15 UTC): with several server processes a client's connection stays with the
+    process that accepted it, and the clients of a process that accepted fewer connections
+    finish their shares early and leave it idle while the other works through the rest.
 
     With `server_pid`: the CPU time per request of the server's processes and of this client
     process (on a machine of few cores the client's share is CPU the server does not get),
@@ -445,10 +455,20 @@ def load(
     the machine's load average at the end."""
     headers = {"Authorization": f"Bearer {token}"}
     per = [calls[i::clients] for i in range(clients)]
+    pending = iter(calls)
+    taking = threading.Lock()
 
     def worker(mine: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[float]:
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-            return [timed(client, c) for c in mine]
+            if split:
+                return [timed(client, c) for c in mine]
+            out = []
+            while True:
+                with taking:
+                    call = next(pending, None)
+                if call is None:
+                    return out
+                out.append(timed(client, call))
 
     server_before = cpu_seconds(server_pid) if server_pid is not None else {}
     client_before = sum(os.times()[:2])
@@ -634,6 +654,13 @@ def run_latency(
         result["matches_8"] = load(server.base, token, [match(i) for i in ids], 8, pid)
         result["search_1"] = load(server.base, token, [search(s) for s in needs], 1, pid)
         result["search_8"] = load(server.base, token, [search(s) for s in needs], 8, pid)
+        # the same with each client's share of the calls fixed, as measured before
+        result["matches_8_split"] = load(
+            server.base, token, [match(i) for i in ids], 8, pid, split=True
+        )
+        result["search_8_split"] = load(
+            server.base, token, [search(s) for s in needs], 8, pid, split=True
+        )
         if member_token is not None:
             own = [match(1)] * (requests // 2)
             result["member_matches_1"] = load(server.base, member_token, own, 1)
