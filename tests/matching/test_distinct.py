@@ -216,8 +216,13 @@ def test_the_words_of_stated_needs_are_kept_with_the_index_not_built_by_a_search
     m2 = updated(m, profiles(20, seed=12, first_id=6000), [base[3].id])
     assert m2.need_words_[1].shape == (340, 16)
     assert m.need_words_[1].shape == (300, 16)  # the generation before is left as it was
+    # the words of equal core labels are one set (held and saved once per distinct label)
+    assert len(m2.core_tokens_) == 510
+    # 25 distinct core labels among the fitted rows, 23 among the appended ones
+    assert len({id(t) for t in m2.core_tokens_}) == 25 + 23
     # written and read back as a saved index is: the words come with it
     back = restore(pickle.loads(pickle.dumps(snapshot(m2))))
+    assert len({id(t) for t in back.core_tokens_}) == 25 + 23
     assert back.need_words_[0] == m2.need_words_[0]
     assert (back.need_words_[1] != m2.need_words_[1]).nnz == 0
     vecs, labels = VOCAB[[17, 19]], ["label 17", "label 19"]
