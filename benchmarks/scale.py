@@ -317,6 +317,20 @@ def rss_gb(pid: int) -> float:
     return sum(_proc_kb(f"/proc/{p}/status", "VmRSS:") for p in _tree(pid)) / 1024 / 1024
 
 
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) of `pid` and each of its descendants, by process id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in _tree(pid):
+        try:
+            # the fields after the command name, which may hold spaces: utime is the 12th
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out[p] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def pss_gb(pid: int) -> float:
     """Proportional set size of `pid` and its children: a page shared by k processes counts
     1/k in each, so the sum is what they hold together."""
@@ -365,14 +379,16 @@ class Server:
 
     def _watch(self) -> None:
         while not self._stop.is_set() and self.proc.poll() is None:
-            # with several workers the pages of the mapped index count once (PSS)
+            # with several workers the pages of the mapped index count once (PSS); reading
+            # the PSS of processes that map gigabytes costs this (client) process CPU time
+            # the server would otherwise get, so it is read every 5 s
             rss = rss_gb(self.proc.pid) if self.workers == 1 else pss_gb(self.proc.pid)
             self.peak_rss_gb = max(self.peak_rss_gb, rss)
             if rss > self.max_rss_gb:
                 self.killed = True
                 self.proc.kill()
                 return
-            time.sleep(0.5)
+            self._stop.wait(0.5 if self.workers == 1 else 5.0)
 
     def wait_ready(self, timeout: float = 600) -> None:
         end = time.time() + timeout
@@ -421,26 +437,61 @@ def load(
     token: str,
     calls: Sequence[Callable[[httpx.Client], httpx.Response]],
     clients: int,
-) -> dict[str, float]:
-    """Run `calls` with `clients` concurrent clients; latencies (ms) and throughput (req/s)."""
+    server_pid: int | None = None,
+    *,
+    split: bool = False,
+) -> dict[str, Any]:
+    """Run `calls` with `clients` concurrent clients; latencies (ms) and throughput (req/s).
+
+    Each client takes the next call when its last one is answered, until none is left. With
+    `split` each client has its fixed share of the calls instead (the measurement before
+    2026-12-07 13:15 UTC): with several server processes a client's connection stays with the
+    process that accepted it, and the clients of a process that accepted fewer connections
+    finish their shares early and leave it idle while the other works through the rest.
+
+    With `server_pid`: the CPU time per request of the server's processes and of this client
+    process (on a machine of few cores the client's share is CPU the server does not get),
+    the CPU seconds of each server process (how the requests spread over the workers), and
+    the machine's load average at the end."""
     headers = {"Authorization": f"Bearer {token}"}
     per = [calls[i::clients] for i in range(clients)]
+    pending = iter(calls)
+    taking = threading.Lock()
 
     def worker(mine: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[float]:
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-            return [timed(client, c) for c in mine]
+            if split:
+                return [timed(client, c) for c in mine]
+            out = []
+            while True:
+                with taking:
+                    call = next(pending, None)
+                if call is None:
+                    return out
+                out.append(timed(client, call))
 
+    server_before = cpu_seconds(server_pid) if server_pid is not None else {}
+    client_before = sum(os.times()[:2])
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         lat = [x for part in pool.map(worker, per) for x in part]
     wall = time.perf_counter() - start
-    return {
+    out: dict[str, Any] = {
         "p50": pct(lat, 50),
         "p95": pct(lat, 95),
         "rps": len(lat) / wall,
         "max": max(lat),
         "n": len(lat),
     }
+    if server_pid is not None:
+        server_after = cpu_seconds(server_pid)
+        used = {p: server_after[p] - server_before.get(p, 0.0) for p in server_after}
+        out["server_cpu_ms_per_req"] = 1000 * sum(used.values()) / len(lat)
+        out["client_cpu_ms_per_req"] = 1000 * (sum(os.times()[:2]) - client_before) / len(lat)
+        out["server_cpu_s_by_process"] = sorted((round(v, 2) for v in used.values()), reverse=True)
+        out["wall_s"] = wall
+        out["load_end"] = os.getloadavg()[0]
+    return out
 
 
 def baselines(url: str, queries: int = 200, k: int = 20, *, hnsw: bool = True) -> dict[str, Any]:
@@ -598,10 +649,18 @@ def run_latency(
         def search(text: str) -> Callable[[httpx.Client], httpx.Response]:
             return lambda c: c.post("/api/v1/matches/search", json={"text": text, "limit": 20})
 
-        result["matches_1"] = load(server.base, token, [match(i) for i in ids], 1)
-        result["matches_8"] = load(server.base, token, [match(i) for i in ids], 8)
-        result["search_1"] = load(server.base, token, [search(s) for s in needs], 1)
-        result["search_8"] = load(server.base, token, [search(s) for s in needs], 8)
+        pid = server.proc.pid
+        result["matches_1"] = load(server.base, token, [match(i) for i in ids], 1, pid)
+        result["matches_8"] = load(server.base, token, [match(i) for i in ids], 8, pid)
+        result["search_1"] = load(server.base, token, [search(s) for s in needs], 1, pid)
+        result["search_8"] = load(server.base, token, [search(s) for s in needs], 8, pid)
+        # the same with each client's share of the calls fixed, as measured before
+        result["matches_8_split"] = load(
+            server.base, token, [match(i) for i in ids], 8, pid, split=True
+        )
+        result["search_8_split"] = load(
+            server.base, token, [search(s) for s in needs], 8, pid, split=True
+        )
         if member_token is not None:
             own = [match(1)] * (requests // 2)
             result["member_matches_1"] = load(server.base, member_token, own, 1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -169,6 +169,20 @@ def lexical_tokens(text: str | None) -> frozenset[str]:
     )
 
 
+def tokens_of_labels(labels: Iterable[str | None]) -> list[frozenset[str]]:
+    """`lexical_tokens` of each label, equal labels sharing one set: labels repeat across
+    organisations (about a thousand distinct ones among 300,000 core rows), so the sets are
+    held, and written to a saved index and read back, once per distinct label."""
+    seen: dict[str | None, frozenset[str]] = {}
+    out = []
+    for label in labels:
+        tokens = seen.get(label)
+        if tokens is None:
+            tokens = seen[label] = lexical_tokens(label)
+        out.append(tokens)
+    return out
+
+
 def harmonic_with_floor(a: np.ndarray, b: np.ndarray, floor: float) -> np.ndarray:
     """(1 - floor) * harmonic mean + floor * arithmetic mean, elementwise on (n,) arrays.
 
@@ -281,7 +295,7 @@ class Matcher:
         self.core_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.core_start_))
         # Words of every core label, with their IDF, for typed searches: acronyms and standards
         # ("OPC UA", "ISO 13485") are exact evidence that sentence encoders blur.
-        self.core_tokens_ = [lexical_tokens(label) for s in sides for label in s.core_labels]
+        self.core_tokens_ = tokens_of_labels(label for s in sides for label in s.core_labels)
         df = Counter(t for tokens in self.core_tokens_ for t in tokens)
         n_labels = len(self.core_tokens_)
         self.idf_ = {t: math.log((n_labels + 1) / (c + 1)) + 1.0 for t, c in df.items()}
@@ -329,11 +343,13 @@ class Matcher:
 
     def _precompute(self) -> None:
         """Per-corpus statistics the queries read, computed here rather than by the first
-        query: hub damping's values and the per-row metadata arrays."""
+        query: hub damping's values, the per-row metadata arrays and the words of every
+        stated need (a saved index keeps them, so a restart does not tokenise them again)."""
         w = self.weights_
         if w.hub_damping:
             self._hubness(w.hub_neighbours)
         self._row_meta()
+        self._need_words()
 
     def _check_dim(self, v: np.ndarray | None) -> None:
         if v is None:
@@ -669,9 +685,9 @@ class Matcher:
         """The words of every need row's label: a vocabulary and a (need rows x words) 0/1
         matrix in columns, so a typed need reads only the rows that share one of its words.
 
-        Kept per generation and extended by the rows appended since the generation it was
-        taken over from (need rows are append-only between fits), never changed in place."""
-        cached = getattr(self, "_need_words_cache", None)
+        Built at a fit (`need_words_`, saved with the index), extended by the rows an update
+        appends (need rows are append-only between fits), never changed in place."""
+        cached = getattr(self, "need_words_", None)
         n = len(self.need_mat_)
         if cached is not None and cached[1].shape[0] == n:
             return cached
@@ -679,11 +695,16 @@ class Matcher:
         start = cached[1].shape[0] if cached is not None else 0
         columns: list[int] = []
         indptr = [0]
+        of_label: dict[str, list[int]] = {}  # labels repeat: each distinct one tokenised once
         for k in range(start, n):
             row = int(self.need_owner_[k])
             label = self.sides_[row].need_labels[k - int(self.need_start_[row])]
-            for t in sorted(lexical_tokens(label)):
-                columns.append(vocabulary.setdefault(t, len(vocabulary)))
+            words = of_label.get(label)
+            if words is None:
+                words = of_label[label] = [
+                    vocabulary.setdefault(t, len(vocabulary)) for t in sorted(lexical_tokens(label))
+                ]
+            columns.extend(words)
             indptr.append(len(columns))
         shape = (n - start, len(vocabulary))
         added = csr_matrix(
@@ -695,7 +716,7 @@ class Matcher:
             before = cached[1].copy()
             before.resize((start, len(vocabulary)))
             words = vstack([before, added], format="csc")
-        self._need_words_cache = (vocabulary, words)
+        self.need_words_ = (vocabulary, words)
         return vocabulary, words
 
     def pair_features(self, query: ProfileVec, candidate_ids: Sequence[int]) -> np.ndarray:

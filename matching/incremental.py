@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from matching.engine import Matcher, _nace_key, lexical_tokens
+from matching.engine import Matcher, _nace_key, tokens_of_labels
 from matching.errors import MatchingError
 from matching.types import ProfileVec
 
@@ -192,7 +192,7 @@ def snapshot(matcher: Matcher) -> dict[str, Any]:
     prepare(matcher)
     m: Any = matcher
     state = dict(m.__dict__)
-    for name in ("_graph_cache", "_need_words_cache", "_graph_changes"):
+    for name in ("_graph_cache", "_graph_changes"):
         state.pop(name, None)
     for name in ("core_mat_", "need_mat_", "profile_mat_", "profile_search_mat_"):
         state[name] = None
@@ -397,7 +397,7 @@ def updated(
     new.alive_ = np.concatenate([alive, np.ones(len(upserts), dtype=bool)])
 
     # words of core labels and their IDF, over live core rows as a fit counts them
-    added_tokens = [lexical_tokens(label) for s in new_sides for label in s.core_labels]
+    added_tokens = tokens_of_labels(label for s in new_sides for label in s.core_labels)
     new.core_tokens_ = [*old.core_tokens_, *added_tokens]
     df = Counter(old.core_df_)
     live_core_rows = old.live_core_rows_ + len(added_tokens)

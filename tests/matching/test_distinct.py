@@ -4,14 +4,16 @@ rows the full product retrieves, through fits and updates."""
 from __future__ import annotations
 
 import copy
+import pickle
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from matching import engine
 from matching.distinct import Distinct
 from matching.engine import Matcher
-from matching.incremental import needs_refit, prepare, updated
+from matching.incremental import needs_refit, prepare, restore, snapshot, updated
 from matching.types import CompetenceVec, ProfileVec
 from matching.weights import Weights
 
@@ -201,6 +203,43 @@ def test_seekers_find_what_a_scan_of_every_need_finds() -> None:
                 (pid, round(v, 5)) for pid, v in expected
             ]
             assert len(found) > 20
+
+
+def test_the_words_of_stated_needs_are_kept_with_the_index_not_built_by_a_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = profiles(150, seed=11)
+    m = prepare(Matcher(W, candidate_pool=30).fit(base))
+    # a fit tokenises every need row; an update only the rows it appends
+    vocabulary, words = m.need_words_
+    assert words.shape == (len(m.need_mat_), len(vocabulary)) == (300, 16)
+    m2 = updated(m, profiles(20, seed=12, first_id=6000), [base[3].id])
+    assert m2.need_words_[1].shape == (340, 16)
+    assert m.need_words_[1].shape == (300, 16)  # the generation before is left as it was
+    # the words of equal core labels are one set (held and saved once per distinct label)
+    assert len(m2.core_tokens_) == 510
+    # 25 distinct core labels among the fitted rows, 23 among the appended ones
+    assert len({id(t) for t in m2.core_tokens_}) == 25 + 23
+    # written and read back as a saved index is: the words come with it
+    back = restore(pickle.loads(pickle.dumps(snapshot(m2))))
+    assert len({id(t) for t in back.core_tokens_}) == 25 + 23
+    assert back.need_words_[0] == m2.need_words_[0]
+    assert (back.need_words_[1] != m2.need_words_[1]).nnz == 0
+    vecs, labels = VOCAB[[17, 19]], ["label 17", "label 19"]
+    expected = m2.seekers(vecs, labels, limit=500, relevance_floor=0.3)
+    tokenised: list[str | None] = []
+    real = engine.lexical_tokens
+
+    def counted(text: str | None) -> frozenset[str]:
+        tokenised.append(text)
+        return real(text)
+
+    monkeypatch.setattr(engine, "lexical_tokens", counted)
+    found = back.seekers(vecs, labels, limit=500, relevance_floor=0.3)
+    # the typed needs are the only text a search of the restored index tokenises
+    assert tokenised == labels
+    assert [(x.target_id, x.score) for x in found] == [(x.target_id, x.score) for x in expected]
+    assert len(found) == 79
 
 
 def test_extended_generations_group_their_rows_as_a_fresh_one() -> None:
