@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import LargeBinary, Table, event, insert, select, tuple_
+from sqlalchemy import LargeBinary, Table, insert, select, tuple_
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import InstanceState, Mapper, ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
@@ -34,6 +34,7 @@ from sqlalchemy.orm.base import NO_VALUE
 
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
+from app.session_hooks import listen_once
 
 MASK = "<changed>"
 # values never written to the log, whatever table they are in
@@ -524,10 +525,10 @@ def _forget_gone_users(session: Session, transaction: Any) -> None:
 
 def install() -> None:
     """Register the listeners on the Session class (idempotent)."""
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("do_orm_execute", _on_orm_execute),
-        ("after_transaction_end", _forget_gone_users),
-    ):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    listen_once(
+        (
+            ("after_flush", _after_flush),
+            ("do_orm_execute", _on_orm_execute),
+            ("after_transaction_end", _forget_gone_users),
+        )
+    )

@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, event, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
 from app.models import Competence, KnownRelationship, Organization
 from app.models.index_state import IndexChange, IndexState
+from app.session_hooks import listen_once
 
 STATE: Table = IndexState.__table__  # type: ignore[assignment]
 CHANGES: Table = IndexChange.__table__  # type: ignore[assignment]
@@ -169,11 +170,11 @@ def _settled(session: Session, transaction: Any) -> None:
 
 def install() -> None:
     """Register the listeners on the Session class (idempotent)."""
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("do_orm_execute", _on_orm_execute),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _settled),
-    ):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    listen_once(
+        (
+            ("after_flush", _after_flush),
+            ("do_orm_execute", _on_orm_execute),
+            ("before_commit", _before_commit),
+            ("after_transaction_end", _settled),
+        )
+    )

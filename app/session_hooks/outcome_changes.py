@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Table, Update, event, select, update
+from sqlalchemy import Delete, Insert, Table, Update, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from app.models import Organization
@@ -35,6 +35,7 @@ from app.models.event import (
     TimeSlot,
 )
 from app.models.index_state import OutcomeState
+from app.session_hooks import listen_once
 
 STATE: Table = OutcomeState.__table__  # type: ignore[assignment]
 # session.info key: the session's open transaction wrote what the outcome steps are read from
@@ -103,11 +104,11 @@ def _settled(session: Session, transaction: Any) -> None:
 
 def install() -> None:
     """Register the listeners on the Session class (idempotent)."""
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("do_orm_execute", _on_orm_execute),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _settled),
-    ):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    listen_once(
+        (
+            ("after_flush", _after_flush),
+            ("do_orm_execute", _on_orm_execute),
+            ("before_commit", _before_commit),
+            ("after_transaction_end", _settled),
+        )
+    )
