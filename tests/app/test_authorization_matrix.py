@@ -93,6 +93,7 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/openapi.json"): Case(ALL_200),
     ("GET", "/docs"): Case(ALL_200),
     ("GET", "/docs/oauth2-redirect"): Case(ALL_200),
+    ("GET", "/favicon.ico"): Case(ALL_200),
     # accounts and credentials
     ("POST", "/api/v1/auth/token"): Case(
         ALL_200, data={"username": LOGIN_EMAIL, "password": LOGIN_PASSWORD}
