@@ -16,3 +16,14 @@ def listen_once(listeners: Iterable[tuple[str, Callable[..., Any]]]) -> None:
     for name, listener in listeners:
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
+
+
+def forget_at_end(key: str) -> Callable[[Session, Any], None]:
+    """An `after_transaction_end` listener that drops `session.info[key]` when the outermost
+    transaction ends: what it held was committed with it, or is gone."""
+
+    def forget(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:
+            session.info.pop(key, None)
+
+    return forget

@@ -34,7 +34,7 @@ from sqlalchemy.orm.base import NO_VALUE
 
 from app.models.audit import AuditEntry
 from app.models.base import utcnow
-from app.session_hooks import listen_once
+from app.session_hooks import forget_at_end, listen_once
 
 MASK = "<changed>"
 # values never written to the log, whatever table they are in
@@ -518,9 +518,7 @@ def _on_orm_execute(state: ORMExecuteState) -> Result[Any] | None:
     return result
 
 
-def _forget_gone_users(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        session.info.pop(_GONE_USERS, None)
+_forget_gone_users = forget_at_end(_GONE_USERS)
 
 
 def install() -> None:

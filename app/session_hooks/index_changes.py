@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import get_history
 
 from app.models import Competence, KnownRelationship, Organization
 from app.models.index_state import IndexChange, IndexState
-from app.session_hooks import listen_once
+from app.session_hooks import forget_at_end, listen_once
 
 STATE: Table = IndexState.__table__  # type: ignore[assignment]
 CHANGES: Table = IndexChange.__table__  # type: ignore[assignment]
@@ -162,10 +162,7 @@ def _before_commit(session: Session) -> None:
         record(session.connection(), ids)
 
 
-def _settled(session: Session, transaction: Any) -> None:
-    # the outermost transaction ended: its changes are recorded and committed, or gone
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
+_settled = forget_at_end(PENDING)
 
 
 def install() -> None:

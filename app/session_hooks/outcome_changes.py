@@ -17,7 +17,6 @@ bulk statements, ``before_commit`` to record.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from sqlalchemy import Delete, Insert, Table, Update, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -35,7 +34,7 @@ from app.models.event import (
     TimeSlot,
 )
 from app.models.index_state import OutcomeState
-from app.session_hooks import listen_once
+from app.session_hooks import forget_at_end, listen_once
 
 STATE: Table = OutcomeState.__table__  # type: ignore[assignment]
 # session.info key: the session's open transaction wrote what the outcome steps are read from
@@ -96,10 +95,7 @@ def _before_commit(session: Session) -> None:
         )
 
 
-def _settled(session: Session, transaction: Any) -> None:
-    # the outermost transaction ended: its change is recorded and committed, or gone
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
+_settled = forget_at_end(PENDING)
 
 
 def install() -> None:
