@@ -27,7 +27,7 @@ from app.curation import service as curation_service
 from app.db import finish
 from app.deps import EncoderDep, SessionDep
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.i18n import N_
+from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError
 from app.imports.service import ImportReport, ReadFile, read_file, write_import
 from app.models.invitation import LinkPurpose
@@ -108,8 +108,9 @@ async def import_dry_run(
     """The dry run: every row checked, nothing written; the file waits for the import."""
     limit = get_settings().max_import_bytes
     data = await file.read(limit + 1) if file is not None else b""
-    error = None
+    error: str | Message | None = None
     report = upload = None
+
     if file is None or not data:
         error = "empty"
     elif len(data) > limit:
@@ -120,10 +121,10 @@ async def import_dry_run(
                 read_file, data, filename=file.filename, content_type=file.content_type
             )
         except ImportFileError as exc:
-            error = str(exc)
+            error = exc.message
         else:
             report = await run_in_threadpool(_dry_report, session, read)
-            if isinstance(report, str):
+            if isinstance(report, Message):
                 error, report = report, None
             elif report.accepted:
                 upload = await run_in_threadpool(
@@ -147,12 +148,13 @@ async def import_dry_run(
     )
 
 
-def _dry_report(session: Session, read: ReadFile) -> ImportReport | str:
+def _dry_report(session: Session, read: ReadFile) -> ImportReport | Message:
     """The dry run's report (references checked against the database), or why it failed."""
     try:
         return write_import(session, read, partial=True, dry_run=True)
     except ImportFileError as exc:
-        return str(exc)
+        return exc.message
+
     finally:
         session.rollback()  # a dry run writes nothing
 

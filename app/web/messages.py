@@ -12,9 +12,11 @@ from app.errors import AppError
 from app.i18n import Formatter, Message
 
 
-def translate(message: Message | str, text: Formatter) -> str:
+def translate(message: Message | str | None, text: Formatter) -> str:
     """A message (a template and its values, or a fixed text) in the language of `text`; the
     English text where the catalogue has no translation."""
+    if message is None:
+        return ""
     if isinstance(message, Message):
         # a value that is itself a message (a status word) is translated too; other values
         # (names, numbers, codes) are inserted as they are

@@ -218,3 +218,48 @@ def test_an_error_keeps_english_for_the_api_and_its_template_for_the_pages() -> 
     assert page_field_messages(Invalid(N_("Give either count or names.")), german) == {
         "form": "Geben Sie entweder eine Anzahl oder Namen an."
     }
+
+
+def test_an_import_file_hub_staff_cannot_read_is_refused_in_the_pages_language(
+    app: FastAPI, make_account: AccountFactory
+) -> None:
+    curator = make_account(Role.curator)
+    no_name = b"external_id,country\nWEB-9,DE\n"
+    with _client(app, curator) as client:
+        token = _token(client)
+
+        def check(headers: dict[str, str]) -> tuple[int, list[str]]:
+            answer = client.post(
+                "/curator/import",
+                data={"csrf_token": token},
+                files={"file": ("firms.csv", no_name, "text/csv")},
+                headers=headers,
+            )
+            alerts = re.findall(r'<p class="error" role="alert">([^<]*)</p>', answer.text)
+            return answer.status_code, [" ".join(unescape(a).split()) for a in alerts]
+
+        german, english = check(GERMAN), check(ENGLISH)
+        api = client.post(
+            "/api/v1/organizations/import",
+            content=no_name,
+            headers={**curator.headers, "content-type": "text/csv"},
+        )
+    assert german == (
+        422,
+        [
+            "Die Datei kann nicht gelesen werden: die Kopfzeile (Zeile 1) hat keine Spalte name; "
+            "jeder Datensatz braucht external_id und name"
+        ],
+    )
+    assert english == (
+        422,
+        [
+            "The file cannot be read: the header row (line 1) has no name column; every record "
+            "needs external_id and name"
+        ],
+    )
+    assert api.status_code == 400
+    assert api.json()["detail"] == (
+        "The file cannot be imported: the header row (line 1) has no name column; every record "
+        "needs external_id and name"
+    )
