@@ -346,7 +346,7 @@ class ScheduleRunner:
             self._record_failure(run_id, exc.detail or exc.title)
         except Exception as exc:
             log.exception("schedule run %s failed", run_id, exc_info=exc)
-            self._record_failure(run_id, "internal error; it has been logged")
+            self._record_failure(run_id, N_("internal error; it has been logged"))
 
     def _record_failure(self, run_id: int, problem: str) -> None:
         try:

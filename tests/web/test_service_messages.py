@@ -19,7 +19,7 @@ from app.models import Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role
 from app.web.i18n import Formatter
-from app.web.messages import page_field_messages, page_message
+from app.web.messages import page_field_messages, page_message, translate
 from app.web.session import SESSION_COOKIE
 from tests.app.conftest import Account, AccountFactory
 
@@ -218,6 +218,13 @@ def test_an_error_keeps_english_for_the_api_and_its_template_for_the_pages() -> 
     assert page_field_messages(Invalid(N_("Give either count or names.")), german) == {
         "form": "Geben Sie entweder eine Anzahl oder Namen an."
     }
+    # a text stored in English (a schedule run's or an import job's problem) is looked up as
+    # it is: a fixed sentence translates, one with its values filled in stays English
+    assert translate("internal error; it has been logged", german) == (
+        "interner Fehler; er wurde protokolliert"
+    )
+    assert translate("Run 5 is running.", german) == "Run 5 is running."
+    assert translate(None, german) == ""
 
 
 def test_an_import_file_hub_staff_cannot_read_is_refused_in_the_pages_language(
