@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.i18n import Message
 from matching.errors import DimensionMismatch, InvalidFilter, MatchingError
 
 PROBLEM_JSON = "application/problem+json"
@@ -21,6 +22,12 @@ log = logging.getLogger("koopmatch")
 
 
 class AppError(Exception):
+    """A failure the caller can act on. `detail` is a template marked for the catalogues
+    (`N_`) with `%(name)s` placeholders filled from `values`: the API answers the English
+    text (`self.detail`), pages translate `template` and fill in the same values. A field's
+    `message` in `errors` is a fixed text marked with `N_`, or a `Message` when it carries
+    values; the API gets its English text either way."""
+
     status = 400
     title = "Bad request"
     type_ = "about:blank"
@@ -28,12 +35,35 @@ class AppError(Exception):
     headers: dict[str, str] | None = None
 
     def __init__(
-        self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None, **extra: Any
+        self,
+        detail: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        **extra: Any,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = list(errors) if errors is not None else None
+        self.template = detail
+        self.values = dict(values) if values else {}
+        self.detail = detail % self.values if self.values else detail
+        super().__init__(self.detail)
+        # field -> its message with values, for the pages; the API's errors hold the text
+        self.field_messages: dict[str, Message] = {}
+        if errors is None:
+            self.errors: list[dict[str, Any]] | None = None
+        else:
+            self.errors = []
+            for error in errors:
+                message = error.get("message")
+                if isinstance(message, Message):
+                    self.field_messages[str(error.get("field", ""))] = message
+                    error = {**error, "message": str(message)}
+                self.errors.append(dict(error))
         self.extra = extra
+
+    @property
+    def message(self) -> Message:
+        """The sentence as a template and its values."""
+        return Message(self.template, **self.values)
 
 
 class Invalid(AppError):
@@ -86,8 +116,15 @@ class TooManyRequests(AppError):
     status = 429
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, **extra)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int,
+        values: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail, values=values, **extra)
         self.headers = {"Retry-After": str(retry_after)}
 
 

@@ -37,6 +37,24 @@ def N_(message: str) -> str:
     return message
 
 
+class Message:
+    """A sentence as a template marked for the catalogues (`N_`) and its named values: `str()`
+    is the English text the API answers; pages translate the template and fill in the same
+    values (`Formatter.gettext(message.template, **message.values)`)."""
+
+    __slots__ = ("template", "values")
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.template = template
+        self.values = values
+
+    def __str__(self) -> str:
+        return self.template % self.values if self.values else self.template
+
+    def __repr__(self) -> str:
+        return f"Message({self.template!r}, **{self.values!r})"
+
+
 class FieldProblem(ValueError):
     """A validator's complaint with values: the text (English, as the API answers) is
     `template % values`; pages translate `template` and fill in the same values."""

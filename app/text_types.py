@@ -24,6 +24,7 @@ from fastapi import Request
 from pydantic import AfterValidator
 
 from app.errors import Invalid
+from app.i18n import N_
 
 # PostgreSQL INTEGER, the type of every id and count column
 MAX_INT = 2**31 - 1
@@ -79,7 +80,7 @@ async def reject_control_characters(request: Request) -> None:
             errors.append({"field": _printable(name), "in": "query", "message": problem})
     if errors:
         fields = ", ".join(sorted({e["field"] for e in errors}))
-        raise Invalid(f"Invalid value for: {fields}", errors=errors)
+        raise Invalid(N_("Invalid value for: %(fields)s"), values={"fields": fields}, errors=errors)
 
 
 def _printable(name: str) -> str:

@@ -19,6 +19,7 @@ from app.auth import service as auth_service
 from app.auth.schemas import UserCreate
 from app.auth.security import hash_secret
 from app.errors import Forbidden, NotFound
+from app.i18n import N_
 from app.models.base import utcnow
 from app.models.invitation import AccountLink, LinkPurpose
 from app.models.user import Role, User
@@ -62,9 +63,9 @@ def issue_link(
 ) -> tuple[AccountLink, str]:
     """A new link for the account; the secret is returned once."""
     if not may_issue(issuer, user):
-        raise Forbidden("Your role may not issue a link for this account.")
+        raise Forbidden(N_("Your role may not issue a link for this account."))
     if not user.is_active:
-        raise NotFound(f"No active account with id {user.id}.")
+        raise NotFound(N_("No active account with id %(id)s."), values={"id": user.id})
     now = utcnow()
     _close_open_links(session, user, now)
     secret = LINK_PREFIX + secrets.token_urlsafe(32)
@@ -86,7 +87,7 @@ def invite_member(
 ) -> tuple[User, AccountLink, str]:
     """Create a member account without a password and its invitation link."""
     if issuer.role not in (Role.admin.value, Role.curator.value):
-        raise Forbidden("Only hub staff invite members.")
+        raise Forbidden(N_("Only hub staff invite members."))
     data = UserCreate(email=email, name=name, role=Role.member, organization_id=organization_id)
     user = auth_service.create_user(session, data=data)
     link, secret = issue_link(session, user=user, purpose=LinkPurpose.invitation, issuer=issuer)
@@ -114,7 +115,7 @@ def redeem(session: Session, *, secret: str, password: str) -> User:
     the link up; the account's sessions and API keys end."""
     link = open_link(session, secret=secret)
     if link is None:
-        raise NotFound("This link is unknown, used or expired; ask hub staff for a new one.")
+        raise NotFound(N_("This link is unknown, used or expired; ask hub staff for a new one."))
     auth_service.set_password(session, user=link.user, password=password)
     now = utcnow()
     link.used_at = now

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.roles import is_staff
 from app.errors import Conflict, Forbidden, Invalid
+from app.i18n import N_
 from app.models.user import Role, User
 
 CONFIRM_FIELD = "confirm"
@@ -61,14 +62,16 @@ def check_removal(
     (403) and type the organisation's name (422 naming `confirm`); staff may confirm too."""
     if not is_staff(user) and not may_act_for(session, user=user, organization_id=organization_id):
         raise Forbidden(
-            "Only the organisation's organisation admins may delete or erase it; "
-            "ask one of them, or an admin of the platform."
+            N_(
+                "Only the organisation's organisation admins may delete or erase it; "
+                "ask one of them, or an admin of the platform."
+            )
         )
     if confirm is None and is_staff(user):
         return
     if confirm is None or _folded(confirm) != _folded(name):
         raise Invalid(
-            "Type the organisation's name to confirm.",
+            N_("Type the organisation's name to confirm."),
             errors=[
                 {
                     "field": CONFIRM_FIELD,
@@ -95,7 +98,7 @@ def set_organization_admin(
     if acting.role != Role.admin.value and not may_act_for(
         session, user=acting, organization_id=organization_id
     ):
-        raise Forbidden("Only the organisation's organisation admins may name others.")
+        raise Forbidden(N_("Only the organisation's organisation admins may name others."))
     if not value and target.organization_admin:
         others = [
             m
@@ -104,7 +107,7 @@ def set_organization_admin(
         ]
         if not others:
             raise Conflict(
-                "This is the organisation's last organisation admin; name another one first.",
+                N_("This is the organisation's last organisation admin; name another one first."),
                 errors=[{"field": "organization_admin", "message": "the last one"}],
             )
     target.organization_admin = value

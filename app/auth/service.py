@@ -30,6 +30,7 @@ from app.auth.security import (
 )
 from app.config import Settings, get_settings
 from app.errors import Conflict, Invalid, NotFound
+from app.i18n import N_, Message
 from app.models.base import utcnow
 from app.models.user import ApiToken, Role, TokenKind, User
 from app.organizations.access import is_own_organization as is_own_organization
@@ -43,7 +44,10 @@ DEMO_ADMIN_EMAIL = "admin@koopmatch.example"
 DEMO_ADMIN_PASSWORD = "koopmatch-demo"
 # passwords that ship in examples and compose files; refused outside development
 DEFAULT_DB_PASSWORDS = frozenset({"koopmatch", "postgres", "password", "secret", "changeme"})
+# the weaknesses of a password (app.auth.passwords) as the error message names them
+PASSWORD_WEAKNESSES = (N_("too simple"), N_("too common"))
 # how often the last-used time of a token is written (not on every request)
+
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
 
@@ -53,13 +57,15 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 def _check_password(password: str, *, field: str = "password") -> None:
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
         raise Invalid(
-            f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.",
+            N_("A password has %(min)s to %(max)s characters."),
+            values={"min": PASSWORD_MIN_LENGTH, "max": PASSWORD_MAX_LENGTH},
             errors=[{"field": field, "message": "wrong length"}],
         )
     problem = passwords.weakness(password)
     if problem is not None:
         raise Invalid(
-            f"This password is {problem}; choose a longer or less common one.",
+            N_("This password is %(problem)s; choose a longer or less common one."),
+            values={"problem": Message(problem)},
             errors=[{"field": field, "message": problem}],
         )
 
@@ -67,7 +73,8 @@ def _check_password(password: str, *, field: str = "password") -> None:
 def _check_organization(session: Session, organization_id: int | None) -> None:
     if organization_id is not None and not repository.organization_exists(session, organization_id):
         raise Invalid(
-            f"No organisation with id {organization_id}.",
+            N_("No organisation with id %(id)s."),
+            values={"id": organization_id},
             errors=[{"field": "organization_id", "message": "no such organisation"}],
         )
 
@@ -75,7 +82,7 @@ def _check_organization(session: Session, organization_id: int | None) -> None:
 def get_user(session: Session, *, user_id: int) -> User:
     user = repository.get_user(session, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.")
+        raise NotFound(N_("No user with id %(id)s."), values={"id": user_id})
     return user
 
 
@@ -102,7 +109,8 @@ def create_user(session: Session, *, data: UserCreate) -> User:
     email = normalize_email(data.email)
     if repository.get_user_by_email(session, email) is not None:
         raise Conflict(
-            f"An account for {email} exists already.",
+            N_("An account for %(email)s exists already."),
+            values={"email": email},
             errors=[{"field": "email", "message": "already in use"}],
         )
     _check_organization(session, data.organization_id)
@@ -142,7 +150,7 @@ def _keep_an_admin(session: Session, user: User, *, role: str, active: bool) -> 
     was_admin = user.role == Role.admin.value and user.is_active
     stays_admin = role == Role.admin.value and active
     if was_admin and not stays_admin and repository.count_active_admins(session) <= 1:
-        raise Conflict("This is the last active admin; make another admin first.")
+        raise Conflict(N_("This is the last active admin; make another admin first."))
 
 
 def update_user(session: Session, *, user: User, patch: UserPatch) -> User:
@@ -154,7 +162,7 @@ def update_user(session: Session, *, user: User, patch: UserPatch) -> User:
         organization_id = user.organization_id
     if (role == Role.member.value) != (organization_id is not None):
         raise Invalid(
-            "Members need an organization_id; other roles take none.",
+            N_("Members need an organization_id; other roles take none."),
             errors=[{"field": "organization_id", "message": "does not fit the role"}],
         )
     _check_organization(session, organization_id)
@@ -256,7 +264,8 @@ def api_key_lifetime(days: int | None, settings: Settings | None = None) -> dt.t
         days = settings.api_key_days
     if days > settings.api_key_max_days:
         raise Invalid(
-            f"API keys live at most {settings.api_key_max_days} days.",
+            N_("API keys live at most %(days)s days."),
+            values={"days": settings.api_key_max_days},
             errors=[{"field": "expires_in_days", "message": "too long"}],
         )
     return dt.timedelta(days=days)
@@ -310,7 +319,7 @@ def get_api_key(session: Session, *, user: User, key_id: int) -> ApiToken:
         or token.kind != TokenKind.api_key.value
         or (token.user_id != user.id and user.role != Role.admin.value)
     ):
-        raise NotFound(f"No API key with id {key_id}.")
+        raise NotFound(N_("No API key with id %(id)s."), values={"id": key_id})
     return token
 
 

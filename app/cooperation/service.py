@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from app.cooperation.schemas import (
 from app.csv_export import write_csv
 from app.embeddings import Encoder
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.i18n import N_, Message
 from app.matches.index import IndexCache
 from app.models import Organization
 from app.models.base import utcnow
@@ -40,13 +42,13 @@ from matching import Filters, MatchingError
 log = logging.getLogger("koopmatch.cooperation")
 
 
-def _invalid(field: str, message: str, detail: str) -> Invalid:
-    return Invalid(detail, errors=[{"field": field, "message": message}])
+def _invalid(field: str, message: str, detail: str, **values: Any) -> Invalid:
+    return Invalid(detail, values=values, errors=[{"field": field, "message": message}])
 
 
 def _not_found(organization_id: int) -> NotFound:
     # the same answer for an id that does not exist, a hidden profile and an opted-out competitor
-    return NotFound(f"No organisation with id {organization_id}.")
+    return NotFound(N_("No organisation with id %(id)s."), values={"id": organization_id})
 
 
 # --- who is involved ---------------------------------------------------------------------------
@@ -127,16 +129,17 @@ def _sender_id(user: User, data: RequestCreate) -> int:
         if data.from_organization_id is None:
             raise _invalid(
                 "from_organization_id",
-                "required for hub staff",
-                "Hub staff send on behalf of an organisation: name from_organization_id.",
+                N_("required for hub staff"),
+                N_("Hub staff send on behalf of an organisation: name from_organization_id."),
             )
         return data.from_organization_id
     if user.role != Role.member.value or user.organization_id is None:
         raise Forbidden(
-            f"Only members and hub staff send cooperation requests; you are {user.role}."
+            N_("Only members and hub staff send cooperation requests; you are %(role)s."),
+            values={"role": user.role},
         )
     if data.from_organization_id not in (None, user.organization_id):
-        raise Forbidden("Members send cooperation requests for their own organisation only.")
+        raise Forbidden(N_("Members send cooperation requests for their own organisation only."))
     return user.organization_id
 
 
@@ -154,13 +157,16 @@ def create_request(
     sender = repo.get_organization(session, from_id, lock=True)
     if sender is None:
         raise _invalid(
-            "from_organization_id", "no such organisation", f"No organisation with id {from_id}."
+            "from_organization_id",
+            N_("no such organisation"),
+            N_("No organisation with id %(id)s."),
+            id=from_id,
         )
     if data.to_organization_id == from_id:
         raise _invalid(
             "to_organization_id",
-            "an organisation cannot ask itself",
-            "A cooperation request goes to another organisation.",
+            N_("an organisation cannot ask itself"),
+            N_("A cooperation request goes to another organisation."),
         )
     target = repo.get_organization(session, data.to_organization_id)
     # the sender is the organisation: a private profile is hidden from every other one
@@ -172,8 +178,16 @@ def create_request(
     existing = repo.pending_request(session, from_id, target.id, data.type.value)
     if existing is not None:
         raise Conflict(
-            f"Request {existing.id} of type {existing.type} from organisation {from_id} to "
-            f"{target.id} is already pending; withdraw it or wait for the answer.",
+            N_(
+                "Request %(id)s of type %(type)s from organisation %(from_id)s to %(to_id)s "
+                "is already pending; withdraw it or wait for the answer."
+            ),
+            values={
+                "id": existing.id,
+                "type": existing.type,
+                "from_id": from_id,
+                "to_id": target.id,
+            },
             request_id=existing.id,
             current_status=existing.status,
         )
@@ -202,11 +216,15 @@ def get_request(session: Session, *, request_id: int, for_step: bool = False) ->
     """A request, or 404; `for_step` holds its row so that two answers cannot cross."""
     request = repo.get_request(session, request_id, lock=for_step)
     if request is None:
-        raise NotFound(f"No cooperation request with id {request_id}.")
+        raise NotFound(N_("No cooperation request with id %(id)s."), values={"id": request_id})
     return request
 
 
+# the statuses as the error messages name them, translated on the pages
+STATUS_WORDS = (N_("pending"), N_("accepted"), N_("declined"), N_("withdrawn"))
+
 # action -> the status after it (also the name of the step in the history)
+
 _TRANSITIONS = {"accept": "accepted", "decline": "declined", "withdraw": "withdrawn"}
 
 
@@ -232,8 +250,11 @@ def answer_request(
     target = _TRANSITIONS[action]
     if request.status != "pending":
         raise Conflict(
-            f"Cooperation request {request.id} is {request.status}; only a pending request "
-            f"can be {target}.",
+            N_(
+                "Cooperation request %(id)s is %(status)s; only a pending request can be "
+                "%(target)s."
+            ),
+            values={"id": request.id, "status": Message(request.status), "target": Message(target)},
             current_status=request.status,
         )
     now = utcnow()
@@ -252,8 +273,11 @@ def set_outcome(
     """Record (or update) how an accepted request went; every change is a step in its history."""
     if request.status != "accepted":
         raise Conflict(
-            f"Cooperation request {request.id} is {request.status}; an outcome is recorded "
-            "only for an accepted request.",
+            N_(
+                "Cooperation request %(id)s is %(status)s; an outcome is recorded only for an "
+                "accepted request."
+            ),
+            values={"id": request.id, "status": Message(request.status)},
             current_status=request.status,
         )
     now = utcnow()
@@ -282,13 +306,13 @@ def list_requests(
     if not auth_service.is_staff(user):
         own = user.organization_id
         if organization_id not in (None, own):
-            raise Forbidden("Members list the requests of their own organisation only.")
+            raise Forbidden(N_("Members list the requests of their own organisation only."))
         organization_id = own
     elif direction is not None and organization_id is None:
         raise _invalid(
             "direction",
-            "needs organization_id",
-            "Sent or received by whom? Name organization_id with direction.",
+            N_("needs organization_id"),
+            N_("Sent or received by whom? Name organization_id with direction."),
         )
     return repo.list_requests(
         session,

@@ -30,6 +30,7 @@ from app.curation.schemas import (
 )
 from app.embeddings import Encoder, embed_organizations, from_bytes
 from app.errors import Invalid, NotFound
+from app.i18n import N_
 from app.models import Competence, Organization
 from app.models.base import utcnow
 from app.models.curation import CompetenceSynonym
@@ -271,19 +272,20 @@ def merge_labels(
     """
     if all(label == canonical for label in labels):
         raise Invalid(
-            "Nothing to merge: the labels are all the canonical label itself.",
-            errors=[{"field": "labels", "message": "name at least one other label"}],
+            N_("Nothing to merge: the labels are all the canonical label itself."),
+            errors=[{"field": "labels", "message": N_("name at least one other label")}],
         )
     if not fold(canonical):
         raise Invalid(
-            "The canonical label has no letters or digits.",
-            errors=[{"field": "canonical", "message": "no letters or digits"}],
+            N_("The canonical label has no letters or digits."),
+            errors=[{"field": "canonical", "message": N_("no letters or digits")}],
         )
     empty = [label for label in labels if not fold(label)]
     if empty:
         raise Invalid(
-            f"Labels without letters or digits: {', '.join(repr(e) for e in empty)}.",
-            errors=[{"field": "labels", "message": "a label has no letters or digits"}],
+            N_("Labels without letters or digits: %(labels)s."),
+            values={"labels": ", ".join(repr(e) for e in empty)},
+            errors=[{"field": "labels", "message": N_("a label has no letters or digits")}],
         )
     keys = {fold(label) for label in labels}
     existing = session.scalars(select(Competence.label).distinct()).all()
@@ -377,6 +379,6 @@ def delete_synonym(session: Session, *, synonym_id: int) -> None:
     """Forget one synonym (competences already renamed stay as they are)."""
     synonym = session.get(CompetenceSynonym, synonym_id)
     if synonym is None:
-        raise NotFound(f"No synonym with id {synonym_id}.")
+        raise NotFound(N_("No synonym with id %(id)s."), values={"id": synonym_id})
     session.delete(synonym)
     session.flush()

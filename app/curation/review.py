@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.curation import service
 from app.curation.schemas import CurationStatus, MergeOut
 from app.errors import Conflict
+from app.i18n import Message
 from app.models import Organization
 from app.models.event import Participant
 from app.models.user import User
@@ -65,7 +66,7 @@ class MergePreview:
     moving_competences: list[tuple[str, str]]
     skipped_competences: list[tuple[str, str]]
     result: MergeOut | None  # the counts of the merge as it would run now
-    conflict: str | None  # why it cannot run
+    conflict: Message | None  # why it cannot run
 
 
 def _side(session: Session, organization: Organization) -> Side:
@@ -112,7 +113,7 @@ def merge_preview(session: Session, *, keep_id: int, merge_id: int, user: User) 
             session, keep_id=keep_id, merge_id=merge_id, user=user, encoder=None
         )
     except Conflict as exc:
-        conflict = exc.detail
+        conflict = exc.message
     finally:
         savepoint.rollback()
         session.expire_all()

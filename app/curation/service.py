@@ -33,6 +33,7 @@ from app.curation.schemas import (
 )
 from app.embeddings import Encoder, embed_organizations, from_bytes
 from app.errors import Conflict
+from app.i18n import N_
 from app.models import KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.curation import OrganizationMerge
@@ -457,9 +458,12 @@ def _check_events(session: Session, *, keep_id: int, merge_id: int) -> None:
     ).all()
     if shared:
         raise Conflict(
-            "Both organisations take part in event(s) "
-            f"{', '.join(str(e) for e in shared)}: remove one of them from the event first.",
-            errors=[{"field": "merge_id", "message": "registered for the same event"}],
+            N_(
+                "Both organisations take part in event(s) %(events)s: remove one of them from "
+                "the event first."
+            ),
+            values={"events": ", ".join(str(e) for e in shared)},
+            errors=[{"field": "merge_id", "message": N_("registered for the same event")}],
         )
 
 
@@ -496,8 +500,8 @@ def merge_pair(
     the same."""
     if keep_id == merge_id:
         raise Conflict(
-            "An organisation cannot be merged into itself.",
-            errors=[{"field": "merge_id", "message": "equals keep_id"}],
+            N_("An organisation cannot be merged into itself."),
+            errors=[{"field": "merge_id", "message": N_("equals keep_id")}],
         )
     keep = organization_service.get_organization(session, organization_id=keep_id)
     merged = organization_service.get_organization(session, organization_id=merge_id)

@@ -35,6 +35,7 @@ from app.errors import AppError, Conflict, Invalid, NotFound
 from app.events import repository as repo
 from app.events import service
 from app.events.schemas import RescheduleRequest, ScheduleRequest
+from app.i18n import N_, Message
 from app.matches.index import IndexCache
 from app.models.base import utcnow
 from app.models.event import Event, ScheduledMeeting
@@ -106,7 +107,10 @@ def latest_run(session: Session, *, event: Event, kind: str | None = None) -> Sc
 def get_run(session: Session, *, event: Event, run_id: int) -> ScheduleRun:
     run = session.get(ScheduleRun, run_id)
     if run is None or run.event_id != event.id:
-        raise NotFound(f"No schedule run {run_id} in event {event.id}.")
+        raise NotFound(
+            N_("No schedule run %(id)s in event %(event_id)s."),
+            values={"id": run_id, "event_id": event.id},
+        )
     return run
 
 
@@ -123,29 +127,34 @@ def start_run(
     The checks a solve would fail at once are made here, so the page can say so at once.
     """
     if kind not in KINDS:
-        raise Invalid(f"No run kind {kind!r}.")
+        raise Invalid(N_("No run kind %(kind)r."), values={"kind": kind})
     if kind == "reschedule" and not isinstance(options, RescheduleRequest):
-        raise Invalid("A re-schedule needs the slot to start from.")
+        raise Invalid(N_("A re-schedule needs the slot to start from."))
     if isinstance(options, RescheduleRequest) and options.no_show_person_ids:
         # marks are stored before the run (the page's no-show button), so the run reads them
-        raise Invalid("Mark no-shows first; the run reads the stored marks.")
+        raise Invalid(N_("Mark no-shows first; the run reads the stored marks."))
     service.lock_event(session, event=event)
     active = session.scalars(
         select(ScheduleRun).where(ScheduleRun.event_id == event.id, ScheduleRun.state.in_(ACTIVE))
     ).all()
     if any(not lost(r) for r in active):
-        raise Conflict(f"A schedule of event {event.id} is being computed; wait for it.")
+        raise Conflict(
+            N_("A schedule of event %(event_id)s is being computed; wait for it."),
+            values={"event_id": event.id},
+        )
     for old in active:
         _fail(old, "interrupted")
     if not repo.slots(session, event.id):
-        raise Conflict("The event has no slots; generate them first.")
+        raise Conflict(N_("The event has no slots; generate them first."))
     if not repo.tables(session, event.id):
-        raise Conflict("The event has no tables; set them first.")
+        raise Conflict(N_("The event has no tables; set them first."))
     existing = repo.schedule(session, event.id)
     if kind == "schedule" and existing is not None and existing.status == "published":
-        raise Conflict("The schedule is published; use reschedule to change it during the event.")
+        raise Conflict(
+            N_("The schedule is published; use reschedule to change it during the event.")
+        )
     if kind == "reschedule" and existing is None:
-        raise Conflict("The event has no schedule yet; solve it first.")
+        raise Conflict(N_("The event has no schedule yet; solve it first."))
     run = ScheduleRun(
         event_id=event.id,
         kind=kind,
@@ -202,7 +211,7 @@ def prepare(
     if kind == "schedule":
         if existing is not None and existing.status == "published":
             raise Conflict(
-                "The schedule is published; use reschedule to change it during the event."
+                N_("The schedule is published; use reschedule to change it during the event.")
             )
         built = service.build_instance(
             session,
@@ -215,9 +224,15 @@ def prepare(
         return Prepared(built.instance, built.stored, "draft")
     assert isinstance(options, RescheduleRequest)
     if existing is None:
-        raise Conflict("The event has no schedule yet; solve it first.")
+        raise Conflict(N_("The event has no schedule yet; solve it first."))
     if options.from_slot_id not in {s.id for s in repo.slots(session, event.id)}:
-        raise Invalid(f"from_slot_id: no slot {options.from_slot_id} in this event")
+        raise Invalid(
+            N_("%(field)s: %(message)s"),
+            values={
+                "field": "from_slot_id",
+                "message": Message(N_("no slot %(id)s in this event"), id=options.from_slot_id),
+            },
+        )
     built, previous, instance = service.rescheduling_problem(
         session, event=event, options=options, cache=cache, encoder=encoder
     )
@@ -331,7 +346,7 @@ class ScheduleRunner:
             self._record_failure(run_id, exc.detail or exc.title)
         except Exception as exc:
             log.exception("schedule run %s failed", run_id, exc_info=exc)
-            self._record_failure(run_id, "internal error; it has been logged")
+            self._record_failure(run_id, N_("internal error; it has been logged"))
 
     def _record_failure(self, run_id: int, problem: str) -> None:
         try:
@@ -343,7 +358,9 @@ class ScheduleRunner:
     def _run(self, run_id: int) -> None:
         def begin(run: ScheduleRun) -> None:
             if run.state != "queued":
-                raise Conflict(f"Run {run_id} is {run.state}.")
+                raise Conflict(
+                    N_("Run %(id)s is %(state)s."), values={"id": run_id, "state": run.state}
+                )
             run.state = "running"
             run.phase = "reading"
             run.started_at = utcnow()
@@ -394,9 +411,13 @@ class ScheduleRunner:
                 )
                 if again.instance != first.instance:
                     raise EventChanged(
-                        "The event changed while its schedule was computed (people, requests, "
-                        "slots, tables or locks); nothing was stored. Compute it again."
+                        N_(
+                            "The event changed while its schedule was computed (people, "
+                            "requests, slots, tables or locks); nothing was stored. Compute it "
+                            "again."
+                        )
                     )
+
                 row = service._check_and_store(
                     session,
                     event=event,

@@ -75,6 +75,7 @@ from app.events.schemas import (
     SlotOut,
     TablesSet,
 )
+from app.i18n import N_, Message
 from app.matches.index import FittedIndex, IndexCache
 from app.matches.service import fitted_index, hidden_from_competitor, language_of, shown
 from app.models.base import utcnow
@@ -130,8 +131,14 @@ class ScheduleRejected(AppError):
     title = "Schedule rejected"
 
 
-def _invalid(field_name: str, message: str) -> Invalid:
-    return Invalid(f"{field_name}: {message}", errors=[{"field": field_name, "message": message}])
+def _invalid(field_name: str, message: str, **values: Any) -> Invalid:
+    """A 422 naming one field; `message` is a template marked with `N_`."""
+    text = Message(message, **values)
+    return Invalid(
+        N_("%(field)s: %(message)s"),
+        values={"field": field_name, "message": text},
+        errors=[{"field": field_name, "message": text}],
+    )
 
 
 is_event_manager = roles.is_event_manager
@@ -149,8 +156,11 @@ def _lock_failed(exc: OperationalError) -> bool:
 
 def _busy(event: Event) -> Conflict:
     return Conflict(
-        f"The schedule of event {event.id} is being changed by another request; "
-        "load it again and retry."
+        N_(
+            "The schedule of event %(event_id)s is being changed by another request; "
+            "load it again and retry."
+        ),
+        values={"event_id": event.id},
     )
 
 
@@ -219,7 +229,9 @@ def event_out(event: Event) -> EventOut:
 
 def _check_limits(min_meetings: int, max_meetings: int) -> None:
     if min_meetings > max_meetings:
-        raise _invalid("min_meetings", f"must not exceed max_meetings ({max_meetings})")
+        raise _invalid(
+            "min_meetings", N_("must not exceed max_meetings (%(max)s)"), max=max_meetings
+        )
 
 
 def create_event(session: Session, *, data: EventCreate) -> Event:
@@ -245,7 +257,7 @@ def create_event(session: Session, *, data: EventCreate) -> Event:
 def get_event(session: Session, *, event_id: int) -> Event:
     event = repo.get_event(session, event_id)
     if event is None:
-        raise NotFound(f"No event with id {event_id}.")
+        raise NotFound(N_("No event with id %(id)s."), values={"id": event_id})
     return event
 
 
@@ -257,7 +269,7 @@ def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
     values = data.model_dump(exclude_unset=True)
     for key in ("name", "timezone", "max_meetings", "min_meetings"):
         if key in values and values[key] is None:
-            raise _invalid(key, "must not be null")
+            raise _invalid(key, N_("must not be null"))
     for key in (
         "allow_competitors",
         "registration_open",
@@ -265,7 +277,7 @@ def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
         "fill_with_recommendations",
     ):
         if key in values and values[key] is None:
-            raise _invalid(key, "must not be null")
+            raise _invalid(key, N_("must not be null"))
     _check_limits(
         values.get("min_meetings", event.min_meetings),
         values.get("max_meetings", event.max_meetings),
@@ -276,27 +288,29 @@ def update_event(session: Session, *, event: Event, data: EventPatch) -> Event:
     ) != event.person_level_meetings and _schedule_exists(session, event):
         # stored meetings are of one kind: whole organisations or people
         raise Conflict(
-            "Meetings cannot change between organisations and people while a schedule exists; "
-            "delete the schedule first.",
-            errors=[{"field": "person_level_meetings", "message": "schedule exists"}],
+            N_(
+                "Meetings cannot change between organisations and people while a schedule "
+                "exists; delete the schedule first."
+            ),
+            errors=[{"field": "person_level_meetings", "message": N_("schedule exists")}],
         )
     if "timezone" in values and values["timezone"] != event.timezone and slots:
         # stored slots are instants; moving them to another zone would change their wall time
         raise Conflict(
-            "The time zone cannot change once slots exist; delete and regenerate the slots.",
-            errors=[{"field": "timezone", "message": "slots exist"}],
+            N_("The time zone cannot change once slots exist; delete and regenerate the slots."),
+            errors=[{"field": "timezone", "message": N_("slots exist")}],
         )
     if "dates" in values:
         new_days = values.pop("dates")
         if new_days is None:
-            raise _invalid("dates", "must not be null")
+            raise _invalid("dates", N_("must not be null"))
         used = {s.day for s in slots}
         dropped = used - set(new_days)
         if dropped:
             raise Conflict(
-                "Dates with slots cannot be removed: "
-                + ", ".join(d.isoformat() for d in sorted(dropped)),
-                errors=[{"field": "dates", "message": "a removed date has slots"}],
+                N_("Dates with slots cannot be removed: %(dates)s"),
+                values={"dates": ", ".join(d.isoformat() for d in sorted(dropped))},
+                errors=[{"field": "dates", "message": N_("a removed date has slots")}],
             )
         keep = {d.day: d for d in event.dates}
         event.dates = [keep.get(d) or EventDate(day=d) for d in new_days]
@@ -370,14 +384,14 @@ def _schedule_exists(session: Session, event: Event) -> bool:
 
 def generate_slots(session: Session, *, event: Event, data: SlotGeneration) -> list[TimeSlot]:
     if data.date not in {d.day for d in event.dates}:
-        raise _invalid("date", "not one of the event's dates")
+        raise _invalid("date", N_("not one of the event's dates"))
     if data.end <= data.start:
-        raise _invalid("end", "must be after start")
+        raise _invalid("end", N_("must be after start"))
     lock_event(session, event=event)
     if _schedule_exists(session, event):
         raise Conflict(
-            "The event has a schedule; delete it before changing slots.",
-            errors=[{"field": "date", "message": "schedule exists"}],
+            N_("The event has a schedule; delete it before changing slots."),
+            errors=[{"field": "date", "message": N_("schedule exists")}],
         )
     times = slot_times(
         data.date,
@@ -388,12 +402,12 @@ def generate_slots(session: Session, *, event: Event, data: SlotGeneration) -> l
         zone_of(event),
     )
     if not times:
-        raise _invalid("slot_minutes", "no slot fits between start and end outside the breaks")
+        raise _invalid("slot_minutes", N_("no slot fits between start and end outside the breaks"))
     length = dt.timedelta(minutes=data.slot_minutes)
     overlap = any(later[0] < earlier[1] for earlier, later in pairwise(times))
     if overlap or any(b - a != length for a, b in times):
         # around a daylight-saving change wall-clock slots would be shorter, longer or overlap
-        raise _invalid("start", "the slots cross a daylight-saving change in the event's zone")
+        raise _invalid("start", N_("the slots cross a daylight-saving change in the event's zone"))
     repo.delete_slots_of_day(session, event.id, data.date)
     session.add_all(
         TimeSlot(event_id=event.id, day=data.date, starts_at=a, ends_at=b, position=0)
@@ -410,17 +424,17 @@ def generate_slots(session: Session, *, event: Event, data: SlotGeneration) -> l
 def set_tables(session: Session, *, event: Event, data: TablesSet) -> list[EventTable]:
     if (data.count is None) == (data.names is None):
         raise Invalid(
-            "Give either count or names.",
+            N_("Give either count or names."),
             errors=[
-                {"field": "count", "message": "give either count or names"},
-                {"field": "names", "message": "give either count or names"},
+                {"field": "count", "message": N_("give either count or names")},
+                {"field": "names", "message": N_("give either count or names")},
             ],
         )
     if data.names is not None:
         seen: set[str] = set()
         for i, name in enumerate(data.names):
             if name in seen:
-                raise _invalid(f"names[{i}]", f"duplicate table name {name!r}")
+                raise _invalid(f"names[{i}]", N_("duplicate table name %(name)r"), name=name)
             seen.add(name)
         names = list(data.names)
     else:
@@ -428,7 +442,7 @@ def set_tables(session: Session, *, event: Event, data: TablesSet) -> list[Event
         names = [str(i) for i in range(1, data.count + 1)]
     lock_event(session, event=event)
     if _schedule_exists(session, event):
-        raise Conflict("The event has a schedule; delete it before changing tables.")
+        raise Conflict(N_("The event has a schedule; delete it before changing tables."))
     repo.delete_tables(session, event.id)
     session.flush()
     session.add_all(
@@ -558,7 +572,9 @@ def participant_out(
 
 def _require_open(event: Event) -> None:
     if not event.registration_open:
-        raise Conflict(f"Registration for event {event.id} is closed.")
+        raise Conflict(
+            N_("Registration for event %(event_id)s is closed."), values={"event_id": event.id}
+        )
 
 
 def _require_unpublished(session: Session, event_id: int) -> None:
@@ -566,15 +582,19 @@ def _require_unpublished(session: Session, event_id: int) -> None:
     row = repo.schedule(session, event_id)
     if row is not None and row.status == "published":
         raise Conflict(
-            f"The schedule of event {event_id} is published; "
-            "ask the organiser to change the registration."
+            N_(
+                "The schedule of event %(event_id)s is published; ask the organiser to change "
+                "the registration."
+            ),
+            values={"event_id": event_id},
         )
 
 
 def _already_registered(organization_id: int) -> Conflict:
     return Conflict(
-        f"Organisation {organization_id} is already registered for this event.",
-        errors=[{"field": "organization_id", "message": "already registered"}],
+        N_("Organisation %(id)s is already registered for this event."),
+        values={"id": organization_id},
+        errors=[{"field": "organization_id", "message": N_("already registered")}],
     )
 
 
@@ -599,16 +619,21 @@ def register_participant(
         _require_unpublished(session, event.id)
     if needs_consent(session, organization_id=data.organization_id, registrar=registrar):
         raise Forbidden(
-            f"Organisation {data.organization_id} does not show its profile and name to you: "
-            "invite it; its members accept the invitation.",
-            errors=[{"field": "organization_id", "message": "needs the organisation's consent"}],
+            N_(
+                "Organisation %(id)s does not show its profile and name to you: invite it; its "
+                "members accept the invitation."
+            ),
+            values={"id": data.organization_id},
+            errors=[
+                {"field": "organization_id", "message": N_("needs the organisation's consent")}
+            ],
         )
     if repo.participant_of_organization(session, event.id, data.organization_id) is not None:
         raise _already_registered(data.organization_id)
     seen: set[str] = set()
     for i, person in enumerate(data.people):
         if person.email in seen:
-            raise _invalid(f"people[{i}].email", "duplicate email within the participant")
+            raise _invalid(f"people[{i}].email", N_("duplicate email within the participant"))
         seen.add(person.email)
     participant = Participant(event_id=event.id, organization_id=data.organization_id)
     participant.people = [
@@ -627,7 +652,7 @@ def needs_consent(session: Session, *, organization_id: int, registrar: User | N
     may not see it."""
     organization = repo.get_organization(session, organization_id)
     if organization is None or (registrar is not None and not may_see(registrar, organization)):
-        raise _invalid("organization_id", f"no organisation with id {organization_id}")
+        raise _invalid("organization_id", N_("no organisation with id %(id)s"), id=organization_id)
     if registrar is None or registrar.role != Role.organizer.value:
         return False
     return (
@@ -659,7 +684,7 @@ def invite(
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
     )
-    with lost_race_is_conflict(session, Conflict("The organisation was invited meanwhile.")):
+    with lost_race_is_conflict(session, Conflict(N_("The organisation was invited meanwhile."))):
         session.add(invitation)
     return invitation
 
@@ -674,7 +699,10 @@ def list_invitations(session: Session, *, event: Event, user: User) -> list[Even
 def get_invitation(session: Session, *, event: Event, invitation_id: int) -> EventInvitation:
     invitation = repo.get_invitation(session, event.id, invitation_id)
     if invitation is None:
-        raise NotFound(f"No invitation {invitation_id} in event {event.id}.")
+        raise NotFound(
+            N_("No invitation %(id)s in event %(event_id)s."),
+            values={"id": invitation_id, "event_id": event.id},
+        )
     return invitation
 
 
@@ -685,9 +713,12 @@ def accept_invitation(
     expired invitation cannot be accepted (409)."""
     if invitation.expired:
         raise Conflict(
-            f"The invitation expired at {invitation.expires_at.isoformat()}; "
-            "the organiser may invite the organisation again.",
-            errors=[{"field": "invitation", "message": "expired"}],
+            N_(
+                "The invitation expired at %(expired_at)s; the organiser may invite the "
+                "organisation again."
+            ),
+            values={"expired_at": invitation.expires_at.isoformat()},
+            errors=[{"field": "invitation", "message": N_("expired")}],
         )
     data = ParticipantCreate(organization_id=invitation.organization_id, people=people)
     participant = register_participant(session, event=event, data=data, self_service=True)
@@ -704,7 +735,10 @@ def delete_invitation(session: Session, *, invitation: EventInvitation) -> None:
 def get_participant(session: Session, *, event: Event, participant_id: int) -> Participant:
     participant = repo.get_participant(session, event.id, participant_id)
     if participant is None:
-        raise NotFound(f"No participant {participant_id} in event {event.id}.")
+        raise NotFound(
+            N_("No participant %(id)s in event %(event_id)s."),
+            values={"id": participant_id, "event_id": event.id},
+        )
     return participant
 
 
@@ -722,7 +756,7 @@ def delete_participant(
     if self_service:
         _require_unpublished(session, event.id)
     if _in_schedule(session, event, [p.id for p in participant.people]):
-        raise Conflict("The participant has scheduled meetings; reschedule without them first.")
+        raise Conflict(N_("The participant has scheduled meetings; reschedule without them first."))
     session.delete(participant)
     session.flush()
 
@@ -739,8 +773,9 @@ def add_person(
     if self_service:
         _require_unpublished(session, event.id)
     taken = Conflict(
-        f"{data.email} is already registered for this participant.",
-        errors=[{"field": "email", "message": "already registered"}],
+        N_("%(email)s is already registered for this participant."),
+        values={"email": data.email},
+        errors=[{"field": "email", "message": N_("already registered")}],
     )
     if any(p.email == data.email for p in participant.people):
         raise taken
@@ -759,7 +794,10 @@ def add_person(
 def get_person(session: Session, *, event: Event, person_id: int) -> EventPerson:
     person = repo.get_person(session, event.id, person_id)
     if person is None:
-        raise NotFound(f"No person {person_id} in event {event.id}.")
+        raise NotFound(
+            N_("No person %(id)s in event %(event_id)s."),
+            values={"id": person_id, "event_id": event.id},
+        )
     return person
 
 
@@ -776,20 +814,21 @@ def update_person(
         if "no_show" in values:
             # the no-show mark drives rescheduling: the organiser's call
             raise Forbidden(
-                "Only event managers mark no-shows.",
-                errors=[{"field": "no_show", "message": "event managers only"}],
+                N_("Only event managers mark no-shows."),
+                errors=[{"field": "no_show", "message": N_("event managers only")}],
             )
         _require_unpublished(session, person.participant.event_id)
     for key in ("name", "email", "no_show"):
         if key in values and values[key] is None:
-            raise _invalid(key, "must not be null")
+            raise _invalid(key, N_("must not be null"))
     if "email" in values and values["email"] != person.email:
         others = repo.get_participant(session, person.participant.event_id, person.participant_id)
         assert others is not None
         if any(p.email == values["email"] and p.id != person.id for p in others.people):
             raise Conflict(
-                f"{values['email']} is already registered for this participant.",
-                errors=[{"field": "email", "message": "already registered"}],
+                N_("%(email)s is already registered for this participant."),
+                values={"email": values["email"]},
+                errors=[{"field": "email", "message": N_("already registered")}],
             )
     for key, value in values.items():
         setattr(person, key, value)
@@ -803,7 +842,7 @@ def delete_person(
     if self_service:
         _require_unpublished(session, event.id)
     if _in_schedule(session, event, [person.id]):
-        raise Conflict("The person has scheduled meetings; reschedule without them first.")
+        raise Conflict(N_("The person has scheduled meetings; reschedule without them first."))
     session.delete(person)
     session.flush()
 
@@ -825,7 +864,9 @@ def set_unavailable(
     known = {s.id for s in repo.slots(session, event.id)}
     for i, slot_id in enumerate(data.unavailable_slot_ids):
         if slot_id not in known:
-            raise _invalid(f"unavailable_slot_ids[{i}]", f"no slot {slot_id} in this event")
+            raise _invalid(
+                f"unavailable_slot_ids[{i}]", N_("no slot %(id)s in this event"), id=slot_id
+            )
     repo.set_unavailable(session, person.id, set(data.unavailable_slot_ids))
     return set(data.unavailable_slot_ids)
 
@@ -837,14 +878,16 @@ def create_request(session: Session, *, event: Event, data: RequestCreate) -> Me
     _require_open(event)
     sender = repo.get_person(session, event.id, data.from_person_id)
     if sender is None:
-        raise _invalid("from_person_id", f"no person {data.from_person_id} in this event")
+        raise _invalid(
+            "from_person_id", N_("no person %(id)s in this event"), id=data.from_person_id
+        )
     receiver = repo.get_person(session, event.id, data.to_person_id)
     if receiver is None:
-        raise _invalid("to_person_id", f"no person {data.to_person_id} in this event")
+        raise _invalid("to_person_id", N_("no person %(id)s in this event"), id=data.to_person_id)
     if sender.id == receiver.id:
-        raise _invalid("to_person_id", "a person cannot request a meeting with themself")
+        raise _invalid("to_person_id", N_("a person cannot request a meeting with themself"))
     if sender.participant_id == receiver.participant_id:
-        raise _invalid("to_person_id", "both people belong to the same organisation")
+        raise _invalid("to_person_id", N_("both people belong to the same organisation"))
     existing = repo.open_request_between(session, sender.id, receiver.id)
     if existing is not None and request_status(event, existing, now=utcnow()) == "expired":
         # an expired request is no answer: it gives way to a new one
@@ -854,7 +897,8 @@ def create_request(session: Session, *, event: Event, data: RequestCreate) -> Me
         existing = None
     if existing is not None:
         raise Conflict(
-            f"Request {existing.id} between these people is already {existing.status}.",
+            N_("Request %(id)s between these people is already %(status)s."),
+            values={"id": existing.id, "status": Message(existing.status)},
             request_id=existing.id,
         )
     request = MeetingRequest(
@@ -872,7 +916,10 @@ def create_request(session: Session, *, event: Event, data: RequestCreate) -> Me
 def get_request(session: Session, *, event: Event, request_id: int) -> MeetingRequest:
     request = repo.get_request(session, event.id, request_id)
     if request is None:
-        raise NotFound(f"No meeting request {request_id} in event {event.id}.")
+        raise NotFound(
+            N_("No meeting request %(id)s in event %(event_id)s."),
+            values={"id": request_id, "event_id": event.id},
+        )
     return request
 
 
@@ -902,6 +949,9 @@ def list_requests(
     return repo.requests(session, event.id, person_id=person_id, status=status)
 
 
+# the statuses of a meeting request as the error messages name them, translated on the pages
+STATUS_WORDS = (N_("requested"), N_("accepted"), N_("declined"), N_("withdrawn"), N_("expired"))
+
 _TRANSITIONS = {
     "accept": ({"requested"}, "accepted"),
     "decline": ({"requested"}, "declined"),
@@ -919,12 +969,14 @@ def answer_request(session: Session, *, request: MeetingRequest, action: str) ->
         and request_status(event, request, now=utcnow()) == "expired"
     ):
         raise Conflict(
-            f"Request {request.id} has expired; it cannot be {target} now.",
+            N_("Request %(id)s has expired; it cannot be %(target)s now."),
+            values={"id": request.id, "target": Message(target)},
             status_now="expired",
         )
     if request.status not in allowed:
         raise Conflict(
-            f"Request {request.id} is {request.status}; it cannot be {target} now.",
+            N_("Request %(id)s is %(status)s; it cannot be %(target)s now."),
+            values={"id": request.id, "status": Message(request.status), "target": Message(target)},
             status_now=request.status,
         )
     request.status = target
@@ -937,7 +989,7 @@ def set_preference(
     session: Session, *, event: Event, participant: Participant, target_id: int, kind: str
 ) -> Preference:
     if target_id == participant.id:
-        raise _invalid("target_participant_id", "a participant has no preference toward itself")
+        raise _invalid("target_participant_id", N_("a participant has no preference toward itself"))
     get_participant(session, event=event, participant_id=target_id)
     pref = repo.get_preference(session, participant.id, target_id)
     if pref is None:
@@ -952,7 +1004,10 @@ def set_preference(
 def delete_preference(session: Session, *, participant: Participant, target_id: int) -> None:
     pref = repo.get_preference(session, participant.id, target_id)
     if pref is None:
-        raise NotFound(f"Participant {participant.id} has no preference toward {target_id}.")
+        raise NotFound(
+            N_("Participant %(id)s has no preference toward %(target_id)s."),
+            values={"id": participant.id, "target_id": target_id},
+        )
     session.delete(pref)
     session.flush()
 
@@ -967,14 +1022,14 @@ def set_person_preference(
     """One person's must_meet, would_like or not_interested toward a person of another
     organisation; it applies next to the organisations' preferences (not-interested wins)."""
     if target_id == person.id:
-        raise _invalid("target_person_id", "a person has no preference toward themself")
+        raise _invalid("target_person_id", N_("a person has no preference toward themself"))
     target = get_person(session, event=event, person_id=target_id)
     if target.participant_id == person.participant_id:
-        raise _invalid("target_person_id", "both people belong to the same organisation")
+        raise _invalid("target_person_id", N_("both people belong to the same organisation"))
     pref = repo.get_person_preference(session, person.id, target_id)
     if pref is None:
         pref = PersonPreference(person_id=person.id, target_person_id=target_id, kind=kind)
-        with lost_race_is_conflict(session, Conflict("The preference was set meanwhile.")):
+        with lost_race_is_conflict(session, Conflict(N_("The preference was set meanwhile."))):
             session.add(pref)
     else:
         pref.kind = kind
@@ -985,7 +1040,10 @@ def set_person_preference(
 def delete_person_preference(session: Session, *, person: EventPerson, target_id: int) -> None:
     pref = repo.get_person_preference(session, person.id, target_id)
     if pref is None:
-        raise NotFound(f"Person {person.id} has no preference toward person {target_id}.")
+        raise NotFound(
+            N_("Person %(id)s has no preference toward person %(target_id)s."),
+            values={"id": person.id, "target_id": target_id},
+        )
     session.delete(pref)
     session.flush()
 
@@ -1145,9 +1203,9 @@ def build_instance(
     slots = repo.slots(session, event.id)
     tables = repo.tables(session, event.id)
     if not slots:
-        raise Conflict("The event has no slots; generate them first.")
+        raise Conflict(N_("The event has no slots; generate them first."))
     if not tables:
-        raise Conflict("The event has no tables; set them first.")
+        raise Conflict(N_("The event has no tables; set them first."))
     participants = repo.participants(session, event.id)
     people = [person for p in participants for person in p.people]
     org_of = {person.id: p.organization_id for p in participants for person in p.people}
@@ -1349,7 +1407,8 @@ def _check_and_store(
     violations = validate(instance, schedule)
     if violations:
         raise ScheduleRejected(
-            f"The solver's schedule breaks {len(violations)} rule(s); nothing was stored.",
+            N_("The solver's schedule breaks %(count)s rule(s); nothing was stored."),
+            values={"count": len(violations)},
             errors=[
                 {"field": v.kind, "message": v.detail, "persons": list(v.persons), "slot": v.slot}
                 for v in violations[:50]
@@ -1512,14 +1571,19 @@ def run_schedule(
     lock_event(session, event=event)
     existing = repo.schedule(session, event.id)
     if existing is not None and existing.status == "published":
-        raise Conflict("The schedule is published; use reschedule to change it during the event.")
+        raise Conflict(
+            N_("The schedule is published; use reschedule to change it during the event.")
+        )
     built = build_instance(
         session, event=event, options=options, cache=cache, encoder=encoder, no_show_everywhere=True
     )
     try:
         schedule = solve(built.instance)
     except InvalidInstance as exc:
-        raise Conflict(f"The event cannot be scheduled as it stands: {exc}") from exc
+        raise Conflict(
+            N_("The event cannot be scheduled as it stands: %(reason)s"),
+            values={"reason": str(exc)},
+        ) from exc
     return _check_and_store(
         session,
         event=event,
@@ -1559,7 +1623,10 @@ def rescheduling_problem(
             built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
         )
     except InvalidInstance as exc:
-        raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
+        raise Conflict(
+            N_("The event cannot be rescheduled as it stands: %(reason)s"),
+            values={"reason": str(exc)},
+        ) from exc
     return built, previous, instance
 
 
@@ -1580,13 +1647,15 @@ def run_reschedule(
     lock_event(session, event=event)
     existing = repo.schedule(session, event.id)
     if existing is None:
-        raise Conflict("The event has no schedule yet; solve it first.")
+        raise Conflict(N_("The event has no schedule yet; solve it first."))
     if options.from_slot_id not in {s.id for s in repo.slots(session, event.id)}:
-        raise _invalid("from_slot_id", f"no slot {options.from_slot_id} in this event")
+        raise _invalid("from_slot_id", N_("no slot %(id)s in this event"), id=options.from_slot_id)
     for i, person_id in enumerate(options.no_show_person_ids):
         person = repo.get_person(session, event.id, person_id)
         if person is None:
-            raise _invalid(f"no_show_person_ids[{i}]", f"no person {person_id} in this event")
+            raise _invalid(
+                f"no_show_person_ids[{i}]", N_("no person %(id)s in this event"), id=person_id
+            )
         person.no_show = True
     session.flush()
     built, previous, instance = rescheduling_problem(
@@ -1597,7 +1666,10 @@ def run_reschedule(
             built.instance, previous, from_slot=options.from_slot_id, no_shows=built.no_shows
         )
     except InvalidInstance as exc:
-        raise Conflict(f"The event cannot be rescheduled as it stands: {exc}") from exc
+        raise Conflict(
+            N_("The event cannot be rescheduled as it stands: %(reason)s"),
+            values={"reason": str(exc)},
+        ) from exc
     row = _check_and_store(
         session,
         event=event,
@@ -1648,7 +1720,7 @@ def record_changes(
 def get_schedule(session: Session, *, event: Event) -> EventSchedule:
     row = repo.schedule(session, event.id)
     if row is None:
-        raise NotFound(f"Event {event.id} has no schedule yet.")
+        raise NotFound(N_("Event %(event_id)s has no schedule yet."), values={"event_id": event.id})
     return row
 
 
@@ -1674,7 +1746,10 @@ def delete_schedule(session: Session, *, event: Event) -> None:
 def set_meeting_lock(session: Session, *, event: Event, meeting_id: int, locked: bool) -> None:
     meeting = repo.get_meeting(session, event.id, meeting_id)
     if meeting is None:
-        raise NotFound(f"No meeting {meeting_id} in event {event.id}.")
+        raise NotFound(
+            N_("No meeting %(id)s in event %(event_id)s."),
+            values={"id": meeting_id, "event_id": event.id},
+        )
     meeting.locked = locked
     session.flush()
 
@@ -1770,9 +1845,12 @@ def load_agendas(
         get_person(session, event=event, person_id=person_id)
     row = repo.schedule(session, event.id)
     if row is None:
-        raise NotFound(f"Event {event.id} has no schedule yet.")
+        raise NotFound(N_("Event %(event_id)s has no schedule yet."), values={"event_id": event.id})
     if published_only and row.status != "published":
-        raise Conflict(f"The schedule of event {event.id} is not published yet.")
+        raise Conflict(
+            N_("The schedule of event %(event_id)s is not published yet."),
+            values={"event_id": event.id},
+        )
     rows = {p.id: p for p in repo.people(session, event.id)}
     people = {p: person_info(person) for p, person in rows.items()}
     access = contact_access(session, event=event, user=user) if user is not None else NO_CONTACTS

@@ -39,6 +39,7 @@ from typing import Any, Literal, get_args
 
 import clevercsv
 
+from app.i18n import N_, Message
 from app.organizations.schemas import SCALAR_FIELDS
 
 ImportFormat = Literal["json", "jsonl", "csv", "xlsx"]
@@ -80,7 +81,12 @@ class ParsedFile:
 
 
 class ImportFileError(Exception):
-    """The whole file is unusable; the message names the problem."""
+    """The whole file is unusable; `message` names the problem: a template (marked with `N_`
+    where the pages translate it) and its values, whose English text is `str(exc)`."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.message = Message(template, **values)
+        super().__init__(str(self.message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,11 +302,13 @@ def detect_format(
     data = _utf16_to_utf8(data)
     if data.startswith(_OLE_MAGIC):
         raise ImportFileError(
-            "the file is an old Excel .xls workbook (or a password-protected one); "
-            "save it as .xlsx or CSV and import that"
+            N_(
+                "the file is an old Excel .xls workbook (or a password-protected one); "
+                "save it as .xlsx or CSV and import that"
+            )
         )
     if not _leading_text(data):
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(N_("the file is empty"))
     if filename and "." in filename:
         extension = filename.rsplit(".", 1)[1].strip().lower()
         if extension in _EXTENSIONS:
@@ -333,10 +341,14 @@ def parse_file(
     """Read every record of an import file; raises only `ImportFileError` (`ImportTooLarge`
     when it exceeds `limits`)."""
     if format is not None and format not in FORMATS:
-        raise ImportFileError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+        raise ImportFileError(
+            N_("unknown format %(format)r; expected one of %(formats)s"),
+            format=format,
+            formats=", ".join(FORMATS),
+        )
     data = _utf16_to_utf8(data)
     if not _leading_text(data):
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(N_("the file is empty"))
     fmt = format or detect_format(data, filename=filename, content_type=content_type)
     try:
         if fmt == "json":
@@ -350,9 +362,9 @@ def parse_file(
     except ImportFileError:
         raise
     except RecursionError as exc:  # absurdly nested JSON
-        raise ImportFileError("the file is nested too deeply to be read") from exc
+        raise ImportFileError(N_("the file is nested too deeply to be read")) from exc
     if not parsed.rows and not parsed.errors:
-        raise ImportFileError("the file holds no records")
+        raise ImportFileError(N_("the file holds no records"))
     return parsed
 
 
@@ -448,12 +460,14 @@ def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
             elements, end = _scan_wrapper(text, pos, limits)
         else:
             raise ImportFileError(
-                "the file is not a JSON array of organisations (it must start with '[')"
+                N_("the file is not a JSON array of organisations (it must start with '[')")
             )
     except json.JSONDecodeError as exc:
         raise _json_error(exc) from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        raise ImportFileError(f"the file is not valid JSON: {exc}") from None
+        raise ImportFileError(
+            N_("the file is not valid JSON: %(reason)s"), reason=str(exc)
+        ) from None
     end = _skip(text, end)
     if end != len(text):
         line = text.count("\n", 0, end) + 1
@@ -664,15 +678,31 @@ def _build_header(
         columns.append(column)
     if not first_position:
         raise ImportFileError(
-            f"no header row: the first non-empty row (line {line}) names none of the import "
-            "columns (external_id, name, description, ...)"
+            N_(
+                "no header row: the first non-empty row (line %(line)s) names none of the "
+                "import columns (external_id, name, description, ...)"
+            ),
+            line=line,
         )
     missing = [column for column in REQUIRED_COLUMNS if column not in first_position]
     if missing:
+        if len(missing) > 1:
+            raise ImportFileError(
+                N_(
+                    "the header row (line %(line)s) has no external_id and no name column; "
+                    "every record needs external_id and name"
+                ),
+                line=line,
+            )
         raise ImportFileError(
-            f"the header row (line {line}) has no {' and no '.join(missing)} column; "
-            "every record needs external_id and name"
+            N_(
+                "the header row (line %(line)s) has no %(column)s column; every record needs "
+                "external_id and name"
+            ),
+            line=line,
+            column=missing[0],
         )
+
     return _Header(columns, labels, line), warnings
 
 
@@ -953,7 +983,7 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
     if header is None:
         if first_bad is not None:
             raise ImportFileError(f"the header row cannot be read: {first_bad}")
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(N_("the file is empty"))
     return ParsedFile("csv", rows, errors, warnings)
 
 
@@ -974,7 +1004,9 @@ def _check_zip(data: bytes, limits: Limits) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+        raise ImportFileError(
+            N_("the file is not a readable XLSX workbook (%(reason)s)"), reason=str(exc)
+        ) from None
     if len(parts) > limits.max_xlsx_parts:
         raise ImportTooLarge(
             f"the XLSX file holds {len(parts):,} parts, more than {limits.max_xlsx_parts:,} "
@@ -1002,15 +1034,21 @@ def _parse_xlsx(data: bytes, limits: Limits) -> ParsedFile:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
-        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+        raise ImportFileError(
+            N_("the file is not a readable XLSX workbook (%(reason)s)"), reason=str(exc)
+        ) from None
     except Exception as exc:  # openpyxl raises many kinds of errors for damaged workbooks
-        raise ImportFileError(f"the file is not a readable XLSX workbook ({exc})") from None
+        raise ImportFileError(
+            N_("the file is not a readable XLSX workbook (%(reason)s)"), reason=str(exc)
+        ) from None
     try:
         return _read_sheet(workbook, limits)
     except ImportFileError:
         raise
     except Exception as exc:  # a damaged sheet part, found only while streaming it
-        raise ImportFileError(f"the XLSX workbook cannot be read ({exc})") from None
+        raise ImportFileError(
+            N_("the XLSX workbook cannot be read (%(reason)s)"), reason=str(exc)
+        ) from None
     finally:
         workbook.close()
 
@@ -1024,7 +1062,7 @@ _NUMERIC_CODE_LOSS = {
 
 def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
     if not workbook.worksheets:
-        raise ImportFileError("the XLSX workbook has no worksheet")
+        raise ImportFileError(N_("the XLSX workbook has no worksheet"))
     sheet = workbook.worksheets[0]
     # Some writers store a wrong sheet size; forgetting it makes read-only mode read every row.
     sheet.reset_dimensions()
@@ -1078,5 +1116,5 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
                 )
         rows.append(SourceRow(number, record, covers))
     if header is None:
-        raise ImportFileError(f"the first worksheet '{sheet.title}' is empty")
+        raise ImportFileError(N_("the first worksheet '%(sheet)s' is empty"), sheet=sheet.title)
     return ParsedFile("xlsx", rows, [], warnings)

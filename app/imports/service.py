@@ -40,6 +40,7 @@ from app.embeddings import (
     from_bytes,
     profile_text,
 )
+from app.i18n import N_
 from app.imports.parsing import ImportFileError, ParsedFile, RowError, parse_file
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Competence, KnownRelationship, Organization
@@ -514,7 +515,7 @@ def write_import(
     if plan.errors and not partial:
         raise ImportRejected(report)
     if not read.parsed.rows and not plan.errors:
-        raise ImportFileError("the file holds no records")
+        raise ImportFileError(N_("the file holds no records"))
     if dry_run:
         report.created = sum(1 for r in plan.accepted if r.record.external_id not in plan.targets)
         report.updated = report.accepted - report.created

@@ -14,7 +14,7 @@ from app.auth.roles import is_staff
 from app.config import get_settings
 from app.embeddings import Encoder
 from app.errors import Invalid, ServiceUnavailable
-from app.i18n import Formatter
+from app.i18n import N_, Formatter
 from app.matches.identity import identity_titles
 from app.matches.index import FittedIndex, IndexCache
 from app.matches.reranking import active_reranker, candidates_needed, reranked
@@ -415,7 +415,10 @@ def fitted_index(session: Session, cache: IndexCache, encoder: Encoder | None) -
     """The engine fitted on the stored vectors of `encoder`; 503 when no model is loaded."""
     if encoder is None:
         raise ServiceUnavailable(
-            "Matching needs an embedding model; this server runs with KOOPMATCH_EMBEDDING_MODEL=none."
+            N_(
+                "Matching needs an embedding model; this server runs with "
+                "KOOPMATCH_EMBEDDING_MODEL=none."
+            )
         )
     return cache.get(session, encoder.name)
 
@@ -534,8 +537,8 @@ def distance_by_disclosure(
         origin = where.get(asking_id)
     if origin is None:
         raise Invalid(
-            "max_distance_km needs the organisation's coordinates, and it has none.",
-            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+            N_("max_distance_km needs the organisation's coordinates, and it has none."),
+            errors=[{"field": "max_distance_km", "message": N_("organisation has no coordinates")}],
         )
     ids = [pid for pid in index.profiles if pid in where]
     too_far = set(index.profiles) - set(ids)
@@ -622,8 +625,8 @@ def require_coordinates(query: ProfileVec, filters: Filters) -> None:
         and (query.latitude is None or query.longitude is None)
     ):
         raise Invalid(
-            "max_distance_km needs the organisation's coordinates, and it has none.",
-            errors=[{"field": "max_distance_km", "message": "organisation has no coordinates"}],
+            N_("max_distance_km needs the organisation's coordinates, and it has none."),
+            errors=[{"field": "max_distance_km", "message": N_("organisation has no coordinates")}],
         )
 
 
@@ -805,8 +808,8 @@ def search(
     assert encoder is not None
     if filters.max_distance_km is not None and filters.origin is None:
         raise Invalid(
-            "max_distance_km needs an origin (latitude and longitude) in a free-text search.",
-            errors=[{"field": "origin", "message": "required with max_distance_km"}],
+            N_("max_distance_km needs an origin (latitude and longitude) in a free-text search."),
+            errors=[{"field": "origin", "message": N_("required with max_distance_km")}],
         )
     filters = _hide_from_caller(session, index, user, filters)
     # the same search without its place: where to look when nobody in the place offers it

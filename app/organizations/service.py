@@ -13,6 +13,7 @@ from app.auth.roles import is_staff
 from app.curation.labels import canonical_labels
 from app.embeddings import Encoder, embed_organizations
 from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.i18n import N_, Message
 from app.models import Competence, KnownRelationship, Organization
 from app.models.base import utcnow
 from app.models.user import User
@@ -74,7 +75,8 @@ def list_organizations(
 def get_organization(session: Session, *, organization_id: int) -> Organization:
     org = repository.get_organization(session, organization_id)
     if org is None:
-        raise NotFound(f"No organisation with id {organization_id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization_id})
+
     return org
 
 
@@ -230,13 +232,16 @@ def resolve_relationships(
     errors = [
         {
             "field": f"{field}[{i}].external_id",
-            "message": f"no organisation with external_id {rel.external_id!r}",
+            "message": Message(
+                N_("no organisation with external_id %(external_id)r"),
+                external_id=rel.external_id,
+            ),
         }
         for i, rel in enumerate(relationships)
         if rel.external_id is not None and rel.external_id not in found
     ]
     if errors:
-        raise Invalid("A relationship refers to an unknown organisation.", errors=errors)
+        raise Invalid(N_("A relationship refers to an unknown organisation."), errors=errors)
     return found
 
 
@@ -248,8 +253,9 @@ def _check_external_id_free(
     other = repository.organization_ids_by_external_id(session, [external_id]).get(external_id)
     if other is not None and other != own_id:
         raise Conflict(
-            f"external_id {external_id!r} is already used by organisation {other}.",
-            errors=[{"field": "external_id", "message": "already in use"}],
+            N_("external_id %(external_id)r is already used by organisation %(other)s."),
+            values={"external_id": external_id, "other": other},
+            errors=[{"field": "external_id", "message": N_("already in use")}],
         )
 
 
@@ -257,8 +263,8 @@ def _check_self_reference(org: Organization) -> None:
     for i, rel in enumerate(org.relationships):
         if rel.related_organization is org:
             raise Invalid(
-                "An organisation cannot be its own customer, supplier or partner.",
-                errors=[{"field": f"relationships[{i}]", "message": "refers to itself"}],
+                N_("An organisation cannot be its own customer, supplier or partner."),
+                errors=[{"field": f"relationships[{i}]", "message": N_("refers to itself")}],
             )
 
 
@@ -312,7 +318,7 @@ def parse_if_match(header: str | None) -> int | None:
     match = _ETAG.match(header.strip())
     if match is None:
         raise PreconditionFailed(
-            'If-Match must carry the ETag you read, for example "3".',
+            N_('If-Match must carry the ETag you read, for example "3".'),
             errors=[{"field": "If-Match", "message": "not an ETag of this API"}],
         )
     return int(match.group(1))
@@ -330,14 +336,18 @@ def update_organization(
     """Apply a patch; relationship targets resolve as `editor` may see them (None: all)."""
     if if_match is not None and if_match != organization.version:
         raise PreconditionFailed(
-            f"The organisation is at version {organization.version}, not {if_match}.",
+            N_("The organisation is at version %(version)s, not %(if_match)s."),
+            values={"version": organization.version, "if_match": if_match},
             current_version=organization.version,
         )
     if patch.version is not None and patch.version != organization.version:
         raise Conflict(
-            f"The organisation was changed meanwhile: version {organization.version}, "
-            f"you sent {patch.version}. Read it again and reapply your change.",
-            errors=[{"field": "version", "message": "stale"}],
+            N_(
+                "The organisation was changed meanwhile: version %(version)s, you sent "
+                "%(sent)s. Read it again and reapply your change."
+            ),
+            values={"version": organization.version, "sent": patch.version},
+            errors=[{"field": "version", "message": N_("stale")}],
             current_version=organization.version,
         )
     fields = set(patch.model_fields_set) - {"version"}
@@ -348,9 +358,12 @@ def update_organization(
     longitude = patch.longitude if "longitude" in fields else organization.longitude
     if (latitude is None) != (longitude is None):
         raise Invalid(
-            "latitude and longitude go together: give both or neither.",
+            N_("latitude and longitude go together: give both or neither."),
             errors=[
-                {"field": "latitude" if latitude is None else "longitude", "message": "missing"}
+                {
+                    "field": "latitude" if latitude is None else "longitude",
+                    "message": N_("missing"),
+                }
             ],
         )
     linked: dict[str, Organization] = {}
@@ -386,7 +399,7 @@ def update_organization(
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict("The organisation was changed by someone else meanwhile.") from exc
+        raise Conflict(N_("The organisation was changed by someone else meanwhile.")) from exc
     return organization
 
 
@@ -395,7 +408,8 @@ def delete_organization(
 ) -> None:
     if if_match is not None and if_match != organization.version:
         raise PreconditionFailed(
-            f"The organisation is at version {organization.version}, not {if_match}.",
+            N_("The organisation is at version %(version)s, not %(if_match)s."),
+            values={"version": organization.version, "if_match": if_match},
             current_version=organization.version,
         )
     session.delete(organization)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.auth import repository as auth_repository
 from app.auth.security import normalize_email
 from app.errors import Conflict
+from app.i18n import N_
 from app.models.base import utcnow
 from app.models.event import EventPerson
 from app.models.organization import Organization
@@ -320,7 +321,7 @@ def erase_organization(session: Session, *, organization: Organization) -> Erasu
 def _keep_an_admin(session: Session, users: list[User]) -> None:
     admins = [u for u in users if u.role == Role.admin.value and u.is_active]
     if admins and auth_repository.count_active_admins(session) <= len(admins):
-        raise Conflict("This is the last active admin; make another admin first.")
+        raise Conflict(N_("This is the last active admin; make another admin first."))
 
 
 def erase_person(session: Session, *, email: str) -> ErasureReport:

@@ -27,6 +27,7 @@ from app.curation import service as curation_service
 from app.db import finish
 from app.deps import EncoderDep, SessionDep
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError
 from app.imports.service import ImportReport, ReadFile, read_file, write_import
 from app.models.invitation import LinkPurpose
@@ -58,7 +59,7 @@ SECTIONS = (
 def staff_user(user: PageUser) -> User:
     """Hub staff (admin or curator): the curation pages are theirs."""
     if not is_staff(user):
-        raise Forbidden("These pages belong to hub staff.")
+        raise Forbidden(N_("These pages belong to hub staff."))
     return user
 
 
@@ -107,8 +108,9 @@ async def import_dry_run(
     """The dry run: every row checked, nothing written; the file waits for the import."""
     limit = get_settings().max_import_bytes
     data = await file.read(limit + 1) if file is not None else b""
-    error = None
+    error: str | Message | None = None
     report = upload = None
+
     if file is None or not data:
         error = "empty"
     elif len(data) > limit:
@@ -119,10 +121,10 @@ async def import_dry_run(
                 read_file, data, filename=file.filename, content_type=file.content_type
             )
         except ImportFileError as exc:
-            error = str(exc)
+            error = exc.message
         else:
             report = await run_in_threadpool(_dry_report, session, read)
-            if isinstance(report, str):
+            if isinstance(report, Message):
                 error, report = report, None
             elif report.accepted:
                 upload = await run_in_threadpool(
@@ -146,12 +148,13 @@ async def import_dry_run(
     )
 
 
-def _dry_report(session: Session, read: ReadFile) -> ImportReport | str:
+def _dry_report(session: Session, read: ReadFile) -> ImportReport | Message:
     """The dry run's report (references checked against the database), or why it failed."""
     try:
         return write_import(session, read, partial=True, dry_run=True)
     except ImportFileError as exc:
-        return str(exc)
+        return exc.message
+
     finally:
         session.rollback()  # a dry run writes nothing
 
@@ -174,7 +177,7 @@ def import_run(
         else None
     )
     if job is None:
-        raise NotFound("This upload is gone; choose the file again.")
+        raise NotFound(N_("This upload is gone; choose the file again."))
     return redirect(request, f"/curator/import/jobs/{job.id}")
 
 
@@ -182,7 +185,7 @@ def import_run(
 def import_job(request: Request, user: StaffPage, job_id: str) -> Response:
     job = import_jobs(request).job(job_id, user.id)
     if job is None:
-        raise NotFound("No such import.")
+        raise NotFound(N_("No such import."))
     if request.headers.get("hx-request") == "true":
         return render(request, "curator/partials/import_job.html", {"job": job}, user=user)
     return _page(request, "import_job.html", user, job=job)
@@ -289,7 +292,7 @@ def _merge_labels(
         )
     except Invalid as exc:
         session.rollback()
-        raise Invalid(exc.detail) from None
+        raise Invalid(exc.template, values=exc.values) from None
     finish(session)
     return redirect(
         request,
@@ -309,7 +312,7 @@ def labels_merge(
 ) -> Response:
     """Give every competence with one of the chosen labels the canonical label."""
     if not canonical.strip() or not label:
-        raise Invalid("Choose the labels and the label they become.")
+        raise Invalid(N_("Choose the labels and the label they become."))
     return _merge_labels(request, session, user, encoder, canonical, label)
 
 
@@ -324,7 +327,7 @@ def labels_rename(
 ) -> Response:
     """Rename a label everywhere (and remember the old spelling as a synonym)."""
     if not label.strip() or not new_label.strip():
-        raise Invalid("Name the label and its new spelling.")
+        raise Invalid(N_("Name the label and its new spelling."))
     return _merge_labels(request, session, user, encoder, new_label, [label])
 
 
@@ -357,7 +360,7 @@ def verify(
 ) -> Response:
     """Verification with one click: the row says who verified it and when."""
     if not 1 <= organization_id <= MAX_ID:
-        raise NotFound("No such organisation.")
+        raise NotFound(N_("No such organisation."))
     organization = organization_service.get_organization(session, organization_id=organization_id)
     status = curation_service.verify(session, organization=organization, user=user)
     finish(session)
@@ -397,7 +400,7 @@ def audit_log(
         [entity] if entity else [*sorted(allowed)] if allowed is not None else [None]
     )
     if entity and allowed is not None and entity not in allowed:
-        raise NotFound("No such table in your audit log.")
+        raise NotFound(N_("No such table in your audit log."))
     org = (
         int(organization_id)
         if organization_id.isdigit() and int(organization_id) <= MAX_ID
@@ -541,7 +544,7 @@ def invite(
 def reset_link(request: Request, session: SessionDep, user: StaffPage, user_id: int) -> Response:
     """A password-reset link for a member account, shown once."""
     if not 1 <= user_id <= MAX_ID:
-        raise NotFound("No such account.")
+        raise NotFound(N_("No such account."))
     account = auth_service.get_user(session, user_id=user_id)
     link, secret = invitations.issue_link(
         session, user=account, purpose=LinkPurpose.reset, issuer=user
@@ -574,7 +577,7 @@ def _no_referrer(response: Response) -> Response:
 def welcome(request: Request, session: SessionDep, secret: str) -> Response:
     link = invitations.open_link(session, secret=secret)
     if link is None:
-        raise NotFound("This link is unknown, used or expired.")
+        raise NotFound(N_("This link is unknown, used or expired."))
     return _no_referrer(
         render(
             request,
@@ -597,7 +600,7 @@ async def welcome_submit(
     check_csrf(request, csrf_token, signed_in=False)
     link = await run_in_threadpool(invitations.open_link, session, secret=secret)
     if link is None:
-        raise NotFound("This link is unknown, used or expired.")
+        raise NotFound(N_("This link is unknown, used or expired."))
     error = None
     if password != repeat:
         error = "repeat"
@@ -610,7 +613,7 @@ async def welcome_submit(
     if error is not None:
         link = await run_in_threadpool(invitations.open_link, session, secret=secret)
         if link is None:
-            raise NotFound("This link is unknown, used or expired.")
+            raise NotFound(N_("This link is unknown, used or expired."))
         return _no_referrer(
             render(
                 request,

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.db import WRITE_OPTION, finish, get_engine, get_write_engine
 from app.embeddings import Encoder
+from app.i18n import N_
 from app.imports.parsing import ImportFileError, RowError
 from app.imports.service import ImportRejected, ImportReport, run_import
 from app.models.base import utcnow
@@ -52,7 +53,7 @@ LOST_AFTER = dt.timedelta(minutes=5)
 HEARTBEAT_SECONDS = 1.0
 # this process, as it signs the imports it runs
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
-INTERRUPTED = "the server stopped before the import finished"
+INTERRUPTED = N_("the server stopped before the import finished")
 
 
 @dataclass
@@ -372,7 +373,7 @@ class ImportJobs:
             session.rollback()
             log.exception("import %s failed", job.id, exc_info=exc)
             job.report = None
-            job.message, job.state = "internal error; nothing was written", "failed"
+            job.message, job.state = N_("internal error; nothing was written"), "failed"
         finally:
             if reader is not None:
                 reader.close()

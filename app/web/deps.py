@@ -8,6 +8,7 @@ from fastapi import Depends, Form, Request
 
 from app.deps import SessionDep
 from app.errors import Forbidden
+from app.i18n import N_
 from app.models.user import ApiToken, Role, User
 from app.session_hooks import audit
 from app.web.rendering import remember_signed_in
@@ -53,7 +54,7 @@ PageUser = Annotated[User, Depends(signed_in_user)]
 def member_user(user: PageUser) -> User:
     """A member of an organisation: the member's pages are about that organisation."""
     if user.role != Role.member.value or user.organization_id is None:
-        raise Forbidden("These pages belong to members of an organisation.")
+        raise Forbidden(N_("These pages belong to members of an organisation."))
     return user
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.i18n import N_, FieldProblem, Formatter
+from app.i18n import N_, FieldProblem, Formatter, Message
 from app.models import Organization
 from app.organizations import repository as organization_repository
 from app.organizations.schemas import SCALAR_FIELDS, OrganizationPatch
@@ -261,6 +261,21 @@ class FieldMessage:
         return self.text
 
 
+def pydantic_message(error: Mapping[str, Any]) -> Message:
+    """One of pydantic's complaints as a template marked for the catalogues and its values
+    (pydantic's own English where no template words it)."""
+    ctx = error.get("ctx") or {}
+    template = PYDANTIC_MESSAGES.get(error["type"])
+    if template is not None:
+        return Message(template, **ctx)
+    problem = ctx.get("error")
+    if isinstance(problem, FieldProblem):
+        return Message(problem.template, **problem.values)
+    if isinstance(problem, ValueError):
+        return Message(str(problem))
+    return Message(str(error["msg"]))
+
+
 def _message(error: Mapping[str, Any], text: Formatter) -> FieldMessage:
     ctx = error.get("ctx") or {}
     template = PYDANTIC_MESSAGES.get(error["type"])
@@ -276,15 +291,6 @@ def _message(error: Mapping[str, Any], text: Formatter) -> FieldMessage:
         translated = text.gettext(message)
         return FieldMessage(translated, text.locale if translated != message else "en")
     return FieldMessage(str(error["msg"]), "en")
-
-
-def translated_errors(errors: Mapping[str, str], text: Formatter) -> dict[str, FieldMessage]:
-    """A service's messages by field, translated where the catalogue has them."""
-    out = {}
-    for name, message in errors.items():
-        translated = text.gettext(message)
-        out[name] = FieldMessage(translated, text.locale if translated != message else "en")
-    return out
 
 
 def field_errors(exc: ValidationError, text: Formatter | None = None) -> dict[str, FieldMessage]:

@@ -38,6 +38,7 @@ from app.events.schemas import (
     SlotGeneration,
     TablesSet,
 )
+from app.i18n import N_
 from app.models.base import utcnow
 from app.models.cooperation import CooperationRequest
 from app.models.event import Event, EventSchedule
@@ -47,6 +48,7 @@ from app.organizations.repository import OrganizationQuery
 from app.organizations.views import attendee_name
 from app.web import charts, forms, i18n, participant_import
 from app.web.deps import PageUser, SignedInForm
+from app.web.messages import page_field_messages, translate
 from app.web.rendering import WebRoute, redirect, render
 
 router = APIRouter(prefix="/events", route_class=WebRoute, include_in_schema=False)
@@ -63,7 +65,7 @@ _RUNNER_LOCK = threading.Lock()
 def manager_user(user: PageUser) -> User:
     """An event manager (admin or organizer): these pages run events."""
     if not is_event_manager(user):
-        raise Forbidden("These pages belong to event managers.")
+        raise Forbidden(N_("These pages belong to event managers."))
     return user
 
 
@@ -107,12 +109,12 @@ def _page(
     return render(request, f"organizer/{template}", values, user=user, status_code=status_code)
 
 
-def _errors(exc: AppError | ValidationError) -> dict[str, str]:
+def _errors(request: Request, exc: AppError | ValidationError) -> dict[str, str]:
+    """Field -> message in the page's language."""
+    text = i18n.Formatter(i18n.request_locale(request))
     if isinstance(exc, ValidationError):
-        return {name: str(message) for name, message in forms.field_errors(exc).items()}
-    if exc.errors:
-        return {str(e.get("field", "form")): str(e.get("message", "")) for e in exc.errors}
-    return {"form": exc.detail}
+        return {name: str(message) for name, message in forms.field_errors(exc, text).items()}
+    return page_field_messages(exc, text)
 
 
 # ---------------------------------------------------------------- slots and people, shaped
@@ -225,7 +227,7 @@ def create_event(
             user,
             None,
             None,
-            {"events": items, "errors": _errors(exc), "values": values},
+            {"events": items, "errors": _errors(request, exc), "values": values},
             status_code=422,
         )
     finish(session)
@@ -274,7 +276,7 @@ def _setup_failed(
         user,
         event,
         "setup",
-        _setup_context(session, event, errors=_errors(exc)),
+        _setup_context(session, event, errors=_errors(request, exc)),
         status_code=status,
     )
 
@@ -460,7 +462,7 @@ def _participants_failed(
         user,
         event,
         "participants",
-        _participants_context(session, event, user, errors=_errors(exc)),
+        _participants_context(session, event, user, errors=_errors(request, exc)),
         status_code=409 if isinstance(exc, Conflict) else 422,
     )
 
@@ -537,7 +539,14 @@ def _import_list(
             user,
             event,
             "participants",
-            _participants_context(session, event, user, errors={"file": str(exc)}),
+            _participants_context(
+                session,
+                event,
+                user,
+                errors={
+                    "file": translate(exc.message, i18n.Formatter(i18n.request_locale(request)))
+                },
+            ),
             status_code=422,
         )
     report = participant_import.import_participants(
@@ -813,9 +822,9 @@ def _start(
         event = service.get_event(session, event_id=event_id)
         template, tab = ("day.html", "day") if back == "day" else ("schedule.html", "schedule")
         context = (
-            _day_context(session, event, user, errors=_errors(exc))
+            _day_context(session, event, user, errors=_errors(request, exc))
             if back == "day"
-            else _schedule_context(session, event, user, errors=_errors(exc))
+            else _schedule_context(session, event, user, errors=_errors(request, exc))
         )
         return _page(
             request,
@@ -1045,7 +1054,7 @@ def person_agenda(
 ) -> Response:
     """One person's published agenda as .ics, CSV, JSON or printable HTML."""
     if fmt not in {"ics", "csv", "json", "html"}:
-        raise Invalid("No such format.")
+        raise Invalid(N_("No such format."))
     loaded = service.load_agendas(session, event=event, person_id=person_id, published_only=True)
     agenda = loaded.agendas[0]
     name = f"event-{event.id}-person-{person_id}.{fmt}"

@@ -14,6 +14,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -21,8 +22,10 @@ from sqlalchemy.orm import Session
 from app.errors import AppError
 from app.events import service
 from app.events.schemas import ParticipantCreate, PersonIn
+from app.i18n import N_, Message
 from app.models.event import Event
 from app.models.user import User
+from app.web.forms import pydantic_message as _pydantic_message
 
 MAX_BYTES = 2_000_000
 MAX_ROWS = 2000
@@ -47,7 +50,7 @@ REQUIRED = ("organisation", "name", "email")
 class RowProblem:
     line: int
     field: str
-    reason: str
+    reason: Message
 
 
 @dataclass
@@ -60,21 +63,25 @@ class ImportReport:
 
 
 class FileProblem(Exception):
-    """The file cannot be read as a participant list at all."""
+    """The file cannot be read as a participant list at all: `message` says why."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.message = Message(template, **values)
+        super().__init__(str(self.message))
 
 
 def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, str]]]:
     """(line, {column: text}) for every non-blank row after the header."""
     if len(data) > MAX_BYTES:
-        raise FileProblem("The file is larger than 2 MB.")
+        raise FileProblem(N_("The file is larger than 2 MB."))
     spreadsheet = filename.lower().endswith(".xlsx") or data[:2] == b"PK"
     table = _xlsx(data) if spreadsheet else _csv(data)
     if not table:
-        raise FileProblem("The file is empty.")
+        raise FileProblem(N_("The file is empty."))
     header = [HEADERS.get(str(h or "").strip().lower(), "") for h in table[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise FileProblem("Columns missing: " + ", ".join(missing) + ".")
+        raise FileProblem(N_("Columns missing: %(columns)s."), columns=", ".join(missing))
     rows = []
     for number, cells in enumerate(table[1:], start=2):
         values = {
@@ -85,7 +92,7 @@ def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, str]]]:
         if any(values.values()):
             rows.append((number, values))
     if len(rows) > MAX_ROWS:
-        raise FileProblem(f"More than {MAX_ROWS} rows.")
+        raise FileProblem(N_("More than %(rows)s rows."), rows=MAX_ROWS)
     return rows
 
 
@@ -105,7 +112,7 @@ def _xlsx(data: bytes) -> list[list[str]]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # a broken archive raises many kinds of errors
-        raise FileProblem("The spreadsheet cannot be read.") from exc
+        raise FileProblem(N_("The spreadsheet cannot be read.")) from exc
     try:
         sheet = workbook.worksheets[0]
         return [
@@ -136,8 +143,11 @@ def import_participants(
         name = values.get("organisation", "")
         found = find(name) if name else []
         if len(found) != 1:
-            reason = "no organisation with this name" if not found else "several have this name"
-            report.problems.append(RowProblem(line, "organisation", reason))
+            unknown = (
+                N_("no organisation with this name") if not found else N_("several have this name")
+            )
+            report.problems.append(RowProblem(line, "organisation", Message(unknown)))
+
             continue
         organization_id = found[0]
         try:
@@ -145,11 +155,11 @@ def import_participants(
                 session, organization_id=organization_id, registrar=user
             ):
                 report.problems.append(
-                    RowProblem(line, "organisation", "not public: invite it instead")
+                    RowProblem(line, "organisation", Message(N_("not public: invite it instead")))
                 )
                 continue
         except AppError as exc:
-            report.problems.append(RowProblem(line, "organisation", exc.detail))
+            report.problems.append(RowProblem(line, "organisation", exc.message))
             continue
         try:
             person = PersonIn.model_validate(
@@ -161,13 +171,15 @@ def import_participants(
             )
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
-                report.problems.append(RowProblem(line, str(error["loc"][0]), error["msg"]))
+                report.problems.append(
+                    RowProblem(line, str(error["loc"][0]), _pydantic_message(error))
+                )
             continue
         known = registered.get(organization_id)
         emails = {p.email for p in known.people} if known else set()
         emails |= {p.email for _, p in people[organization_id]}
         if person.email in emails:
-            report.problems.append(RowProblem(line, "email", "already registered"))
+            report.problems.append(RowProblem(line, "email", Message(N_("already registered"))))
             continue
         people[organization_id].append((line, person))
         names[organization_id] = name
@@ -193,8 +205,12 @@ def import_participants(
                 report.registered.append(names[organization_id])
                 report.people_added += len(entries)
         except (AppError, ValidationError) as exc:
-            detail = exc.detail if isinstance(exc, AppError) else str(exc.errors()[0]["msg"])
-            report.problems.append(RowProblem(entries[0][0], "organisation", detail))
+            reason = (
+                exc.message
+                if isinstance(exc, AppError)
+                else _pydantic_message(exc.errors(include_url=False)[0])
+            )
+            report.problems.append(RowProblem(entries[0][0], "organisation", reason))
             return report
     report.stored = True
     return report

@@ -21,6 +21,7 @@ from app.auth.roles import EVENT_MANAGERS, STAFF
 from app.errors import AppError
 from app.models.user import Role, User
 from app.web import i18n
+from app.web.messages import page_message, translate
 from app.web.session import (
     CSRF_FIELD,
     CsrfFailed,
@@ -163,6 +164,7 @@ def render(
         "csrf_token": csrf_token(request, signed_in=user is not None),
         **formatter.callables(),
         "fmt_number": lambda value: _number(locale, value),
+        "message_text": lambda message: translate(message, formatter),
         **(context or {}),
     }
     html = environment.get_template(template).render(values)
@@ -183,13 +185,16 @@ def wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status_code: int, detail: str | None = None) -> HTMLResponse:
+def error_page(
+    request: Request, status_code: int, detail: str | None = None, *, message: str | None = None
+) -> HTMLResponse:
     """An error in the normal page frame: navigation, language switch and, when the session
-    was read before the error, who is signed in."""
+    was read before the error, who is signed in. `message` is a service's sentence, already
+    in the page's language (`app.web.messages`)."""
     return render(
         request,
         "error.html",
-        {"status": status_code, "detail": detail},
+        {"status": status_code, "detail": detail, "message": message},
         user=signed_in(request),
         status_code=status_code,
     )
@@ -240,7 +245,8 @@ class WebRoute(APIRoute):
             except CsrfFailed:
                 return error_page(request, 403, "csrf")
             except AppError as exc:
-                return error_page(request, exc.status, exc.detail)
+                text = i18n.Formatter(i18n.request_locale(request))
+                return error_page(request, exc.status, message=page_message(exc, text))
             except RequestValidationError:
                 return error_page(request, 400)
 

@@ -34,6 +34,7 @@ from app.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from app.i18n import N_
 from app.matches import service as matches_service
 from app.matches.schemas import MatchOut, SearchRequest
 from app.models import Organization
@@ -47,6 +48,7 @@ from app.privacy.repository import AuditQuery
 from app.text_types import reject_control_characters
 from app.web import forms, i18n, policy
 from app.web.deps import MemberUser, OptionalSession, PageUser, RequiredSession, SignedInForm
+from app.web.messages import page_field_messages, page_message
 from app.web.rendering import WebRoute, local_path, redirect, render, wants_page
 from app.web.session import check_csrf, clear_session, set_session
 from matching import Filters
@@ -148,7 +150,7 @@ def logout(request: Request, session: SessionDep, token: RequiredSession) -> Res
 def switch_language(request: Request, code: str, next: str | None = None) -> Response:
     """The language switch: remembered in a cookie, then back to the page."""
     if code not in i18n.LOCALES:
-        raise NotFound(f"No language {code!r}.")
+        raise NotFound(N_("No language %(code)r."), values={"code": code})
     response = redirect(request, local_path(next, "/"))
     response.set_cookie(
         i18n.LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True
@@ -198,7 +200,7 @@ def dashboard(
         changed = forms.changed_since(session, [m.organization.id for m in matches], last_visit)
         new_matches = [m for m in matches if m.organization.id in changed][:5]
     except AppError as exc:
-        matching_error = exc.detail
+        matching_error = page_message(exc, i18n.Formatter(i18n.request_locale(request)))
     return render(
         request,
         "dashboard.html",
@@ -276,7 +278,7 @@ def partners(
                 encoder=encoder,
             )
         except AppError as exc:
-            error = exc.detail
+            error = page_message(exc, i18n.Formatter(i18n.request_locale(request)))
     context = {
         "form": chosen,
         "items": items,
@@ -345,7 +347,7 @@ def search(
             items, weak_count = found.items, found.weak_count
             answer, outside = found.answer, found.closest_outside
         except AppError as exc:
-            error = exc.detail
+            error = page_message(exc, i18n.Formatter(i18n.request_locale(request)))
     elif text:
         error = "short"
     context = {
@@ -409,13 +411,13 @@ def _target(
     like a missing one)."""
     target = organization_service.get_organization(session, organization_id=organization_id)
     if not policy.may_see(user, target) or target.visibility == "private":
-        raise NotFound(f"No organisation with id {organization_id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization_id})
     shown = policy.profile(session, user, target)
     hidden = matches_service.hidden_from_competitor(
         session, cache, encoder, user.organization_id or 0
     )
     if target.id in hidden:
-        raise NotFound(f"No organisation with id {organization_id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization_id})
     return shown
 
 
@@ -494,19 +496,19 @@ def answer_request(
 ) -> Response:
     """Accept, decline, withdraw, or record the outcome (the same rules as the API)."""
     if action not in {"accept", "decline", "withdraw", "outcome"} or not 1 <= request_id < 2**31:
-        raise NotFound("No such page.")
+        raise NotFound(N_("No such page."))
     cooperation = cooperation_service.get_request(session, request_id=request_id, for_step=True)
     if not cooperation_service.may_know(user, cooperation):
-        raise NotFound(f"No cooperation request with id {request_id}.")
+        raise NotFound(N_("No cooperation request with id %(id)s."), values={"id": request_id})
     side = {"accept": "to", "decline": "to", "withdraw": "from"}.get(action)
     sides = cooperation_service.sides_of(user, cooperation)
     if side is not None and side not in sides:
-        raise Forbidden("The other side of the request takes this step.")
+        raise Forbidden(N_("The other side of the request takes this step."))
     if action == "outcome":
         try:
             data = OutcomeSet.model_validate({"outcome": outcome, "note": note or None})
         except ValidationError:
-            raise Invalid("Choose an outcome.") from None
+            raise Invalid(N_("Choose an outcome.")) from None
         cooperation_service.set_outcome(session, request=cooperation, data=data, user=user)
     else:
         cooperation_service.answer_request(session, request=cooperation, action=action, user=user)
@@ -593,7 +595,7 @@ def profile_row(request: Request, user: MemberUser, what: str, kind: str = "core
             {"row": forms.RelationshipRow.blank(), "focus": True},
             user=user,
         )
-    raise NotFound("No such row.")
+    raise NotFound(N_("No such row."))
 
 
 @router.post("/profile", dependencies=[SignedInForm])
@@ -632,8 +634,11 @@ async def profile_save(
     except Invalid as exc:
         await run_in_threadpool(session.rollback)
         organization = await run_in_threadpool(own_organization, session, user)
-        found = {e["field"]: e["message"] for e in (exc.errors or [])} or {"": exc.detail}
-        shown = forms.translated_errors(found, i18n.Formatter(i18n.request_locale(request)))
+        text = i18n.Formatter(i18n.request_locale(request))
+        shown = {
+            ("" if name == "form" else name): forms.FieldMessage(message, text.locale)
+            for name, message in page_field_messages(exc, text).items()
+        }
         return render(
             request,
             "profile.html",
@@ -775,7 +780,7 @@ def my_data_admin(
         None,
     )
     if colleague is None:
-        raise NotFound("No such colleague.")
+        raise NotFound(N_("No such colleague."))
     try:
         organization_admins.set_organization_admin(
             session,
@@ -867,10 +872,10 @@ def account_api_key_revoke(
     request: Request, session: SessionDep, user: PageUser, key_id: int
 ) -> Response:
     if not 1 <= key_id < 2**31:
-        raise NotFound("No such API key.")
+        raise NotFound(N_("No such API key."))
     token = auth_service.get_api_key(session, user=user, key_id=key_id)
     if token.user_id != user.id:  # admins revoke others' keys through the API
-        raise NotFound("No such API key.")
+        raise NotFound(N_("No such API key."))
     auth_service.revoke_token(session, token=token)
     finish(session)
     return redirect(request, "/account#keys-h")
@@ -911,7 +916,7 @@ async def account_password(
 
 def not_found(token: OptionalSession) -> Response:
     """Any path no route serves: a 404 page in the frame, with the sign-in state."""
-    raise NotFound("No such page.")
+    raise NotFound(N_("No such page."))
 
 
 def install_not_found_page(app: FastAPI) -> None:

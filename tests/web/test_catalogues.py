@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,13 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 
-# other modules whose wording is in the catalogues (app/babel.cfg): the search's answer, the
-# names of regions, the profile's validation messages
+# other modules whose wording is in the catalogues, as app/babel.cfg names them one by one: the
+# search's answer, the names of regions, the profile's validation messages, the services' errors
 OTHER_SOURCES = [
-    ROOT / "app" / "i18n.py",
-    ROOT / "app" / "matches" / "service.py",
-    ROOT / "app" / "organizations" / "schemas.py",
+    ROOT / path
+    for path in re.findall(
+        r"^\[python: (app/[^*\]]+\.py)\]$", (ROOT / "app" / "babel.cfg").read_text(), re.M
+    )
 ]
 
 
