@@ -32,7 +32,6 @@ from app.config import get_settings
 from app.deps import OrganizationDep, SessionDep
 from app.errors import Forbidden, Invalid, NotFound, problem_responses
 from app.models import Organization
-from app.models.base import utcnow
 from app.models.user import Role, TokenKind, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -151,12 +150,13 @@ async def login(request: Request, session: SessionDep) -> TokenOut:
     """Log in with e-mail and password; returns a bearer token."""
     body = await _read_login(request)
     user = await login_user(request, session, email=body.email, password=body.password)
-    token, secret = service.issue_token(
-        session, user=user, kind=TokenKind.login, lifetime=service.login_lifetime()
-    )
+    lifetime = service.login_lifetime()
+    token, secret = service.issue_token(session, user=user, kind=TokenKind.login, lifetime=lifetime)
+    # the token's lifetime as issued (RFC 6749, 5.1), not what is left of it when the answer is
+    # written: the two differ by the time the request took
     return TokenOut(
         access_token=secret,
-        expires_in=int((token.expires_at - utcnow()).total_seconds()),
+        expires_in=int(lifetime.total_seconds()),
         expires_at=token.expires_at,
     )
 
