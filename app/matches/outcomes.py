@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -25,6 +26,7 @@ from app.models.event import (
 )
 from app.session_hooks import outcome_changes
 from matching.outcomes import OutcomeHistory
+from matching.types import Filters
 
 # the marker is only exact if every session raises it: install the listeners with this module
 outcome_changes.install()
@@ -141,3 +143,16 @@ def current_history(session: Session) -> OutcomeHistory:
             _KEPT.by_database.pop(next(iter(_KEPT.by_database)))
         _KEPT.by_database[database] = (marker, history)
     return history
+
+
+def with_outcome_ties(session: Session, filters: Filters, *, own: bool) -> Filters:
+    """`filters` with the pairs of positive outcomes as ties of the engine's graph
+    (`Filters.outcome_ties`, weighed by `Weights.outcome_tie`), for a list that uses the
+    graph and that the caller asks for its own organisation (or an administrator asks): the
+    ties only order the list and are never shown. A list asked for another organisation is
+    ordered by the stated relationships alone, so it does not reflect that organisation's
+    requests and their answers."""
+    if not own or not filters.use_graph:
+        return filters
+    ties = current_history(session).ties()
+    return replace(filters, outcome_ties=ties) if ties else filters
