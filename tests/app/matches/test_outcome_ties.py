@@ -179,3 +179,25 @@ def test_an_accepted_request_lifts_the_partners_of_the_other_side(
     assert [(m.organization.id, m.score) for m in without] == [
         (m.organization.id, m.score) for m in before
     ]
+
+
+def test_both_match_paths_give_the_same_list_with_outcome_ties(
+    db_session: Session,
+    encoder: Encoder,
+    world: dict[str, int],
+    make_account: AccountFactory,
+    state: object,
+) -> None:
+    admin = make_account(Role.admin).user
+    a, b, c = world["A"], world["B"], world["C"]
+    _request(db_session, b, a, "accepted")
+    cache = IndexCache()
+    memory = _list(db_session, state, "memory", cache, encoder, admin, a)
+    per_request = _list(db_session, state, "database", cache, encoder, admin, a)
+    assert [m.organization.id for m in per_request] == [m.organization.id for m in memory]
+    for x, y in zip(memory, per_request, strict=True):
+        assert y.score == pytest.approx(x.score, abs=1e-5)
+        assert y.components == pytest.approx(x.components, abs=1e-5)
+    # the request went from B to A: the tie is the pair's, whoever asked
+    assert _scores(memory)[c] > _scores(memory)[world["D"]]
+    assert b in _scores(memory)
