@@ -58,6 +58,7 @@ class OutcomeHistory:
         self.min_shared = min_shared
         self._cache: dict[int, _Before] = {}
         self._ties: frozenset[tuple[int, int, int]] | None = None
+        self._ties_by_org: dict[int, frozenset[tuple[int, int, int]]] | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -119,11 +120,25 @@ class OutcomeHistory:
             self._ties = ties
         return ties
 
+    def ties_of(self, organization_id: int) -> frozenset[tuple[int, int, int]]:
+        """The outcome ties (of all steps) that `organization_id` is one end of: its own
+        requests and their answers, which it sees anyway."""
+        return self._ties_by_organization().get(organization_id, frozenset())
+
+    def _ties_by_organization(self) -> dict[int, frozenset[tuple[int, int, int]]]:
+        if self._ties_by_org is None:
+            by_org: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
+            for tie in self.ties():
+                by_org[tie[0]].add(tie)
+                by_org[tie[1]].add(tie)
+            self._ties_by_org = {org: frozenset(ties) for org, ties in by_org.items()}
+        return self._ties_by_org
+
     def prepare(self) -> OutcomeHistory:
         """Compute the aggregates and ties of all steps now (a history shared by threads is
-        then only read by `features(..., before=inf)` and `ties`); self."""
+        then only read by `features(..., before=inf)`, `ties` and `ties_of`); self."""
         self._state(len(self.steps))
-        self.ties()
+        self._ties_by_organization()
         return self
 
     def _state(self, n: int) -> _Before:

@@ -145,14 +145,20 @@ def current_history(session: Session) -> OutcomeHistory:
     return history
 
 
-def with_outcome_ties(session: Session, filters: Filters, *, own: bool) -> Filters:
+def with_outcome_ties(
+    session: Session, filters: Filters, *, own: bool, member_of: int | None
+) -> Filters:
     """`filters` with the pairs of positive outcomes as ties of the engine's graph
     (`Filters.outcome_ties`, weighed by `Weights.outcome_tie`), for a list that uses the
     graph and that the caller asks for its own organisation (or an administrator asks): the
     ties only order the list and are never shown. A list asked for another organisation is
     ordered by the stated relationships alone, so it does not reflect that organisation's
-    requests and their answers."""
+    requests and their answers. A member (`member_of`, its organisation) gets its own
+    organisation's ties only: whom other firms asked and how they answered is theirs, and
+    the proximity and network values of its list must not reflect it; an administrator, who
+    sees every request, gets all of them."""
     if not own or not filters.use_graph:
         return filters
-    ties = current_history(session).ties()
+    history = current_history(session)
+    ties = history.ties() if member_of is None else history.ties_of(member_of)
     return replace(filters, outcome_ties=ties) if ties else filters

@@ -662,7 +662,7 @@ def matches_for(
     )
     filters, relationships_shown = graph_by_disclosure(session, user, organization_id, filters)
     own = _caller_organization(user) in (None, organization_id)
-    filters = with_outcome_ties(session, filters, own=own)
+    filters = with_outcome_ties(session, filters, own=own, member_of=_caller_organization(user))
     filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)

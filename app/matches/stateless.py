@@ -647,7 +647,7 @@ def matches_for(
     filters, relationships_shown = service.graph_by_disclosure(
         session, user, organization_id, filters
     )
-    filters = with_outcome_ties(session, filters, own=own in (None, organization_id))
+    filters = with_outcome_ties(session, filters, own=own in (None, organization_id), member_of=own)
     pool = RequestMatcher(**(matcher_params or {})).candidate_pool
     vectors = QueryVectors.of_profile(query)
     if vectors.dim is None:

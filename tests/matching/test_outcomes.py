@@ -158,3 +158,12 @@ def test_ties_are_the_pairs_with_a_positive_step_before_a_time() -> None:
     # the year is that of the pair's latest positive step
     later = OutcomeHistory([*STEPS, (365.25 * 24 * 3600 * 9.5, 2, 1, 1)])  # mid-1979
     assert (1, 2, 1979) in later.ties() and (1, 2, y) not in later.ties()
+
+
+def test_ties_of_are_the_ties_an_organisation_is_one_end_of() -> None:
+    y = 1970
+    history = OutcomeHistory(STEPS).prepare()
+    assert history.ties_of(1) == {(1, 2, y), (1, 3, y), (1, 4, y)}
+    assert history.ties_of(5) == {(2, 5, y), (3, 5, y)}
+    assert history.ties_of(4) == {(1, 4, y)}  # 4's declines add nothing
+    assert history.ties_of(99) == frozenset()

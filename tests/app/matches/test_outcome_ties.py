@@ -201,3 +201,33 @@ def test_both_match_paths_give_the_same_list_with_outcome_ties(
     # the request went from B to A: the tie is the pair's, whoever asked
     assert _scores(memory)[c] > _scores(memory)[world["D"]]
     assert b in _scores(memory)
+
+
+@pytest.mark.parametrize("mode", ["memory", "database"])
+def test_a_member_s_list_uses_its_own_outcomes_only(
+    db_session: Session,
+    encoder: Encoder,
+    world: dict[str, int],
+    make_account: AccountFactory,
+    state: object,
+    mode: str,
+) -> None:
+    """Whom other firms asked and how they answered is theirs: an accepted request between B
+    and D lifts D in A's list for an administrator, who sees every request, and leaves a
+    member of A's list as it was with A's own accepted request alone."""
+    admin = make_account(Role.admin).user
+    a, b, c, d = world["A"], world["B"], world["C"], world["D"]
+    member = make_account(Role.member, a).user
+    cache = IndexCache()
+    nothing = _scores(_list(db_session, state, mode, cache, encoder, member, a))
+    _request(db_session, a, b, "accepted")
+    own_only = _scores(_list(db_session, state, mode, cache, encoder, member, a))
+    # A's own accepted request is used for its member: B's partner C is lifted
+    assert own_only[c] > nothing[c]
+    admin_before = _scores(_list(db_session, state, mode, cache, encoder, admin, a))
+
+    _request(db_session, b, d, "accepted", days=1)
+    admin_after = _scores(_list(db_session, state, mode, cache, encoder, admin, a))
+    assert admin_after[d] > admin_before[d]
+    member_after = _scores(_list(db_session, state, mode, cache, encoder, member, a))
+    assert member_after == pytest.approx(own_only, abs=1e-9)
