@@ -792,6 +792,8 @@ class Matcher:
         overlap_ok, niche, _, _ = self._competitor_rule(side, rows)
         if filters.use_graph and filters.visible_relationships is not None:
             self._visible_graph_features(side, rows, filters.visible_relationships, feats)
+        if filters.use_graph and filters.outcome_ties and w.outcome_tie > 0:
+            self._outcome_graph_features(side, rows, filters, feats)
         if not filters.use_graph:
             feats[:, [_COL[c] for c in _GRAPH]] = 0.0
         relation = np.where(overlap_ok, "competitor", "complementary")
@@ -1329,12 +1331,16 @@ class Matcher:
         adjacency: dict[int, frozenset[int]],
         key: tuple[int, ...],
         statements: frozenset[tuple[int, int]] | None = None,
+        outcomes: dict[tuple[int, int], int] | None = None,
+        stated: dict[int, frozenset[int]] | None = None,
     ) -> _Graph:
         """The graph of `adjacency` for walks, with the weight of every edge (`_tie_weights`)
         and each node's summed weight. The walk itself runs over the adjacency from the query
         outwards (`_proximity`), so building costs one pass over the edges. With
-        `statements`, only those (stating, named) relationships lend their strength and year."""
-        ties = self._tie_weights(adjacency, statements)
+        `statements`, only those (stating, named) relationships lend their strength and year;
+        with `outcomes` ((smaller id, larger id) -> year), those edges add an outcome tie's
+        weight, and only the edges of `stated` weigh as relationships."""
+        ties = self._tie_weights(adjacency, statements, outcomes, stated)
         strength = {u: sum(ws.values()) for u, ws in ties.items()}
         max_strength = max(strength.values(), default=0.0)
         return _Graph(key, max_strength, (adjacency, self.row_of_id_), ties, strength)
@@ -1343,35 +1349,58 @@ class Matcher:
         self,
         adjacency: dict[int, frozenset[int]],
         statements: frozenset[tuple[int, int]] | None = None,
+        outcomes: dict[tuple[int, int], int] | None = None,
+        stated: dict[int, frozenset[int]] | None = None,
     ) -> dict[int, dict[int, float]]:
         """Weight of every edge of `adjacency`, both directions alike: the larger
         joint_projects and the later last_year either side states (`ProfileVec.partner_ties`),
         as `Weights.tie_strength` and `Weights.tie_half_life` turn them into a weight; the
-        newest last_year in the graph is "now", so the weights do not age with the clock."""
+        newest last_year in the graph is "now", so the weights do not age with the clock.
+
+        With `outcomes`, an edge that is one of them adds `Weights.outcome_tie`, aged from
+        its year like a stated last_year; an edge that is not in `stated` (None: every edge
+        is) is an outcome tie alone and weighs that only."""
         w = self.weights_
         raw: dict[tuple[int, int], tuple[int, int | None]] = {}
         newest: int | None = None
         row_of_id = self.row_of_id_
         # a tie between two organisations that are not fitted states nothing: (1, None)
         unstated = (1, None)
+        # an edge no relationship states (an outcome tie alone): no stated weight
+        none = (0, None)
         for a, partners in adjacency.items():
             a_fitted = a in row_of_id
+            mine = stated.get(a, ()) if stated is not None else ()
             for b in partners:
                 if b < a and a in adjacency.get(b, ()):
                     continue  # each undirected edge once
+                if stated is not None and b not in mine:
+                    raw[(a, b)] = none
+                    continue
                 if not a_fitted and b not in row_of_id:
                     raw[(a, b)] = unstated
                     continue
                 _, last = raw[(a, b)] = self._tie(a, b, statements)
                 if last is not None and (newest is None or last > newest):
                     newest = last
+        if outcomes:
+            newest = max(max(outcomes.values()), newest if newest is not None else -(10**9))
         out: dict[int, dict[int, float]] = {}
         for (a, b), tie in raw.items():
             joint, last = tie
             # 1 ** strength is 1 whatever the strength
-            weight = 1.0 if tie is unstated else float(joint) ** w.tie_strength
-            if w.tie_half_life > 0 and last is not None and newest is not None:
-                weight *= 0.5 ** ((newest - last) / w.tie_half_life)
+            if tie is none:
+                weight = 0.0
+            else:
+                weight = 1.0 if tie is unstated else float(joint) ** w.tie_strength
+                if w.tie_half_life > 0 and last is not None and newest is not None:
+                    weight *= 0.5 ** ((newest - last) / w.tie_half_life)
+            year = outcomes.get((a, b) if a < b else (b, a)) if outcomes else None
+            if year is not None:
+                extra = w.outcome_tie
+                if w.tie_half_life > 0 and newest is not None:
+                    extra *= 0.5 ** ((newest - year) / w.tie_half_life)
+                weight += extra
             out.setdefault(a, {})[b] = weight
             out.setdefault(b, {})[a] = weight
         return out
@@ -1409,19 +1438,7 @@ class Matcher:
         """Recompute the graph components of `feats` over the relationships a caller may see
         (`edges`, both directions): no walk, shared partner or degree passes through an edge
         that only a hidden list states."""
-        key = (id(self.row_of_id_), len(self.row_of_id_), hash(edges), len(edges))
-        cached = getattr(self, "_visible_graph_cache", None)
-        if cached is not None and cached[0] == key and cached[1] == edges:
-            adjacency, graph = cached[2], cached[3]
-        else:
-            adj: dict[int, set[int]] = {}
-            for a, b in edges:
-                if a != b:
-                    adj.setdefault(a, set()).add(b)
-                    adj.setdefault(b, set()).add(a)
-            adjacency = {k: frozenset(v) for k, v in adj.items()}
-            graph = self._walk_graph(adjacency, key, edges)
-            self._visible_graph_cache = (key, edges, adjacency, graph)
+        adjacency, graph = self._visible_graph(edges)
         empty: frozenset[int] = frozenset()
         neighbours = adjacency.get(side.id, empty) if side.id is not None else empty
         for k, r in enumerate(rows):
@@ -1436,6 +1453,87 @@ class Matcher:
         feats[:, _COL["activity"]] = self._activity(cand_ids, graph)
         feats[:, _COL["known_partner"]] = self._known_grade(side.id, neighbours, cand_ids, graph)
         feats[:, _COL["proximity"]] = self._proximity(side, rows, graph, neighbours)
+
+    def _visible_graph(
+        self, edges: frozenset[tuple[int, int]]
+    ) -> tuple[dict[int, frozenset[int]], _Graph]:
+        """The adjacency and walk graph of the relationships `edges` (both directions),
+        kept while the same edges are asked for."""
+        key = (id(self.row_of_id_), len(self.row_of_id_), hash(edges), len(edges))
+        cached = getattr(self, "_visible_graph_cache", None)
+        if cached is not None and cached[0] == key and cached[1] == edges:
+            return cached[2], cached[3]
+        adj: dict[int, set[int]] = {}
+        for a, b in edges:
+            if a != b:
+                adj.setdefault(a, set()).add(b)
+                adj.setdefault(b, set()).add(a)
+        adjacency = {k: frozenset(v) for k, v in adj.items()}
+        graph = self._walk_graph(adjacency, key, edges)
+        self._visible_graph_cache = (key, edges, adjacency, graph)
+        return adjacency, graph
+
+    def _outcome_graph_features(
+        self, side: _Side, rows: np.ndarray, filters: Filters, feats: np.ndarray
+    ) -> None:
+        """Recompute `network` and `proximity` of `feats` over the relationship graph the
+        caller's list uses (every relationship, or `filters.visible_relationships`) with the
+        outcome ties of `filters` added (`Weights.outcome_tie`): the walk and the shared
+        partners also pass through the organisations the query and others had positive
+        outcomes with. `activity` and `known_partner` stay those of the stated relationships,
+        so an outcome tie is no known partner and adds no stated activity."""
+        empty: frozenset[int] = frozenset()
+        edges = filters.visible_relationships
+        if edges is None:
+            stated, statements = self.adjacency_, None
+            mine = side.neighbours
+        else:
+            stated, _ = self._visible_graph(edges)
+            statements = edges
+            mine = stated.get(side.id, empty) if side.id is not None else empty
+        adjacency, graph = self._with_outcomes(stated, statements, filters.outcome_ties)
+        ours = adjacency.get(side.id, empty) if side.id is not None else empty
+        neighbours = frozenset((mine | ours) - {side.id})
+        cand_ids = self._row_meta()[0][rows]
+        feats[:, _COL["network"]] = _adamic_adar(side.id, neighbours, adjacency, cand_ids)
+        feats[:, _COL["proximity"]] = self._proximity(side, rows, graph, neighbours)
+
+    def _with_outcomes(
+        self,
+        stated: dict[int, frozenset[int]],
+        statements: frozenset[tuple[int, int]] | None,
+        ties: frozenset[tuple[int, int, int]],
+    ) -> tuple[dict[int, frozenset[int]], _Graph]:
+        """The adjacency `stated` with the outcome `ties` added, and its walk graph; kept
+        while the same stated adjacency and the same ties (by identity) are asked for."""
+        w = self.weights_
+        params = (w.outcome_tie, w.tie_strength, w.tie_half_life)
+        cached = getattr(self, "_outcome_graph_cache", None)
+        if (
+            cached is not None
+            and cached[0] is stated
+            and cached[1] is ties
+            and cached[2] == params
+            and cached[3] is self.row_of_id_
+        ):
+            return cached[4], cached[5]
+        years: dict[tuple[int, int], int] = {}
+        added: dict[int, set[int]] = {}
+        for a, b, year in ties:
+            if a == b:
+                continue
+            pair = (a, b) if a < b else (b, a)
+            years[pair] = max(years.get(pair, year), year)
+            added.setdefault(a, set()).add(b)
+            added.setdefault(b, set()).add(a)
+        adjacency = dict(stated)
+        for node, others in added.items():
+            adjacency[node] = stated.get(node, frozenset()) | others
+        key = (id(stated), id(ties), len(adjacency))
+        # (its max_degree counts outcome ties too; activity does not read this graph)
+        graph = self._walk_graph(adjacency, key, statements, years, stated)
+        self._outcome_graph_cache = (stated, ties, params, self.row_of_id_, adjacency, graph)
+        return adjacency, graph
 
     def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """How near each offer is to every need: ((n_core_rows,), (n_profile_rows,)).
@@ -1626,26 +1724,7 @@ class Matcher:
         """(n,) squashed Adamic-Adar index of the query with each candidate id, from the
         query's known partners outwards (the work grows with the query's neighbourhood, not
         with the candidates): a fitted candidate's partners are its adjacency."""
-        empty: frozenset[int] = frozenset()
-        total: dict[int, float] = {}
-        for z in side.neighbours:
-            partners = self.adjacency_.get(z, empty)
-            if not partners:
-                continue
-            # z's degree, counting the query even when it is not part of the fitted graph
-            weight = 1.0 / math.log(max(len(partners) + (side.id not in partners), 2))
-            for c in partners:
-                total[c] = total.get(c, 0.0) + weight
-        out = np.zeros(len(cand_ids))
-        if total:
-            keys = np.fromiter(total, np.int64, len(total))
-            vals = np.fromiter(total.values(), np.float64, len(total))
-            order = np.argsort(keys)
-            keys, vals = keys[order], vals[order]
-            pos = np.clip(np.searchsorted(keys, cand_ids), 0, len(keys) - 1)
-            hit = keys[pos] == cand_ids
-            out[hit] = vals[pos[hit]]
-        return out / (1.0 + out)
+        return _adamic_adar(side.id, side.neighbours, self.adjacency_, cand_ids)
 
     def _adamic_adar(self, side: _Side, cand: _Side) -> float:
         """Squashed Adamic-Adar index: common known partners, rarer ones count more."""
@@ -1785,6 +1864,36 @@ class _Graph:
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
     ties: dict[int, dict[int, float]] = field(default_factory=dict)
     strength: dict[int, float] = field(default_factory=dict)
+
+
+def _adamic_adar(
+    query_id: int | None,
+    neighbours: Iterable[int],
+    adjacency: dict[int, frozenset[int]],
+    cand_ids: np.ndarray,
+) -> np.ndarray:
+    """(n,) squashed Adamic-Adar index of the query with each of `cand_ids` ((n,) int64) over
+    `adjacency`, from the query's `neighbours` outwards."""
+    empty: frozenset[int] = frozenset()
+    total: dict[int, float] = {}
+    for z in neighbours:
+        partners = adjacency.get(z, empty)
+        if not partners:
+            continue
+        # z's degree, counting the query even when it is not part of the fitted graph
+        weight = 1.0 / math.log(max(len(partners) + (query_id not in partners), 2))
+        for c in partners:
+            total[c] = total.get(c, 0.0) + weight
+    out = np.zeros(len(cand_ids))
+    if total:
+        keys = np.fromiter(total, np.int64, len(total))
+        vals = np.fromiter(total.values(), np.float64, len(total))
+        order = np.argsort(keys)
+        keys, vals = keys[order], vals[order]
+        pos = np.clip(np.searchsorted(keys, cand_ids), 0, len(keys) - 1)
+        hit = keys[pos] == cand_ids
+        out[hit] = vals[pos[hit]]
+    return out / (1.0 + out)
 
 
 # ---------------------------------------------------------------------- array helpers

@@ -20,10 +20,14 @@ for an asking organisation and its candidates, from the steps before a given tim
   a list, is never shown, and, counting at least two, never points at one hidden tie.
 
 Nothing here is shown to a caller; a re-ranker uses the values to order the engine's list.
+
+`OutcomeHistory.ties` gives the pairs with a positive step as dated ties of the engine's
+relationship graph (`matching.types.Filters.outcome_ties`): also used only to order.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -53,6 +57,8 @@ class OutcomeHistory:
         self.steps = ordered
         self.min_shared = min_shared
         self._cache: dict[int, _Before] = {}
+        self._ties: frozenset[tuple[int, int, int]] | None = None
+        self._ties_by_org: dict[int, frozenset[tuple[int, int, int]]] | None = None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -94,10 +100,45 @@ class OutcomeHistory:
             )
         return out
 
+    def ties(self, *, before: float = math.inf) -> frozenset[tuple[int, int, int]]:
+        """(smaller id, larger id, UTC year of the pair's latest positive step) of every pair
+        with a positive step in either direction strictly before `before`: the outcome ties
+        of the engine's graph (`Filters.outcome_ties`). A negative step removes nothing: a
+        declined request does not undo a cooperation that happened. For all steps, the same
+        set object while the history lives."""
+        n = int(np.searchsorted(self.times, before, side="left"))
+        if n == len(self.steps) and self._ties is not None:
+            return self._ties
+        latest: dict[tuple[int, int], float] = {}
+        for t, a, b, y in self.steps[:n]:  # in time order: the latest positive step stays
+            if y:
+                latest[(a, b) if a < b else (b, a)] = t
+        ties = frozenset(
+            (a, b, dt.datetime.fromtimestamp(t, dt.UTC).year) for (a, b), t in latest.items()
+        )
+        if n == len(self.steps):
+            self._ties = ties
+        return ties
+
+    def ties_of(self, organization_id: int) -> frozenset[tuple[int, int, int]]:
+        """The outcome ties (of all steps) that `organization_id` is one end of: its own
+        requests and their answers, which it sees anyway."""
+        return self._ties_by_organization().get(organization_id, frozenset())
+
+    def _ties_by_organization(self) -> dict[int, frozenset[tuple[int, int, int]]]:
+        if self._ties_by_org is None:
+            by_org: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
+            for tie in self.ties():
+                by_org[tie[0]].add(tie)
+                by_org[tie[1]].add(tie)
+            self._ties_by_org = {org: frozenset(ties) for org, ties in by_org.items()}
+        return self._ties_by_org
+
     def prepare(self) -> OutcomeHistory:
-        """Compute the aggregates of all steps now (a history shared by threads is then only
-        read by `features(..., before=inf)`); self."""
+        """Compute the aggregates and ties of all steps now (a history shared by threads is
+        then only read by `features(..., before=inf)`, `ties` and `ties_of`); self."""
         self._state(len(self.steps))
+        self._ties_by_organization()
         return self
 
     def _state(self, n: int) -> _Before:

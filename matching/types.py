@@ -108,6 +108,11 @@ class Filters:
     # organisation, named organisation) pairs; None: every one. A caller who may see only
     # some organisations' relationships gets a graph of those alone.
     visible_relationships: frozenset[tuple[int, int]] | None = None
+    # positive outcomes the service recorded (an accepted request, a meeting held, an
+    # agreement) as (smaller id, larger id, year of the pair's latest positive step): ties of
+    # the proximity walk and the shared partners, weighed by `Weights.outcome_tie`, added to
+    # the graph above. Never known partners: exclude_known and known_partner ignore them.
+    outcome_ties: frozenset[tuple[int, int, int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

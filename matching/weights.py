@@ -18,6 +18,7 @@ values. `dataclasses.replace` or `Weights.from_vector` swaps in other learned va
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -73,6 +74,12 @@ class Weights:
     # graph (0: no decay). A relationship that states neither weighs 1, as before both existed.
     tie_strength: float = 1.0
     tie_half_life: float = 0.0
+    # A positive outcome the service recorded between two organisations (an accepted
+    # request, a meeting held, an agreement: `Filters.outcome_ties`) is a tie of the walk
+    # (proximity) and of the shared partners (network) with this weight, added to a stated
+    # tie's, aged by tie_half_life from the year of its latest positive step. It is never a
+    # known partner and never shown; 0 switches outcome ties off.
+    outcome_tie: float = 1.0
 
     # --- how needs count ---
     complementary_need: float = 1.0  # strategic needs weigh more ...
@@ -151,6 +158,10 @@ class Weights:
 
     # --- explanations ---
     max_reasons: int = 5
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.outcome_tie) and self.outcome_tie >= 0):
+            raise ValueError(f"outcome_tie must be a finite number >= 0, got {self.outcome_tie}")
 
     @staticmethod
     def component_names() -> tuple[str, ...]:

@@ -20,7 +20,9 @@ known partners keep their places when a list that includes them is re-ranked. Th
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
 Each row also carries what the outcomes before the asking organisation's first step said about
 the candidate (`matching.outcomes`); the match path computes the same from every stored step
-(`app.matches.reranking.reranked`).
+(`app.matches.reranking.reranked`). The list itself is computed, as the match path computes
+it, with the positive outcomes as ties of the graph (`Weights.outcome_tie`), but only those
+of the steps before that first step: the outcomes a list is labelled with are never its ties.
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their
@@ -41,7 +43,7 @@ second stage (`active_reranker`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import select
@@ -173,7 +175,7 @@ def reranker_rows(
         first.setdefault(key, timestamp(at))
     history = OutcomeHistory((timestamp(at), a, b, y) for at, a, b, y in steps)
     filters = Filters(exclude_known=True)
-    found: dict[int, list[Match]] = {}
+    found: dict[tuple[int, frozenset[tuple[int, int, int]]], list[Match]] = {}
     keys: list[tuple[int, int]] = []
     lists: list[tuple[int, list[Match]]] = []
     labels: list[dict[int, int]] = []
@@ -183,10 +185,15 @@ def reranker_rows(
         labelled = {o: y for o, y in latest[key].items() if o in matcher.row_of_id_}
         if query is None or not labelled:
             continue
-        if asking not in found:
-            found[asking] = matcher.match(query, filters=filters, limit=top_n)
+        # the list as the match path showed it then: with the outcome ties of the steps
+        # before the asking organisation's first step of that year (none it is labelled with)
+        ties = history.ties(before=first[key])
+        seen = (asking, ties)
+        if seen not in found:
+            among = replace(filters, outcome_ties=ties)
+            found[seen] = matcher.match(query, filters=among, limit=top_n)
         keys.append(key)
-        lists.append((asking, found[asking]))
+        lists.append((asking, found[seen]))
         labels.append(labelled)
     outcomes = [
         history.features(key[0], [m.target_id for m in lists[k][1]], before=first[key])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -25,6 +26,7 @@ from app.models.event import (
 )
 from app.session_hooks import outcome_changes
 from matching.outcomes import OutcomeHistory
+from matching.types import Filters
 
 # the marker is only exact if every session raises it: install the listeners with this module
 outcome_changes.install()
@@ -141,3 +143,22 @@ def current_history(session: Session) -> OutcomeHistory:
             _KEPT.by_database.pop(next(iter(_KEPT.by_database)))
         _KEPT.by_database[database] = (marker, history)
     return history
+
+
+def with_outcome_ties(
+    session: Session, filters: Filters, *, own: bool, member_of: int | None
+) -> Filters:
+    """`filters` with the pairs of positive outcomes as ties of the engine's graph
+    (`Filters.outcome_ties`, weighed by `Weights.outcome_tie`), for a list that uses the
+    graph and that the caller asks for its own organisation (or an administrator asks): the
+    ties only order the list and are never shown. A list asked for another organisation is
+    ordered by the stated relationships alone, so it does not reflect that organisation's
+    requests and their answers. A member (`member_of`, its organisation) gets its own
+    organisation's ties only: whom other firms asked and how they answered is theirs, and
+    the proximity and network values of its list must not reflect it; an administrator, who
+    sees every request, gets all of them."""
+    if not own or not filters.use_graph:
+        return filters
+    history = current_history(session)
+    ties = history.ties() if member_of is None else history.ties_of(member_of)
+    return replace(filters, outcome_ties=ties) if ties else filters

@@ -17,6 +17,7 @@ from app.errors import Invalid, ServiceUnavailable
 from app.i18n import N_, Formatter
 from app.matches.identity import identity_titles
 from app.matches.index import FittedIndex, IndexCache
+from app.matches.outcomes import with_outcome_ties
 from app.matches.reranking import active_reranker, candidates_needed, reranked
 from app.matches.retrieval import candidate_filters
 from app.matches.schemas import (
@@ -663,18 +664,13 @@ def matches_for(
         session, user=user, index=index, filters=filters, asking_id=organization_id
     )
     filters, relationships_shown = graph_by_disclosure(session, user, organization_id, filters)
+    own = _caller_organization(user) in (None, organization_id)
+    filters = with_outcome_ties(session, filters, own=own, member_of=_caller_organization(user))
     filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)
     found = index.matcher.match(query, filters=filters, limit=candidates_needed(reranker, limit))
-    matches = reranked(
-        reranker,
-        found,
-        limit,
-        session=session,
-        asking=organization_id,
-        own=_caller_organization(user) in (None, organization_id),
-    )
+    matches = reranked(reranker, found, limit, session=session, asking=organization_id, own=own)
     return shown(
         session,
         user=user,

@@ -47,6 +47,7 @@ from app.matches.index import (
     load_profiles,
     profile_of_row,
 )
+from app.matches.outcomes import with_outcome_ties
 from app.matches.pgvector import PgvectorRetriever, pipelined
 from app.matches.retrieval import reading
 from app.session_hooks.index_changes import current_version
@@ -490,13 +491,20 @@ def neighbourhood(
     candidate_ids: Collection[int],
     steps: int,
     max_nodes: int = MAX_GRAPH_NODES,
+    outcome_ties: Collection[tuple[int, int, int]] = (),
 ) -> dict[int, frozenset[int]]:
     """The adjacency the graph components of one query read: whole partner sets of the
     candidates (activity), of the query's partners (shared partners and the walk's first
     step), and of every organisation the walk expands within `steps` steps, up to
-    `max_nodes` organisations. One query per hop."""
+    `max_nodes` organisations. One query per hop. The walk also steps along
+    `outcome_ties` (`Filters.outcome_ties`), so the organisations they reach are expanded
+    too; the ties themselves are not part of the returned adjacency (the engine adds them)."""
     adjacency: dict[int, set[int]] = {}
     fetched: set[int] = set()
+    extra: dict[int, set[int]] = {}
+    for a, b, _ in outcome_ties:
+        extra.setdefault(a, set()).add(b)
+        extra.setdefault(b, set()).add(a)
 
     def fetch(ids: set[int]) -> None:
         todo = sorted(ids - fetched)[: max(max_nodes - len(fetched), 0)]
@@ -505,11 +513,11 @@ def neighbourhood(
         fetched.update(todo)
 
     # the walk's start (the query's partners), the query and the candidates
-    level = set(query.known_partner_ids) - {query.id}
+    level = (set(query.known_partner_ids) | extra.get(query.id, set())) - {query.id}
     fetch(level | {query.id} | set(candidate_ids))
     # the walk expands the organisations it reaches in its first `steps - 1` steps
     for _ in range(steps - 2):
-        level = {p for u in level for p in adjacency.get(u, ())}
+        level = {p for u in level for p in adjacency.get(u, set()) | extra.get(u, set())}
         if not level or len(fetched) >= max_nodes:
             break
         fetch(level)
@@ -527,10 +535,12 @@ def request_index(
     candidate_ids: Collection[int],
     matcher_params: dict[str, Any] | None = None,
     graph: bool = True,
+    outcome_ties: Collection[tuple[int, int, int]] = (),
 ) -> FittedIndex:
     """A FittedIndex of one request: the query and the candidates, scored by a
     `RequestMatcher` with the stored statistics (`graph` False: no relationship edges are
-    loaded, for the competitor rule alone)."""
+    loaded, for the competitor rule alone); the neighbourhood also follows the
+    `outcome_ties` the request's filters carry."""
     _, version, stats = stored_stats(session, encoder_name)
     profiles, info = load_rows(session, encoder_name, set(candidate_ids) - {query.id})
     fitted = [profiles[i] for i in sorted(profiles) if info[i].visibility != "private"]
@@ -539,7 +549,17 @@ def request_index(
         params["weights"] = active_weights(session)
     matcher = RequestMatcher(**params)
     w = matcher.weights_
-    adjacency = neighbourhood(session, query, [p.id for p in fitted], w.walk_steps) if graph else {}
+    adjacency = (
+        neighbourhood(
+            session,
+            query,
+            [p.id for p in fitted],
+            w.walk_steps,
+            outcome_ties=outcome_ties if w.outcome_tie > 0 else (),
+        )
+        if graph
+        else {}
+    )
     matcher.fit_candidates(fitted, stats, adjacency)
     profiles[query.id] = query
     if query_info is not None:
@@ -627,6 +647,7 @@ def matches_for(
     filters, relationships_shown = service.graph_by_disclosure(
         session, user, organization_id, filters
     )
+    filters = with_outcome_ties(session, filters, own=own in (None, organization_id), member_of=own)
     pool = RequestMatcher(**(matcher_params or {})).candidate_pool
     vectors = QueryVectors.of_profile(query)
     if vectors.dim is None:
@@ -645,6 +666,7 @@ def matches_for(
         query_info=found_info.get(organization_id),
         candidate_ids=among.only_ids,
         matcher_params=matcher_params,
+        outcome_ties=among.outcome_ties,
     )
     # the regions of hidden addresses, as the in-process path does (here over the candidates)
     among = service.distance_by_disclosure(

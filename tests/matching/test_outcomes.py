@@ -144,3 +144,26 @@ def test_a_stored_linear_reranker_reads_back() -> None:
     assert [m.target_id for m in back.rerank(found, history, q)] == [
         m.target_id for m in report.reranker.rerank(found, history, q)
     ]
+
+
+def test_ties_are_the_pairs_with_a_positive_step_before_a_time() -> None:
+    y = 1970  # the steps' times are seconds after 1970-01-01 UTC
+    history = OutcomeHistory(STEPS)
+    # the decline of 4 to 1 after 1's accepted request removes nothing; 4-2 never was positive
+    everything = {(1, 2, y), (2, 3, y), (1, 3, y), (1, 4, y), (2, 5, y), (3, 5, y)}
+    assert history.ties() == everything
+    assert history.ties() is history.ties()  # one set while the history lives
+    assert history.ties(before=12.0) == {(1, 2, y), (2, 3, y)}
+    assert history.ties(before=10.0) == frozenset()
+    # the year is that of the pair's latest positive step
+    later = OutcomeHistory([*STEPS, (365.25 * 24 * 3600 * 9.5, 2, 1, 1)])  # mid-1979
+    assert (1, 2, 1979) in later.ties() and (1, 2, y) not in later.ties()
+
+
+def test_ties_of_are_the_ties_an_organisation_is_one_end_of() -> None:
+    y = 1970
+    history = OutcomeHistory(STEPS).prepare()
+    assert history.ties_of(1) == {(1, 2, y), (1, 3, y), (1, 4, y)}
+    assert history.ties_of(5) == {(2, 5, y), (3, 5, y)}
+    assert history.ties_of(4) == {(1, 4, y)}  # 4's declines add nothing
+    assert history.ties_of(99) == frozenset()

@@ -17,14 +17,14 @@ from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.matches.outcomes import current_history, outcome_history
+from app.matches.outcomes import current_history, outcome_history, with_outcome_ties
 from app.matches.reranking import reranked
 from app.models import Organization
 from app.models.cooperation import CooperationRequest
 from app.session_hooks.outcome_changes import current_marker
 from matching.outcomes import OUTCOME_FEATURES
 from matching.rerank import FEATURES, Reranker
-from matching.types import Match
+from matching.types import Filters, Match
 from tests.conftest import BACKENDS, migrated_url
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -189,3 +189,28 @@ def test_deleting_an_organisation_removes_its_outcomes_from_the_next_match(
     with Session(first) as session:
         history = current_history(session)
         assert [(a, b) for _, a, b, _ in history.steps] == [(ids["C"], ids["D"])]
+
+
+def test_outcome_ties_follow_the_outcomes_another_process_writes(
+    engines: tuple[Engine, Engine],
+) -> None:
+    first, second = engines
+    ids = _organizations(first)
+    a, b, c, d = ids["A"], ids["B"], ids["C"], ids["D"]
+    _request(first, a, b, "accepted", T0)
+
+    def ties(filters: Filters = Filters(), own: bool = True) -> frozenset[tuple[int, int, int]]:
+        with Session(first) as session:
+            return with_outcome_ties(session, filters, own=own).outcome_ties
+
+    kept = ties()
+    assert kept == {(min(a, b), max(a, b), 2026)}
+    assert ties() is kept  # one set per process while the outcomes do not change
+    # another process: C declines D (nothing added), then D accepts C a year later
+    _request(second, d, c, "declined", T0)
+    assert ties() == kept
+    _request(second, c, d, "accepted", T0 + YEAR)
+    assert ties() == kept | {(min(c, d), max(c, d), 2027)}
+    # a list asked for another organisation, or one without the graph: no outcome ties
+    assert ties(own=False) == frozenset()
+    assert ties(Filters(use_graph=False)) == frozenset()

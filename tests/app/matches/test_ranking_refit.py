@@ -232,11 +232,22 @@ def test_a_learned_second_stage_is_adopted_and_orders_the_match_list(
     client_for: ClientFactory,
     make_account: AccountFactory,
     db_session: Session,
+    encoder: Encoder,
     second_stage: dict[str, list[int]],
 ) -> None:
     asking, chosen = second_stage["asking"], second_stage["chosen"]
-    member = client_for(make_account(Role.member, asking[0]))
-    matches = f"/api/v1/organizations/{asking[0]}/matches"
+    # an asking firm's own accepted requests are ties of its graph: the engine alone puts
+    # the two it cooperates with first (`Weights.outcome_tie`)
+    own = client_for(make_account(Role.member, asking[0]))
+    mine = own.get(f"/api/v1/organizations/{asking[0]}/matches").json()["items"]
+    assert set(m["organization"]["id"] for m in mine[:2]) == set(chosen)
+    # a sensor firm without outcomes of its own
+    newcomer = org("Sensor 12", "Drucksensoren und Messtechnik", ["training"], "private")
+    db_session.add(newcomer)
+    embed_organizations([newcomer], encoder)
+    db_session.commit()
+    member = client_for(make_account(Role.member, newcomer.id))
+    matches = f"/api/v1/organizations/{newcomer.id}/matches"
     engine = [m["organization"]["id"] for m in member.get(matches).json()["items"]]
     # the engine puts the sensor firms alike in text first, the chosen ones last
     assert set(engine[:8]) == set(second_stage["alike"])
