@@ -1485,13 +1485,13 @@ class Matcher:
         empty: frozenset[int] = frozenset()
         edges = filters.visible_relationships
         if edges is None:
-            stated, statements = self.adjacency_, None
+            stated, statements, base = self.adjacency_, None, self._graph()
             mine = side.neighbours
         else:
-            stated, _ = self._visible_graph(edges)
+            stated, base = self._visible_graph(edges)
             statements = edges
             mine = stated.get(side.id, empty) if side.id is not None else empty
-        adjacency, graph = self._with_outcomes(stated, statements, filters.outcome_ties)
+        adjacency, graph = self._with_outcomes(stated, statements, filters.outcome_ties, base)
         ours = adjacency.get(side.id, empty) if side.id is not None else empty
         neighbours = frozenset((mine | ours) - {side.id})
         cand_ids = self._row_meta()[0][rows]
@@ -1503,9 +1503,15 @@ class Matcher:
         stated: dict[int, frozenset[int]],
         statements: frozenset[tuple[int, int]] | None,
         ties: frozenset[tuple[int, int, int]],
+        base: _Graph,
     ) -> tuple[dict[int, frozenset[int]], _Graph]:
         """The adjacency `stated` with the outcome `ties` added, and its walk graph; kept
-        while the same stated adjacency and the same ties (by identity) are asked for."""
+        while the same stated adjacency and the same ties (by identity) are asked for.
+
+        While ties do not age (`tie_half_life` 0) a weight depends on its two ends alone, so
+        the graph is `base` (the walk graph of `stated`) with the ends of the outcome ties
+        weighed again: a member's list adds its own few ties to a graph of 100,000
+        organisations without weighing every edge again."""
         w = self.weights_
         params = (w.outcome_tie, w.tie_strength, w.tie_half_life)
         cached = getattr(self, "_outcome_graph_cache", None)
@@ -1531,9 +1537,37 @@ class Matcher:
             adjacency[node] = stated.get(node, frozenset()) | others
         key = (id(stated), id(ties), len(adjacency))
         # (its max_degree counts outcome ties too; activity does not read this graph)
-        graph = self._walk_graph(adjacency, key, statements, years, stated)
+        if w.tie_half_life > 0:
+            # an outcome's year may be the graph's newest: every stated weight ages anew
+            graph = self._walk_graph(adjacency, key, statements, years, stated)
+        else:
+            graph = self._graph_with_outcomes(base, adjacency, key, years)
         self._outcome_graph_cache = (stated, ties, params, self.row_of_id_, adjacency, graph)
         return adjacency, graph
+
+    def _graph_with_outcomes(
+        self,
+        base: _Graph,
+        adjacency: dict[int, frozenset[int]],
+        key: tuple[int, ...],
+        years: dict[tuple[int, int], int],
+    ) -> _Graph:
+        """`base` with `Weights.outcome_tie` added to the edge of every outcome pair of
+        `years` (an edge no relationship states weighs that alone); equal to `_walk_graph`
+        of the stated and outcome edges while ties do not age."""
+        extra = self.weights_.outcome_tie
+        ties = dict(base.ties)
+        strength = dict(base.strength)
+        for a, b in years:
+            for u, v in ((a, b), (b, a)):
+                mine = ties.get(u)
+                if mine is None or mine is base.ties.get(u):
+                    mine = ties[u] = dict(mine or {})
+                mine[v] = mine.get(v, 0.0) + extra
+        for u in {u for pair in years for u in pair}:
+            strength[u] = sum(ties[u].values())
+        max_strength = max(strength.values(), default=0.0)
+        return _Graph(key, max_strength, (adjacency, self.row_of_id_), ties, strength)
 
     def _hubness(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """How near each offer is to every need: ((n_core_rows,), (n_profile_rows,)).
