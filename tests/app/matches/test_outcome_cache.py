@@ -199,9 +199,11 @@ def test_outcome_ties_follow_the_outcomes_another_process_writes(
     a, b, c, d = ids["A"], ids["B"], ids["C"], ids["D"]
     _request(first, a, b, "accepted", T0)
 
-    def ties(filters: Filters = Filters(), own: bool = True) -> frozenset[tuple[int, int, int]]:
+    def ties(
+        filters: Filters = Filters(), own: bool = True, member_of: int | None = None
+    ) -> frozenset[tuple[int, int, int]]:
         with Session(first) as session:
-            return with_outcome_ties(session, filters, own=own).outcome_ties
+            return with_outcome_ties(session, filters, own=own, member_of=member_of).outcome_ties
 
     kept = ties()
     assert kept == {(min(a, b), max(a, b), 2026)}
@@ -211,6 +213,10 @@ def test_outcome_ties_follow_the_outcomes_another_process_writes(
     assert ties() == kept
     _request(second, c, d, "accepted", T0 + YEAR)
     assert ties() == kept | {(min(c, d), max(c, d), 2027)}
+    # a member gets its own organisation's ties alone, one set while the outcomes stay
+    assert ties(member_of=c) == {(min(c, d), max(c, d), 2027)}
+    assert ties(member_of=a) == kept
+    assert ties(member_of=d) is ties(member_of=d)
     # a list asked for another organisation, or one without the graph: no outcome ties
     assert ties(own=False) == frozenset()
     assert ties(Filters(use_graph=False)) == frozenset()
