@@ -1,22 +1,28 @@
 """How a server process uses Python's cyclic garbage collector.
 
-A process that holds the fitted matching index keeps about a million Python objects at
-100,000 organisations (profiles, their competences, per-row sides, token sets). Every full
-collection of the cyclic collector traverses all of them, though none of them is garbage.
+A server process that holds the fitted matching index has about 2.9 million Python objects
+tracked by the collector at 100,000 organisations (profiles, their competences, per-row
+sides, token sets; the encoder and the imported modules besides).
+Every full collection of the cyclic collector traverses all of them, though none of them is
+garbage: 2.0-2.4 s of CPU per full collection, holding the interpreter (measured in a server
+restored from a saved index of 100,000 organisations, `benchmarks/results/scale.md` section 10).
 `gc.freeze()` moves every object alive to a permanent generation that collections skip (the
-use the Python documentation describes for long-lived state built at start-up). So a server
-collects once and freezes after the encoder is loaded and after every load or fit of the
-index. Objects in the permanent generation are still freed by reference counting when the
-last reference goes; only garbage in reference cycles among them would stay. So when an index
-is replaced, the process unfreezes, collects everything once and freezes the new state:
-nothing of the old index is kept by the freeze, at the cost of one full collection (about a
-second at 100,000 organisations) per replacement, which a fit or a restore already takes far
-longer than. Updates of a few organisations (the index's per-request updates) leave the freeze
-as it is: their new objects are young and collected as usual.
+use the Python documentation describes for long-lived state built at start-up): the same full
+collection then took 0.05-0.06 s. So a server collects once and freezes after the encoder is
+loaded and after every load or fit of the index.
 
-The first threshold of the collector (how many allocations start a young collection) can be
-raised as well: a request of the matching path allocates tens of thousands of short-lived
-containers, each young collection traverses the survivors of the ones before.
+Objects in the permanent generation are still freed by reference counting when their last
+reference goes; only garbage in reference cycles among them would stay. So when an index is
+replaced (a fit, a background update of many organisations, a restore), the process
+unfreezes, collects everything once and freezes the new state: nothing of the old index is
+kept by the freeze, at the cost of one full collection (the 2 s above) per replacement, which
+a fit or a restore already takes far longer than. Updates of a few organisations (the index's
+per-request updates) leave the freeze as it is: their new objects are young and collected as
+usual.
+
+The collector's first threshold stays the interpreter's (700) unless set: with it, young
+collections took 1-2 ms of a 50-60 ms match or search at 100,000 organisations; a threshold
+of 50,000 made them one pause of 40-90 ms every 80 requests instead, which is worse for p95.
 """
 
 from __future__ import annotations
