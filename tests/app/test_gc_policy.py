@@ -62,9 +62,19 @@ def test_switched_off_it_leaves_the_collector_alone() -> None:
     assert policy.freezes == 0
 
 
-def test_the_defaults_freeze_and_keep_the_interpreters_threshold() -> None:
+def test_the_defaults_freeze_and_raise_the_threshold_only_for_per_request_matches() -> None:
     policy = GcPolicy.from_settings(Settings())
     assert (policy.freeze, policy.gen0_threshold) == (True, 0)
+    pg = "postgresql+psycopg://u:p@127.0.0.1/db"
+    per_request = Settings(database_url=pg, match_state="database")
+    assert GcPolicy.from_settings(per_request).gen0_threshold == 50_000
+    # SQLite always keeps the in-process index, whatever match_state says
+    sqlite = Settings(database_url="sqlite:///x.db", match_state="database")
+    assert GcPolicy.from_settings(sqlite).gen0_threshold == 0
+    assert GcPolicy.from_settings(Settings(database_url=pg)).gen0_threshold == 0
+    # a value set is used as it is
+    chosen = Settings(database_url=pg, match_state="database", gc_gen0_threshold=0)
+    assert GcPolicy.from_settings(chosen).gen0_threshold == 0
     with pytest.raises(ValueError, match="gen0_threshold"):
         GcPolicy(gen0_threshold=-1)
 
