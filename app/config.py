@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     # matches and searches; None: everything reads the primary. A request that writes, and a
     # session that has written, keep the primary (they must see their own writes).
     read_replica_url: str | None = None
+    # Python's cyclic garbage collector in a server process (app.gc_policy): after start-up and
+    # after every load, fit or replacement of the matching index, everything alive is collected
+    # once and frozen (gc.freeze), so that later collections no longer traverse the index's
+    # million objects. False: the interpreter's default behaviour.
+    gc_freeze: bool = True
+    # the collector's first threshold (allocations that start a young collection); 0 keeps
+    # the interpreter's (700); None: 50,000 with match_state "database" on PostgreSQL (every
+    # match builds its candidates' objects), the interpreter's otherwise
+    gc_gen0_threshold: int | None = None
 
 
 @cache

@@ -25,6 +25,7 @@ from app.curation.router import router as curation_router
 from app.embeddings import Encoder, load_default_encoder
 from app.errors import problem, register_error_handlers
 from app.events.router import router as events_router
+from app.gc_policy import GcPolicy
 from app.imports.router import router as imports_router
 from app.matches.index import IndexCache
 from app.matches.ranking_router import router as ranking_router
@@ -56,8 +57,14 @@ def _check_startup() -> None:
         check_startup(session, settings)
 
 
-def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> FastAPI:
-    """Build the app; pass `encoder` to skip loading the configured model (tests)."""
+def create_app(
+    *,
+    encoder: Encoder | None = None,
+    load_encoder: bool = True,
+    gc_policy: GcPolicy | None = None,
+) -> FastAPI:
+    """Build the app; pass `encoder` to skip loading the configured model (tests), and
+    `gc_policy` for a server process (app.asgi), which owns the process's garbage collector."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +76,9 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
             app.state.encoder = await run_in_threadpool(load_default_encoder)
         else:
             app.state.encoder = None
+        if gc_policy is not None:
+            # the encoder and everything imported are long-lived: frozen once loaded
+            await run_in_threadpool(gc_policy.started)
         # uploads nobody imported and ended login counters go now and every few minutes
         minutes = get_settings().housekeeping_minutes
         sweeping = asyncio.create_task(housekeeping.periodically(minutes)) if minutes > 0 else None
@@ -106,7 +116,10 @@ def create_app(*, encoder: Encoder | None = None, load_encoder: bool = True) -> 
         response = json_http_error(request, exc)
         return await response if inspect.isawaitable(response) else response
 
-    app.state.match_index = IndexCache(snapshot_dir=get_settings().index_dir)
+    app.state.match_index = IndexCache(
+        snapshot_dir=get_settings().index_dir,
+        on_replaced=None if gc_policy is None else gc_policy.index_replaced,
+    )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -82,10 +82,16 @@ class SyntheticEncoder:
 
 
 def server_app() -> Any:
-    """`uvicorn --factory benchmarks.scale_pg:server_app`: the app with the synthetic encoder."""
+    """`uvicorn --factory benchmarks.scale_pg:server_app`: the app with the synthetic encoder,
+    and the server's garbage-collector policy as `app.asgi` applies it (KOOPMATCH_GC_*)."""
+    from app.config import get_settings
+    from app.gc_policy import GcPolicy
     from app.main import create_app
 
-    return create_app(encoder=SyntheticEncoder())  # type: ignore[arg-type]
+    return create_app(
+        encoder=SyntheticEncoder(),  # type: ignore[arg-type]
+        gc_policy=GcPolicy.from_settings(get_settings()),
+    )
 
 
 def synthesize(n: int, n_labels: int) -> Data:

@@ -24,7 +24,7 @@ import shutil
 import sys
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -369,7 +369,9 @@ class IndexCache:
     `sync_limit`: at most this many changed organisations are applied inside the request that
     notices them (an update of their rows, no fit); larger change sets are applied in the
     background.
-    `matcher_params` go to `Matcher(...)` for every full fit.
+    `matcher_params` go to `Matcher(...)` for every full fit. `on_replaced` is called after
+    the index was loaded, fitted or replaced wholesale (not after an update of a few
+    organisations): a server process freezes its long-lived objects then (app.gc_policy).
     """
 
     def __init__(
@@ -378,8 +380,10 @@ class IndexCache:
         sync_limit: int = 200,
         matcher_params: dict[str, Any] | None = None,
         snapshot_dir: Path | None = None,
+        on_replaced: Callable[[], None] | None = None,
     ):
         self.sync_limit = sync_limit
+        self.on_replaced = on_replaced
         self.matcher_params = dict(matcher_params or {})
         # where fitted indexes are kept across restarts (None: not kept)
         self.snapshot_dir = snapshot_dir
@@ -440,11 +444,17 @@ class IndexCache:
             if restored is not None:
                 self._current = restored
                 self.stats["restores"] += 1
+                self._replaced()
                 return restored
             self._current = self._fit(session, encoder_name, version)
             self.stats["fits"] += 1
             self._save_later(self._current)
+            self._replaced()
             return self._current
+
+    def _replaced(self) -> None:
+        if self.on_replaced is not None:
+            self.on_replaced()
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a background fit, and the writing of a fitted index, to finish (command
@@ -672,6 +682,7 @@ class IndexCache:
                             with self._lock:
                                 self._current = updated_
                                 self.stats["background_updates"] += 1
+                            self._replaced()
                             return
                 except Exception:
                     log.exception("update of the matching index failed; fitting afresh")
@@ -693,6 +704,7 @@ class IndexCache:
                         )
                     self._current = fitted
                     self.stats["background_fits"] += 1
+                self._replaced()
                 self._save(fitted)
                 return
         except Exception:
