@@ -56,13 +56,12 @@ class Message:
 
 
 class FieldProblem(ValueError):
-    """A validator's complaint with values: the text (English, as the API answers) is
-    `template % values`; pages translate `template` and fill in the same values."""
+    """A validator's complaint with values (`message`): its text is the English the API
+    answers; pages translate the template and fill in the same values."""
 
     def __init__(self, template: str, **values: Any) -> None:
-        super().__init__(template % values)
-        self.template = template
-        self.values = values
+        self.message = Message(template, **values)
+        super().__init__(str(self.message))
 
 
 def catalogue_path(locale: str) -> Path:

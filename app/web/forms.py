@@ -270,27 +270,22 @@ def pydantic_message(error: Mapping[str, Any]) -> Message:
         return Message(template, **ctx)
     problem = ctx.get("error")
     if isinstance(problem, FieldProblem):
-        return Message(problem.template, **problem.values)
+        return problem.message
     if isinstance(problem, ValueError):
         return Message(str(problem))
     return Message(str(error["msg"]))
 
 
 def _message(error: Mapping[str, Any], text: Formatter) -> FieldMessage:
-    ctx = error.get("ctx") or {}
-    template = PYDANTIC_MESSAGES.get(error["type"])
-    if template is not None:
-        values = {k: text.number(v) if isinstance(v, int | float) else v for k, v in ctx.items()}
-        return FieldMessage(text.gettext(template) % values, text.locale)
-    problem = ctx.get("error")
-    if isinstance(problem, FieldProblem):
-        return FieldMessage(text.gettext(problem.template) % problem.values, text.locale)
-    if isinstance(problem, ValueError):
-        # a fixed message of a validator: its own English text is the catalogue's key
-        message = str(problem)
-        translated = text.gettext(message)
-        return FieldMessage(translated, text.locale if translated != message else "en")
-    return FieldMessage(str(error["msg"]), "en")
+    """`pydantic_message` in the language of `text` (English where the catalogue has no
+    translation), pydantic's limits written as numbers of that language."""
+    message = pydantic_message(error)
+    values = message.values
+    if error["type"] in PYDANTIC_MESSAGES:
+        values = {k: text.number(v) if isinstance(v, int | float) else v for k, v in values.items()}
+    shown = text.gettext(message.template, **values)
+    english = message.template % values if values else message.template
+    return FieldMessage(shown, text.locale if shown != english else "en")
 
 
 def field_errors(exc: ValidationError, text: Formatter | None = None) -> dict[str, FieldMessage]:
