@@ -7,7 +7,6 @@ import re
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,8 +17,8 @@ from app.models.curation import OrganizationMerge
 from app.models.invitation import LinkPurpose
 from app.models.user import Role
 from app.web.curator_imports import ImportJobs
-from app.web.session import SESSION_COOKIE
 from tests.app.conftest import Account, AccountFactory
+from tests.web.pages import CSRF, csrf_token, page_client
 
 ROLES = ("anonymous", "member", "organizer", "curator", "admin")
 PAGES = (
@@ -33,20 +32,6 @@ PAGES = (
     "/curator/onboarding",
     "/curator/gaps",
 )
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-def _client(app: FastAPI, account: Account | None) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    if account is not None:
-        client.cookies.set(SESSION_COOKIE, account.token)
-    return client
-
-
-def _token(client: TestClient, path: str = "/curator") -> str:
-    match = CSRF.search(client.get(path).text)
-    assert match is not None
-    return match.group(1)
 
 
 def _org(session: Session, name: str, **fields: object) -> int:
@@ -72,7 +57,7 @@ def accounts(db_session: Session, make_account: AccountFactory) -> dict[str, Acc
 def test_only_hub_staff_open_the_pages(app: FastAPI, accounts: dict[str, Account | None]) -> None:
     seen: dict[str, list[int]] = {page: [] for page in PAGES}
     for role in ROLES:
-        with _client(app, accounts[role]) as client:
+        with page_client(app, accounts[role]) as client:
             for page in PAGES:
                 seen[page].append(client.get(page, headers={"accept": "text/html"}).status_code)
     assert seen == {page: [303, 403, 403, 200, 200] for page in PAGES}
@@ -81,14 +66,14 @@ def test_only_hub_staff_open_the_pages(app: FastAPI, accounts: dict[str, Account
 def test_curators_read_the_curation_tables_of_the_audit_log(
     app: FastAPI, accounts: dict[str, Account | None]
 ) -> None:
-    with _client(app, accounts["curator"]) as curator:
+    with page_client(app, accounts["curator"]) as curator:
         assert curator.get("/curator/audit?entity=users").status_code == 404
         page = curator.get("/curator/audit").text
         assert '<option value="users"' not in page
         assert '<option value="organizations"' in page
         # the accounts made for this test are in the log, but not shown to a curator
         assert "<td>users</td>" not in page
-    with _client(app, accounts["admin"]) as admin:
+    with page_client(app, accounts["admin"]) as admin:
         listed = admin.get("/curator/audit?entity=users")
         assert listed.status_code == 200
         assert "<td>users</td>" in listed.text
@@ -107,8 +92,8 @@ def test_dry_run_then_partial_import(
     app.state.curator_imports = ImportJobs(
         background=False, write_session=lambda: db_session, read_session=None
     )
-    with _client(app, accounts["curator"]) as curator:
-        token = _token(curator, "/curator/import")
+    with page_client(app, accounts["curator"]) as curator:
+        token = csrf_token(curator, "/curator/import")
         checked = curator.post(
             "/curator/import",
             data={"csrf_token": token},
@@ -140,7 +125,7 @@ def test_dry_run_then_partial_import(
     ).all()
     assert names == ["Webimport Eins GmbH"]
     # another account cannot follow the job
-    with _client(app, accounts["admin"]) as admin:
+    with page_client(app, accounts["admin"]) as admin:
         assert admin.get(started.headers["location"]).status_code == 404
 
 
@@ -184,8 +169,8 @@ def test_a_spreadsheet_lists_every_bad_row_and_a_valid_one_imports_atomically(
             ("XL-4", "Tabelle Vier GmbH", "AT", 30, "Kantenbiegen"),
         ]
     )
-    with _client(app, accounts["curator"]) as curator:
-        token = _token(curator, "/curator/import")
+    with page_client(app, accounts["curator"]) as curator:
+        token = csrf_token(curator, "/curator/import")
         checked = curator.post(
             "/curator/import",
             data={"csrf_token": token},
@@ -226,8 +211,8 @@ def test_a_spreadsheet_lists_every_bad_row_and_a_valid_one_imports_atomically(
 def test_a_file_that_cannot_be_read_is_named(
     app: FastAPI, accounts: dict[str, Account | None]
 ) -> None:
-    with _client(app, accounts["curator"]) as curator:
-        token = _token(curator, "/curator/import")
+    with page_client(app, accounts["curator"]) as curator:
+        token = csrf_token(curator, "/curator/import")
         refused = curator.post(
             "/curator/import",
             data={"csrf_token": token},
@@ -271,7 +256,7 @@ def test_merge_preview_writes_nothing_and_the_merge_does(
     )
     db_session.commit()
     db_session.expire_all()
-    with _client(app, accounts["curator"]) as curator:
+    with page_client(app, accounts["curator"]) as curator:
         preview = curator.get(f"/curator/duplicates/merge?keep={keep}&merge={merge}")
         assert preview.status_code == 200
         assert "1 competence moves: Drehen" in preview.text
@@ -280,7 +265,7 @@ def test_merge_preview_writes_nothing_and_the_merge_does(
         assert db_session.get(Organization, merge) is not None
         assert db_session.scalar(select(func.count()).select_from(OrganizationMerge)) == 0
         assert curator.get(f"/curator/duplicates/merge?keep={keep}&merge={keep}").status_code == 409
-        token = _token(curator)
+        token = csrf_token(curator, "/curator")
         done = curator.post(
             "/curator/duplicates/merge", data={"csrf_token": token, "keep": keep, "merge": merge}
         )
@@ -303,8 +288,8 @@ def test_verify_with_one_click(
     db_session.commit()
     curator_account = accounts["curator"]
     assert curator_account is not None
-    with _client(app, curator_account) as curator:
-        token = _token(curator)
+    with page_client(app, curator_account) as curator:
+        token = csrf_token(curator, "/curator")
         row = curator.post(
             f"/curator/profiles/{org}/verify",
             data={"csrf_token": token},
@@ -328,7 +313,7 @@ def test_the_link_page_sets_the_password(
         db_session, user=member.user, purpose=LinkPurpose.reset, issuer=curator.user
     )
     db_session.commit()
-    with _client(app, None) as browser:
+    with page_client(app, None) as browser:
         page = browser.get(f"/welcome/{secret}")
         assert page.status_code == 200
         assert page.headers["referrer-policy"] == "no-referrer"
@@ -362,10 +347,10 @@ def test_rename_and_merge_labels(
         db_session, "Zwei GmbH", competences=[Competence(kind="core", label="CNC Fraesen")]
     )
     db_session.commit()
-    with _client(app, accounts["curator"]) as curator:
+    with page_client(app, accounts["curator"]) as curator:
         listed = curator.get("/curator/labels?q=fr").text
         assert '<th scope="row">CNC-Fräsen</th>' in listed
-        token = _token(curator)
+        token = csrf_token(curator, "/curator")
         renamed = curator.post(
             "/curator/labels/rename",
             data={"csrf_token": token, "label": "CNC Fraesen", "new_label": "CNC-Fräsen"},

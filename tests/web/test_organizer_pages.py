@@ -7,7 +7,6 @@ import re
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,8 +15,8 @@ from app.events.schemas import EventCreate
 from app.models import Organization
 from app.models.event import Event, EventInvitation, Participant
 from app.models.user import Role
-from app.web.session import SESSION_COOKIE
-from tests.app.conftest import Account, AccountFactory
+from tests.app.conftest import AccountFactory
+from tests.web.pages import csrf_token, page_client
 
 ROLES = ("anonymous", "member", "curator", "organizer", "admin")
 # status per role; 303 sends anonymous callers to sign in
@@ -75,19 +74,6 @@ def world(db_session: Session, make_account: AccountFactory) -> dict[str, object
     }
 
 
-def _client(app: FastAPI, account: Account | None) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    if account is not None:
-        client.cookies.set(SESSION_COOKIE, account.token)
-    return client
-
-
-def _token(client: TestClient) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/account").text)
-    assert found is not None
-    return found.group(1)
-
-
 @pytest.mark.parametrize("page", list(PAGES))
 def test_only_event_managers_open_the_organisers_pages(
     app: FastAPI, world: dict, page: str
@@ -95,13 +81,13 @@ def test_only_event_managers_open_the_organisers_pages(
     url = page.format(event=world["event"])
     seen = []
     for role in ROLES:
-        with _client(app, world["accounts"][role]) as client:
+        with page_client(app, world["accounts"][role]) as client:
             seen.append(client.get(url, headers={"accept": "text/html"}).status_code)
     assert seen == [int(s) for s in PAGES[page].split()]
 
 
 def test_the_search_shows_only_names_the_organiser_may_see(app: FastAPI, world: dict) -> None:  # type: ignore[type-arg]
-    with _client(app, world["accounts"]["organizer"]) as client:
+    with page_client(app, world["accounts"]["organizer"]) as client:
         page = client.get(f"/events/{world['event']}/participants", params={"q": "Zeigwerk"})
     assert page.status_code == 200
     html = page.text
@@ -118,8 +104,8 @@ def test_registering_and_inviting_from_the_search(
     app: FastAPI, world: dict, db_session: Session
 ) -> None:  # type: ignore[type-arg]
     event_id, orgs = world["event"], world["orgs"]
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         bad = client.post(
             f"/events/{event_id}/participants",
             data={
@@ -179,8 +165,8 @@ def test_registering_and_inviting_from_the_search(
 
 def test_event_setup_forms_store_and_refuse(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
     event_id = world["event"]
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         saved = client.post(
             f"/events/{event_id}/settings",
             data={
@@ -245,8 +231,8 @@ def test_a_participant_list_is_checked_row_by_row_and_stored_whole(
         "Zeigwerk Sichtbar GmbH;Ada Sichtbar;ada@sichtbar.example;CEO\r\n"
         "zeigwerk sichtbar gmbh;Emil Sichtbar;emil@sichtbar.example;\r\n"
     )
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
 
         def send(body: str, check_only: bool) -> tuple[int, list[tuple[str, str, str]]]:
             data = {"csrf_token": token, **({"check_only": "yes"} if check_only else {})}
@@ -347,8 +333,8 @@ def test_people_and_their_unavailable_slots(app: FastAPI, world: dict, db_sessio
     db_session.commit()
     slots = [s.id for s in event_service.list_slots(db_session, event=event)]
     person_id, participant_id, event_id = participant.people[0].id, participant.id, event.id
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         saved = client.post(
             f"/events/{event_id}/people/{person_id}/unavailable",
             data={"csrf_token": token, "slot": [str(slots[0]), str(slots[2])]},
@@ -432,8 +418,8 @@ def test_the_setup_stores_meeting_level_recommendations_and_expiry(
         "max_meetings": "8",
         "min_meetings": "3",
     }
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         saved = client.post(
             f"/events/{event_id}/settings",
             data={
@@ -502,7 +488,7 @@ def test_the_quality_report_shows_who_asked_and_the_fair_bound(
         fair_upper_bound=10.0,
         fair_gap=0.2,
     )
-    with _client(app, world["accounts"]["organizer"]) as client:
+    with page_client(app, world["accounts"]["organizer"]) as client:
         html = client.get(f"/events/{event_id}/schedule").text
     figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
     assert figures["Meetings both sides asked for"] == "2"
@@ -546,14 +532,14 @@ def test_a_request_past_the_expiry_time_counts_as_expired(
     )
     old.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
     db_session.commit()
-    with _client(app, world["accounts"]["organizer"]) as client:
+    with page_client(app, world["accounts"]["organizer"]) as client:
         html = client.get(f"/events/{world['event']}/requests").text
     figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
     assert (figures["pending"], figures["expired"], figures["accepted"]) == ("1", "1", "0")
     statuses = re.findall(r"\)</td><td>([a-z]+)</td></tr>", html)
     assert sorted(statuses) == ["expired", "pending"]
     # the figures after the event count the expired one apart from the pending one
-    with _client(app, world["accounts"]["organizer"]) as client:
+    with page_client(app, world["accounts"]["organizer"]) as client:
         html = client.get(f"/events/{world['event']}/figures").text
     chart = re.search(r'<title id="fig-requests">([^<]*)</title>', html)
     assert chart is not None
@@ -595,7 +581,7 @@ def test_the_requests_page_shows_marks_per_organisation_and_per_person(
         db_session, event=event, person=cleo, target_id=anton.id, kind="not_interested"
     )
     db_session.commit()
-    with _client(app, world["accounts"]["organizer"]) as client:
+    with page_client(app, world["accounts"]["organizer"]) as client:
         html = client.get(f"/events/{world['event']}/requests", headers={"Accept-Language": "en"})
     assert html.status_code == 200
     sections = html.text.split('aria-labelledby="pmarks-h"')
@@ -646,8 +632,8 @@ def test_a_participant_list_from_a_spreadsheet_names_its_bad_rows(
     good = workbook([header, ("Zeigwerk Sichtbar GmbH", "Ada Sichtbar", "ada@sichtbar.example")])
     url = f"/events/{world['event']}/participants/import"
     kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         answer = client.post(
             url, data={"csrf_token": token}, files={"file": ("liste.xlsx", bad, kind)}
         )
@@ -672,8 +658,8 @@ def test_a_participant_list_from_a_spreadsheet_names_its_bad_rows(
 def test_tables_by_count_or_by_name(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
     url = f"/events/{world['event']}/tables"
     event = event_service.get_event(db_session, event_id=world["event"])
-    with _client(app, world["accounts"]["organizer"]) as client:
-        token = _token(client)
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
         answer = client.post(url, data={"csrf_token": token, "count": "3"})
         assert answer.status_code == 303
         db_session.expire_all()

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.models import Organization
 from app.models.user import Role
 from app.web.docs import DOCS_POLICY
 from app.web.headers import CONTENT_SECURITY_POLICY
-from app.web.session import SESSION_COOKIE
 from tests.app.conftest import AccountFactory
+from tests.web.pages import page_client
 
 ROLES = ("anonymous", "member", "organizer", "curator", "admin")
 # the page's status per role: 303 is the way to the sign-in page
@@ -102,13 +101,6 @@ def world(db_session: Session, make_account: AccountFactory) -> dict[str, object
     }
 
 
-def _client(app: FastAPI, account: object) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    if account is not None:
-        client.cookies.set(SESSION_COOKIE, account.token)  # type: ignore[attr-defined]
-    return client
-
-
 def _assert_secured(response: Any, what: str) -> None:
     """The security headers, on pages, redirects and refusals alike (Swagger UI's page
     allows inline styles, nothing more)."""
@@ -124,7 +116,7 @@ def test_page_access(app: FastAPI, world: dict, page: str) -> None:  # type: ign
     url = page.format(**world["values"])
     seen = []
     for role in ROLES:
-        with _client(app, world["accounts"][role]) as client:
+        with page_client(app, world["accounts"][role]) as client:
             response = client.get(url, headers={"accept": "text/html"})
             seen.append(response.status_code)
             _assert_secured(response, f"{role} {url}")
@@ -137,7 +129,7 @@ def test_forms_need_the_session_token(app: FastAPI, world: dict, form: str) -> N
     without, with_token = [], []
     for role in ROLES:
         account = world["accounts"][role]
-        with _client(app, account) as client:
+        with page_client(app, account) as client:
             refused = client.post(url, data={"csrf_token": "f" * 64})
             without.append(refused.status_code)
             _assert_secured(refused, f"{role} {url}")

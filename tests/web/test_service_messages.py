@@ -8,7 +8,6 @@ from html import unescape
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid
@@ -20,23 +19,11 @@ from app.models.cooperation import CooperationRequest
 from app.models.user import Role
 from app.web.i18n import Formatter
 from app.web.messages import page_field_messages, page_message, translate
-from app.web.session import SESSION_COOKIE
 from tests.app.conftest import Account, AccountFactory
+from tests.web.pages import csrf_token, page_client
 
 GERMAN = {"accept": "text/html", "accept-language": "de"}
 ENGLISH = {"accept": "text/html", "accept-language": "en"}
-
-
-def _client(app: FastAPI, account: Account) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    client.cookies.set(SESSION_COOKIE, account.token)
-    return client
-
-
-def _token(client: TestClient) -> str:
-    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', client.get("/account").text)
-    assert found is not None
-    return found.group(1)
 
 
 def _alerts(html: str) -> list[str]:
@@ -71,8 +58,8 @@ def test_a_conflict_on_a_cooperation_request_reads_in_the_pages_language(
     app: FastAPI, declined: tuple[int, Account]
 ) -> None:
     request_id, member = declined
-    with _client(app, member) as client:
-        token = _token(client)
+    with page_client(app, member) as client:
+        token = csrf_token(client)
         url = f"/requests/{request_id}/accept"
         german = client.post(url, data={"csrf_token": token}, headers=GERMAN)
         english = client.post(url, data={"csrf_token": token}, headers=ENGLISH)
@@ -103,7 +90,7 @@ def test_an_event_that_does_not_exist_is_named_in_the_pages_language(
     app: FastAPI, make_account: AccountFactory
 ) -> None:
     organizer = make_account(Role.organizer)
-    with _client(app, organizer) as client:
+    with page_client(app, organizer) as client:
         german = client.get("/events/987654", headers=GERMAN)
         english = client.get("/events/987654", headers=ENGLISH)
         api = client.get("/api/v1/events/987654", headers=organizer.headers)
@@ -131,8 +118,8 @@ def test_a_participant_list_with_a_file_problem_is_refused_in_the_pages_language
     url = f"/events/{event_id}/participants/import"
     no_email = b"Organisation;Name\r\nNiemand GmbH;Nina\r\n"
     unknown = b"Organisation;Name;E-Mail\r\nNiemand GmbH;Nina;nina@niemand.example\r\n"
-    with _client(app, organizer) as client:
-        token = _token(client)
+    with page_client(app, organizer) as client:
+        token = csrf_token(client)
 
         def send(body: bytes, headers: dict[str, str]) -> tuple[int, list[str], list[str]]:
             answer = client.post(
@@ -158,8 +145,8 @@ def test_a_refused_form_field_and_sentence_read_in_the_pages_language(
 ) -> None:
     organizer = make_account(Role.organizer)
     slots = {"date": "2031-05-09", "start": "09:00", "end": "12:00", "slot_minutes": "30"}
-    with _client(app, organizer) as client:
-        token = _token(client)
+    with page_client(app, organizer) as client:
+        token = csrf_token(client)
         german = client.post(
             f"/events/{event_id}/slots", data={"csrf_token": token, **slots}, headers=GERMAN
         )
@@ -232,8 +219,8 @@ def test_an_import_file_hub_staff_cannot_read_is_refused_in_the_pages_language(
 ) -> None:
     curator = make_account(Role.curator)
     no_name = b"external_id,country\nWEB-9,DE\n"
-    with _client(app, curator) as client:
-        token = _token(client)
+    with page_client(app, curator) as client:
+        token = csrf_token(client)
 
         def check(headers: dict[str, str]) -> tuple[int, list[str]]:
             answer = client.post(

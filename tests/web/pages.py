@@ -1,0 +1,29 @@
+"""Helpers of the page tests: a client signed in as an account, and a page's CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.web.session import SESSION_COOKIE
+from tests.app.conftest import Account
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+def page_client(app: FastAPI, account: Account | None) -> TestClient:
+    """A browser's view of `app`: no redirects followed, server errors as answers, signed in
+    as `account` (None: anonymous)."""
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    if account is not None:
+        client.cookies.set(SESSION_COOKIE, account.token)
+    return client
+
+
+def csrf_token(client: TestClient, path: str = "/account") -> str:
+    """The CSRF token of the form on the page at `path`."""
+    match = CSRF.search(client.get(path).text)
+    assert match is not None
+    return match.group(1)
