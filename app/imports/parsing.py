@@ -88,6 +88,10 @@ class ImportFileError(Exception):
         self.message = Message(template, **values)
         super().__init__(str(self.message))
 
+    @classmethod
+    def of(cls, message: Message) -> ImportFileError:
+        return cls(message.template, **message.values)
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -113,8 +117,8 @@ LIMITS = Limits()
 class ImportTooLarge(ImportFileError):
     """The file asks for more work than `Limits` allows; `limit` names the exceeded field."""
 
-    def __init__(self, message: str, *, limit: str, value: int) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, *, limit: str, value: int, **values: Any) -> None:
+        super().__init__(template, **values)
         self.limit = limit
         self.value = value
 
@@ -285,7 +289,10 @@ def _utf16_to_utf8(data: bytes) -> bytes:
         return data.decode("utf-16").encode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"the file starts like UTF-16 text but byte offset {exc.start} cannot be read as UTF-16"
+            N_(
+                "the file starts like UTF-16 text but byte offset %(offset)s cannot be read as UTF-16"
+            ),
+            offset=exc.start,
         ) from None
 
 
@@ -375,7 +382,7 @@ def parse_file(
 class _Line:
     number: int
     text: str  # with its line ending
-    error: str | None  # why the line's bytes are not UTF-8, if they are not
+    error: Message | None  # why the line's bytes are not UTF-8, if they are not
 
 
 def _split_lines(data: bytes) -> Iterator[_Line]:
@@ -391,29 +398,41 @@ def _split_lines(data: bytes) -> Iterator[_Line]:
             yield _Line(number, chunk.decode("utf-8"), None)
         except UnicodeDecodeError as exc:
             bad = chunk[exc.start]
-            reason = (
-                f"line {number} is not valid UTF-8: byte 0x{bad:02X} at byte offset "
-                f"{start + exc.start} of the file (position {exc.start + 1} in the line) cannot be "
-                "read; save the file as UTF-8 and import it again"
+            reason = Message(
+                N_(
+                    "line %(line)s is not valid UTF-8: byte 0x%(byte)s at byte offset %(offset)s "
+                    "of the file (position %(position)s in the line) cannot be read; save the "
+                    "file as UTF-8 and import it again"
+                ),
+                line=number,
+                byte=f"{bad:02X}",
+                offset=start + exc.start,
+                position=exc.start + 1,
             )
             yield _Line(number, chunk.decode("utf-8", errors="replace"), reason)
 
 
 def _too_many_records(limits: Limits) -> ImportTooLarge:
     return ImportTooLarge(
-        f"the file holds more than {limits.max_records:,} records (limit max_records); "
-        "split it into several imports",
+        N_(
+            "the file holds more than %(count)s records (limit max_records); split it into "
+            "several imports"
+        ),
         limit="max_records",
         value=limits.max_records,
+        count=f"{limits.max_records:,}",
     )
 
 
 def _too_many_cells(limits: Limits) -> ImportTooLarge:
     return ImportTooLarge(
-        f"the file holds more than {limits.max_cells:,} cells (limit max_cells, blank cells "
-        "count); remove unused columns or split it into several imports",
+        N_(
+            "the file holds more than %(count)s cells (limit max_cells, blank cells count); "
+            "remove unused columns or split it into several imports"
+        ),
         limit="max_cells",
         value=limits.max_cells,
+        count=f"{limits.max_cells:,}",
     )
 
 
@@ -434,8 +453,8 @@ def _decode_whole(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        bad = next(line for line in _split_lines(data) if line.error is not None)
-        raise ImportFileError(str(bad.error)) from None
+        bad = next(line.error for line in _split_lines(data) if line.error is not None)
+        raise ImportFileError.of(bad) from None
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -446,7 +465,10 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 def _json_error(exc: json.JSONDecodeError) -> ImportFileError:
     return ImportFileError(
-        f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        N_("the file is not valid JSON: %(reason)s at line %(line)s, column %(column)s"),
+        reason=exc.msg,
+        line=exc.lineno,
+        column=exc.colno,
     )
 
 
@@ -471,7 +493,9 @@ def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
     end = _skip(text, end)
     if end != len(text):
         line = text.count("\n", 0, end) + 1
-        raise ImportFileError(f"the file is not valid JSON: unexpected content at line {line}")
+        raise ImportFileError(
+            N_("the file is not valid JSON: unexpected content at line %(line)s"), line=line
+        )
     rows: list[SourceRow] = []
     errors: list[RowError] = []
     for index, (line, value) in enumerate(elements):
@@ -550,11 +574,20 @@ def _scan_wrapper(text: str, pos: int, limits: Limits) -> tuple[list[tuple[int, 
             else:
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
     if found is None:
+        if keys:
+            raise ImportFileError(
+                N_(
+                    "the JSON file holds an object, not an array; an object is accepted only "
+                    'when it has an "items" or "organizations" array of organisations (its '
+                    "keys: %(keys)s)"
+                ),
+                keys=", ".join(keys[:10]),
+            )
         raise ImportFileError(
-            "the JSON file holds an object, not an array; an object is accepted only when it has "
-            "an "
-            '"items" or "organizations" array of organisations'
-            + (f" (its keys: {', '.join(keys[:10])})" if keys else "")
+            N_(
+                "the JSON file holds an object, not an array; an object is accepted only when "
+                'it has an "items" or "organizations" array of organisations'
+            )
         )
     return found, pos
 
@@ -583,7 +616,7 @@ def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
         if len(rows) + len(errors) >= limits.max_records and line.text.strip():
             raise _too_many_records(limits)
         if line.error is not None:
-            errors.append(RowError(line.number, None, line.error))
+            errors.append(RowError(line.number, None, str(line.error)))
             continue
         if not line.text.strip():
             continue
@@ -670,9 +703,17 @@ def _build_header(
             if column in first_position:
                 other = first_position[column]
                 raise ImportFileError(
-                    f"the header row (line {line}) has two columns for '{column}': "
-                    f"{_column_name(other, spreadsheet=spreadsheet)} '{labels[other]}' and "
-                    f"{where} '{label}'; keep only one"
+                    N_(
+                        "the header row (line %(line)s) has two columns for '%(column)s': "
+                        "%(first)s '%(first_label)s' and %(second)s '%(second_label)s'; keep "
+                        "only one"
+                    ),
+                    line=line,
+                    column=column,
+                    first=_column_name(other, spreadsheet=spreadsheet),
+                    first_label=labels[other],
+                    second=where,
+                    second_label=label,
                 )
             first_position[column] = position
         columns.append(column)
@@ -887,10 +928,10 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             head = [line for line in head if line.number != first_content.number]
     if dialect is None:
         dialect = _sniff(head)
-    first_bad: str | None = None
+    first_bad: Message | None = None
     # the physical lines of the record being read, and the errors of those lines
     span: list[int] = []
-    broken: list[str] = []
+    broken: list[Message] = []
 
     def texts() -> Iterator[str]:
         nonlocal first_bad
@@ -935,7 +976,9 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             if not any(cell.strip() for cell in cells):
                 continue
             if broken:
-                raise ImportFileError(f"the header row cannot be read: {broken[0]}")
+                raise ImportFileError(
+                    N_("the header row cannot be read: %(reason)s"), reason=broken[0]
+                )
             header, header_warnings = _build_header(cells, start, spreadsheet=False)
             covers = header.covers
             warnings.extend(header_warnings)
@@ -946,7 +989,7 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             raise _too_many_records(limits)
         external_id = _external_id(header, cells)
         if broken:
-            errors.extend(RowError(start, None, reason, external_id) for reason in broken)
+            errors.extend(RowError(start, None, str(reason), external_id) for reason in broken)
             continue
         if len(cells) > len(header.columns):
             errors.append(
@@ -982,7 +1025,7 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
         rows.append(SourceRow(start, _record(header, cells), covers))
     if header is None:
         if first_bad is not None:
-            raise ImportFileError(f"the header row cannot be read: {first_bad}")
+            raise ImportFileError(N_("the header row cannot be read: %(reason)s"), reason=first_bad)
         raise ImportFileError(N_("the file is empty"))
     return ParsedFile("csv", rows, errors, warnings)
 
@@ -1009,20 +1052,27 @@ def _check_zip(data: bytes, limits: Limits) -> None:
         ) from None
     if len(parts) > limits.max_xlsx_parts:
         raise ImportTooLarge(
-            f"the XLSX file holds {len(parts):,} parts, more than {limits.max_xlsx_parts:,} "
-            "(limit max_xlsx_parts); it is not a plain workbook",
+            N_(
+                "the XLSX file holds %(parts)s parts, more than %(most)s (limit "
+                "max_xlsx_parts); it is not a plain workbook"
+            ),
             limit="max_xlsx_parts",
             value=limits.max_xlsx_parts,
+            parts=f"{len(parts):,}",
+            most=f"{limits.max_xlsx_parts:,}",
         )
     declared = sum(part.file_size for part in parts)
     if declared > limits.max_xlsx_uncompressed_bytes:
         raise ImportTooLarge(
-            f"the XLSX workbook unpacks to {declared:,} bytes, more than "
-            f"{limits.max_xlsx_uncompressed_bytes:,} (limit max_xlsx_uncompressed_bytes); "
-            "delete unused rows and columns (Ctrl+End shows where the sheet ends) or save it "
-            "as CSV",
+            N_(
+                "the XLSX workbook unpacks to %(size)s bytes, more than %(most)s (limit "
+                "max_xlsx_uncompressed_bytes); delete unused rows and columns (Ctrl+End shows "
+                "where the sheet ends) or save it as CSV"
+            ),
             limit="max_xlsx_uncompressed_bytes",
             value=limits.max_xlsx_uncompressed_bytes,
+            size=f"{declared:,}",
+            most=f"{limits.max_xlsx_uncompressed_bytes:,}",
         )
 
 
@@ -1078,10 +1128,10 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
     for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
         if number > limits.max_sheet_row:
             raise ImportTooLarge(
-                f"the sheet has rows beyond row {limits.max_sheet_row:,}, Excel's last row "
-                "(limit max_sheet_row)",
+                N_("the sheet has rows beyond row %(row)s, Excel's last row (limit max_sheet_row)"),
                 limit="max_sheet_row",
                 value=limits.max_sheet_row,
+                row=f"{limits.max_sheet_row:,}",
             )
         cells_read += len(cells)
         if cells_read > limits.max_cells:
