@@ -62,7 +62,7 @@ TEXT = {
         "sign_in": "Anmelden",
         "gaps": "Kompetenzlücken",
         "open_needs": "Offene Bedarfe",
-        "gap_chart": "Offene Bedarfe: Organisationen ohne Partner, von denen, die ihn brauchen",
+        "gap_chart": "Offene Bedarfe: Unternehmen ohne Kooperationspartner, von denen, die einen brauchen",
         "audit": "Änderungsprotokoll",
         "table": "Tabelle",
         "filter": "Filtern",

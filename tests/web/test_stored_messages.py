@@ -19,6 +19,7 @@ from app.events import service as event_service
 from app.events.schemas import EventCreate
 from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError, parse_file
+from app.models import Organization
 from app.models.schedule_run import ScheduleRun
 from app.models.user import Role
 from app.models.web_import import WebImport
@@ -317,3 +318,26 @@ def test_a_file_error_with_values_reads_in_german_on_the_page_and_in_english_in_
         "detail": f"The file cannot be imported: {english_reason}",
         "errors": [{"field": "file", "message": english_reason}],
     }
+
+
+# ---------------------------------------------------------------- plain strings of the API
+
+
+def test_an_organisation_that_is_not_there_is_named_in_the_pages_language(
+    app: FastAPI, db_session: Session, make_account: AccountFactory
+) -> None:
+    own = Organization(name="Eigene GmbH", country="DE", cooperation_interests=[], competences=[])
+    db_session.add(own)
+    db_session.commit()
+    member = make_account(Role.member, own.id)
+    with page_client(app, member) as client:
+        german = client.get("/requests/new?to=987654", headers=GERMAN)
+        english = client.get("/requests/new?to=987654", headers=ENGLISH)
+        api = client.get(
+            "/api/v1/organizations/987654/members",
+            headers={**member.headers, "accept-language": "de"},
+        )
+    assert (german.status_code, english.status_code, api.status_code) == (404, 404, 404)
+    assert _alerts(german.text) == ["Kein Unternehmen mit der ID 987654."]
+    assert _alerts(english.text) == ["No organisation with id 987654."]
+    assert api.json()["detail"] == "No organisation with id 987654."
