@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -64,12 +65,33 @@ class SourceRow:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """A rejected record: `field` is a contract path such as "competences[2].label", or None."""
+    """A rejected record: `field` is a contract path such as "competences[2].label", or None.
+
+    `reason` is the English text the API answers; `template` and `values`, where the reason
+    was made from a catalogue template (`RowError.of`), let pages show it in their language.
+    """
 
     line: int | None
     field: str | None
     reason: str
     external_id: str | None = None
+    # (`dataclasses.field`: `field` is one of this class's own attributes)
+    template: str | None = dataclasses.field(default=None, compare=False)
+    values: dict[str, Any] | None = dataclasses.field(default=None, compare=False)
+
+    @classmethod
+    def of(
+        cls, line: int | None, field: str | None, message: Message, external_id: str | None = None
+    ) -> RowError:
+        dumped = message.dump()
+        return cls(line, field, str(message), external_id, dumped["template"], dumped["values"])
+
+    @property
+    def message(self) -> Message | str:
+        """The reason as pages translate it (its English text where no template was kept)."""
+        if self.template is None:
+            return self.reason
+        return Message.load({"template": self.template, "values": self.values or {}})
 
 
 @dataclass(frozen=True, slots=True)
@@ -503,11 +525,17 @@ def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
             rows.append(SourceRow(line, value))
         else:
             errors.append(
-                RowError(
+                RowError.of(
                     line,
                     None,
-                    f"element {index + 1} of the array is {_json_kind(value)}, "
-                    "not an organisation object {...}",
+                    Message(
+                        N_(
+                            "element %(index)s of the array is %(kind)s, not an organisation "
+                            "object {...}"
+                        ),
+                        index=index + 1,
+                        kind=_json_kind(value),
+                    ),
                 )
             )
     return ParsedFile("json", rows, errors, [])
@@ -592,18 +620,18 @@ def _scan_wrapper(text: str, pos: int, limits: Limits) -> tuple[list[tuple[int, 
     return found, pos
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: Any) -> Message:
     if isinstance(value, list):
-        return "a list"
+        return Message(N_("a list"))
     if isinstance(value, str):
-        return "a string"
+        return Message(N_("a string"))
     if isinstance(value, bool):
-        return "true/false"
+        return Message(N_("true/false"))
     if isinstance(value, int | float):
-        return "a number"
+        return Message(N_("a number"))
     if value is None:
-        return "null"
-    return "an object"
+        return Message("null")
+    return Message(N_("an object"))
 
 
 # --- JSON Lines ---------------------------------------------------------------------------------
@@ -616,7 +644,7 @@ def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
         if len(rows) + len(errors) >= limits.max_records and line.text.strip():
             raise _too_many_records(limits)
         if line.error is not None:
-            errors.append(RowError(line.number, None, str(line.error)))
+            errors.append(RowError.of(line.number, None, line.error))
             continue
         if not line.text.strip():
             continue
@@ -624,25 +652,43 @@ def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
             value = json.loads(line.text)
         except json.JSONDecodeError as exc:
             errors.append(
-                RowError(
+                RowError.of(
                     line.number,
                     None,
-                    f"line {line.number} is not valid JSON: {exc.msg} at column {exc.colno}",
+                    Message(
+                        N_("line %(line)s is not valid JSON: %(reason)s at column %(column)s"),
+                        line=line.number,
+                        reason=exc.msg,
+                        column=exc.colno,
+                    ),
                 )
             )
             continue
         except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
-            errors.append(RowError(line.number, None, f"line {line.number} cannot be read: {exc}"))
+            errors.append(
+                RowError.of(
+                    line.number,
+                    None,
+                    Message(
+                        N_("line %(line)s cannot be read: %(reason)s"),
+                        line=line.number,
+                        reason=str(exc),
+                    ),
+                )
+            )
             continue
         if isinstance(value, dict):
             rows.append(SourceRow(line.number, value))
         else:
             errors.append(
-                RowError(
+                RowError.of(
                     line.number,
                     None,
-                    f"line {line.number} holds {_json_kind(value)}, "
-                    "not an organisation object {...}",
+                    Message(
+                        N_("line %(line)s holds %(kind)s, not an organisation object {...}"),
+                        line=line.number,
+                        kind=_json_kind(value),
+                    ),
                 )
             )
     return ParsedFile("jsonl", rows, errors, [])
@@ -966,7 +1012,17 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             break
         except csv.Error as exc:
             line_number = span[0] if span else None
-            errors.append(RowError(line_number, None, f"line {line_number} cannot be read: {exc}"))
+            errors.append(
+                RowError.of(
+                    line_number,
+                    None,
+                    Message(
+                        N_("line %(line)s cannot be read: %(reason)s"),
+                        line=line_number,
+                        reason=str(exc),
+                    ),
+                )
+            )
             continue
         start = span[0] if span else 0
         cells_read += len(cells)
@@ -989,16 +1045,24 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             raise _too_many_records(limits)
         external_id = _external_id(header, cells)
         if broken:
-            errors.extend(RowError(start, None, str(reason), external_id) for reason in broken)
+            errors.extend(RowError.of(start, None, reason, external_id) for reason in broken)
             continue
         if len(cells) > len(header.columns):
             errors.append(
-                RowError(
+                RowError.of(
                     start,
                     None,
-                    f"line {start} has {len(cells)} cells but the header has "
-                    f"{len(header.columns)} columns; is there a stray '{_show(dialect.delimiter)}' "
-                    "or an unquoted delimiter inside a value?",
+                    Message(
+                        N_(
+                            "line %(line)s has %(cells)s cells but the header has %(columns)s "
+                            "columns; is there a stray '%(delimiter)s' or an unquoted delimiter "
+                            "inside a value?"
+                        ),
+                        line=start,
+                        cells=len(cells),
+                        columns=len(header.columns),
+                        delimiter=_show(dialect.delimiter),
+                    ),
                     external_id,
                 )
             )
@@ -1013,11 +1077,17 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
         ]
         if unnamed:
             errors.append(
-                RowError(
+                RowError.of(
                     start,
                     None,
-                    f"line {start} has a value in column {unnamed[0] + 1}, which has no header; "
-                    "is there a stray delimiter?",
+                    Message(
+                        N_(
+                            "line %(line)s has a value in column %(column)s, which has no "
+                            "header; is there a stray delimiter?"
+                        ),
+                        line=start,
+                        column=unnamed[0] + 1,
+                    ),
                     external_id,
                 )
             )

@@ -341,3 +341,47 @@ def test_an_organisation_that_is_not_there_is_named_in_the_pages_language(
     assert _alerts(german.text) == ["Kein Unternehmen mit der ID 987654."]
     assert _alerts(english.text) == ["No organisation with id 987654."]
     assert api.json()["detail"] == "No organisation with id 987654."
+
+
+def test_a_row_the_parser_rejects_reads_in_the_pages_language_and_in_english_in_the_api(
+    app: FastAPI, make_account: AccountFactory
+) -> None:
+    curator = make_account(Role.curator)
+    body = b"external_id,name\nA-1,Alpha GmbH\nA-2,Beta GmbH,zu viel\n"
+    with page_client(app, curator) as client:
+        token = csrf_token(client, "/curator/import")
+
+        def reasons_on_page(headers: dict[str, str]) -> list[str]:
+            answer = client.post(
+                "/curator/import",
+                data={"csrf_token": token},
+                files={"file": ("firmen.csv", body, "text/csv")},
+                headers=headers,
+            )
+            assert answer.status_code == 200
+            found = re.findall(
+                r"<tr><td>3</td><td>A-2</td><td></td><td>([^<]*)</td></tr>", answer.text
+            )
+            return [unescape(reason) for reason in found]
+
+        german, english = reasons_on_page(GERMAN), reasons_on_page(ENGLISH)
+        api = client.post(
+            "/api/v1/organizations/import",
+            params={"dry_run": "true"},
+            content=body,
+            headers={**curator.headers, "content-type": "text/csv", "accept-language": "de"},
+        )
+    english_reason = (
+        "line 3 has 3 cells but the header has 2 columns; is there a stray ',' or an unquoted "
+        "delimiter inside a value?"
+    )
+    assert german == [
+        "Zeile 3 hat 3 Zellen, die Kopfzeile aber 2 Spalten; steht irgendwo ein überzähliges "
+        "',' oder ein Trennzeichen ohne Anführungszeichen in einem Wert?"
+    ]
+    assert english == [english_reason]
+    # an atomic import with a rejected row is refused; the rows' errors are the problem's
+    assert api.status_code == 422
+    assert api.json()["errors"] == [
+        {"line": 3, "field": None, "reason": english_reason, "external_id": "A-2"}
+    ]
