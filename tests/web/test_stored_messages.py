@@ -4,7 +4,9 @@ engine's and parsers' sentences read in the page's language; the API keeps its E
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
+import json
 import re
 from html import unescape
 from pathlib import Path
@@ -18,7 +20,7 @@ from app.events import reasons
 from app.events import service as event_service
 from app.events.schemas import EventCreate
 from app.i18n import N_, Message
-from app.imports.parsing import ImportFileError, parse_file
+from app.imports.parsing import ImportFileError, RowError, parse_file
 from app.models import Organization
 from app.models.schedule_run import ScheduleRun
 from app.models.user import Role
@@ -385,3 +387,18 @@ def test_a_row_the_parser_rejects_reads_in_the_pages_language_and_in_english_in_
     assert api.json()["errors"] == [
         {"line": 3, "field": None, "reason": english_reason, "external_id": "A-2"}
     ]
+
+
+def test_a_row_reason_survives_the_stored_report() -> None:
+    parsed = parse_file(b'[{"external_id": "A-1", "name": "Alpha GmbH"}, 7]', filename="f.json")
+    (error,) = parsed.errors
+    stored = json.loads(json.dumps(dataclasses.asdict(error)))
+    again = RowError(**stored)
+    assert again == error
+    assert again.reason == "element 2 of the array is a number, not an organisation object {...}"
+    assert translate(again.message, Formatter("de")) == (
+        "Element 2 der Liste ist eine Zahl, kein Unternehmensobjekt {...}"
+    )
+    # a report stored before templates were kept: its text as it is
+    old = RowError(**{k: v for k, v in stored.items() if k not in ("template", "values")})
+    assert old.message == old.reason
