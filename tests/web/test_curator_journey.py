@@ -49,7 +49,7 @@ TEXT = {
         "verify": "„{name}“ bestätigen",
         "verified_by": "von {email} am",
         "onboarding": "Einladungen",
-        "organisation": "Organisation",
+        "organisation": "Unternehmen",
         "show_accounts": "Ihre Konten anzeigen",
         "name": "Name",
         "create": "Konto und Link anlegen",
