@@ -21,6 +21,7 @@ from app.auth.schemas import MAX_ID
 from app.db import SessionDep
 from app.embeddings import Encoder
 from app.errors import Forbidden, NotFound, Unauthorized
+from app.i18n import N_
 from app.matches import service as matches_service
 from app.matches.index import IndexCache
 from app.models import Organization
@@ -75,7 +76,7 @@ OrganizationDep = Annotated[Organization, Depends(valid_organization_id)]
 
 def _hidden(organization_id: int) -> NotFound:
     # the same answer as for an id that does not exist, so private profiles do not leak
-    return NotFound(f"No organisation with id {organization_id}.")
+    return NotFound(N_("No organisation with id %(id)s."), values={"id": organization_id})
 
 
 def readable_organization(user: OptionalUser, organization: OrganizationDep) -> Organization:
@@ -83,7 +84,7 @@ def readable_organization(user: OptionalUser, organization: OrganizationDep) -> 
     if not auth_service.may_see(user, organization):
         raise _hidden(organization.id)
     if user is None and organization.visibility != "public":
-        raise Unauthorized("This profile is shown to logged-in users only.")
+        raise Unauthorized(N_("This profile is shown to logged-in users only."))
     return organization
 
 
@@ -140,7 +141,7 @@ def editable_organization(user: CurrentUser, organization: OrganizationDep) -> O
     if not auth_service.may_see(user, organization):
         raise _hidden(organization.id)
     if not auth_service.may_edit(user, organization):
-        raise Forbidden("Only hub staff and the organisation's own members may change it.")
+        raise Forbidden(N_("Only hub staff and the organisation's own members may change it."))
     return organization
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,37 @@ class Message:
 
     def __repr__(self) -> str:
         return f"Message({self.template!r}, **{self.values!r})"
+
+    def dump(self) -> dict[str, Any]:
+        """The template and values as JSON, for a sentence stored now and shown later in the
+        language of whoever reads it (`load`). A value that is itself a message is kept as one;
+        other values that JSON has no type for are stored as their text."""
+        return {"template": self.template, "values": _dump_values(self.values)}
+
+    @classmethod
+    def load(cls, data: Mapping[str, Any]) -> Message:
+        """The message `dump` stored."""
+        values = {
+            name: cls.load(value) if _is_dumped(value) else value
+            for name, value in dict(data.get("values") or {}).items()
+        }
+        return cls(str(data["template"]), **values)
+
+
+def _is_dumped(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"template", "values"}
+
+
+def _dump_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, Message):
+            out[name] = value.dump()
+        elif value is None or isinstance(value, bool | int | float | str):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
 
 
 class FieldProblem(ValueError):

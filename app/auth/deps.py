@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from app.auth import service
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized, requires_login
+from app.i18n import N_
 from app.models.user import ApiToken, Role, User
 from app.session_hooks import audit
 
@@ -58,7 +59,7 @@ def get_current_token(
         return None
     token = service.token_for_secret(session, secret=secret)
     if token is None:
-        raise Unauthorized("The token is invalid, expired or revoked.")
+        raise Unauthorized(N_("The token is invalid, expired or revoked."))
     audit.set_actor(token.user_id)
     return token
 
@@ -76,7 +77,7 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 @requires_login
 def get_current_token_required(token: OptionalToken) -> ApiToken:
     if token is None:
-        raise Unauthorized("Log in first: send `Authorization: Bearer <token>`.")
+        raise Unauthorized(N_("Log in first: send `Authorization: Bearer <token>`."))
     return token
 
 
@@ -97,7 +98,10 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
     def dependency(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise Forbidden(f"This needs the role {names}; you are {user.role}.")
+            raise Forbidden(
+                N_("This needs the role %(roles)s; you are %(role)s."),
+                values={"roles": names, "role": user.role},
+            )
         return user
 
     return dependency

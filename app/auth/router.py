@@ -31,6 +31,7 @@ from app.auth.security import TooManyRequests, Unauthorized, normalize_email
 from app.config import get_settings
 from app.deps import OrganizationDep, SessionDep
 from app.errors import Forbidden, Invalid, NotFound, problem_responses
+from app.i18n import N_
 from app.models import Organization
 from app.models.user import Role, TokenKind, User
 
@@ -103,15 +104,21 @@ async def login_user(request: Request, session: Session, *, email: str, password
     wait = await run_in_threadpool(addresses.attempt, session, by_address)
     if wait:
         raise TooManyRequests(
-            f"Too many failed logins from your address; try again in {wait} s.", retry_after=wait
+            N_("Too many failed logins from your address; try again in %(wait)s s."),
+            values={"wait": wait},
+            retry_after=wait,
         )
     wait = await run_in_threadpool(accounts.attempt, session, key)
     if wait:
         await run_in_threadpool(addresses.release, session, by_address)
-        raise TooManyRequests(f"Too many failed logins; try again in {wait} s.", retry_after=wait)
+        raise TooManyRequests(
+            N_("Too many failed logins; try again in %(wait)s s."),
+            values={"wait": wait},
+            retry_after=wait,
+        )
     user = await run_in_threadpool(service.authenticate, session, email=email, password=password)
     if user is None:
-        raise Unauthorized("Wrong e-mail or password.")
+        raise Unauthorized(N_("Wrong e-mail or password."))
     await run_in_threadpool(accounts.succeeded, session, key)
     await run_in_threadpool(addresses.release, session, by_address)
     return user
@@ -215,18 +222,24 @@ async def confirm_password(
     422 naming `current_password`, so a token alone never stands in for the password."""
     if user.password_hash is None:
         raise Invalid(
-            "This account has no password: its API keys are made with `koopmatch create-token`.",
-            errors=[{"field": "current_password", "message": "the account has no password"}],
+            N_(
+                "This account has no password: its API keys are made with `koopmatch create-token`."
+            ),
+            errors=[{"field": "current_password", "message": N_("the account has no password")}],
         )
     key = (normalize_email(user.email), request_address(request))
     accounts = login_limiter(request)
     wait = await run_in_threadpool(accounts.attempt, session, key)
     if wait:
-        raise TooManyRequests(f"Too many wrong passwords; try again in {wait} s.", retry_after=wait)
+        raise TooManyRequests(
+            N_("Too many wrong passwords; try again in %(wait)s s."),
+            values={"wait": wait},
+            retry_after=wait,
+        )
     if not await run_in_threadpool(service.password_matches, user=user, password=password):
         raise Invalid(
-            "The current password is wrong.",
-            errors=[{"field": "current_password", "message": "wrong password"}],
+            N_("The current password is wrong."),
+            errors=[{"field": "current_password", "message": N_("wrong password")}],
         )
     await run_in_threadpool(accounts.release, session, key)
 
@@ -391,9 +404,9 @@ _MEMBER_ERRORS = {
 def own_or_admin_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:
     """Platform admins and the organisation's own members (404 where the profile is hidden)."""
     if not service.may_see(user, organization):
-        raise NotFound(f"No organisation with id {organization.id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization.id})
     if user.role != Role.admin.value and not service.is_own_organization(user, organization.id):
-        raise Forbidden("Only admins and the organisation's own members may do this.")
+        raise Forbidden(N_("Only admins and the organisation's own members may do this."))
     return organization
 
 
@@ -437,7 +450,7 @@ def update_organization_member(
     """Name a colleague an organisation admin, or take that back (organisation admins)."""
     target = service.get_user(session, user_id=user_id)
     if target.organization_id != organization.id or target.role != Role.member.value:
-        raise NotFound(f"No member account {user_id} of this organisation.")
+        raise NotFound(N_("No member account %(id)s of this organisation."), values={"id": user_id})
     changed = organization_admins.set_organization_admin(
         session,
         acting=user,

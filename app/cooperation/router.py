@@ -41,6 +41,7 @@ from app.cooperation.schemas import (
 )
 from app.deps import CurrentUser, EncoderDep, IndexDep, SessionDep, require_roles
 from app.errors import Forbidden, NotFound, problem_responses
+from app.i18n import N_, Message
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role, User
 
@@ -63,7 +64,7 @@ CSV = "text/csv; charset=utf-8"
 def _load(session: Session, user: User, request_id: int, *, for_step: bool) -> CooperationRequest:
     request = service.get_request(session, request_id=request_id, for_step=for_step)
     if not service.may_know(user, request):
-        raise NotFound(f"No cooperation request with id {request_id}.")
+        raise NotFound(N_("No cooperation request with id %(id)s."), values={"id": request_id})
     return request
 
 
@@ -86,20 +87,22 @@ def _acting(*sides: str, who: str) -> Callable[..., CooperationRequest]:
     ) -> CooperationRequest:
         request = _load(session, user, cooperation_request_id, for_step=True)
         if user.role != Role.admin.value and not service.sides_of(user, request) & set(sides):
-            raise Forbidden(f"Only {who} and admins may do this.")
+            raise Forbidden(
+                N_("Only %(who)s and admins may do this."), values={"who": Message(who)}
+            )
         return request
 
     return dependency
 
 
 RecipientRequestDep = Annotated[
-    CooperationRequest, Depends(_acting("to", who="members of the receiving organisation"))
+    CooperationRequest, Depends(_acting("to", who=N_("members of the receiving organisation")))
 ]
 SenderRequestDep = Annotated[
-    CooperationRequest, Depends(_acting("from", who="members of the sending organisation"))
+    CooperationRequest, Depends(_acting("from", who=N_("members of the sending organisation")))
 ]
 PartyRequestDep = Annotated[
-    CooperationRequest, Depends(_acting("from", "to", who="members of the two organisations"))
+    CooperationRequest, Depends(_acting("from", "to", who=N_("members of the two organisations")))
 ]
 
 

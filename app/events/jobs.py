@@ -13,7 +13,8 @@ for up to the time limit, and every page that writes would wait):
    schedule and mark the run ``done`` in the same transaction. Otherwise the run fails with a
    problem that says so; nothing of it is stored.
 
-A failed run stores its problem (the detail of the service's error). One run per event is
+A failed run stores its problem (the detail of the service's error) as its English text and
+as the template and values a page translates. One run per event is
 queued or running at a time. The runner runs one computation at a time (the solver uses both
 cores); further runs wait in its queue.
 """
@@ -34,6 +35,7 @@ from app.embeddings import Encoder
 from app.errors import AppError, Conflict, Invalid, NotFound
 from app.events import repository as repo
 from app.events import service
+from app.events.reasons import reason as solver_reason
 from app.events.schemas import RescheduleRequest, ScheduleRequest
 from app.i18n import N_, Message
 from app.matches.index import IndexCache
@@ -42,7 +44,14 @@ from app.models.event import Event, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
 from app.models.user import User
 from app.session_hooks import audit
-from matching.scheduling import Instance, Meeting, Schedule, reschedule, solve
+from matching.scheduling import (
+    Instance,
+    InvalidInstance,
+    Meeting,
+    Schedule,
+    reschedule,
+    solve,
+)
 
 log = logging.getLogger("koopmatch")
 
@@ -66,7 +75,9 @@ class Progress:
     fraction: float
     elapsed: float
     time_limit: float
-    problem: str | None
+    # a failed run's problem: a message, the text of a run stored before messages were kept,
+    # or "interrupted"
+    problem: Message | str | None
 
     @property
     def active(self) -> bool:
@@ -87,7 +98,7 @@ def progress(run: ScheduleRun, now: dt.datetime | None = None) -> Progress:
     if lost(run, now):
         return Progress("failed", "failed", 1.0, 0.0, run.time_limit, "interrupted")
     if run.state in ("done", "failed"):
-        return Progress(run.state, run.state, 1.0, 0.0, run.time_limit, run.problem)
+        return Progress(run.state, run.state, 1.0, 0.0, run.time_limit, problem(run))
     elapsed = (now - run.solving_since).total_seconds() if run.solving_since else 0.0
     fraction = {"queued": 0.0, "reading": 0.02}.get(run.phase)
     if fraction is None:
@@ -169,10 +180,19 @@ def start_run(
     return run
 
 
-def _fail(run: ScheduleRun, problem: str) -> None:
+def problem(run: ScheduleRun) -> Message | str | None:
+    """A run's problem as a message a page translates; the stored text when the run was
+    stored without one."""
+    if run.problem_message is not None:
+        return Message.load(run.problem_message)
+    return run.problem
+
+
+def _fail(run: ScheduleRun, problem: Message | str) -> None:
     run.state = "failed"
     run.phase = "failed"
-    run.problem = problem[:2000]
+    run.problem = str(problem)[:2000]
+    run.problem_message = problem.dump() if isinstance(problem, Message) else None
     run.finished_at = utcnow()
 
 
@@ -343,12 +363,12 @@ class ScheduleRunner:
         try:
             self._run(run_id)
         except AppError as exc:
-            self._record_failure(run_id, exc.detail or exc.title)
+            self._record_failure(run_id, exc.message if exc.detail else Message(exc.title))
         except Exception as exc:
             log.exception("schedule run %s failed", run_id, exc_info=exc)
-            self._record_failure(run_id, N_("internal error; it has been logged"))
+            self._record_failure(run_id, Message(N_("internal error; it has been logged")))
 
-    def _record_failure(self, run_id: int, problem: str) -> None:
+    def _record_failure(self, run_id: int, problem: Message) -> None:
         try:
             self._step(run_id, lambda r: _fail(r, problem))
         except Exception as exc:
@@ -396,7 +416,16 @@ class ScheduleRunner:
                 run.solving_since = utcnow()
 
             self._step(run_id, solving)
-            schedule = self._solve(first)
+            try:
+                schedule = self._solve(first)
+            except InvalidInstance as exc:
+                # the engine's reason, worded as the synchronous endpoints word it
+                raise Conflict(
+                    N_("The event cannot be scheduled as it stands: %(reason)s")
+                    if started.kind == "schedule"
+                    else N_("The event cannot be rescheduled as it stands: %(reason)s"),
+                    values={"reason": solver_reason(exc)},
+                ) from exc
             self._step(run_id, lambda r: setattr(r, "phase", "storing"))
             with self.writer() as session, session.begin():
                 event = service.get_event(session, event_id=started.event_id)

@@ -74,6 +74,7 @@ from app.events.schemas import (
     TableOut,
     TablesSet,
 )
+from app.i18n import N_, Message
 from app.models.event import Event, EventInvitation, EventPerson, MeetingRequest, Participant
 from app.models.user import Role, User
 
@@ -132,7 +133,7 @@ PersonDep = Annotated[EventPerson, Depends(valid_person_id)]
 def own_participant(user: CurrentUser, participant: ParticipantDep) -> Participant:
     """The participant, for event managers and members of its organisation (else 403)."""
     if not acts_for(user, participant.organization_id):
-        raise Forbidden("Only event managers and the participant's own members may do this.")
+        raise Forbidden(N_("Only event managers and the participant's own members may do this."))
     return participant
 
 
@@ -142,7 +143,7 @@ OwnParticipantDep = Annotated[Participant, Depends(own_participant)]
 def own_person(user: CurrentUser, person: PersonDep) -> EventPerson:
     """The person, for event managers and members of the person's organisation (else 403)."""
     if not acts_for(user, person.participant.organization_id):
-        raise Forbidden("Only event managers and the person's own organisation may do this.")
+        raise Forbidden(N_("Only event managers and the person's own organisation may do this."))
     return person
 
 
@@ -159,7 +160,10 @@ def _request_for(*sides: str, who: str) -> Callable[..., MeetingRequest]:
         if not is_event_manager(user):
             orgs = service.organizations_of_people(session, event=event)
             if not any(acts_for(user, orgs.get(getattr(request, side))) for side in sides):
-                raise Forbidden(f"Only event managers and {who} may do this.")
+                raise Forbidden(
+                    N_("Only event managers and %(who)s may do this."),
+                    values={"who": Message(who)},
+                )
         return request
 
     return dependency
@@ -167,13 +171,13 @@ def _request_for(*sides: str, who: str) -> Callable[..., MeetingRequest]:
 
 VisibleRequestDep = Annotated[
     MeetingRequest,
-    Depends(_request_for("from_person_id", "to_person_id", who="the two organisations")),
+    Depends(_request_for("from_person_id", "to_person_id", who=N_("the two organisations"))),
 ]
 ReceivedRequestDep = Annotated[
-    MeetingRequest, Depends(_request_for("to_person_id", who="the receiving organisation"))
+    MeetingRequest, Depends(_request_for("to_person_id", who=N_("the receiving organisation")))
 ]
 SentRequestDep = Annotated[
-    MeetingRequest, Depends(_request_for("from_person_id", who="the sending organisation"))
+    MeetingRequest, Depends(_request_for("from_person_id", who=N_("the sending organisation")))
 ]
 
 
@@ -181,7 +185,7 @@ def attendee_reader(user: CurrentUser, session: SessionDep, event: EventDep) -> 
     """Event managers and members of a registered organisation (else 403)."""
     if not service.reads_attendees(session, event=event, user=user):
         raise Forbidden(
-            "Only event managers and members of a registered organisation read the attendees."
+            N_("Only event managers and members of a registered organisation read the attendees.")
         )
     return user
 
@@ -386,7 +390,7 @@ def register_participant(
     members accept the invitation, which is their consent to be listed to the attendees.
     """
     if not acts_for(user, body.organization_id):
-        raise Forbidden("Members register their own organisation only.")
+        raise Forbidden(N_("Members register their own organisation only."))
     if service.needs_consent(session, organization_id=body.organization_id, registrar=user):
         invitation = service.invite(
             session, event=event, organization_id=body.organization_id, registrar=user
@@ -413,7 +417,7 @@ InvitationDep = Annotated[EventInvitation, Depends(valid_invitation_id)]
 def invited_organisation(user: CurrentUser, invitation: InvitationDep) -> EventInvitation:
     """The invitation, for members of the invited organisation only (their consent; 403)."""
     if not auth_service.is_own_organization(user, invitation.organization_id):
-        raise Forbidden("Only members of the invited organisation accept its invitation.")
+        raise Forbidden(N_("Only members of the invited organisation accept its invitation."))
     return invitation
 
 
@@ -474,7 +478,7 @@ def delete_invitation(
 ) -> Response:
     """Decline an invitation (the invited organisation) or withdraw it (event managers)."""
     if not acts_for(user, invitation.organization_id):
-        raise Forbidden("Only event managers and the invited organisation may do this.")
+        raise Forbidden(N_("Only event managers and the invited organisation may do this."))
     service.delete_invitation(session, invitation=invitation)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -493,7 +497,10 @@ def read_participant(
     encoder: EncoderDep,
 ) -> ParticipantOut:
     """One participant with its people."""
-    missing = NotFound(f"No participant {participant.id} in event {event.id}.")
+    missing = NotFound(
+        N_("No participant %(id)s in event %(event_id)s."),
+        values={"id": participant.id, "event_id": event.id},
+    )
     _not_shown(session, user, cache, encoder, participant.organization_id, missing)
     access = service.contact_access(session, event=event, user=user)
     return service.participant_out(session, participant, access)
@@ -559,7 +566,10 @@ def read_person(
     encoder: EncoderDep,
 ) -> PersonOut:
     """One person with their unavailable slots."""
-    missing = NotFound(f"No person {person.id} in event {event.id}.")
+    missing = NotFound(
+        N_("No person %(id)s in event %(event_id)s."),
+        values={"id": person.id, "event_id": event.id},
+    )
     _not_shown(session, user, cache, encoder, person.participant.organization_id, missing)
     access = service.contact_access(session, event=event, user=user)
     return service.person_out(person, service.unavailable_of(session, person=person), access)
@@ -689,7 +699,7 @@ def create_request(
     sender_org = service.organizations_of_people(session, event=event).get(body.from_person_id)
     # an unknown sender is left to the service (422)
     if sender_org is not None and not acts_for(user, sender_org):
-        raise Forbidden("Send requests as one of your own organisation's people.")
+        raise Forbidden(N_("Send requests as one of your own organisation's people."))
     return _request_out(service.create_request(session, event=event, data=body), event)
 
 
@@ -936,7 +946,7 @@ def read_schedule(event: EventDep, session: SessionDep, user: CurrentUser) -> Sc
     """The stored schedule with its report (drafts: event managers only)."""
     row = service.get_schedule(session, event=event)
     if row.status != "published" and not is_event_manager(user):
-        raise Forbidden("The schedule is a draft until the organiser publishes it.")
+        raise Forbidden(N_("The schedule is a draft until the organiser publishes it."))
     return service.schedule_out(session, event=event, row=row)
 
 

@@ -48,6 +48,7 @@ from app.events.exports import (
     PlanRow,
     kind_text,
 )
+from app.events.reasons import reason as solver_reason
 from app.events.schemas import (
     AgendaItem,
     AgendaOut,
@@ -1582,7 +1583,7 @@ def run_schedule(
     except InvalidInstance as exc:
         raise Conflict(
             N_("The event cannot be scheduled as it stands: %(reason)s"),
-            values={"reason": str(exc)},
+            values={"reason": solver_reason(exc)},
         ) from exc
     return _check_and_store(
         session,
@@ -1625,7 +1626,7 @@ def rescheduling_problem(
     except InvalidInstance as exc:
         raise Conflict(
             N_("The event cannot be rescheduled as it stands: %(reason)s"),
-            values={"reason": str(exc)},
+            values={"reason": solver_reason(exc)},
         ) from exc
     return built, previous, instance
 
@@ -1668,7 +1669,7 @@ def run_reschedule(
     except InvalidInstance as exc:
         raise Conflict(
             N_("The event cannot be rescheduled as it stands: %(reason)s"),
-            values={"reason": str(exc)},
+            values={"reason": solver_reason(exc)},
         ) from exc
     row = _check_and_store(
         session,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -64,12 +65,33 @@ class SourceRow:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """A rejected record: `field` is a contract path such as "competences[2].label", or None."""
+    """A rejected record: `field` is a contract path such as "competences[2].label", or None.
+
+    `reason` is the English text the API answers; `template` and `values`, where the reason
+    was made from a catalogue template (`RowError.of`), let pages show it in their language.
+    """
 
     line: int | None
     field: str | None
     reason: str
     external_id: str | None = None
+    # (`dataclasses.field`: `field` is one of this class's own attributes)
+    template: str | None = dataclasses.field(default=None, compare=False)
+    values: dict[str, Any] | None = dataclasses.field(default=None, compare=False)
+
+    @classmethod
+    def of(
+        cls, line: int | None, field: str | None, message: Message, external_id: str | None = None
+    ) -> RowError:
+        dumped = message.dump()
+        return cls(line, field, str(message), external_id, dumped["template"], dumped["values"])
+
+    @property
+    def message(self) -> Message | str:
+        """The reason as pages translate it (its English text where no template was kept)."""
+        if self.template is None:
+            return self.reason
+        return Message.load({"template": self.template, "values": self.values or {}})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +109,10 @@ class ImportFileError(Exception):
     def __init__(self, template: str, **values: Any) -> None:
         self.message = Message(template, **values)
         super().__init__(str(self.message))
+
+    @classmethod
+    def of(cls, message: Message) -> ImportFileError:
+        return cls(message.template, **message.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +139,8 @@ LIMITS = Limits()
 class ImportTooLarge(ImportFileError):
     """The file asks for more work than `Limits` allows; `limit` names the exceeded field."""
 
-    def __init__(self, message: str, *, limit: str, value: int) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, *, limit: str, value: int, **values: Any) -> None:
+        super().__init__(template, **values)
         self.limit = limit
         self.value = value
 
@@ -285,7 +311,10 @@ def _utf16_to_utf8(data: bytes) -> bytes:
         return data.decode("utf-16").encode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
-            f"the file starts like UTF-16 text but byte offset {exc.start} cannot be read as UTF-16"
+            N_(
+                "the file starts like UTF-16 text but byte offset %(offset)s cannot be read as UTF-16"
+            ),
+            offset=exc.start,
         ) from None
 
 
@@ -375,7 +404,7 @@ def parse_file(
 class _Line:
     number: int
     text: str  # with its line ending
-    error: str | None  # why the line's bytes are not UTF-8, if they are not
+    error: Message | None  # why the line's bytes are not UTF-8, if they are not
 
 
 def _split_lines(data: bytes) -> Iterator[_Line]:
@@ -391,29 +420,41 @@ def _split_lines(data: bytes) -> Iterator[_Line]:
             yield _Line(number, chunk.decode("utf-8"), None)
         except UnicodeDecodeError as exc:
             bad = chunk[exc.start]
-            reason = (
-                f"line {number} is not valid UTF-8: byte 0x{bad:02X} at byte offset "
-                f"{start + exc.start} of the file (position {exc.start + 1} in the line) cannot be "
-                "read; save the file as UTF-8 and import it again"
+            reason = Message(
+                N_(
+                    "line %(line)s is not valid UTF-8: byte 0x%(byte)s at byte offset %(offset)s "
+                    "of the file (position %(position)s in the line) cannot be read; save the "
+                    "file as UTF-8 and import it again"
+                ),
+                line=number,
+                byte=f"{bad:02X}",
+                offset=start + exc.start,
+                position=exc.start + 1,
             )
             yield _Line(number, chunk.decode("utf-8", errors="replace"), reason)
 
 
 def _too_many_records(limits: Limits) -> ImportTooLarge:
     return ImportTooLarge(
-        f"the file holds more than {limits.max_records:,} records (limit max_records); "
-        "split it into several imports",
+        N_(
+            "the file holds more than %(count)s records (limit max_records); split it into "
+            "several imports"
+        ),
         limit="max_records",
         value=limits.max_records,
+        count=f"{limits.max_records:,}",
     )
 
 
 def _too_many_cells(limits: Limits) -> ImportTooLarge:
     return ImportTooLarge(
-        f"the file holds more than {limits.max_cells:,} cells (limit max_cells, blank cells "
-        "count); remove unused columns or split it into several imports",
+        N_(
+            "the file holds more than %(count)s cells (limit max_cells, blank cells count); "
+            "remove unused columns or split it into several imports"
+        ),
         limit="max_cells",
         value=limits.max_cells,
+        count=f"{limits.max_cells:,}",
     )
 
 
@@ -434,8 +475,8 @@ def _decode_whole(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        bad = next(line for line in _split_lines(data) if line.error is not None)
-        raise ImportFileError(str(bad.error)) from None
+        bad = next(line.error for line in _split_lines(data) if line.error is not None)
+        raise ImportFileError.of(bad) from None
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -446,7 +487,10 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 def _json_error(exc: json.JSONDecodeError) -> ImportFileError:
     return ImportFileError(
-        f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        N_("the file is not valid JSON: %(reason)s at line %(line)s, column %(column)s"),
+        reason=exc.msg,
+        line=exc.lineno,
+        column=exc.colno,
     )
 
 
@@ -471,7 +515,9 @@ def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
     end = _skip(text, end)
     if end != len(text):
         line = text.count("\n", 0, end) + 1
-        raise ImportFileError(f"the file is not valid JSON: unexpected content at line {line}")
+        raise ImportFileError(
+            N_("the file is not valid JSON: unexpected content at line %(line)s"), line=line
+        )
     rows: list[SourceRow] = []
     errors: list[RowError] = []
     for index, (line, value) in enumerate(elements):
@@ -479,11 +525,17 @@ def _parse_json(data: bytes, limits: Limits) -> ParsedFile:
             rows.append(SourceRow(line, value))
         else:
             errors.append(
-                RowError(
+                RowError.of(
                     line,
                     None,
-                    f"element {index + 1} of the array is {_json_kind(value)}, "
-                    "not an organisation object {...}",
+                    Message(
+                        N_(
+                            "element %(index)s of the array is %(kind)s, not an organisation "
+                            "object {...}"
+                        ),
+                        index=index + 1,
+                        kind=_json_kind(value),
+                    ),
                 )
             )
     return ParsedFile("json", rows, errors, [])
@@ -550,27 +602,36 @@ def _scan_wrapper(text: str, pos: int, limits: Limits) -> tuple[list[tuple[int, 
             else:
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
     if found is None:
+        if keys:
+            raise ImportFileError(
+                N_(
+                    "the JSON file holds an object, not an array; an object is accepted only "
+                    'when it has an "items" or "organizations" array of organisations (its '
+                    "keys: %(keys)s)"
+                ),
+                keys=", ".join(keys[:10]),
+            )
         raise ImportFileError(
-            "the JSON file holds an object, not an array; an object is accepted only when it has "
-            "an "
-            '"items" or "organizations" array of organisations'
-            + (f" (its keys: {', '.join(keys[:10])})" if keys else "")
+            N_(
+                "the JSON file holds an object, not an array; an object is accepted only when "
+                'it has an "items" or "organizations" array of organisations'
+            )
         )
     return found, pos
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: Any) -> Message:
     if isinstance(value, list):
-        return "a list"
+        return Message(N_("a list"))
     if isinstance(value, str):
-        return "a string"
+        return Message(N_("a string"))
     if isinstance(value, bool):
-        return "true/false"
+        return Message(N_("true/false"))
     if isinstance(value, int | float):
-        return "a number"
+        return Message(N_("a number"))
     if value is None:
-        return "null"
-    return "an object"
+        return Message("null")
+    return Message(N_("an object"))
 
 
 # --- JSON Lines ---------------------------------------------------------------------------------
@@ -583,7 +644,7 @@ def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
         if len(rows) + len(errors) >= limits.max_records and line.text.strip():
             raise _too_many_records(limits)
         if line.error is not None:
-            errors.append(RowError(line.number, None, line.error))
+            errors.append(RowError.of(line.number, None, line.error))
             continue
         if not line.text.strip():
             continue
@@ -591,25 +652,43 @@ def _parse_jsonl(data: bytes, limits: Limits) -> ParsedFile:
             value = json.loads(line.text)
         except json.JSONDecodeError as exc:
             errors.append(
-                RowError(
+                RowError.of(
                     line.number,
                     None,
-                    f"line {line.number} is not valid JSON: {exc.msg} at column {exc.colno}",
+                    Message(
+                        N_("line %(line)s is not valid JSON: %(reason)s at column %(column)s"),
+                        line=line.number,
+                        reason=exc.msg,
+                        column=exc.colno,
+                    ),
                 )
             )
             continue
         except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
-            errors.append(RowError(line.number, None, f"line {line.number} cannot be read: {exc}"))
+            errors.append(
+                RowError.of(
+                    line.number,
+                    None,
+                    Message(
+                        N_("line %(line)s cannot be read: %(reason)s"),
+                        line=line.number,
+                        reason=str(exc),
+                    ),
+                )
+            )
             continue
         if isinstance(value, dict):
             rows.append(SourceRow(line.number, value))
         else:
             errors.append(
-                RowError(
+                RowError.of(
                     line.number,
                     None,
-                    f"line {line.number} holds {_json_kind(value)}, "
-                    "not an organisation object {...}",
+                    Message(
+                        N_("line %(line)s holds %(kind)s, not an organisation object {...}"),
+                        line=line.number,
+                        kind=_json_kind(value),
+                    ),
                 )
             )
     return ParsedFile("jsonl", rows, errors, [])
@@ -670,9 +749,17 @@ def _build_header(
             if column in first_position:
                 other = first_position[column]
                 raise ImportFileError(
-                    f"the header row (line {line}) has two columns for '{column}': "
-                    f"{_column_name(other, spreadsheet=spreadsheet)} '{labels[other]}' and "
-                    f"{where} '{label}'; keep only one"
+                    N_(
+                        "the header row (line %(line)s) has two columns for '%(column)s': "
+                        "%(first)s '%(first_label)s' and %(second)s '%(second_label)s'; keep "
+                        "only one"
+                    ),
+                    line=line,
+                    column=column,
+                    first=_column_name(other, spreadsheet=spreadsheet),
+                    first_label=labels[other],
+                    second=where,
+                    second_label=label,
                 )
             first_position[column] = position
         columns.append(column)
@@ -887,10 +974,10 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             head = [line for line in head if line.number != first_content.number]
     if dialect is None:
         dialect = _sniff(head)
-    first_bad: str | None = None
+    first_bad: Message | None = None
     # the physical lines of the record being read, and the errors of those lines
     span: list[int] = []
-    broken: list[str] = []
+    broken: list[Message] = []
 
     def texts() -> Iterator[str]:
         nonlocal first_bad
@@ -925,7 +1012,17 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             break
         except csv.Error as exc:
             line_number = span[0] if span else None
-            errors.append(RowError(line_number, None, f"line {line_number} cannot be read: {exc}"))
+            errors.append(
+                RowError.of(
+                    line_number,
+                    None,
+                    Message(
+                        N_("line %(line)s cannot be read: %(reason)s"),
+                        line=line_number,
+                        reason=str(exc),
+                    ),
+                )
+            )
             continue
         start = span[0] if span else 0
         cells_read += len(cells)
@@ -935,7 +1032,9 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             if not any(cell.strip() for cell in cells):
                 continue
             if broken:
-                raise ImportFileError(f"the header row cannot be read: {broken[0]}")
+                raise ImportFileError(
+                    N_("the header row cannot be read: %(reason)s"), reason=broken[0]
+                )
             header, header_warnings = _build_header(cells, start, spreadsheet=False)
             covers = header.covers
             warnings.extend(header_warnings)
@@ -946,16 +1045,24 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
             raise _too_many_records(limits)
         external_id = _external_id(header, cells)
         if broken:
-            errors.extend(RowError(start, None, reason, external_id) for reason in broken)
+            errors.extend(RowError.of(start, None, reason, external_id) for reason in broken)
             continue
         if len(cells) > len(header.columns):
             errors.append(
-                RowError(
+                RowError.of(
                     start,
                     None,
-                    f"line {start} has {len(cells)} cells but the header has "
-                    f"{len(header.columns)} columns; is there a stray '{_show(dialect.delimiter)}' "
-                    "or an unquoted delimiter inside a value?",
+                    Message(
+                        N_(
+                            "line %(line)s has %(cells)s cells but the header has %(columns)s "
+                            "columns; is there a stray '%(delimiter)s' or an unquoted delimiter "
+                            "inside a value?"
+                        ),
+                        line=start,
+                        cells=len(cells),
+                        columns=len(header.columns),
+                        delimiter=_show(dialect.delimiter),
+                    ),
                     external_id,
                 )
             )
@@ -970,11 +1077,17 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
         ]
         if unnamed:
             errors.append(
-                RowError(
+                RowError.of(
                     start,
                     None,
-                    f"line {start} has a value in column {unnamed[0] + 1}, which has no header; "
-                    "is there a stray delimiter?",
+                    Message(
+                        N_(
+                            "line %(line)s has a value in column %(column)s, which has no "
+                            "header; is there a stray delimiter?"
+                        ),
+                        line=start,
+                        column=unnamed[0] + 1,
+                    ),
                     external_id,
                 )
             )
@@ -982,7 +1095,7 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
         rows.append(SourceRow(start, _record(header, cells), covers))
     if header is None:
         if first_bad is not None:
-            raise ImportFileError(f"the header row cannot be read: {first_bad}")
+            raise ImportFileError(N_("the header row cannot be read: %(reason)s"), reason=first_bad)
         raise ImportFileError(N_("the file is empty"))
     return ParsedFile("csv", rows, errors, warnings)
 
@@ -1009,20 +1122,27 @@ def _check_zip(data: bytes, limits: Limits) -> None:
         ) from None
     if len(parts) > limits.max_xlsx_parts:
         raise ImportTooLarge(
-            f"the XLSX file holds {len(parts):,} parts, more than {limits.max_xlsx_parts:,} "
-            "(limit max_xlsx_parts); it is not a plain workbook",
+            N_(
+                "the XLSX file holds %(parts)s parts, more than %(most)s (limit "
+                "max_xlsx_parts); it is not a plain workbook"
+            ),
             limit="max_xlsx_parts",
             value=limits.max_xlsx_parts,
+            parts=f"{len(parts):,}",
+            most=f"{limits.max_xlsx_parts:,}",
         )
     declared = sum(part.file_size for part in parts)
     if declared > limits.max_xlsx_uncompressed_bytes:
         raise ImportTooLarge(
-            f"the XLSX workbook unpacks to {declared:,} bytes, more than "
-            f"{limits.max_xlsx_uncompressed_bytes:,} (limit max_xlsx_uncompressed_bytes); "
-            "delete unused rows and columns (Ctrl+End shows where the sheet ends) or save it "
-            "as CSV",
+            N_(
+                "the XLSX workbook unpacks to %(size)s bytes, more than %(most)s (limit "
+                "max_xlsx_uncompressed_bytes); delete unused rows and columns (Ctrl+End shows "
+                "where the sheet ends) or save it as CSV"
+            ),
             limit="max_xlsx_uncompressed_bytes",
             value=limits.max_xlsx_uncompressed_bytes,
+            size=f"{declared:,}",
+            most=f"{limits.max_xlsx_uncompressed_bytes:,}",
         )
 
 
@@ -1078,10 +1198,10 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
     for number, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
         if number > limits.max_sheet_row:
             raise ImportTooLarge(
-                f"the sheet has rows beyond row {limits.max_sheet_row:,}, Excel's last row "
-                "(limit max_sheet_row)",
+                N_("the sheet has rows beyond row %(row)s, Excel's last row (limit max_sheet_row)"),
                 limit="max_sheet_row",
                 value=limits.max_sheet_row,
+                row=f"{limits.max_sheet_row:,}",
             )
         cells_read += len(cells)
         if cells_read > limits.max_cells:

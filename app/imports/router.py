@@ -18,6 +18,7 @@ from app.db import WRITE_OPTION
 from app.deps import EncoderDep, SessionDep, StaffUser
 from app.embeddings import Encoder
 from app.errors import BadRequest, PayloadTooLarge, problem, problem_responses
+from app.i18n import N_
 from app.imports.parsing import LIMITS, ImportFileError, ImportTooLarge
 from app.imports.schemas import ImportReportOut
 from app.imports.service import ImportRejected, ImportReport, run_import
@@ -56,19 +57,21 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
     content_type = request.headers.get("content-type", "")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + 1_000_000:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
+        raise PayloadTooLarge(
+            N_("The file is larger than %(limit)s bytes."), values={"limit": limit}
+        )
     if content_type.startswith("multipart/form-data"):
         try:
             form = await request.form(max_files=1, max_fields=10)
         except Exception as exc:  # malformed multipart bodies come in many shapes
             raise BadRequest(
-                "The multipart body could not be read.",
+                N_("The multipart body could not be read."),
                 errors=[{"field": "file", "message": str(exc) or "malformed multipart body"}],
             ) from exc
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise BadRequest(
-                "Send the file in the multipart field `file`.",
+                N_("Send the file in the multipart field `file`."),
                 errors=[{"field": "file", "message": "missing"}],
             )
         data = await upload.read(limit + 1)
@@ -86,7 +89,9 @@ async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]
         data = b"".join(chunks)
         filename, file_type = None, content_type or None
     if len(data) > limit:
-        raise PayloadTooLarge(f"The file is larger than {limit} bytes.")
+        raise PayloadTooLarge(
+            N_("The file is larger than %(limit)s bytes."), values={"limit": limit}
+        )
     return data, filename, file_type
 
 
@@ -189,13 +194,16 @@ async def import_organizations(
         )
     except ImportTooLarge as exc:
         raise PayloadTooLarge(
-            f"The file cannot be imported: {exc}",
-            errors=[{"field": "file", "message": str(exc), "limit": exc.limit}],
+            N_("The file cannot be imported: %(reason)s"),
+            values={"reason": exc.message},
+            errors=[{"field": "file", "message": exc.message, "limit": exc.limit}],
             limit={"name": exc.limit, "value": exc.value},
         ) from exc
     except ImportFileError as exc:
         raise BadRequest(
-            f"The file cannot be imported: {exc}", errors=[{"field": "file", "message": str(exc)}]
+            N_("The file cannot be imported: %(reason)s"),
+            values={"reason": exc.message},
+            errors=[{"field": "file", "message": exc.message}],
         ) from exc
     except ImportRejected as exc:
         body = _report_json(exc.report)

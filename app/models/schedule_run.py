@@ -15,7 +15,8 @@ class ScheduleRun(Base):
     """One solve or re-schedule of an event, run outside the page request that asked for it.
 
     ``state`` goes queued -> running -> done or failed; ``phase`` says what a running one does;
-    ``options`` are the run's inputs, ``result`` the report and changes of a finished one.
+    ``options`` are the run's inputs, ``result`` the report and changes of a finished one,
+    ``problem`` the English text of a failed one's problem.
     """
 
     __tablename__ = "schedule_runs"
@@ -31,6 +32,9 @@ class ScheduleRun(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the problem as a template and its values (app.i18n.Message.dump), shown in the reader's
+    # language; null on runs stored before it was kept, which show `problem`
+    problem_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     requested_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

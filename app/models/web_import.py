@@ -37,7 +37,11 @@ class WebImport(Base):
     partial: Mapped[bool | None] = mapped_column(nullable=True)
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # why a failed import failed: the English text, and the same sentence as a template and
+    # its values (app.i18n.Message.dump) that pages show in the reader's language (null on
+    # rows stored before it was kept)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failure_message: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     runner: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

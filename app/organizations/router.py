@@ -21,6 +21,7 @@ from app.deps import (
     hidden_as_competitor,
 )
 from app.errors import Forbidden, NotFound, Unauthorized, problem_responses
+from app.i18n import N_
 from app.matches import service as matches_service
 from app.models.user import Role
 from app.organizations import service, views
@@ -79,7 +80,7 @@ def list_organizations(
     """List organisations with filters and pagination; anonymous callers get public teasers."""
     if user is None and (q is not None or external_id is not None):
         # name and description search would tell who is behind an anonymous teaser
-        raise Unauthorized("Searching by text or external_id needs a token.")
+        raise Unauthorized(N_("Searching by text or external_id needs a token."))
     own_id = user.organization_id if user is not None and user.role == Role.member else None
     name_ids: set[int] = set()
     full_ids: set[int] = set()
@@ -179,7 +180,7 @@ def read_organization(
     if user is None:
         return views.teasers(session, [organization])[0]
     if hidden_as_competitor(session, user, organization, cache, encoder):
-        raise NotFound(f"No organisation with id {organization.id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization.id})
     _etag(response, organization.version)
     return service.organization_view(session, user=user, organization=organization)
 
@@ -214,7 +215,7 @@ def update_organization(
         and not auth_service.is_staff(user)
     ):
         # imports update by external_id, so only hub staff may re-key a profile
-        raise Forbidden("Only hub staff may change the external_id.")
+        raise Forbidden(N_("Only hub staff may change the external_id."))
     org = service.update_organization(
         session,
         organization=organization,

@@ -12,6 +12,7 @@ from app.auth import service as auth_service
 from app.auth.schemas import MAX_ID, OrganizationConfirm
 from app.deps import AdminUser, CurrentUser, OrganizationDep, SessionDep
 from app.errors import Forbidden, NotFound, problem_responses
+from app.i18n import N_
 from app.models import Organization
 from app.models.user import Role
 from app.privacy import service
@@ -29,11 +30,11 @@ Id = Annotated[int, Query(ge=1, le=MAX_ID)]
 def own_or_admin_organization(user: CurrentUser, organization: OrganizationDep) -> Organization:
     """Admins and the organisation's own members (403; 404 where the profile is hidden)."""
     if not auth_service.may_see(user, organization):
-        raise NotFound(f"No organisation with id {organization.id}.")
+        raise NotFound(N_("No organisation with id %(id)s."), values={"id": organization.id})
     if user.role != Role.admin.value and not auth_service.is_own_organization(
         user, organization.id
     ):
-        raise Forbidden("Only admins and the organisation's own members may do this.")
+        raise Forbidden(N_("Only admins and the organisation's own members may do this."))
     return organization
 
 

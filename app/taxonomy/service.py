@@ -6,6 +6,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.i18n import N_
 from app.models import NaceCode
 from app.taxonomy.nace import german_labels, nace_entries
 
@@ -75,7 +76,7 @@ def get_code(session: Session, *, code: str) -> tuple[NaceCode, list[NaceCode], 
     """A code with its ancestors (section first) and its children."""
     row = session.get(NaceCode, code.upper() if code.isalpha() else code)
     if row is None:
-        raise NotFound(f"No NACE code {code!r}.")
+        raise NotFound(N_("No NACE code %(code)r."), values={"code": code})
     ancestors: list[NaceCode] = []
     parent = row.parent_code
     while parent is not None:

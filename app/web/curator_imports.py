@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.db import WRITE_OPTION, finish, get_engine, get_write_engine
 from app.embeddings import Encoder
-from app.i18n import N_
+from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError, RowError
 from app.imports.service import ImportRejected, ImportReport, run_import
 from app.models.base import utcnow
@@ -53,7 +53,7 @@ LOST_AFTER = dt.timedelta(minutes=5)
 HEARTBEAT_SECONDS = 1.0
 # this process, as it signs the imports it runs
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
-INTERRUPTED = N_("the server stopped before the import finished")
+INTERRUPTED = Message(N_("the server stopped before the import finished"))
 
 
 @dataclass
@@ -76,7 +76,8 @@ class Job:
     done: int = 0
     state: str = "running"  # running | done | rejected | failed
     report: ImportReport | None = None
-    message: str | None = None
+    # why it failed: a message, or the text of a job stored before messages were kept
+    message: Message | str | None = None
 
     @property
     def fraction(self) -> float:
@@ -231,7 +232,11 @@ class ImportJobs:
                 done=row.done,
                 state=row.state,
                 report=_report(row.report),
-                message=row.message,
+                message=(
+                    Message.load(row.failure_message)
+                    if row.failure_message is not None
+                    else row.message
+                ),
             )
             if lost(row):
                 job.state, job.message = "failed", INTERRUPTED
@@ -327,7 +332,8 @@ class ImportJobs:
                 done=job.total,
                 data=None,
                 report=_report_row(job.report) if job.report is not None else None,
-                message=job.message,
+                message=None if job.message is None else str(job.message),
+                failure_message=(job.message.dump() if isinstance(job.message, Message) else None),
                 heartbeat_at=utcnow(),
                 finished_at=utcnow(),
             )
@@ -368,12 +374,13 @@ class ImportJobs:
             job.report, job.state = exc.report, "rejected"
         except ImportFileError as exc:
             session.rollback()
-            job.message, job.state = str(exc), "failed"
+            job.message, job.state = exc.message, "failed"
         except Exception as exc:  # the page must learn that the import ended
             session.rollback()
             log.exception("import %s failed", job.id, exc_info=exc)
             job.report = None
-            job.message, job.state = N_("internal error; nothing was written"), "failed"
+            job.message = Message(N_("internal error; nothing was written"))
+            job.state = "failed"
         finally:
             if reader is not None:
                 reader.close()

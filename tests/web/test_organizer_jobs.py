@@ -29,12 +29,15 @@ from app.events.schemas import (
     SlotGeneration,
     TablesSet,
 )
+from app.i18n import Message
 from app.matches.index import IndexCache
 from app.models import Organization
 from app.models.base import utcnow
 from app.models.event import EventSchedule, ScheduledMeeting
 from app.models.schedule_run import ScheduleRun
-from matching.scheduling import Instance, Schedule, solve
+from app.web.i18n import Formatter
+from app.web.messages import translate
+from matching.scheduling import Instance, InvalidInstance, Schedule, solve
 from tests.conftest import BACKENDS, migrated_url
 
 
@@ -227,7 +230,38 @@ def test_an_unexpected_error_is_stored_as_the_runs_problem(world: World) -> None
     _runner(world, broken).run(run_id)
     failed = _run(world, run_id)
     assert (failed.state, failed.problem) == ("failed", "internal error; it has been logged")
+    assert failed.problem_message == {
+        "template": "internal error; it has been logged",
+        "values": {},
+    }
     assert _meetings(world, event_id) == []
+
+
+def test_the_engines_refusal_is_stored_as_english_text_and_as_a_message(world: World) -> None:
+    event_id, _, _ = _event(world, "Theta")
+    run_id = _start(world, event_id)
+
+    def refusing(instance: Instance) -> Schedule:
+        raise InvalidInstance("pair (3, 4) locked twice")
+
+    _runner(world, refusing).run(run_id)
+    failed = _run(world, run_id)
+    assert (failed.state, failed.problem) == (
+        "failed",
+        "The event cannot be scheduled as it stands: pair (3, 4) locked twice",
+    )
+    assert failed.problem_message == {
+        "template": "The event cannot be scheduled as it stands: %(reason)s",
+        "values": {
+            "reason": {"template": "pair %(pair)s locked twice", "values": {"pair": "(3, 4)"}}
+        },
+    }
+    problem = jobs.progress(failed).problem
+    assert isinstance(problem, Message)
+    assert translate(problem, Formatter("de")) == (
+        "Für die Veranstaltung lässt sich so, wie sie ist, kein Terminplan berechnen: "
+        "das Paar (3, 4) ist zweimal festgehalten"
+    )
 
 
 def test_a_reschedule_keeps_the_past_and_lists_what_changed(world: World) -> None:

@@ -63,7 +63,7 @@ TEXT = {
         "tables": "Anzahl der Tische",
         "set_tables": "Tische festlegen",
         "participants": "Teilnehmende",
-        "org_name": "Name der Organisation",
+        "org_name": "Name des Unternehmens",
         "find": "Suchen",
         "attendee": "Teilnehmende Person",
         "mail": "E-Mail",

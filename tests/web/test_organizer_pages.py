@@ -490,7 +490,12 @@ def test_the_quality_report_shows_who_asked_and_the_fair_bound(
     )
     with page_client(app, world["accounts"]["organizer"]) as client:
         html = client.get(f"/events/{event_id}/schedule").text
+        german = client.get(f"/events/{event_id}/schedule", headers={"accept-language": "de"})
     figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", html))
+    german_figures = dict(re.findall(r"<div><dt>([^<]+)</dt><dd>([^<]+)</dd></div>", german.text))
+    # the solver's status word in the page's language
+    assert figures["Solver status"] == "optimal (proven)"
+    assert german_figures["Status des Lösers"] == "optimal (bewiesen)"
     assert figures["Meetings both sides asked for"] == "2"
     assert figures["Meetings one side asked for"] == "3"
     assert figures["Meetings nobody asked for (recommendations)"] == "4"

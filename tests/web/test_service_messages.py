@@ -136,7 +136,7 @@ def test_a_participant_list_with_a_file_problem_is_refused_in_the_pages_language
 
         assert send(no_email, GERMAN) == (422, ["Es fehlen Spalten: email."], [])
         assert send(no_email, ENGLISH) == (422, ["Columns missing: email."], [])
-        assert send(unknown, GERMAN) == (422, [], ["keine Organisation mit diesem Namen"])
+        assert send(unknown, GERMAN) == (422, [], ["kein Unternehmen mit diesem Namen"])
         assert send(unknown, ENGLISH) == (422, [], ["no organisation with this name"])
 
 
