@@ -37,6 +37,11 @@ from matching.types import Filters
 ScanOrder = Literal["relaxed_order", "strict_order", "off"]
 # (table, vector column): competence vectors and profile vectors
 _TABLES = (("competence_vectors", "vec"), ("organizations", "profile_vec"))
+# The HNSW graph of every index: `m` links per node (twice that on the bottom layer) and
+# `ef_construction` candidates considered while linking a new node (pgvector's defaults).
+# `benchmarks.pgvector --hnsw-m --hnsw-ef-construction` measures other values; a change here
+# needs a migration that rebuilds the existing indexes (`index_statements` only creates
+# missing ones).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
@@ -55,12 +60,19 @@ def index_name(table: str, encoder_name: str, dim: int) -> str:
     return f"ix_{table}_hnsw_{digest}"
 
 
-def index_statements(encoder_name: str, dim: int) -> list[str]:
-    """CREATE INDEX statements of the HNSW indexes of one encoder (idempotent)."""
+def index_statements(
+    encoder_name: str,
+    dim: int,
+    *,
+    m: int = HNSW_M,
+    ef_construction: int = HNSW_EF_CONSTRUCTION,
+) -> list[str]:
+    """CREATE INDEX statements of the HNSW indexes of one encoder (idempotent); `m` and
+    `ef_construction` other than the production values only for measuring them."""
     return [
         f"CREATE INDEX IF NOT EXISTS {index_name(table, encoder_name, dim)} ON {table} "
         f"USING hnsw (({column}::halfvec({int(dim)})) halfvec_cosine_ops) "
-        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+        f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)}) "
         f"WHERE embedding_model = {_literal(encoder_name)}"
         for table, column in _TABLES
     ]
