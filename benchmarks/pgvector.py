@@ -81,9 +81,10 @@ class Build:
     competences: bool = True
 
     def suffix(self) -> str:
-        """The kept data directory's suffix: empty for the full build with m 16 and
-        ef_construction 64 (the graph of the directories kept before these options)."""
-        graph = (self.m, self.ef_construction) != (16, 64)
+        """The kept data directory's suffix: empty for the full build with the production
+        graph (`benchmarks.scale_pg` shares that directory; a directory kept with an earlier
+        production graph is rebuilt by its migration when reused)."""
+        graph = (self.m, self.ef_construction) != (HNSW_M, HNSW_EF_CONSTRUCTION)
         return (f"-m{self.m}-ef{self.ef_construction}" if graph else "") + (
             "" if self.competences else "-profile"
         )
@@ -639,7 +640,8 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"`{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average "
         f"{os.getloadavg()[0]:.1f} at the end; {result['labels']:,} labels "
-        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows"
+        f"({result['distinct_labels_used']:,} used), "
+        f"{6 * result['orgs'] if result['build']['competences'] else 0:,} competence rows"
         + (
             f"; rows and indexes of a kept server built {result['built_at']} (load average "
             f"{result.get('load_average_after_build', float('nan')):.1f} after the build), "
