@@ -23,6 +23,14 @@ Quality, against exact search over the same float32 vectors in the same run: rec
 profile source (HNSW on halfvec, iterative scan, with each filter) and of one need against
 cores (ties counted: equal labels are equal vectors); and halfvec exact against float32 exact
 (the same top 20?), which says whether half precision holds.
+
+The HNSW graph: `--hnsw-m` and `--hnsw-ef-construction` (default: the production values of
+`app.matches.pgvector`), built with `--maintenance-work-mem` and
+`--max-parallel-maintenance-workers`; the build's notices (such as pgvector's "graph no longer
+fits into maintenance_work_mem") are reported. `--profile-only`: a reduced build, organisations,
+their profile index and the distinct competence vectors, but no competence rows (the candidate
+query then runs its competence scans over nothing: its times are not those of the full query;
+the profile source's own times and recall are).
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ from typing import Any
 import numpy as np
 import psutil
 
+from app.matches.pgvector import HNSW_EF_CONSTRUCTION, HNSW_M
+
 DIM = 512
 TOPICS = 200
 MODEL = "synthetic-512"
@@ -57,6 +67,27 @@ COUNTRIES = (
 COUNTRIES += ["BE", "CZ", "DK", "ES", "SE", "FI", "HU", "SK", "SI", "PT", "IE", "RO"] * 1
 RARE = "MT"  # 0.1% of organisations
 DIVISIONS = ["10", "20", "22", "25", "26", "27", "28", "29", "33", "43", "46", "62", "71", "72"]
+
+
+@dataclass(frozen=True)
+class Build:
+    """How the database is built: the HNSW graph's parameters, the memory and workers of the
+    build, and whether competence rows are loaded."""
+
+    m: int = HNSW_M
+    ef_construction: int = HNSW_EF_CONSTRUCTION
+    maintenance_work_mem: str = "2GB"
+    workers: int = 1
+    competences: bool = True
+
+    def suffix(self) -> str:
+        """The kept data directory's suffix: empty for the full build with the production
+        graph (`benchmarks.scale_pg` shares that directory; a directory kept with an earlier
+        production graph is rebuilt by its migration when reused)."""
+        graph = (self.m, self.ef_construction) != (HNSW_M, HNSW_EF_CONSTRUCTION)
+        return (f"-m{self.m}-ef{self.ef_construction}" if graph else "") + (
+            "" if self.competences else "-profile"
+        )
 
 
 @dataclass
@@ -132,7 +163,7 @@ def _field(b: bytes | None) -> bytes:
     return struct.pack("!i", -1) if b is None else struct.pack("!i", len(b)) + b
 
 
-def load(url: str, data: Data) -> dict[str, float]:
+def load(url: str, data: Data, *, competences: bool = True) -> dict[str, float]:
     import psycopg
 
     n = len(data.profile)
@@ -175,7 +206,7 @@ def load(url: str, data: Data) -> dict[str, float]:
             cp.write(b"".join(rows) + struct.pack("!h", -1))
         times["copy_organizations_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        copy_competences(conn, data, model, with_bytes=False)
+        copy_competences(conn, data, model, with_bytes=False, rows=competences)
         times["copy_competences_s"] = time.perf_counter() - start
         conn.execute("ALTER TABLE organizations ENABLE TRIGGER km_profile_vec")
         conn.execute("ALTER TABLE competences ENABLE TRIGGER km_competence_vector")
@@ -183,11 +214,13 @@ def load(url: str, data: Data) -> dict[str, float]:
     return times
 
 
-def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -> None:
-    """COPY the distinct label vectors into `competence_vectors` and every competence row
-    pointing at its vector (the trigger that would decode stored bytes is off during the load);
-    `with_bytes`: the competences also carry their float32 bytes, as the in-process engine
-    reads them."""
+def copy_competences(
+    conn: Any, data: Data, model: bytes, *, with_bytes: bool, rows: bool = True
+) -> None:
+    """COPY the distinct label vectors into `competence_vectors` and (`rows`) every competence
+    row pointing at its vector (the trigger that would decode stored bytes is off during the
+    load); `with_bytes`: the competences also carry their float32 bytes, as the in-process
+    engine reads them."""
     with conn.cursor().copy(
         "COPY competence_vectors (id, embedding_model, digest, vec) FROM STDIN (FORMAT binary)"
     ) as cp:
@@ -203,6 +236,8 @@ def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -
             )
             + struct.pack("!h", -1)
         )
+    if not rows:
+        return
     label_id = [_field(struct.pack("!i", i + 1)) for i in range(len(data.labels))]
     label_text = [_field(f"label {i}".encode()) for i in range(len(data.labels))]
     label_blob = [_field(v.astype("<f4").tobytes()) if with_bytes else b"" for v in data.labels]
@@ -212,11 +247,11 @@ def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -
     width = struct.pack("!h", 6 if with_bytes else 5)
     with conn.cursor().copy(f"COPY competences ({cols}) FROM STDIN (FORMAT binary)") as cp:
         cp.write(_HEADER)
-        rows = []
+        batch = []
         for org, core, lab in zip(
             data.comp_org.tolist(), data.comp_core.tolist(), data.comp_label.tolist(), strict=True
         ):
-            rows.append(
+            batch.append(
                 width
                 + _field(struct.pack("!i", org + 1))
                 + _field(b"core" if core else b"complementary")
@@ -225,22 +260,28 @@ def copy_competences(conn: Any, data: Data, model: bytes, *, with_bytes: bool) -
                 + label_blob[lab]
                 + label_id[lab]
             )
-            if len(rows) >= 20000:
-                cp.write(b"".join(rows))
-                rows = []
-        cp.write(b"".join(rows) + struct.pack("!h", -1))
+            if len(batch) >= 20000:
+                cp.write(b"".join(batch))
+                batch = []
+        cp.write(b"".join(batch) + struct.pack("!h", -1))
 
 
 def kept_server(
-    n: int, n_labels: int, keep: Path | None, workdir: Path | None, *, prefix: str
+    n: int,
+    n_labels: int,
+    keep: Path | None,
+    workdir: Path | None,
+    *,
+    prefix: str,
+    suffix: str = "",
 ) -> tuple[Any, Path]:
-    """A PostgreSQL server for `n` organisations: with `keep`, in `keep/pgv{n}-{n_labels}`,
-    kept for later runs (`benchmarks.pgvector` and `benchmarks.scale_pg` share it); else in a
-    temporary directory deleted at its end."""
+    """A PostgreSQL server for `n` organisations: with `keep`, in
+    `keep/pgv{n}-{n_labels}{suffix}`, kept for later runs (`benchmarks.pgvector` and
+    `benchmarks.scale_pg` share it); else in a temporary directory deleted at its end."""
     import pgserver
 
     if keep is not None:
-        data_dir = keep / f"pgv{n}-{n_labels}"
+        data_dir = keep / f"pgv{n}-{n_labels}{suffix}"
         data_dir.mkdir(parents=True, exist_ok=True)
         return pgserver.get_server(data_dir, cleanup_mode=None), data_dir
     data_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}{n}-", dir=workdir))
@@ -262,7 +303,9 @@ def migrated_urls(server: Any, settings: dict[str, str]) -> tuple[str, str]:
     return url, "postgresql://" + rest
 
 
-def reused(result: dict[str, Any], data_dir: Path, plain: str, n: int) -> bool:
+def reused(
+    result: dict[str, Any], data_dir: Path, plain: str, n: int, build: Build | None = None
+) -> bool:
     """Whether `data_dir` holds a database built by an earlier run; then its build figures go
     into `result` and its indexes are made sure of."""
     built = data_dir / BUILT
@@ -270,27 +313,48 @@ def reused(result: dict[str, Any], data_dir: Path, plain: str, n: int) -> bool:
         return False
     result.update(json.loads(built.read_text()))
     result["reused"] = str(data_dir)
-    result.update(build_indexes(plain, timed=False))
+    result.update(build_indexes(plain, timed=False, build=build))
     print(f"{n}: reused {data_dir}", flush=True)
     return True
 
 
-def build_indexes(url: str, *, timed: bool = True) -> dict[str, float]:
-    """Builds the missing HNSW indexes (timed unless `timed` is false), then sizes."""
+def build_indexes(url: str, *, timed: bool = True, build: Build | None = None) -> dict[str, Any]:
+    """Builds the missing HNSW indexes (timed unless `timed` is false) as `build` says, then
+    sizes; the server's notices during the builds under "build_notices"."""
     import psycopg
 
-    from app.matches.pgvector import index_statements
+    from app.matches.pgvector import index_name, index_statements
 
-    times: dict[str, float] = {}
+    build = build or Build()
+    times: dict[str, Any] = {}
+    notices: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '2GB'")
-        conn.execute("SET max_parallel_maintenance_workers = 1")
-        for statement in index_statements(MODEL, DIM):
+        conn.add_notice_handler(lambda d: notices.append(str(d.message_primary)))
+        conn.execute(f"SET maintenance_work_mem = '{build.maintenance_work_mem}'")
+        conn.execute(f"SET max_parallel_maintenance_workers = {int(build.workers)}")
+        for statement in index_statements(
+            MODEL, DIM, m=build.m, ef_construction=build.ef_construction
+        ):
             table = statement.split(" ON ")[1].split()[0]
+            name = index_name(table, MODEL, DIM)
+            options = conn.execute(
+                "SELECT reloptions FROM pg_class WHERE relname = %s", (name,)
+            ).fetchone()
+            found = sorted(options[0] or []) if options else None
+            wanted = sorted([f"m={build.m}", f"ef_construction={build.ef_construction}"])
+            rebuilt = found is not None and found != wanted
+            if rebuilt:
+                # a kept database whose index a migration rebuilt with another graph
+                conn.execute(f"DROP INDEX {name}")
+                times[f"rebuilt_{table}_graph_was"] = ", ".join(found or [])
             start = time.perf_counter()
             conn.execute(statement)
-            if timed:
+            if rebuilt:
+                times[f"rebuilt_hnsw_{table}_s"] = time.perf_counter() - start
+                times["rebuild_notices"] = notices
+            elif timed:
                 times[f"hnsw_{table}_s"] = time.perf_counter() - start
+                times["build_notices"] = notices
         conn.execute("VACUUM ANALYZE organizations")
         conn.execute("VACUUM ANALYZE competences")
         for name in ("organizations", "competences", "competence_vectors"):
@@ -301,6 +365,12 @@ def build_indexes(url: str, *, timed: bool = True) -> dict[str, float]:
             "WHERE indexname LIKE '%hnsw%'"
         ):
             times[f"{row[0].split('_hnsw')[0]}_hnsw_gb"] = int(row[1]) / 1e9
+        times["hnsw_indexdef"] = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname LIKE '%hnsw%' ORDER BY indexname"
+            )
+        ]
     return times
 
 
@@ -372,19 +442,23 @@ def _child(url: str, jobs: list[dict[str, Any]], out: Any) -> None:
             profile = np.asarray(job["profile"], np.float32)
             plan = retriever.plan(filters, profile)
             none = np.zeros((0, DIM), np.float32)
+            start = time.perf_counter()
             if plan.exact:
                 by_profile = QueryVectors(none, none, profile)
                 prof = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_profile, K, filters)]
+                profile_s = time.perf_counter() - start
                 by_need = QueryVectors(query.needs[:1], none, None)
                 need = [(o, 1 - d) for _, o, d in retriever._exact_rows(by_need, K, filters)]
             else:
                 prof = retriever.nearest("organizations", "", [(profile, K)], DIM, filters, plan)
+                profile_s = time.perf_counter() - start
                 need = retriever.nearest(
                     "competences", "c.kind = 'core'", [(query.needs[0], K)], DIM, filters, plan
                 )
         results.append(
             {
                 "ms": elapsed * 1000,
+                "profile_ms": profile_s * 1000,
                 "n_candidates": len(found.ids),
                 "candidates": found.ids.tolist(),
                 "profile_top": [o for o, _ in prof],
@@ -419,27 +493,34 @@ BUILT = "koopmatch-built.json"  # in a kept data directory: the load and build o
 
 
 def run(
-    n: int, n_labels: int, n_queries: int, workdir: Path, keep: Path | None = None
+    n: int,
+    n_labels: int,
+    n_queries: int,
+    workdir: Path,
+    keep: Path | None = None,
+    build: Build | None = None,
 ) -> dict[str, Any]:
     """`keep`: the server's data directory for N organisations is `keep/pgv<N>-<labels>`, left
     running after the run; a later run with the same `keep` reuses its rows and indexes
     (migrations newer than the kept schema are applied, missing indexes built) and reports
     the load and build times of the run that made them."""
 
+    build = build or Build()
     result: dict[str, Any] = {"orgs": n, "labels": n_labels, "queries": n_queries}
+    result["build"] = vars(build)
     start = time.perf_counter()
     data = synthesize(n, n_labels)
     result["synthesize_s"] = time.perf_counter() - start
     result["distinct_labels_used"] = len(np.unique(data.comp_label))
-    server, data_dir = kept_server(n, n_labels, keep, workdir, prefix="pgv")
+    server, data_dir = kept_server(n, n_labels, keep, workdir, prefix="pgv", suffix=build.suffix())
     built = data_dir / BUILT
     try:
         url, plain = migrated_urls(server, {"shared_buffers": "1GB", "work_mem": "32MB"})
-        if not reused(result, data_dir, plain, n):
+        if not reused(result, data_dir, plain, n, build):
             made = {"built_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"}
-            made.update(load(plain, data))
+            made.update(load(plain, data, competences=build.competences))
             print(f"{n}: loaded {made}", flush=True)
-            made.update(build_indexes(plain))
+            made.update(build_indexes(plain, build=build))
             made["load_average_after_build"] = os.getloadavg()[0]
             print(f"{n}: indexed {made}", flush=True)
             result.update(made)
@@ -503,6 +584,7 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
     for kind in FILTERS:
         picked = [(j, a) for j, a in zip(jobs, answers, strict=True) if j["kind"] == kind]
         ms = np.array([a["ms"] for _, a in picked])
+        profile_ms = np.array([a["profile_ms"] for _, a in picked])
         recall, need_recall, half_same, sizes = [], [], [], []
         exact: list[bool] = []
         passing: list[int] = []
@@ -534,6 +616,8 @@ def evaluate(data: Data, jobs: list[dict[str, Any]], answers: list[dict[str, Any
             "queries": len(picked),
             "p50_ms": float(np.percentile(ms, 50)),
             "p95_ms": float(np.percentile(ms, 95)),
+            "profile_p50_ms": float(np.percentile(profile_ms, 50)),
+            "profile_p95_ms": float(np.percentile(profile_ms, 95)),
             "candidates_median": float(np.median(sizes)),
             "profile_recall_at_20": float(np.mean(recall)),
             "need_core_recall_at_20": float(np.mean(need_recall)),
@@ -556,7 +640,8 @@ def markdown(result: dict[str, Any], command: str) -> str:
         f"`{command}`, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         f"({platform.processor() or platform.machine()}), load average "
         f"{os.getloadavg()[0]:.1f} at the end; {result['labels']:,} labels "
-        f"({result['distinct_labels_used']:,} used), {6 * result['orgs']:,} competence rows"
+        f"({result['distinct_labels_used']:,} used), "
+        f"{6 * result['orgs'] if result['build']['competences'] else 0:,} competence rows"
         + (
             f"; rows and indexes of a kept server built {result['built_at']} (load average "
             f"{result.get('load_average_after_build', float('nan')):.1f} after the build), "
@@ -565,6 +650,15 @@ def markdown(result: dict[str, Any], command: str) -> str:
             else ""
         )
         + f"; shared_buffers {result.get('shared_buffers', '?')}.",
+        "",
+        "HNSW m {m}, ef_construction {ef_construction}, built with maintenance_work_mem "
+        "{maintenance_work_mem} and max_parallel_maintenance_workers {workers}".format(
+            **result["build"]
+        )
+        + ("" if result["build"]["competences"] else "; reduced build: no competence rows")
+        + "; build notices: "
+        + ("; ".join(result.get("build_notices") or []) or "none")
+        + ".",
         "",
         "| step | value |",
         "|---|---|",
@@ -583,7 +677,13 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "server_rss_after_queries_gb",
         "measured_server_pss_peak_gb",
         "measured_retrieval_process_rss_gb",
+        "rebuilt_organizations_graph_was",
+        "rebuilt_hnsw_organizations_s",
+        "rebuilt_competence_vectors_graph_was",
+        "rebuilt_hnsw_competence_vectors_s",
     ):
+        if key.startswith("rebuilt") and key not in result:
+            continue
         value = result.get(key)
         if isinstance(value, list | tuple):
             text = f"{value[0]:.2f} (RSS sum) / {value[1]:.2f} (PSS sum)"
@@ -595,17 +695,23 @@ def markdown(result: dict[str, Any], command: str) -> str:
     lines += [
         "",
         "| filter | queries | passing (median) | exact path | candidates (median) | p50 ms | "
-        "p95 ms | profile recall@20 | need->core recall@20 | "
+        "p95 ms | profile source p50 / p95 ms | profile recall@20 | need->core recall@20 | "
         "halfvec exact top 20 overlap with float32 exact |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for kind in FILTERS:
         r = result[kind]
         lines.append(
             f"| {kind} | {r['queries']} | {r['passing_median']:,.0f} | "
             f"{r['exact_share']:.0%} | {r['candidates_median']:.0f} | {r['p50_ms']:.1f} | "
-            f"{r['p95_ms']:.1f} | {r['profile_recall_at_20']:.3f} | "
-            f"{r['need_core_recall_at_20']:.3f} | {r['halfvec_same_top20']:.3f} |"
+            f"{r['p95_ms']:.1f} | {r['profile_p50_ms']:.1f} / {r['profile_p95_ms']:.1f} | "
+            f"{r['profile_recall_at_20']:.3f} | "
+            + (
+                f"{r['need_core_recall_at_20']:.3f}"
+                if result["build"]["competences"]
+                else "(no competence rows)"
+            )
+            + f" | {r['halfvec_same_top20']:.3f} |"
         )
     a = result["all"]
     lines += ["", f"All queries: p50 {a['p50_ms']:.1f} ms, p95 {a['p95_ms']:.1f} ms.", ""]
@@ -626,15 +732,34 @@ def main() -> None:
         default=None,
         help="keep each server's data directory here, running, and reuse it in later runs",
     )
+    parser.add_argument("--hnsw-m", type=int, default=None, help="default: production's")
+    parser.add_argument("--hnsw-ef-construction", type=int, default=None)
+    parser.add_argument("--maintenance-work-mem", default="2GB")
+    parser.add_argument("--max-parallel-maintenance-workers", type=int, default=1)
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        default=None,
+        help="reduced build: no competence rows (see above)",
+    )
     args = parser.parse_args()
+
+    build = Build(
+        m=args.hnsw_m or HNSW_M,
+        ef_construction=args.hnsw_ef_construction or HNSW_EF_CONSTRUCTION,
+        maintenance_work_mem=args.maintenance_work_mem,
+        workers=args.max_parallel_maintenance_workers,
+        competences=not args.profile_only,
+    )
     command = "python -m benchmarks.pgvector " + " ".join(
-        f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+        f"--{k.replace('_', '-')}"
+        + ("" if v is True else f" {' '.join(map(str, v)) if isinstance(v, list) else v}")
         for k, v in vars(args).items()
         if v is not None and k not in ("json", "out", "workdir", "keep")
     )
     args.workdir.mkdir(parents=True, exist_ok=True)
     for n in args.orgs:
-        result = run(n, args.labels, args.queries, args.workdir, args.keep)
+        result = run(n, args.labels, args.queries, args.workdir, args.keep, build)
         if not args.queries:
             print(json.dumps(result, default=str), flush=True)
             continue

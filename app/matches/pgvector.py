@@ -37,8 +37,17 @@ from matching.types import Filters
 ScanOrder = Literal["relaxed_order", "strict_order", "off"]
 # (table, vector column): competence vectors and profile vectors
 _TABLES = (("competence_vectors", "vec"), ("organizations", "profile_vec"))
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
+# The HNSW graph of every index: `m` links per node (twice that on the bottom layer) and
+# `ef_construction` candidates considered while linking a new node. pgvector's defaults (16 /
+# 64) left some of 1,000,000 clustered profile vectors reached by no search at any
+# `ef_search` (profile recall@20 0.910-0.978 per filter); 24 / 128 gave 0.990-0.997 on the
+# same queries, for a build about twice as long and an index 20% larger
+# (`benchmarks/results/pgvector.md`, 2026-12-07). `benchmarks.pgvector --hnsw-m
+# --hnsw-ef-construction` measures other values; a change here needs a migration that
+# rebuilds the existing indexes (`rebuild_indexes`; `index_statements` only creates missing
+# ones), as 0027 does.
+HNSW_M = 24
+HNSW_EF_CONSTRUCTION = 128
 
 
 # rows of `organizations` as the catalogue has them (ANALYZE, autovacuum)
@@ -55,12 +64,19 @@ def index_name(table: str, encoder_name: str, dim: int) -> str:
     return f"ix_{table}_hnsw_{digest}"
 
 
-def index_statements(encoder_name: str, dim: int) -> list[str]:
-    """CREATE INDEX statements of the HNSW indexes of one encoder (idempotent)."""
+def index_statements(
+    encoder_name: str,
+    dim: int,
+    *,
+    m: int = HNSW_M,
+    ef_construction: int = HNSW_EF_CONSTRUCTION,
+) -> list[str]:
+    """CREATE INDEX statements of the HNSW indexes of one encoder (idempotent); other `m` and
+    `ef_construction` than the production values for a migration's rebuild or a benchmark."""
     return [
         f"CREATE INDEX IF NOT EXISTS {index_name(table, encoder_name, dim)} ON {table} "
         f"USING hnsw (({column}::halfvec({int(dim)})) halfvec_cosine_ops) "
-        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+        f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)}) "
         f"WHERE embedding_model = {_literal(encoder_name)}"
         for table, column in _TABLES
     ]
@@ -78,6 +94,14 @@ def ensure_stored_indexes(connection: Connection) -> list[tuple[str, int]]:
     the (encoder, dimension) pairs. Run by the commands that write vectors (import, seed,
     reindex), never inside a request: a build locks its tables against writes, and two
     requests building at once would deadlock with writers or with each other."""
+    pairs = stored_encoders(connection)
+    for model, dim in pairs:
+        ensure_indexes(connection, model, dim)
+    return pairs
+
+
+def stored_encoders(connection: Connection) -> list[tuple[str, int]]:
+    """The (encoder, dimension) pairs with stored vectors."""
     stored = connection.execute(
         text(
             "SELECT DISTINCT embedding_model, vector_dims(vec) FROM competence_vectors "
@@ -85,10 +109,44 @@ def ensure_stored_indexes(connection: Connection) -> list[tuple[str, int]]:
             "WHERE profile_vec IS NOT NULL AND embedding_model IS NOT NULL"
         )
     ).all()
-    pairs = sorted({(str(model), int(dim)) for model, dim in stored})
-    for model, dim in pairs:
-        ensure_indexes(connection, model, dim)
-    return pairs
+    return sorted({(str(model), int(dim)) for model, dim in stored})
+
+
+def graph_parameters(connection: Connection, name: str) -> tuple[int, int] | None:
+    """(m, ef_construction) an existing HNSW index was built with (pgvector's defaults where
+    the index does not name them); None without the index."""
+    row = connection.execute(
+        text("SELECT reloptions FROM pg_class WHERE relname = :name AND relkind = 'i'"),
+        {"name": name},
+    ).first()
+    if row is None:
+        return None
+    options = dict(str(o).split("=", 1) for o in row[0] or [])
+    return int(options.get("m", 16)), int(options.get("ef_construction", 64))
+
+
+def rebuild_indexes(
+    connection: Connection, *, built_with: tuple[int, int], m: int, ef_construction: int
+) -> list[str]:
+    """Rebuild the HNSW indexes of every stored encoder that were built with the graph
+    parameters `built_with` (m, ef_construction) with `m` and `ef_construction`; the names
+    rebuilt. Indexes built with other parameters are left as they are. Each new index is built
+    beside the old one (reads go on using the old one; writes to its table wait), then
+    replaces it under the same name. For a migration, never a request."""
+    rebuilt = []
+    for model, dim in stored_encoders(connection):
+        statements = index_statements(model, dim, m=m, ef_construction=ef_construction)
+        for (table, _), statement in zip(_TABLES, statements, strict=True):
+            name = index_name(table, model, dim)
+            if graph_parameters(connection, name) != built_with:
+                continue
+            building = f"{name}_new"
+            connection.execute(text(f"DROP INDEX IF EXISTS {building}"))
+            connection.execute(text(statement.replace(f" {name} ON ", f" {building} ON ", 1)))
+            connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            connection.execute(text(f"ALTER INDEX {building} RENAME TO {name}"))
+            rebuilt.append(name)
+    return rebuilt
 
 
 def has_indexes(connection: Connection, encoder_name: str, dim: int) -> bool:
