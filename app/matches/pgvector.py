@@ -45,7 +45,7 @@ _TABLES = (("competence_vectors", "vec"), ("organizations", "profile_vec"))
 # (`benchmarks/results/pgvector.md`, 2026-12-07). `benchmarks.pgvector --hnsw-m
 # --hnsw-ef-construction` measures other values; a change here needs a migration that
 # rebuilds the existing indexes (`rebuild_indexes`; `index_statements` only creates missing
-# ones), as 0027 does.
+# ones), as 0028 does.
 HNSW_M = 24
 HNSW_EF_CONSTRUCTION = 128
 

@@ -1,5 +1,5 @@
 """The HNSW indexes are built with the graph parameters of `app.matches.pgvector`, and
-migration 0027 rebuilds indexes of the earlier parameters in place (PostgreSQL only: SQLite
+migration 0028 rebuilds indexes of the earlier parameters in place (PostgreSQL only: SQLite
 retrieves in process)."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_the_graph_parameters_of_built_and_migrated_indexes(
         assert [graph_parameters(conn, name) for name in NAMES] == [(24, 128)] * 2
 
     config = alembic_config(url)
-    command.downgrade(config, "0026")  # the graphs of before, under the same names
+    command.downgrade(config, "0027")  # the graphs of before, under the same names
     with engine.connect() as conn:
         assert [graph_parameters(conn, name) for name in NAMES] == [(16, 64)] * 2
         assert all("m='16', ef_construction='64'" in d for d in _definitions(conn).values())
