@@ -129,9 +129,9 @@ class CorpusStats:
 
 
 # centred hub values computed from the reference sample that a statistics object keeps, by
-# vector digest (about 150 bytes each): a candidate's description that the last refresh did
-# not sample (half of them at 100,000 organisations, nineteen in twenty at 1,000,000) is
-# otherwise computed again on every match it is retrieved for
+# vector digest (about 200 bytes each, 20 MB when full): a candidate's description that the
+# last refresh did not sample (half of them at 100,000 organisations, nineteen in twenty at
+# 1,000,000) is otherwise computed again on every match it is retrieved for
 HUB_MEMO = 100_000
 
 
