@@ -208,7 +208,9 @@ def refresh(url: str) -> dict[str, float]:
 class Server:
     """`uvicorn --workers W` on 127.0.0.1 with one match state."""
 
-    def __init__(self, url: str, port: int, workers: int, state: str, log: Path) -> None:
+    def __init__(
+        self, url: str, port: int, workers: int, state: str, log: Path, niceness: int = 10
+    ) -> None:
         env = {
             **os.environ,
             "KOOPMATCH_DATABASE_URL": url,
@@ -220,7 +222,7 @@ class Server:
         self.log = log.open("a")
         self.proc = subprocess.Popen(
             [
-                *("nice", sys.executable, "-m", "uvicorn", "--factory"),
+                *("nice", "-n", str(niceness), sys.executable, "-m", "uvicorn", "--factory"),
                 "benchmarks.scale_pg:server_app",
                 *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
                 *("--log-level", "warning"),
@@ -378,7 +380,9 @@ def run(n: int, args: argparse.Namespace) -> dict[str, Any]:
                 result.update(refresh(url))
                 print(f"{n}: statistics {result}", flush=True)
             port = args.port or free_port()
-            srv = Server(url, port, args.workers, state, args.workdir / f"server-{n}.log")
+            srv = Server(
+                url, port, args.workers, state, args.workdir / f"server-{n}.log", args.server_nice
+            )
             try:
                 srv.start(args.max_rss_gb)
                 result[state] = measure(srv, token, queries, args.requests)
@@ -456,6 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="append the table here")
     parser.add_argument(
         "--port", type=int, default=0, help="the servers' port on 127.0.0.1 (default: a free one)"
+    )
+    parser.add_argument(
+        "--server-nice",
+        type=int,
+        default=10,
+        help="the server's niceness added to this process's (0: the same priority)",
     )
     parser.add_argument(
         "--keep",

@@ -51,14 +51,49 @@ class _Rows:
         return _Rows(np.vstack([self.data[:used], rows]))
 
 
+def _grouped(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first row of each group, group of each row) of the equal rows of `mat` (n, d) float32,
+    groups in the order of `np.unique` over a 64-bit fingerprint of each row's bytes; every
+    row is checked equal, byte for byte, to its group's first row, so a fingerprint that two
+    different rows share gives None (the caller groups the bytes themselves)."""
+    d = mat.shape[1]
+    if (d * mat.dtype.itemsize) % 8:
+        return None
+    words = mat.view(np.uint64)  # (n, d / 2): the same bytes as 64-bit words
+    mult = np.random.default_rng(0x6B6D).integers(1, 2**63, words.shape[1], dtype=np.uint64)
+    # products and sum wrap modulo 2**64
+    fingerprint = (words * (mult | np.uint64(1))).sum(axis=1, dtype=np.uint64)
+    _, first, inverse = np.unique(fingerprint, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(words, words[first[inverse]]):
+        return None
+    return first, inverse
+
+
 class Distinct:
     """`rows` (u, d): the distinct rows of a matrix; `inverse` (n,): each row's distinct row."""
 
-    def __init__(self, store: _Rows, n_distinct: int, inverse: np.ndarray, key: dict[bytes, int]):
+    def __init__(
+        self, store: _Rows, n_distinct: int, inverse: np.ndarray, key: dict[bytes, int] | None
+    ):
         self._store = store
         self.n_distinct = n_distinct
         self.inverse = inverse
-        self._key = key
+        # distinct row bytes -> id; None: built from the rows when `extended` first needs it
+        self._key_map = key
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # an index saved before the map was built lazily holds it as `_key`
+        if "_key" in state:
+            state["_key_map"] = state.pop("_key")
+        self.__dict__.update(state)
+
+    @property
+    def _key(self) -> dict[bytes, int]:
+        if self._key_map is None:
+            rows = self.rows
+            self._key_map = {rows[i].tobytes(): i for i in range(self.n_distinct)}
+        return self._key_map
 
     @property
     def rows(self) -> np.ndarray:
@@ -68,13 +103,33 @@ class Distinct:
     def of(cls, mat: np.ndarray, max_share: float = MAX_SHARE) -> Distinct | None:
         """The distinct rows of `mat` (n, d), or None when more than `max_share` are distinct."""
         mat = np.ascontiguousarray(mat, dtype=np.float32)
+        n = len(mat)
+        if n == 0 or mat.shape[1] == 0:
+            inverse = np.zeros(n, dtype=np.int32)
+            return cls(_Rows(mat[:1]), min(n, 1), inverse, None)
+        found = _grouped(mat)
+        if found is None:
+            return cls._of_bytes(mat, max_share)
+        first, inverse_sorted = found
+        n_distinct = len(first)
+        if n_distinct > max_share * n and n_distinct > _MIN_SPARE:
+            return None
+        # ids in order of first appearance: the first row of each distinct one
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(n_distinct, dtype=np.int32)
+        rank[order] = np.arange(n_distinct, dtype=np.int32)
+        inverse = rank[inverse_sorted.reshape(-1)]
+        return cls(_Rows(mat[first[order]]), n_distinct, inverse, None)
+
+    @classmethod
+    def _of_bytes(cls, mat: np.ndarray, max_share: float) -> Distinct | None:
+        """`of` one row at a time, each row's bytes a key."""
         key: dict[bytes, int] = {}
         inverse = np.empty(len(mat), dtype=np.int32)
         for r in range(len(mat)):
             inverse[r] = key.setdefault(mat[r].tobytes(), len(key))
             if len(key) > max_share * len(mat) and len(key) > _MIN_SPARE:
                 return None
-        # ids are given in order of first appearance: the first row of each distinct one
         first = np.unique(inverse, return_index=True)[1]
         return cls(_Rows(mat[first]), len(key), inverse, key)
 

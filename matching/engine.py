@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -35,6 +36,7 @@ from matching.geo import haversine_km
 from matching.relevance import SearchMatch, weak_mask
 from matching.types import (
     CompetenceKind,
+    CompetenceVec,
     Filters,
     Match,
     ProfileVec,
@@ -157,10 +159,13 @@ _STOPWORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=65_536)
 def lexical_tokens(text: str | None) -> frozenset[str]:
     """The words of a phrase, case-folded, without stop words and one-letter tokens.
 
     Hyphens and punctuation split words, so "OPC-UA-Anbindung" gives {"opc", "ua", "anbindung"}.
+    Kept for the last 65,536 distinct phrases: labels repeat across organisations, and a
+    per-request fit tokenises its candidates' need labels again on every match.
     """
     if not text:
         return frozenset()
@@ -213,6 +218,11 @@ class _Side:
     neighbours: frozenset[int]
     profile_offers: bool = True  # False for a typed search: its text states needs, not offers
     need_tokens: list[frozenset[str]] | None = None  # typed search: words of each need
+
+
+# placeholders of a side's arrays until they are set (`Matcher._side_rows`)
+_NO_ROWS = np.zeros((0, 0), dtype=np.float32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float64)
 
 
 class Matcher:
@@ -275,23 +285,27 @@ class Matcher:
                 adj.setdefault(q, set()).add(p.id)
         self.adjacency_: dict[int, frozenset[int]] = {k: frozenset(v) for k, v in adj.items()}
 
-        sides = [self._side(p) for p in self.profiles_]
+        # every organisation's core and need vectors go into one array each, built from one
+        # list (not an array per organisation stacked afterwards: a per-request fit builds
+        # them for ~1,000 candidates on every match)
+        parts = [self._side_rows(p) for p in self.profiles_]
+        sides = [side for side, _, _ in parts]
         self.sides_: list[_Side] = sides
         d = self.dim_ or 1
         self.core_start_ = np.zeros(len(sides) + 1, dtype=np.int64)
         self.need_start_ = np.zeros(len(sides) + 1, dtype=np.int64)
-        for i, s in enumerate(sides):
-            self.core_start_[i + 1] = self.core_start_[i] + len(s.core)
-            self.need_start_[i + 1] = self.need_start_[i] + len(s.need)
-        self.core_mat_ = _stack([s.core for s in sides], d)
-        self.need_mat_ = _stack([s.need for s in sides], d)
-        self.need_w_ = (
-            np.concatenate([s.need_w for s in sides]) if sides else np.zeros(0, dtype=np.float64)
+        np.cumsum([len(core) for _, core, _ in parts], out=self.core_start_[1:])
+        np.cumsum([len(needs) for _, _, needs in parts], out=self.need_start_[1:])
+        self.core_mat_ = _rows([v for _, core, _ in parts for v in core], d)
+        self.need_mat_ = _rows([c.vector for _, _, needs in parts for c in needs], d)
+        self.need_w_ = np.array(
+            [w.need_weight(c.kind) for _, _, needs in parts for c in needs], dtype=np.float64
         )
         for i, s in enumerate(sides):
             # Views into the stacked matrices, so every vector is held once.
             s.core = self.core_mat_[self.core_start_[i] : self.core_start_[i + 1]]
             s.need = self.need_mat_[self.need_start_[i] : self.need_start_[i + 1]]
+            s.need_w = self.need_w_[self.need_start_[i] : self.need_start_[i + 1]]
         self.core_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.core_start_))
         # Words of every core label, with their IDF, for typed searches: acronyms and standards
         # ("OPC UA", "ISO 13485") are exact evidence that sentence encoders blur.
@@ -365,6 +379,15 @@ class Matcher:
     def _side(self, p: ProfileVec) -> _Side:
         w = self.weights_
         d = self.dim_ or 1
+        side, core_vecs, needs = self._side_rows(p)
+        side.core = _rows(core_vecs, d)
+        side.need = _rows([c.vector for c in needs], d)
+        side.need_w = np.array([w.need_weight(c.kind) for c in needs], dtype=np.float64)
+        return side
+
+    def _side_rows(self, p: ProfileVec) -> tuple[_Side, list[np.ndarray], list[CompetenceVec]]:
+        """`_side` without its arrays (core, need, need_w empty): the side, its core vectors
+        (the profile vector standing in when it states no core) and its need competences."""
         cores = [c for c in p.competences if c.kind == "core"]
         needs = [c for c in p.competences if c.kind in _NEED_KINDS]
         core_vecs = [c.vector for c in cores]
@@ -376,13 +399,13 @@ class Matcher:
             core_vecs, core_ids, core_labels = [profile], [None], [None]
         neighbours = set(p.known_partner_ids) | set(self.adjacency_.get(p.id, frozenset()))
         neighbours.discard(p.id)
-        return _Side(
+        side = _Side(
             id=p.id,
-            core=_rows(core_vecs, d),
+            core=_NO_ROWS,
             core_ids=core_ids,
             core_labels=core_labels,
-            need=_rows([c.vector for c in needs], d),
-            need_w=np.array([w.need_weight(c.kind) for c in needs], dtype=np.float64),
+            need=_NO_ROWS,
+            need_w=_NO_WEIGHTS,
             need_ids=[c.id for c in needs],
             need_labels=[c.label for c in needs],
             need_kinds=[c.kind for c in needs],
@@ -391,6 +414,7 @@ class Matcher:
             interests=frozenset(p.cooperation_interests),
             neighbours=frozenset(neighbours),
         )
+        return side, core_vecs, needs
 
     def _calibrate(self, w: Weights) -> tuple[float, float, float]:
         """Cosine floors from the cosines between random rows of different profiles."""
@@ -1978,14 +2002,6 @@ def _rows(vectors: Sequence[np.ndarray], d: int) -> np.ndarray:
     if not vectors:
         return np.zeros((0, d), dtype=np.float32)
     return np.array(vectors, dtype=np.float32).reshape(len(vectors), -1)
-
-
-def _stack(blocks: Sequence[np.ndarray], d: int) -> np.ndarray:
-    """Row-stack (k_i, d) blocks into (sum k_i, d) float32; (0, d) if there are none."""
-    blocks = [b for b in blocks if len(b)]
-    if not blocks:
-        return np.zeros((0, d), dtype=np.float32)
-    return np.ascontiguousarray(np.vstack(blocks), dtype=np.float32)
 
 
 # Relative change of the corpus size (core rows, description rows, live organisations) after

@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, cast
 
@@ -492,23 +492,37 @@ def neighbourhood(
     steps: int,
     max_nodes: int = MAX_GRAPH_NODES,
     outcome_ties: Collection[tuple[int, int, int]] = (),
+    known: Mapping[int, Collection[int]] | None = None,
 ) -> dict[int, frozenset[int]]:
     """The adjacency the graph components of one query read: whole partner sets of the
     candidates (activity), of the query's partners (shared partners and the walk's first
     step), and of every organisation the walk expands within `steps` steps, up to
     `max_nodes` organisations. One query per hop. The walk also steps along
     `outcome_ties` (`Filters.outcome_ties`), so the organisations they reach are expanded
-    too; the ties themselves are not part of the returned adjacency (the engine adds them)."""
+    too; the ties themselves are not part of the returned adjacency (the engine adds them).
+
+    `known`: partner sets already loaded, whole, of organisations that are not private
+    (the candidates' `ProfileVec.known_partner_ids`, read by `load_rows`): every
+    relationship of such an organisation is an edge of the engine's graph (one end is not
+    private), so these are not asked again; a loop to itself is left out as in SQL."""
     adjacency: dict[int, set[int]] = {}
     fetched: set[int] = set()
     extra: dict[int, set[int]] = {}
+    given = known or {}
     for a, b, _ in outcome_ties:
         extra.setdefault(a, set()).add(b)
         extra.setdefault(b, set()).add(a)
 
     def fetch(ids: set[int]) -> None:
         todo = sorted(ids - fetched)[: max(max_nodes - len(fetched), 0)]
-        for node, partners in _graph_edges(session, todo).items():
+        asked = [i for i in todo if i not in given]
+        for node in todo:
+            if node in given:
+                for partner in given[node]:
+                    if partner != node:
+                        adjacency.setdefault(node, set()).add(partner)
+                        adjacency.setdefault(partner, set()).add(node)
+        for node, partners in _graph_edges(session, asked).items():
             adjacency.setdefault(node, set()).update(partners)
         fetched.update(todo)
 
@@ -556,6 +570,8 @@ def request_index(
             [p.id for p in fitted],
             w.walk_steps,
             outcome_ties=outcome_ties if w.outcome_tie > 0 else (),
+            # the candidates' partner sets came with their rows
+            known={p.id: p.known_partner_ids for p in fitted},
         )
         if graph
         else {}

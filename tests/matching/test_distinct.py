@@ -218,11 +218,12 @@ def test_the_words_of_stated_needs_are_kept_with_the_index_not_built_by_a_search
     assert m.need_words_[1].shape == (300, 16)  # the generation before is left as it was
     # the words of equal core labels are one set (held and saved once per distinct label)
     assert len(m2.core_tokens_) == 510
-    # 25 distinct core labels among the fitted rows, 23 among the appended ones
-    assert len({id(t) for t in m2.core_tokens_}) == 25 + 23
+    # 25 distinct core labels among the fitted and the appended rows: the appended rows'
+    # labels get the sets the fit made (`lexical_tokens` keeps those of recent phrases)
+    assert len({id(t) for t in m2.core_tokens_}) == 25
     # written and read back as a saved index is: the words come with it
     back = restore(pickle.loads(pickle.dumps(snapshot(m2))))
-    assert len({id(t) for t in back.core_tokens_}) == 25 + 23
+    assert len({id(t) for t in back.core_tokens_}) == 25
     assert back.need_words_[0] == m2.need_words_[0]
     assert (back.need_words_[1] != m2.need_words_[1]).nnz == 0
     vecs, labels = VOCAB[[17, 19]], ["label 17", "label 19"]
@@ -253,3 +254,60 @@ def test_extended_generations_group_their_rows_as_a_fresh_one() -> None:
     for got, want in zip(second._grouped(), fresh._grouped(), strict=True):
         assert got.tolist() == want.tolist()
     assert second._grouped()[0].tolist() == [0, 2, 5, 8, 1, 4, 7, 3, 6, 9]
+
+
+def _bytes_grouping(mat: np.ndarray) -> tuple[int, list[int], bytes]:
+    """Rows grouped by their bytes, one at a time: (distinct, each row's group, rows)."""
+    key: dict[bytes, int] = {}
+    inverse = [key.setdefault(row.tobytes(), len(key)) for row in mat]
+    first = [inverse.index(k) for k in range(len(key))]
+    return len(key), inverse, np.ascontiguousarray(mat[first]).tobytes()
+
+
+def test_rows_grouped_by_fingerprint_are_grouped_as_their_bytes() -> None:
+    rng = np.random.default_rng(4)
+    for n, labels in ((1, 1), (7, 3), (300, 25), (2000, 900)):
+        mat = _vocabulary(labels, seed=n)[rng.integers(0, labels, n)]
+        mat[0] = -0.0  # equal to 0.0 as a number, not as bytes
+        if n > 2:
+            mat[1] = 0.0
+        found = Distinct.of(mat, max_share=1.0)
+        assert found is not None
+        n_distinct, inverse, rows = _bytes_grouping(mat)
+        assert found.n_distinct == n_distinct
+        assert found.inverse.tolist() == inverse
+        assert found.rows.tobytes() == rows
+        # the map `extended` reads, built when first asked for
+        assert found._key == {found.rows[i].tobytes(): i for i in range(n_distinct)}
+
+
+def test_two_rows_with_one_fingerprint_are_still_two_rows() -> None:
+    # a second row whose 64-bit words differ from the first's in a way the fingerprint's
+    # weighted sum cannot see: w0 + m1 and w1 - m0 (modulo 2**64)
+    mult = np.random.default_rng(0x6B6D).integers(1, 2**63, DIM // 2, dtype=np.uint64)
+    mult |= np.uint64(1)
+    first = VOCAB[0].copy()
+    words = first.view(np.uint64).copy()
+    words[0:1] += mult[1:2]
+    words[1:2] -= mult[0:1]
+    second = words.view(np.float32)
+    mat = np.vstack([first, second, first])
+    fingerprints = (mat.view(np.uint64) * mult).sum(axis=1, dtype=np.uint64)
+    assert fingerprints[0] == fingerprints[1]
+    found = Distinct.of(mat, max_share=1.0)
+    assert found is not None
+    assert (found.n_distinct, found.inverse.tolist()) == (2, [0, 1, 0])
+    assert found.rows.tobytes() == mat[:2].tobytes()
+
+
+def test_a_distinct_saved_with_its_map_reads_back() -> None:
+    found = Distinct.of(VOCAB[[0, 1, 0]])
+    assert found is not None
+    state = dict(found.__dict__)
+    state["_key"] = {VOCAB[0].tobytes(): 0, VOCAB[1].tobytes(): 1}
+    del state["_key_map"]
+    back = Distinct.__new__(Distinct)
+    back.__setstate__(state)
+    grown = back.extended(VOCAB[[1, 2]])
+    assert grown is not None
+    assert (grown.n_distinct, grown.inverse.tolist()) == (3, [0, 1, 0, 1, 2])

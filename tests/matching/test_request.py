@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from matching.engine import Matcher
-from matching.request import CorpusStats, RequestMatcher
+from matching.request import CorpusStats, RequestMatcher, _HubMemo, vector_digest
 from matching.retrieval import InProcessRetriever, QueryVectors
 from matching.types import Filters, Match, ProfileVec
 from tests.matching.test_vectorised_features import _networked
@@ -62,3 +62,57 @@ def test_hub_values_missing_from_the_store_come_from_the_reference_sample() -> N
         _same(*_per_request(corpus, full, bare, query))
     core_hub, _ = full._hubness(full.weights_.hub_neighbours)
     assert np.allclose(bare.hub_of(full.core_mat_[:5]), core_hub[:5])
+
+
+def test_hub_values_from_the_reference_sample_are_computed_once_per_statistics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    corpus, full, stats = _fits()
+    bare = replace(stats, hub_values={})
+    rows = {vector_digest(v): v for v in full.profile_mat_[:6]}
+    computed: list[int] = []
+    real = CorpusStats.hub_of
+
+    def counted(self: CorpusStats, vectors: np.ndarray) -> np.ndarray:
+        computed.append(len(vectors))
+        return real(self, vectors)
+
+    monkeypatch.setattr(CorpusStats, "hub_of", counted)
+    first = bare.hub_of_keyed(dict(list(rows.items())[:4]))
+    both = bare.hub_of_keyed(rows)
+    # the second call computes only the two vectors the first did not ask for
+    assert computed == [4, 2]
+    expected = real(bare, np.vstack(list(rows.values())))
+    assert list(both.values()) == pytest.approx(expected.tolist(), abs=1e-12)
+    assert {k: both[k] for k in first} == first
+    # every request with the same statistics finds them; a refresh (a new object) does not
+    again = RequestMatcher(candidate_pool=POOL).fit_candidates(corpus[:20], bare, {})
+    before = len(computed)
+    RequestMatcher(candidate_pool=POOL).fit_candidates(corpus[:20], bare, {})
+    assert len(computed) == before
+    assert replace(bare).hub_memo is not bare.hub_memo
+    assert again._request_hub[1][:1].tolist() == pytest.approx(
+        real(bare, full.profile_mat_[:1]).tolist(), abs=1e-12
+    )
+
+
+def test_the_hub_memo_keeps_the_most_recently_used_values() -> None:
+    memo = _HubMemo(size=2)
+    memo.put({b"a": 1.0, b"b": 2.0})
+    assert memo.get([b"a"]) == {b"a": 1.0}  # "a" is now the more recent
+    memo.put({b"c": 3.0})
+    assert memo.get([b"a", b"b", b"c"]) == {b"a": 1.0, b"c": 3.0}
+
+
+def test_a_fit_builds_each_sides_arrays_as_a_side_of_its_own() -> None:
+    corpus, full, _ = _fits()
+    for row in (0, 7, 159):
+        fitted, alone = full.sides_[row], full._side(corpus[row])
+        assert np.array_equal(fitted.core, alone.core)
+        assert np.array_equal(fitted.need, alone.need)
+        assert np.array_equal(fitted.need_w, alone.need_w)
+        assert fitted.core.dtype == fitted.need.dtype == np.float32
+        assert (fitted.core_ids, fitted.need_ids) == (alone.core_ids, alone.need_ids)
+    start, end = full.core_start_[7], full.core_start_[8]
+    assert np.shares_memory(full.sides_[7].core, full.core_mat_)
+    assert np.array_equal(full.core_mat_[start:end], full.sides_[7].core)

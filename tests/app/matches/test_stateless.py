@@ -333,3 +333,40 @@ def test_a_write_through_one_process_is_scored_by_the_other(
     engine.dispose()
     assert len(stored) == 1
     assert stored[0][0] < version
+
+
+# the walk's neighbourhood is read in SQL on PostgreSQL only
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_the_candidates_partner_sets_read_with_their_rows_are_not_asked_again(
+    db_session: Session, encoder: Encoder, demo: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = sorted(demo.values())
+    profiles, info = stateless.load_rows(db_session, encoder.name, ids)
+    public = [i for i in ids if info[i].visibility != "private"]
+    asked: list[int] = []
+    real = stateless._graph_edges
+
+    def counted(session: Session, nodes: list[int]) -> dict[int, set[int]]:
+        asked.extend(nodes)
+        return real(session, nodes)
+
+    monkeypatch.setattr(stateless, "_graph_edges", counted)
+    compared = 0
+    for query_id in public[::12]:
+        query = profiles[query_id]
+        candidates = [i for i in public if i != query_id][::3]
+        known = {i: profiles[i].known_partner_ids for i in candidates}
+        assert any(known.values())
+        for steps, bound in ((6, stateless.MAX_GRAPH_NODES), (6, 40), (3, 25)):
+            asked.clear()
+            read = stateless.neighbourhood(db_session, query, candidates, steps, max_nodes=bound)
+            assert set(candidates) & set(asked)
+            asked.clear()
+            given = stateless.neighbourhood(
+                db_session, query, candidates, steps, max_nodes=bound, known=known
+            )
+            # the same adjacency, without asking for the candidates' edges
+            assert given == read
+            assert not set(candidates) & set(asked)
+            compared += sum(len(v) for v in read.values())
+    assert compared > 100
