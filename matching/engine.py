@@ -633,26 +633,58 @@ class Matcher:
         )
         allowed = self._allowed(side, None, filters, filters.origin)
         distinct = getattr(self, "need_distinct_", None)
-        # (q, m): one product over the distinct need vectors where they are kept
-        sims = vecs @ self.need_mat_.T if distinct is None else distinct.similarities(vecs)
+        # (q, u): one product over the distinct need vectors where they are kept, else (q, m)
+        sims = vecs @ (self.need_mat_ if distinct is None else distinct.rows).T
         vocabulary, words = self._need_words()
-        lexical = np.zeros_like(sims, dtype=np.float64)
+        # Only the (typed need, need row) pairs that can pass are looked at: those within the
+        # floor by cosine (the rows of the distinct vectors that are) and those sharing at
+        # least half the need's IDF weight of words (a lexical match reaches the floor).
+        # Listed per typed need in ascending rows: the order of a scan of every pair.
+        pair_q: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        pair_k: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        pair_cos: list[np.ndarray] = [np.zeros(0, dtype=sims.dtype)]
+        pair_lex: list[np.ndarray] = [np.zeros(0, dtype=np.float64)]
         for i, label in enumerate(need_labels):
             weight = {t: self.idf_.get(t, self.idf_unseen_) for t in lexical_tokens(label)}
             total = sum(weight.values())
             shared = [t for t in weight if t in vocabulary]
-            if total <= 0 or not shared:
-                continue
-            # the IDF weight of the words each need row shares with this one: one sparse
-            # product over the columns of this need's words (only rows holding one of them)
-            columns = [vocabulary[t] for t in shared]
-            lexical[i] = words[:, columns] @ np.array([weight[t] for t in shared]) / total
+            lex_rows = np.zeros(0, dtype=np.int64)
+            lex_vals = np.zeros(0, dtype=np.float64)
+            if total > 0 and shared:
+                # the IDF weight of the words each need row shares with this one, summed over
+                # the rows that hold one of them (a row holds each of its words once)
+                sub = words[:, [vocabulary[t] for t in shared]]
+                per_entry = np.repeat(np.array([weight[t] for t in shared]), np.diff(sub.indptr))
+                lex_rows, where = np.unique(sub.indices.astype(np.int64), return_inverse=True)
+                lex_vals = np.bincount(where, weights=per_entry, minlength=len(lex_rows)) / total
+            close = np.flatnonzero(sims[i] >= floor)
+            if distinct is not None:
+                by_vec, first, count = distinct._grouped()
+                close = by_vec[_ranges(first[close], count[close])]
+            rows = np.union1d(close, lex_rows[lex_vals >= 0.5]).astype(np.int64)
+            lexical = np.zeros(len(rows), dtype=np.float64)
+            at = np.searchsorted(rows, lex_rows)
+            hit = at < len(rows)
+            hit[hit] = rows[at[hit]] == lex_rows[hit]
+            lexical[at[hit]] = lex_vals[hit]
+            cos = sims[i, rows if distinct is None else distinct.inverse[rows]]
+            pair_q.append(np.full(len(rows), i, dtype=np.int64))
+            pair_k.append(rows)
+            pair_cos.append(cos)
+            pair_lex.append(lexical)
+        qi, ki = np.concatenate(pair_q), np.concatenate(pair_k)
+        cosines, lexical = np.concatenate(pair_cos), np.concatenate(pair_lex)
         strength = np.where(
-            lexical >= 0.5, np.maximum(sims, floor + lexical * (1 - floor) / 2), sims
+            lexical >= 0.5, np.maximum(cosines, floor + lexical * (1 - floor) / 2), cosines
         )
-        # per candidate row, its strongest (need, their need) pair; ties: the first in
-        # (typed need, their need) order
-        qi, ki = np.nonzero(strength >= floor)
+        passing = strength >= floor
+        qi, ki, cosines, lexical, strength = (
+            qi[passing],
+            ki[passing],
+            cosines[passing],
+            lexical[passing],
+            strength[passing],
+        )
         owner = self.need_owner_[ki]
         ok = allowed[owner]
         if firm_floors:
@@ -663,15 +695,17 @@ class Matcher:
             need_floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
             if wordless_floors:
                 strict = np.asarray(wordless_floors, dtype=np.float64)
-                wordless = lexical[qi, ki] <= 0
+                wordless = lexical <= 0
                 need_floor = np.where(
                     wordless,
                     np.maximum(strict[np.minimum(pairs, len(strict)) - 1], need_floor),
                     need_floor,
                 )
-            ok &= strength[qi, ki] >= need_floor
-        qi, ki, owner = qi[ok], ki[ok], owner[ok]
-        values = strength[qi, ki]
+            ok &= strength >= need_floor
+        qi, ki, owner, cosines = qi[ok], ki[ok], owner[ok], cosines[ok]
+        values = strength[ok]
+        # per candidate row, its strongest (need, their need) pair; ties: the first in
+        # (typed need, their need) order
         first = np.lexsort((np.arange(len(values)), -values, owner))
         head = np.ones(len(first), dtype=bool)
         head[1:] = owner[first][1:] != owner[first][:-1]
@@ -681,7 +715,7 @@ class Matcher:
         out: list[Match] = []
         for j in top.tolist():
             row, value, i, k = int(owner[j]), float(values[j]), int(qi[j]), int(ki[j])
-            cos = float(sims[i, k])
+            cos = float(cosines[j])
             cand = self.sides_[row]
             j = k - int(self.need_start_[row])
             out.append(

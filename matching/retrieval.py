@@ -98,7 +98,12 @@ class Retriever(Protocol):
 
 def narrowed(filters: Filters, found: Candidates) -> Filters:
     """`filters` that let only the retrieved candidates through (within `only_ids` if set)."""
-    ids = frozenset(found.ids.tolist())
+    return narrowed_to(filters, found.ids)
+
+
+def narrowed_to(filters: Filters, ids_found: np.ndarray) -> Filters:
+    """`narrowed` for the candidates' ids alone."""
+    ids = frozenset(ids_found.tolist())
     if filters.only_ids is not None:
         ids &= filters.only_ids
     return replace(filters, only_ids=ids)
@@ -118,10 +123,21 @@ class InProcessRetriever:
         self.matcher = matcher
 
     def candidates(self, query: QueryVectors, k: int, filters: Filters) -> Candidates:
+        rows = self._rows(query, k, filters)
+        return Candidates.of(_best_cosines(self.matcher, query, rows))
+
+    def candidate_ids(self, query: QueryVectors, k: int, filters: Filters) -> np.ndarray:
+        """The ids `candidates` answers (ascending, int64), without the cosines that found
+        them: all that narrowing a request's filters needs (`narrowed_to`)."""
+        rows = self._rows(query, k, filters)
+        return np.unique(self.matcher._row_meta()[0][rows])
+
+    def _rows(self, query: QueryVectors, k: int, filters: Filters) -> np.ndarray:
+        """The fitted rows of the candidates (unique)."""
         m = self.matcher
         m._check_fitted()
         if not m.profiles_ or m.dim_ is None:
-            return Candidates.of({})
+            return np.zeros(0, dtype=np.int64)
         side = _search_side(m, query)
         # distance is the engine's to check (it knows the origin); the rest is checked here
         plain = replace(filters, max_distance_km=None, origin=None)
@@ -129,14 +145,12 @@ class InProcessRetriever:
         if query.asking_id is not None and query.asking_id in m.row_of_id_:
             allowed[m.row_of_id_[query.asking_id]] = False
         if allowed.sum() <= k:
-            rows = np.flatnonzero(allowed)
-        else:
-            # another pool on a shallow copy: the fitted matcher is shared between threads
-            sized = m if k == m.candidate_pool else copy.copy(m)
-            sized.candidate_pool = k
-            rows = sized._retrieve(side)
-            rows = rows[allowed[rows]]
-        return Candidates.of(_best_cosines(m, query, rows))
+            return np.flatnonzero(allowed)
+        # another pool on a shallow copy: the fitted matcher is shared between threads
+        sized = m if k == m.candidate_pool else copy.copy(m)
+        sized.candidate_pool = k
+        rows = sized._retrieve(side)
+        return rows[allowed[rows]]
 
 
 def _search_side(m: Matcher, query: QueryVectors) -> _Side:

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from app.db import get_replica_engine, reads_replica
 from app.matches.index import FittedIndex
 from app.matches.pgvector import PgvectorRetriever
-from matching.retrieval import InProcessRetriever, QueryVectors, Retriever, narrowed
+from matching.retrieval import (
+    InProcessRetriever,
+    QueryVectors,
+    Retriever,
+    narrowed,
+    narrowed_to,
+)
 from matching.types import Filters
 
 
@@ -35,7 +41,11 @@ def candidate_filters(
         return filters  # nothing to search with: the engine ranks by what it has
     with reading(session) as reader:
         retriever = retriever_for(reader, index)
-        found = retriever.candidates(query, index.matcher.candidate_pool, filters)
+        pool = index.matcher.candidate_pool
+        if isinstance(retriever, InProcessRetriever):
+            # the ids only: the cosines that found them would be computed for nothing
+            return narrowed_to(filters, retriever.candidate_ids(query, pool, filters))
+        found = retriever.candidates(query, pool, filters)
     return narrowed(filters, found)
 
 

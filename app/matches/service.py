@@ -31,8 +31,7 @@ from app.models.user import Role, User
 from app.organizations import repository as organization_repository
 from app.organizations.access import (
     caller_relations,
-    view_of,
-    views_of,
+    views_by_disclosure,
     visible_relationships,
 )
 from app.organizations.derived import SIZE_LOWER_BOUNDS, region_centre
@@ -588,8 +587,10 @@ def shown(
 
     `relationships_shown`: whether the caller may see the asking organisation's relationships
     (a typed search has no asking organisation)."""
-    targets = organization_repository.organizations_by_id(session, [m.target_id for m in matches])
-    views = views_of(session, user, list(targets.values()))
+    # a view needs each target's stored disclosure only: two columns, not ORM rows (what is
+    # shown of a target comes from the index's `info`)
+    stored = organization_repository.disclosures_by_id(session, [m.target_id for m in matches])
+    views = views_by_disclosure(session, user, stored)
     return [
         to_out(
             m,
@@ -612,8 +613,8 @@ def graph_by_disclosure(
     relationships are shown to the caller: none when they are hidden (with and without the
     known ones, the difference would be the hidden relationships, and the graph would order
     the list by them), else only the relationships the caller may see."""
-    asking = organization_repository.organizations_by_id(session, [organization_id])
-    if "relationships" in view_of(session, user, asking[organization_id]).hidden:
+    asking = organization_repository.disclosures_by_id(session, [organization_id])
+    if "relationships" in views_by_disclosure(session, user, asking)[organization_id].hidden:
         return replace(filters, exclude_known=False, use_graph=False), False
     return replace(filters, visible_relationships=visible_relationships(session, user)), True
 

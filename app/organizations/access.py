@@ -8,7 +8,8 @@ requests (the query is app.cooperation.repository.request_relations).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,6 @@ from app.organizations.disclosure import (
     View,
     caller_level,
     group_shown,
-    levels_of,
     shown_levels,
     stored_levels,
     view_for_levels,
@@ -72,16 +72,31 @@ def views_of(
 ) -> dict[int, View]:
     """The caller's view of each organisation, by id; one query for the request relations
     (none when the caller already has them from `caller_relations`)."""
+    stored = {o.id: o.disclosure for o in organizations}
+    return views_by_disclosure(session, user, stored, relations=relations)
+
+
+def views_by_disclosure(
+    session: Session,
+    user: User | None,
+    stored: Mapping[int, Mapping[str, Any] | None],
+    *,
+    relations: tuple[set[int], set[int]] | None = None,
+) -> dict[int, View]:
+    """`views_of` for organisations given as their id and stored `disclosure` value (what
+    a view depends on; `repository.disclosures_by_id` reads it without loading the rows)."""
     partners: set[int] = set()
     senders: set[int] = set()
     own = member_organization(user)
     if relations is not None:
         partners, senders = relations
-    elif own is not None and any(o.id != own for o in organizations):
+    elif own is not None and any(org_id != own for org_id in stored):
         partners, senders = request_relations(session, own)
     return {
-        o.id: view_for_levels(caller_level(user, o.id, partners, senders), levels_of(o))
-        for o in organizations
+        org_id: view_for_levels(
+            caller_level(user, org_id, partners, senders), stored_levels(disclosure)
+        )
+        for org_id, disclosure in stored.items()
     }
 
 

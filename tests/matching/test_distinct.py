@@ -205,6 +205,88 @@ def test_seekers_find_what_a_scan_of_every_need_finds() -> None:
             assert len(found) > 20
 
 
+def _seekers_by_dense_scan(
+    m: Matcher,
+    vecs: np.ndarray,
+    labels: list[str],
+    floor: float,
+    firm: list[float],
+    wordless: list[float],
+) -> list[tuple[int, float, str | None, float]]:
+    """Every (typed need, need row) pair scanned with the floors for the pairs compared:
+    (id, score, their need's label, cosine) of each seeker, best first, ties by id."""
+    from matching.engine import lexical_tokens
+
+    sims = vecs @ m.need_mat_.T
+    theirs = [lexical_tokens(label) for s in m.sides_ for label in s.need_labels]
+    their_labels = [label for s in m.sides_ for label in s.need_labels]
+    best: dict[int, tuple[float, int, int]] = {}
+    for i, tokens in enumerate(lexical_tokens(label) for label in labels):
+        weight = {t: m.idf_.get(t, m.idf_unseen_) for t in tokens}
+        total = sum(weight.values())
+        for k in range(len(m.need_mat_)):
+            shared = tokens & theirs[k]
+            lexical = sum(weight[t] for t in shared) / total if shared else 0.0
+            cos = float(sims[i, k])
+            strength = max(cos, floor + lexical * (1 - floor) / 2) if lexical >= 0.5 else cos
+            row = int(m.need_owner_[k])
+            pairs = max(len(m.sides_[row].need_labels), 1) * len(labels)
+            need_floor = max(firm[min(pairs, len(firm)) - 1], floor)
+            if lexical <= 0:
+                need_floor = max(wordless[min(pairs, len(wordless)) - 1], need_floor)
+            if strength < floor or strength < need_floor:
+                continue
+            if row not in best or strength > best[row][0]:
+                best[row] = (strength, i, k)
+    order = sorted(best, key=lambda r: (-best[r][0], m.profiles_[r].id))
+    return [
+        (
+            m.profiles_[r].id,
+            best[r][0],
+            their_labels[best[r][2]],
+            float(sims[best[r][1], best[r][2]]),
+        )
+        for r in order
+    ]
+
+
+def test_seekers_under_firm_and_wordless_floors_find_what_a_dense_scan_finds() -> None:
+    """Only the pairs near by cosine or sharing words are looked at: the seekers, their
+    scores and the need each one's reason names are those of a scan of every pair."""
+    base = profiles(150, seed=11)
+    m = prepare(Matcher(W, candidate_pool=30).fit(base))
+    m2 = updated(m, profiles(20, seed=12, first_id=6000), [base[3].id])
+    firm, wordless = [0.3, 0.34, 0.38, 0.42], [0.35, 0.45, 0.55, 0.65]
+    # a need near label 3 named by the words of label 12 (cosine and words both count), and
+    # one whose words no stated need shares (only the stricter wordless floors apply)
+    vecs, labels = VOCAB[[3, 20]], ["label 12", "ohne gemeinsame worte"]
+    counts = []
+    for matcher in (m, m2):
+        assert matcher.need_distinct_ is not None  # the path through the distinct vectors
+        found = matcher.seekers(
+            vecs,
+            labels,
+            limit=500,
+            relevance_floor=0.3,
+            firm_floors=firm,
+            wordless_floors=wordless,
+        )
+        expected = _seekers_by_dense_scan(matcher, vecs, labels, 0.3, firm, wordless)
+        assert [
+            (
+                x.target_id,
+                round(x.score, 6),
+                x.reasons[0].target_label,
+                round(x.reasons[0].similarity, 6),
+            )
+            for x in found
+        ] == [(pid, round(v, 6), label, round(cos, 6)) for pid, v, label, cos in expected]
+        # by words alone: below the floor by cosine, found by the words "12"
+        counts.append(sum(x.reasons[0].similarity < 0.3 for x in found))
+        counts.append(len(found))
+    assert counts == [7, 32, 8, 38]
+
+
 def test_the_words_of_stated_needs_are_kept_with_the_index_not_built_by_a_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

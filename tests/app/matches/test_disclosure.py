@@ -9,9 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.matches.service import fitted_index, opted_out_competitors
+from app.matches.index import IndexCache
+from app.matches.service import fitted_index, opted_out_competitors, shown, to_out
 from app.models.cooperation import CooperationRequest
+from app.models.organization import Organization
 from app.models.user import Role
+from app.organizations import repository as organization_repository
+from app.organizations.access import views_by_disclosure, views_of
+from matching.encoders import Encoder
+from matching.types import Filters
 from tests.app.conftest import AccountFactory, ClientFactory
 from tests.app.matches.test_api import API, NETWORK, ids, matches, names
 
@@ -302,3 +308,75 @@ def test_an_opted_out_organisation_the_index_has_not_fitted_is_judged_from_its_r
     assert opted_out_competitors(db_session, current, ids["A"]) == set()
     assert ids["E"] not in ids_of(matches(member_of("B"), ids["B"], include_competitors="true"))
     assert ids["E"] in ids_of(matches(member_of("A"), ids["A"], include_competitors="true"))
+
+
+def test_a_match_lists_views_from_two_columns_are_the_views_of_the_whole_rows(
+    db_session: Session, make_account: AccountFactory, ids: dict[str, int]
+) -> None:
+    """`shown` decides each result's view from its id and stored disclosure alone; for every
+    kind of caller that is the view the loaded organisation gives (`views_of`)."""
+    beta = db_session.get(Organization, ids["B"])
+    assert beta is not None
+    beta.disclosure = {"name": "public", "address": "partners", "founded": "members"}
+    db_session.add(
+        CooperationRequest(
+            from_organization_id=ids["C"],
+            to_organization_id=ids["A"],
+            type="product_development",
+            status="accepted",
+        )
+    )
+    db_session.commit()
+    rows = organization_repository.organizations_by_id(db_session, ids.values())
+    stored = organization_repository.disclosures_by_id(db_session, [*ids.values(), 10**9])
+    assert stored == {org_id: o.disclosure for org_id, o in rows.items()}
+    callers = [
+        None,
+        make_account(Role.member, ids["A"]).user,
+        make_account(Role.member, ids["D"]).user,
+        make_account(Role.admin).user,
+    ]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    for user in callers:
+        by_rows = views_of(db_session, user, list(rows.values()))
+        assert views_by_disclosure(db_session, user, stored) == by_rows
+        seen |= {(v.level, v.hidden) for v in by_rows.values()}
+    # the callers above meet each organisation at different levels with different hidden
+    # fields: anonymous, member, partner (C of A), owner and staff
+    assert {level for level, _ in seen} == {"anonymous", "member", "partner", "owner"}
+    assert (
+        "member",
+        frozenset(
+            {"contact_name", "contact_email", "contact_phone", "employees", "website"}
+            | {"relationships", "city", "postal_code", "latitude", "longitude"}
+        ),
+    ) in seen
+
+
+def test_a_match_list_shown_to_a_member_is_the_one_the_loaded_rows_views_give(
+    db_session: Session, make_account: AccountFactory, ids: dict[str, int], encoder: Encoder
+) -> None:
+    """`shown` against the same matches shown through views of the loaded organisations:
+    the same ids, scores, relations, components, reasons and fields."""
+    member = make_account(Role.member, ids["A"]).user
+    index = fitted_index(db_session, IndexCache(), encoder)
+    found = index.matcher.match(
+        index.profiles[ids["A"]], filters=Filters(exclude_known=False), limit=10
+    )
+    got = shown(
+        db_session,
+        user=member,
+        index=index,
+        matches=found,
+        relationships_shown=False,
+        asking_id=ids["A"],
+    )
+    assert [m.organization.id for m in got] == [ids["B"], ids["C"], ids["D"]]
+    rows = organization_repository.organizations_by_id(db_session, [m.target_id for m in found])
+    views = views_of(db_session, member, list(rows.values()))
+    expected = [
+        to_out(m, index, view=views[m.target_id], relationships_shown=False, asking_id=ids["A"])
+        for m in found
+    ]
+    assert [m.model_dump() for m in got] == [m.model_dump() for m in expected]
+    assert [m.organization.name for m in got] == [None, None, None]

@@ -25,7 +25,7 @@ from app.matches.retrieval import candidate_filters, retriever_for
 from app.models import Competence, Organization
 from benchmarks.labelled import Firm, firm_texts, generate
 from matching.encoders import Encoder
-from matching.retrieval import InProcessRetriever, QueryVectors
+from matching.retrieval import InProcessRetriever, QueryVectors, narrowed
 from matching.types import Filters
 from tests.conftest import migrated_url
 
@@ -142,6 +142,50 @@ def test_filters_hold_inside_the_scan(
     assert by_nace.ids.size > 0
     others = retriever.candidates(query, POOL, Filters(nace_exclude=(nace,)))
     assert not set(others.ids.tolist()) & expected
+
+
+def test_a_request_narrows_to_the_in_process_candidates_without_their_cosines(
+    db_session: Session, encoder: Encoder, stored: dict[int, Firm], backend: str
+) -> None:
+    """`candidate_ids` answers exactly the ids of `candidates`, for profiles and typed
+    searches under filters; on SQLite a request's filters are narrowed to them."""
+    _, index = _index(db_session, encoder)
+    in_process = InProcessRetriever(index.matcher)
+    ids = sorted(stored)
+    nace = stored[ids[0]].role.nace[:2]
+    country = stored[ids[0]].city[1]
+    searched = QueryVectors.of_search(
+        np.asarray(encoder.encode(["Spritzguss", "Drucksensoren"]), dtype=np.float32)
+    )
+    checked = 0
+    for filters in (
+        Filters(),
+        Filters(countries=frozenset({country})),
+        Filters(nace_include=(nace,)),
+        Filters(exclude_ids=frozenset(ids[:10])),
+        Filters(only_ids=frozenset(ids[::3])),
+    ):
+        for query in [QueryVectors.of_profile(index.profiles[i]) for i in ids] + [searched]:
+            found = in_process.candidates(query, POOL, filters)
+            only = in_process.candidate_ids(query, POOL, filters)
+            assert only.dtype == np.int64
+            assert only.tolist() == found.ids.tolist()
+            if backend == "sqlite":
+                assert candidate_filters(db_session, index, query, filters) == narrowed(
+                    filters, found
+                )
+            checked += len(only) > 0
+    # every query found candidates under every filter: no comparison above was of two empties
+    assert checked == 5 * (len(ids) + 1)
+    # the pool chose: a profile's candidates are fewer than everyone
+    assert (
+        len(
+            in_process.candidate_ids(
+                QueryVectors.of_profile(index.profiles[ids[0]]), POOL, Filters()
+            )
+        )
+        < len(ids) - 1
+    )
 
 
 def test_a_write_is_found_by_the_next_retrieval(
