@@ -16,7 +16,7 @@ the same run: exact numpy top-20 over the stored profile vectors, and a faiss HN
 the same vectors (recall@20 against exact). The server is stopped when its RSS passes
 `--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory, or with
 `--keep` in `WORKDIR/orgs-N`, where a database of N organisations is used again by the next
-run (seeding 100,000 takes minutes). The persisted index written right after the first fit is
+run (seeding 100,000 takes minutes), migrated to the current revisions first. The persisted index written right after the first fit is
 waited for before anything is timed. With an admin's key every request sees everything; a
 member of organisation 1 then asks for its own matches and searches (`member_*`), the path
 that reads which relationships and addresses the caller may see.
@@ -606,7 +606,12 @@ def run_latency(
     db = tmp / "bench.db"
     url = f"sqlite:///{db}"
     if db.exists() and _stored_count(url) == n:
-        result["seed_s"] = None  # reused
+        result["seed_s"] = None  # reused, brought to the current revisions first
+        from alembic import command
+
+        from app.cli import alembic_config
+
+        command.upgrade(alembic_config(url), "heads")
     else:
         for f in tmp.glob("bench.db*"):
             f.unlink()
