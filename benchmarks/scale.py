@@ -16,8 +16,8 @@ the same run: exact numpy top-20 over the stored profile vectors, and a faiss HN
 the same vectors (recall@20 against exact). The server is stopped when its RSS passes
 `--max-rss-gb`. Only loopback traffic; everything lives in a temporary directory, or with
 `--keep` in `WORKDIR/orgs-N`, where a database of N organisations is used again by the next
-run (seeding 100,000 takes minutes), migrated to the current revisions first. The persisted index written right after the first fit is
-waited for before anything is timed. With an admin's key every request sees everything; a
+run (seeding 100,000 takes minutes), migrated to the current revisions first. The persisted
+index written right after the first fit is waited for before anything is timed. With an admin's key every request sees everything; a
 member of organisation 1 then asks for its own matches and searches (`member_*`), the path
 that reads which relationships and addresses the caller may see.
 """
