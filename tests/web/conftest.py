@@ -7,6 +7,7 @@ Chromium is the system's (/usr/bin/chromium): Playwright cannot download browser
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -23,8 +24,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from app.db import make_engine
+from app.events import service as event_service
+from app.events.schemas import EventCreate
 from tests.app.conftest import app, client_for, encoder, make_account  # noqa: F401 (fixtures)
 from tests.conftest import BACKENDS, _fresh_postgres_database
 
@@ -206,3 +210,14 @@ def png_size(data: bytes) -> tuple[int, int]:
     # every row: one filter byte, then the pixels
     assert len(zlib.decompress(image)) == height * (1 + width * _PIXEL_BYTES[colour])
     return width, height
+
+
+@pytest.fixture
+def event_id(db_session: Session) -> int:
+    """The id of a stored one-day event."""
+    event = event_service.create_event(
+        db_session,
+        data=EventCreate(name="Börse", timezone="Europe/Berlin", dates=[dt.date(2031, 5, 6)]),
+    )
+    db_session.commit()
+    return event.id

@@ -11,8 +11,6 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Invalid
-from app.events import service as event_service
-from app.events.schemas import EventCreate
 from app.i18n import N_, Message
 from app.models import Organization
 from app.models.cooperation import CooperationRequest
@@ -20,14 +18,7 @@ from app.models.user import Role
 from app.web.i18n import Formatter
 from app.web.messages import page_field_messages, page_message, translate
 from tests.app.conftest import Account, AccountFactory
-from tests.web.pages import csrf_token, page_client
-
-GERMAN = {"accept": "text/html", "accept-language": "de"}
-ENGLISH = {"accept": "text/html", "accept-language": "en"}
-
-
-def _alerts(html: str) -> list[str]:
-    return [unescape(m) for m in re.findall(r'<p class="error" role="alert">([^<]*)</p>', html)]
+from tests.web.pages import ENGLISH, GERMAN, alerts, csrf_token, page_client
 
 
 def _organization(session: Session, name: str) -> int:
@@ -67,11 +58,11 @@ def test_a_conflict_on_a_cooperation_request_reads_in_the_pages_language(
             f"/api/v1/cooperation-requests/{request_id}/accept", headers=member.headers
         )
     assert (german.status_code, english.status_code, api.status_code) == (409, 409, 409)
-    assert _alerts(german.text) == [
+    assert alerts(german.text) == [
         f"Die Kooperationsanfrage {request_id} ist abgelehnt; nur eine offene Anfrage kann "
         "angenommen werden."
     ]
-    assert _alerts(english.text) == [
+    assert alerts(english.text) == [
         f"Cooperation request {request_id} is declined; only a pending request can be accepted."
     ]
     assert api.headers["content-type"] == "application/problem+json"
@@ -96,19 +87,9 @@ def test_an_event_that_does_not_exist_is_named_in_the_pages_language(
         api = client.get("/api/v1/events/987654", headers=organizer.headers)
     assert (german.status_code, english.status_code, api.status_code) == (404, 404, 404)
     assert "<h1>Nicht gefunden</h1>" in german.text
-    assert _alerts(german.text) == ["Keine Veranstaltung mit der ID 987654."]
-    assert _alerts(english.text) == ["No event with id 987654."]
+    assert alerts(german.text) == ["Keine Veranstaltung mit der ID 987654."]
+    assert alerts(english.text) == ["No event with id 987654."]
     assert api.json()["detail"] == "No event with id 987654."
-
-
-@pytest.fixture
-def event_id(db_session: Session) -> int:
-    event = event_service.create_event(
-        db_session,
-        data=EventCreate(name="Börse", timezone="Europe/Berlin", dates=[dt.date(2031, 5, 6)]),
-    )
-    db_session.commit()
-    return event.id
 
 
 def test_a_participant_list_with_a_file_problem_is_refused_in_the_pages_language(

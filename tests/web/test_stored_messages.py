@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict
 from app.events import reasons
-from app.events import service as event_service
-from app.events.schemas import EventCreate
 from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError, RowError, parse_file
 from app.models import Organization
@@ -30,16 +28,9 @@ from app.web.i18n import Formatter
 from app.web.messages import translate
 from matching.scheduling import InvalidInstance
 from tests.app.conftest import AccountFactory
-from tests.web.pages import csrf_token, page_client
+from tests.web.pages import ENGLISH, GERMAN, alerts, csrf_token, page_client
 
-GERMAN = {"accept": "text/html", "accept-language": "de"}
-ENGLISH = {"accept": "text/html", "accept-language": "en"}
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alerts(html: str) -> list[str]:
-    found = re.findall(r'<p class="error" role="alert">(.*?)</p>', html, re.S)
-    return [unescape(text).strip() for text in found]
 
 
 # ---------------------------------------------------------------- a message as stored
@@ -121,16 +112,6 @@ def test_a_sentence_the_engine_words_anew_stays_as_it_is() -> None:
 # ---------------------------------------------------------------- a failed run, read later
 
 
-@pytest.fixture
-def event_id(db_session: Session) -> int:
-    event = event_service.create_event(
-        db_session,
-        data=EventCreate(name="Börse", timezone="Europe/Berlin", dates=[dt.date(2031, 5, 6)]),
-    )
-    db_session.commit()
-    return event.id
-
-
 def _failed_run(session: Session, event_id: int, problem: Message | str) -> int:
     run = ScheduleRun(
         event_id=event_id,
@@ -168,22 +149,22 @@ def test_a_failed_run_reads_in_the_language_of_whoever_opens_it(
     organizer = make_account(Role.organizer)
     with page_client(app, organizer) as client:
 
-        def alerts(run_id: int, headers: dict[str, str]) -> list[str]:
+        def alerts_on(run_id: int, headers: dict[str, str]) -> list[str]:
             page = client.get(f"/events/{event_id}/runs/{run_id}", headers=headers)
             assert page.status_code == 200
-            return _alerts(page.text)
+            return alerts(page.text)
 
-        assert alerts(with_values, GERMAN) == [
+        assert alerts_on(with_values, GERMAN) == [
             "Nicht gespeichert: Für die Veranstaltung lässt sich so, wie sie ist, kein "
             "Terminplan berechnen: Tisch 4 ist zum Termin 9 zweimal festgehalten"
         ]
-        assert alerts(with_values, ENGLISH) == [
+        assert alerts_on(with_values, ENGLISH) == [
             "Not stored: The event cannot be scheduled as it stands: table 4 locked twice at slot 9"
         ]
-        assert alerts(fixed, GERMAN) == [
+        assert alerts_on(fixed, GERMAN) == [
             "Nicht gespeichert: Die Veranstaltung hat keine Termine; erzeugen Sie zuerst welche."
         ]
-        assert alerts(filled, GERMAN) == ["Nicht gespeichert: Run 12 is done."]
+        assert alerts_on(filled, GERMAN) == ["Nicht gespeichert: Run 12 is done."]
 
 
 # ---------------------------------------------------------------- a failed import, read later
@@ -247,25 +228,25 @@ def test_a_failed_import_reads_in_the_language_of_whoever_opens_it(
     )
     with page_client(app, curator) as client:
 
-        def alerts(job_id: str, headers: dict[str, str]) -> list[str]:
+        def alerts_on(job_id: str, headers: dict[str, str]) -> list[str]:
             page = client.get(f"/curator/import/jobs/{job_id}", headers=headers)
             assert page.status_code == 200
-            return _alerts(page.text)
+            return alerts(page.text)
 
-        assert alerts("with-values", GERMAN) == [
+        assert alerts_on("with-values", GERMAN) == [
             "Der Import ist fehlgeschlagen; nichts wurde gespeichert: die JSON-Datei enthält ein "
             'Objekt, keine Liste; ein Objekt wird nur angenommen, wenn es eine Liste "items" oder '
             '"organizations" von Unternehmen enthält (seine Schlüssel: firmen)'
         ]
-        assert alerts("with-values", ENGLISH) == [
+        assert alerts_on("with-values", ENGLISH) == [
             "The import failed; nothing was written: the JSON file holds an object, not an "
             'array; an object is accepted only when it has an "items" or "organizations" array '
             "of organisations (its keys: firmen)"
         ]
-        assert alerts("fixed", GERMAN) == [
+        assert alerts_on("fixed", GERMAN) == [
             "Der Import ist fehlgeschlagen; nichts wurde gespeichert: die Datei ist leer"
         ]
-        assert alerts("fixed", ENGLISH) == [
+        assert alerts_on("fixed", ENGLISH) == [
             "The import failed; nothing was written: the file is empty"
         ]
 
@@ -289,7 +270,7 @@ def test_a_file_error_with_values_reads_in_german_on_the_page_and_in_english_in_
                 headers=headers,
             )
             assert answer.status_code == 422
-            return _alerts(answer.text)
+            return alerts(answer.text)
 
         german, english = page(GERMAN), page(ENGLISH)
         api = client.post(
@@ -340,8 +321,8 @@ def test_an_organisation_that_is_not_there_is_named_in_the_pages_language(
             headers={**member.headers, "accept-language": "de"},
         )
     assert (german.status_code, english.status_code, api.status_code) == (404, 404, 404)
-    assert _alerts(german.text) == ["Kein Unternehmen mit der ID 987654."]
-    assert _alerts(english.text) == ["No organisation with id 987654."]
+    assert alerts(german.text) == ["Kein Unternehmen mit der ID 987654."]
+    assert alerts(english.text) == ["No organisation with id 987654."]
     assert api.json()["detail"] == "No organisation with id 987654."
 
 

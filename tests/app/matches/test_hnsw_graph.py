@@ -4,14 +4,12 @@ retrieves in process)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from alembic import command
 from sqlalchemy import Connection, text
 
 from app.cli import alembic_config
 from app.db import make_engine
-from app.embeddings import to_bytes
 from app.matches.pgvector import (
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
@@ -20,31 +18,10 @@ from app.matches.pgvector import (
     index_name,
     rebuild_indexes,
 )
+from tests.app.matches.raw_rows import store_vectors
 from tests.conftest import migrated_url
 
 NAMES = [index_name("competence_vectors", "m", 8), index_name("organizations", "m", 8)]
-
-
-def _store_vectors(conn: Connection) -> None:
-    """One organisation with a profile vector and a core competence of encoder "m" (8 dims)."""
-    vector = np.linspace(-1.0, 1.0, 8, dtype=np.float32)
-    vector /= np.linalg.norm(vector)
-    conn.execute(
-        text(
-            "INSERT INTO organizations (name, visibility, cooperation_interests, disclosure,"
-            " hide_from_competitors, version, created_at, modified_at, profile_embedding,"
-            " embedding_model) VALUES ('A', 'public', '[]', '{}', false, 1,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :v, 'm')"
-        ),
-        {"v": to_bytes(vector)},
-    )
-    conn.execute(
-        text(
-            "INSERT INTO competences (organization_id, kind, label, embedding, embedding_model)"
-            " SELECT max(id), 'core', 'x', :v, 'm' FROM organizations"
-        ),
-        {"v": to_bytes(-vector)},
-    )
 
 
 def _definitions(conn: Connection) -> dict[str, str]:
@@ -63,7 +40,7 @@ def test_the_graph_parameters_of_built_and_migrated_indexes(
     url = migrated_url("postgresql", request, tmp_path_factory.mktemp("hnsw"))
     engine = make_engine(url)
     with engine.begin() as conn:
-        _store_vectors(conn)
+        store_vectors(conn)
         assert ensure_stored_indexes(conn) == [("m", 8)]
         definitions = _definitions(conn)
         assert sorted(definitions) == sorted(NAMES)

@@ -27,6 +27,7 @@ from benchmarks.labelled import Firm, firm_texts, generate
 from matching.encoders import Encoder
 from matching.retrieval import InProcessRetriever, QueryVectors, narrowed
 from matching.types import Filters
+from tests.app.matches.raw_rows import store_vectors
 from tests.conftest import migrated_url
 
 POOL = 24
@@ -261,27 +262,8 @@ def test_migration_0017_up_and_down(
     config = alembic_config(url)
     command.downgrade(config, "0016")
     engine = make_engine(url)
-    vector = np.linspace(-1.0, 1.0, 8, dtype=np.float32)
-    vector /= np.linalg.norm(vector)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO organizations (name, visibility, cooperation_interests, disclosure,"
-                " hide_from_competitors, version, created_at, modified_at, profile_embedding,"
-                " embedding_model) VALUES ('A', 'public', '[]', '{}', false, 1,"
-                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, :v, 'm')"
-            ),
-            {"v": to_bytes(vector)},
-        )
-        org_id = conn.execute(select(text("max(id)")).select_from(text("organizations"))).scalar()
-        for label in ("x", "y"):  # one vector, stored twice
-            conn.execute(
-                text(
-                    "INSERT INTO competences (organization_id, kind, label, embedding,"
-                    " embedding_model) VALUES (:o, 'core', :label, :v, 'm')"
-                ),
-                {"o": org_id, "v": to_bytes(-vector), "label": label},
-            )
+        vector = store_vectors(conn, ("x", "y"))  # one vector, stored twice
     columns = {c["name"] for c in inspect(engine).get_columns("competences")}
     assert "vector_id" not in columns
     command.upgrade(config, "0017")
