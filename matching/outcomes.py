@@ -120,15 +120,10 @@ class OutcomeHistory:
             self._ties = ties
         return ties
 
-    def ties_of(
-        self, organization_id: int, *, before: float = math.inf
-    ) -> frozenset[tuple[int, int, int]]:
-        """The outcome ties of the steps strictly before `before` (`ties`) that
-        `organization_id` is one end of: its own requests and their answers, which it sees
-        anyway."""
-        if before == math.inf or int(np.searchsorted(self.times, before)) == len(self.steps):
-            return self._ties_by_organization().get(organization_id, frozenset())
-        return frozenset(t for t in self.ties(before=before) if organization_id in t[:2])
+    def ties_of(self, organization_id: int) -> frozenset[tuple[int, int, int]]:
+        """The outcome ties (of all steps) that `organization_id` is one end of: its own
+        requests and their answers, which it sees anyway."""
+        return self._ties_by_organization().get(organization_id, frozenset())
 
     def _ties_by_organization(self) -> dict[int, frozenset[tuple[int, int, int]]]:
         if self._ties_by_org is None:

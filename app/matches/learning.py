@@ -20,11 +20,9 @@ known partners keep their places when a list that includes them is re-ranked. Th
 of the list it acted on carry their labels, every other suggestion of the list is a negative.
 Each row also carries what the outcomes before the asking organisation's first step said about
 the candidate (`matching.outcomes`); the match path computes the same from every stored step
-(`app.matches.reranking.reranked`). The list itself is computed as the match path computes
-it for a member of the asking organisation: with that organisation's own positive outcomes as
-ties of the graph (`Weights.outcome_tie`; a member's list never uses other firms' ties), but
-only those of the steps before that first step: the outcomes a list is labelled with are never
-its ties.
+(`app.matches.reranking.reranked`). The list itself is computed, as the match path computes
+it, with the positive outcomes as ties of the graph (`Weights.outcome_tie`), but only those
+of the steps before that first step: the outcomes a list is labelled with are never its ties.
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their
@@ -187,10 +185,9 @@ def reranker_rows(
         labelled = {o: y for o, y in latest[key].items() if o in matcher.row_of_id_}
         if query is None or not labelled:
             continue
-        # the list as the match path showed it to the asking member then: with its own
-        # organisation's outcome ties of the steps before its first step of that year (none
-        # it is labelled with); a member's list never uses other firms' ties
-        ties = history.ties_of(asking, before=first[key])
+        # the list as the match path showed it then: with the outcome ties of the steps
+        # before the asking organisation's first step of that year (none it is labelled with)
+        ties = history.ties(before=first[key])
         seen = (asking, ties)
         if seen not in found:
             among = replace(filters, outcome_ties=ties)

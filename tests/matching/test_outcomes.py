@@ -167,12 +167,3 @@ def test_ties_of_are_the_ties_an_organisation_is_one_end_of() -> None:
     assert history.ties_of(5) == {(2, 5, y), (3, 5, y)}
     assert history.ties_of(4) == {(1, 4, y)}  # 4's declines add nothing
     assert history.ties_of(99) == frozenset()
-
-
-def test_ties_of_before_a_time_are_those_of_the_earlier_steps() -> None:
-    y = 1970
-    history = OutcomeHistory(STEPS).prepare()
-    assert history.ties_of(1, before=12.0) == {(1, 2, y)}
-    assert history.ties_of(3, before=12.0) == {(2, 3, y)}
-    assert history.ties_of(1, before=10.0) == frozenset()
-    assert history.ties_of(1, before=1e12) is history.ties_of(1)  # every step: the kept set

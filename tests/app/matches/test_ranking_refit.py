@@ -22,7 +22,6 @@ from app.models.user import Role
 from app.session_hooks.index_changes import changes_since, current_version
 from matching.encoders import Encoder
 from matching.rerank import FEATURES
-from matching.types import Filters
 from matching.weights import Weights
 from tests.app.conftest import AccountFactory, ClientFactory
 
@@ -311,32 +310,3 @@ def test_the_outcome_features_of_a_list_come_from_the_steps_before_it(
         ):
             assert value == pytest.approx(math.log1p(k) if b in chosen else 0.0)
             assert (mine, label) == (0.0, int(b in chosen))
-
-
-def test_a_training_list_uses_the_asking_organisations_own_ties_only(
-    db_session: Session, encoder: Encoder, second_stage: dict[str, list[int]]
-) -> None:
-    """A member's list uses its own organisation's outcome ties only, so the list a refit
-    learns from does too: another firm's accepted request to a partner of the asking firm
-    brings that firm no proximity there."""
-    index = fitted_index(db_session, IndexCache(), encoder)
-    me, other = second_stage["asking"][0], second_stage["alike"][0]
-    first, second = second_stage["chosen"]
-    earlier = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-    steps = [
-        (earlier, me, first, 1),  # my own tie
-        (earlier + dt.timedelta(hours=1), other, first, 1),  # another firm's tie to it
-        (dt.datetime(2025, 6, 1, tzinfo=dt.UTC), me, second, 1),  # the labelled list
-    ]
-    x, _, _, _, pairs = reranker_rows(index, steps)
-    proximity = x[:, FEATURES.index("proximity")]
-    rows = {int(b): float(p) for (a, b), p in zip(pairs, proximity, strict=True) if a == me}
-    assert rows[first] > 0.0  # my own earlier tie is used
-    assert rows[other] == 0.0
-    # with every firm's ties, as an administrator's list, the other firm would be near me
-    everyone = {(me, first, 2024), (other, first, 2024)}
-    ties = frozenset((min(a, b), max(a, b), year) for a, b, year in everyone)
-    admin = index.matcher.match(
-        index.profiles[me], filters=Filters(exclude_known=True, outcome_ties=ties), limit=100
-    )
-    assert next(m for m in admin if m.target_id == other).components["proximity"] > 0.0
