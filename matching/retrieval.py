@@ -95,6 +95,11 @@ class Retriever(Protocol):
         NACE, employees, cooperation interests, `exclude_ids`, `only_ids`, visibility)."""
         ...
 
+    def candidate_ids(self, query: QueryVectors, k: int, filters: Filters) -> np.ndarray:
+        """The ids `candidates` answers (ascending, int64): all that narrowing a request's
+        filters needs (`narrowed_to`); a retriever may skip the cosines that found them."""
+        ...
+
 
 def narrowed(filters: Filters, found: Candidates) -> Filters:
     """`filters` that let only the retrieved candidates through (within `only_ids` if set)."""
@@ -127,8 +132,7 @@ class InProcessRetriever:
         return Candidates.of(_best_cosines(self.matcher, query, rows))
 
     def candidate_ids(self, query: QueryVectors, k: int, filters: Filters) -> np.ndarray:
-        """The ids `candidates` answers (ascending, int64), without the cosines that found
-        them: all that narrowing a request's filters needs (`narrowed_to`)."""
+        """The ids `candidates` answers, without the cosines that found them."""
         rows = self._rows(query, k, filters)
         return np.unique(self.matcher._row_meta()[0][rows])
 

@@ -230,6 +230,10 @@ class PgvectorRetriever:
         self.probe = probe
         self.far_ratio = far_ratio
 
+    def candidate_ids(self, query: QueryVectors, k: int, filters: Filters) -> np.ndarray:
+        """The ids `candidates` answers (the SQL scans find them with their distances)."""
+        return self.candidates(query, k, filters).ids
+
     def candidates(self, query: QueryVectors, k: int, filters: Filters) -> Candidates:
         dim = query.dim
         if dim is None or k <= 0:

@@ -15,7 +15,6 @@ from matching.retrieval import (
     InProcessRetriever,
     QueryVectors,
     Retriever,
-    narrowed,
     narrowed_to,
 )
 from matching.types import Filters
@@ -41,12 +40,8 @@ def candidate_filters(
         return filters  # nothing to search with: the engine ranks by what it has
     with reading(session) as reader:
         retriever = retriever_for(reader, index)
-        pool = index.matcher.candidate_pool
-        if isinstance(retriever, InProcessRetriever):
-            # the ids only: the cosines that found them would be computed for nothing
-            return narrowed_to(filters, retriever.candidate_ids(query, pool, filters))
-        found = retriever.candidates(query, pool, filters)
-    return narrowed(filters, found)
+        ids = retriever.candidate_ids(query, index.matcher.candidate_pool, filters)
+    return narrowed_to(filters, ids)
 
 
 @contextmanager
