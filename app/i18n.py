@@ -56,22 +56,43 @@ class Message:
 
     def dump(self) -> dict[str, Any]:
         """The template and values as JSON, for a sentence stored now and shown later in the
-        language of whoever reads it (`load`). A value that is itself a message is kept as one;
-        other values that JSON has no type for are stored as their text."""
+        language of whoever reads it (`load`). A value that is itself a message, or a `Number`,
+        is kept as one; other values that JSON has no type for are stored as their text."""
         return {"template": self.template, "values": _dump_values(self.values)}
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> Message:
         """The message `dump` stored."""
         values = {
-            name: cls.load(value) if _is_dumped(value) else value
+            name: cls.load(value)
+            if _is_dumped(value)
+            else Number(value["number"])
+            if _is_number(value)
+            else value
             for name, value in dict(data.get("values") or {}).items()
         }
         return cls(str(data["template"]), **values)
 
 
+class Number(int):
+    """A count or limit inside a message: its English text has thousands separators ("50,000",
+    as the API words it); pages write it as the reader's language does ("50.000")."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{int(self):,}"
+
+    def __repr__(self) -> str:
+        return f"Number({int(self)})"
+
+
 def _is_dumped(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"template", "values"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"number"}
 
 
 def _dump_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,6 +100,8 @@ def _dump_values(values: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         if isinstance(value, Message):
             out[name] = value.dump()
+        elif isinstance(value, Number):
+            out[name] = {"number": int(value)}
         elif value is None or isinstance(value, bool | int | float | str):
             out[name] = value
         else:

@@ -40,7 +40,7 @@ from typing import Any, Literal, get_args
 
 import clevercsv
 
-from app.i18n import N_, Message
+from app.i18n import N_, Message, Number
 from app.organizations.schemas import SCALAR_FIELDS
 
 ImportFormat = Literal["json", "jsonl", "csv", "xlsx"]
@@ -442,7 +442,7 @@ def _too_many_records(limits: Limits) -> ImportTooLarge:
         ),
         limit="max_records",
         value=limits.max_records,
-        count=f"{limits.max_records:,}",
+        count=Number(limits.max_records),
     )
 
 
@@ -454,7 +454,7 @@ def _too_many_cells(limits: Limits) -> ImportTooLarge:
         ),
         limit="max_cells",
         value=limits.max_cells,
-        count=f"{limits.max_cells:,}",
+        count=Number(limits.max_cells),
     )
 
 
@@ -1128,8 +1128,8 @@ def _check_zip(data: bytes, limits: Limits) -> None:
             ),
             limit="max_xlsx_parts",
             value=limits.max_xlsx_parts,
-            parts=f"{len(parts):,}",
-            most=f"{limits.max_xlsx_parts:,}",
+            parts=Number(len(parts)),
+            most=Number(limits.max_xlsx_parts),
         )
     declared = sum(part.file_size for part in parts)
     if declared > limits.max_xlsx_uncompressed_bytes:
@@ -1141,8 +1141,8 @@ def _check_zip(data: bytes, limits: Limits) -> None:
             ),
             limit="max_xlsx_uncompressed_bytes",
             value=limits.max_xlsx_uncompressed_bytes,
-            size=f"{declared:,}",
-            most=f"{limits.max_xlsx_uncompressed_bytes:,}",
+            size=Number(declared),
+            most=Number(limits.max_xlsx_uncompressed_bytes),
         )
 
 
@@ -1201,7 +1201,7 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
                 N_("the sheet has rows beyond row %(row)s, Excel's last row (limit max_sheet_row)"),
                 limit="max_sheet_row",
                 value=limits.max_sheet_row,
-                row=f"{limits.max_sheet_row:,}",
+                row=Number(limits.max_sheet_row),
             )
         cells_read += len(cells)
         if cells_read > limits.max_cells:

@@ -9,7 +9,7 @@ User data among the values (names) is inserted as it is.
 from __future__ import annotations
 
 from app.errors import AppError
-from app.i18n import Formatter, Message
+from app.i18n import Formatter, Message, Number
 
 
 def translate(message: Message | str | None, text: Formatter) -> str:
@@ -18,10 +18,15 @@ def translate(message: Message | str | None, text: Formatter) -> str:
     if message is None:
         return ""
     if isinstance(message, Message):
-        # a value that is itself a message (a status word) is translated too; other values
-        # (names, numbers, codes) are inserted as they are
+        # a value that is itself a message (a status word) is translated too, a `Number` is
+        # written as the page's language writes numbers; other values (names, line numbers,
+        # codes) are inserted as they are
         values = {
-            name: translate(value, text) if isinstance(value, Message) else value
+            name: translate(value, text)
+            if isinstance(value, Message)
+            else text.number(int(value))
+            if isinstance(value, Number)
+            else value
             for name, value in message.values.items()
         }
         return text.gettext(message.template, **values)
