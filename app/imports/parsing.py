@@ -99,7 +99,9 @@ class ParsedFile:
     format: ImportFormat
     rows: list[SourceRow]
     errors: list[RowError]
-    warnings: list[str]
+    # what was read differently from what the file may mean (an ignored column); the English
+    # text is the API's, pages translate the template
+    warnings: list[Message]
 
 
 class ImportFileError(Exception):
@@ -726,25 +728,27 @@ class _Header:
 
 def _build_header(
     cells: Sequence[Any], line: int, *, spreadsheet: bool
-) -> tuple[_Header, list[str]]:
+) -> tuple[_Header, list[Message]]:
     """Map the header row onto contract columns; warnings for ignored columns."""
     labels = ["" if cell is None else str(cell).strip() for cell in cells]
     columns: list[str | None] = []
-    warnings: list[str] = []
+    warnings: list[Message] = []
     first_position: dict[str, int] = {}
     for position, label in enumerate(labels):
         column = column_for_header(label) if label else None
         where = _column_name(position, spreadsheet=spreadsheet)
         if label and column is None:
-            hint = ""
             if _normalize_header(label) in ("competences", "relationships"):
-                hint = (
-                    " (spreadsheets list competences in core/complementary/peripheral columns "
-                    "and relationships in customers/suppliers/partners columns)"
+                template = N_(
+                    "column %(column)s '%(label)s' is not part of the import format and was "
+                    "ignored (spreadsheets list competences in core/complementary/peripheral "
+                    "columns and relationships in customers/suppliers/partners columns)"
                 )
-            warnings.append(
-                f"column {where} '{label}' is not part of the import format and was ignored{hint}"
-            )
+            else:
+                template = N_(
+                    "column %(column)s '%(label)s' is not part of the import format and was ignored"
+                )
+            warnings.append(Message(template, column=where, label=label))
         if column is not None:
             if column in first_position:
                 other = first_position[column]
@@ -963,7 +967,7 @@ def _parse_csv(data: bytes, limits: Limits) -> ParsedFile:
         csv.field_size_limit(limits.max_cell_chars)
     lines = _split_lines(data)
     head = _head(lines)
-    warnings: list[str] = []
+    warnings: list[Message] = []
     dialect: _Dialect | None = None
     first_content = next((line for line in head if line.text.strip()), None)
     if first_content is not None and first_content.error is None:
@@ -1175,8 +1179,8 @@ def _parse_xlsx(data: bytes, limits: Limits) -> ParsedFile:
 
 # Codes that a spreadsheet silently changes when it stores them as numbers.
 _NUMERIC_CODE_LOSS = {
-    "postal_code": "leading zeros are lost (01067 becomes 1067)",
-    "nace_code": "trailing zeros are lost (62.10 becomes 62.1)",
+    "postal_code": Message(N_("leading zeros are lost (01067 becomes 1067)")),
+    "nace_code": Message(N_("trailing zeros are lost (62.10 becomes 62.1)")),
 }
 
 
@@ -1189,7 +1193,7 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
     header: _Header | None = None
     covers: dict[str, frozenset[str]] = {}
     rows: list[SourceRow] = []
-    warnings: list[str] = []
+    warnings: list[Message] = []
     unnamed_warned: set[int] = set()
     numeric_warned: set[str] = set()
     cells_read = 0
@@ -1222,8 +1226,14 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
             if beyond or (header.columns[position] is None and not header.labels[position]):
                 unnamed_warned.add(position)
                 warnings.append(
-                    f"column {_column_name(position, spreadsheet=True)} has values (first in row "
-                    f"{number}) but no header; they were ignored"
+                    Message(
+                        N_(
+                            "column %(column)s has values (first in row %(row)s) but no header; "
+                            "they were ignored"
+                        ),
+                        column=_column_name(position, spreadsheet=True),
+                        row=number,
+                    )
                 )
         record = _record(header, cells)
         for column, lost in _NUMERIC_CODE_LOSS.items():
@@ -1231,8 +1241,17 @@ def _read_sheet(workbook: Any, limits: Limits) -> ParsedFile:
             if column not in numeric_warned and isinstance(value, int | float):
                 numeric_warned.add(column)
                 warnings.append(
-                    f"{column} is stored as a number in the sheet (first in row {number}: "
-                    f"{_cell_text(value)}); {lost}; format the column as text to keep codes exact"
+                    Message(
+                        N_(
+                            "%(column)s is stored as a number in the sheet (first in row "
+                            "%(row)s: %(value)s); %(lost)s; format the column as text to keep "
+                            "codes exact"
+                        ),
+                        column=column,
+                        row=number,
+                        value=_cell_text(value),
+                        lost=lost,
+                    )
                 )
         rows.append(SourceRow(number, record, covers))
     if header is None:

@@ -48,8 +48,10 @@ _BODY_DOC = {
 }
 
 
-def _report_json(report: object) -> dict[str, object]:
-    return ImportReportOut.model_validate(dataclasses.asdict(report)).model_dump()  # type: ignore[call-overload]
+def _report_json(report: ImportReport) -> dict[str, object]:
+    # the warnings' English text (pages show their templates in the page's language)
+    data = {**dataclasses.asdict(report), "warnings": [str(w) for w in report.warnings]}
+    return ImportReportOut.model_validate(data).model_dump()
 
 
 async def _read_upload(request: Request) -> tuple[bytes, str | None, str | None]:

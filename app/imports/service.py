@@ -40,12 +40,12 @@ from app.embeddings import (
     from_bytes,
     profile_text,
 )
-from app.i18n import N_
+from app.i18n import N_, Message
 from app.imports.parsing import ImportFileError, ParsedFile, RowError, parse_file
 from app.imports.validation import ValidRow, validate_rows
 from app.models import Competence, KnownRelationship, Organization
 from app.organizations import repository
-from app.organizations.disclosure import name_mentions
+from app.organizations.disclosure import name_mention_messages
 from app.organizations.schemas import (
     SOVEREIGNTY_FIELDS,
     CompetenceIn,
@@ -79,7 +79,8 @@ class ImportReport:
     written: bool = False
     replace: bool = False
     errors: list[RowError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    # English text (`str`) in the API, the page's language on the pages
+    warnings: list[Message] = field(default_factory=list)
 
 
 class ImportRejected(Exception):
@@ -156,12 +157,18 @@ def _plan(session: Session, read: ReadFile) -> _Plan:
         if target is not None and target in by_target:
             other = by_target[target]
             errors.append(
-                RowError(
+                RowError.of(
                     row.line,
                     "external_id",
-                    f"external_id {ext!r} was merged into the organisation that line "
-                    f"{other.line} ({other.record.external_id!r}) also updates; keep one of the "
-                    "two rows",
+                    Message(
+                        N_(
+                            "external_id %(external_id)r was merged into the organisation that "
+                            "line %(line)s (%(other)r) also updates; keep one of the two rows"
+                        ),
+                        external_id=ext,
+                        line=other.line,
+                        other=other.record.external_id,
+                    ),
                     ext,
                 )
             )
@@ -195,7 +202,7 @@ def _check_references(
     """
     in_file = {row.record.external_id for row in rows}
     # external_id -> (line, reason) of its rejected row, for ids that no valid row carries
-    rejected: dict[str, tuple[int | None, str]] = {}
+    rejected: dict[str, tuple[int | None, Message | str]] = {}
     for error in [*errors, *rejected_before]:
         ext = error.external_id
         if ext is not None and ext not in in_file and ext not in rejected:
@@ -233,10 +240,17 @@ def _check_references(
     return accepted, [*errors, *new_errors]
 
 
-def _where(error: RowError) -> str:
-    reason = error.reason if error.field is None else f"{error.field}: {error.reason}"
-    if len(reason) > _QUOTED_REASON:
-        reason = reason[: _QUOTED_REASON - 3] + "..."
+def _where(error: RowError) -> Message | str:
+    """A rejected row's reason as the rows that name it quote it: with its field, and as its
+    English text cut short where that is long (then it stays English on the pages too)."""
+    reason = (
+        error.message
+        if error.field is None
+        else Message(N_("%(field)s: %(reason)s"), field=error.field, reason=error.message)
+    )
+    text = str(reason)
+    if len(text) > _QUOTED_REASON:
+        return text[: _QUOTED_REASON - 3] + "..."
     return reason
 
 
@@ -244,16 +258,16 @@ def _first_problem(
     row: ValidRow,
     in_file: set[str],
     stored: Mapping[str, int],
-    rejected: Mapping[str, tuple[int | None, str]],
+    rejected: Mapping[str, tuple[int | None, Message | str]],
 ) -> RowError | None:
     record = row.record
     for i, rel in enumerate(record.relationships):
         ref = rel.external_id if rel.external_id is not None else rel.name
         if ref == record.external_id:
-            return RowError(
+            return RowError.of(
                 row.line,
                 f"relationships[{i}]",
-                "an organisation cannot be related to itself",
+                Message(N_("an organisation cannot be related to itself")),
                 record.external_id,
             )
         if ref is None or ref in stored or ref in in_file:
@@ -261,17 +275,30 @@ def _first_problem(
         if ref in rejected:
             return _partner_error(row, ref, rejected[ref], index=i)
         if rel.external_id is not None:
-            return RowError(
+            return RowError.of(
                 row.line,
                 f"relationships[{i}].external_id",
-                f"no organisation with external_id {ref!r} in the file or the database",
+                Message(
+                    N_(
+                        "no organisation with external_id %(external_id)r in the file or the database"
+                    ),
+                    external_id=ref,
+                ),
                 record.external_id,
             )
     return None
 
 
+# relationship types as the reasons name them ("customer A-7: its row ...")
+_TYPE_WORDS = {
+    RelationshipType.customer: N_("customer"),
+    RelationshipType.supplier: N_("supplier"),
+    RelationshipType.partner: N_("partner"),
+}
+
+
 def _partner_error(
-    row: ValidRow, ref: str, cause: tuple[int | None, str], *, index: int | None = None
+    row: ValidRow, ref: str, cause: tuple[int | None, Message | str], *, index: int | None = None
 ) -> RowError:
     if index is None:
         index = next(
@@ -281,11 +308,23 @@ def _partner_error(
         )
     rel = row.record.relationships[index]
     line, reason = cause
-    where = f"line {line}" if line is not None else "elsewhere in the file"
-    return RowError(
+    values = {"type": Message(_TYPE_WORDS[rel.type]), "reference": ref, "reason": reason}
+    message = (
+        Message(
+            N_("%(type)s %(reference)s: its row, line %(line)s, was rejected: %(reason)s"),
+            line=line,
+            **values,
+        )
+        if line is not None
+        else Message(
+            N_("%(type)s %(reference)s: its row, elsewhere in the file, was rejected: %(reason)s"),
+            **values,
+        )
+    )
+    return RowError.of(
         row.line,
         f"relationships[{index}]" + (".external_id" if rel.external_id is not None else ".name"),
-        f"{rel.type.value} {ref}: its row, {where}, was rejected: {reason}",
+        message,
         row.record.external_id,
     )
 
@@ -563,8 +602,14 @@ def write_import(
     # a profile whose name is hidden is told where its texts give the name away
     for line, (_, org) in zip(lines, writes, strict=True):
         report.warnings.extend(
-            f"line {line} ({org.external_id}): {w['field']} {w['message']}"
-            for w in name_mentions(org)
+            Message(
+                N_("line %(line)s (%(external_id)s): %(field)s %(problem)s"),
+                line=line,
+                external_id=org.external_id,
+                field=field,
+                problem=problem,
+            )
+            for field, problem in name_mention_messages(org)
         )
     for org_id, version in before.items():
         if stored[org_id].version != version:

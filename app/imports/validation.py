@@ -1,7 +1,9 @@
 """Checking parsed rows against the import contract (`OrganizationRecord`).
 
 Every problem becomes a `RowError` with the record's line, a field path in contract terms
-("competences[1].kind") and a sentence hub staff understand; nothing here raises. Relationships that
+("competences[1].kind") and a sentence hub staff understand: a template marked for the
+catalogues and its values (`RowError.of`), whose English text the API answers and which pages
+show in their language; nothing here raises. Relationships that
 name an external_id are not looked up: the import service resolves them against the file and the
 database.
 """
@@ -19,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from app.i18n import N_, FieldProblem, Message
 from app.imports.parsing import RowError, SourceRow
 from app.organizations.disclosure import GROUPS, LEVELS
 from app.organizations.schemas import (
@@ -148,24 +151,37 @@ def validate_rows(rows: Sequence[SourceRow]) -> tuple[list[ValidRow], list[RowEr
         if external_id is not None:
             if external_id in first_line:
                 errors.append(
-                    RowError(
+                    RowError.of(
                         row.line,
                         "external_id",
-                        f"external_id '{external_id}' appears more than once in the file; "
-                        f"it was first used on line {first_line[external_id]}",
+                        Message(
+                            N_(
+                                "external_id '%(external_id)s' appears more than once in the "
+                                "file; it was first used on line %(first)s"
+                            ),
+                            external_id=external_id,
+                            first=first_line[external_id],
+                        ),
                         external_id,
                     )
                 )
                 continue
             first_line[external_id] = row.line
         if not isinstance(row.data, dict):
-            errors.append(RowError(row.line, None, "the record is not an object", external_id))
+            errors.append(
+                RowError.of(row.line, None, Message(N_("the record is not an object")), external_id)
+            )
             continue
         try:
             outcome = _check(row, external_id)
         except Exception as exc:  # a checker tripped over an input nobody foresaw: reject the row
             outcome = [
-                RowError(row.line, None, f"the record cannot be checked ({exc})", external_id)
+                RowError.of(
+                    row.line,
+                    None,
+                    Message(N_("the record cannot be checked (%(reason)s)"), reason=str(exc)),
+                    external_id,
+                )
             ]
         if isinstance(outcome, ValidRow):
             valid.append(outcome)
@@ -179,7 +195,7 @@ def _check(row: SourceRow, external_id: str | None) -> ValidRow | list[RowError]
         record = OrganizationRecord.model_validate(_prepare(row.data))
     except ValidationError as exc:
         return [
-            RowError(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
+            RowError.of(row.line, _path(error["loc"]), _reason(error, row.data), external_id)
             for error in exc.errors(include_url=False)
         ]
     return ValidRow(row.line, record, given_fields(row.data), row.covers)
@@ -320,79 +336,112 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _kind_of(value: Any) -> str:
+def _kind_of(value: Any) -> Message | str:
     if isinstance(value, bool):
-        return "true/false"
+        return Message(N_("true/false"))
     if isinstance(value, int | float):
-        return "a number"
+        return Message(N_("a number"))
     if isinstance(value, str):
-        return "text"
+        return Message(N_("text"))
     if isinstance(value, list):
-        return "a list"
+        return Message(N_("a list"))
     if isinstance(value, dict):
-        return "an object"
+        return Message(N_("an object"))
     if value is None:
-        return "empty"
+        return Message(N_("empty"))
     return type(value).__name__
 
 
-def _reason(error: ErrorDetails, data: dict[str, Any]) -> str:
+def _reason(error: ErrorDetails, data: dict[str, Any]) -> Message:
     """A sentence for one pydantic error, with the entry it concerns when it is in a list."""
-    return _message(error) + _context(error["loc"], data)
+    return _context(_message(error), error["loc"], data)
 
 
-def _message(error: ErrorDetails) -> str:
+def _message(error: ErrorDetails) -> Message:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
     loc = error["loc"]
     last = next((part for part in reversed(loc) if isinstance(part, str)), "")
     if kind == "missing":
-        return "a value is required"
+        return Message(N_("a value is required"))
     if kind == "extra_forbidden" and loc[:1] == ("disclosure",):
-        return f"is not a group of fields; groups: {', '.join(GROUPS)}"
+        return Message(N_("is not a group of fields; groups: %(groups)s"), groups=", ".join(GROUPS))
     if kind == "extra_forbidden":
-        return "is not a field of the import format"
+        return Message(N_("is not a field of the import format"))
     if kind == "literal_error" and loc[:1] == ("disclosure",):
-        return f"{_show(value)} is not allowed; allowed values: {', '.join(LEVELS)}"
+        return _not_allowed(value, ", ".join(LEVELS))
     if kind in ("model_type", "model_attributes_type", "dict_type") and loc == ("disclosure",):
-        return "must be group=level pairs such as 'contacts=members; name=public', or a JSON object"
+        return Message(
+            N_(
+                "must be group=level pairs such as 'contacts=members; name=public', or a JSON object"
+            )
+        )
     if kind == "enum":
         allowed = _ALLOWED.get(last)
-        listed = ", ".join(allowed) if allowed else str(ctx.get("expected", ""))
-        return f"{_show(value)} is not allowed; allowed values: {listed}"
+        return _not_allowed(value, ", ".join(allowed) if allowed else str(ctx.get("expected", "")))
     if kind in ("string_too_long", "too_long") and isinstance(value, str):
-        return f"is too long: {len(value)} characters, at most {ctx.get('max_length')} are allowed"
+        return Message(
+            N_("is too long: %(length)s characters, at most %(most)s are allowed"),
+            length=len(value),
+            most=ctx.get("max_length"),
+        )
     if kind == "too_long":
-        return f"has too many entries: {ctx.get('actual_length')}, at most {ctx.get('max_length')}"
+        return Message(
+            N_("has too many entries: %(count)s, at most %(most)s"),
+            count=ctx.get("actual_length"),
+            most=ctx.get("max_length"),
+        )
     if kind == "string_too_short":
-        return "must not be empty"
+        return Message(N_("must not be empty"))
     if kind == "string_type" and value is None:
-        return "a value is required"
+        return Message(N_("a value is required"))
     if kind == "string_type":
-        return f"must be text, not {_kind_of(value)}"
+        return Message(N_("must be text, not %(kind)s"), kind=_kind_of(value))
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number, not {_show(value)}"
+        return Message(N_("must be a whole number, not %(value)s"), value=_show(value))
     if kind in ("float_parsing", "float_type"):
-        return f"must be a number, not {_show(value)}"
+        return Message(N_("must be a number, not %(value)s"), value=_show(value))
     if kind == "finite_number" or (
         kind in ("greater_than_equal", "less_than_equal")
         and isinstance(value, float)
         and math.isnan(value)
     ):
-        return f"must be a finite number, not {_show(value)}"
+        return Message(N_("must be a finite number, not %(value)s"), value=_show(value))
     if kind == "greater_than_equal":
-        return f"must be at least {_bound(ctx.get('ge'))}, not {_show(value)}"
+        return Message(
+            N_("must be at least %(bound)s, not %(value)s"),
+            bound=_bound(ctx.get("ge")),
+            value=_show(value),
+        )
     if kind == "less_than_equal":
-        return f"must be at most {_bound(ctx.get('le'))}, not {_show(value)}"
+        return Message(
+            N_("must be at most %(bound)s, not %(value)s"),
+            bound=_bound(ctx.get("le")),
+            value=_show(value),
+        )
     if kind == "list_type":
-        return f"must be a list, not {_kind_of(value)}"
+        return Message(N_("must be a list, not %(kind)s"), kind=_kind_of(value))
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"must be an object {{...}}, not {_kind_of(value)}"
+        return Message(N_("must be an object {...}, not %(kind)s"), kind=_kind_of(value))
     if kind == "value_error":
-        message = str(ctx.get("error", error["msg"]))
-        return message.removeprefix("Value error, ")
-    return str(error["msg"])
+        problem = ctx.get("error")
+        if isinstance(problem, FieldProblem):
+            return problem.message
+        # the contract's own checks word their complaints as catalogue templates (`N_`);
+        # another text stays as it is
+        message = str(problem if problem is not None else error["msg"])
+        return Message(message.removeprefix("Value error, "))
+    # pydantic's own sentence, quoted as it is
+    return Message("%(reason)s", reason=str(error["msg"]))
+
+
+def _not_allowed(value: Any, allowed: str) -> Message:
+    return Message(
+        N_("%(value)s is not allowed; allowed values: %(allowed)s"),
+        value=_show(value),
+        allowed=allowed,
+    )
 
 
 def _bound(limit: Any) -> str:
@@ -400,24 +449,46 @@ def _bound(limit: Any) -> str:
     return f"{limit:g}" if isinstance(limit, float) else str(limit)
 
 
-def _context(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
-    """ " (competence core 'Sensorik')" for an error inside a competence or relationship entry."""
+# relationship types as the reasons name them ("customer 'A-7'")
+_TYPE_WORDS = {
+    "customer": N_("customer"),
+    "supplier": N_("supplier"),
+    "partner": N_("partner"),
+    "relationship": N_("relationship"),
+}
+
+
+def _context(problem: Message, loc: tuple[int | str, ...], data: dict[str, Any]) -> Message:
+    """The problem with the entry it concerns when it is inside a competence or relationship
+    entry: "... (competence 'Sensorik')", "... (customer 'A-7')"."""
     if (
         len(loc) < 2
         or loc[0] not in ("competences", "relationships")
         or not isinstance(loc[1], int)
     ):
-        return ""
+        return problem
     items = data.get(str(loc[0]))
     if not isinstance(items, list) or not 0 <= loc[1] < len(items):
-        return ""
+        return problem
     item = items[loc[1]]
     if not isinstance(item, dict):
-        return ""
+        return problem
     if loc[0] == "competences":
         label = item.get("label")
-        return f" (competence {_show(label, 40)})" if isinstance(label, str) else ""
+        if not isinstance(label, str):
+            return problem
+        return Message(
+            N_("%(problem)s (competence %(label)s)"), problem=problem, label=_show(label, 40)
+        )
     reference = item.get("external_id") or item.get("name")
     if not isinstance(reference, str):
-        return ""
-    return f" ({item.get('type', 'relationship')} {_show(reference, 40)})"
+        return problem
+    kind = item.get("type", "relationship")
+    word = _TYPE_WORDS.get(kind) if isinstance(kind, str) else None
+    return Message(
+        N_("%(problem)s (%(type)s %(reference)s)"),
+        problem=problem,
+        # a type the file misspells is quoted as it is
+        type=Message(word) if word is not None else str(kind),
+        reference=_show(reference, 40),
+    )

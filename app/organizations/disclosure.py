@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from app.auth.roles import is_staff
+from app.i18n import N_, Message
 from app.models.organization import Organization
 from app.models.user import Role, User
 from app.organizations.derived import region as region  # part of this module's API
@@ -241,26 +242,37 @@ def name_mentions(organization: Any) -> list[dict[str, str]]:
     """Warnings for a profile whose name is not public: where its description or competences
     give the name away (its words, the website's domain). Those who may not see the name read
     the text masked; the warning says where, so the organisation can rewrite it."""
+    return [
+        {"field": field, "message": str(message)}
+        for field, message in name_mention_messages(organization)
+    ]
+
+
+def name_mention_messages(organization: Any) -> list[tuple[str, Message]]:
+    """`name_mentions` as (field, message), the message a template and its values."""
     if stored_levels(getattr(organization, "disclosure", None))["name"] == "public":
         return []
     terms = identifying_terms(organization.name, organization.website)
     out = []
     found = mentions(organization.description, terms)
     if found:
-        out.append({"field": "description", "message": _mention_message(found)})
+        out.append(("description", mention_message(found)))
     for i, competence in enumerate(organization.competences or ()):
         for key in ("label", "description"):
             found = mentions(getattr(competence, key, None), terms)
             if found:
-                out.append({"field": f"competences[{i}].{key}", "message": _mention_message(found)})
+                out.append((f"competences[{i}].{key}", mention_message(found)))
     return out
 
 
-def _mention_message(found: Sequence[str]) -> str:
-    names = ", ".join(f"“{t}”" for t in found)
-    return (
-        f"mentions {names}, which gives away the name you do not show to everyone; "
-        "callers who may not see the name read it masked"
+def mention_message(found: Sequence[str]) -> Message:
+    """A name-mention warning's sentence: a template and its values (pages translate it)."""
+    return Message(
+        N_(
+            "mentions %(names)s, which gives away the name you do not show to everyone; "
+            "callers who may not see the name read it masked"
+        ),
+        names=", ".join(f"“{t}”" for t in found),
     )
 
 

@@ -293,7 +293,7 @@ class RelationshipIn(_Strict):
     @model_validator(mode="after")
     def _one_reference(self) -> Self:
         if (self.external_id is None) == (self.name is None):
-            raise ValueError("give exactly one of external_id or name")
+            raise ValueError(N_("give exactly one of external_id or name"))
         return self
 
 
@@ -446,7 +446,7 @@ class OrganizationPatch(_Strict):
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
-            raise ValueError("may not be null")
+            raise ValueError(N_("may not be null"))
         return value
 
 

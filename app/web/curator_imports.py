@@ -106,14 +106,20 @@ def _read_session() -> Session:
 
 
 def _report_row(report: ImportReport) -> dict[str, Any]:
-    return dataclasses.asdict(report)
+    # warnings as template and values, so whoever opens the page later reads them in their
+    # language
+    return {**dataclasses.asdict(report), "warnings": [w.dump() for w in report.warnings]}
 
 
 def _report(row: dict[str, Any] | None) -> ImportReport | None:
     if row is None:
         return None
     errors = [RowError(**e) for e in row.get("errors", [])]
-    return ImportReport(**{**row, "errors": errors})
+    # a report stored before its warnings kept their templates has their English text
+    warnings = [
+        Message.load(w) if isinstance(w, dict) else Message(str(w)) for w in row.get("warnings", [])
+    ]
+    return ImportReport(**{**row, "errors": errors, "warnings": warnings})
 
 
 def _runner_alive(runner: str | None) -> bool | None:
