@@ -432,8 +432,19 @@ def _message(error: ErrorDetails) -> Message:
         # another text stays as it is
         message = str(problem if problem is not None else error["msg"])
         return Message(message.removeprefix("Value error, "))
-    # pydantic's own sentence, quoted as it is
+    own = _PYDANTIC_SENTENCES.get(kind)
+    if own is not None and own == error["msg"]:
+        return Message(own)
+    # another sentence of pydantic's own, quoted as it is
     return Message("%(reason)s", reason=str(error["msg"]))
+
+
+# pydantic's own sentences for the error kinds no check above words, as the API has always
+# answered them: in the catalogue, so pages translate them, as long as pydantic words them so
+_PYDANTIC_SENTENCES = {
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+}
 
 
 def _not_allowed(value: Any, allowed: str) -> Message:

@@ -311,7 +311,7 @@ def test_every_field_reason_of_the_validator_reads_in_german() -> None:
         {"external_id": "V-18", "name": "Alpha", "country": "Atlantis"},
         {"external_id": "V-18", "name": "Alpha"},
         7,
-        # pydantic's own sentence: quoted as it is
+        # pydantic's own sentence, in the catalogue
         {"external_id": "V-19", "name": "Alpha", "hide_from_competitors": "vielleicht"},
     ]
     rows = [SourceRow(line, record) for line, record in enumerate(records, start=2)]  # type: ignore[arg-type]
@@ -360,7 +360,11 @@ def test_every_field_reason_of_the_validator_reads_in_german() -> None:
             "external_id 'V-18' kommt in der Datei mehrfach vor; zuerst in Zeile 19",
         ),
         (21, "der Datensatz ist kein Objekt"),
-        (22, "Input should be a valid boolean, unable to interpret input"),
+        (
+            22,
+            "muss ja oder nein sein (etwa ja/nein, true/false, 1/0); der Wert lässt sich nicht so "
+            "lesen",
+        ),
     ]
     # the API's English text is the template filled in, as before
     assert [str(error.message) for error in errors] == [error.reason for error in errors]
