@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.i18n import N_, FieldProblem
 from app.matches.schemas import MatchedOrganization, ReasonOut
 from app.text_types import MAX_INT, check_line, check_text
 from matching.scheduling import DEFAULT_TIME_LIMIT
@@ -48,9 +49,10 @@ LAST_EVENT_DATE = dt.date(2100, 12, 31)
 
 def _check_event_date(value: dt.date) -> dt.date:
     if not FIRST_EVENT_DATE <= value <= LAST_EVENT_DATE:
-        raise ValueError(
-            f"must be a date between {FIRST_EVENT_DATE.isoformat()} and "
-            f"{LAST_EVENT_DATE.isoformat()}"
+        raise FieldProblem(
+            N_("must be a date between %(first)s and %(last)s"),
+            first=FIRST_EVENT_DATE.isoformat(),
+            last=LAST_EVENT_DATE.isoformat(),
         )
     return value
 
@@ -61,11 +63,11 @@ EventDate = Annotated[dt.date, AfterValidator(_check_event_date)]
 def _check_timezone(value: str) -> str:
     # zoneinfo accepts file paths relative to the tz database; only plain IANA keys are wanted
     if not value or value.startswith("/") or ".." in value:
-        raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)")
+        raise ValueError(N_("not an IANA time zone name (e.g. Europe/Berlin)"))
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)") from exc
+        raise ValueError(N_("not an IANA time zone name (e.g. Europe/Berlin)")) from exc
     return value
 
 
@@ -79,7 +81,7 @@ TimeZoneName = Annotated[
 
 def _unique_dates(value: list[EventDate]) -> list[EventDate]:
     if len(set(value)) != len(value):
-        raise ValueError("dates must be distinct")
+        raise ValueError(N_("dates must be distinct"))
     return sorted(value)
 
 
@@ -191,7 +193,7 @@ class Break(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end <= self.start:
-            raise ValueError("a break must end after it starts")
+            raise ValueError(N_("a break must end after it starts"))
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from app.models import Organization
 from app.models.event import Event, EventInvitation, Participant
 from app.models.user import Role
 from tests.app.conftest import AccountFactory
-from tests.web.pages import csrf_token, page_client
+from tests.web.pages import ENGLISH, GERMAN, csrf_token, page_client
 
 ROLES = ("anonymous", "member", "curator", "organizer", "admin")
 # status per role; 303 sends anonymous callers to sign in
@@ -161,6 +162,39 @@ def test_registering_and_inviting_from_the_search(
         select(EventInvitation.organization_id).where(EventInvitation.event_id == event_id)
     ).all()
     assert sorted(invitations) == sorted([orgs["members"], orgs["hidden"]])
+
+
+def test_an_event_form_refused_reads_in_the_pages_language(app: FastAPI, world: dict) -> None:  # type: ignore[type-arg]
+    event_id = world["event"]
+    form = {
+        "name": "Börse 2031",
+        "timezone": "Mars/Olympus",
+        "dates": "1999-05-06",
+        "max_meetings": "6",
+        "min_meetings": "2",
+    }
+    summary = re.compile(r'<div class="error-summary" role="alert">.*?<ul>(.*?)</ul>', re.S)
+
+    def refused(headers: dict[str, str]) -> list[str]:
+        answer = client.post(
+            f"/events/{event_id}/settings", data={"csrf_token": token, **form}, headers=headers
+        )
+        assert answer.status_code == 422
+        found = summary.search(answer.text)
+        assert found is not None
+        return [unescape(item) for item in re.findall(r"<li>(.*?)</li>", found.group(1))]
+
+    with page_client(app, world["accounts"]["organizer"]) as client:
+        token = csrf_token(client)
+        german, english = refused(GERMAN), refused(ENGLISH)
+    assert german == [
+        "timezone: ist kein Zeitzonenname nach IANA (etwa Europe/Berlin)",
+        "dates.0: muss ein Datum zwischen 2000-01-01 und 2100-12-31 sein",
+    ]
+    assert english == [
+        "timezone: not an IANA time zone name (e.g. Europe/Berlin)",
+        "dates.0: must be a date between 2000-01-01 and 2100-12-31",
+    ]
 
 
 def test_event_setup_forms_store_and_refuse(app: FastAPI, world: dict, db_session: Session) -> None:  # type: ignore[type-arg]
