@@ -38,6 +38,7 @@ TEXT = {
         "file": "Zu importierende Datei",
         "dry_run": "Datei prüfen (Probelauf)",
         "problems": "1 Fehler in den Zeilen",
+        "not_a_number": "muss eine ganze Zahl sein, nicht 'viele'",
         "import_valid": "Die 4 gültigen Zeilen importieren",
         "finished": "Import abgeschlossen.",
         "duplicates": "Dubletten",
@@ -77,6 +78,7 @@ TEXT = {
         "file": "File to import",
         "dry_run": "Check the file (dry run)",
         "problems": "1 problem in the rows",
+        "not_a_number": "must be a whole number, not 'viele'",
         "import_valid": "Import the 4 valid rows",
         "finished": "Import finished.",
         "duplicates": "Duplicates",
@@ -205,7 +207,7 @@ def test_curator_journey(
     problems = page.get_by_role("table", name=t["problems"])
     problems.wait_for()
     cells = problems.get_by_role("row").nth(1).get_by_role("cell").all_inner_texts()
-    assert cells == ["6", f"QJ-{lang}-5", "employees", "must be a whole number, not 'viele'"]
+    assert cells == ["6", f"QJ-{lang}-5", "employees", t["not_a_number"]]
     assert _organization(live_server, f"QJ-{lang}-1") is None  # a dry run writes nothing
     _check(page, lang, "import", shots)
     page.get_by_role("button", name=t["import_valid"]).click()
