@@ -1428,6 +1428,8 @@ class Matcher:
         its year like a stated last_year; an edge that is not in `stated` (None: every edge
         is) is an outcome tie alone and weighs that only."""
         w = self.weights_
+        if statements is None and outcomes is None and stated is None and w.tie_half_life <= 0:
+            return self._unaged_tie_weights(adjacency)
         raw: dict[tuple[int, int], tuple[int, int | None]] = {}
         newest: int | None = None
         row_of_id = self.row_of_id_
@@ -1470,6 +1472,31 @@ class Matcher:
                 weight += extra
             out.setdefault(a, {})[b] = weight
             out.setdefault(b, {})[a] = weight
+        return out
+
+    def _unaged_tie_weights(
+        self, adjacency: dict[int, frozenset[int]]
+    ) -> dict[int, dict[int, float]]:
+        """`_tie_weights` of every stated tie while ties do not age (`tie_half_life` 0): a
+        weight depends on its two ends alone, so each edge is weighed and written as it is
+        met, in the same order (the walk's sums follow it), without the list of every edge
+        that the newest year needs (the neighbourhood of one request holds up to 20,000
+        organisations)."""
+        strength = self.weights_.tie_strength
+        row_of_id = self.row_of_id_
+        out: dict[int, dict[int, float]] = {}
+        empty: frozenset[int] = frozenset()
+        for a, partners in adjacency.items():
+            a_fitted = a in row_of_id
+            for b in partners:
+                if b < a and a in adjacency.get(b, empty):
+                    continue  # each undirected edge once
+                if a_fitted or b in row_of_id:
+                    weight = float(self._tie(a, b)[0]) ** strength
+                else:
+                    weight = 1.0  # a tie between two organisations not fitted states nothing
+                out.setdefault(a, {})[b] = weight
+                out.setdefault(b, {})[a] = weight
         return out
 
     @staticmethod
