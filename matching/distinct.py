@@ -139,6 +139,11 @@ class Distinct:
         group = np.fromiter(
             (first_of.setdefault(id(v), len(first_of)) for v in vectors), np.int64, len(vectors)
         )
+        if len(first_of) == len(vectors):
+            # no object repeats (rows read one by one, as a full fit's are): no gather, which
+            # would hold a second copy of the whole matrix
+            mat = np.array(vectors, dtype=np.float32).reshape(len(vectors), -1)
+            return mat, cls.of(mat, max_share)
         firsts = np.unique(group, return_index=True)[1]  # first row of each object, in order
         objects = np.array([vectors[i] for i in firsts.tolist()], dtype=np.float32)
         objects = objects.reshape(len(firsts), -1)
