@@ -8,8 +8,8 @@ competences each, 3,000 distinct label vectors, 512 dimensions; float32 bytes an
 copies, two known partners each in the same topic), HNSW indexes, then for each state
 (`KOOPMATCH_MATCH_STATE=database`, then `memory`) a real server (`uvicorn --workers W` on
 127.0.0.1, an encoder named as the stored vectors, so matches read only stored vectors):
-the first match after start, matches p50 / p95 with one client and with 8, and the RSS of
-every worker. The corpus statistics of the database state are computed before its server
+the first match after start, matches p50 / p95 with one client and with 8, the server's CPU
+time per request (its processes, not PostgreSQL's) and the RSS of every worker. The corpus statistics of the database state are computed before its server
 starts (`app.matches.stateless.refresh_stats`, timed). Baseline in the same run: exact numpy
 top-20 over the stored profile vectors. Workers are stopped when one passes `--max-rss-gb`.
 Only loopback traffic; everything lives in a temporary directory, or with `--keep DIR` in
@@ -330,8 +330,9 @@ def measure(server: Server, token: str, queries: Sequence[int], requests: int) -
     warm = [call(q) for q in queries[1:9]]
     load(server.base, token, warm, 8)
     calls = [call(q) for q in queries[9 : 9 + requests]]
-    one = load(server.base, token, calls, 1)
-    eight = load(server.base, token, calls, 8)
+    # the server's CPU time per request (its processes, not PostgreSQL's)
+    one = load(server.base, token, calls, 1, server_pid=server.proc.pid)
+    eight = load(server.base, token, calls, 8, server_pid=server.proc.pid)
     out.update(
         {
             "one_p50_ms": one["p50"],
@@ -341,6 +342,8 @@ def measure(server: Server, token: str, queries: Sequence[int], requests: int) -
             "eight_p95_ms": eight["p95"],
             "eight_rps": eight["rps"],
             "eight_vs_one": eight["rps"] / one["rps"],
+            "one_server_cpu_ms": one["server_cpu_ms_per_req"],
+            "eight_server_cpu_ms": eight["server_cpu_ms_per_req"],
         }
     )
     rss = server.rss()
@@ -437,6 +440,14 @@ def markdown(results: Sequence[dict[str, Any]], command: str) -> str:
         )
     lines.append("")
     for r in results:
+        for state in ("database", "memory"):
+            m = r.get(state)
+            if m is not None and "one_server_cpu_ms" in m:
+                lines.append(
+                    f"- {r['orgs']:,} {state}: server CPU per request "
+                    f"{m['one_server_cpu_ms']:.1f} ms (1 client), "
+                    f"{m['eight_server_cpu_ms']:.1f} ms (8 clients)"
+                )
         if "stats_refresh_s" in r:
             lines.append(
                 f"- {r['orgs']:,}: statistics refresh {r['stats_refresh_s']:.1f} s, "

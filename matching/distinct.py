@@ -16,6 +16,7 @@ full product costs about the same and `of` / `extended` return None.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -120,6 +121,47 @@ class Distinct:
         rank[order] = np.arange(n_distinct, dtype=np.int32)
         inverse = rank[inverse_sorted.reshape(-1)]
         return cls(_Rows(mat[first[order]]), n_distinct, inverse, None)
+
+    @classmethod
+    def stacked(
+        cls, vectors: Sequence[np.ndarray], d: int, max_share: float = MAX_SHARE
+    ) -> tuple[np.ndarray, Distinct | None]:
+        """The vectors (d,) as the rows of one (n, d) float32 matrix and `of` that matrix.
+
+        Rows that are one array object (the same cached vector in many organisations) are
+        converted and fingerprinted once: the matrix is a gather of the distinct objects'
+        rows, and equal bytes are grouped among those only. The result is `of` the stacked
+        matrix, row for row."""
+        if not vectors:
+            return np.zeros((0, d), dtype=np.float32), cls.of(np.zeros((0, d), np.float32))
+        first_of: dict[int, int] = {}
+        # every vector is alive in `vectors`, so no two objects share an id here
+        group = np.fromiter(
+            (first_of.setdefault(id(v), len(first_of)) for v in vectors), np.int64, len(vectors)
+        )
+        if len(first_of) == len(vectors):
+            # no object repeats (rows read one by one, as a full fit's are): no gather, which
+            # would hold a second copy of the whole matrix
+            mat = np.array(vectors, dtype=np.float32).reshape(len(vectors), -1)
+            return mat, cls.of(mat, max_share)
+        firsts = np.unique(group, return_index=True)[1]  # first row of each object, in order
+        objects = np.array([vectors[i] for i in firsts.tolist()], dtype=np.float32)
+        objects = objects.reshape(len(firsts), -1)
+        mat = objects[group]
+        found = _grouped(objects) if objects.shape[1] else None
+        if found is None:
+            return mat, cls.of(mat, max_share)
+        first_obj, inverse_obj = found
+        # an equal-bytes group's first row is the first row of its first object
+        first = firsts[first_obj]
+        n, n_distinct = len(mat), len(first)
+        if n_distinct > max_share * n and n_distinct > _MIN_SPARE:
+            return mat, None
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(n_distinct, dtype=np.int32)
+        rank[order] = np.arange(n_distinct, dtype=np.int32)
+        inverse = rank[inverse_obj.reshape(-1)[group]]
+        return mat, cls(_Rows(mat[first[order]]), n_distinct, inverse, None)
 
     @classmethod
     def _of_bytes(cls, mat: np.ndarray, max_share: float) -> Distinct | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, cast
@@ -296,8 +296,14 @@ class Matcher:
         self.need_start_ = np.zeros(len(sides) + 1, dtype=np.int64)
         np.cumsum([len(core) for _, core, _ in parts], out=self.core_start_[1:])
         np.cumsum([len(needs) for _, _, needs in parts], out=self.need_start_[1:])
-        self.core_mat_ = _rows([v for _, core, _ in parts for v in core], d)
-        self.need_mat_ = _rows([c.vector for _, _, needs in parts for c in needs], d)
+        # labels repeat: each distinct vector object is converted and fingerprinted once
+        # (`Distinct.stacked`), and exact retrieval runs over the distinct rows
+        self.core_mat_, self.core_distinct_ = Distinct.stacked(
+            [v for _, core, _ in parts for v in core], d
+        )
+        self.need_mat_, self.need_distinct_ = Distinct.stacked(
+            [c.vector for _, _, needs in parts for c in needs], d
+        )
         self.need_w_ = np.array(
             [w.need_weight(c.kind) for _, _, needs in parts for c in needs], dtype=np.float64
         )
@@ -307,13 +313,7 @@ class Matcher:
             s.need = self.need_mat_[self.need_start_[i] : self.need_start_[i + 1]]
             s.need_w = self.need_w_[self.need_start_[i] : self.need_start_[i + 1]]
         self.core_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.core_start_))
-        # Words of every core label, with their IDF, for typed searches: acronyms and standards
-        # ("OPC UA", "ISO 13485") are exact evidence that sentence encoders blur.
-        self.core_tokens_ = tokens_of_labels(label for s in sides for label in s.core_labels)
-        df = Counter(t for tokens in self.core_tokens_ for t in tokens)
-        n_labels = len(self.core_tokens_)
-        self.idf_ = {t: math.log((n_labels + 1) / (c + 1)) + 1.0 for t, c in df.items()}
-        self.idf_unseen_ = math.log(n_labels + 1) + 1.0
+        self._fit_words()
         self.need_owner_ = np.repeat(np.arange(len(sides)), np.diff(self.need_start_))
         self.has_profile_ = np.array([s.profile is not None for s in sides], dtype=bool)
         self.profile_mat_ = np.zeros((len(sides), d), dtype=np.float32)
@@ -324,9 +324,6 @@ class Matcher:
 
         self.sim_floor_, self.profile_floor_, self.description_floor_ = self._calibrate(w)
 
-        # shared labels repeat vectors: exact retrieval over the distinct ones (matching.distinct)
-        self.core_distinct_ = Distinct.of(self.core_mat_)
-        self.need_distinct_ = Distinct.of(self.need_mat_)
         self.core_index_ = self._build_index(self.core_mat_, self.core_distinct_)
         self.need_index_ = self._build_index(self.need_mat_, self.need_distinct_)
         self.profile_search_mat_ = np.ascontiguousarray(self.profile_mat_[self.profile_rows_])
@@ -344,16 +341,28 @@ class Matcher:
                 self.employees_[i] = p.employees
         self.country_ = np.array([(p.country or "").upper() for p in self.profiles_], dtype=str)
         self.nace_key_ = np.array([_nace_key(p.nace_code or "") for p in self.profiles_], dtype=str)
-        # Who lists whom: "exclude_known" also drops candidates that list the query.
+        self._fit_listed_by()
+        self._precompute()
+        return self
+
+    def _fit_words(self) -> None:
+        """Words of every core label, with their IDF, for typed searches: acronyms and
+        standards ("OPC UA", "ISO 13485") are exact evidence that sentence encoders blur."""
+        self.core_tokens_ = tokens_of_labels(label for s in self.sides_ for label in s.core_labels)
+        df = Counter(t for tokens in self.core_tokens_ for t in tokens)
+        n_labels = len(self.core_tokens_)
+        self.idf_ = {t: math.log((n_labels + 1) / (c + 1)) + 1.0 for t, c in df.items()}
+        self.idf_unseen_ = math.log(n_labels + 1) + 1.0
+
+    def _fit_listed_by(self) -> None:
+        """Who lists whom: "exclude_known" also drops candidates that list the query."""
         listed_by: dict[int, list[int]] = {}
         for row, p in enumerate(self.profiles_):
             for pid in p.known_partner_ids:
                 listed_by.setdefault(pid, []).append(row)
-        self.listed_by_: dict[int, np.ndarray] = {
+        self.listed_by_: Mapping[int, np.ndarray] = {
             k: np.array(v, dtype=np.int64) for k, v in listed_by.items()
         }
-        self._precompute()
-        return self
 
     def _precompute(self) -> None:
         """Per-corpus statistics the queries read, computed here rather than by the first
@@ -1419,6 +1428,8 @@ class Matcher:
         its year like a stated last_year; an edge that is not in `stated` (None: every edge
         is) is an outcome tie alone and weighs that only."""
         w = self.weights_
+        if statements is None and outcomes is None and stated is None and w.tie_half_life <= 0:
+            return self._unaged_tie_weights(adjacency)
         raw: dict[tuple[int, int], tuple[int, int | None]] = {}
         newest: int | None = None
         row_of_id = self.row_of_id_
@@ -1461,6 +1472,31 @@ class Matcher:
                 weight += extra
             out.setdefault(a, {})[b] = weight
             out.setdefault(b, {})[a] = weight
+        return out
+
+    def _unaged_tie_weights(
+        self, adjacency: dict[int, frozenset[int]]
+    ) -> dict[int, dict[int, float]]:
+        """`_tie_weights` of every stated tie while ties do not age (`tie_half_life` 0): a
+        weight depends on its two ends alone, so each edge is weighed and written as it is
+        met, in the same order (the walk's sums follow it), without the list of every edge
+        that the newest year needs (the neighbourhood of one request holds up to 20,000
+        organisations)."""
+        strength = self.weights_.tie_strength
+        row_of_id = self.row_of_id_
+        out: dict[int, dict[int, float]] = {}
+        empty: frozenset[int] = frozenset()
+        for a, partners in adjacency.items():
+            a_fitted = a in row_of_id
+            for b in partners:
+                if b < a and a in adjacency.get(b, empty):
+                    continue  # each undirected edge once
+                if a_fitted or b in row_of_id:
+                    weight = float(self._tie(a, b)[0]) ** strength
+                else:
+                    weight = 1.0  # a tie between two organisations not fitted states nothing
+                out.setdefault(a, {})[b] = weight
+                out.setdefault(b, {})[a] = weight
         return out
 
     @staticmethod

@@ -18,14 +18,14 @@ import hashlib
 import math
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from matching.competitors import NicheScale
-from matching.engine import Matcher, _counted, _Graph, _mean_top_k, _size
+from matching.engine import Matcher, _counted, _Graph, _mean_top_k, _size, tokens_of_labels
 from matching.errors import NotFitted
 from matching.types import ProfileVec
 
@@ -179,6 +179,44 @@ def counted_reference(needs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _counted(np.asarray(needs, dtype=np.float32))
 
 
+class _ListedBy(Mapping[int, np.ndarray]):
+    """`Matcher.listed_by_` of fitted profiles, one id at a time: (rows,) int64, ascending,
+    of the profiles whose known partners include the id."""
+
+    def __init__(self, profiles: Sequence[ProfileVec]) -> None:
+        self._profiles = profiles
+        self._found: dict[int, np.ndarray] = {}
+        self._all: dict[int, np.ndarray] | None = None
+
+    def _rows(self, key: int) -> np.ndarray:
+        rows = self._found.get(key)
+        if rows is None:
+            found = [r for r, p in enumerate(self._profiles) if key in p.known_partner_ids]
+            rows = self._found[key] = np.array(found, dtype=np.int64)
+        return rows
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        rows = self._rows(key)
+        if not len(rows):
+            raise KeyError(key)
+        return rows
+
+    def _whole(self) -> dict[int, np.ndarray]:
+        if self._all is None:
+            listed: dict[int, list[int]] = {}
+            for row, p in enumerate(self._profiles):
+                for pid in p.known_partner_ids:
+                    listed.setdefault(pid, []).append(row)
+            self._all = {k: np.array(v, dtype=np.int64) for k, v in listed.items()}
+        return self._all
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._whole())
+
+    def __len__(self) -> int:
+        return len(self._whole())
+
+
 class RequestMatcher(Matcher):
     """A `Matcher` fitted on one query's candidates, scoring them with corpus statistics
     estimated elsewhere (`CorpusStats`).
@@ -215,6 +253,46 @@ class RequestMatcher(Matcher):
                 side.neighbours = frozenset((side.neighbours | theirs) - {side.id})
         self.idf_, self.idf_unseen_ = stats.idf
         return self
+
+    # What a full fit builds for other kinds of request is built here when first read: the
+    # words of every core label (typed searches; the IDF comes from the statistics), the
+    # words of every need (`seekers`) and who lists whom (read for one query id only).
+    def _fit_words(self) -> None:
+        self.__dict__.pop("_core_tokens", None)
+
+    @property
+    def core_tokens_(self) -> list[frozenset[str]]:
+        tokens: list[frozenset[str]] | None = self.__dict__.get("_core_tokens")
+        if tokens is None:
+            tokens = tokens_of_labels(label for s in self.sides_ for label in s.core_labels)
+            self.__dict__["_core_tokens"] = tokens
+        return tokens
+
+    @core_tokens_.setter
+    def core_tokens_(self, value: list[frozenset[str]]) -> None:
+        self.__dict__["_core_tokens"] = value
+
+    def _fit_listed_by(self) -> None:
+        self.__dict__.pop("_listed_by", None)
+
+    @property
+    def listed_by_(self) -> Mapping[int, np.ndarray]:
+        """The rows whose known partners name an id, found when asked for (`_allowed` asks
+        for the query's id only)."""
+        listed: _ListedBy | None = self.__dict__.get("_listed_by")
+        if listed is None:
+            listed = self.__dict__["_listed_by"] = _ListedBy(self.profiles_)
+        return listed
+
+    @listed_by_.setter
+    def listed_by_(self, value: Mapping[int, np.ndarray]) -> None:
+        self.__dict__["_listed_by"] = value
+
+    def _precompute(self) -> None:
+        # hub values are read by every match; metadata and need words when first read
+        w = self.weights_
+        if w.hub_damping:
+            self._hubness(w.hub_neighbours)
 
     def _calibrate(self, w: object) -> tuple[float, float, float]:
         s = self.stats_

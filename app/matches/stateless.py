@@ -373,6 +373,12 @@ class _Vectors:
 _VECTORS = _Vectors(VECTOR_CACHE)
 
 
+def id_array(ids: Iterable[int]) -> str:
+    """Ids as one PostgreSQL array literal, for `CAST(:ids AS integer[])`: a request sends
+    up to 20,000 ids in one parameter, and a list is adapted one element at a time."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
 def load_rows(
     session: Session, encoder_name: str, ids: Collection[int]
 ) -> tuple[dict[int, ProfileVec], dict[int, OrgInfo]]:
@@ -384,7 +390,7 @@ def load_rows(
     # three independent statements in one round trip (the candidates' competences, their
     # relationships, their organisation rows): on a busy database every round trip waits
     # for the server's turn
-    params = {"ids": id_list, "m": encoder_name}
+    params = {"ids": id_array(id_list), "m": encoder_name}
     comp, rels, orgs = pipelined(
         session,
         [(_COMPETENCES_SQL, params), (_PARTNERS_SQL, params), (_PROFILE_SQL, params)],
@@ -419,19 +425,20 @@ def load_rows(
 
 _COMPETENCES_SQL = text(
     "SELECT c.id, c.organization_id, c.kind, c.label, c.vector_id FROM competences c "
-    "WHERE c.organization_id = ANY(:ids) AND c.embedding_model = :m "
+    "WHERE c.organization_id = ANY(CAST(:ids AS integer[])) AND c.embedding_model = :m "
     "AND c.embedding IS NOT NULL ORDER BY c.id"
 )
 _PARTNERS_SQL = text(
     "SELECT organization_id, related_organization_id, joint_projects, last_year "
     "FROM relationships WHERE related_organization_id IS NOT NULL AND "
-    "(organization_id = ANY(:ids) OR related_organization_id = ANY(:ids))"
+    "(organization_id = ANY(CAST(:ids AS integer[])) "
+    "OR related_organization_id = ANY(CAST(:ids AS integer[])))"
 )
 # the columns of `PROFILE_COLUMNS`, by their column names
 _PROFILE_SQL = text(
     "SELECT "
     + ", ".join(c.property.columns[0].name for c in PROFILE_COLUMNS)
-    + " FROM organizations WHERE id = ANY(:ids)"
+    + " FROM organizations WHERE id = ANY(CAST(:ids AS integer[]))"
 )
 
 
@@ -442,7 +449,7 @@ def partners_of(
     partners (joint projects, last year), as `load_profiles` reads them."""
     if not ids:
         return _partners([])
-    rows = session.execute(_PARTNERS_SQL, {"ids": sorted(ids)}).all()
+    rows = session.execute(_PARTNERS_SQL, {"ids": id_array(sorted(ids))}).all()
     return _partners(rows)
 
 
@@ -471,13 +478,14 @@ def _graph_edges(session: Session, ids: Collection[int]) -> dict[int, set[int]]:
     rows = session.execute(
         text(
             "SELECT r.organization_id, r.related_organization_id FROM relationships r "
-            "WHERE (r.organization_id = ANY(:ids) OR r.related_organization_id = ANY(:ids)) "
+            "WHERE (r.organization_id = ANY(CAST(:ids AS integer[])) "
+            "OR r.related_organization_id = ANY(CAST(:ids AS integer[]))) "
             "AND r.organization_id <> r.related_organization_id AND NOT ("
             # on the partial index of private ids (0025), not the organisation rows
             f"EXISTS ({_PRIVATE} a.id = r.organization_id) AND "
             f"EXISTS ({_PRIVATE} a.id = r.related_organization_id))"
         ),
-        {"ids": sorted(ids)},
+        {"ids": id_array(sorted(ids))},
     ).all()
     for a, b in rows:
         out.setdefault(a, set()).add(b)

@@ -393,3 +393,59 @@ def test_a_distinct_saved_with_its_map_reads_back() -> None:
     grown = back.extended(VOCAB[[1, 2]])
     assert grown is not None
     assert (grown.n_distinct, grown.inverse.tolist()) == (3, [0, 1, 0, 1, 2])
+
+
+def _same_distinct(a: Distinct | None, b: Distinct | None) -> None:
+    assert (a is None) == (b is None)
+    if a is not None and b is not None:
+        assert a.n_distinct == b.n_distinct
+        assert a.rows.tobytes() == b.rows.tobytes()
+        assert a.inverse.tolist() == b.inverse.tolist()
+        assert a.inverse.dtype == b.inverse.dtype
+
+
+def test_vectors_stacked_by_object_are_the_rows_and_distinct_of_the_whole_matrix() -> None:
+    rng = np.random.default_rng(3)
+    shared = [VOCAB[i].copy() for i in range(6)]
+    # the same objects repeat; an equal copy in another object; float64 vectors
+    vectors = [shared[int(i)] for i in rng.integers(0, 6, 40)]
+    vectors[5] = shared[2].copy()
+    vectors[17] = shared[4].astype(np.float64)
+    vectors[30] = VOCAB[9].copy()
+    cases = [
+        vectors,
+        vectors[:1],
+        [VOCAB[i].copy() for i in range(20)],  # every row distinct (kept: fewer than 256)
+        list(_vocabulary(300, seed=4)),  # 300 distinct in 300 rows: none kept
+        [np.array([1.0, 2.0, 3.0], np.float32)] * 3 + [np.array([1.0, 2.0, 3.0], np.float32)],
+    ]
+    for case in cases:
+        d = len(case[0])
+        mat, distinct = Distinct.stacked(case, d)
+        expected = engine._rows(case, d)
+        assert mat.dtype == np.float32 and mat.tobytes() == expected.tobytes()
+        _same_distinct(distinct, Distinct.of(expected))
+    assert Distinct.stacked(cases[3], DIM)[1] is None
+    # the share is of all rows, not of the distinct objects: 300 objects in 600 rows
+    many = list(_vocabulary(300, seed=4))
+    twice = [many[i % 300] for i in range(600)]
+    _, kept = Distinct.stacked(twice, DIM)
+    assert kept is not None and kept.n_distinct == 300
+    assert kept.inverse.tolist() == [i % 300 for i in range(600)]
+    # 3-wide rows cannot be read as 64-bit words: grouped by their bytes
+    odd = Distinct.stacked(cases[4], 3)[1]
+    assert odd is not None and odd.n_distinct == 1 and odd.inverse.tolist() == [0, 0, 0, 0]
+    empty, none_distinct = Distinct.stacked([], DIM)
+    assert empty.shape == (0, DIM)
+    _same_distinct(none_distinct, Distinct.of(np.zeros((0, DIM), np.float32)))
+
+
+def test_a_fit_stacks_its_rows_as_it_did_row_by_row() -> None:
+    corpus = profiles(60, seed=2)
+    m = Matcher(weights=W).fit(corpus)
+    cores = [c.vector for p in corpus for c in p.competences if c.kind == "core"]
+    needs = [c.vector for p in corpus for c in p.competences if c.kind != "core"]
+    assert m.core_mat_.tobytes() == engine._rows(cores, DIM).tobytes()
+    assert m.need_mat_.tobytes() == engine._rows(needs, DIM).tobytes()
+    _same_distinct(m.core_distinct_, Distinct.of(m.core_mat_))
+    _same_distinct(m.need_distinct_, Distinct.of(m.need_mat_))

@@ -116,3 +116,26 @@ def test_a_fit_builds_each_sides_arrays_as_a_side_of_its_own() -> None:
     start, end = full.core_start_[7], full.core_start_[8]
     assert np.shares_memory(full.sides_[7].core, full.core_mat_)
     assert np.array_equal(full.core_mat_[start:end], full.sides_[7].core)
+
+
+def test_what_only_other_requests_read_is_built_when_first_read() -> None:
+    corpus, _, stats = _fits()
+    candidates = corpus[20:90]
+    ref = Matcher(candidate_pool=POOL).fit(candidates)
+    request = RequestMatcher(candidate_pool=POOL).fit_candidates(candidates, stats, {})
+    assert "need_words_" not in vars(request) and "_core_tokens" not in vars(request)
+    assert "_listed_by" not in vars(request)
+    # once read, each is what a full fit of the same rows builds
+    ids = sorted({q for p in candidates for q in p.known_partner_ids})
+    assert len(ids) > 20
+    for pid in [*ids, 99_999]:
+        assert request.listed_by_.get(pid, np.zeros(0, np.int64)).tolist() == (
+            ref.listed_by_.get(pid, np.zeros(0, np.int64)).tolist()
+        )
+    assert dict(request.listed_by_).keys() == ref.listed_by_.keys()
+    assert request.core_tokens_ == ref.core_tokens_
+    vocabulary, words = request._need_words()
+    assert vocabulary == ref.need_words_[0]
+    assert (words != ref.need_words_[1]).nnz == 0
+    # the IDF is the corpus's (the statistics'), not one of the candidates' words
+    assert (request.idf_, request.idf_unseen_) == stats.idf

@@ -241,3 +241,25 @@ def test_ties_between_organisations_that_are_not_fitted_weigh_one() -> None:
     assert len(unfitted) == 6  # three edges, both directions
     assert {graph.ties[a][b] for a, b in unfitted} == {1.0}
     assert any(v != 1.0 for ps in graph.ties.values() for v in ps.values())
+
+
+def test_unaged_ties_are_weighed_in_one_pass_as_in_two() -> None:
+    profiles = with_ties(4)
+    w = Weights(tie_strength=0.7)
+    m = Matcher(weights=w).fit(profiles[::2])  # half fitted: ties with unfitted ends too
+    adjacency = dict(m.adjacency_)
+    # a partner set loaded for one node only (the other end not asked): met from one side
+    adjacency[10_001] = frozenset({profiles[1].id, 10_002})
+    one = m._tie_weights(adjacency)
+    # an empty outcome map takes the general two-pass path with the same weights
+    two = m._tie_weights(adjacency, outcomes={})
+    # the same weights, written in the same order (the walk sums in this order)
+    assert [(u, list(ws.items())) for u, ws in one.items()] == [
+        (u, list(ws.items())) for u, ws in two.items()
+    ]
+    assert one[10_001] == {profiles[1].id: 1.0, 10_002: 1.0}
+    assert m._tie_weights(m.adjacency_) == oracle_weights(profiles[::2], w)
+    assert sum(x != 1.0 for ws in one.values() for x in ws.values()) == 8
+    # aged ties keep the two passes (the newest year is the whole graph's)
+    aged = Matcher(weights=Weights(tie_half_life=3.0)).fit(profiles[::2])
+    assert aged._tie_weights(aged.adjacency_) == oracle_weights(profiles[::2], aged.weights_)

@@ -370,3 +370,21 @@ def test_the_candidates_partner_sets_read_with_their_rows_are_not_asked_again(
             assert not set(candidates) & set(asked)
             compared += sum(len(v) for v in read.values())
     assert compared > 100
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_ids_go_to_the_database_as_one_array_literal(
+    db_session: Session, demo: dict[str, int]
+) -> None:
+    assert stateless.id_array([3, 1, 2]) == "{3,1,2}"
+    assert stateless.id_array([]) == "{}"
+    ids = sorted(demo.values())[::5]
+    found = db_session.execute(
+        text("SELECT id FROM organizations WHERE id = ANY(CAST(:ids AS integer[])) ORDER BY id"),
+        {"ids": stateless.id_array([*ids, 10**9])},
+    ).scalars()
+    assert list(found) == ids
+    assert not db_session.execute(
+        text("SELECT id FROM organizations WHERE id = ANY(CAST(:ids AS integer[]))"),
+        {"ids": stateless.id_array([])},
+    ).all()
