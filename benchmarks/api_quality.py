@@ -15,8 +15,19 @@ baselines (popularity, past partners, TF-IDF) are computed from the same split i
 from 2018 consortia) and ranks in-process with the engine fitted on exactly what the server would
 load: the split on which ranking choices are validated. `--split test` is the honest score.
 
+`--dated-learning YEAR` plays CORDIS forward (profiles as of YEAR, YEAR's consortia recorded
+as accepted requests, `koopmatch refit-ranking`, YEAR+1's queries before and after). Its
+lists are asked by the administrator (every outcome tie and relationship) unless `--as
+members` (or `--as administrator members`, both in one run): then each asking organisation
+gets a member account of its own (made as a hub makes them: `POST /api/v1/users`, one
+`koopmatch create-token` for all keys) and asks its own list with its own key, which uses
+the relationships it may see and its own organisation's outcome ties: what a hub's members
+get. `--relationships-shown members` imports every record with its relationships shown to
+every member (a hub whose network is public).
+
     python -m benchmarks.api_quality                  # test split, through the API
     python -m benchmarks.api_quality --split history  # validation, in-process
+    python -m benchmarks.api_quality --dated-learning 2016 --as administrator members --no-write
 """
 
 from __future__ import annotations
@@ -103,10 +114,17 @@ def last_years(data: CordisData, history_end: str) -> dict[int, dict[int, int]]:
 
 
 def records(
-    data: CordisData, task: Task, history_end: str, *, ties: bool = True
+    data: CordisData,
+    task: Task,
+    history_end: str,
+    *,
+    ties: bool = True,
+    relationships_shown: str | None = None,
 ) -> list[dict[str, Any]]:
     """One import record per organisation with history (history projects only). With `ties`
-    each relationship states joint_projects and last_year (the contract's tie fields)."""
+    each relationship states joint_projects and last_year (the contract's tie fields);
+    `relationships_shown` ("public", "members", "partners"): the record's disclosure level of
+    its relationships (None: the default, partners)."""
     proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
     parts = data.participants[data.participants["projectID"].isin(proj.index)]
     by_org = parts.groupby("organisationID")["projectID"].apply(sorted)
@@ -136,8 +154,12 @@ def records(
                 rel["joint_projects"] = count
                 rel["last_year"] = last[org][p]
         activity = ACTIVITY_LABELS.get(task.activity[org], "organisation")
+        extra = (
+            {"disclosure": {"relationships": relationships_shown}} if relationships_shown else {}
+        )
         out.append(
             {
+                **extra,
                 "external_id": external_id(org),
                 "name": task.name[org][:300],
                 "country": _country(task.country[org]),
@@ -502,6 +524,7 @@ def dated_learning(
     port: int = 0,
     years: int = 1,
     views: Sequence[str] = ("administrator",),
+    relationships_shown: str | None = None,
 ) -> str:
     """Learning from outcomes with dated relationships, inside the history: profiles as of
     `year`-01-01 (ties up to the year before) are imported, the consortia of `year` (and of
@@ -517,7 +540,7 @@ def dated_learning(
         query_start=f"{year + years}-01-01",
         query_end=f"{year + years + 1}-01-01",
     )
-    recs = records(data, task, history_end)
+    recs = records(data, task, history_end, relationships_shown=relationships_shown)
     variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
     scores: dict[tuple[str, str, str], Scores] = {}
     said = ""
@@ -559,12 +582,15 @@ def dated_learning(
     stated = {v: baselines(task, v) for v in variants}
     counted = with_played_in(task, data, f"{year + years}-01-01")
     with_year = {v: baselines(counted, v) for v in variants}
-    flags = "" if tuple(views) == ("administrator",) else " --as " + " ".join(views)
+    flags = ("" if tuple(views) == ("administrator",) else " --as " + " ".join(views)) + (
+        f" --relationships-shown {relationships_shown}" if relationships_shown else ""
+    )
     lines = [
         f"### Dated outcomes: profiles as of {year}, "
         + (f"{year}" if years == 1 else f"{year}-{year + years - 1}")
         + f" consortia played in, {year + years} queries"
-        + ("" if tuple(views) == ("administrator",) else ", asked as " + " and ".join(views)),
+        + ("" if tuple(views) == ("administrator",) else ", asked as " + " and ".join(views))
+        + (f", relationships shown to {relationships_shown}" if relationships_shown else ""),
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
@@ -701,12 +727,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "and/or members (each asking organisation's own member account, as a hub's members get "
         "their lists); several: each in the same run",
     )
+    parser.add_argument(
+        "--relationships-shown",
+        choices=["public", "members", "partners"],
+        default=None,
+        help="with --dated-learning: every record shows its relationships to this level "
+        "(its `disclosure`; default: the service's default, partners), as a hub whose "
+        "network is public (CORDIS participations are) may import it",
+    )
     args = parser.parse_args(argv)
+    if args.relationships_shown and args.dated_learning is None:
+        parser.error("--relationships-shown needs --dated-learning")
     if args.as_views != ["administrator"] and args.dated_learning is None:
         parser.error("--as needs --dated-learning")
     if args.dated_learning is not None:
         text = dated_learning(
-            load(), args.dated_learning, args.port, args.outcome_years, views=args.as_views
+            load(),
+            args.dated_learning,
+            args.port,
+            args.outcome_years,
+            views=args.as_views,
+            relationships_shown=args.relationships_shown,
         )
         print(text, flush=True)
         if not args.no_write:
