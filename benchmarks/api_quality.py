@@ -15,8 +15,19 @@ baselines (popularity, past partners, TF-IDF) are computed from the same split i
 from 2018 consortia) and ranks in-process with the engine fitted on exactly what the server would
 load: the split on which ranking choices are validated. `--split test` is the honest score.
 
+`--dated-learning YEAR` plays CORDIS forward (profiles as of YEAR, YEAR's consortia recorded
+as accepted requests, `koopmatch refit-ranking`, YEAR+1's queries before and after). Its
+lists are asked by the administrator (every outcome tie and relationship) unless `--as
+members` (or `--as administrator members`, both in one run): then each asking organisation
+gets a member account of its own (made as a hub makes them: `POST /api/v1/users`, one
+`koopmatch create-token` for all keys) and asks its own list with its own key, which uses
+the relationships it may see and its own organisation's outcome ties: what a hub's members
+get. `--relationships-shown members` imports every record with its relationships shown to
+every member (a hub whose network is public).
+
     python -m benchmarks.api_quality                  # test split, through the API
     python -m benchmarks.api_quality --split history  # validation, in-process
+    python -m benchmarks.api_quality --dated-learning 2016 --as administrator members --no-write
 """
 
 from __future__ import annotations
@@ -34,8 +45,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -102,10 +114,17 @@ def last_years(data: CordisData, history_end: str) -> dict[int, dict[int, int]]:
 
 
 def records(
-    data: CordisData, task: Task, history_end: str, *, ties: bool = True
+    data: CordisData,
+    task: Task,
+    history_end: str,
+    *,
+    ties: bool = True,
+    relationships_shown: str | None = None,
 ) -> list[dict[str, Any]]:
     """One import record per organisation with history (history projects only). With `ties`
-    each relationship states joint_projects and last_year (the contract's tie fields)."""
+    each relationship states joint_projects and last_year (the contract's tie fields);
+    `relationships_shown` ("public", "members", "partners"): the record's disclosure level of
+    its relationships (None: the default, partners)."""
     proj = data.projects[data.projects["startDate"] < history_end].set_index("projectID")
     parts = data.participants[data.participants["projectID"].isin(proj.index)]
     by_org = parts.groupby("organisationID")["projectID"].apply(sorted)
@@ -135,8 +154,12 @@ def records(
                 rel["joint_projects"] = count
                 rel["last_year"] = last[org][p]
         activity = ACTIVITY_LABELS.get(task.activity[org], "organisation")
+        extra = (
+            {"disclosure": {"relationships": relationships_shown}} if relationships_shown else {}
+        )
         out.append(
             {
+                **extra,
                 "external_id": external_id(org),
                 "name": task.name[org][:300],
                 "country": _country(task.country[org]),
@@ -335,11 +358,14 @@ class Server:
             self.proc.wait(timeout=30)
             self.proc = None
 
-    def get(self, path: str, **params: Any) -> Any:
+    def get(self, path: str, *, token: str | None = None, **params: Any) -> Any:
+        """GET as the administrator (or with `token`), JSON back."""
         url = self.base + path
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)
-        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
+        req = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {token or self.token}"}
+        )
         for attempt in range(5):
             try:
                 with urllib.request.urlopen(req, timeout=120) as resp:
@@ -352,6 +378,36 @@ class Server:
                 self.retries += 1
                 time.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST JSON as the administrator, JSON back."""
+        req = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.loads(resp.read())
+
+    def member_tokens(self, organization_ids: Sequence[int]) -> dict[int, str]:
+        """An API key of a member account of each organisation (database ids), made as a hub
+        would: the administrator creates the accounts (`POST /api/v1/users`, API keys only)
+        and one `koopmatch create-token` issues their keys."""
+        emails = {}
+        for org_id in organization_ids:
+            email = f"member-{org_id}@bench.example.org"
+            self.post(
+                "/api/v1/users",
+                {"email": email, "name": f"member {org_id}", "role": "member",
+                 "organization_id": org_id},
+            )  # fmt: skip
+            emails[org_id] = email
+        if not emails:
+            return {}
+        args = [a for email in emails.values() for a in ("--email", email)]
+        secrets = self.koopmatch("create-token", *args, "--name", "benchmark").split()
+        return dict(zip(emails, secrets, strict=True))
 
     def ids(self) -> dict[str, int]:
         """external_id -> database id, read through the organisation list."""
@@ -366,24 +422,37 @@ class Server:
                 return out
 
 
+# who asks: "administrator" (every list with the administrator's key: every outcome tie and
+# relationship) or "members" (each query organisation's own member account asks its own list,
+# which uses the relationships it may see and its own organisation's outcome ties only)
+VIEWS = ("administrator", "members")
+
+
 def api_rankings(
-    server: Server, orgs: Sequence[int], *, exclude_known: bool
+    server: Server,
+    orgs: Sequence[int],
+    *,
+    exclude_known: bool,
+    tokens: Mapping[int, str] | None = None,
 ) -> tuple[dict[int, list[int]], list[float]]:
-    """Ranked candidates (CORDIS ids) per query organisation, and seconds per request."""
+    """Ranked candidates (CORDIS ids) per query organisation, and seconds per request;
+    `tokens` (CORDIS id -> API key): each organisation asks with its own member's key, else
+    the administrator asks."""
     ids = server.ids()
+    cordis_of = {db_id: int(ext.removeprefix("pic-")) for ext, db_id in ids.items()}
     out: dict[int, list[int]] = {}
     times = []
     for org in orgs:
         t0 = time.perf_counter()
         page = server.get(
             f"/api/v1/organizations/{ids[external_id(org)]}/matches",
+            token=tokens[org] if tokens is not None else None,
             limit=LIMIT,
             exclude_known=str(exclude_known).lower(),
         )
         times.append(time.perf_counter() - t0)
-        out[org] = [
-            int(m["organization"]["external_id"].removeprefix("pic-")) for m in page["items"]
-        ]
+        # by database id: a member does not see other organisations' external ids
+        out[org] = [cordis_of[m["organization"]["id"]] for m in page["items"]]
     return out, times
 
 
@@ -431,12 +500,38 @@ def play_outcomes(server: Server, data: CordisData, years: Sequence[int]) -> int
     return len(rows)
 
 
-def dated_learning(data: CordisData, year: int, port: int = 0, years: int = 1) -> str:
+def with_played_in(task: Task, data: CordisData, end: str) -> Task:
+    """`task` (same candidates and queries) with its project counts and co-participants taken
+    from the history before `end`: the baselines that also count the played-in consortia."""
+    later = build_task(data, history_end=end, query_start=end, query_end=end)
+    among = set(task.index)
+    return replace(
+        task,
+        n_projects={o: later.n_projects.get(o, 0) for o in among},
+        copartners={
+            o: Counter({p: c for p, c in later.copartners.get(o, Counter()).items() if p in among})
+            for o in among
+        },
+    )
+
+
+PHASES = ("before", "outcomes played in", "after refit")
+
+
+def dated_learning(
+    data: CordisData,
+    year: int,
+    port: int = 0,
+    years: int = 1,
+    views: Sequence[str] = ("administrator",),
+    relationships_shown: str | None = None,
+) -> str:
     """Learning from outcomes with dated relationships, inside the history: profiles as of
     `year`-01-01 (ties up to the year before) are imported, the consortia of `year` (and of
     the `years` - 1 years after it) are played in as accepted requests, `koopmatch
-    refit-ranking` runs, and the queries of the year after them are asked before and after
-    the refit. Returns the markdown section."""
+    refit-ranking` runs (as the administrator), and the queries of the year after them are
+    asked before the outcomes, after them and after the refit, in each of `views` (`VIEWS`).
+    Returns the markdown section."""
     t0 = time.perf_counter()
     history_end = f"{year}-01-01"
     task = build_task(
@@ -445,67 +540,101 @@ def dated_learning(data: CordisData, year: int, port: int = 0, years: int = 1) -
         query_start=f"{year + years}-01-01",
         query_end=f"{year + years + 1}-01-01",
     )
-    recs = records(data, task, history_end)
+    recs = records(data, task, history_end, relationships_shown=relationships_shown)
     variants = {"plain": (task.plain, False), "novel": (task.novel, True)}
-    before: dict[str, Scores] = {}
-    played_in: dict[str, Scores] = {}
-    after: dict[str, Scores] = {}
+    scores: dict[tuple[str, str, str], Scores] = {}
     said = ""
     played = 0
+    members = 0
     with tempfile.TemporaryDirectory(prefix="koopmatch-api-bench-") as tmp:
         server = Server(Path(tmp), port=port)
         try:
             server.start(recs)
-            for variant, (queries, exclude) in variants.items():
-                orgs = sorted({q.org_id for q in queries})
-                before[variant] = score(
-                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
-                )
-                print(variant, "before", before[variant], flush=True)
+            tokens: dict[str, dict[int, str] | None] = {"administrator": None}
+            if "members" in views:
+                ids = server.ids()
+                asking = sorted({q.org_id for qs, _ in variants.values() for q in qs})
+                t1 = time.perf_counter()
+                by_id = server.member_tokens([ids[external_id(o)] for o in asking])
+                tokens["members"] = {o: by_id[ids[external_id(o)]] for o in asking}
+                members = len(asking)
+                print(f"{members} member accounts and keys in {time.perf_counter() - t1:.1f} s")
+
+            def ask(phase: str) -> None:
+                for view in views:
+                    for variant, (queries, exclude) in variants.items():
+                        orgs = sorted({q.org_id for q in queries})
+                        ranks = api_rankings(
+                            server, orgs, exclude_known=exclude, tokens=tokens[view]
+                        )[0]
+                        scores[(phase, view, variant)] = score(ranks, queries)
+                        print(view, variant, phase, scores[(phase, view, variant)], flush=True)
+
+            ask("before")
             played = play_outcomes(server, data, list(range(year, year + years)))
             # the outcomes alone (ties of the graph, `Weights.outcome_tie`), before any refit
-            for variant, (queries, exclude) in variants.items():
-                orgs = sorted({q.org_id for q in queries})
-                played_in[variant] = score(
-                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
-                )
-                print(variant, "outcomes played in", played_in[variant], flush=True)
+            ask("outcomes played in")
             said = server.koopmatch("refit-ranking").splitlines()[0]
             print(said, flush=True)
-            for variant, (queries, exclude) in variants.items():
-                orgs = sorted({q.org_id for q in queries})
-                after[variant] = score(
-                    api_rankings(server, orgs, exclude_known=exclude)[0], queries
-                )
-                print(variant, "after", after[variant], flush=True)
+            ask("after refit")
         finally:
             server.stop()
+    stated = {v: baselines(task, v) for v in variants}
+    counted = with_played_in(task, data, f"{year + years}-01-01")
+    with_year = {v: baselines(counted, v) for v in variants}
+    flags = ("" if tuple(views) == ("administrator",) else " --as " + " ".join(views)) + (
+        f" --relationships-shown {relationships_shown}" if relationships_shown else ""
+    )
     lines = [
         f"### Dated outcomes: profiles as of {year}, "
         + (f"{year}" if years == 1 else f"{year}-{year + years - 1}")
-        + f" consortia played in, {year + years} queries",
+        + f" consortia played in, {year + years} queries"
+        + ("" if tuple(views) == ("administrator",) else ", asked as " + " and ".join(views))
+        + (f", relationships shown to {relationships_shown}" if relationships_shown else ""),
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load "
         f"average {os.getloadavg()[0]:.1f} when written), Python {platform.python_version()}: "
         f"`nice python -m benchmarks.api_quality --dated-learning {year}"
         + ("" if years == 1 else f" --outcome-years {years}")
+        + flags
         + "` (koopmatch import of "
         f"{len(recs)} organisations with relationships before {year} and their "
         f"joint_projects / last_year, HTTP API on 127.0.0.1); {played} accepted requests "
-        f"played in; `koopmatch refit-ranking`: {said}; whole run "
+        f"played in; "
+        + (f"{members} member accounts (one per asking organisation); " if members else "")
+        + f"`koopmatch refit-ranking`: {said}; whole run "
         f"{(time.perf_counter() - t0) / 60:.1f} min.",
         "",
-        "| variant | queries | nDCG@10 before | MRR before | nDCG@10 outcomes played in "
-        "| MRR | nDCG@10 after refit | MRR after |",
-        "|---|---|---|---|---|---|---|---|",
+        "Views: administrator (the administrator's key asks every list: every outcome tie and "
+        "relationship); members (each asking organisation's own member key: the relationships "
+        "it may see and its own organisation's outcome ties).",
+        "",
+        "| view | variant | queries | " + " | ".join(f"nDCG@10 / MRR {p}" for p in PHASES) + " |",
+        "|---|---|---|---|---|---|",
+    ]
+    for view in views:
+        for variant in variants:
+            cells = [scores[(p, view, variant)] for p in PHASES]
+            lines.append(
+                f"| {view} | {variant} | {cells[0].n} | "
+                + " | ".join(f"{c.ndcg:.3f} / {c.mrr:.3f}" for c in cells)
+                + " |"
+            )
+    lines += [
+        "",
+        "Baselines of the same run, nDCG@10 / MRR (the history before "
+        f"{year}; and counting the played-in consortia as history projects too):",
+        "",
+        "| variant | baseline | imported history | with the played-in consortia |",
+        "|---|---|---|---|",
     ]
     for variant in variants:
-        b, o, a = before[variant], played_in[variant], after[variant]
-        lines.append(
-            f"| {variant} | {b.n} | {b.ndcg:.3f} | {b.mrr:.3f} | {o.ndcg:.3f} | {o.mrr:.3f} "
-            f"| {a.ndcg:.3f} | {a.mrr:.3f} |"
-        )
+        for name, s in stated[variant].items():
+            w = with_year[variant][name]
+            lines.append(
+                f"| {variant} | {name} | {s.ndcg:.3f} / {s.mrr:.3f} | {w.ndcg:.3f} / {w.mrr:.3f} |"
+            )
     return "\n".join(lines)
 
 
@@ -588,9 +717,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --dated-learning: play in this many years of consortia from YEAR on (the "
         "queries are those of the year after them)",
     )
+    parser.add_argument(
+        "--as",
+        dest="as_views",
+        nargs="+",
+        choices=VIEWS,
+        default=["administrator"],
+        help="with --dated-learning: who asks: the administrator (every list with its key) "
+        "and/or members (each asking organisation's own member account, as a hub's members get "
+        "their lists); several: each in the same run",
+    )
+    parser.add_argument(
+        "--relationships-shown",
+        choices=["public", "members", "partners"],
+        default=None,
+        help="with --dated-learning: every record shows its relationships to this level "
+        "(its `disclosure`; default: the service's default, partners), as a hub whose "
+        "network is public (CORDIS participations are) may import it",
+    )
     args = parser.parse_args(argv)
+    if args.relationships_shown and args.dated_learning is None:
+        parser.error("--relationships-shown needs --dated-learning")
+    if args.as_views != ["administrator"] and args.dated_learning is None:
+        parser.error("--as needs --dated-learning")
     if args.dated_learning is not None:
-        text = dated_learning(load(), args.dated_learning, args.port, args.outcome_years)
+        text = dated_learning(
+            load(),
+            args.dated_learning,
+            args.port,
+            args.outcome_years,
+            views=args.as_views,
+            relationships_shown=args.relationships_shown,
+        )
         print(text, flush=True)
         if not args.no_write:
             write_section(RESULTS_LEARNED, text.split("\n")[0], text)

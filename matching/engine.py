@@ -861,6 +861,10 @@ class Matcher:
             self._visible_graph_features(side, rows, filters.visible_relationships, feats)
         if filters.use_graph and filters.outcome_ties and w.outcome_tie > 0:
             self._outcome_graph_features(side, rows, filters, feats)
+        if filters.use_graph and filters.activity_ties is not None:
+            feats[:, _COL["activity"]] = self._aggregate_activity(
+                self._row_meta()[0][rows], filters.activity_ties, filters.visible_relationships
+            )
         if not filters.use_graph:
             feats[:, [_COL[c] for c in _GRAPH]] = 0.0
         relation = np.where(overlap_ok, "competitor", "complementary")
@@ -1521,6 +1525,43 @@ class Matcher:
         strength = graph.strength
         summed = np.fromiter((strength.get(i, 0.0) for i in cand_ids.tolist()), float)
         return np.log1p(summed) / math.log1p(graph.max_degree)
+
+    def _aggregate_activity(
+        self,
+        cand_ids: np.ndarray,
+        ties: frozenset[tuple[int, int, int]],
+        visible: frozenset[tuple[int, int]] | None,
+    ) -> np.ndarray:
+        """(n,) `activity` over the stated relationships the caller's list uses (every one,
+        or `visible`) with the outcome `ties` added (`Filters.activity_ties`): log1p(a
+        candidate's summed stated tie strength plus `Weights.outcome_tie` per organisation it
+        had a positive outcome with) over log1p(the largest summed stated strength plus
+        `outcome_tie` times the most such organisations any one has), so a value stays in
+        [0, 1] and depends only on the candidate, that graph's largest strength and the ties,
+        as the per-request path has them too. Outcome ties count unaged."""
+        base = self._graph() if visible is None else self._visible_graph(visible)[1]
+        extra = self.weights_.outcome_tie
+        if not ties or extra <= 0:
+            return self._activity(cand_ids, base)
+        cached = getattr(self, "_outcome_count_cache", None)
+        if cached is not None and cached[0] is ties:
+            counts, most = cached[1], cached[2]
+        else:
+            pairs = {(a, b) if a < b else (b, a) for a, b, _ in ties if a != b}
+            found: Counter[int] = Counter()
+            for a, b in pairs:
+                found[a] += 1
+                found[b] += 1
+            counts, most = dict(found), max(found.values(), default=0)
+            self._outcome_count_cache = (ties, counts, most)
+        top = base.max_degree + extra * most
+        if top <= 0:
+            return np.zeros(len(cand_ids))
+        strength = base.strength
+        summed = np.fromiter(
+            (strength.get(i, 0.0) + extra * counts.get(i, 0) for i in cand_ids.tolist()), float
+        )
+        return np.log1p(summed) / math.log1p(top)
 
     def _visible_graph_features(
         self,

@@ -113,6 +113,11 @@ class Filters:
     # the proximity walk and the shared partners, weighed by `Weights.outcome_tie`, added to
     # the graph above. Never known partners: exclude_known and known_partner ignore them.
     outcome_ties: frozenset[tuple[int, int, int]] = frozenset()
+    # When given, `activity` (a candidate's summed tie strength: a count that names nobody)
+    # is computed over the stated relationships above (every one, or the visible ones) plus
+    # these outcome ties (each adding `Weights.outcome_tie`), whatever outcome ties the walk
+    # and the shared partners may use; None: outcome ties not counted in activity.
+    activity_ties: frozenset[tuple[int, int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

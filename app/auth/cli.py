@@ -74,25 +74,33 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 
 
 def cmd_create_token(args: argparse.Namespace) -> int:
+    """One API key per --email, their secrets one a line in the order given (a hub that
+    provisions many accounts at once starts the command once); none when one is missing."""
     with _session() as session, session.begin():
-        user = repository.get_user_by_email(session, normalize_email(args.email))
-        if user is None or not user.is_active:
-            print(f"no active account {args.email}", file=sys.stderr)
-            return 2
+        users = []
+        for email in args.email:
+            user = repository.get_user_by_email(session, normalize_email(email))
+            if user is None or not user.is_active:
+                print(f"no active account {email}", file=sys.stderr)
+                return 2
+            users.append(user)
         try:
             lifetime = service.api_key_lifetime(args.expires_days)
         except AppError as exc:
             print(exc.detail, file=sys.stderr)
             return 2
-        token, secret = service.issue_token(
-            session, user=user, kind=TokenKind.api_key, name=args.name, lifetime=lifetime
-        )
-        print(
-            f"API key {token.id} for {user.email}, valid until "
-            f"{token.expires_at:%Y-%m-%d %H:%M} UTC; it is shown only now:",
-            file=sys.stderr,
-        )
-    print(secret)
+        secrets = []
+        for user in users:
+            token, secret = service.issue_token(
+                session, user=user, kind=TokenKind.api_key, name=args.name, lifetime=lifetime
+            )
+            secrets.append(secret)
+            print(
+                f"API key {token.id} for {user.email}, valid until "
+                f"{token.expires_at:%Y-%m-%d %H:%M} UTC; it is shown only now:",
+                file=sys.stderr,
+            )
+    print("\n".join(secrets))
     return 0
 
 
@@ -114,8 +122,10 @@ def register(subparsers: Any) -> None:
     )
     user.set_defaults(func=cmd_create_user)
 
-    token = subparsers.add_parser("create-token", help="create an API key and print its secret")
-    token.add_argument("--email", required=True)
+    token = subparsers.add_parser(
+        "create-token", help="create an API key and print its secret (one per --email)"
+    )
+    token.add_argument("--email", required=True, action="append", help="repeat for several")
     token.add_argument("--name", default="command line")
     token.add_argument(
         "--expires-days", type=int, default=None, help="lifetime (default KOOPMATCH_API_KEY_DAYS)"

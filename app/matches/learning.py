@@ -23,6 +23,10 @@ the candidate (`matching.outcomes`); the match path computes the same from every
 (`app.matches.reranking.reranked`). The list itself is computed, as the match path computes
 it, with the positive outcomes as ties of the graph (`Weights.outcome_tie`), but only those
 of the steps before that first step: the outcomes a list is labelled with are never its ties.
+A served list also counts every positive outcome in its candidates' activity
+(`Filters.activity_ties`); a training list does not: counted there too (with the steps before
+the list), the refit on CORDIS 2016 adopted a re-ranker that ranked 2017 worse
+(benchmarks/results/ranking-learned.md).
 `matching.rerank.fit_reranker` holds out the asking organisations with the newest outcomes
 (leaving out of the fit every pair that is a positive of a held-out list, in either direction:
 one cooperation is often recorded from both sides) and adopts the model only if it ranks their

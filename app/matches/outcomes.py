@@ -24,6 +24,8 @@ from app.models.event import (
     Participant,
     ScheduledMeeting,
 )
+from app.models.user import User
+from app.organizations.access import may_order_by_counts, outcome_ties_scope
 from app.session_hooks import outcome_changes
 from matching.outcomes import OutcomeHistory
 from matching.types import Filters
@@ -146,19 +148,27 @@ def current_history(session: Session) -> OutcomeHistory:
 
 
 def with_outcome_ties(
-    session: Session, filters: Filters, *, own: bool, member_of: int | None
+    session: Session, filters: Filters, *, user: User | None, organization_id: int
 ) -> Filters:
-    """`filters` with the pairs of positive outcomes as ties of the engine's graph
-    (`Filters.outcome_ties`, weighed by `Weights.outcome_tie`), for a list that uses the
-    graph and that the caller asks for its own organisation (or an administrator asks): the
-    ties only order the list and are never shown. A list asked for another organisation is
-    ordered by the stated relationships alone, so it does not reflect that organisation's
-    requests and their answers. A member (`member_of`, its organisation) gets its own
-    organisation's ties only: whom other firms asked and how they answered is theirs, and
-    the proximity and network values of its list must not reflect it; an administrator, who
-    sees every request, gets all of them."""
-    if not own or not filters.use_graph:
+    """`filters` with what the stored outcomes may add to `organization_id`'s list for the
+    caller (`app.organizations.access` decides; the outcomes only order, never shown):
+    the pairs of positive outcomes as ties of the engine's graph (`Filters.outcome_ties`,
+    weighed by `Weights.outcome_tie`) within `outcome_ties_scope`, and every pair as counts
+    in `activity` (`Filters.activity_ties`) when `may_order_by_counts`. A list that does not
+    use the graph gets neither."""
+    if not filters.use_graph:
+        return filters
+    scope = outcome_ties_scope(user, organization_id)
+    counts = may_order_by_counts(user)
+    if scope == "none" and not counts:
         return filters
     history = current_history(session)
-    ties = history.ties() if member_of is None else history.ties_of(member_of)
-    return replace(filters, outcome_ties=ties) if ties else filters
+    if scope == "all":
+        ties = history.ties()
+    elif scope == "own":
+        ties = history.ties_of(organization_id)
+    else:
+        ties = frozenset()
+    if ties:
+        filters = replace(filters, outcome_ties=ties)
+    return replace(filters, activity_ties=history.ties()) if counts else filters

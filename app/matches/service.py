@@ -31,6 +31,7 @@ from app.models.user import Role, User
 from app.organizations import repository as organization_repository
 from app.organizations.access import (
     caller_relations,
+    outcome_ties_scope,
     views_by_disclosure,
     visible_relationships,
 )
@@ -665,8 +666,10 @@ def matches_for(
         session, user=user, index=index, filters=filters, asking_id=organization_id
     )
     filters, relationships_shown = graph_by_disclosure(session, user, organization_id, filters)
-    own = _caller_organization(user) in (None, organization_id)
-    filters = with_outcome_ties(session, filters, own=own, member_of=_caller_organization(user))
+    # the asking organisation's own outcomes (its pairs' history in a re-ranker) are used
+    # where its ties are (app.organizations.access)
+    own = outcome_ties_scope(user, organization_id) != "none"
+    filters = with_outcome_ties(session, filters, user=user, organization_id=organization_id)
     filters = candidate_filters(session, index, QueryVectors.of_profile(query), filters)
     # the learned second stage of an adopted refit re-orders the engine's best (learning.py)
     reranker = active_reranker(session)

@@ -50,6 +50,7 @@ from app.matches.index import (
 from app.matches.outcomes import with_outcome_ties
 from app.matches.pgvector import PgvectorRetriever, pipelined
 from app.matches.retrieval import reading
+from app.organizations.access import outcome_ties_scope
 from app.session_hooks.index_changes import current_version
 from matching import CompetenceVec, Matcher, ProfileVec
 from matching.competitors import NicheScale
@@ -671,7 +672,7 @@ def matches_for(
     filters, relationships_shown = service.graph_by_disclosure(
         session, user, organization_id, filters
     )
-    filters = with_outcome_ties(session, filters, own=own in (None, organization_id), member_of=own)
+    filters = with_outcome_ties(session, filters, user=user, organization_id=organization_id)
     pool = RequestMatcher(**(matcher_params or {})).candidate_pool
     vectors = QueryVectors.of_profile(query)
     if vectors.dim is None:
@@ -708,7 +709,7 @@ def matches_for(
             limit,
             session=session,
             asking=organization_id,
-            own=own in (None, organization_id),
+            own=outcome_ties_scope(user, organization_id) != "none",
         ),
         relationships_shown=relationships_shown,
         lang=lang,

@@ -9,7 +9,7 @@ requests (the query is app.cooperation.repository.request_relations).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,32 @@ def may_read_full(user: User | None, organization: Organization) -> bool:
 
 def may_edit(user: User | None, organization: Organization) -> bool:
     return is_staff(user) or is_own_organization(user, organization.id)
+
+
+def outcome_ties_scope(user: User | None, organization_id: int) -> Literal["all", "own", "none"]:
+    """Whose recorded outcomes (accepted requests, meetings held, agreements) may order
+    `organization_id`'s match list for the caller, as ties of its graph and as the pair's own
+    history in a re-ranker (they only order, never shown): "all" for hub staff, who see every
+    request; "own" for a member asking its own organisation's list: that organisation's own
+    requests and their answers, which it sees anyway (whom other firms asked and how they
+    answered is theirs); "none" for everyone else (a list asked for another organisation,
+    an organiser, who sees no requests)."""
+    if is_staff(user):
+        return "all"
+    if user is not None and is_own_organization(user, organization_id):
+        return "own"
+    return "none"
+
+
+def may_order_by_counts(user: User | None) -> bool:
+    """Whether counts that name nobody may order the caller's match lists: with how many
+    organisations a candidate had positive outcomes (accepted requests, meetings held,
+    agreements), counted over every organisation's outcomes and added to its `activity`
+    (`matching.types.Filters.activity_ties`), like the number of past projects a profile
+    states. Any signed-in caller. Stated relationships still count only where the caller may
+    see them (`visible_relationships`): a hidden list moves no degree. The value itself is
+    shown only with the relationships (`app.matches.service.to_out`)."""
+    return user is not None
 
 
 def caller_relations(session: Session, user: User | None) -> tuple[set[int], set[int]]:

@@ -176,3 +176,53 @@ def test_a_hidden_statement_stays_out_when_outcome_ties_are_added() -> None:
         assert [m.target_id for m in got] == [m.target_id for m in want]
         for a, b in zip(got, want, strict=True):
             assert a.components == pytest.approx(b.components)
+
+
+@pytest.mark.parametrize(("seed", "weight", "half_life"), [(5, 1.0, 0.0), (6, 0.5, 3.0)])
+def test_activity_counts_every_outcome_and_the_statements_the_caller_may_see(
+    seed: int, weight: float, half_life: float
+) -> None:
+    """`Filters.activity_ties`: activity is log1p(stated strength + outcome_tie per outcome
+    partner) / log1p(largest stated strength + outcome_tie * most outcome partners), the
+    stated strength over the relationships the caller's list uses (every one, or only the
+    visible statements: a hidden list moves no degree), the outcome partners over every
+    tie, whichever ties the walk may use; the walk, shared partners and known-partner grade
+    stay those of the caller's graph."""
+    profiles = with_ties(seed)
+    w = Weights(outcome_tie=weight, tie_half_life=half_life, hub_damping=0.0)
+    matcher = Matcher(w).fit(profiles)
+    ties = outcome_ties(profiles, seed)
+    counts: dict[int, int] = {}
+    for a, b in {(a, b) for a, b, _ in ties}:
+        counts[a] = counts.get(a, 0) + 1
+        counts[b] = counts.get(b, 0) + 1
+    q = profiles[0]
+    own = frozenset(t for t in ties if q.id in t[:2])
+    edges = frozenset((q.id, p) for p in q.known_partner_ids)
+    # only q's own list visible: the stated strength of a fit on profiles without the others'
+    hidden = [
+        p if p.id == q.id else replace(p, known_partner_ids=frozenset(), partner_ties={})
+        for p in profiles
+    ]
+    cases = [(None, ties, profiles)]
+    if half_life == 0:  # (a hidden list's years would not age the visible ties)
+        cases.append((edges, own, hidden))
+    for visible, walk_ties, stating in cases:
+        strength = {u: sum(vs.values()) for u, vs in oracle_weights(stating, w).items()}
+        top = max(strength.values(), default=0.0) + weight * max(counts.values())
+        f = Filters(exclude_known=False, visible_relationships=visible, outcome_ties=walk_ties)
+        without = {m.target_id: m for m in matcher.match(q, filters=f, limit=50)}
+        got = matcher.match(q, filters=replace(f, activity_ties=ties), limit=50)
+        assert {m.target_id for m in got} == set(without)
+        for m in got:
+            c = m.target_id
+            want = math.log1p(strength.get(c, 0.0) + weight * counts.get(c, 0)) / math.log1p(top)
+            assert m.components["activity"] == pytest.approx(want, abs=1e-9)
+            for name in ("network", "proximity", "known_partner"):
+                assert m.components[name] == pytest.approx(without[c].components[name], abs=1e-12)
+        # no outcome ties: the activity of the caller's graph, as without activity_ties
+        plain = matcher.match(q, filters=replace(f, activity_ties=frozenset()), limit=50)
+        for m in plain:
+            assert m.components["activity"] == pytest.approx(
+                without[m.target_id].components["activity"], abs=1e-12
+            )

@@ -127,6 +127,27 @@ def test_create_token_prints_a_working_api_key(
     assert len(db_session.scalars(select(ApiToken)).all()) == 1
 
 
+def test_create_token_for_several_accounts_prints_one_key_each_in_order(
+    run: Callable[..., int], db_session: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for email in ("b@hub.example", "a@hub.example"):
+        assert run("create-user", "--email", email, "--role", "curator", "--no-password") == 0
+    capsys.readouterr()
+    assert run("create-token", "--email", "b@hub.example", "--email", "A@hub.example") == 0
+    secrets = capsys.readouterr().out.splitlines()
+    assert len(secrets) == 2
+    owners = []
+    for secret in secrets:
+        token = service.token_for_secret(db_session, secret=secret)
+        assert token is not None
+        owners.append(token.user.email)
+    assert owners == ["b@hub.example", "a@hub.example"]
+    # one unknown account: no key for any of them
+    assert run("create-token", "--email", "a@hub.example", "--email", "nobody@hub.example") == 2
+    assert capsys.readouterr() == ("", "no active account nobody@hub.example\n")
+    assert len(db_session.scalars(select(ApiToken)).all()) == 2
+
+
 def test_demo_admin_only_in_development(
     db_session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from app.matches.outcomes import current_history, outcome_history, with_outcome_
 from app.matches.reranking import reranked
 from app.models import Organization
 from app.models.cooperation import CooperationRequest
+from app.models.user import Role, User
 from app.session_hooks.outcome_changes import current_marker
 from matching.outcomes import OUTCOME_FEATURES
 from matching.rerank import FEATURES, Reranker
@@ -199,11 +200,17 @@ def test_outcome_ties_follow_the_outcomes_another_process_writes(
     a, b, c, d = ids["A"], ids["B"], ids["C"], ids["D"]
     _request(first, a, b, "accepted", T0)
 
+    admin = User(role=Role.admin.value)
+
     def ties(
-        filters: Filters = Filters(), own: bool = True, member_of: int | None = None
+        filters: Filters = Filters(), user: User = admin, asking: int = a
     ) -> frozenset[tuple[int, int, int]]:
         with Session(first) as session:
-            return with_outcome_ties(session, filters, own=own, member_of=member_of).outcome_ties
+            got = with_outcome_ties(session, filters, user=user, organization_id=asking)
+            return got.outcome_ties
+
+    def member(org: int) -> User:
+        return User(role=Role.member.value, organization_id=org)
 
     kept = ties()
     assert kept == {(min(a, b), max(a, b), 2026)}
@@ -214,9 +221,18 @@ def test_outcome_ties_follow_the_outcomes_another_process_writes(
     _request(second, c, d, "accepted", T0 + YEAR)
     assert ties() == kept | {(min(c, d), max(c, d), 2027)}
     # a member gets its own organisation's ties alone, one set while the outcomes stay
-    assert ties(member_of=c) == {(min(c, d), max(c, d), 2027)}
-    assert ties(member_of=a) == kept
-    assert ties(member_of=d) is ties(member_of=d)
-    # a list asked for another organisation, or one without the graph: no outcome ties
-    assert ties(own=False) == frozenset()
+    assert ties(user=member(c), asking=c) == {(min(c, d), max(c, d), 2027)}
+    assert ties(user=member(a), asking=a) == kept
+    assert ties(user=member(d), asking=d) is ties(user=member(d), asking=d)
+    # a list asked for another organisation, an organiser's, or one without the graph: no
+    # outcome ties
+    assert ties(user=member(a), asking=c) == frozenset()
+    assert ties(user=User(role=Role.organizer.value), asking=a) == frozenset()
     assert ties(Filters(use_graph=False)) == frozenset()
+    # every caller's activity counts every pair (they name nobody); none without the graph
+    with Session(first) as session:
+        for user, asking in ((admin, a), (member(c), c), (member(a), d)):
+            got = with_outcome_ties(session, Filters(), user=user, organization_id=asking)
+            assert got.activity_ties == ties()
+        off = with_outcome_ties(session, Filters(use_graph=False), user=admin, organization_id=a)
+        assert off.activity_ties is None

@@ -6,6 +6,7 @@ changes nothing; weight 0 gives the list without outcome ties; the tie is never 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -145,16 +146,26 @@ def test_an_accepted_request_lifts_the_partners_of_the_other_side(
     new = _scores(after)
     assert ids.index(c) < ids.index(d)
     assert new[c] > scores[c]
-    assert new[d] == pytest.approx(scores[d], abs=1e-9)
     shown = {m.organization.id: m for m in after}
-    # B itself is reached through the tie, but the tie is never a known partner
+    earlier = {m.organization.id: m for m in before}
+    # D's walk and shared partners are untouched; its activity only shares the scale with the
+    # outcome partners A and B now count in (one each: log1p(1 + 1) over log1p(1 + 1))
+    for name, value in earlier[d].components.items():
+        if name != "activity":
+            assert shown[d].components[name] == pytest.approx(value, abs=1e-9)
+    assert earlier[d].components["activity"] == pytest.approx(1.0, abs=1e-9)
+    assert shown[d].components["activity"] == pytest.approx(
+        math.log1p(1.0) / math.log1p(2.0), abs=1e-6
+    )
+    assert shown[c].components["activity"] == pytest.approx(
+        shown[d].components["activity"], abs=1e-9
+    )
+    # B itself is reached through the tie, but the tie is never a known partner; its
+    # activity counts its stated partner C and its outcome partner A
     assert b in shown
+    assert shown[b].components["activity"] == pytest.approx(1.0, abs=1e-6)
     for m in shown.values():
         assert m.components["known_partner"] == 0.0
-    # the activity component reads the stated relationships alone
-    assert shown[c].components["activity"] == pytest.approx(
-        {m.organization.id: m for m in before}[c].components["activity"], abs=1e-9
-    )
     # nothing is written into the stated relationships
     stated = db_session.scalar(
         select(func.count())
@@ -213,15 +224,19 @@ def test_a_member_s_list_uses_its_own_outcomes_only(
     mode: str,
 ) -> None:
     """Whom other firms asked and how they answered is theirs: an accepted request between B
-    and D lifts D in A's list for an administrator, who sees every request, and leaves a
-    member of A's list as it was with A's own accepted request alone."""
+    and D lifts D in A's list for an administrator, who sees every request; in a member of
+    A's list it counts only in D's and B's activity (with how many organisations each had a
+    positive outcome: a count that names nobody), so without the activity component the
+    member's list is what A's own accepted request alone gives."""
     admin = make_account(Role.admin).user
     a, b, c, d = world["A"], world["B"], world["C"], world["D"]
     member = make_account(Role.member, a).user
     cache = IndexCache()
+    no_activity = IndexCache(matcher_params={"weights": Weights(activity=0.0)})
     nothing = _scores(_list(db_session, state, mode, cache, encoder, member, a))
     _request(db_session, a, b, "accepted")
     own_only = _scores(_list(db_session, state, mode, cache, encoder, member, a))
+    own_only_graph = _scores(_list(db_session, state, mode, no_activity, encoder, member, a))
     # A's own accepted request is used for its member: B's partner C is lifted
     assert own_only[c] > nothing[c]
     admin_before = _scores(_list(db_session, state, mode, cache, encoder, admin, a))
@@ -230,4 +245,8 @@ def test_a_member_s_list_uses_its_own_outcomes_only(
     admin_after = _scores(_list(db_session, state, mode, cache, encoder, admin, a))
     assert admin_after[d] > admin_before[d]
     member_after = _scores(_list(db_session, state, mode, cache, encoder, member, a))
-    assert member_after == pytest.approx(own_only, abs=1e-9)
+    # D's count rose from 0 to 1: its activity (and score) rises in the member's list too
+    assert member_after[d] > own_only[d]
+    # the walk and the shared partners did not pass through the B-D tie
+    graph_after = _scores(_list(db_session, state, mode, no_activity, encoder, member, a))
+    assert graph_after == pytest.approx(own_only_graph, abs=1e-9)

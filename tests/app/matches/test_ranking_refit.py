@@ -189,8 +189,8 @@ def test_only_admins_refit(
 @pytest.fixture
 def second_stage(db_session: Session, encoder: Encoder) -> dict[str, list[int]]:
     """12 sensor firms (private) whose requests to two firms that measure for furniture makers
-    were accepted; the engine puts the 8 sensor firms that share their interest in training
-    first and those two 9th and 10th, and the firms asked none of the 8."""
+    were accepted; in the refit's lists the engine puts the 8 sensor firms that share their
+    interest in training first and those two 9th and 10th, and the firms asked none of the 8."""
     asking = [
         org(f"Sensor {i}", "Drucksensoren und Messtechnik", ["training"], "private")
         for i in range(12)
@@ -249,9 +249,11 @@ def test_a_learned_second_stage_is_adopted_and_orders_the_match_list(
     member = client_for(make_account(Role.member, newcomer.id))
     matches = f"/api/v1/organizations/{newcomer.id}/matches"
     engine = [m["organization"]["id"] for m in member.get(matches).json()["items"]]
-    # the engine puts the sensor firms alike in text first, the chosen ones last
-    assert set(engine[:8]) == set(second_stage["alike"])
-    assert set(engine[8:]) == set(chosen)
+    # the engine puts the chosen two first: with how many organisations each had a
+    # positive outcome (12, the most) counted in its activity, a count that names nobody
+    # (`Filters.activity_ties`), ahead of the sensor firms alike in text
+    assert set(engine[:2]) == set(chosen)
+    assert set(engine[2:]) == set(second_stage["alike"])
     before = current_version(db_session)
     fit = client.post(f"{URL}/refit", json=SMALL).json()
     assert (fit["kind"], fit["adopted"], fit["reranker"], fit["weights"]) == (
@@ -277,6 +279,8 @@ def test_a_learned_second_stage_is_adopted_and_orders_the_match_list(
     shown = client.get(URL).json()
     assert (shown["reranker"], shown["current"]["id"]) == (True, fit["id"])
     assert shown["weights"] == Weights().components()
+    # the learned stage keeps them first (its training lists count no outcomes in activity,
+    # app.matches.learning: there the chosen two stand 9th and 10th)
     learned = [m["organization"]["id"] for m in member.get(matches).json()["items"]]
     assert set(learned[:2]) == set(chosen)
     assert sorted(learned) == sorted(engine)
