@@ -984,7 +984,9 @@ class Matcher:
                 ok[self.row_of_id_[pid]] = False
         if filters.only_ids is not None:
             only = np.zeros(n, dtype=bool)
-            only[[self.row_of_id_[p] for p in filters.only_ids if p in self.row_of_id_]] = True
+            # one lookup per id, as an array: ~1,000 retrieved candidates per request
+            found = [r for r in map(self.row_of_id_.get, filters.only_ids) if r is not None]
+            only[np.array(found, dtype=np.int64)] = True
             ok &= only
         if (
             filters.exclude_known

@@ -10,7 +10,7 @@ import numpy as np
 
 from matching.engine import Matcher, _lengths, _sorted_union, tokens_of_labels
 from matching.incremental import prepare, updated
-from matching.types import ProfileVec
+from matching.types import Filters, ProfileVec
 from tests.matching.test_distinct import VOCAB, W, profiles
 from tests.matching.test_vectorised_features import _networked
 
@@ -43,6 +43,25 @@ def test_summed_tie_weights_are_those_of_the_graph_for_every_id() -> None:
     assert np.array_equal(
         m2._activity(cand_ids, graph), np.log1p(summed) / np.log1p(graph.max_degree)
     )
+
+
+def test_candidates_asked_by_id_are_the_rows_those_ids_have_now() -> None:
+    m, m2, base = _fitted_and_updated()
+    # odd ids, one removed by the update (10), some replaced by it (6-8), one never fitted
+    ids = frozenset([*range(1, 160, 2), 6, 8, 10, 10_000])
+    for matcher in (m, m2):
+        side = matcher._side(base[0])
+        unfiltered = matcher._allowed(side, None, Filters(), None)
+        want = np.zeros(len(matcher.profiles_), dtype=bool)
+        for i in ids:
+            if i in matcher.row_of_id_:
+                want[matcher.row_of_id_[i]] = True
+        got = matcher._allowed(side, None, Filters(only_ids=ids), None)
+        assert np.array_equal(got, want & unfiltered)
+        assert got.sum() > 60
+        none = matcher._allowed(side, None, Filters(only_ids=frozenset()), None)
+        assert not none.any()
+    assert 10 in m.row_of_id_ and 10 not in m2.row_of_id_
 
 
 def test_candidate_counts_are_the_differences_of_the_row_starts() -> None:
