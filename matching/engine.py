@@ -670,7 +670,7 @@ class Matcher:
             if distinct is not None:
                 by_vec, first, count = distinct._grouped()
                 close = by_vec[_ranges(first[close], count[close])]
-            rows = np.union1d(close, lex_rows[lex_vals >= 0.5]).astype(np.int64)
+            rows = _sorted_union(close, lex_rows[lex_vals >= 0.5], len(self.need_mat_))
             lexical = np.zeros(len(rows), dtype=np.float64)
             at = np.searchsorted(rows, lex_rows)
             hit = at < len(rows)
@@ -700,7 +700,7 @@ class Matcher:
             # the best of (typed needs x their needs) pairs lies above one pair's floor by
             # chance far more often: the floor for that many pairs (matching.relevance)
             table = np.asarray(firm_floors, dtype=np.float64)
-            pairs = np.maximum(np.diff(self.need_start_)[owner], 1) * len(vecs)
+            pairs = np.maximum(_lengths(self.need_start_, owner), 1) * len(vecs)
             need_floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
             if wordless_floors:
                 strict = np.asarray(wordless_floors, dtype=np.float64)
@@ -855,8 +855,10 @@ class Matcher:
             rows = rows[allowed[rows]]
         if len(rows) == 0:
             return []
-        feats = self._features(side, rows)
-        overlap_ok, niche, _, _ = self._competitor_rule(side, rows)
+        # the candidates' description vectors, gathered once for both
+        prof_rows = self.profile_mat_[rows]
+        feats = self._features(side, rows, prof_rows)
+        overlap_ok, niche, _, _ = self._competitor_rule(side, rows, prof_rows)
         if filters.use_graph and filters.visible_relationships is not None:
             self._visible_graph_features(side, rows, filters.visible_relationships, feats)
         if filters.use_graph and filters.outcome_ties and w.outcome_tie > 0:
@@ -882,12 +884,12 @@ class Matcher:
             floor: float | np.ndarray = relevance_floor
             if firm_floors:
                 # the best cosine is the best of (typed needs x cores) pairs: its floor
-                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                pairs = np.maximum(_lengths(self.core_start_, rows), 1) * max(len(side.need), 1)
                 table = np.asarray(firm_floors, dtype=np.float64)
                 floor = np.maximum(table[np.minimum(pairs, len(table)) - 1], relevance_floor)
             strict: np.ndarray | None = None
             if wordless_floors:
-                pairs = np.maximum(np.diff(self.core_start_)[rows], 1) * max(len(side.need), 1)
+                pairs = np.maximum(_lengths(self.core_start_, rows), 1) * max(len(side.need), 1)
                 table = np.asarray(wordless_floors, dtype=np.float64)
                 strict = np.maximum(table[np.minimum(pairs, len(table)) - 1], floor)
             weak = weak_mask(best_cos, lexical, floor, strict)
@@ -941,7 +943,7 @@ class Matcher:
         """Per candidate row: best raw cosine of a typed need with one of its cores, and the
         best lexical share of a need's words in one core label. Returns ((n,), (n,))."""
         n = len(rows)
-        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
+        c_start, c_len = self.core_start_[rows], _lengths(self.core_start_, rows)
         core_idx = _ranges(c_start, c_len)
         if not len(side.need) or not len(core_idx):
             return np.full(n, -1.0), np.zeros(n)
@@ -995,7 +997,9 @@ class Matcher:
                 ok[self.row_of_id_[pid]] = False
         if filters.only_ids is not None:
             only = np.zeros(n, dtype=bool)
-            only[[self.row_of_id_[p] for p in filters.only_ids if p in self.row_of_id_]] = True
+            # one lookup per id, as an array: ~1,000 retrieved candidates per request
+            found = [r for r in map(self.row_of_id_.get, filters.only_ids) if r is not None]
+            only[np.array(found, dtype=np.int64)] = True
             ok &= only
         if (
             filters.exclude_known
@@ -1116,16 +1120,21 @@ class Matcher:
             return np.asarray((queries @ distinct.rows.T)[:, distinct.inverse[need_idx]])
         return np.asarray(queries @ self.need_mat_[need_idx].T)
 
-    def _features(self, side: _Side, rows: np.ndarray) -> np.ndarray:
+    def _features(
+        self, side: _Side, rows: np.ndarray, prof_rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Raw components for candidate rows: (n, n_components). The competitor verdict is
-        `_competitor_rule`'s (matching.competitors)."""
+        `_competitor_rule`'s (matching.competitors). `prof_rows`: `profile_mat_[rows]` when
+        the caller has it already (n, d)."""
+        if prof_rows is None:
+            prof_rows = self.profile_mat_[rows]
         w = self.weights_
         n = len(rows)
         feats = np.zeros((n, len(COMPONENTS)), dtype=np.float64)
         tau = w.softmax_temperature
 
-        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
-        n_start, n_len = self.need_start_[rows], np.diff(self.need_start_)[rows]
+        c_start, c_len = self.core_start_[rows], _lengths(self.core_start_, rows)
+        n_start, n_len = self.need_start_[rows], _lengths(self.need_start_, rows)
         core_idx = _ranges(c_start, c_len)
         need_idx = _ranges(n_start, n_len)
         core_seg = _seg_starts(c_len)
@@ -1154,7 +1163,7 @@ class Matcher:
                 soft = _segment_softmax_mean(cal_all[:qn], core_seg, c_len, tau)  # (qn, n)
             if offer > 0:
                 # A need the description answers counts too, discounted against stated cores.
-                cos = side.need @ self.profile_mat_[rows].T
+                cos = side.need @ prof_rows.T
                 if w.hub_damping:
                     cos -= w.hub_damping * self._hubness(w.hub_neighbours)[1][rows]
                 d = self._calib(cos, self.description_floor_)
@@ -1192,7 +1201,7 @@ class Matcher:
 
         prof = np.zeros(n)
         if side.profile is not None:
-            sims = self.profile_mat_[rows] @ side.profile
+            sims = prof_rows @ side.profile
             prof = np.where(self.has_profile_[rows], self._calib(sims, self.profile_floor_), 0.0)
 
         # per-row metadata as arrays: no loop over the candidates
@@ -1260,15 +1269,16 @@ class Matcher:
         return scale
 
     def _competitor_rule(
-        self, side: _Side, rows: np.ndarray
+        self, side: _Side, rows: np.ndarray, prof_rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Competitor verdict and niche evidence for candidate rows (matching.competitors).
+        """Competitor verdict and niche evidence for candidate rows (matching.competitors);
+        `prof_rows`: `profile_mat_[rows]` when the caller has it already (n, d).
 
         Returns (competitor (n,) bool, niche (n,), mine covered (n,), theirs covered (n,)).
         """
         w = self.weights_
         n = len(rows)
-        c_start, c_len = self.core_start_[rows], np.diff(self.core_start_)[rows]
+        c_start, c_len = self.core_start_[rows], _lengths(self.core_start_, rows)
         core_idx = _ranges(c_start, c_len)
         # stated cores only: a description standing in as pseudo core would count twice
         stated = np.array([cid is not None for cid in side.core_ids], dtype=bool)
@@ -1279,7 +1289,7 @@ class Matcher:
             core_cos = self._against_cores(mine_core, core_idx)
         mine_on_desc = np.full((len(mine_core), n), -np.inf)
         if len(mine_core):
-            cos = mine_core @ self.profile_mat_[rows].T
+            cos = mine_core @ (self.profile_mat_[rows] if prof_rows is None else prof_rows).T
             mine_on_desc = np.where(self.has_profile_[rows][None, :], cos, -np.inf)
         theirs_on_desc = np.full(len(core_idx), -np.inf)
         if side.profile is not None and len(core_idx):
@@ -1522,8 +1532,7 @@ class Matcher:
         """(n,) log1p(summed tie weight) / log1p(largest summed tie weight)."""
         if graph.max_degree <= 0:
             return np.zeros(len(cand_ids))
-        strength = graph.strength
-        summed = np.fromiter((strength.get(i, 0.0) for i in cand_ids.tolist()), float)
+        summed = graph.strengths(np.asarray(cand_ids, dtype=np.int64))
         return np.log1p(summed) / math.log1p(graph.max_degree)
 
     def _aggregate_activity(
@@ -1910,6 +1919,47 @@ class Matcher:
         return total / (1.0 + total)
 
     # ------------------------------------------------------------------ explanations
+    def _covers(
+        self,
+        needs: np.ndarray,
+        cores: np.ndarray,
+        profile: np.ndarray | None,
+        lexical: np.ndarray | None = None,
+    ) -> list[tuple[int, int | None, float, float]]:
+        """Per need (q, d) that `cores` (c, d) or `profile` (d,) cover: (need index, best core
+        index or None = the description, strength, cosine). `lexical` (q, c): the lexical
+        strength of each pair, taken where it is higher. All needs in one product and one
+        argmax: elementwise the same arithmetic as one need at a time."""
+        w = self.weights_
+        out: list[tuple[int, int | None, float, float]] = []
+        if not len(needs):
+            return out
+        core_sims = needs @ cores.T if len(cores) else np.zeros((len(needs), 0))
+        desc_sims = needs @ profile if profile is not None else None
+        at: list[int | None] = [None] * len(needs)
+        best_s, best_c = [0.0] * len(needs), [0.0] * len(needs)
+        if core_sims.shape[1]:
+            strength = self._calib(core_sims, self.sim_floor_)
+            if lexical is not None:
+                strength = np.maximum(strength, lexical)
+            j = strength.argmax(axis=1)
+            pick = np.arange(len(needs))
+            at = list(j.tolist())
+            best_s = strength[pick, j].tolist()
+            best_c = core_sims[pick, j].tolist()
+        desc_cal: list[float] = []
+        if desc_sims is not None and w.description_offer > 0:
+            desc_cal = self._calib(desc_sims, self.description_floor_).tolist()
+        for i in range(len(needs)):
+            best: tuple[int | None, float, float] = (at[i], best_s[i], best_c[i])
+            if desc_cal:
+                c = w.description_offer * desc_cal[i]
+                if c > best[1]:
+                    best = (None, c, float(desc_sims[i]))  # type: ignore[index]
+            if best[1] > 0:
+                out.append((i, best[0], best[1], best[2]))
+        return out
+
     def _reasons(
         self, side: _Side, row: int, relation: Relation, prof_sim: float
     ) -> tuple[Reason, ...]:
@@ -1920,39 +1970,11 @@ class Matcher:
         cand = self.sides_[row]
         found: list[tuple[float, Reason]] = []
 
-        def covers(
-            needs: np.ndarray,
-            cores: np.ndarray,
-            profile: np.ndarray | None,
-            lexical: np.ndarray | None = None,
-        ) -> list[tuple[int, int | None, float, float]]:
-            """Per need: (need index, best core index or None = description, strength, cos)."""
-            out: list[tuple[int, int | None, float, float]] = []
-            core_sims = needs @ cores.T if len(cores) else np.zeros((len(needs), 0))
-            desc_sims = needs @ profile if profile is not None else None
-            for i in range(len(needs)):
-                best: tuple[int | None, float, float] = (None, 0.0, 0.0)
-                if core_sims.shape[1]:
-                    strength = self._calib(core_sims[i], self.sim_floor_)
-                    if lexical is not None:
-                        strength = np.maximum(strength, lexical[i])
-                    j = int(strength.argmax())
-                    best = (j, float(strength[j]), float(core_sims[i, j]))
-                if desc_sims is not None and w.description_offer > 0:
-                    c = w.description_offer * float(
-                        self._calib(desc_sims[i], self.description_floor_)
-                    )
-                    if c > best[1]:
-                        best = (None, c, float(desc_sims[i]))
-                if best[1] > 0:
-                    out.append((i, best[0], best[1], best[2]))
-            return out
-
         lexical = None
         if side.need_tokens is not None and len(cand.core):
             rows = range(int(self.core_start_[row]), int(self.core_start_[row + 1]))
             lexical = w.lexical_match * self._lexical(side.need_tokens, list(rows))
-        for i, j, strength, cos in covers(side.need, cand.core, cand.profile, lexical):
+        for i, j, strength, cos in self._covers(side.need, cand.core, cand.profile, lexical):
             found.append(
                 (
                     strength,
@@ -1968,7 +1990,7 @@ class Matcher:
                 )
             )
         my_offer = side.profile if side.profile_offers else None
-        for i, j, strength, cos in covers(cand.need, side.core, my_offer):
+        for i, j, strength, cos in self._covers(cand.need, side.core, my_offer):
             found.append(
                 (
                     strength,
@@ -2033,6 +2055,29 @@ class _Graph:
     maps: tuple[Any, Any] = ((), ())  # the adjacency and row maps it was built from
     ties: dict[int, dict[int, float]] = field(default_factory=dict)
     strength: dict[int, float] = field(default_factory=dict)
+    # `strength` as (sorted ids, their weights), built at the first `strengths` call (a
+    # graph's maps are never changed once built)
+    _sorted: list[tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    def strengths(self, ids: np.ndarray) -> np.ndarray:
+        """(n,) float64: the summed tie weight of each of `ids` ((n,) int64), 0 for a node
+        without ties. One sorted lookup for all of them, not a dict lookup per id."""
+        # (a graph unpickled from before the field existed has none yet)
+        built = self.__dict__.setdefault("_sorted", [])
+        if not built:
+            keys = np.fromiter(self.strength, np.int64, len(self.strength))
+            vals = np.fromiter(self.strength.values(), np.float64, len(self.strength))
+            order = np.argsort(keys, kind="stable")
+            built.append((keys[order], vals[order]))
+        keys, vals = built[0]
+        out = np.zeros(len(ids))
+        if len(keys) and len(ids):
+            pos = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+            hit = keys[pos] == ids
+            out[hit] = vals[pos[hit]]
+        return out
 
 
 def _adamic_adar(
@@ -2132,6 +2177,26 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - _seg_starts(lengths), lengths)
     return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def _lengths(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`np.diff(starts)[rows]` for the rows asked for only: (len(rows),) int64. A request's
+    ~1,000 candidates need not pay for a difference over every fitted row."""
+    rows = np.asarray(rows, dtype=np.int64)
+    return np.asarray(starts[rows + 1] - starts[rows], dtype=np.int64)
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """`np.union1d(a, b)` as int64 for indices in [0, size): where they are many, marked in a
+    (size,) mask and read back in order, which costs a pass over `size` rather than a sort
+    (a common need's rows within the floor are tens of thousands at 100,000 organisations)."""
+    if 32 * (len(a) + len(b)) < size:
+        return np.union1d(a, b).astype(np.int64)
+    size = max(size, *(int(x.max()) + 1 for x in (a, b) if len(x)))
+    mask = np.zeros(size, dtype=bool)
+    mask[a] = True
+    mask[b] = True
+    return np.flatnonzero(mask).astype(np.int64)
 
 
 def _seg_starts(lengths: np.ndarray) -> np.ndarray:
