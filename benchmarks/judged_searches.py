@@ -36,7 +36,6 @@ import os
 import platform
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,17 +57,6 @@ SYSTEMS = ("koopmatch", "tfidf", "minilm")
 SEARCH = "/api/v1/matches/search"
 
 Ranker = Callable[[str], list[str]]
-
-
-def post(server: Server, path: str, body: dict[str, Any]) -> Any:
-    req = urllib.request.Request(
-        server.base + path,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=120) as resp:
-        return json.loads(resp.read())
 
 
 def ndcg(ranked: Sequence[str], gains: Mapping[str, int], k: int = 10) -> float:
@@ -149,7 +137,7 @@ def koopmatch_ranker(server: Server, depth: int) -> tuple[Ranker, dict[str, Any]
     pages: dict[str, Any] = {}
 
     def rank(text: str) -> list[str]:
-        page = post(server, "/api/v1/matches/search", {"text": text, "limit": depth})
+        page = server.post("/api/v1/matches/search", {"text": text, "limit": depth})
         pages[text] = page
         return [m["organization"]["external_id"] for m in page["items"]]
 
