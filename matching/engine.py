@@ -356,13 +356,7 @@ class Matcher:
 
     def _fit_listed_by(self) -> None:
         """Who lists whom: "exclude_known" also drops candidates that list the query."""
-        listed_by: dict[int, list[int]] = {}
-        for row, p in enumerate(self.profiles_):
-            for pid in p.known_partner_ids:
-                listed_by.setdefault(pid, []).append(row)
-        self.listed_by_: Mapping[int, np.ndarray] = {
-            k: np.array(v, dtype=np.int64) for k, v in listed_by.items()
-        }
+        self.listed_by_: Mapping[int, np.ndarray] = listed_by(self.profiles_)
 
     def _precompute(self) -> None:
         """Per-corpus statistics the queries read, computed here rather than by the first
@@ -1566,10 +1560,9 @@ class Matcher:
         top = base.max_degree + extra * most
         if top <= 0:
             return np.zeros(len(cand_ids))
-        strength = base.strength
-        summed = np.fromiter(
-            (strength.get(i, 0.0) + extra * counts.get(i, 0) for i in cand_ids.tolist()), float
-        )
+        ids = np.asarray(cand_ids, dtype=np.int64)
+        outcome = np.fromiter((counts.get(i, 0) for i in ids.tolist()), float, len(ids))
+        summed = base.strengths(ids) + extra * outcome
         return np.log1p(summed) / math.log1p(top)
 
     def _visible_graph_features(
@@ -2177,6 +2170,16 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - _seg_starts(lengths), lengths)
     return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def listed_by(profiles: Sequence[ProfileVec]) -> dict[int, np.ndarray]:
+    """Per organisation id, the rows ((k,) int64, ascending) of the profiles whose known
+    partners include it."""
+    rows_of: dict[int, list[int]] = {}
+    for row, p in enumerate(profiles):
+        for pid in p.known_partner_ids:
+            rows_of.setdefault(pid, []).append(row)
+    return {k: np.array(v, dtype=np.int64) for k, v in rows_of.items()}
 
 
 def _lengths(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -25,7 +25,15 @@ from functools import cached_property
 import numpy as np
 
 from matching.competitors import NicheScale
-from matching.engine import Matcher, _counted, _Graph, _mean_top_k, _size, tokens_of_labels
+from matching.engine import (
+    Matcher,
+    _counted,
+    _Graph,
+    _mean_top_k,
+    _size,
+    listed_by,
+    tokens_of_labels,
+)
 from matching.errors import NotFitted
 from matching.types import ProfileVec
 
@@ -203,11 +211,7 @@ class _ListedBy(Mapping[int, np.ndarray]):
 
     def _whole(self) -> dict[int, np.ndarray]:
         if self._all is None:
-            listed: dict[int, list[int]] = {}
-            for row, p in enumerate(self._profiles):
-                for pid in p.known_partner_ids:
-                    listed.setdefault(pid, []).append(row)
-            self._all = {k: np.array(v, dtype=np.int64) for k, v in listed.items()}
+            self._all = listed_by(self._profiles)
         return self._all
 
     def __iter__(self) -> Iterator[int]:
