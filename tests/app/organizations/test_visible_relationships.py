@@ -9,7 +9,12 @@ from app.models import KnownRelationship, Organization
 from app.models.cooperation import CooperationRequest
 from app.models.user import Role, User
 from app.organizations import repository
-from app.organizations.access import relationship_listers, visible_relationships
+from app.organizations.access import (
+    may_order_by_counts,
+    outcome_ties_scope,
+    relationship_listers,
+    visible_relationships,
+)
 
 # (name, visibility, stored relationships level or None for the default "partners")
 ORGS = [
@@ -101,3 +106,22 @@ def test_visible_relationships_follow_the_per_organisation_rule(db_session: Sess
         assert len(seen) == 7 * len(listers)
     admin = User(email="a@test.example", name="A", role=Role.admin.value, is_active=True)
     assert visible_relationships(db_session, admin) is None
+
+
+def _caller(role: Role, organization_id: int | None = None) -> User:
+    return User(email=f"{role.value}@example.org", role=role.value, organization_id=organization_id)
+
+
+def test_whose_outcomes_may_order_a_list_for_every_kind_of_caller() -> None:
+    """Hub staff see every request; a member its own organisation's; an organiser, who sees
+    no requests, and a member asking for another organisation none. Counts that name nobody
+    order the list of any signed-in caller."""
+    own, other = 7, 8
+    assert outcome_ties_scope(_caller(Role.admin), own) == "all"
+    assert outcome_ties_scope(_caller(Role.curator), own) == "all"
+    assert outcome_ties_scope(_caller(Role.member, own), own) == "own"
+    assert outcome_ties_scope(_caller(Role.member, own), other) == "none"
+    assert outcome_ties_scope(_caller(Role.organizer), own) == "none"
+    assert outcome_ties_scope(None, own) == "none"
+    assert [may_order_by_counts(_caller(r, own)) for r in Role] == [True] * len(Role)
+    assert may_order_by_counts(None) is False
