@@ -9,8 +9,9 @@ copies, two known partners each in the same topic), HNSW indexes, then for each 
 (`KOOPMATCH_MATCH_STATE=database`, then `memory`) a real server (`uvicorn --workers W` on
 127.0.0.1, an encoder named as the stored vectors, so matches read only stored vectors):
 the first match after start, matches p50 / p95 with one client and with 8, the server's CPU
-time per request (its processes, not PostgreSQL's) and the RSS of every worker. The corpus statistics of the database state are computed before its server
-starts (`app.matches.stateless.refresh_stats`, timed). Baseline in the same run: exact numpy
+time per request (its processes, not PostgreSQL's) and the RSS of every worker. The corpus
+statistics of the database state are computed before its server starts
+(`app.matches.stateless.refresh_stats`, timed). Baseline in the same run: exact numpy
 top-20 over the stored profile vectors. Workers are stopped when one passes `--max-rss-gb`.
 Only loopback traffic; everything lives in a temporary directory, or with `--keep DIR` in
 `DIR/pgv<N>-<labels>`, left running and reused by later runs (the directory
